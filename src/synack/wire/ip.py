@@ -1,0 +1,142 @@
+"""IPv4 (RFC 791) and IPv6 (RFC 8200) headers, enough to carry TCP.
+
+IPv4 options are skipped over; IPv6 extension headers are not followed (a
+packet whose next header is not TCP is reported as such).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from synack.wire.checksum import PROTO_TCP, internet_checksum
+from synack.wire.errors import MalformedPacket
+from synack.wire.segment import Segment
+
+IPAddress = IPv4Address | IPv6Address
+
+_V4 = struct.Struct("!BBHHHBBH4s4s")
+_V6 = struct.Struct("!IHBB16s16s")
+V4_HEADER_LEN = 20
+V6_HEADER_LEN = 40
+DEFAULT_TTL = 64
+
+
+@dataclass(slots=True)
+class IPv4Header:
+    src: IPv4Address
+    dst: IPv4Address
+    protocol: int = PROTO_TCP
+    ttl: int = DEFAULT_TTL
+    identification: int = 0
+    flags: int = 0x2  # DF
+    fragment_offset: int = 0
+    tos: int = 0
+    total_length: int = 0
+    header_length: int = V4_HEADER_LEN
+    checksum: int = 0
+    version = 4
+
+    def encode(self, payload_length: int) -> bytes:
+        total = V4_HEADER_LEN + payload_length
+        header = bytearray(
+            _V4.pack(
+                0x45, self.tos, total, self.identification,
+                (self.flags << 13) | self.fragment_offset, self.ttl, self.protocol, 0,
+                self.src.packed, self.dst.packed,
+            )
+        )  # fmt: skip
+        header[10:12] = internet_checksum(header).to_bytes(2, "big")
+        return bytes(header)
+
+
+@dataclass(slots=True)
+class IPv6Header:
+    src: IPv6Address
+    dst: IPv6Address
+    next_header: int = PROTO_TCP
+    hop_limit: int = DEFAULT_TTL
+    traffic_class: int = 0
+    flow_label: int = 0
+    payload_length: int = 0
+    version = 6
+
+    @property
+    def protocol(self) -> int:
+        return self.next_header
+
+    def encode(self, payload_length: int) -> bytes:
+        first = (6 << 28) | (self.traffic_class << 20) | self.flow_label
+        return _V6.pack(
+            first, payload_length, self.next_header, self.hop_limit, self.src.packed, self.dst.packed
+        )
+
+
+IPHeader = IPv4Header | IPv6Header
+
+
+def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview]:
+    """Split an IP packet into its header and its payload (not copied)."""
+    view = memoryview(data)
+    if not view:
+        raise MalformedPacket("short", "empty packet")
+    version = view[0] >> 4
+    if version == 4:
+        if len(view) < V4_HEADER_LEN:
+            raise MalformedPacket("short", f"IPv4 packet of {len(view)} bytes is shorter than its header")
+        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(view)
+        ihl = (vihl & 0x0F) * 4
+        if ihl < V4_HEADER_LEN or ihl > len(view):
+            raise MalformedPacket("ip-header-length", f"IPv4 header length {ihl} is invalid")
+        if total < ihl or total > len(view):
+            raise MalformedPacket(
+                "ip-total-length", f"IPv4 total length {total} does not fit the {len(view)}-byte packet"
+            )
+        if internet_checksum(view[:ihl]) != 0:
+            raise MalformedPacket("ip-checksum", f"bad IPv4 header checksum 0x{csum:04x}")
+        if frag & 0x3FFF:
+            raise MalformedPacket("fragment", "IPv4 fragments are not reassembled")
+        header4 = IPv4Header(
+            IPv4Address(src), IPv4Address(dst), proto, ttl, ident, frag >> 13, frag & 0x1FFF,
+            tos, total, ihl, csum,
+        )  # fmt: skip
+        return header4, view[ihl:total]
+    if version == 6:
+        if len(view) < V6_HEADER_LEN:
+            raise MalformedPacket("short", f"IPv6 packet of {len(view)} bytes is shorter than its header")
+        first, plen, nxt, hops, src, dst = _V6.unpack_from(view)
+        if V6_HEADER_LEN + plen > len(view):
+            raise MalformedPacket(
+                "ip-total-length", f"IPv6 payload length {plen} overruns the {len(view)}-byte packet"
+            )
+        header6 = IPv6Header(
+            IPv6Address(src), IPv6Address(dst), nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen
+        )
+        return header6, view[V6_HEADER_LEN : V6_HEADER_LEN + plen]
+    raise MalformedPacket("ip-version", f"IP version {version} is neither 4 nor 6")
+
+
+def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Segment]:
+    """Decode an IP packet carrying TCP, verifying both checksums."""
+    header, payload = decode_ip(data)
+    if header.protocol != PROTO_TCP:
+        raise MalformedPacket("not-tcp", f"IP protocol {header.protocol} is not TCP")
+    return header, Segment.decode(payload, header.src.packed, header.dst.packed)
+
+
+def encode_tcp_packet(src: IPAddress, dst: IPAddress, segment: Segment, ttl: int = DEFAULT_TTL) -> bytes:
+    """An IP packet carrying ``segment``, with both checksums computed."""
+    tcp = segment.encode(src.packed, dst.packed)
+    header: IPHeader
+    if isinstance(src, IPv4Address) and isinstance(dst, IPv4Address):
+        header = IPv4Header(src, dst, ttl=ttl)
+    elif isinstance(src, IPv6Address) and isinstance(dst, IPv6Address):
+        header = IPv6Header(src, dst, hop_limit=ttl)
+    else:
+        raise ValueError(f"address families differ: {src} and {dst}")
+    return header.encode(len(tcp)) + tcp
+
+
+def parse_address(text: str | IPAddress) -> IPAddress:
+    return text if isinstance(text, IPv4Address | IPv6Address) else ip_address(text)

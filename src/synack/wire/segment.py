@@ -1,0 +1,333 @@
+"""TCP segment encode and decode (RFC 9293 section 3.1), with options.
+
+Options covered: EOL, NOP, MSS (RFC 9293 3.2), window scale and timestamps
+(RFC 7323), SACK-permitted and SACK blocks (RFC 2018). Any other kind, or a
+known kind with a length it should not have, is kept as an
+:class:`UnknownOption` with its raw bytes, so decode-encode loses nothing.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import TypeAlias
+
+from synack.wire.checksum import internet_checksum, pseudo_header
+from synack.wire.errors import MalformedPacket
+
+FIN = 0x01
+SYN = 0x02
+RST = 0x04
+PSH = 0x08
+ACK = 0x10
+URG = 0x20
+ECE = 0x40
+CWR = 0x80
+
+FLAG_NAMES = (
+    (CWR, "CWR"), (ECE, "ECE"), (URG, "URG"), (ACK, "ACK"),
+    (PSH, "PSH"), (RST, "RST"), (SYN, "SYN"), (FIN, "FIN"),
+)  # fmt: skip
+# tcpdump's letters, in tcpdump's order; ACK is ".".
+_TCPDUMP_LETTERS = (
+    (FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"),
+    (ACK, "."), (URG, "U"), (ECE, "E"), (CWR, "W"),
+)  # fmt: skip
+
+HEADER = struct.Struct("!HHIIBBHHH")
+HEADER_LEN = 20
+MAX_HEADER_LEN = 60
+_PORTS = struct.Struct("!HH")
+_U16 = struct.Struct("!H")
+_U32 = struct.Struct("!I")
+_TS = struct.Struct("!II")
+_TS_FAST_PREFIX = b"\x01\x01\x08\x0a"  # NOP NOP TS(10): what most stacks send
+
+KIND_EOL = 0
+KIND_NOP = 1
+KIND_MSS = 2
+KIND_WSCALE = 3
+KIND_SACK_PERMITTED = 4
+KIND_SACK = 5
+KIND_TIMESTAMPS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfOptions:
+    kind = KIND_EOL
+
+
+@dataclass(frozen=True, slots=True)
+class NoOperation:
+    kind = KIND_NOP
+
+
+@dataclass(frozen=True, slots=True)
+class MaxSegmentSize:
+    value: int
+    kind = KIND_MSS
+
+
+@dataclass(frozen=True, slots=True)
+class WindowScale:
+    shift: int
+    kind = KIND_WSCALE
+
+
+@dataclass(frozen=True, slots=True)
+class SackPermitted:
+    kind = KIND_SACK_PERMITTED
+
+
+@dataclass(frozen=True, slots=True)
+class Sack:
+    blocks: tuple[tuple[int, int], ...]
+    kind = KIND_SACK
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamps:
+    value: int
+    echo_reply: int
+    kind = KIND_TIMESTAMPS
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownOption:
+    """An option kept as raw bytes: ``data`` is everything after kind and length."""
+
+    kind: int
+    data: bytes = b""
+
+
+Option: TypeAlias = (
+    EndOfOptions | NoOperation | MaxSegmentSize | WindowScale | SackPermitted | Sack
+    | Timestamps | UnknownOption
+)  # fmt: skip
+
+EOL = EndOfOptions()
+NOP = NoOperation()
+SACK_PERMITTED = SackPermitted()
+
+
+def flags_to_str(flags: int) -> str:
+    """``SYN|ACK`` style names."""
+    names = [name for bit, name in FLAG_NAMES if flags & bit]
+    return "|".join(names) if names else "none"
+
+
+def tcpdump_flags(flags: int) -> str:
+    """tcpdump's letters: ``S``, ``S.``, ``.``, ``F.``, ``R``, ``P.``..."""
+    text = "".join(letter for bit, letter in _TCPDUMP_LETTERS if flags & bit)
+    return text or "none"
+
+
+def encode_options(options: tuple[Option, ...]) -> bytes:
+    """Options in order, padded with zeros to a multiple of 4 bytes."""
+    out = bytearray()
+    for opt in options:
+        if isinstance(opt, Timestamps):
+            out += b"\x08\x0a" + _TS.pack(opt.value, opt.echo_reply)
+        elif isinstance(opt, NoOperation):
+            out.append(KIND_NOP)
+        elif isinstance(opt, Sack):
+            out += bytes((KIND_SACK, 2 + 8 * len(opt.blocks)))
+            for left, right in opt.blocks:
+                out += _TS.pack(left, right)
+        elif isinstance(opt, MaxSegmentSize):
+            out += b"\x02\x04" + _U16.pack(opt.value)
+        elif isinstance(opt, WindowScale):
+            out += bytes((KIND_WSCALE, 3, opt.shift))
+        elif isinstance(opt, SackPermitted):
+            out += b"\x04\x02"
+        elif isinstance(opt, EndOfOptions):
+            out.append(KIND_EOL)
+        else:
+            out += bytes((opt.kind, 2 + len(opt.data))) + opt.data
+    if len(out) % 4:
+        out += bytes(4 - len(out) % 4)
+    return bytes(out)
+
+
+def decode_options(data: bytes | memoryview) -> tuple[Option, ...]:
+    """Parse an options area. Raises :class:`MalformedPacket` on an overrun."""
+    if len(data) == 12 and data[:4] == _TS_FAST_PREFIX:
+        value, echo = _TS.unpack_from(data, 4)
+        return (NOP, NOP, Timestamps(value, echo))
+    options: list[Option] = []
+    i = 0
+    end = len(data)
+    while i < end:
+        kind = data[i]
+        if kind == KIND_EOL:
+            options.append(EOL)
+            break
+        if kind == KIND_NOP:
+            options.append(NOP)
+            i += 1
+            continue
+        if i + 1 >= end:
+            raise MalformedPacket("option-overrun", f"option kind {kind} at offset {i} has no length byte")
+        length = data[i + 1]
+        if length < 2:
+            raise MalformedPacket("option-length", f"option kind {kind} at offset {i} has length {length} (< 2)")
+        if i + length > end:
+            raise MalformedPacket(
+                "option-overrun",
+                f"option kind {kind} at offset {i} has length {length}, "
+                f"but only {end - i} bytes of options remain",
+            )
+        body = bytes(data[i + 2 : i + length])
+        options.append(_decode_option(kind, body))
+        i += length
+    return tuple(options)
+
+
+def _decode_option(kind: int, body: bytes) -> Option:
+    n = len(body)
+    if kind == KIND_TIMESTAMPS and n == 8:
+        return Timestamps(*_TS.unpack(body))
+    if kind == KIND_MSS and n == 2:
+        return MaxSegmentSize(_U16.unpack(body)[0])
+    if kind == KIND_WSCALE and n == 1:
+        return WindowScale(body[0])
+    if kind == KIND_SACK_PERMITTED and n == 0:
+        return SACK_PERMITTED
+    if kind == KIND_SACK and n and n % 8 == 0:
+        return Sack(tuple(_TS.unpack_from(body, j) for j in range(0, n, 8)))
+    return UnknownOption(kind, body)
+
+
+@dataclass(slots=True)
+class Segment:
+    """One TCP segment: header fields, options in wire order, and payload.
+
+    ``seq`` and ``ack`` are 32-bit sequence numbers; ``flags`` is the 8-bit
+    control field (use the module constants). ``checksum`` is what a decoded
+    segment carried; :meth:`encode` computes a fresh one.
+    """
+
+    src_port: int
+    dst_port: int
+    seq: int
+    ack: int = 0
+    flags: int = 0
+    window: int = 0
+    urgent: int = 0
+    options: tuple[Option, ...] = ()
+    payload: bytes = b""
+    reserved: int = 0
+    checksum: int = field(default=0, compare=False)
+
+    # -- derived --------------------------------------------------------
+    @property
+    def seg_len(self) -> int:
+        """SEG.LEN: payload octets plus one each for SYN and FIN (RFC 9293 3.4)."""
+        return len(self.payload) + (self.flags & SYN and 1) + (self.flags & FIN and 1)
+
+    @property
+    def header_len(self) -> int:
+        return HEADER_LEN + len(encode_options(self.options))
+
+    def option(self, kind: int) -> Option | None:
+        for opt in self.options:
+            if opt.kind == kind:
+                return opt
+        return None
+
+    @property
+    def mss(self) -> int | None:
+        opt = self.option(KIND_MSS)
+        return opt.value if isinstance(opt, MaxSegmentSize) else None
+
+    @property
+    def window_scale(self) -> int | None:
+        opt = self.option(KIND_WSCALE)
+        return opt.shift if isinstance(opt, WindowScale) else None
+
+    @property
+    def sack_permitted(self) -> bool:
+        return self.option(KIND_SACK_PERMITTED) is not None
+
+    @property
+    def timestamps(self) -> Timestamps | None:
+        for opt in self.options:
+            if opt.kind == KIND_TIMESTAMPS:
+                return opt  # type: ignore[return-value]
+        return None
+
+    @property
+    def sack_blocks(self) -> tuple[tuple[int, int], ...]:
+        opt = self.option(KIND_SACK)
+        return opt.blocks if isinstance(opt, Sack) else ()
+
+    @property
+    def flag_text(self) -> str:
+        return tcpdump_flags(self.flags)
+
+    def __str__(self) -> str:
+        return (
+            f"{self.src_port} > {self.dst_port} [{tcpdump_flags(self.flags)}] "
+            f"seq {self.seq} ack {self.ack} win {self.window} len {len(self.payload)}"
+        )
+
+    # -- codec ----------------------------------------------------------
+    def encode(self, src_ip: bytes | None = None, dst_ip: bytes | None = None) -> bytes:
+        """Wire bytes. With both packed IP addresses, the checksum is filled in."""
+        opts = encode_options(self.options) if self.options else b""
+        hlen = HEADER_LEN + len(opts)
+        if hlen > MAX_HEADER_LEN:
+            raise ValueError(f"options take {len(opts)} bytes; at most 40 fit in a TCP header")
+        header = bytearray(
+            HEADER.pack(
+                self.src_port, self.dst_port, self.seq, self.ack,
+                (hlen >> 2) << 4 | (self.reserved & 0x0F), self.flags & 0xFF,
+                self.window, 0, self.urgent,
+            )
+        )  # fmt: skip
+        header += opts
+        if src_ip is not None and dst_ip is not None:
+            csum = internet_checksum(
+                pseudo_header(src_ip, dst_ip, hlen + len(self.payload)), header, self.payload
+            )
+            header[16:18] = _U16.pack(csum)
+        return bytes(header) + self.payload
+
+    @classmethod
+    def decode(
+        cls,
+        data: bytes | bytearray | memoryview,
+        src_ip: bytes | None = None,
+        dst_ip: bytes | None = None,
+    ) -> Segment:
+        """Parse wire bytes; with both IP addresses the checksum is verified.
+
+        Raises :class:`MalformedPacket` for a short packet, a bad data offset,
+        an option that overruns, or a bad checksum.
+        """
+        n = len(data)
+        if n < HEADER_LEN:
+            raise MalformedPacket("short", f"TCP segment of {n} bytes is shorter than the 20-byte header")
+        sport, dport, seq, ack, off, flags, window, csum, urgent = HEADER.unpack_from(data)
+        hlen = (off >> 4) * 4
+        if hlen < HEADER_LEN:
+            raise MalformedPacket("data-offset", f"data offset {off >> 4} is below the minimum of 5 words")
+        if hlen > n:
+            raise MalformedPacket(
+                "data-offset", f"data offset says {hlen} header bytes, but the segment has only {n}"
+            )
+        if src_ip is not None and dst_ip is not None:
+            if internet_checksum(pseudo_header(src_ip, dst_ip, n), data) != 0:
+                raise MalformedPacket("checksum", f"bad TCP checksum 0x{csum:04x}")
+        options = decode_options(memoryview(data)[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
+        return cls(
+            sport, dport, seq, ack, flags, window, urgent, options,
+            bytes(data[hlen:]), off & 0x0F, csum,
+        )  # fmt: skip
+
+
+def peek_ports(data: bytes | memoryview) -> tuple[int, int]:
+    """Source and destination port of a segment, without a full decode."""
+    if len(data) < 4:
+        raise MalformedPacket("short", "TCP segment too short for ports")
+    return _PORTS.unpack_from(data)  # type: ignore[return-value]
