@@ -27,6 +27,11 @@ def ones_complement_sum(data: bytes | bytearray | memoryview) -> int:
 
 def pseudo_header(src: bytes, dst: bytes, length: int, proto: int = PROTO_TCP) -> bytes:
     """The IPv4 (RFC 9293 3.1) or IPv6 (RFC 8200 8.1) pseudo-header."""
+    if len(src) != len(dst) or len(src) not in (4, 16):
+        # struct's "4s"/"16s" would silently truncate or zero-pad a mismatched address
+        raise ValueError(
+            f"addresses of {len(src)} and {len(dst)} bytes: need two of 4 or two of 16"
+        )
     if len(src) == 4:
         return _PSEUDO4.pack(src, dst, 0, proto, length)
     return _PSEUDO6.pack(src, dst, length, proto)

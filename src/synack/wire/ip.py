@@ -69,7 +69,12 @@ class IPv6Header:
     def encode(self, payload_length: int) -> bytes:
         first = (6 << 28) | (self.traffic_class << 20) | self.flow_label
         return _V6.pack(
-            first, payload_length, self.next_header, self.hop_limit, self.src.packed, self.dst.packed
+            first,
+            payload_length,
+            self.next_header,
+            self.hop_limit,
+            self.src.packed,
+            self.dst.packed,
         )
 
 
@@ -84,14 +89,17 @@ def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryvie
     version = view[0] >> 4
     if version == 4:
         if len(view) < V4_HEADER_LEN:
-            raise MalformedPacket("short", f"IPv4 packet of {len(view)} bytes is shorter than its header")
+            raise MalformedPacket(
+                "short", f"IPv4 packet of {len(view)} bytes is shorter than its header"
+            )
         vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(view)
         ihl = (vihl & 0x0F) * 4
         if ihl < V4_HEADER_LEN or ihl > len(view):
             raise MalformedPacket("ip-header-length", f"IPv4 header length {ihl} is invalid")
         if total < ihl or total > len(view):
             raise MalformedPacket(
-                "ip-total-length", f"IPv4 total length {total} does not fit the {len(view)}-byte packet"
+                "ip-total-length",
+                f"IPv4 total length {total} does not fit the {len(view)}-byte packet",
             )
         if internet_checksum(view[:ihl]) != 0:
             raise MalformedPacket("ip-checksum", f"bad IPv4 header checksum 0x{csum:04x}")
@@ -104,14 +112,23 @@ def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryvie
         return header4, view[ihl:total]
     if version == 6:
         if len(view) < V6_HEADER_LEN:
-            raise MalformedPacket("short", f"IPv6 packet of {len(view)} bytes is shorter than its header")
+            raise MalformedPacket(
+                "short", f"IPv6 packet of {len(view)} bytes is shorter than its header"
+            )
         first, plen, nxt, hops, src, dst = _V6.unpack_from(view)
         if V6_HEADER_LEN + plen > len(view):
             raise MalformedPacket(
-                "ip-total-length", f"IPv6 payload length {plen} overruns the {len(view)}-byte packet"
+                "ip-total-length",
+                f"IPv6 payload length {plen} overruns the {len(view)}-byte packet",
             )
         header6 = IPv6Header(
-            IPv6Address(src), IPv6Address(dst), nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen
+            IPv6Address(src),
+            IPv6Address(dst),
+            nxt,
+            hops,
+            (first >> 20) & 0xFF,
+            first & 0xFFFFF,
+            plen,
         )
         return header6, view[V6_HEADER_LEN : V6_HEADER_LEN + plen]
     raise MalformedPacket("ip-version", f"IP version {version} is neither 4 nor 6")
@@ -125,7 +142,9 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     return header, Segment.decode(payload, header.src.packed, header.dst.packed)
 
 
-def encode_tcp_packet(src: IPAddress, dst: IPAddress, segment: Segment, ttl: int = DEFAULT_TTL) -> bytes:
+def encode_tcp_packet(
+    src: IPAddress, dst: IPAddress, segment: Segment, ttl: int = DEFAULT_TTL
+) -> bytes:
     """An IP packet carrying ``segment``, with both checksums computed."""
     tcp = segment.encode(src.packed, dst.packed)
     header: IPHeader

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TypeAlias, TypeVar
 
 from synack.wire.checksum import internet_checksum, pseudo_header
 from synack.wire.errors import MalformedPacket
@@ -105,6 +105,8 @@ Option: TypeAlias = (
     | Timestamps | UnknownOption
 )  # fmt: skip
 
+_O = TypeVar("_O", bound=Option)
+
 EOL = EndOfOptions()
 NOP = NoOperation()
 SACK_PERMITTED = SackPermitted()
@@ -167,10 +169,14 @@ def decode_options(data: bytes | memoryview) -> tuple[Option, ...]:
             i += 1
             continue
         if i + 1 >= end:
-            raise MalformedPacket("option-overrun", f"option kind {kind} at offset {i} has no length byte")
+            raise MalformedPacket(
+                "option-overrun", f"option kind {kind} at offset {i} has no length byte"
+            )
         length = data[i + 1]
         if length < 2:
-            raise MalformedPacket("option-length", f"option kind {kind} at offset {i} has length {length} (< 2)")
+            raise MalformedPacket(
+                "option-length", f"option kind {kind} at offset {i} has length {length} (< 2)"
+            )
         if i + length > end:
             raise MalformedPacket(
                 "option-overrun",
@@ -235,31 +241,36 @@ class Segment:
                 return opt
         return None
 
-    @property
-    def mss(self) -> int | None:
-        opt = self.option(KIND_MSS)
-        return opt.value if isinstance(opt, MaxSegmentSize) else None
-
-    @property
-    def window_scale(self) -> int | None:
-        opt = self.option(KIND_WSCALE)
-        return opt.shift if isinstance(opt, WindowScale) else None
-
-    @property
-    def sack_permitted(self) -> bool:
-        return self.option(KIND_SACK_PERMITTED) is not None
-
-    @property
-    def timestamps(self) -> Timestamps | None:
+    def _first(self, cls: type[_O]) -> _O | None:
+        # The first well-formed option of a class: a known kind with a wrong
+        # length is an UnknownOption and must not count as that option.
         for opt in self.options:
-            if opt.kind == KIND_TIMESTAMPS:
-                return opt  # type: ignore[return-value]
+            if isinstance(opt, cls):
+                return opt
         return None
 
     @property
+    def mss(self) -> int | None:
+        opt = self._first(MaxSegmentSize)
+        return opt.value if opt is not None else None
+
+    @property
+    def window_scale(self) -> int | None:
+        opt = self._first(WindowScale)
+        return opt.shift if opt is not None else None
+
+    @property
+    def sack_permitted(self) -> bool:
+        return self._first(SackPermitted) is not None
+
+    @property
+    def timestamps(self) -> Timestamps | None:
+        return self._first(Timestamps)
+
+    @property
     def sack_blocks(self) -> tuple[tuple[int, int], ...]:
-        opt = self.option(KIND_SACK)
-        return opt.blocks if isinstance(opt, Sack) else ()
+        opt = self._first(Sack)
+        return opt.blocks if opt is not None else ()
 
     @property
     def flag_text(self) -> str:
@@ -307,16 +318,24 @@ class Segment:
         """
         n = len(data)
         if n < HEADER_LEN:
-            raise MalformedPacket("short", f"TCP segment of {n} bytes is shorter than the 20-byte header")
+            raise MalformedPacket(
+                "short", f"TCP segment of {n} bytes is shorter than the 20-byte header"
+            )
         sport, dport, seq, ack, off, flags, window, csum, urgent = HEADER.unpack_from(data)
         hlen = (off >> 4) * 4
         if hlen < HEADER_LEN:
-            raise MalformedPacket("data-offset", f"data offset {off >> 4} is below the minimum of 5 words")
+            raise MalformedPacket(
+                "data-offset", f"data offset {off >> 4} is below the minimum of 5 words"
+            )
         if hlen > n:
             raise MalformedPacket(
                 "data-offset", f"data offset says {hlen} header bytes, but the segment has only {n}"
             )
         if src_ip is not None and dst_ip is not None:
+            if len(src_ip) == 4 and n > 0xFFFF:
+                raise MalformedPacket(
+                    "length", f"TCP segment of {n} bytes is too long for an IPv4 pseudo-header"
+                )
             if internet_checksum(pseudo_header(src_ip, dst_ip, n), data) != 0:
                 raise MalformedPacket("checksum", f"bad TCP checksum 0x{csum:04x}")
         options = decode_options(memoryview(data)[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
@@ -330,4 +349,4 @@ def peek_ports(data: bytes | memoryview) -> tuple[int, int]:
     """Source and destination port of a segment, without a full decode."""
     if len(data) < 4:
         raise MalformedPacket("short", "TCP segment too short for ports")
-    return _PORTS.unpack_from(data)  # type: ignore[return-value]
+    return _PORTS.unpack_from(data)

@@ -1,0 +1,104 @@
+"""Every knob of the engine, with RFC-sound defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# RFC 9293 3.7.1: the send MSS to assume when the peer sends no MSS option.
+DEFAULT_SEND_MSS_V4 = 536
+DEFAULT_SEND_MSS_V6 = 1220
+IPV4_TCP_HEADERS = 40
+IPV6_TCP_HEADERS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConfig:
+    """Configuration shared by connections; immutable, so one instance can serve many."""
+
+    # Segment size. ``mss`` overrides what is derived from the MTU (RFC 9293 3.7.1).
+    mtu: int = 1500
+    mss: int | None = None
+
+    # Buffers. The receive buffer is the most we advertise as a window.
+    send_buffer: int = 256 * 1024
+    recv_buffer: int = 256 * 1024
+
+    # Options negotiated in the SYN.
+    window_scaling: bool = True  # RFC 7323
+    window_scale: int | None = None  # None: the smallest shift that covers recv_buffer
+    timestamps: bool = True  # RFC 7323 RTTM and PAWS
+    sack: bool = True  # RFC 2018 SACK-permitted; we send SACK blocks as a receiver
+    # The order of options in our SYN, by name.
+    syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
+
+    # Sending.
+    nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
+    initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
+    congestion_control: str = "newreno"
+    dupack_threshold: int = 3  # RFC 5681 3.2
+
+    # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
+    delayed_ack: bool = True
+    delayed_ack_timeout: float = 0.2
+    quickack_segments: int = 2  # ACK at least every second full-sized segment
+
+    # Retransmission (RFC 6298).
+    rto_initial: float = 1.0
+    rto_min: float = 1.0
+    rto_max: float = 60.0
+    clock_granularity: float = 0.001
+    # RFC 9293 3.8.3: R1 (retransmissions before advising the user) and R2
+    # (seconds of unacknowledged retransmission before giving up); SYNs get
+    # their own R2 of at least 3 minutes.
+    r1: int = 3
+    r2: float = 100.0
+    syn_r2: float = 180.0
+    user_timeout: float | None = 300.0  # RFC 9293 3.10.8; None turns it off
+    persist_min: float = 1.0
+    persist_max: float = 60.0
+
+    # Closing.
+    msl: float = 120.0  # TIME-WAIT lasts 2 * msl (RFC 9293 3.4.2)
+    fin_wait_2_timeout: float | None = None
+    rfc1337: bool = True  # ignore RST in TIME-WAIT (RFC 1337)
+    rst_on_data_after_close: bool = True  # RFC 9293 3.6 / RFC 1122 4.2.2.13
+
+    # Keep-alive (RFC 9293 3.8.4): off by default, and never under 2 hours idle.
+    keepalive: bool = False
+    keepalive_idle: float = 7200.0
+    keepalive_interval: float = 75.0
+    keepalive_probes: int = 9
+
+    # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
+    challenge_ack_limit: int = 1000
+
+    # RFC 7323 timestamp clock, in ticks per second (1 ms).
+    timestamp_hz: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.window_scale is not None and not 0 <= self.window_scale <= 14:
+            raise ValueError("window_scale must be between 0 and 14 (RFC 7323 2.3)")
+        if self.delayed_ack_timeout >= 0.5:
+            raise ValueError("delayed ACK timeout must be under 0.5 s (RFC 9293 3.8.6.3)")
+        if not 0 < self.rto_min <= self.rto_initial <= self.rto_max:
+            raise ValueError("need 0 < rto_min <= rto_initial <= rto_max")
+        if self.send_buffer <= 0 or self.recv_buffer <= 0:
+            raise ValueError("buffer sizes must be positive")
+        unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}
+        if unknown:
+            raise ValueError(f"unknown SYN options {sorted(unknown)}")
+
+    def advertised_mss(self, ip_version: int) -> int:
+        """The MSS we announce: the MTU less the IP and TCP headers."""
+        if self.mss is not None:
+            return self.mss
+        return self.mtu - (IPV4_TCP_HEADERS if ip_version == 4 else IPV6_TCP_HEADERS)
+
+    def receive_window_scale(self) -> int:
+        """The shift we offer (RFC 7323 2.3): the smallest that covers recv_buffer."""
+        if self.window_scale is not None:
+            return self.window_scale
+        shift = 0
+        while (65535 << shift) < self.recv_buffer and shift < 14:
+            shift += 1
+        return shift

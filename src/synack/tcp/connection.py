@@ -1,0 +1,1310 @@
+"""One TCP connection: the TCB and its state machine (RFC 9293 section 3.10).
+
+Sans-I/O: user calls queue work, ``receive_segment`` takes segments in,
+``segments_to_send`` hands segments out, and time only ever arrives as the
+``now`` argument. The arriving-segment path follows RFC 9293 3.10.7 step by
+step (sequence check, RST, security, SYN, ACK, URG, text, FIN), with
+RFC 5961's defences and RFC 7323's PAWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from synack.tcp import errors as err
+from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
+from synack.tcp.congestion import CongestionControl, make_congestion_control
+from synack.tcp.events import (
+    Connected,
+    ConnectionAborted,
+    ConnectionClosed,
+    ConnectionReset,
+    DataReceived,
+    EndOfStream,
+    Event,
+    RetransmissionWarning,
+    SendSpaceAvailable,
+)
+from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
+from synack.tcp.rto import RttEstimator
+from synack.tcp.state import State, Stimulus, next_state
+from synack.tcp.timewait import TimeWait, TimeWaitAction
+from synack.tcp.tracer import Tracer
+from synack.wire import seq as sq
+from synack.wire.segment import (
+    ACK,
+    FIN,
+    NOP,
+    PSH,
+    RST,
+    SACK_PERMITTED,
+    SYN,
+    URG,
+    MaxSegmentSize,
+    Option,
+    Sack,
+    Segment,
+    Timestamps,
+    WindowScale,
+)
+
+_S = State
+_T = Stimulus
+_DEFAULT_CONFIG = TcpConfig()
+_DEFAULT_ISN = Rfc6528Isn()
+
+# States in which our FIN may still be unsent, so data may still go out.
+_SENDING_STATES = frozenset({_S.ESTABLISHED, _S.CLOSE_WAIT, _S.FIN_WAIT_1, _S.CLOSING, _S.LAST_ACK})
+# States in which arriving text is delivered (RFC 9293 3.10.7.4, seventh).
+_RECEIVING_STATES = frozenset({_S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2})
+# States where the peer has sent FIN, so RECEIVE with nothing buffered is "connection closing".
+_PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT})
+_TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
+
+
+def reset_for(seg: Segment) -> Segment | None:
+    """The RST that answers ``seg`` when no connection can take it.
+
+    RFC 9293 3.10.7.1 (CLOSED): never answer a RST; if the segment has an
+    ACK, the reset takes its sequence number from SEG.ACK; otherwise the
+    reset carries an ACK of everything the segment occupied.
+    """
+    if seg.flags & RST:
+        return None
+    if seg.flags & ACK:
+        return Segment(seg.dst_port, seg.src_port, seg.ack, 0, RST, 0)
+    return Segment(seg.dst_port, seg.src_port, 0, sq.add(seg.seq, seg.seg_len), RST | ACK, 0)
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    segments_received: int = 0
+    segments_sent: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retransmitted_segments: int = 0
+    fast_retransmits: int = 0
+    timeouts: int = 0
+    duplicate_acks: int = 0
+    challenge_acks: int = 0
+    dropped: int = 0
+    dropped_reasons: dict[str, int] | None = None
+
+    def drop(self, reason: str) -> None:
+        self.dropped += 1
+        if self.dropped_reasons is None:
+            self.dropped_reasons = {}
+        self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """STATUS (RFC 9293 3.10.6): a snapshot of the TCB."""
+
+    state: State
+    local: Endpoint
+    remote: Endpoint | None
+    snd_una: int
+    snd_nxt: int
+    snd_wnd: int
+    rcv_nxt: int
+    rcv_wnd: int
+    send_queued: int
+    receive_queued: int
+    mss: int
+    srtt: float | None
+    rto: float
+    cwnd: int
+    ssthresh: int
+    window_scaling: bool
+    timestamps: bool
+    sack: bool
+
+
+class Connection:
+    """A TCP connection endpoint. See the module docstring and DESIGN.md."""
+
+    __slots__ = (
+        # identity
+        "local", "remote", "config", "tracer", "state", "passive", "stats", "_isn",
+        "_now", "_wakeup", "_events", "_out",
+        # send sequence variables (RFC 9293 3.3.1); snd_max is the highest sent
+        "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
+        "snd_up",
+        # receive sequence variables; rcv_adv is the right edge we advertised
+        "irs", "rcv_nxt", "rcv_adv", "rcv_up",
+        # negotiated options
+        "rcv_mss", "snd_mss", "snd_wscale", "rcv_wscale", "ws_ok", "ts_ok", "ts_recent",
+        "ts_offset", "last_ack_sent", "sack_ok",
+        # send side
+        "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
+        # receive side
+        "_recv_buf", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments", "_ack_now",
+        "_last_ooo",
+        # retransmission and congestion
+        "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
+        "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
+        # timers (absolute deadlines or None)
+        "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
+        "_keepalive_probes", "_time_wait", "_fixed_iss",
+        # RFC 5961 rate limit
+        "_challenge_window", "_challenge_count",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        local: Endpoint,
+        remote: Endpoint | None,
+        config: TcpConfig | None = None,
+        tracer: Tracer | None = None,
+        isn: IsnSource | None = None,
+    ) -> None:
+        self.local = local
+        self.remote = remote
+        self.config = cfg = config if config is not None else _DEFAULT_CONFIG
+        self.tracer = tracer
+        self.state = _S.CLOSED
+        self.passive = False
+        self.stats = ConnectionStats()
+        self._isn = isn if isn is not None else _DEFAULT_ISN
+        self._now = 0.0
+        self._wakeup: Callable[[Connection], None] | None = None
+        self._events: list[Event] | None = None
+        self._out: list[Segment] = []
+
+        self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
+        self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = self.snd_up = 0
+        self.irs = self.rcv_nxt = self.rcv_adv = self.rcv_up = 0
+
+        version = getattr(local[0], "version", 4)
+        self.rcv_mss = cfg.advertised_mss(version)
+        self.snd_mss = DEFAULT_SEND_MSS_V4 if version == 4 else DEFAULT_SEND_MSS_V6
+        self.snd_wscale = 0
+        self.rcv_wscale = cfg.receive_window_scale() if cfg.window_scaling else 0
+        self.ws_ok = self.ts_ok = self.sack_ok = False
+        self.ts_recent = self.ts_offset = self.last_ack_sent = 0
+
+        self._send_buf = bytearray()
+        self._buf_seq = 0
+        self._fin_queued = self._user_closed = self._send_full = False
+        self._recv_buf = bytearray()
+        self._ooo: list[list[Any]] = []  # [start_seq, bytes], sorted, disjoint
+        self._ooo_fin: int | None = None
+        self._fin_received = False
+        self._unacked_segments = 0
+        self._ack_now = False
+        self._last_ooo: int | None = None
+
+        self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
+        self.cc: CongestionControl = make_congestion_control(
+            cfg.congestion_control, self.snd_mss, cfg.initial_window
+        )
+        self._rtt_seq: int | None = None
+        self._rtt_time = 0.0
+        self._retransmits = 0
+        self._rexmit_since: float | None = None
+        self._dupacks = 0
+        self._recover = 0
+        self._in_recovery = False
+        self._persist_backoff = 0
+
+        self._t_rexmit: float | None = None
+        self._t_persist: float | None = None
+        self._t_delack: float | None = None
+        self._t_keepalive: float | None = None
+        self._t_user: float | None = None
+        self._t_fin_wait_2: float | None = None
+        self._keepalive_probes = 0
+        self._time_wait: TimeWait | None = None
+        self._fixed_iss: int | None = None
+        self._challenge_window = -1.0
+        self._challenge_count = 0
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.local} -> {self.remote} {self.state}>"
+
+    # ------------------------------------------------------------------
+    # User calls (RFC 9293 3.10.1 - 3.10.6)
+    # ------------------------------------------------------------------
+    def connect(self, now: float, iss: int | None = None) -> None:
+        """Active OPEN: choose an ISN and queue a SYN."""
+        self._user_call(now, "OPEN (active)")
+        if self.state is not _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_EXISTS)
+        if self.remote is None:
+            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
+        self._choose_iss(now, iss)
+        self._transition(_T.OPEN_ACTIVE, "active OPEN")
+        self._notify()
+
+    def listen(self, now: float = 0.0, iss: int | None = None) -> None:
+        """Passive OPEN: wait in LISTEN for a SYN from ``remote`` (or anyone)."""
+        self._user_call(now, "OPEN (passive)")
+        if self.state is not _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_EXISTS)
+        self.passive = True
+        self._fixed_iss = iss
+        self._transition(_T.OPEN_PASSIVE, "passive OPEN")
+
+    def send(self, data: bytes | bytearray | memoryview) -> int:
+        """SEND: copy as much of ``data`` as fits into the send buffer."""
+        st = self.state
+        if st is _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        if st is _S.LISTEN:
+            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
+        if self._fin_queued or st not in (
+            _S.SYN_SENT, _S.SYN_RECEIVED, _S.ESTABLISHED, _S.CLOSE_WAIT,
+        ):  # fmt: skip
+            raise err.TcpError(err.CONNECTION_CLOSING)
+        room = self.config.send_buffer - len(self._send_buf)
+        n = min(room, len(data))
+        if n < len(data):
+            self._send_full = True
+        if n > 0:
+            self._send_buf += data[:n] if n < len(data) else data
+            self._notify()
+        return n
+
+    def receive(self, max_bytes: int = 1 << 30) -> bytes:
+        """RECEIVE: up to ``max_bytes`` of in-order data.
+
+        Returns ``b""`` when nothing is there yet; raises "connection closing"
+        once the peer's FIN has been read past.
+        """
+        st = self.state
+        if st is _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        buf = self._recv_buf
+        if not buf:
+            if st in _PEER_FINISHED_STATES or self._fin_received:
+                raise err.TcpError(err.CONNECTION_CLOSING)
+            return b""
+        if max_bytes >= len(buf):
+            data = bytes(buf)
+            buf.clear()
+        else:
+            data = bytes(buf[:max_bytes])
+            del buf[:max_bytes]
+        # Reading made room: tell the peer if the window opened enough (3.8.6.2.2).
+        if self._window_update_due():
+            self._ack_now = True
+            self._notify()
+        return data
+
+    @property
+    def receive_queued(self) -> int:
+        return len(self._recv_buf)
+
+    @property
+    def send_queued(self) -> int:
+        """Bytes in the send buffer: unacknowledged plus not yet sent."""
+        return len(self._send_buf)
+
+    @property
+    def send_space(self) -> int:
+        return self.config.send_buffer - len(self._send_buf)
+
+    @property
+    def at_eof(self) -> bool:
+        """The peer's FIN arrived and every byte before it has been read."""
+        return self._fin_received and not self._recv_buf
+
+    def shutdown_write(self) -> None:
+        """Half-close: send FIN after the queued data, keep receiving."""
+        self._user_call(self._now, "CLOSE (half)")
+        self._close(full=False)
+
+    def close(self) -> None:
+        """CLOSE: no more to send and nothing more will be read.
+
+        Data already queued is still delivered, then FIN. Per RFC 9293 3.6
+        (RFC 1122 4.2.2.13), unread received data, or data that arrives
+        after this call, is answered with a RST.
+        """
+        self._user_call(self._now, "CLOSE")
+        if self.config.rst_on_data_after_close and self._recv_buf and self.state.synchronized:
+            self._abort("CLOSE with unread data", err.CONNECTION_ABORTED)
+            return
+        self._close(full=True)
+
+    def _close(self, full: bool) -> None:
+        st = self.state
+        if st is _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        if st is _S.LISTEN or (st is _S.SYN_SENT and full):
+            self._transition(_T.DELETE, "CLOSE")
+            return
+        if self._fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
+            if full and self._fin_queued and not self._user_closed:
+                self._user_closed = True  # close() after shutdown_write(): fine, no second FIN
+                return
+            raise err.TcpError(err.CONNECTION_CLOSING)
+        self._user_closed = full
+        self._fin_queued = True
+        if st is _S.SYN_SENT:
+            return  # FIN waits until ESTABLISHED (RFC 9293 3.10.4)
+        # SYN-RECEIVED and ESTABLISHED go to FIN-WAIT-1, CLOSE-WAIT to LAST-ACK.
+        self._transition(_T.CLOSE, "CLOSE")
+        self._notify()
+
+    def abort(self) -> None:
+        """ABORT: send RST where the peer has a TCB, and go to CLOSED at once."""
+        self._user_call(self._now, "ABORT")
+        if self.state is _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        self._abort("ABORT", err.CONNECTION_ABORTED)
+
+    def _abort(self, cause: str, reason: str) -> None:
+        # RFC 9293 3.10.5: RST in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT.
+        if self.state in (
+            _S.SYN_RECEIVED, _S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2, _S.CLOSE_WAIT,
+        ):  # fmt: skip
+            self._emit(Segment(self.local[1], self._rport, self.snd_max, 0, RST, 0), self._now)
+        self._event(ConnectionAborted(reason))
+        self._enter_closed(_T.ABORT, cause)
+        self._notify()
+
+    def status(self) -> ConnectionStatus:
+        """STATUS (RFC 9293 3.10.6)."""
+        if self.state is _S.CLOSED:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        return ConnectionStatus(
+            self.state, self.local, self.remote, self.snd_una, self.snd_max, self.snd_wnd,
+            self.rcv_nxt, self._offered_window(), len(self._send_buf), len(self._recv_buf),
+            self.snd_mss, self.rtt.srtt, self.rtt.rto, self.cc.cwnd, self.cc.ssthresh,
+            self.ws_ok, self.ts_ok, self.sack_ok,
+        )  # fmt: skip
+
+    def next_event(self) -> Event | None:
+        events = self._events
+        if not events:
+            return None
+        return events.pop(0)
+
+    # ------------------------------------------------------------------
+    # Driver interface
+    # ------------------------------------------------------------------
+    def segments_to_send(self, now: float) -> list[Segment]:
+        """Everything due now. Call after any input, user call or timer."""
+        self._now = now
+        self._output(now)
+        out = self._out
+        if out:
+            self._out = []
+        return out
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of all this connection's timers."""
+        best: float | None = None
+        for t in (
+            self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
+            self._t_fin_wait_2,
+        ):  # fmt: skip
+            if t is not None and (best is None or t < best):
+                best = t
+        tw = self._time_wait
+        if tw is not None and (best is None or tw.expires < best):
+            best = tw.expires
+        return best
+
+    def handle_timer(self, now: float) -> None:
+        """Work out which timers are due at ``now`` and act on them."""
+        self._now = now
+        tw = self._time_wait
+        if tw is not None:
+            if now >= tw.expires:
+                self._timer(now, "2MSL")
+                self._time_wait = None
+                self._event(ConnectionClosed())
+                self._transition(_T.TIMEOUT_2MSL, "2MSL timeout")
+            return
+        if self._t_user is not None and now >= self._t_user:
+            self._timer(now, "user timeout")
+            self._event(ConnectionAborted(err.USER_TIMEOUT))
+            self._enter_closed(_T.TIMEOUT, "user timeout")
+            return
+        if self._t_rexmit is not None and now >= self._t_rexmit:
+            self._t_rexmit = None
+            self._timer(now, "retransmission")
+            self._on_retransmission_timeout(now)
+            if self.state is _S.CLOSED:
+                return
+        if self._t_persist is not None and now >= self._t_persist:
+            self._t_persist = None
+            self._timer(now, "persist")
+            self._send_window_probe(now)
+        if self._t_delack is not None and now >= self._t_delack:
+            self._t_delack = None
+            self._timer(now, "delayed ACK")
+            self._ack_now = True
+        if self._t_keepalive is not None and now >= self._t_keepalive:
+            self._t_keepalive = None
+            self._timer(now, "keep-alive")
+            self._on_keepalive(now)
+        if self._t_fin_wait_2 is not None and now >= self._t_fin_wait_2:
+            self._t_fin_wait_2 = None
+            self._timer(now, "FIN-WAIT-2")
+            self._event(ConnectionAborted(err.CONNECTION_ABORTED))
+            self._enter_closed(_T.TIMEOUT, "FIN-WAIT-2 timeout")
+
+    def time_wait_record(self) -> TimeWait | None:
+        """The compact TIME-WAIT record, for a Host to keep instead of this object."""
+        return self._time_wait
+
+    # ------------------------------------------------------------------
+    # SEGMENT ARRIVES (RFC 9293 3.10.7)
+    # ------------------------------------------------------------------
+    def receive_segment(self, seg: Segment, now: float) -> None:
+        self._now = now
+        self.stats.segments_received += 1
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.segment(self, now, "received", seg, None)
+        st = self.state
+        if st is _S.CLOSED:
+            self._drop(seg, "connection does not exist")
+            rst = reset_for(seg)
+            if rst is not None:
+                self._emit(rst, now)
+        elif st is _S.LISTEN:
+            self._listen_segment(seg, now)
+        elif st is _S.SYN_SENT:
+            self._syn_sent_segment(seg, now)
+        elif st is _S.TIME_WAIT:
+            self._time_wait_segment(seg, now)
+        else:
+            self._synchronized_segment(seg, now)
+        if self._t_keepalive is not None and self.state.synchronized:
+            self._arm_keepalive(now)
+
+    def _listen_segment(self, seg: Segment, now: float) -> None:
+        """RFC 9293 3.10.7.2."""
+        flags = seg.flags
+        if flags & RST:
+            self._drop(seg, "RST in LISTEN")
+            return
+        if flags & ACK:
+            self._drop(seg, "ACK in LISTEN")
+            self._emit(Segment(self.local[1], seg.src_port, seg.ack, 0, RST, 0), now)
+            return
+        if not flags & SYN:
+            self._drop(seg, "no SYN in LISTEN")
+            return
+        if self.remote is None:
+            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
+        self._choose_iss(now, self._fixed_iss)
+        self._take_syn(seg, now)
+        self._transition(_T.RCV_SYN, "rcv SYN")
+        # Text or FIN on the SYN would be queued until ESTABLISHED; we let the
+        # peer retransmit it instead.
+
+    def _syn_sent_segment(self, seg: Segment, now: float) -> None:
+        """RFC 9293 3.10.7.3."""
+        flags = seg.flags
+        if flags & ACK:
+            # first: an ACK that does not cover exactly our SYN is unacceptable
+            if sq.le(seg.ack, self.iss) or sq.gt(seg.ack, self.snd_max):
+                self._drop(seg, "unacceptable ACK in SYN-SENT")
+                if not flags & RST:
+                    self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
+                return
+        if flags & RST:
+            # second: a RST counts only if it acknowledges our SYN (RFC 5961 3.2 too)
+            if flags & ACK:
+                self._event(ConnectionReset(err.CONNECTION_RESET))
+                self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
+            else:
+                self._drop(seg, "RST without ACK in SYN-SENT")
+            return
+        if not flags & SYN:
+            self._drop(seg, "neither SYN nor RST in SYN-SENT")
+            return
+        # fourth: the SYN
+        self._take_syn(seg, now)
+        if flags & ACK:
+            self._rtt_sample_syn(seg, now)
+            self.snd_una = seg.ack
+            self._on_progress(now)
+            self.snd_wnd = seg.window  # never scaled in a SYN (RFC 7323 2.2)
+            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            self._transition(_T.RCV_SYN_ACK, "rcv SYN,ACK")
+            self._event(Connected())
+            self._ack_now = True
+            if self._fin_queued:  # a shutdown_write() made while in SYN-SENT
+                self._transition(_T.CLOSE, "queued CLOSE")
+            if seg.payload or flags & FIN:
+                trimmed = Segment(
+                    seg.src_port, seg.dst_port, sq.add(seg.seq, 1), seg.ack, flags & ~SYN,
+                    seg.window, seg.urgent, seg.options, seg.payload,
+                )  # fmt: skip
+                self._text_and_fin(trimmed, now)
+        else:
+            # Simultaneous open (RFC 9293 figure 8): answer with SYN,ACK for our ISS.
+            self.snd_nxt = self.iss
+            self._t_rexmit = None
+            self._transition(_T.RCV_SYN, "rcv SYN (simultaneous open)")
+
+    def _time_wait_segment(self, seg: Segment, now: float) -> None:
+        tw = self._time_wait
+        assert tw is not None
+        replies, action = tw.segment_arrives(seg, now)
+        if action is TimeWaitAction.CLOSED:
+            self._time_wait = None
+            self._event(ConnectionReset(err.CONNECTION_RESET))
+            self._transition(_T.RCV_RST, "rcv RST in TIME-WAIT")
+            return
+        if action is TimeWaitAction.REOPEN:
+            replies = [tw.ack(now)]  # no host to reopen through: challenge ACK
+        for reply in replies:
+            self._emit(reply, now)
+
+    def _synchronized_segment(self, seg: Segment, now: float) -> None:
+        """SYN-RECEIVED and every synchronized state but TIME-WAIT (3.10.7.4)."""
+        flags = seg.flags
+        st = self.state
+
+        # A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it.
+        if (
+            st is _S.SYN_RECEIVED
+            and flags & SYN
+            and not flags & (ACK | RST)
+            and seg.seq == self.irs
+        ):
+            self.snd_nxt = self.iss
+            return
+
+        # RFC 7323 5.3: PAWS, before the sequence check.
+        ts = seg.timestamps if self.ts_ok else None
+        if ts is not None and not flags & RST and sq.lt(ts.value, self.ts_recent):
+            self._drop(seg, "PAWS: old timestamp")
+            self._ack_now = True
+            return
+
+        # first: sequence number check
+        seg_len = seg.seg_len
+        if not self._acceptable(seg.seq, seg_len):
+            if not flags & RST:
+                self._ack_now = True
+            if not (seg.seq == self.rcv_nxt and self._offered_window() == 0):
+                self._drop(seg, "outside the receive window")
+                return
+            # A zero window still takes valid ACKs, URGs and RSTs (3.10.7.4):
+            # keep the control part, drop the text.
+            self._drop(seg, "text beyond a zero window")
+            seg = Segment(
+                seg.src_port, seg.dst_port, seg.seq, seg.ack, flags & ~FIN, seg.window,
+                seg.urgent, seg.options,
+            )  # fmt: skip
+
+        # second: RST (RFC 5961 3.2: only an exact match resets)
+        if flags & RST:
+            if seg.seq != self.rcv_nxt:
+                self._drop(seg, "RST not at RCV.NXT (challenge ACK)")
+                self._challenge_ack(now)
+                return
+            self._on_reset(now)
+            return
+
+        # RFC 7323 4.3: remember the timestamp to echo.
+        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
+            self.ts_recent = ts.value
+
+        # fourth: SYN (RFC 5961 4.2: challenge ACK; RFC 9293: passive SYN-RECEIVED returns to LISTEN)
+        if flags & SYN:
+            if st is _S.SYN_RECEIVED and self.passive:
+                self._drop(seg, "SYN in SYN-RECEIVED")
+                self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
+                return
+            self._drop(seg, "SYN in a synchronized state (challenge ACK)")
+            self._challenge_ack(now)
+            return
+
+        # fifth: ACK
+        if not flags & ACK:
+            self._drop(seg, "no ACK")
+            return
+        if st is _S.SYN_RECEIVED:
+            if not (sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_max)):
+                self._drop(seg, "unacceptable ACK in SYN-RECEIVED")
+                self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
+                return
+            self.snd_wnd = seg.window << self.snd_wscale
+            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+            self._transition(_T.RCV_ACK_OF_SYN, "rcv ACK of SYN")
+            self._event(Connected())
+            st = _S.ESTABLISHED
+        # RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] gets a challenge ACK.
+        if sq.lt(seg.ack, sq.add(self.snd_una, -self.max_snd_wnd)) or sq.gt(seg.ack, self.snd_max):
+            self._drop(seg, "ACK outside the send window (challenge ACK)")
+            self._challenge_ack(now)
+            return
+        fin_was_unacked = self._fin_queued and self._fin_unacked()
+        self._process_ack(seg, now)
+        if fin_was_unacked and not self._fin_unacked():
+            if st is _S.FIN_WAIT_1:
+                if flags & FIN and self._fin_in_order(seg):
+                    pass  # handled with the FIN below (FIN-WAIT-1 -> TIME-WAIT)
+                else:
+                    self._transition(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
+                    st = _S.FIN_WAIT_2
+                    if self.config.fin_wait_2_timeout is not None and self._user_closed:
+                        self._t_fin_wait_2 = now + self.config.fin_wait_2_timeout
+            elif st is _S.CLOSING:
+                self._enter_time_wait(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
+                return
+            elif st is _S.LAST_ACK:
+                self._event(ConnectionClosed())
+                self._enter_closed(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
+                return
+        elif st in (_S.CLOSING, _S.LAST_ACK):
+            return  # nothing else matters until our FIN is acknowledged
+
+        # sixth: URG (RFC 9293 3.8.5): remember the urgent pointer
+        if flags & URG and st in _RECEIVING_STATES:
+            up = sq.add(seg.seq, seg.urgent)
+            if sq.gt(up, self.rcv_up):
+                self.rcv_up = up
+
+        # seventh and eighth: text and FIN
+        self._text_and_fin(seg, now)
+
+    def _text_and_fin(self, seg: Segment, now: float) -> None:
+        st = self.state
+        payload = seg.payload
+        seq = seg.seq
+        fin = bool(seg.flags & FIN)
+        if payload and st in _RECEIVING_STATES:
+            if self._user_closed and self.config.rst_on_data_after_close:
+                # RFC 9293 3.6 / RFC 1122 4.2.2.13: data after CLOSE is lost; say so.
+                self._drop(seg, "data after CLOSE")
+                self._abort("data after CLOSE", err.CONNECTION_RESET)
+                return
+            # Trim what we already have and what lies beyond the window.
+            if sq.lt(seq, self.rcv_nxt):
+                cut = sq.sub(self.rcv_nxt, seq)
+                payload = payload[cut:]
+                seq = self.rcv_nxt
+            room = sq.sub(self.rcv_adv, seq)
+            if len(payload) > room:
+                payload = payload[: max(room, 0)]
+                fin = False
+            if payload:
+                self._accept_text(seq, payload, now)
+        elif payload:
+            self._drop(seg, f"text in {st}")
+            return
+        if fin:
+            fin_seq = sq.add(seq, len(payload))
+            if fin_seq == self.rcv_nxt:
+                self._take_fin(now)
+            elif sq.gt(fin_seq, self.rcv_nxt):
+                self._ooo_fin = fin_seq  # out of order: wait for the hole to fill
+                self._ack_now = True
+
+    def _fin_in_order(self, seg: Segment) -> bool:
+        """Will this segment's FIN be taken now (no hole before it, inside the window)?"""
+        end = sq.add(seg.seq, len(seg.payload))
+        return sq.le(seg.seq, self.rcv_nxt) and sq.le(end, self.rcv_adv)
+
+    # -- arriving text --------------------------------------------------
+    def _accept_text(self, seq: int, payload: bytes, now: float) -> None:
+        n = len(payload)
+        if seq == self.rcv_nxt:
+            self._recv_buf += payload
+            self.rcv_nxt = sq.add(seq, n)
+            delivered = n
+            filled_hole = False
+            while self._ooo and sq.le(self._ooo[0][0], self.rcv_nxt):
+                start, data = self._ooo.pop(0)
+                skip = sq.sub(self.rcv_nxt, start)
+                if skip < len(data):
+                    self._recv_buf += data[skip:]
+                    delivered += len(data) - skip
+                    self.rcv_nxt = sq.add(self.rcv_nxt, len(data) - skip)
+                filled_hole = True
+            self.stats.bytes_received += delivered
+            self._event(DataReceived(delivered))
+            if filled_hole or self._ooo:
+                self._ack_now = True  # RFC 5681 4.2: ACK at once when a hole fills
+            else:
+                self._schedule_ack(n, now)
+            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo:
+                self._take_fin(now)
+        else:
+            self._store_out_of_order(seq, payload)
+            self._ack_now = True  # RFC 5681 4.2: a duplicate ACK at once
+
+    def _store_out_of_order(self, seq: int, payload: bytes) -> None:
+        """Keep a segment above RCV.NXT, merging overlaps (the window bounds it)."""
+        start, end = seq, sq.add(seq, len(payload))
+        merged = payload
+        keep: list[list[Any]] = []
+        for block in self._ooo:
+            b_start, b_data = block
+            b_end = sq.add(b_start, len(b_data))
+            if sq.lt(b_end, start) or sq.gt(b_start, end):
+                keep.append(block)
+                continue
+            # overlapping or adjacent: combine into one block
+            new_start = sq.min_seq(start, b_start)
+            new_end = sq.max_seq(end, b_end)
+            buf = bytearray(sq.sub(new_end, new_start))
+            buf[sq.sub(b_start, new_start) : sq.sub(b_end, new_start)] = b_data
+            buf[sq.sub(start, new_start) : sq.sub(end, new_start)] = merged
+            start, end, merged = new_start, new_end, bytes(buf)
+        keep.append([start, merged])
+        keep.sort(key=lambda b: sq.sub(b[0], self.rcv_nxt))
+        self._ooo = keep
+        self._last_ooo = start
+
+    def _schedule_ack(self, nbytes: int, now: float) -> None:
+        """Delayed ACK: at least every second full segment, within the timeout."""
+        if not self.config.delayed_ack:
+            self._ack_now = True
+            return
+        self._unacked_segments += 1 if nbytes >= self._mss_payload() else 0
+        if self._unacked_segments >= self.config.quickack_segments:
+            self._ack_now = True
+        elif self._t_delack is None:
+            self._t_delack = now + self.config.delayed_ack_timeout
+
+    def _take_fin(self, now: float) -> None:
+        """Eighth step: the peer's FIN, in order (RFC 9293 3.10.7.4)."""
+        self._ooo_fin = None
+        self._fin_received = True
+        self.rcv_nxt = sq.add(self.rcv_nxt, 1)
+        self._ack_now = True
+        self._event(EndOfStream())
+        st = self.state
+        if st in (_S.SYN_RECEIVED, _S.ESTABLISHED):
+            self._transition(_T.RCV_FIN, "rcv FIN")
+        elif st is _S.FIN_WAIT_1:
+            if self._fin_unacked():
+                self._transition(_T.RCV_FIN, "rcv FIN (simultaneous close)")
+            else:
+                self._enter_time_wait(_T.RCV_FIN_ACK_OF_FIN, "rcv FIN,ACK", now)
+        elif st is _S.FIN_WAIT_2:
+            self._t_fin_wait_2 = None
+            self._enter_time_wait(_T.RCV_FIN, "rcv FIN", now)
+
+    def _on_reset(self, now: float) -> None:
+        st = self.state
+        if st is _S.SYN_RECEIVED:
+            if self.passive:
+                self._transition(_T.RETURN_TO_LISTEN, "rcv RST")
+                self._clear_timers()
+                return
+            self._event(ConnectionReset(err.CONNECTION_REFUSED))
+            self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
+            return
+        self._event(ConnectionReset(err.CONNECTION_RESET))
+        self._enter_closed(_T.RCV_RST, "rcv RST")
+
+    # -- arriving ACKs --------------------------------------------------
+    def _process_ack(self, seg: Segment, now: float) -> None:
+        ack = seg.ack
+        una = self.snd_una
+        if sq.lt(una, ack):
+            self._on_new_ack(seg, ack, now)
+        elif ack == una:
+            self._on_duplicate_ack(seg, now)
+        # RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
+        if sq.le(una, ack) and (
+            sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack))
+        ):
+            was_zero = self.snd_wnd == 0
+            self.snd_wnd = seg.window << self.snd_wscale
+            self.snd_wl1, self.snd_wl2 = seg.seq, ack
+            if self.snd_wnd > self.max_snd_wnd:
+                self.max_snd_wnd = self.snd_wnd
+            if was_zero and self.snd_wnd:
+                self._t_persist = None
+                self._persist_backoff = 0
+
+    def _on_new_ack(self, seg: Segment, ack: int, now: float) -> None:
+        acked = sq.sub(ack, self.snd_una)
+        # RTT: timestamps (RFC 7323 4) or the one timed segment (RFC 6298, Karn's rule)
+        ts = seg.timestamps if self.ts_ok else None
+        if ts is not None and ts.echo_reply:
+            ticks = sq.sub(self._ts_now(now), ts.echo_reply)
+            self.rtt.sample(ticks / self.config.timestamp_hz)
+        elif self._rtt_seq is not None and sq.gt(ack, self._rtt_seq):
+            self.rtt.sample(now - self._rtt_time)
+            self._rtt_seq = None
+        # Drop acknowledged data from the send buffer.
+        data_acked = min(max(sq.sub(ack, self._buf_seq), 0), len(self._send_buf))
+        if data_acked:
+            del self._send_buf[:data_acked]
+            self._buf_seq = sq.add(self._buf_seq, data_acked)
+        self.snd_una = ack
+        if sq.lt(self.snd_nxt, ack):
+            self.snd_nxt = ack
+        self._retransmits = 0
+        self._rexmit_since = None
+        flight = sq.sub(self.snd_max, ack)
+        # Loss recovery (RFC 6582) and window growth (RFC 5681).
+        if self._in_recovery:
+            if sq.ge(ack, self._recover):  # full ACK: recovery is over
+                self._in_recovery = False
+                self.cc.on_exit_recovery(flight)
+            else:  # partial ACK: the next hole is lost too
+                self.cc.on_partial_ack(acked)
+                self._retransmit_first(now)
+        else:
+            self.cc.on_ack(acked, flight, now)
+        self._dupacks = 0
+        self._on_progress(now)
+        if self._send_full and data_acked:
+            self._send_full = False
+            self._event(SendSpaceAvailable(self.send_space))
+
+    def _on_duplicate_ack(self, seg: Segment, now: float) -> None:
+        # RFC 5681 2: no data, no SYN/FIN, same window, and data outstanding.
+        if (
+            seg.payload
+            or seg.flags & (SYN | FIN)
+            or self.snd_max == self.snd_una
+            or (seg.window << self.snd_wscale) != self.snd_wnd
+        ):
+            return
+        self.stats.duplicate_acks += 1
+        self._dupacks += 1
+        if self._in_recovery:
+            self.cc.on_recovery_dupack()
+        elif self._dupacks == self.config.dupack_threshold:
+            # RFC 6582 3.2 step 1: only if the ACK covers more than "recover"
+            if sq.gt(self.snd_una, self._recover):
+                self._in_recovery = True
+                self._recover = self.snd_max
+                self.cc.on_enter_recovery(sq.sub(self.snd_max, self.snd_una), now)
+                self.stats.fast_retransmits += 1
+                self._retransmit_first(now)
+
+    def _on_progress(self, now: float) -> None:
+        """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
+        if self.snd_una == self.snd_max:
+            self._t_rexmit = None
+            self._t_user = None
+        else:
+            self._t_rexmit = now + self.rtt.rto
+            if self.config.user_timeout is not None:
+                self._t_user = now + self.config.user_timeout
+
+    # -- timers -----------------------------------------------------------
+    def _on_retransmission_timeout(self, now: float) -> None:
+        cfg = self.config
+        if self.snd_una == self.snd_max and not self._fin_unacked():
+            return
+        syn = self.snd_una == self.iss
+        if self._rexmit_since is None:
+            self._rexmit_since = now
+        elif now - self._rexmit_since >= (cfg.syn_r2 if syn else cfg.r2):
+            # RFC 9293 3.8.3: past R2, close the connection.
+            self._event(ConnectionAborted(err.RETRANSMISSION_TIMEOUT))
+            self._enter_closed(_T.TIMEOUT, "retransmission limit R2")
+            return
+        self._retransmits += 1
+        self.stats.timeouts += 1
+        if self._retransmits == cfg.r1:
+            self._event(RetransmissionWarning(self._retransmits))
+        flight = sq.sub(self.snd_max, self.snd_una)
+        self.cc.on_timeout(flight)
+        self.rtt.back_off()
+        self._rtt_seq = None  # Karn: never time a retransmitted segment
+        self._in_recovery = False
+        self._recover = self.snd_max  # RFC 6582 3.2 step 4 after a timeout
+        self._dupacks = 0
+        self.snd_nxt = self.snd_una  # go back and resend from the first unacknowledged
+        self._t_rexmit = None
+
+    def _send_window_probe(self, now: float) -> None:
+        """RFC 9293 3.8.6.1: probe a zero window with one octet of new data."""
+        unsent = self._unsent()
+        if self.state not in _SENDING_STATES or unsent <= 0 or self.snd_wnd >= self._mss_payload():
+            return
+        size = max(1, min(self.snd_wnd - self._flight(), unsent))
+        self._emit_range(self.snd_nxt, size, now, probe=True)
+        self._persist_backoff += 1
+        self._arm_persist(now)
+
+    def _arm_persist(self, now: float) -> None:
+        cfg = self.config
+        interval = min(
+            max(self.rtt.rto, cfg.persist_min) * (1 << self._persist_backoff), cfg.persist_max
+        )
+        self._t_persist = now + interval
+
+    def _arm_keepalive(self, now: float) -> None:
+        self._keepalive_probes = 0
+        self._t_keepalive = now + self.config.keepalive_idle
+
+    def _on_keepalive(self, now: float) -> None:
+        cfg = self.config
+        if not self.state.synchronized or self.state is _S.TIME_WAIT:
+            return
+        if self._keepalive_probes >= cfg.keepalive_probes:
+            self._event(ConnectionAborted(err.KEEPALIVE_TIMEOUT))
+            self._enter_closed(_T.TIMEOUT, "keep-alive timeout")
+            return
+        self._keepalive_probes += 1
+        # RFC 9293 3.8.4: a probe with SEG.SEQ = SND.NXT - 1 draws an ACK.
+        self._emit_control(sq.add(self.snd_una, -1), ACK, now)
+        self._t_keepalive = now + cfg.keepalive_interval
+
+    # ------------------------------------------------------------------
+    # Output
+    # ------------------------------------------------------------------
+    def _output(self, now: float) -> None:
+        st = self.state
+        if st is _S.CLOSED or st is _S.LISTEN or st is _S.TIME_WAIT:
+            return
+        # Our SYN, first sent or resent after a timeout.
+        if self.snd_una == self.iss and self.snd_nxt == self.iss:
+            flags = SYN if st is _S.SYN_SENT else SYN | ACK
+            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+            self._advance_snd_nxt(sq.add(self.iss, 1), now)
+            if self._retransmits == 0 and self._rtt_seq is None:
+                self._rtt_seq, self._rtt_time = self.iss, now
+        if self.snd_una != self.iss or st is not _S.SYN_SENT:
+            self._output_data(now)
+        if self._ack_now and st is not _S.SYN_SENT:
+            self._emit_control(self.snd_nxt, ACK, now)
+
+    def _output_data(self, now: float) -> None:
+        """Send what the windows allow, with Nagle and sender SWS avoidance (3.7.4, 3.8.6.2.1)."""
+        if self.state not in _SENDING_STATES and not self._fin_unacked():
+            return
+        syn_acked = self.snd_una != self.iss
+        mss = self._mss_payload()
+        nodelay = self.config.nodelay
+        while True:
+            unsent = self._unsent()
+            if unsent <= 0 or not syn_acked:
+                break
+            flight = self._flight()
+            usable = min(self.snd_wnd, self.cc.cwnd) - flight
+            size = min(mss, unsent, usable)
+            if size <= 0:
+                if (
+                    self.snd_wnd == 0
+                    and flight == 0
+                    and self._t_persist is None
+                    and self._t_rexmit is None
+                ):
+                    self._arm_persist(now)
+                break
+            if size < mss and not (
+                (size == unsent and (flight == 0 or nodelay or self._fin_queued))
+                or (self.max_snd_wnd and size >= self.max_snd_wnd // 2)
+            ):
+                if flight == 0 and self._t_persist is None:
+                    self._arm_persist(now)  # the SWS override timeout
+                break
+            self._emit_range(self.snd_nxt, size, now)
+        # A FIN with no data left to carry it.
+        if self._fin_queued and self.snd_nxt == self._fin_seq() and self._unsent() == 0:
+            if syn_acked or not self._send_buf:
+                self._emit_range(self.snd_nxt, 0, now)
+
+    def _retransmit_first(self, now: float) -> None:
+        """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
+        if self.snd_una == self.iss:
+            flags = SYN if self.state is _S.SYN_SENT else SYN | ACK
+            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+            return
+        size = min(self._mss_payload(), len(self._send_buf))
+        self._emit_range(self.snd_una, size, now, retransmission=True)
+
+    def _emit_range(
+        self,
+        seq: int,
+        size: int,
+        now: float,
+        retransmission: bool = False,
+        probe: bool = False,
+    ) -> None:
+        """Send ``size`` bytes from the send buffer starting at ``seq``, plus FIN if it ends there."""
+        offset = sq.sub(seq, self._buf_seq)
+        payload = bytes(self._send_buf[offset : offset + size])
+        flags = ACK
+        end = sq.add(seq, size)
+        if self._fin_queued and offset + size == len(self._send_buf):
+            flags |= FIN
+            end = sq.add(end, 1)
+        if size and offset + size == len(self._send_buf):
+            flags |= PSH
+        if sq.lt(seq, self.snd_max):
+            retransmission = True
+        self._emit_control(seq, flags, now, None, payload)
+        if retransmission:
+            self.stats.retransmitted_segments += 1
+        else:
+            self.stats.bytes_sent += size
+        if probe:
+            # A window probe stays out of the flight: only SND.MAX moves.
+            if sq.gt(end, self.snd_max):
+                self.snd_max = end
+            return
+        if not retransmission and self._rtt_seq is None and size and self._retransmits == 0:
+            self._rtt_seq, self._rtt_time = seq, now
+        if not sq.lt(end, self.snd_nxt) or not retransmission:
+            self._advance_snd_nxt(end, now)
+
+    def _advance_snd_nxt(self, end: int, now: float) -> None:
+        if sq.gt(end, self.snd_nxt):
+            self.snd_nxt = end
+        if sq.gt(end, self.snd_max):
+            if self.snd_max == self.snd_una and self.config.user_timeout is not None:
+                self._t_user = now + self.config.user_timeout
+            self.snd_max = end
+        if self._t_rexmit is None:
+            self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.1
+            self._t_persist = None
+
+    def _emit_control(
+        self,
+        seq: int,
+        flags: int,
+        now: float,
+        options: tuple[Option, ...] | None = None,
+        payload: bytes = b"",
+    ) -> None:
+        """Build a segment from the TCB and queue it."""
+        syn = flags & SYN
+        window = self._window_field(bool(syn))
+        if options is None:
+            options = self._segment_options()
+        ack = self.rcv_nxt if flags & ACK else 0
+        seg = Segment(self.local[1], self._rport, seq, ack, flags, window, 0, options, payload)
+        if flags & ACK:
+            self.last_ack_sent = ack
+            self._ack_now = False
+            self._t_delack = None
+            self._unacked_segments = 0
+        self._emit(seg, now)
+
+    def _emit(self, seg: Segment, now: float) -> None:
+        self._out.append(seg)
+        self.stats.segments_sent += 1
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.segment(self, now, "sent", seg, None)
+
+    # -- options and windows ----------------------------------------------
+    def _syn_options_for(self, flags: int) -> tuple[Option, ...]:
+        cfg = self.config
+        answering = bool(flags & ACK)  # a SYN,ACK offers only what the peer offered
+        opts: list[Option] = []
+        for name in cfg.syn_option_order:
+            if name == "mss":
+                opts.append(MaxSegmentSize(self.rcv_mss))
+            elif name == "nop":
+                opts.append(NOP)
+            elif name == "wscale" and cfg.window_scaling and (self.ws_ok or not answering):
+                opts.append(WindowScale(self.rcv_wscale))
+            elif name == "sackOK" and cfg.sack and (self.sack_ok or not answering):
+                opts.append(SACK_PERMITTED)
+            elif name == "TS" and cfg.timestamps and (self.ts_ok or not answering):
+                opts.append(Timestamps(self._ts_now(self._now), self.ts_recent if answering else 0))
+        # A NOP only pads an option that follows it.
+        while opts and opts[-1] is NOP:
+            opts.pop()
+        return tuple(opts)
+
+    def _segment_options(self) -> tuple[Option, ...]:
+        opts: tuple[Option, ...] = ()
+        if self.ts_ok:
+            opts = (NOP, NOP, Timestamps(self._ts_now(self._now), self.ts_recent))
+        if self.sack_ok and self._ooo:
+            opts += (NOP, NOP, Sack(self._sack_blocks(3 if self.ts_ok else 4)))
+        return opts
+
+    def _sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
+        """RFC 2018 4: the block with the newest segment first, then the others."""
+        blocks = [(b[0], sq.add(b[0], len(b[1]))) for b in self._ooo]
+        newest = self._last_ooo
+        blocks.sort(key=lambda b: 0 if newest is not None and sq.between(b[0], newest, b[1]) else 1)
+        return tuple(blocks[:limit])
+
+    def _ts_now(self, now: float) -> int:
+        return (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
+
+    def _offered_window(self) -> int:
+        return max(sq.sub(self.rcv_adv, self.rcv_nxt), 0)
+
+    def _window_field(self, syn: bool) -> int:
+        """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
+        space = self.config.recv_buffer - len(self._recv_buf)
+        offered = self._offered_window()
+        threshold = min(self.config.recv_buffer // 2, self.rcv_mss)
+        wnd = space if space - offered >= threshold or space >= self.config.recv_buffer else offered
+        wnd = max(wnd, offered)  # never shrink the window (3.8.6.2.2)
+        if syn:
+            field = min(wnd, 65535)
+            advertised = field
+        else:
+            field = min(wnd >> self.rcv_wscale, 65535)
+            advertised = field << self.rcv_wscale
+        right = sq.add(self.rcv_nxt, advertised)
+        if sq.gt(right, self.rcv_adv):
+            self.rcv_adv = right
+        return field
+
+    def _window_update_due(self) -> bool:
+        """After a read: would a window update move the right edge by enough to matter?"""
+        space = self.config.recv_buffer - len(self._recv_buf)
+        offered = self._offered_window()
+        return space - offered >= min(2 * self.rcv_mss, self.config.recv_buffer // 2)
+
+    def _acceptable(self, seq: int, seg_len: int) -> bool:
+        """RFC 9293 3.10.7.4, the four cases of the sequence check."""
+        wnd = self._offered_window()
+        rcv_nxt = self.rcv_nxt
+        if seg_len == 0:
+            return seq == rcv_nxt if wnd == 0 else sq.in_window(seq, rcv_nxt, wnd)
+        if wnd == 0:
+            return False
+        return sq.in_window(seq, rcv_nxt, wnd) or sq.in_window(
+            sq.add(seq, seg_len - 1), rcv_nxt, wnd
+        )
+
+    def _mss_payload(self) -> int:
+        return self.snd_mss - (_TS_OPTION_BYTES if self.ts_ok else 0)
+
+    def _flight(self) -> int:
+        return sq.sub(self.snd_nxt, self.snd_una)
+
+    def _unsent(self) -> int:
+        return len(self._send_buf) - sq.sub(self.snd_nxt, self._buf_seq)
+
+    def _fin_seq(self) -> int:
+        return sq.add(self._buf_seq, len(self._send_buf))
+
+    def _fin_unacked(self) -> bool:
+        """Our FIN is queued or sent, and not yet acknowledged."""
+        return self._fin_queued and sq.le(self.snd_una, self._fin_seq())
+
+    # -- the SYN's options --------------------------------------------------
+    def _take_syn(self, seg: Segment, now: float) -> None:
+        """Record the peer's ISN and negotiate options from its SYN."""
+        cfg = self.config
+        self.irs = seg.seq
+        self.rcv_nxt = sq.add(seg.seq, 1)
+        # The window in a SYN is never scaled (RFC 7323 2.2).
+        self.rcv_adv = sq.add(self.rcv_nxt, min(cfg.recv_buffer - len(self._recv_buf), 65535))
+        peer_mss = seg.mss
+        if peer_mss is not None:
+            self.snd_mss = max(min(peer_mss, self.rcv_mss), 64)
+        peer_ws = seg.window_scale
+        self.ws_ok = cfg.window_scaling and peer_ws is not None
+        if self.ws_ok:
+            self.snd_wscale = min(peer_ws or 0, 14)  # RFC 7323 2.3
+        else:
+            self.snd_wscale = self.rcv_wscale = 0
+        ts = seg.timestamps
+        self.ts_ok = cfg.timestamps and ts is not None
+        if ts is not None and self.ts_ok:
+            self.ts_recent = ts.value
+        self.sack_ok = cfg.sack and seg.sack_permitted
+        self.cc = make_congestion_control(
+            cfg.congestion_control, self._mss_payload(), cfg.initial_window
+        )
+        if not self.passive:
+            return
+        self.snd_wnd = seg.window
+        self.max_snd_wnd = self.snd_wnd
+
+    def _rtt_sample_syn(self, seg: Segment, now: float) -> None:
+        ts = seg.timestamps if self.ts_ok else None
+        if ts is not None and ts.echo_reply:
+            self.rtt.sample(sq.sub(self._ts_now(now), ts.echo_reply) / self.config.timestamp_hz)
+        elif self._rtt_seq is not None and self._retransmits == 0:
+            self.rtt.sample(now - self._rtt_time)
+        self._rtt_seq = None
+
+    def _choose_iss(self, now: float, iss: int | None) -> None:
+        assert self.remote is not None
+        self.iss = iss if iss is not None else self._isn.generate(self.local, self.remote, now)
+        self.snd_una = self.snd_nxt = self.snd_max = self.iss
+        self._buf_seq = sq.add(self.iss, 1)
+        self._recover = self.iss
+        self.ts_offset = self.iss  # RFC 7323 5.4: a per-connection random offset
+
+    # ------------------------------------------------------------------
+    # State changes and bookkeeping
+    # ------------------------------------------------------------------
+    def _transition(self, stimulus: Stimulus, cause: str) -> None:
+        """The one place a state changes; the tracer sees (now, old, new, cause)."""
+        old = self.state
+        new = next_state(old, stimulus)
+        self.state = new
+        if self.tracer is not None:
+            self.tracer.state_changed(self, self._now, old, new, cause)
+        if new is _S.ESTABLISHED and self.config.keepalive:
+            self._arm_keepalive(self._now)
+
+    def _enter_time_wait(self, stimulus: Stimulus, cause: str, now: float) -> None:
+        self._transition(stimulus, cause)
+        self._clear_timers()
+        self._ack_now = False
+        # The ACK of the peer's FIN goes out now, then only the record remains.
+        self._emit_control(self.snd_max, ACK, now)
+        self._time_wait = TimeWait(
+            self.config, self.local[1], self._rport, self.snd_max, self.rcv_nxt,
+            self._window_field(False), self.ts_offset if self.ts_ok else None,
+            self.ts_recent, now + 2 * self.config.msl,
+        )  # fmt: skip
+        self._send_buf = bytearray()
+        self._ooo = []
+
+    def _enter_closed(self, stimulus: Stimulus, cause: str) -> None:
+        self._transition(stimulus, cause)
+        self._clear_timers()
+        self._time_wait = None
+        self._ack_now = False
+
+    def _clear_timers(self) -> None:
+        self._t_rexmit = self._t_persist = self._t_delack = None
+        self._t_keepalive = self._t_user = self._t_fin_wait_2 = None
+
+    def _challenge_ack(self, now: float) -> None:
+        """RFC 5961 7: challenge ACKs, at most ``challenge_ack_limit`` a second."""
+        if now - self._challenge_window >= 1.0:
+            self._challenge_window = now
+            self._challenge_count = 0
+        if self._challenge_count < self.config.challenge_ack_limit:
+            self._challenge_count += 1
+            self.stats.challenge_acks += 1
+            self._ack_now = True
+
+    def _drop(self, seg: Segment, reason: str) -> None:
+        self.stats.drop(reason)
+        if self.tracer is not None:
+            self.tracer.segment(self, self._now, "dropped", seg, reason)
+
+    def _event(self, event: Event) -> None:
+        if self._events is None:
+            self._events = [event]
+        else:
+            self._events.append(event)
+
+    def _timer(self, now: float, name: str) -> None:
+        if self.tracer is not None:
+            self.tracer.timer_fired(self, now, name)
+
+    def _user_call(self, now: float, call: str) -> None:
+        if self.tracer is not None:
+            self.tracer.user_call(self, now, call)
+
+    def _notify(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup(self)
+
+    @property
+    def _rport(self) -> int:
+        return self.remote[1] if self.remote is not None else 0

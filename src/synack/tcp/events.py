@@ -1,0 +1,64 @@
+"""Events a connection reports to its user, as frozen dataclasses.
+
+Pull them with ``Connection.next_event()``; a Host wraps each in a
+:class:`synack.host.HostEvent` naming the connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class of every engine event."""
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(Event):
+    """The handshake completed: the connection is ESTABLISHED."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataReceived(Event):
+    """``length`` more in-order bytes are ready for ``receive()``."""
+
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfStream(Event):
+    """The peer's FIN arrived in order: it will send nothing more."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendSpaceAvailable(Event):
+    """Acknowledged data freed room in a send buffer that had filled up."""
+
+    free: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionClosed(Event):
+    """The connection reached CLOSED in an orderly way."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionReset(Event):
+    """A RST ended the connection: ``reason`` is "connection reset" or "connection refused"."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionAborted(Event):
+    """The connection was aborted by the user or a timeout; ``reason`` says which."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RetransmissionWarning(Event):
+    """Retransmissions passed the R1 threshold (RFC 9293 section 3.8.3)."""
+
+    retransmissions: int

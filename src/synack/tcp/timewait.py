@@ -1,0 +1,93 @@
+"""TIME-WAIT as a compact record (RFC 9293 3.10.7.4, RFC 1337, RFC 5961).
+
+A connection in TIME-WAIT needs only enough to answer the peer: its ports,
+both sequence numbers, the window and timestamp state, and when it expires.
+Both a :class:`~synack.tcp.connection.Connection` in TIME-WAIT and a Host's
+table of collapsed connections use this one class, so the rules live in one
+place.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from synack.tcp.config import TcpConfig
+from synack.wire import seq as sq
+from synack.wire.segment import ACK, FIN, NOP, RST, SYN, Segment, Timestamps
+
+
+class TimeWaitAction(Enum):
+    NONE = "none"  # replies (if any) are the whole answer
+    CLOSED = "closed"  # a RST was accepted (RFC 1337 protection off): go to CLOSED
+    REOPEN = "reopen"  # a new SYN may start a new incarnation (RFC 9293 3.10.7.4, RFC 6191)
+
+
+class TimeWait:
+    __slots__ = (
+        "config", "expires", "local_port", "rcv_nxt", "remote_port", "snd_nxt",
+        "ts_offset", "ts_recent", "window",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        config: TcpConfig,
+        local_port: int,
+        remote_port: int,
+        snd_nxt: int,
+        rcv_nxt: int,
+        window: int,
+        ts_offset: int | None,
+        ts_recent: int,
+        expires: float,
+    ) -> None:
+        self.config = config
+        self.local_port = local_port
+        self.remote_port = remote_port
+        self.snd_nxt = snd_nxt
+        self.rcv_nxt = rcv_nxt
+        self.window = window  # the window field to send, already scaled
+        self.ts_offset = ts_offset  # None when timestamps were not negotiated
+        self.ts_recent = ts_recent
+        self.expires = expires
+
+    def ack(self, now: float) -> Segment:
+        options: tuple[NOP.__class__ | Timestamps, ...] = ()
+        if self.ts_offset is not None:
+            tsval = (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
+            options = (NOP, NOP, Timestamps(tsval, self.ts_recent))
+        return Segment(
+            self.local_port, self.remote_port, self.snd_nxt, self.rcv_nxt, ACK, self.window,
+            options=options,
+        )  # fmt: skip
+
+    def restart(self, now: float) -> None:
+        self.expires = now + 2 * self.config.msl
+
+    def segment_arrives(self, seg: Segment, now: float) -> tuple[list[Segment], TimeWaitAction]:
+        flags = seg.flags
+        if flags & RST:
+            # RFC 1337: a RST in TIME-WAIT must not cut the wait short.
+            if self.config.rfc1337:
+                return [], TimeWaitAction.NONE
+            if seg.seq == self.rcv_nxt:  # RFC 5961 3.2
+                return [], TimeWaitAction.CLOSED
+            return [self.ack(now)], TimeWaitAction.NONE
+        ts = seg.timestamps if self.ts_offset is not None else None
+        if flags & SYN and not flags & ACK:
+            # A new SYN above the old sequence space (or with a newer timestamp)
+            # may reopen the connection (RFC 9293 3.10.7.4 note, RFC 6191).
+            newer_ts = ts is not None and sq.gt(ts.value, self.ts_recent)
+            if sq.gt(seg.seq, self.rcv_nxt) or newer_ts:
+                return [], TimeWaitAction.REOPEN
+            return [self.ack(now)], TimeWaitAction.NONE  # RFC 5961 4.2 challenge ACK
+        if ts is not None and sq.lt(ts.value, self.ts_recent):
+            return [self.ack(now)], TimeWaitAction.NONE  # RFC 7323 5.3 PAWS
+        if flags & FIN and sq.add(seg.seq, len(seg.payload) + 1) == self.rcv_nxt:
+            # RFC 9293 3.10.7.4: the peer retransmitted its FIN (our last ACK was
+            # lost). Acknowledge it and restart the 2 MSL timeout.
+            self.restart(now)
+            return [self.ack(now)], TimeWaitAction.NONE
+        if seg.seg_len == 0 and seg.seq == self.rcv_nxt:
+            return [], TimeWaitAction.NONE  # an acceptable bare ACK: nothing to answer
+        # Anything else is a duplicate or unacceptable: ACK it (RFC 9293 3.10.7.4).
+        return [self.ack(now)], TimeWaitAction.NONE
