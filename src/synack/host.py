@@ -1,0 +1,478 @@
+"""A host: many connections behind one or more IP addresses.
+
+The Host has the engine's sans-I/O shape one level up: IP packets (bytes)
+come in through ``receive_packet`` and go out through ``packets_to_send``,
+and ``get_timer``/``handle_timer`` cover every connection with one deadline.
+It demultiplexes by 4-tuple, runs listeners with a SYN queue and an accept
+queue bounded by the backlog, picks ephemeral ports per RFC 6056, answers
+strays with RST (RFC 9293 3.10.7.1), and keeps connections in TIME-WAIT as
+compact packed records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import os
+import struct
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, IPv6Address
+
+from synack.tcp import errors as err
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection, reset_for
+from synack.tcp.events import Connected, Event
+from synack.tcp.isn import IsnSource, Rfc6528Isn
+from synack.tcp.state import State
+from synack.tcp.timewait import TimeWait, TimeWaitAction
+from synack.tcp.tracer import Tracer
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import IPAddress, decode_tcp_packet, encode_tcp_packet, parse_address
+from synack.wire.segment import SYN, Segment
+
+Endpoint = tuple[IPAddress, int]
+Key = tuple[
+    IPAddress, int, IPAddress, int
+]  # local address, local port, remote address, remote port
+
+# A TIME-WAIT record is packed to a few dozen bytes so a host can hold a
+# million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags
+# (1: timestamps on), config index, entries in the expiry queue, expires.
+# Its key is the packed 4-tuple: local address, remote address, local port,
+# remote port.
+_TW_RECORD = struct.Struct("!IIIIHBBBd")
+_TW_EXPIRES = 8
+_TW_QUEUED = 7
+_TW_QUEUED_AT = 20  # byte offset of that field
+_TW_TIMESTAMPS = 1
+_PORTS = struct.Struct("!HH")
+
+
+def _tw_key(key: Key) -> bytes:
+    return key[0].packed + key[2].packed + _PORTS.pack(key[1], key[3])
+
+
+def _tw_unkey(packed: bytes) -> Key:
+    n = (len(packed) - 4) // 2
+    lport, rport = _PORTS.unpack_from(packed, 2 * n)
+    if n == 4:
+        return (IPv4Address(packed[:4]), lport, IPv4Address(packed[4:8]), rport)
+    return (IPv6Address(packed[:16]), lport, IPv6Address(packed[16:32]), rport)
+
+
+@dataclass(frozen=True, slots=True)
+class HostEvent:
+    """An engine event, with the connection it happened on."""
+
+    connection: Connection
+    event: Event
+
+
+@dataclass(slots=True)
+class HostStats:
+    packets_received: int = 0
+    packets_sent: int = 0
+    malformed: int = 0
+    malformed_reasons: dict[str, int] = field(default_factory=dict)
+    not_for_us: int = 0
+    resets_sent: int = 0
+    syns_dropped_backlog: int = 0
+    time_wait_collapsed: int = 0
+
+
+class Listener:
+    """A passive OPEN on a port: a SYN queue and an accept queue, bounded by ``backlog``."""
+
+    __slots__ = ("accept_queue", "address", "backlog", "config", "port", "syn_queue")
+
+    def __init__(
+        self, port: int, backlog: int, config: TcpConfig, address: IPAddress | None
+    ) -> None:
+        self.port = port
+        self.backlog = backlog
+        self.config = config
+        self.address = address  # None: every address of the host
+        self.syn_queue: set[Connection] = set()
+        self.accept_queue: deque[Connection] = deque()
+
+    @property
+    def full(self) -> bool:
+        return len(self.syn_queue) + len(self.accept_queue) >= self.backlog
+
+
+class Host:
+    """A TCP host. See the module docstring and DESIGN.md."""
+
+    def __init__(
+        self,
+        addresses: IPAddress | str | Iterable[IPAddress | str],
+        config: TcpConfig | None = None,
+        tracer: Tracer | None = None,
+        isn: IsnSource | None = None,
+        secret: bytes | None = None,
+        ephemeral_ports: tuple[int, int] = (49152, 65535),
+    ) -> None:
+        if isinstance(addresses, str | IPv4Address | IPv6Address):
+            addresses = [addresses]
+        self.addresses: tuple[IPAddress, ...] = tuple(parse_address(a) for a in addresses)
+        if not self.addresses:
+            raise ValueError("a host needs at least one address")
+        self.config = config if config is not None else TcpConfig()
+        self.tracer = tracer
+        self._secret = secret if secret is not None else os.urandom(16)
+        self.isn = isn if isn is not None else Rfc6528Isn(self._secret)
+        low, high = ephemeral_ports
+        if not 1 <= low <= high <= 65535:
+            raise ValueError(f"bad ephemeral port range {low}-{high}")
+        self._ephemeral_low = low
+        self._ephemeral_count = high - low + 1
+        self._next_ephemeral = 0
+        self.stats = HostStats()
+
+        self.connections: dict[Key, Connection] = {}
+        self.listeners: dict[int, Listener] = {}
+        self._time_wait: dict[bytes, bytes] = {}
+        self._tw_queue: deque[bytes] = deque()  # keys in expiry order (stale ones skipped)
+        self._tw_configs: list[TcpConfig] = []
+        self._dirty: dict[Connection, None] = {}
+        self._deadlines: dict[Connection, float] = {}
+        self._heap: list[tuple[float, int, Connection]] = []
+        self._heap_counter = 0
+        self._control: list[bytes] = []
+        self._events: deque[HostEvent] = deque()
+        self._listener_of: dict[Connection, Listener] = {}
+
+    # ------------------------------------------------------------------
+    # User calls
+    # ------------------------------------------------------------------
+    def listen(
+        self,
+        port: int,
+        backlog: int = 128,
+        config: TcpConfig | None = None,
+        address: IPAddress | str | None = None,
+    ) -> Listener:
+        """Passive OPEN on ``port`` (every address unless ``address`` is given)."""
+        if not 0 < port <= 65535:
+            raise ValueError(f"port {port} is not in 1-65535")
+        if port in self.listeners:
+            raise err.TcpError(err.CONNECTION_EXISTS)
+        if backlog < 1:
+            raise ValueError("backlog must be at least 1")
+        local = parse_address(address) if address is not None else None
+        listener = Listener(port, backlog, config or self.config, local)
+        self.listeners[port] = listener
+        return listener
+
+    def close_listener(self, port: int) -> None:
+        """Stop listening; connections already accepted or half-open carry on."""
+        if self.listeners.pop(port, None) is None:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+
+    def accept(self, port: int) -> Connection | None:
+        """The next ESTABLISHED connection on a listening port, or None."""
+        listener = self.listeners.get(port)
+        if listener is None:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        return listener.accept_queue.popleft() if listener.accept_queue else None
+
+    def connect(
+        self,
+        remote: tuple[IPAddress | str, int],
+        now: float,
+        local_port: int | None = None,
+        local_address: IPAddress | str | None = None,
+        config: TcpConfig | None = None,
+        iss: int | None = None,
+    ) -> Connection:
+        """Active OPEN to ``remote``; the SYN goes out with the next ``packets_to_send``."""
+        raddr = parse_address(remote[0])
+        rport = remote[1]
+        if not 0 < rport <= 65535:
+            raise ValueError(f"port {rport} is not in 1-65535")
+        laddr = (
+            parse_address(local_address) if local_address is not None else self._source_for(raddr)
+        )
+        if local_port is None:
+            local_port = self._ephemeral_port(laddr, raddr, rport)
+        key = (laddr, local_port, raddr, rport)
+        if key in self.connections or _tw_key(key) in self._time_wait:
+            raise err.TcpError(err.CONNECTION_EXISTS)
+        conn = self._new_connection((laddr, local_port), (raddr, rport), config or self.config)
+        self.connections[key] = conn
+        conn.connect(now, iss)
+        return conn
+
+    def next_event(self) -> HostEvent | None:
+        return self._events.popleft() if self._events else None
+
+    @property
+    def time_wait_count(self) -> int:
+        return len(self._time_wait)
+
+    # ------------------------------------------------------------------
+    # Driver interface
+    # ------------------------------------------------------------------
+    def receive_packet(self, data: bytes | bytearray | memoryview, now: float) -> None:
+        """One IP packet from the network. Malformed packets are counted and dropped."""
+        self.stats.packets_received += 1
+        try:
+            ip, seg = decode_tcp_packet(data)
+        except MalformedPacket as exc:
+            self.stats.malformed += 1
+            reasons = self.stats.malformed_reasons
+            reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
+            return
+        if ip.dst not in self.addresses:
+            self.stats.not_for_us += 1
+            return
+        self.receive_segment(ip.src, ip.dst, seg, now)
+
+    def receive_segment(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
+        """A decoded segment: used by drivers that already parsed the packet."""
+        key = (dst, seg.dst_port, src, seg.src_port)
+        conn = self.connections.get(key)
+        if conn is not None:
+            conn.receive_segment(seg, now)
+            self._after(conn)
+            return
+        if self._time_wait and self._time_wait_segment(key, seg, now):
+            return
+        listener = self.listeners.get(seg.dst_port)
+        if listener is not None and listener.address in (None, dst):
+            self._listener_segment(listener, key, seg, now)
+            return
+        self._stray(src, dst, seg, now)
+
+    def packets_to_send(self, now: float) -> list[bytes]:
+        """Every packet due now, encoded with IP headers and checksums."""
+        out = self._control
+        self._control = []
+        while self._dirty:
+            dirty = list(self._dirty)
+            self._dirty.clear()
+            for conn in dirty:
+                local, remote = conn.local[0], conn.remote[0]  # type: ignore[index]
+                for seg in conn.segments_to_send(now):
+                    out.append(encode_tcp_packet(local, remote, seg))
+                self._settle(conn, now)
+        self.stats.packets_sent += len(out)
+        return out
+
+    def get_timer(self) -> float | None:
+        """The earliest deadline of every connection and TIME-WAIT record."""
+        heap = self._heap
+        deadlines = self._deadlines
+        while heap and deadlines.get(heap[0][2]) != heap[0][0]:
+            heapq.heappop(heap)
+        best = heap[0][0] if heap else None
+        expires = self._next_time_wait_expiry()
+        if expires is not None and (best is None or expires < best):
+            best = expires
+        return best
+
+    def handle_timer(self, now: float) -> None:
+        heap = self._heap
+        deadlines = self._deadlines
+        while heap and heap[0][0] <= now:
+            deadline, _, conn = heapq.heappop(heap)
+            if deadlines.get(conn) != deadline:
+                continue
+            del deadlines[conn]
+            conn.handle_timer(now)
+            self._after(conn)
+        self._expire_time_wait(now)
+
+    # ------------------------------------------------------------------
+    # Internals
+    # ------------------------------------------------------------------
+    def _new_connection(self, local: Endpoint, remote: Endpoint, config: TcpConfig) -> Connection:
+        conn = Connection(local, remote, config, self.tracer, self.isn)
+        conn._wakeup = self._wake
+        return conn
+
+    def _wake(self, conn: Connection) -> None:
+        self._dirty[conn] = None
+
+    def _after(self, conn: Connection) -> None:
+        """After input or a timer: collect events and queue the connection for output."""
+        self._dirty[conn] = None
+        while (event := conn.next_event()) is not None:
+            if isinstance(event, Connected):
+                listener = self._listener_of.pop(conn, None)
+                if listener is not None:
+                    listener.syn_queue.discard(conn)
+                    listener.accept_queue.append(conn)
+            self._events.append(HostEvent(conn, event))
+
+    def _settle(self, conn: Connection, now: float) -> None:
+        """After output: collect events, then reschedule, collapse or forget the connection."""
+        while (event := conn.next_event()) is not None:
+            self._events.append(HostEvent(conn, event))
+        state = conn.state
+        if state is State.CLOSED or state is State.LISTEN:
+            self._forget(conn)
+        elif state is State.TIME_WAIT:
+            record = conn.time_wait_record()
+            self._forget(conn)
+            if record is not None:
+                self.stats.time_wait_collapsed += 1
+                self._store_time_wait(_tw_key(self._key(conn)), record, conn.config)
+        else:
+            deadline = conn.get_timer()
+            if deadline is None:
+                self._deadlines.pop(conn, None)
+            elif self._deadlines.get(conn) != deadline:
+                self._deadlines[conn] = deadline
+                self._heap_counter += 1
+                heapq.heappush(self._heap, (deadline, self._heap_counter, conn))
+
+    def _forget(self, conn: Connection) -> None:
+        self.connections.pop(self._key(conn), None)
+        self._deadlines.pop(conn, None)
+        listener = self._listener_of.pop(conn, None)
+        if listener is not None:
+            listener.syn_queue.discard(conn)
+        conn._wakeup = None
+
+    @staticmethod
+    def _key(conn: Connection) -> Key:
+        assert conn.remote is not None
+        return (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])  # type: ignore[return-value]
+
+    def _listener_segment(self, listener: Listener, key: Key, seg: Segment, now: float) -> None:
+        """RFC 9293 3.10.7.2, through a fresh connection in LISTEN."""
+        if seg.flags & SYN and listener.full:
+            self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
+            return
+        conn = self._new_connection((key[0], key[1]), (key[2], key[3]), listener.config)
+        conn.listen(now)
+        conn.receive_segment(seg, now)
+        if conn.state is State.SYN_RECEIVED:
+            self.connections[key] = conn
+            listener.syn_queue.add(conn)
+            self._listener_of[conn] = listener
+        for reply in conn.segments_to_send(now):
+            self._control.append(encode_tcp_packet(key[0], key[2], reply))
+        if conn.state is State.SYN_RECEIVED:
+            self._settle(conn, now)
+        else:
+            conn._wakeup = None
+
+    def _stray(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
+        """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.segment(None, now, "dropped", seg, "no connection")
+        reply = reset_for(seg)
+        if reply is None:
+            return
+        self.stats.resets_sent += 1
+        if tracer is not None:
+            tracer.segment(None, now, "sent", reply, "no connection")
+        self._control.append(encode_tcp_packet(dst, src, reply))
+
+    # -- source address and ephemeral ports -----------------------------
+    def _source_for(self, remote: IPAddress) -> IPAddress:
+        for address in self.addresses:
+            if address.version == remote.version:
+                return address
+        raise err.TcpError(f"no local IPv{remote.version} address to reach {remote}")
+
+    def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> int:
+        """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking."""
+        digest = hashlib.blake2s(
+            f"{local}|{remote}|{rport}".encode(), key=self._secret, digest_size=4
+        ).digest()
+        offset = int.from_bytes(digest, "big")
+        count = self._ephemeral_count
+        for attempt in range(count):
+            port = self._ephemeral_low + (offset + self._next_ephemeral + attempt) % count
+            key = (local, port, remote, rport)
+            if (
+                key not in self.connections
+                and _tw_key(key) not in self._time_wait
+                and port not in self.listeners
+            ):
+                self._next_ephemeral += attempt + 1
+                return port
+        raise err.TcpError(err.INSUFFICIENT_RESOURCES)
+
+    # -- TIME-WAIT records ----------------------------------------------
+    def _config_index(self, config: TcpConfig) -> int:
+        for i, known in enumerate(self._tw_configs):
+            if known is config:
+                return i
+        if len(self._tw_configs) >= 255:
+            return 0
+        self._tw_configs.append(config)
+        return len(self._tw_configs) - 1
+
+    def _store_time_wait(self, key: bytes, record: TimeWait, config: TcpConfig) -> None:
+        """Pack ``record`` and queue it for expiry (again, if its timer restarted)."""
+        old = self._time_wait.get(key)
+        queued = _TW_RECORD.unpack(old)[_TW_QUEUED] if old is not None else 0
+        flags = _TW_TIMESTAMPS if record.ts_offset is not None else 0
+        self._time_wait[key] = _TW_RECORD.pack(
+            record.snd_nxt, record.rcv_nxt, record.ts_recent, record.ts_offset or 0,
+            record.window, flags, self._config_index(config), min(queued + 1, 255), record.expires,
+        )  # fmt: skip
+        self._tw_queue.append(key)
+
+    def _load_time_wait(self, key: bytes, packed: bytes) -> TimeWait:
+        snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags, index, _, expires = (
+            _TW_RECORD.unpack(packed)
+        )
+        _, lport, _, rport = _tw_unkey(key)
+        return TimeWait(
+            self._tw_configs[index], lport, rport, snd_nxt, rcv_nxt, window,
+            ts_offset if flags & _TW_TIMESTAMPS else None, ts_recent, expires,
+        )  # fmt: skip
+
+    def _time_wait_segment(self, key4: Key, seg: Segment, now: float) -> bool:
+        """A segment for a TIME-WAIT record? False: no record, or a new SYN may reopen."""
+        key = _tw_key(key4)
+        packed = self._time_wait.get(key)
+        if packed is None:
+            return False
+        record = self._load_time_wait(key, packed)
+        replies, action = record.segment_arrives(seg, now)
+        if action is TimeWaitAction.REOPEN:
+            del self._time_wait[key]  # its queue entries are skipped as stale
+            return False
+        if action is TimeWaitAction.CLOSED:
+            del self._time_wait[key]
+            return True
+        for reply in replies:
+            self._control.append(encode_tcp_packet(key4[0], key4[2], reply))
+        if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
+            self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
+        return True
+
+    def _next_time_wait_expiry(self) -> float | None:
+        """Expiry of the record at the head of the queue, dropping stale entries."""
+        queue, table = self._tw_queue, self._time_wait
+        while queue:
+            key = queue[0]
+            packed = table.get(key)
+            if packed is None:
+                queue.popleft()  # the record is gone (reopened or reset)
+                continue
+            fields = _TW_RECORD.unpack(packed)
+            if fields[_TW_QUEUED] > 1:
+                # a restart queued this key again further back: this entry is stale
+                queue.popleft()
+                table[key] = (
+                    packed[:_TW_QUEUED_AT]
+                    + bytes((fields[_TW_QUEUED] - 1,))
+                    + packed[_TW_QUEUED_AT + 1 :]
+                )
+                continue
+            return float(fields[_TW_EXPIRES])
+        return None
+
+    def _expire_time_wait(self, now: float) -> None:
+        while (expires := self._next_time_wait_expiry()) is not None and expires <= now:
+            del self._time_wait[self._tw_queue.popleft()]
