@@ -476,3 +476,5 @@ class Host:
     def _expire_time_wait(self, now: float) -> None:
         while (expires := self._next_time_wait_expiry()) is not None and expires <= now:
             del self._time_wait[self._tw_queue.popleft()]
+            if self.tracer is not None:
+                self.tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, "2MSL timeout")

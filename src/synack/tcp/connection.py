@@ -230,6 +230,7 @@ class Connection:
     # ------------------------------------------------------------------
     def connect(self, now: float, iss: int | None = None) -> None:
         """Active OPEN: choose an ISN and queue a SYN."""
+        self._now = now
         self._user_call(now, "OPEN (active)")
         if self.state is not _S.CLOSED:
             raise err.TcpError(err.CONNECTION_EXISTS)
@@ -241,6 +242,7 @@ class Connection:
 
     def listen(self, now: float = 0.0, iss: int | None = None) -> None:
         """Passive OPEN: wait in LISTEN for a SYN from ``remote`` (or anyone)."""
+        self._now = now
         self._user_call(now, "OPEN (passive)")
         if self.state is not _S.CLOSED:
             raise err.TcpError(err.CONNECTION_EXISTS)

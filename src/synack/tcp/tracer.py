@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 class Tracer(Protocol):
     def state_changed(
-        self, conn: Connection, now: float, old: State, new: State, cause: str
+        self, conn: Connection | None, now: float, old: State, new: State, cause: str
     ) -> None: ...
 
     def segment(

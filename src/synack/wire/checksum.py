@@ -34,7 +34,7 @@ def pseudo_header(src: bytes, dst: bytes, length: int, proto: int = PROTO_TCP) -
         )
     if len(src) == 4:
         return _PSEUDO4.pack(src, dst, 0, proto, length)
-    return _PSEUDO6.pack(src, dst, length & 0xFF, proto)
+    return _PSEUDO6.pack(src, dst, length, proto)
 
 
 def internet_checksum(*parts: bytes | bytearray | memoryview) -> int:

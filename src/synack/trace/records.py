@@ -1,0 +1,171 @@
+"""One trace for every source: a connection's life as a list of records.
+
+``TraceRecorder`` is the engine's tracer hook (:class:`synack.tcp.tracer.Tracer`):
+give each Host its own ``recorder.endpoint("name")`` and all their records
+land in one time-ordered list. ``to_json`` gives the JSON Lines form that
+``synack demo --json`` prints.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from synack.tcp.connection import Connection
+from synack.tcp.state import State
+from synack.wire.segment import Segment, tcpdump_flags
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    t: float
+    endpoint: str
+    direction: str  # "sent", "received" or "dropped"
+    src: str
+    dst: str
+    flags: str  # tcpdump letters
+    seq: int
+    ack: int
+    len: int
+    win: int
+    options: str
+    reason: str | None = None
+    kind = "segment"
+
+
+@dataclass(frozen=True, slots=True)
+class StateRecord:
+    t: float
+    endpoint: str
+    old: str
+    new: str
+    cause: str
+    kind = "state"
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    t: float
+    endpoint: str
+    timer: str
+    kind = "timer"
+
+
+@dataclass(frozen=True, slots=True)
+class CallRecord:
+    t: float
+    endpoint: str
+    call: str
+    kind = "call"
+
+
+Record = SegmentRecord | StateRecord | TimerRecord | CallRecord
+
+
+def _endpoint_text(address: object, port: int) -> str:
+    text = str(address)
+    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
+
+
+def options_text(seg: Segment) -> str:
+    """Options the way tcpdump lists them: ``mss 1460,nop,wscale 7,...``."""
+    parts = []
+    for opt in seg.options:
+        name = type(opt).__name__
+        if name == "MaxSegmentSize":
+            parts.append(f"mss {opt.value}")  # type: ignore[union-attr]
+        elif name == "WindowScale":
+            parts.append(f"wscale {opt.shift}")  # type: ignore[union-attr]
+        elif name == "SackPermitted":
+            parts.append("sackOK")
+        elif name == "Timestamps":
+            parts.append(f"TS val {opt.value} ecr {opt.echo_reply}")  # type: ignore[union-attr]
+        elif name == "Sack":
+            blocks = " ".join(f"{a}:{b}" for a, b in opt.blocks)  # type: ignore[union-attr]
+            parts.append(f"sack {blocks}")
+        elif name == "NoOperation":
+            parts.append("nop")
+        elif name == "EndOfOptions":
+            parts.append("eol")
+        else:
+            parts.append(f"unknown-{opt.kind}")
+    return ",".join(parts)
+
+
+class TraceRecorder:
+    """Collects records from any number of endpoints into one list."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def endpoint(self, name: str) -> EndpointTracer:
+        return EndpointTracer(self, name)
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        out = []
+        for rec in self.records:
+            item: dict[str, Any] = {"t": round(rec.t, 6), "kind": rec.kind}
+            for key in rec.__slots__:  # type: ignore[union-attr]
+                if key != "t":
+                    item[key] = getattr(rec, key)
+            out.append(item)
+        return out
+
+    def to_json_lines(self) -> str:
+        return "".join(json.dumps(item) + "\n" for item in self.to_dicts())
+
+
+class EndpointTracer:
+    """The :class:`~synack.tcp.tracer.Tracer` for one endpoint of a recording."""
+
+    __slots__ = ("name", "recorder")
+
+    def __init__(self, recorder: TraceRecorder, name: str) -> None:
+        self.recorder = recorder
+        self.name = name
+
+    def state_changed(
+        self, conn: Connection | None, now: float, old: State, new: State, cause: str
+    ) -> None:
+        self.recorder.records.append(StateRecord(now, self.name, old.value, new.value, cause))
+
+    def segment(
+        self,
+        conn: Connection | None,
+        now: float,
+        direction: str,
+        segment: Segment,
+        reason: str | None,
+    ) -> None:
+        if conn is not None and conn.remote is not None:
+            local = _endpoint_text(
+                conn.local[0], segment.src_port if direction == "sent" else segment.dst_port
+            )
+            remote = _endpoint_text(conn.remote[0], conn.remote[1])
+        else:
+            local = f"*:{segment.src_port if direction == 'sent' else segment.dst_port}"
+            remote = f"*:{segment.dst_port if direction == 'sent' else segment.src_port}"
+        src, dst = (local, remote) if direction == "sent" else (remote, local)
+        self.recorder.records.append(
+            SegmentRecord(
+                now,
+                self.name,
+                direction,
+                src,
+                dst,
+                tcpdump_flags(segment.flags),
+                segment.seq,
+                segment.ack,
+                len(segment.payload),
+                segment.window,
+                options_text(segment),
+                reason,
+            )  # fmt: skip
+        )
+
+    def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
+        self.recorder.records.append(TimerRecord(now, self.name, timer))
+
+    def user_call(self, conn: Connection, now: float, call: str) -> None:
+        self.recorder.records.append(CallRecord(now, self.name, call))
