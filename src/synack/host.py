@@ -340,7 +340,7 @@ class Host:
     @staticmethod
     def _key(conn: Connection) -> Key:
         assert conn.remote is not None
-        return (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])  # type: ignore[return-value]
+        return (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
 
     def _listener_segment(self, listener: Listener, key: Key, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.2, through a fresh connection in LISTEN."""

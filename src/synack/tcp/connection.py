@@ -232,10 +232,11 @@ class Connection:
         """Active OPEN: choose an ISN and queue a SYN."""
         self._now = now
         self._user_call(now, "OPEN (active)")
+        # RFC 9293 3.10.1: in CLOSED and in LISTEN, no foreign socket is this error.
+        if self.remote is None and self.state in (_S.CLOSED, _S.LISTEN):
+            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
         if self.state is not _S.CLOSED:
             raise err.TcpError(err.CONNECTION_EXISTS)
-        if self.remote is None:
-            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
         self._choose_iss(now, iss)
         self._transition(_T.OPEN_ACTIVE, "active OPEN")
         self._notify()
@@ -337,7 +338,8 @@ class Connection:
         if st is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         if st is _S.LISTEN or (st is _S.SYN_SENT and full):
-            self._transition(_T.DELETE, "CLOSE")
+            # RFC 9293 3.10.4: delete the TCB, timers included.
+            self._enter_closed(_T.DELETE, "CLOSE")
             return
         if self._fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
             if full and self._fin_queued and not self._user_closed:

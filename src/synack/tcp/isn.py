@@ -11,9 +11,10 @@ import hashlib
 import os
 from typing import Protocol
 
+from synack.wire.ip import IPAddress
 from synack.wire.seq import MASK
 
-Endpoint = tuple[object, int]  # (IP address, port)
+Endpoint = tuple[IPAddress, int]
 
 
 class IsnSource(Protocol):

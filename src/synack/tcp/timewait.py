@@ -13,7 +13,7 @@ from enum import Enum
 
 from synack.tcp.config import TcpConfig
 from synack.wire import seq as sq
-from synack.wire.segment import ACK, FIN, NOP, RST, SYN, Segment, Timestamps
+from synack.wire.segment import ACK, FIN, NOP, RST, SYN, Option, Segment, Timestamps
 
 
 class TimeWaitAction(Enum):
@@ -51,7 +51,7 @@ class TimeWait:
         self.expires = expires
 
     def ack(self, now: float) -> Segment:
-        options: tuple[NOP.__class__ | Timestamps, ...] = ()
+        options: tuple[Option, ...] = ()
         if self.ts_offset is not None:
             tsval = (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
             options = (NOP, NOP, Timestamps(tsval, self.ts_recent))

@@ -106,7 +106,7 @@ class TraceRecorder:
         out = []
         for rec in self.records:
             item: dict[str, Any] = {"t": round(rec.t, 6), "kind": rec.kind}
-            for key in rec.__slots__:  # type: ignore[union-attr]
+            for key in rec.__slots__:
                 if key != "t":
                     item[key] = getattr(rec, key)
             out.append(item)
