@@ -106,6 +106,7 @@ def test_backlog_bounds_syn_queue(server: Host) -> None:
 
 def test_rst_in_syn_received_frees_the_backlog_slot(server: Host) -> None:
     (synack,) = inject(server, Segment(1, 80, 10, 0, SYN, 65535))
+    assert synack.flags == SYN | ACK
     assert inject(server, Segment(1, 80, 11, 0, RST, 0)) == []
     assert server.connections == {}
     assert len(server.listeners[80].syn_queue) == 0

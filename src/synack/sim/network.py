@@ -3,6 +3,12 @@
 The loop pumps every Host through ``packets_to_send``, ``get_timer`` and
 ``handle_timer``, and delivers packets after each link's delay. Given the
 same seed it does the same thing every time.
+
+Two hooks shape a scenario beyond the links' random faults: ``drop`` loses
+chosen packets (say, the first SYN,ACK), and ``apps`` are callbacks that run
+at each instant after input and timers but before the hosts' output is
+pulled, so what an application does in reaction (a CLOSE on end of stream)
+leaves in the same segments as the ACK the input caused.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from synack.host import Host
 from synack.wire.ip import IPAddress
 
 PacketTap = Callable[[float, Host, Host, bytes, str], None]  # now, src, dst, packet, fate
+PacketMatch = Callable[[Host, Host, bytes], bool]  # src, dst, packet
+App = Callable[["Network"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +74,32 @@ class Link:
         return arrivals
 
 
+class DropRule:
+    """Lose the ``nth`` packet (counting from 1) that ``match`` accepts, and the
+    ``count - 1`` matching packets after it. ``dropped`` counts the losses."""
+
+    __slots__ = ("count", "dropped", "match", "nth", "seen")
+
+    def __init__(self, match: PacketMatch, nth: int = 1, count: int = 1) -> None:
+        if nth < 1 or count < 1:
+            raise ValueError("nth and count must be at least 1")
+        self.match = match
+        self.nth = nth
+        self.count = count
+        self.seen = 0
+        self.dropped = 0
+
+    def __call__(self, src: Host, dst: Host, packet: bytes) -> bool:
+        """Whether to lose this packet (every matching packet advances the count)."""
+        if self.dropped >= self.count or not self.match(src, dst, packet):
+            return False
+        self.seen += 1
+        if self.seen < self.nth:
+            return False
+        self.dropped += 1
+        return True
+
+
 class Network:
     """Hosts, the links between them, and the clock."""
 
@@ -79,6 +113,8 @@ class Network:
         self._queue: list[tuple[float, int, Host, bytes]] = []
         self._counter = 0
         self.taps: list[PacketTap] = []
+        self.drops: list[DropRule] = []
+        self.apps: list[App] = []
         self.packets_delivered = 0
         self.packets_lost = 0
 
@@ -101,6 +137,13 @@ class Network:
             link = self._links[key] = Link(src, dst, self.default_link, self.rng)
         return link
 
+    def drop(self, match: PacketMatch, nth: int = 1, count: int = 1) -> DropRule:
+        """Lose the ``nth`` packet that ``match(src, dst, packet)`` accepts (and
+        ``count - 1`` more after it), before the link decides its fate."""
+        rule = DropRule(match, nth, count)
+        self.drops.append(rule)
+        return rule
+
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
         """Move every packet the hosts have ready onto the links."""
@@ -111,7 +154,10 @@ class Network:
                 if dst is None:
                     self._tap(host, host, packet, "unroutable")
                     continue
-                arrivals = self.link(host, dst).fates(now)
+                dropped = False
+                for rule in self.drops:  # every rule sees every packet: counts stay exact
+                    dropped = rule(host, dst, packet) or dropped
+                arrivals = [] if dropped else self.link(host, dst).fates(now)
                 if not arrivals:
                     self.packets_lost += 1
                     self._tap(host, dst, packet, "lost")
@@ -149,6 +195,8 @@ class Network:
             t = host.get_timer()
             if t is not None and t <= now:
                 host.handle_timer(now)
+        for app in self.apps:
+            app(self)
         self._flush()
         return True
 

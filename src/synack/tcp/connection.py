@@ -617,11 +617,12 @@ class Connection:
         if ts is not None and sq.le(seg.seq, self.last_ack_sent):
             self.ts_recent = ts.value
 
-        # fourth: SYN (RFC 5961 4.2: challenge ACK; RFC 9293: passive SYN-RECEIVED returns to LISTEN)
+        # fourth: SYN. RFC 5961 4.2: challenge ACK; RFC 9293: passive SYN-RECEIVED -> LISTEN
         if flags & SYN:
             if st is _S.SYN_RECEIVED and self.passive:
                 self._drop(seg, "SYN in SYN-RECEIVED")
                 self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
+                self._clear_timers()  # RFC 9293 3.10.7.4: no SYN,ACK timers in LISTEN
                 return
             self._drop(seg, "SYN in a synchronized state (challenge ACK)")
             self._challenge_ack(now)
@@ -1032,7 +1033,7 @@ class Connection:
         retransmission: bool = False,
         probe: bool = False,
     ) -> None:
-        """Send ``size`` bytes from the send buffer starting at ``seq``, plus FIN if it ends there."""
+        """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they end it."""
         offset = sq.sub(seq, self._buf_seq)
         payload = bytes(self._send_buf[offset : offset + size])
         flags = ACK

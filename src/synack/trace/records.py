@@ -161,7 +161,7 @@ class EndpointTracer:
                 segment.window,
                 options_text(segment),
                 reason,
-            )  # fmt: skip
+            )
         )
 
     def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
