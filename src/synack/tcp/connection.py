@@ -530,6 +530,7 @@ class Connection:
         self._take_syn(seg, now)
         if flags & ACK:
             self._rtt_sample_syn(seg, now)
+            self._syn_acked_after_timeout()
             self.snd_una = seg.ack
             self._on_progress(now)
             self.snd_wnd = seg.window  # never scaled in a SYN (RFC 7323 2.2)
@@ -637,6 +638,7 @@ class Connection:
                 self._drop(seg, "unacceptable ACK in SYN-RECEIVED")
                 self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
                 return
+            self._syn_acked_after_timeout()
             self.snd_wnd = seg.window << self.snd_wscale
             self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
             self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
@@ -1232,6 +1234,16 @@ class Connection:
             self.rtt.sample(now - self._rtt_time)
         self._rtt_seq = None
 
+    def _syn_acked_after_timeout(self) -> None:
+        """Our SYN is acknowledged: its retransmissions no longer count toward R2 (3.8.3).
+
+        RFC 6298 5.7: if the SYN timed out and no RTT was measured, RTO starts at 3 s.
+        """
+        if self._retransmits and self.rtt.srtt is None and self.config.rto_initial < 3.0:
+            self.rtt.rto = min(3.0, self.config.rto_max)
+        self._retransmits = 0
+        self._rexmit_since = None
+
     def _choose_iss(self, now: float, iss: int | None) -> None:
         assert self.remote is not None
         self.iss = iss if iss is not None else self._isn.generate(self.local, self.remote, now)
@@ -1256,9 +1268,13 @@ class Connection:
     def _enter_time_wait(self, stimulus: Stimulus, cause: str, now: float) -> None:
         self._transition(stimulus, cause)
         self._clear_timers()
+        ack_due = self._ack_now
         self._ack_now = False
         # The ACK of the peer's FIN goes out now, then only the record remains.
-        self._emit_control(self.snd_max, ACK, now)
+        # From CLOSING that FIN was ACKed already: a bare ACK of our FIN gets no
+        # reply (RFC 9293 3.10.7.4 fifth, CLOSING: just enter TIME-WAIT).
+        if ack_due:
+            self._emit_control(self.snd_max, ACK, now)
         self._time_wait = TimeWait(
             self.config, self.local[1], self._rport, self.snd_max, self.rcv_nxt,
             self._window_field(False), self.ts_offset if self.ts_ok else None,

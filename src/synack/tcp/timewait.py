@@ -71,7 +71,12 @@ class TimeWait:
                 return [], TimeWaitAction.NONE
             if seg.seq == self.rcv_nxt:  # RFC 5961 3.2
                 return [], TimeWaitAction.CLOSED
-            return [self.ack(now)], TimeWaitAction.NONE
+            # RFC 5961 3.2 / RFC 9293 3.10.7.4 first: a RST outside the window is
+            # dropped unanswered. The window field, read unscaled, is a lower bound
+            # of RCV.WND (the record keeps no shift).
+            if not sq.in_window(seg.seq, self.rcv_nxt, self.window):
+                return [], TimeWaitAction.NONE
+            return [self.ack(now)], TimeWaitAction.NONE  # in the window: challenge ACK
         ts = seg.timestamps if self.ts_offset is not None else None
         if flags & SYN and not flags & ACK:
             # A new SYN above the old sequence space (or with a newer timestamp)
