@@ -249,6 +249,15 @@ def test_fin_wait_2_timeout_not_armed_after_shutdown_write() -> None:
     assert conn.get_timer() is None
 
 
+def test_fin_wait_2_close_after_shutdown_write_arms_timeout() -> None:
+    conn = half_closed(S, replace(PLAIN, fin_wait_2_timeout=FW2_TIMEOUT))
+    conn.handle_timer(3.0)  # nothing due: only moves the connection's clock
+    conn.close()  # now the user has fully closed: the FIN-WAIT-2 timeout applies
+    assert conn.get_timer() == 3.0 + FW2_TIMEOUT
+    conn.handle_timer(3.0 + FW2_TIMEOUT)
+    assert conn.state is State.CLOSED
+
+
 def test_fin_wait_2_timeout_cancelled_by_fin() -> None:
     conn = in_state(S, replace(PLAIN, fin_wait_2_timeout=FW2_TIMEOUT))
     assert feed(conn, peer(FIN | ACK, IRS + 1, ISS + 2), 10.0) == [ours(ACK, ISS + 2, IRS + 2)]

@@ -344,6 +344,10 @@ class Connection:
         if self._fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
             if full and self._fin_queued and not self._user_closed:
                 self._user_closed = True  # close() after shutdown_write(): fine, no second FIN
+                timeout = self.config.fin_wait_2_timeout
+                if st is _S.FIN_WAIT_2 and timeout is not None:
+                    self._t_fin_wait_2 = self._now + timeout
+                    self._notify()
                 return
             raise err.TcpError(err.CONNECTION_CLOSING)
         self._user_closed = full
