@@ -235,7 +235,12 @@ class Connection:
         # RFC 9293 3.10.1: in CLOSED and in LISTEN, no foreign socket is this error.
         if self.remote is None and self.state in (_S.CLOSED, _S.LISTEN):
             raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
-        if self.state is not _S.CLOSED:
+        if self.state is _S.LISTEN:
+            # 3.10.1: with the foreign socket known, LISTEN turns active.
+            self.passive = False
+            if iss is None:
+                iss = self._fixed_iss
+        elif self.state is not _S.CLOSED:
             raise err.TcpError(err.CONNECTION_EXISTS)
         self._choose_iss(now, iss)
         self._transition(_T.OPEN_ACTIVE, "active OPEN")
@@ -257,7 +262,9 @@ class Connection:
         if st is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         if st is _S.LISTEN:
-            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
+            # 3.10.2: SEND in LISTEN with a known foreign socket is an active OPEN.
+            self.connect(self._now)
+            st = self.state
         if self._fin_queued or st not in (
             _S.SYN_SENT, _S.SYN_RECEIVED, _S.ESTABLISHED, _S.CLOSE_WAIT,
         ):  # fmt: skip
@@ -502,7 +509,9 @@ class Connection:
             self._drop(seg, "no SYN in LISTEN")
             return
         if self.remote is None:
-            raise err.TcpError(err.FOREIGN_SOCKET_UNSPECIFIED)
+            # Only a Host knows the peer's address; network input never raises.
+            self._drop(seg, "SYN to a LISTEN connection with no foreign socket")
+            return
         self._choose_iss(now, self._fixed_iss)
         self._take_syn(seg, now)
         self._transition(_T.RCV_SYN, "rcv SYN")
@@ -984,7 +993,11 @@ class Connection:
         if self.snd_una != self.iss or st is not _S.SYN_SENT:
             self._output_data(now)
         if self._ack_now and st is not _S.SYN_SENT:
-            self._emit_control(self.snd_nxt, ACK, now)
+            # A bare ACK carries the highest sequence sent (RFC 9293 3.10.7.4's
+            # SND.NXT), never one rewound for retransmission: below the peer's
+            # RCV.NXT it would be unacceptable, its ACK ignored, and answered by
+            # an ACK just as stale (an endless ACK exchange after both sides time out).
+            self._emit_control(self.snd_max, ACK, now)
 
     def _output_data(self, now: float) -> None:
         """Send what the windows allow, with Nagle and sender SWS avoidance (3.7.4, 3.8.6.2.1)."""

@@ -66,6 +66,7 @@ TRANSITIONS: dict[tuple[State, Stimulus], State] = {
     (S.CLOSED, T.OPEN_PASSIVE): S.LISTEN,
     (S.LISTEN, T.RCV_SYN): S.SYN_RECEIVED,
     (S.LISTEN, T.DELETE): S.CLOSED,
+    (S.LISTEN, T.OPEN_ACTIVE): S.SYN_SENT,  # SEND or active OPEN in LISTEN (3.10.1, 3.10.2)
     (S.SYN_SENT, T.RCV_SYN_ACK): S.ESTABLISHED,
     (S.SYN_SENT, T.RCV_SYN): S.SYN_RECEIVED,  # simultaneous open
     (S.SYN_SENT, T.DELETE): S.CLOSED,
