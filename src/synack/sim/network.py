@@ -204,6 +204,7 @@ class Network:
         """Run until nothing is left to do, or the clock passes ``until``."""
         for _ in range(max_steps):
             if until is not None:
+                self._flush()  # output queued by user calls counts as work before ``until``
                 when = self.next_time()
                 if when is None or when > until:
                     self._flush()
