@@ -299,18 +299,23 @@ class Host:
     def _after(self, conn: Connection) -> None:
         """After input or a timer: collect events and queue the connection for output."""
         self._dirty[conn] = None
+        self._collect_events(conn)
+
+    def _collect_events(self, conn: Connection) -> None:
+        """Pass a connection's events on; a half-open one stays the host's business."""
         while (event := conn.next_event()) is not None:
-            if isinstance(event, Connected):
-                listener = self._listener_of.pop(conn, None)
-                if listener is not None:
-                    listener.syn_queue.discard(conn)
-                    listener.accept_queue.append(conn)
+            listener = self._listener_of.get(conn)
+            if listener is not None:
+                if not isinstance(event, Connected):
+                    continue  # not accepted yet: nobody to tell
+                del self._listener_of[conn]
+                listener.syn_queue.discard(conn)
+                listener.accept_queue.append(conn)
             self._events.append(HostEvent(conn, event))
 
     def _settle(self, conn: Connection, now: float) -> None:
         """After output: collect events, then reschedule, collapse or forget the connection."""
-        while (event := conn.next_event()) is not None:
-            self._events.append(HostEvent(conn, event))
+        self._collect_events(conn)
         state = conn.state
         if state is State.CLOSED or state is State.LISTEN:
             self._forget(conn)
@@ -348,6 +353,8 @@ class Host:
             self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
             return
         conn = self._new_connection((key[0], key[1]), (key[2], key[3]), listener.config)
+        if not seg.flags & SYN:
+            conn.tracer = None  # a stray for the listener: no connection comes of it
         conn.listen(now)
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
@@ -355,6 +362,8 @@ class Host:
             listener.syn_queue.add(conn)
             self._listener_of[conn] = listener
         for reply in conn.segments_to_send(now):
+            if conn.tracer is None and self.tracer is not None:
+                self.tracer.segment(None, now, "sent", reply, "segment to a listener")
             self._control.append(encode_tcp_packet(key[0], key[2], reply))
         if conn.state is State.SYN_RECEIVED:
             self._settle(conn, now)

@@ -192,3 +192,30 @@ def test_ipv6_handshake() -> None:
     inject(host, Segment(4000, 80, 2, 8, ACK, 65535), src=them6, dst=us6)
     conn = host.accept(80)
     assert conn is not None and conn.remote == (them6, 4000)
+
+
+def test_half_open_connections_raise_no_events_until_accepted(server: Host) -> None:
+    (synack,) = inject(server, Segment(1234, 80, 100, 0, SYN, 65535))
+    now = 0.0
+    for _ in range(PLAIN.r1):  # enough SYN,ACK retransmissions for an R1 warning
+        now = server.get_timer() or now
+        server.handle_timer(now)
+        assert [decode_tcp_packet(p)[1].flags for p in server.packets_to_send(now)] == [SYN | ACK]
+    assert server.next_event() is None  # the warning stays with the host
+    inject(server, Segment(1234, 80, 101, synack.seq + 1, ACK, 65535), now)
+    event = server.next_event()
+    assert event is not None and event.event == Connected()
+    assert server.next_event() is None
+
+
+def test_stray_ack_to_listener_leaves_no_connection_in_the_trace() -> None:
+    from synack.trace.records import TraceRecorder
+
+    recorder = TraceRecorder()
+    host = Host(US, PLAIN, recorder.endpoint("server"))
+    host.listen(80)
+    inject(host, Segment(1234, 80, 700, 4242, ACK, 65535))
+    kinds = [
+        (r.kind, getattr(r, "direction", None), getattr(r, "flags", None)) for r in recorder.records
+    ]
+    assert kinds == [("segment", "sent", "R")]
