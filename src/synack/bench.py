@@ -1,0 +1,653 @@
+"""Engine benchmarks: one process, in memory, on a virtual clock.
+
+Three figures, each measured by a function that returns a dataclass:
+
+- :func:`bench_lifecycle`: full connection lifecycles per second through two
+  Hosts (handshake, one byte each way, the 4-way close), with the client's
+  TIME-WAIT records piling up and expiring on the virtual clock;
+- :func:`bench_bulk_engine` and :func:`bench_bulk_hosts`: payload MB/s at
+  MSS 1460 with no loss, engine only (segments passed as objects) and
+  through two Hosts (IP encode/decode and both checksums);
+- :func:`bench_memory_established` and :func:`bench_memory_time_wait`:
+  tracemalloc growth per idle ESTABLISHED connection and per TIME-WAIT
+  record.
+
+Nothing touches a socket or a real network: packets are handed from one
+Host to the other by a small pump loop. Wall time is read only to report
+figures; tests never assert on it. ``synack bench`` prints them.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import random
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from ipaddress import ip_address
+from typing import Any
+
+from synack.host import Host
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.events import ConnectionClosed, DataReceived, EndOfStream
+from synack.tcp.state import State
+from synack.wire import seq as sq
+from synack.wire.segment import (
+    ACK,
+    FIN,
+    NOP,
+    SACK_PERMITTED,
+    SYN,
+    MaxSegmentSize,
+    Option,
+    Segment,
+    Timestamps,
+    WindowScale,
+)
+
+# What "good enough" means for each figure (see DESIGN.md, Benchmarks).
+LIFECYCLE_TARGET = 5_000.0  # lifecycles per second
+BULK_TARGET = 50.0  # MB/s of payload (1 MB = 10**6 bytes)
+ESTABLISHED_TARGET = 4096.0  # bytes per idle ESTABLISHED connection, per side
+TIME_WAIT_TARGET = 256.0  # bytes per TIME-WAIT record in a Host
+
+CLIENT = ip_address("10.0.0.1")
+SERVER = ip_address("10.0.0.2")
+SERVER_PORT = 80
+MB = 1_000_000
+MIB = 1 << 20
+
+Progress = Callable[[str, float], None]  # label, fraction done (0.0 - 1.0)
+
+
+def _no_progress(label: str, fraction: float) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One line of the report. ``ratio`` >= 1 means the target is met."""
+
+    name: str
+    value: float
+    unit: str
+    target: float
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float:
+        if self.higher_is_better:
+            return self.value / self.target
+        return self.target / self.value if self.value > 0 else float("inf")
+
+    @property
+    def target_text(self) -> str:
+        return f"{'>=' if self.higher_is_better else '<='} {self.target:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleResult:
+    connections: int
+    seconds: float
+    per_second: float
+    batch: int
+    msl: float
+    virtual_seconds: float
+    time_wait_peak: int  # most TIME-WAIT records the client held at once
+    time_wait_left: int  # still held at the end
+    client_bytes_received: int
+    server_bytes_received: int
+    packets: int  # IP packets exchanged, both directions
+
+    def figures(self) -> list[Figure]:
+        return [Figure("connection lifecycles", self.per_second, "conn/s", LIFECYCLE_TARGET)]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    path: str  # "engine" (Connection objects) or "hosts" (IP packets)
+    total_bytes: int
+    delivered_bytes: int
+    seconds: float
+    mb_per_second: float
+    segments: int  # data-carrying segments the sender emitted
+    payload_per_segment: int  # the sender's MSS less options
+    sha256_expected: str
+    sha256_delivered: str
+    virtual_seconds: float
+
+    @property
+    def intact(self) -> bool:
+        return (
+            self.delivered_bytes == self.total_bytes
+            and self.sha256_expected == self.sha256_delivered
+        )
+
+    def figures(self) -> list[Figure]:
+        return [Figure(f"bulk MSS 1460 ({self.path})", self.mb_per_second, "MB/s", BULK_TARGET)]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryResult:
+    kind: str  # "established" or "time-wait"
+    count: int  # connections (per side) or TIME-WAIT records measured
+    bytes_total: int  # tracemalloc growth
+    bytes_each: float  # per connection per side, or per record
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def figures(self) -> list[Figure]:
+        if self.kind == "established":
+            return [
+                Figure(
+                    "idle ESTABLISHED (per side)",
+                    self.bytes_each,
+                    "B/conn",
+                    ESTABLISHED_TARGET,
+                    higher_is_better=False,
+                )
+            ]
+        return [
+            Figure(
+                "TIME-WAIT record in a Host",
+                self.bytes_each,
+                "B/record",
+                TIME_WAIT_TARGET,
+                higher_is_better=False,
+            )
+        ]
+
+
+Result = LifecycleResult | BulkResult | MemoryResult
+
+
+# ----------------------------------------------------------------------
+# The pump: packets straight from one Host to the other
+# ----------------------------------------------------------------------
+def _exchange(a: Host, b: Host, now: float) -> int:
+    """Move one round of packets each way; the number moved (0: both quiet)."""
+    pa = a.packets_to_send(now)
+    pb = b.packets_to_send(now)
+    for packet in pa:
+        b.receive_packet(packet, now)
+    for packet in pb:
+        a.receive_packet(packet, now)
+    return len(pa) + len(pb)
+
+
+def _run_timers(now: float, *hosts: Host) -> None:
+    for host in hosts:
+        deadline = host.get_timer()
+        if deadline is not None and deadline <= now:
+            host.handle_timer(now)
+
+
+# ----------------------------------------------------------------------
+# a. Full lifecycles per second
+# ----------------------------------------------------------------------
+def bench_lifecycle(
+    count: int = 20_000,
+    batch: int = 100,
+    msl: float = 1.0,
+    rate: float = LIFECYCLE_TARGET,
+    progress: Progress = _no_progress,
+) -> LifecycleResult:
+    """``count`` lifecycles, ``batch`` at a time: handshake, a byte each way, close.
+
+    The client closes first, so its side collapses into a TIME-WAIT record
+    (2 x ``msl``); the virtual clock moves ``batch / rate`` seconds per batch,
+    so records pile up and expire as they would at ``rate`` connections a
+    second. Ephemeral ports come from the whole 1024-65535 range.
+    """
+    if count < 1 or batch < 1:
+        raise ValueError("count and batch must be at least 1")
+    config = TcpConfig(msl=msl)
+    client = Host(CLIENT, config, secret=b"bench-client-key", ephemeral_ports=(1024, 65535))
+    server = Host(SERVER, config, secret=b"bench-server-key")
+    server.listen(SERVER_PORT, backlog=max(2 * batch, 128))
+    remote = (SERVER, SERVER_PORT)
+    step = batch / rate
+    now = 0.0
+    done = 0
+    packets = 0
+    tw_peak = 0
+    client_rx = server_rx = 0
+    server_closed = 0
+    progress("lifecycles", 0.0)
+    gc.collect()
+    start = time.perf_counter()
+    while done < count:
+        n = min(batch, count - done)
+        conns = [client.connect(remote, now) for _ in range(n)]
+        for conn in conns:
+            conn.send(b"q")
+        while True:
+            moved = _exchange(client, server, now)
+            packets += moved
+            # The applications, between input and the next output.
+            while server.accept(SERVER_PORT) is not None:
+                pass
+            while (ev := server.next_event()) is not None:
+                event = ev.event
+                peer = ev.connection
+                if isinstance(event, DataReceived):
+                    server_rx += len(peer.receive())
+                    peer.send(b"r")
+                elif isinstance(event, EndOfStream):
+                    peer.close()
+                elif isinstance(event, ConnectionClosed):
+                    server_closed += 1
+            while (ev := client.next_event()) is not None:
+                if isinstance(ev.event, DataReceived):
+                    client_rx += len(ev.connection.receive())
+                    ev.connection.close()
+            if not moved:
+                break
+        for conn in conns:
+            if conn.state is not State.TIME_WAIT:
+                raise RuntimeError(f"lifecycle did not finish: {conn!r}")
+        done += n
+        tw_peak = max(tw_peak, client.time_wait_count)
+        now += step
+        _run_timers(now, client, server)
+        if done % (batch * 20) == 0:
+            progress("lifecycles", done / count)
+    seconds = time.perf_counter() - start
+    progress("lifecycles", 1.0)
+    if server_closed != count:
+        raise RuntimeError(f"{server_closed} of {count} server sides closed")
+    return LifecycleResult(
+        count, seconds, count / seconds, batch, msl, now, tw_peak, client.time_wait_count,
+        client_rx, server_rx, packets,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------
+# b. Bulk transfer
+# ----------------------------------------------------------------------
+def _pattern(size: int = MIB, seed: int = 7) -> bytes:
+    return random.Random(seed).randbytes(size)
+
+
+def _expected_sha256(pattern: bytes, total: int) -> str:
+    digest = hashlib.sha256()
+    whole, rest = divmod(total, len(pattern))
+    for _ in range(whole):
+        digest.update(pattern)
+    digest.update(pattern[:rest])
+    return digest.hexdigest()
+
+
+class _Source:
+    """The sending application: ``total`` bytes of a repeating pattern."""
+
+    __slots__ = ("pattern", "sent", "total", "view")
+
+    def __init__(self, pattern: bytes, total: int) -> None:
+        self.pattern = pattern
+        self.view = memoryview(pattern)
+        self.total = total
+        self.sent = 0
+
+    def feed(self, conn: Connection) -> None:
+        size = len(self.pattern)
+        while self.sent < self.total:
+            space = conn.send_space
+            if space <= 0:
+                return
+            offset = self.sent % size
+            n = min(space, size - offset, self.total - self.sent)
+            accepted = conn.send(self.view[offset : offset + n])
+            self.sent += accepted
+            if accepted < n:
+                return
+
+
+def _bulk_config(mss: int) -> TcpConfig:
+    return TcpConfig(mss=mss, mtu=mss + 40)
+
+
+def bench_bulk_engine(
+    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
+) -> BulkResult:
+    """``total`` bytes from one Connection to another, segments passed as objects."""
+    config = _bulk_config(mss)
+    pattern = _pattern()
+    expected = _expected_sha256(pattern, total)
+    a = Connection((CLIENT, 40000), (SERVER, SERVER_PORT), config)
+    b = Connection((SERVER, SERVER_PORT), (CLIENT, 40000), config)
+    source = _Source(pattern, total)
+    digest = hashlib.sha256()
+    received = 0
+    now = 0.0
+    label = "bulk (engine)"
+    progress(label, 0.0)
+    report_every = max(total // 20, 1)
+    next_report = report_every
+    gc.collect()
+    start = time.perf_counter()
+    b.listen(now)
+    a.connect(now)
+    while received < total:
+        if a.state is State.ESTABLISHED:
+            source.feed(a)
+        out = a.segments_to_send(now)
+        for seg in out:
+            b.receive_segment(seg, now)
+        data = b.receive()
+        if data:
+            digest.update(data)
+            received += len(data)
+            if received >= next_report:
+                progress(label, received / total)
+                next_report += report_every
+        while a.next_event() is not None:
+            pass
+        while b.next_event() is not None:
+            pass
+        back = b.segments_to_send(now)
+        for seg in back:
+            a.receive_segment(seg, now)
+        if not out and not back:
+            # Quiet: jump the virtual clock to the next deadline (a delayed ACK, say).
+            deadlines = [t for t in (a.get_timer(), b.get_timer()) if t is not None]
+            if not deadlines:
+                raise RuntimeError("bulk transfer stalled with no timer pending")
+            now = max(now, min(deadlines))
+            a.handle_timer(now)
+            b.handle_timer(now)
+        else:
+            now += 0.0001  # 100 us per round: RTT samples stay positive and small
+    seconds = time.perf_counter() - start
+    progress(label, 1.0)
+    return BulkResult(
+        "engine", total, received, seconds, received / MB / seconds,
+        a.stats.segments_sent, a._mss_payload(), expected, digest.hexdigest(), now,
+    )  # fmt: skip
+
+
+def bench_bulk_hosts(
+    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
+) -> BulkResult:
+    """``total`` bytes between two Hosts, as IP packets with both checksums."""
+    config = _bulk_config(mss)
+    pattern = _pattern()
+    expected = _expected_sha256(pattern, total)
+    client = Host(CLIENT, config, secret=b"bench-client-key")
+    server = Host(SERVER, config, secret=b"bench-server-key")
+    server.listen(SERVER_PORT)
+    source = _Source(pattern, total)
+    digest = hashlib.sha256()
+    received = 0
+    now = 0.0
+    label = "bulk (hosts)"
+    progress(label, 0.0)
+    report_every = max(total // 20, 1)
+    next_report = report_every
+    gc.collect()
+    start = time.perf_counter()
+    a = client.connect((SERVER, SERVER_PORT), now)
+    b: Connection | None = None
+    while received < total:
+        if a.state is State.ESTABLISHED:
+            source.feed(a)
+        out = client.packets_to_send(now)
+        for packet in out:
+            server.receive_packet(packet, now)
+        if b is None:
+            b = server.accept(SERVER_PORT)
+        if b is not None:
+            data = b.receive()
+            if data:
+                digest.update(data)
+                received += len(data)
+                if received >= next_report:
+                    progress(label, received / total)
+                    next_report += report_every
+        while client.next_event() is not None:
+            pass
+        while server.next_event() is not None:
+            pass
+        back = server.packets_to_send(now)
+        for packet in back:
+            client.receive_packet(packet, now)
+        if not out and not back:
+            deadlines = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
+            if not deadlines:
+                raise RuntimeError("bulk transfer stalled with no timer pending")
+            now = max(now, min(deadlines))
+            client.handle_timer(now)
+            server.handle_timer(now)
+        else:
+            now += 0.0001
+    seconds = time.perf_counter() - start
+    progress(label, 1.0)
+    return BulkResult(
+        "hosts", total, received, seconds, received / MB / seconds,
+        a.stats.segments_sent, a._mss_payload(), expected, digest.hexdigest(), now,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------
+# c. Memory
+# ----------------------------------------------------------------------
+_PORTS_PER_SERVER_PORT = 60_000
+
+
+def _endpoints(i: int) -> tuple[int, int]:
+    """Client port and server port of the ``i``-th connection: unique 4-tuples past 64K."""
+    return 1024 + i % _PORTS_PER_SERVER_PORT, SERVER_PORT + i // _PORTS_PER_SERVER_PORT
+
+
+def _listen_all(server: Host, count: int, backlog: int) -> list[int]:
+    ports = sorted({_endpoints(i)[1] for i in range(count)})
+    for port in ports:
+        server.listen(port, backlog=backlog)
+    return ports
+
+
+def _traced() -> int:
+    gc.collect()
+    return tracemalloc.get_traced_memory()[0]
+
+
+def bench_memory_established(
+    count: int = 100_000, batch: int = 1_000, progress: Progress = _no_progress
+) -> MemoryResult:
+    """tracemalloc growth of two Hosts holding ``count`` idle ESTABLISHED connections.
+
+    Both sides count: the client's connections and the server's accepted
+    ones (kept in a list, as an application would). After the handshakes the
+    virtual clock moves past the SYN retransmission deadlines and the timers
+    run, so stale timer-heap entries are gone, as they would be in a host
+    that has been idle for a few seconds.
+    """
+    label = "memory (ESTABLISHED)"
+    progress(label, 0.0)
+    started = time.perf_counter()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        config = TcpConfig()
+        client = Host(CLIENT, config, secret=b"bench-client-key")
+        server = Host(SERVER, config, secret=b"bench-server-key")
+        ports = _listen_all(server, count, backlog=batch * 2)
+        accepted: list[Connection] = []
+        clients: list[Connection] = []
+        now = 0.0
+        before = _traced()
+        for first in range(0, count, batch):
+            n = min(batch, count - first)
+            for i in range(first, first + n):
+                lport, rport = _endpoints(i)
+                clients.append(client.connect((SERVER, rport), now, local_port=lport))
+            while _exchange(client, server, now):
+                pass
+            for port in ports:
+                while (conn := server.accept(port)) is not None:
+                    accepted.append(conn)
+            while client.next_event() is not None:
+                pass
+            while server.next_event() is not None:
+                pass
+            progress(label, (first + n) / count)
+        now += 10.0  # past every SYN retransmission deadline: stale heap entries go
+        _run_timers(now, client, server)
+        after = _traced()
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    established = sum(c.state is State.ESTABLISHED for c in clients)
+    established += sum(c.state is State.ESTABLISHED for c in accepted)
+    if len(accepted) != count or established != 2 * count:
+        raise RuntimeError(
+            f"{len(accepted)} accepted and {established} ESTABLISHED of {count} per side"
+        )
+    growth = after - before
+    return MemoryResult(
+        "established",
+        count,
+        growth,
+        growth / (2 * count),
+        time.perf_counter() - started,
+        {"per_pair": growth / count, "client_connections": len(client.connections)},
+    )
+
+
+def bench_memory_time_wait(
+    count: int = 100_000, batch: int = 1_000, progress: Progress = _no_progress
+) -> MemoryResult:
+    """tracemalloc growth of a Host holding ``count`` TIME-WAIT records.
+
+    Only the client Host exists: a scripted peer answers it with segments
+    built from the client's own numbers (SYN,ACK with MSS, SACK-permitted,
+    timestamps and window scale; then FIN,ACK once the client's FIN is out),
+    so each connection goes SYN-SENT, ESTABLISHED, FIN-WAIT-1, TIME-WAIT and
+    is collapsed into a packed record. The client's packets are encoded as
+    usual and thrown away. MSL is 120 s, so nothing expires; 10 s of virtual
+    time pass at the end so stale timer-heap entries go.
+    """
+    label = "memory (TIME-WAIT)"
+    progress(label, 0.0)
+    started = time.perf_counter()
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        client = Host(CLIENT, TcpConfig(), secret=b"bench-client-key")
+        now = 0.0
+        irs = 1_000_000
+        before = _traced()
+        for first in range(0, count, batch):
+            n = min(batch, count - first)
+            conns = []
+            for i in range(first, first + n):
+                lport, rport = _endpoints(i)
+                conns.append(client.connect((SERVER, rport), now, local_port=lport))
+            client.packets_to_send(now)  # the SYNs
+            for conn in conns:
+                lport, rport = conn.local[1], conn.remote[1]  # type: ignore[index]
+                options: tuple[Option, ...] = (
+                    MaxSegmentSize(1460), SACK_PERMITTED,
+                    Timestamps(5000, conn._ts_now(now)), NOP, WindowScale(7),
+                )  # fmt: skip
+                synack = Segment(rport, lport, irs, sq.add(conn.iss, 1), SYN | ACK, 65535,
+                                 options=options)  # fmt: skip
+                client.receive_segment(SERVER, CLIENT, synack, now)
+            client.packets_to_send(now)  # the ACKs of the SYN,ACKs
+            for conn in conns:
+                conn.close()
+            client.packets_to_send(now)  # the FINs
+            for conn in conns:
+                lport, rport = conn.local[1], conn.remote[1]  # type: ignore[index]
+                options = (NOP, NOP, Timestamps(5001, conn._ts_now(now)))
+                fin = Segment(rport, lport, sq.add(irs, 1), sq.add(conn.iss, 2), FIN | ACK, 512,
+                              options=options)  # fmt: skip
+                client.receive_segment(SERVER, CLIENT, fin, now)
+            client.packets_to_send(now)  # the last ACKs: now the records are packed
+            while client.next_event() is not None:
+                pass
+            del conns
+            now += 0.001
+            _run_timers(now, client)
+            progress(label, (first + n) / count)
+        now += 10.0
+        _run_timers(now, client)
+        after = _traced()
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    records = client.time_wait_count
+    if records != count or client.connections:
+        raise RuntimeError(
+            f"{records} TIME-WAIT records of {count}, {len(client.connections)} left open"
+        )
+    growth = after - before
+    return MemoryResult(
+        "time-wait",
+        count,
+        growth,
+        growth / count,
+        time.perf_counter() - started,
+        {"records": records, "collapsed": client.stats.time_wait_collapsed},
+    )
+
+
+# ----------------------------------------------------------------------
+# Running them together
+# ----------------------------------------------------------------------
+BENCHMARKS = ("lifecycle", "bulk", "memory")
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    lifecycles: int
+    bulk_bytes: int
+    memory_count: int
+
+
+FULL = Sizes(lifecycles=20_000, bulk_bytes=64 * MIB, memory_count=100_000)
+QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000)
+
+
+def run(which: str = "all", quick: bool = False, progress: Progress = _no_progress) -> list[Result]:
+    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``) or ``all``."""
+    if which != "all" and which not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
+    sizes = QUICK if quick else FULL
+    results: list[Result] = []
+    if which in ("all", "lifecycle"):
+        results.append(bench_lifecycle(sizes.lifecycles, progress=progress))
+    if which in ("all", "bulk"):
+        results.append(bench_bulk_engine(sizes.bulk_bytes, progress=progress))
+        results.append(bench_bulk_hosts(sizes.bulk_bytes, progress=progress))
+    if which in ("all", "memory"):
+        results.append(bench_memory_established(sizes.memory_count, progress=progress))
+        results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
+    return results
+
+
+def figures(results: list[Result]) -> list[Figure]:
+    return [figure for result in results for figure in result.figures()]
+
+
+def to_json(results: list[Result]) -> dict[str, Any]:
+    """Results and figures as plain data, for ``synack bench --json``."""
+    return {
+        "results": [{"benchmark": type(r).__name__, **asdict(r)} for r in results],
+        "figures": [
+            {
+                "name": f.name,
+                "value": f.value,
+                "unit": f.unit,
+                "target": f.target,
+                "higher_is_better": f.higher_is_better,
+                "ratio": f.ratio,
+            }
+            for f in figures(results)
+        ],
+    }
