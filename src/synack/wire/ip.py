@@ -18,6 +18,7 @@ IPAddress = IPv4Address | IPv6Address
 
 _V4 = struct.Struct("!BBHHHBBH4s4s")
 _V6 = struct.Struct("!IHBB16s16s")
+_CHECKSUM = struct.Struct("!H")
 V4_HEADER_LEN = 20
 V6_HEADER_LEN = 40
 DEFAULT_TTL = 64
@@ -39,16 +40,43 @@ class IPv4Header:
     version = 4
 
     def encode(self, payload_length: int) -> bytes:
-        total = V4_HEADER_LEN + payload_length
-        header = bytearray(
-            _V4.pack(
-                0x45, self.tos, total, self.identification,
-                (self.flags << 13) | self.fragment_offset, self.ttl, self.protocol, 0,
-                self.src.packed, self.dst.packed,
-            )
+        return _pack_v4(
+            self.src.packed, self.dst.packed, V4_HEADER_LEN + payload_length, self.ttl,
+            self.protocol, self.identification, (self.flags << 13) | self.fragment_offset,
+            self.tos,
         )  # fmt: skip
-        header[10:12] = internet_checksum(header).to_bytes(2, "big")
-        return bytes(header)
+
+
+def _pack_v4(
+    src: bytes,
+    dst: bytes,
+    total: int,
+    ttl: int = DEFAULT_TTL,
+    protocol: int = PROTO_TCP,
+    identification: int = 0,
+    flags_fragment: int = 0x4000,  # DF
+    tos: int = 0,
+) -> bytes:
+    header = bytearray(
+        _V4.pack(0x45, tos, total, identification, flags_fragment, ttl, protocol, 0, src, dst)
+    )
+    _CHECKSUM.pack_into(header, 10, internet_checksum(header))
+    return bytes(header)
+
+
+# Decoded addresses are cached by their packed bytes: a host sees the same few again and again.
+_ADDRESSES: dict[bytes, IPAddress] = {}
+_ADDRESS_CACHE_LIMIT = 1 << 16
+
+
+def _address(packed: bytes) -> IPAddress:
+    address = _ADDRESSES.get(packed)
+    if address is None:
+        if len(_ADDRESSES) >= _ADDRESS_CACHE_LIMIT:
+            _ADDRESSES.clear()
+        address = IPv4Address(packed) if len(packed) == 4 else IPv6Address(packed)
+        _ADDRESSES[packed] = address
+    return address
 
 
 @dataclass(slots=True)
@@ -106,8 +134,8 @@ def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryvie
         if frag & 0x3FFF:
             raise MalformedPacket("fragment", "IPv4 fragments are not reassembled")
         header4 = IPv4Header(
-            IPv4Address(src), IPv4Address(dst), proto, ttl, ident, frag >> 13, frag & 0x1FFF,
-            tos, total, ihl, csum,
+            _address(src), _address(dst),  # type: ignore[arg-type]
+            proto, ttl, ident, frag >> 13, frag & 0x1FFF, tos, total, ihl, csum,
         )  # fmt: skip
         return header4, view[ihl:total]
     if version == 6:
@@ -122,8 +150,8 @@ def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryvie
                 f"IPv6 payload length {plen} overruns the {len(view)}-byte packet",
             )
         header6 = IPv6Header(
-            IPv6Address(src),
-            IPv6Address(dst),
+            _address(src),  # type: ignore[arg-type]
+            _address(dst),  # type: ignore[arg-type]
             nxt,
             hops,
             (first >> 20) & 0xFF,
@@ -139,22 +167,24 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     header, payload = decode_ip(data)
     if header.protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {header.protocol} is not TCP")
-    return header, Segment.decode(payload, header.src.packed, header.dst.packed)
+    if header.version == 4:
+        src, dst = bytes(data[12:16]), bytes(data[16:20])
+    else:
+        src, dst = bytes(data[8:24]), bytes(data[24:40])
+    return header, Segment.decode(payload, src, dst)
 
 
 def encode_tcp_packet(
     src: IPAddress, dst: IPAddress, segment: Segment, ttl: int = DEFAULT_TTL
 ) -> bytes:
     """An IP packet carrying ``segment``, with both checksums computed."""
-    tcp = segment.encode(src.packed, dst.packed)
-    header: IPHeader
-    if isinstance(src, IPv4Address) and isinstance(dst, IPv4Address):
-        header = IPv4Header(src, dst, ttl=ttl)
-    elif isinstance(src, IPv6Address) and isinstance(dst, IPv6Address):
-        header = IPv6Header(src, dst, hop_limit=ttl)
-    else:
+    if src.version != dst.version:
         raise ValueError(f"address families differ: {src} and {dst}")
-    return header.encode(len(tcp)) + tcp
+    src_packed, dst_packed = src.packed, dst.packed
+    tcp = segment.encode(src_packed, dst_packed)
+    if src.version == 4:
+        return _pack_v4(src_packed, dst_packed, V4_HEADER_LEN + len(tcp), ttl) + tcp
+    return IPv6Header(src, dst, hop_limit=ttl).encode(len(tcp)) + tcp  # type: ignore[arg-type]
 
 
 def parse_address(text: str | IPAddress) -> IPAddress:

@@ -12,7 +12,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import TypeAlias, TypeVar
 
-from synack.wire.checksum import internet_checksum, pseudo_header
+from synack.wire.checksum import tcp_checksum
 from synack.wire.errors import MalformedPacket
 
 FIN = 0x01
@@ -289,20 +289,18 @@ class Segment:
         hlen = HEADER_LEN + len(opts)
         if hlen > MAX_HEADER_LEN:
             raise ValueError(f"options take {len(opts)} bytes; at most 40 fit in a TCP header")
-        header = bytearray(
+        wire = bytearray(
             HEADER.pack(
                 self.src_port, self.dst_port, self.seq, self.ack,
                 (hlen >> 2) << 4 | (self.reserved & 0x0F), self.flags & 0xFF,
                 self.window, 0, self.urgent,
             )
         )  # fmt: skip
-        header += opts
+        wire += opts
+        wire += self.payload
         if src_ip is not None and dst_ip is not None:
-            csum = internet_checksum(
-                pseudo_header(src_ip, dst_ip, hlen + len(self.payload)), header, self.payload
-            )
-            header[16:18] = _U16.pack(csum)
-        return bytes(header) + self.payload
+            _U16.pack_into(wire, 16, tcp_checksum(src_ip, dst_ip, wire))
+        return bytes(wire)
 
     @classmethod
     def decode(
@@ -336,7 +334,7 @@ class Segment:
                 raise MalformedPacket(
                     "length", f"TCP segment of {n} bytes is too long for an IPv4 pseudo-header"
                 )
-            if internet_checksum(pseudo_header(src_ip, dst_ip, n), data) != 0:
+            if tcp_checksum(src_ip, dst_ip, data) != 0:
                 raise MalformedPacket("checksum", f"bad TCP checksum 0x{csum:04x}")
         options = decode_options(memoryview(data)[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
         return cls(
