@@ -29,19 +29,24 @@ from synack.tcp.state import State
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import IPAddress, decode_tcp_packet, encode_tcp_packet, parse_address
+from synack.wire.ip import (
+    IPAddress,
+    decode_tcp_packet,
+    encode_tcp_packet,
+    packed_addresses,
+    parse_address,
+)
 from synack.wire.segment import SYN, Segment
 
 Endpoint = tuple[IPAddress, int]
-Key = tuple[
-    IPAddress, int, IPAddress, int
-]  # local address, local port, remote address, remote port
+# Connections and TIME-WAIT records are both found by the packed 4-tuple:
+# local address, remote address, local port, remote port. Bytes hash in C
+# and cache their hash, which matters on the per-packet path.
+Key = bytes
 
 # A TIME-WAIT record is packed to a few dozen bytes so a host can hold a
 # million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags
 # (1: timestamps on), config index, entries in the expiry queue, expires.
-# Its key is the packed 4-tuple: local address, remote address, local port,
-# remote port.
 _TW_RECORD = struct.Struct("!IIIIHBBBd")
 _TW_EXPIRES = 8
 _TW_QUEUED = 7
@@ -50,16 +55,13 @@ _TW_TIMESTAMPS = 1
 _PORTS = struct.Struct("!HH")
 
 
-def _tw_key(key: Key) -> bytes:
-    return key[0].packed + key[2].packed + _PORTS.pack(key[1], key[3])
+def _key(local: Endpoint, remote: Endpoint) -> Key:
+    return local[0].packed + remote[0].packed + _PORTS.pack(local[1], remote[1])
 
 
-def _tw_unkey(packed: bytes) -> Key:
-    n = (len(packed) - 4) // 2
-    lport, rport = _PORTS.unpack_from(packed, 2 * n)
-    if n == 4:
-        return (IPv4Address(packed[:4]), lport, IPv4Address(packed[4:8]), rport)
-    return (IPv6Address(packed[:16]), lport, IPv6Address(packed[16:32]), rport)
+def _ports_of(key: Key) -> tuple[int, int]:
+    """Local and remote port of a key."""
+    return _PORTS.unpack_from(key, len(key) - 4)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +119,7 @@ class Host:
         if isinstance(addresses, str | IPv4Address | IPv6Address):
             addresses = [addresses]
         self.addresses: tuple[IPAddress, ...] = tuple(parse_address(a) for a in addresses)
+        self._packed_addresses = frozenset(a.packed for a in self.addresses)
         if not self.addresses:
             raise ValueError("a host needs at least one address")
         self.config = config if config is not None else TcpConfig()
@@ -197,8 +200,8 @@ class Host:
         )
         if local_port is None:
             local_port = self._ephemeral_port(laddr, raddr, rport)
-        key = (laddr, local_port, raddr, rport)
-        if key in self.connections or _tw_key(key) in self._time_wait:
+        key = _key((laddr, local_port), (raddr, rport))
+        if key in self.connections or key in self._time_wait:
             raise err.TcpError(err.CONNECTION_EXISTS)
         conn = self._new_connection((laddr, local_port), (raddr, rport), config or self.config)
         self.connections[key] = conn
@@ -225,24 +228,28 @@ class Host:
             reasons = self.stats.malformed_reasons
             reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
             return
-        if ip.dst not in self.addresses:
+        src_packed, dst_packed = packed_addresses(data)
+        if dst_packed not in self._packed_addresses:
             self.stats.not_for_us += 1
             return
-        self.receive_segment(ip.src, ip.dst, seg, now)
+        key = dst_packed + src_packed + _PORTS.pack(seg.dst_port, seg.src_port)
+        self._deliver(ip.src, ip.dst, key, seg, now)
 
     def receive_segment(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
         """A decoded segment: used by drivers that already parsed the packet."""
-        key = (dst, seg.dst_port, src, seg.src_port)
+        self._deliver(src, dst, _key((dst, seg.dst_port), (src, seg.src_port)), seg, now)
+
+    def _deliver(self, src: IPAddress, dst: IPAddress, key: Key, seg: Segment, now: float) -> None:
         conn = self.connections.get(key)
         if conn is not None:
             conn.receive_segment(seg, now)
             self._after(conn)
             return
-        if self._time_wait and self._time_wait_segment(key, seg, now):
+        if self._time_wait and self._time_wait_segment(key, src, dst, seg, now):
             return
         listener = self.listeners.get(seg.dst_port)
         if listener is not None and listener.address in (None, dst):
-            self._listener_segment(listener, key, seg, now)
+            self._listener_segment(listener, key, src, dst, seg, now)
             return
         self._stray(src, dst, seg, now)
 
@@ -324,7 +331,7 @@ class Host:
             self._forget(conn)
             if record is not None:
                 self.stats.time_wait_collapsed += 1
-                self._store_time_wait(_tw_key(self._key(conn)), record, conn.config)
+                self._store_time_wait(self._key_of(conn), record, conn.config)
         else:
             deadline = conn.get_timer()
             if deadline is None:
@@ -335,7 +342,7 @@ class Host:
                 heapq.heappush(self._heap, (deadline, self._heap_counter, conn))
 
     def _forget(self, conn: Connection) -> None:
-        self.connections.pop(self._key(conn), None)
+        self.connections.pop(self._key_of(conn), None)
         self._deadlines.pop(conn, None)
         listener = self._listener_of.pop(conn, None)
         if listener is not None:
@@ -343,16 +350,18 @@ class Host:
         conn._wakeup = None
 
     @staticmethod
-    def _key(conn: Connection) -> Key:
+    def _key_of(conn: Connection) -> Key:
         assert conn.remote is not None
-        return (conn.local[0], conn.local[1], conn.remote[0], conn.remote[1])
+        return _key(conn.local, conn.remote)
 
-    def _listener_segment(self, listener: Listener, key: Key, seg: Segment, now: float) -> None:
+    def _listener_segment(
+        self, listener: Listener, key: Key, src: IPAddress, dst: IPAddress, seg: Segment, now: float
+    ) -> None:
         """RFC 9293 3.10.7.2, through a fresh connection in LISTEN."""
         if seg.flags & SYN and listener.full:
             self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
             return
-        conn = self._new_connection((key[0], key[1]), (key[2], key[3]), listener.config)
+        conn = self._new_connection((dst, seg.dst_port), (src, seg.src_port), listener.config)
         if not seg.flags & SYN:
             conn.tracer = None  # a stray for the listener: no connection comes of it
         conn.listen(now)
@@ -364,7 +373,7 @@ class Host:
         for reply in conn.segments_to_send(now):
             if conn.tracer is None and self.tracer is not None:
                 self.tracer.segment(None, now, "sent", reply, "segment to a listener")
-            self._control.append(encode_tcp_packet(key[0], key[2], reply))
+            self._control.append(encode_tcp_packet(dst, src, reply))
         if conn.state is State.SYN_RECEIVED:
             self._settle(conn, now)
         else:
@@ -399,10 +408,10 @@ class Host:
         count = self._ephemeral_count
         for attempt in range(count):
             port = self._ephemeral_low + (offset + self._next_ephemeral + attempt) % count
-            key = (local, port, remote, rport)
+            key = _key((local, port), (remote, rport))
             if (
                 key not in self.connections
-                and _tw_key(key) not in self._time_wait
+                and key not in self._time_wait
                 and port not in self.listeners
             ):
                 self._next_ephemeral += attempt + 1
@@ -434,15 +443,16 @@ class Host:
         snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags, index, _, expires = (
             _TW_RECORD.unpack(packed)
         )
-        _, lport, _, rport = _tw_unkey(key)
+        lport, rport = _ports_of(key)
         return TimeWait(
             self._tw_configs[index], lport, rport, snd_nxt, rcv_nxt, window,
             ts_offset if flags & _TW_TIMESTAMPS else None, ts_recent, expires,
         )  # fmt: skip
 
-    def _time_wait_segment(self, key4: Key, seg: Segment, now: float) -> bool:
+    def _time_wait_segment(
+        self, key: Key, src: IPAddress, dst: IPAddress, seg: Segment, now: float
+    ) -> bool:
         """A segment for a TIME-WAIT record? False: no record, or a new SYN may reopen."""
-        key = _tw_key(key4)
         packed = self._time_wait.get(key)
         if packed is None:
             return False
@@ -455,7 +465,7 @@ class Host:
             del self._time_wait[key]
             return True
         for reply in replies:
-            self._control.append(encode_tcp_packet(key4[0], key4[2], reply))
+            self._control.append(encode_tcp_packet(dst, src, reply))
         if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
         return True

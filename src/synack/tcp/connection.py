@@ -1163,20 +1163,27 @@ class Connection:
 
     def _window_field(self, syn: bool) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        space = self.config.recv_buffer - len(self._recv_buf)
-        offered = self._offered_window()
-        threshold = min(self.config.recv_buffer // 2, self.rcv_mss)
-        wnd = space if space - offered >= threshold or space >= self.config.recv_buffer else offered
-        wnd = max(wnd, offered)  # never shrink the window (3.8.6.2.2)
-        if syn:
-            field = min(wnd, 65535)
-            advertised = field
+        capacity = self.config.recv_buffer
+        space = capacity - len(self._recv_buf)
+        rcv_nxt = self.rcv_nxt
+        offered = (self.rcv_adv - rcv_nxt) & sq.MASK
+        if offered >= sq.HALF:
+            offered = 0
+        # Move the right edge only by a worthwhile amount, and never back.
+        if space > offered and (
+            space == capacity or space - offered >= min(capacity // 2, self.rcv_mss)
+        ):
+            wnd = space
         else:
-            field = min(wnd >> self.rcv_wscale, 65535)
-            advertised = field << self.rcv_wscale
-        right = sq.add(self.rcv_nxt, advertised)
-        if sq.gt(right, self.rcv_adv):
-            self.rcv_adv = right
+            wnd = offered
+        if syn:
+            field = advertised = min(wnd, 65535)
+        else:
+            shift = self.rcv_wscale
+            field = min(wnd >> shift, 65535)
+            advertised = field << shift
+        if advertised > offered:
+            self.rcv_adv = (rcv_nxt + advertised) & sq.MASK
         return field
 
     def _window_update_due(self) -> bool:

@@ -26,6 +26,10 @@ class State(Enum):
     LAST_ACK = "LAST-ACK"
     TIME_WAIT = "TIME-WAIT"
 
+    # Members are singletons: hash by identity, in C, rather than Enum's
+    # Python-level hash of the name (states are looked up on every segment).
+    __hash__ = object.__hash__
+
     def __str__(self) -> str:
         return self.value
 
@@ -40,6 +44,8 @@ _UNSYNCHRONIZED = frozenset({State.CLOSED, State.LISTEN, State.SYN_SENT, State.S
 
 class Stimulus(Enum):
     """What moves a connection from one state to another."""
+
+    __hash__ = object.__hash__
 
     OPEN_ACTIVE = "active OPEN / send SYN"
     OPEN_PASSIVE = "passive OPEN"

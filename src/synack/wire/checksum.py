@@ -38,6 +38,8 @@ def pseudo_header(src: bytes, dst: bytes, length: int, proto: int = PROTO_TCP) -
 
 def internet_checksum(*parts: bytes | bytearray | memoryview) -> int:
     """The checksum to put in a header: the complement of the sum of ``parts``."""
+    if len(parts) == 1:
+        return ~ones_complement_sum(parts[0]) & 0xFFFF
     if any(len(part) & 1 for part in parts[:-1]):
         parts = (b"".join(parts),)  # an odd-length part would misalign the words after it
     total = 0

@@ -167,11 +167,15 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     header, payload = decode_ip(data)
     if header.protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {header.protocol} is not TCP")
-    if header.version == 4:
-        src, dst = bytes(data[12:16]), bytes(data[16:20])
-    else:
-        src, dst = bytes(data[8:24]), bytes(data[24:40])
+    src, dst = packed_addresses(data)
     return header, Segment.decode(payload, src, dst)
+
+
+def packed_addresses(packet: bytes | bytearray | memoryview) -> tuple[bytes, bytes]:
+    """Source and destination address of a decoded IP packet, as packed bytes."""
+    if packet[0] >> 4 == 4:
+        return bytes(packet[12:16]), bytes(packet[16:20])
+    return bytes(packet[8:24]), bytes(packet[24:40])
 
 
 def encode_tcp_packet(

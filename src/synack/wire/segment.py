@@ -126,6 +126,10 @@ def tcpdump_flags(flags: int) -> str:
 
 def encode_options(options: tuple[Option, ...]) -> bytes:
     """Options in order, padded with zeros to a multiple of 4 bytes."""
+    if len(options) == 3 and options[0] is NOP and options[1] is NOP:
+        ts = options[2]
+        if isinstance(ts, Timestamps):  # what nearly every segment carries
+            return _TS_FAST_PREFIX + _TS.pack(ts.value, ts.echo_reply)
     out = bytearray()
     for opt in options:
         if isinstance(opt, Timestamps):
@@ -265,6 +269,9 @@ class Segment:
 
     @property
     def timestamps(self) -> Timestamps | None:
+        options = self.options
+        if len(options) == 3 and type(options[2]) is Timestamps:
+            return options[2]  # NOP, NOP, TS: the usual case, found without a scan
         return self._first(Timestamps)
 
     @property
