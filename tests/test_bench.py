@@ -31,6 +31,14 @@ def test_lifecycle_quick() -> None:
     assert figure.value == result.per_second and figure.ratio > 0
 
 
+def test_lifecycle_engine_quick() -> None:
+    result = bench.bench_lifecycle_engine(QUICK.lifecycles)
+    assert result.path == "engine" and result.connections == QUICK.lifecycles
+    assert result.client_bytes_received == result.server_bytes_received == QUICK.lifecycles
+    assert result.packets == 7 * QUICK.lifecycles  # the same seven segments as through Hosts
+    assert result.per_second > 0
+
+
 def test_bulk_engine_quick() -> None:
     result = bench.bench_bulk_engine(QUICK.bulk_bytes)
     assert result.path == "engine"
@@ -80,13 +88,24 @@ def test_cli_bench_json_and_table() -> None:
     out = runner.invoke(main, ["bench", "bulk", "--quick", "--json"])
     assert out.exit_code == 0, out.output
     data = json.loads(out.stdout)
-    assert [r["path"] for r in data["results"]] == ["engine", "hosts"]
+    assert [r.get("path") for r in data["results"]] == ["engine", "hosts", None]  # then the kernel
     assert all(f["value"] > 0 and f["ratio"] > 0 for f in data["figures"])
+    assert set(data["kernel_ratios"]) == {"bulk (engine)", "bulk (hosts)"}
     out = runner.invoke(main, ["bench", "lifecycle", "--quick"])
     assert out.exit_code == 0, out.output
     assert "lifecycles" in out.stdout and "ratio" in out.stdout
+    assert "/ kernel" in out.stdout
 
 
 def test_run_rejects_unknown_benchmark() -> None:
     with pytest.raises(ValueError, match="nope"):
         bench.run("nope")
+
+
+def test_kernel_reference_on_loopback() -> None:
+    result = bench.bench_kernel(lifecycles=50, bulk_bytes=1 << 20)
+    assert result.lifecycles == 50 and result.lifecycles_per_second > 0
+    assert result.bulk_bytes == 1 << 20 and result.bulk_mb_per_second > 0
+    engine = bench.bench_lifecycle_engine(100)
+    ratios = bench.kernel_ratios([engine, result])
+    assert ratios == {"lifecycles (engine)": engine.per_second / result.lifecycles_per_second}

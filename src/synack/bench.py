@@ -100,10 +100,11 @@ class LifecycleResult:
     time_wait_left: int  # still held at the end
     client_bytes_received: int
     server_bytes_received: int
-    packets: int  # IP packets exchanged, both directions
+    packets: int  # IP packets (hosts) or segments (engine) exchanged, both directions
+    path: str = "hosts"  # "hosts" (IP packets, checksums) or "engine" (Connection objects)
 
     def figures(self) -> list[Figure]:
-        return [Figure("connection lifecycles", self.per_second, "conn/s", LIFECYCLE_TARGET)]
+        return [Figure(f"lifecycles ({self.path})", self.per_second, "conn/s", LIFECYCLE_TARGET)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +162,24 @@ class MemoryResult:
         ]
 
 
-Result = LifecycleResult | BulkResult | MemoryResult
+@dataclass(frozen=True, slots=True)
+class KernelResult:
+    """The same work done by the kernel's TCP over loopback, through Python sockets.
+
+    Not a target: the reference that synack's figures are divided by, measured
+    in the same run because these machines are noisy.
+    """
+
+    lifecycles: int
+    lifecycles_per_second: float
+    bulk_bytes: int
+    bulk_mb_per_second: float
+
+    def figures(self) -> list[Figure]:
+        return []
+
+
+Result = LifecycleResult | BulkResult | MemoryResult | KernelResult
 
 
 # ----------------------------------------------------------------------
@@ -262,6 +280,58 @@ def bench_lifecycle(
     return LifecycleResult(
         count, seconds, count / seconds, batch, msl, now, tw_peak, client.time_wait_count,
         client_rx, server_rx, packets,
+    )  # fmt: skip
+
+
+def bench_lifecycle_engine(
+    count: int = 20_000, progress: Progress = _no_progress
+) -> LifecycleResult:
+    """The same lifecycle between two bare Connections: the engine's own cost.
+
+    Segments are handed over as objects (no IP, no checksums, no Host), so
+    this is the ceiling the Host path works toward.
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    config = TcpConfig(msl=1.0)
+    now = 0.0
+    segments = client_rx = server_rx = 0
+
+    def exchange(src: Connection, dst: Connection) -> int:
+        out = src.segments_to_send(now)
+        for seg in out:
+            dst.receive_segment(seg, now)
+        return len(out)
+
+    progress("lifecycles (engine)", 0.0)
+    gc.collect()
+    start = time.perf_counter()
+    for i in range(count):
+        port = 1024 + i % 64000
+        client = Connection((CLIENT, port), (SERVER, SERVER_PORT), config)
+        server = Connection((SERVER, SERVER_PORT), (CLIENT, port), config)
+        server.listen(now)
+        client.connect(now)
+        client.send(b"q")
+        segments += exchange(client, server) + exchange(server, client)  # SYN; SYN,ACK
+        segments += exchange(client, server)  # ACK with the request
+        server_rx += len(server.receive())
+        server.send(b"r")
+        segments += exchange(server, client)
+        client_rx += len(client.receive())
+        client.close()
+        segments += exchange(client, server)  # FIN
+        server.close()  # at once, so its ACK and FIN go together, as in the Host run
+        segments += exchange(server, client) + exchange(client, server)  # FIN,ACK; last ACK
+        if client.state is not State.TIME_WAIT or server.state is not State.CLOSED:
+            raise RuntimeError(f"lifecycle did not finish: {client!r} {server!r}")
+        if i % 2000 == 0:
+            progress("lifecycles (engine)", i / count)
+    seconds = time.perf_counter() - start
+    progress("lifecycles (engine)", 1.0)
+    return LifecycleResult(
+        count, seconds, count / seconds, 1, config.msl, now, 0, 0, client_rx, server_rx,
+        segments, path="engine",
     )  # fmt: skip
 
 
@@ -598,9 +668,80 @@ def bench_memory_time_wait(
 
 
 # ----------------------------------------------------------------------
+# d. The kernel, for reference (loopback only)
+# ----------------------------------------------------------------------
+def bench_kernel(lifecycles: int = 5_000, bulk_bytes: int = 64 * MIB) -> KernelResult:
+    """Lifecycles and bulk MB/s of the kernel's TCP on 127.0.0.1, via Python sockets.
+
+    The server runs in a thread of this process; every connection is to a
+    port on loopback that this function opened, and all are closed at the end.
+    """
+    import socket
+    import threading
+
+    def serve(listener: socket.socket, count: int) -> None:
+        for _ in range(count):
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(1)
+                conn.sendall(b"r")
+                conn.recv(1)  # EOF: the client closed first, as in synack's run
+
+    with socket.create_server(("127.0.0.1", 0), backlog=128) as listener:
+        address = listener.getsockname()
+        server = threading.Thread(target=serve, args=(listener, lifecycles), daemon=True)
+        server.start()
+        start = time.perf_counter()
+        for _ in range(lifecycles):
+            with socket.create_connection(address) as client:
+                client.sendall(b"q")
+                client.recv(1)
+        server.join()
+        lifecycle_seconds = time.perf_counter() - start
+
+    def sink(listener: socket.socket, total: list[int]) -> None:
+        conn, _ = listener.accept()
+        buf = bytearray(1 << 16)
+        with conn:
+            while n := conn.recv_into(buf):
+                total[0] += n
+
+    chunk = bytes(1 << 16)
+    received = [0]
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        receiver = threading.Thread(target=sink, args=(listener, received), daemon=True)
+        receiver.start()
+        start = time.perf_counter()
+        with socket.create_connection(listener.getsockname()) as client:
+            sent = 0
+            while sent < bulk_bytes:
+                client.sendall(chunk)
+                sent += len(chunk)
+        receiver.join()
+        bulk_seconds = time.perf_counter() - start
+    return KernelResult(
+        lifecycles, lifecycles / lifecycle_seconds, received[0], received[0] / bulk_seconds / MB
+    )
+
+
+def kernel_ratios(results: list[Result]) -> dict[str, float]:
+    """Each synack throughput figure divided by the kernel's, from the same run."""
+    kernel = next((r for r in results if isinstance(r, KernelResult)), None)
+    if kernel is None:
+        return {}
+    ratios = {}
+    for r in results:
+        if isinstance(r, LifecycleResult):
+            ratios[f"lifecycles ({r.path})"] = r.per_second / kernel.lifecycles_per_second
+        elif isinstance(r, BulkResult):
+            ratios[f"bulk ({r.path})"] = r.mb_per_second / kernel.bulk_mb_per_second
+    return ratios
+
+
+# ----------------------------------------------------------------------
 # Running them together
 # ----------------------------------------------------------------------
-BENCHMARKS = ("lifecycle", "bulk", "memory")
+BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel")
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,6 +762,7 @@ def run(which: str = "all", quick: bool = False, progress: Progress = _no_progre
     sizes = QUICK if quick else FULL
     results: list[Result] = []
     if which in ("all", "lifecycle"):
+        results.append(bench_lifecycle_engine(sizes.lifecycles, progress=progress))
         results.append(bench_lifecycle(sizes.lifecycles, progress=progress))
     if which in ("all", "bulk"):
         results.append(bench_bulk_engine(sizes.bulk_bytes, progress=progress))
@@ -628,6 +770,10 @@ def run(which: str = "all", quick: bool = False, progress: Progress = _no_progre
     if which in ("all", "memory"):
         results.append(bench_memory_established(sizes.memory_count, progress=progress))
         results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
+    if which in ("all", "kernel", "lifecycle", "bulk"):
+        progress("kernel (loopback)", 0.0)
+        results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))
+        progress("kernel (loopback)", 1.0)
     return results
 
 
@@ -650,4 +796,5 @@ def to_json(results: list[Result]) -> dict[str, Any]:
             }
             for f in figures(results)
         ],
+        "kernel_ratios": kernel_ratios(results),
     }
