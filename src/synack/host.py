@@ -31,10 +31,10 @@ from synack.tcp.tracer import Tracer
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import (
     IPAddress,
-    decode_tcp_packet,
+    address_from_packed,
     encode_tcp_packet,
-    packed_addresses,
     parse_address,
+    parse_tcp_packet,
 )
 from synack.wire.segment import SYN, Segment
 
@@ -222,29 +222,29 @@ class Host:
         """One IP packet from the network. Malformed packets are counted and dropped."""
         self.stats.packets_received += 1
         try:
-            ip, seg = decode_tcp_packet(data)
+            src_packed, dst_packed, seg = parse_tcp_packet(data)
         except MalformedPacket as exc:
             self.stats.malformed += 1
             reasons = self.stats.malformed_reasons
             reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
             return
-        src_packed, dst_packed = packed_addresses(data)
         if dst_packed not in self._packed_addresses:
             self.stats.not_for_us += 1
             return
-        key = dst_packed + src_packed + _PORTS.pack(seg.dst_port, seg.src_port)
-        self._deliver(ip.src, ip.dst, key, seg, now)
+        self._deliver(src_packed, dst_packed, seg, now)
 
     def receive_segment(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
         """A decoded segment: used by drivers that already parsed the packet."""
-        self._deliver(src, dst, _key((dst, seg.dst_port), (src, seg.src_port)), seg, now)
+        self._deliver(src.packed, dst.packed, seg, now)
 
-    def _deliver(self, src: IPAddress, dst: IPAddress, key: Key, seg: Segment, now: float) -> None:
+    def _deliver(self, src_packed: bytes, dst_packed: bytes, seg: Segment, now: float) -> None:
+        key = dst_packed + src_packed + _PORTS.pack(seg.dst_port, seg.src_port)
         conn = self.connections.get(key)
         if conn is not None:
             conn.receive_segment(seg, now)
             self._after(conn)
             return
+        src, dst = address_from_packed(src_packed), address_from_packed(dst_packed)
         if self._time_wait and self._time_wait_segment(key, src, dst, seg, now):
             return
         listener = self.listeners.get(seg.dst_port)

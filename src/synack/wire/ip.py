@@ -109,57 +109,58 @@ class IPv6Header:
 IPHeader = IPv4Header | IPv6Header
 
 
-def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview]:
-    """Split an IP packet into its header and its payload (not copied)."""
-    view = memoryview(data)
+def _split(view: memoryview) -> tuple[tuple[int, ...], bytes, bytes, memoryview]:
+    """Validate an IP header: its fields, packed source and destination, and payload."""
     if not view:
         raise MalformedPacket("short", "empty packet")
+    n = len(view)
     version = view[0] >> 4
     if version == 4:
-        if len(view) < V4_HEADER_LEN:
-            raise MalformedPacket(
-                "short", f"IPv4 packet of {len(view)} bytes is shorter than its header"
-            )
-        vihl, tos, total, ident, frag, ttl, proto, csum, src, dst = _V4.unpack_from(view)
+        if n < V4_HEADER_LEN:
+            raise MalformedPacket("short", f"IPv4 packet of {n} bytes is shorter than its header")
+        fields = _V4.unpack_from(view)
+        vihl, _, total, _, frag, _, _, csum, src, dst = fields
         ihl = (vihl & 0x0F) * 4
-        if ihl < V4_HEADER_LEN or ihl > len(view):
+        if ihl < V4_HEADER_LEN or ihl > n:
             raise MalformedPacket("ip-header-length", f"IPv4 header length {ihl} is invalid")
-        if total < ihl or total > len(view):
+        if total < ihl or total > n:
             raise MalformedPacket(
-                "ip-total-length",
-                f"IPv4 total length {total} does not fit the {len(view)}-byte packet",
+                "ip-total-length", f"IPv4 total length {total} does not fit the {n}-byte packet"
             )
         if internet_checksum(view[:ihl]) != 0:
             raise MalformedPacket("ip-checksum", f"bad IPv4 header checksum 0x{csum:04x}")
         if frag & 0x3FFF:
             raise MalformedPacket("fragment", "IPv4 fragments are not reassembled")
+        return fields, src, dst, view[ihl:total]
+    if version == 6:
+        if n < V6_HEADER_LEN:
+            raise MalformedPacket("short", f"IPv6 packet of {n} bytes is shorter than its header")
+        fields = _V6.unpack_from(view)
+        plen = fields[1]
+        if V6_HEADER_LEN + plen > n:
+            raise MalformedPacket(
+                "ip-total-length", f"IPv6 payload length {plen} overruns the {n}-byte packet"
+            )
+        return fields, fields[4], fields[5], view[V6_HEADER_LEN : V6_HEADER_LEN + plen]
+    raise MalformedPacket("ip-version", f"IP version {version} is neither 4 nor 6")
+
+
+def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview]:
+    """Split an IP packet into its header and its payload (not copied)."""
+    fields, src, dst, payload = _split(memoryview(data))
+    if len(fields) == 10:
+        vihl, tos, total, ident, frag, ttl, proto, csum, _, _ = fields
         header4 = IPv4Header(
             _address(src), _address(dst),  # type: ignore[arg-type]
-            proto, ttl, ident, frag >> 13, frag & 0x1FFF, tos, total, ihl, csum,
+            proto, ttl, ident, frag >> 13, frag & 0x1FFF, tos, total, (vihl & 0x0F) * 4, csum,
         )  # fmt: skip
-        return header4, view[ihl:total]
-    if version == 6:
-        if len(view) < V6_HEADER_LEN:
-            raise MalformedPacket(
-                "short", f"IPv6 packet of {len(view)} bytes is shorter than its header"
-            )
-        first, plen, nxt, hops, src, dst = _V6.unpack_from(view)
-        if V6_HEADER_LEN + plen > len(view):
-            raise MalformedPacket(
-                "ip-total-length",
-                f"IPv6 payload length {plen} overruns the {len(view)}-byte packet",
-            )
-        header6 = IPv6Header(
-            _address(src),  # type: ignore[arg-type]
-            _address(dst),  # type: ignore[arg-type]
-            nxt,
-            hops,
-            (first >> 20) & 0xFF,
-            first & 0xFFFFF,
-            plen,
-        )
-        return header6, view[V6_HEADER_LEN : V6_HEADER_LEN + plen]
-    raise MalformedPacket("ip-version", f"IP version {version} is neither 4 nor 6")
+        return header4, payload
+    first, plen, nxt, hops, _, _ = fields
+    header6 = IPv6Header(
+        _address(src), _address(dst),  # type: ignore[arg-type]
+        nxt, hops, (first >> 20) & 0xFF, first & 0xFFFFF, plen,
+    )  # fmt: skip
+    return header6, payload
 
 
 def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, Segment]:
@@ -167,15 +168,24 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     header, payload = decode_ip(data)
     if header.protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {header.protocol} is not TCP")
-    src, dst = packed_addresses(data)
-    return header, Segment.decode(payload, src, dst)
+    return header, Segment.decode(payload, header.src.packed, header.dst.packed)
 
 
-def packed_addresses(packet: bytes | bytearray | memoryview) -> tuple[bytes, bytes]:
-    """Source and destination address of a decoded IP packet, as packed bytes."""
-    if packet[0] >> 4 == 4:
-        return bytes(packet[12:16]), bytes(packet[16:20])
-    return bytes(packet[8:24]), bytes(packet[24:40])
+def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes, Segment]:
+    """The per-packet path: packed source and destination and the segment, all checked.
+
+    The same checks as :func:`decode_tcp_packet`, without building a header object.
+    """
+    fields, src, dst, payload = _split(memoryview(data))
+    protocol = fields[6] if len(fields) == 10 else fields[2]
+    if protocol != PROTO_TCP:
+        raise MalformedPacket("not-tcp", f"IP protocol {protocol} is not TCP")
+    return src, dst, Segment.decode(payload, src, dst)
+
+
+def address_from_packed(packed: bytes) -> IPAddress:
+    """The address object for 4 or 16 packed bytes (cached)."""
+    return _address(packed)
 
 
 def encode_tcp_packet(
