@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from conftest import IRS, ISS, LPORT, PLAIN, RPORT, in_state
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import IRS, ISS, LPORT, PLAIN, RPORT, in_state
 from synack.tcp.state import State
 from synack.wire.segment import (
     NOP,
