@@ -27,7 +27,7 @@ import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from ipaddress import ip_address
-from typing import Any
+from typing import Any, Protocol
 
 from synack.host import Host
 from synack.tcp.config import TcpConfig
@@ -380,62 +380,92 @@ def _bulk_config(mss: int) -> TcpConfig:
     return TcpConfig(mss=mss, mtu=mss + 40)
 
 
-def bench_bulk_engine(
-    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
-) -> BulkResult:
-    """``total`` bytes from one Connection to another, segments passed as objects."""
-    config = _bulk_config(mss)
-    pattern = _pattern()
-    expected = _expected_sha256(pattern, total)
-    a = Connection((CLIENT, 40000), (SERVER, SERVER_PORT), config)
-    b = Connection((SERVER, SERVER_PORT), (CLIENT, 40000), config)
-    source = _Source(pattern, total)
+class _Endpoint(Protocol):
+    """What the bulk loop needs of a Connection or a Host."""
+
+    def get_timer(self) -> float | None: ...
+    def handle_timer(self, now: float) -> None: ...
+    def next_event(self) -> object | None: ...
+
+
+def _bulk_loop(
+    label: str,
+    total: int,
+    sender: Connection,
+    receiver: Callable[[], Connection | None],
+    forward: Callable[[float], int],
+    backward: Callable[[float], int],
+    ends: tuple[_Endpoint, _Endpoint],
+    progress: Progress,
+) -> tuple[int, str, float, float]:
+    """Move ``total`` bytes; ``forward``/``backward`` hand over what each side has ready.
+
+    Returns bytes received, their SHA-256, wall seconds and virtual seconds.
+    """
+    source = _Source(_pattern(), total)
     digest = hashlib.sha256()
     received = 0
     now = 0.0
-    label = "bulk (engine)"
     progress(label, 0.0)
     report_every = max(total // 20, 1)
     next_report = report_every
     gc.collect()
     start = time.perf_counter()
-    b.listen(now)
-    a.connect(now)
     while received < total:
-        if a.state is State.ESTABLISHED:
-            source.feed(a)
-        out = a.segments_to_send(now)
-        for seg in out:
-            b.receive_segment(seg, now)
-        data = b.receive()
-        if data:
+        if sender.state is State.ESTABLISHED:
+            source.feed(sender)
+        moved = forward(now)
+        conn = receiver()
+        if conn is not None and (data := conn.receive()):
             digest.update(data)
             received += len(data)
             if received >= next_report:
                 progress(label, received / total)
                 next_report += report_every
-        while a.next_event() is not None:
-            pass
-        while b.next_event() is not None:
-            pass
-        back = b.segments_to_send(now)
-        for seg in back:
-            a.receive_segment(seg, now)
-        if not out and not back:
-            # Quiet: jump the virtual clock to the next deadline (a delayed ACK, say).
-            deadlines = [t for t in (a.get_timer(), b.get_timer()) if t is not None]
-            if not deadlines:
-                raise RuntimeError("bulk transfer stalled with no timer pending")
-            now = max(now, min(deadlines))
-            a.handle_timer(now)
-            b.handle_timer(now)
-        else:
+        for end in ends:
+            while end.next_event() is not None:
+                pass
+        moved += backward(now)
+        if moved:
             now += 0.0001  # 100 us per round: RTT samples stay positive and small
+            continue
+        # Quiet: jump the virtual clock to the next deadline (a delayed ACK, say).
+        deadlines = [t for t in (ends[0].get_timer(), ends[1].get_timer()) if t is not None]
+        if not deadlines:
+            raise RuntimeError("bulk transfer stalled with no timer pending")
+        now = max(now, min(deadlines))
+        for end in ends:
+            end.handle_timer(now)
     seconds = time.perf_counter() - start
     progress(label, 1.0)
+    return received, digest.hexdigest(), seconds, now
+
+
+def bench_bulk_engine(
+    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
+) -> BulkResult:
+    """``total`` bytes from one Connection to another, segments passed as objects."""
+    config = _bulk_config(mss)
+    a = Connection((CLIENT, 40000), (SERVER, SERVER_PORT), config)
+    b = Connection((SERVER, SERVER_PORT), (CLIENT, 40000), config)
+
+    def hand_over(src: Connection, dst: Connection) -> Callable[[float], int]:
+        def move(now: float) -> int:
+            out = src.segments_to_send(now)
+            for seg in out:
+                dst.receive_segment(seg, now)
+            return len(out)
+
+        return move
+
+    b.listen(0.0)
+    a.connect(0.0)
+    received, digest, seconds, now = _bulk_loop(
+        "bulk (engine)", total, a, lambda: b, hand_over(a, b), hand_over(b, a), (a, b), progress
+    )
     return BulkResult(
-        "engine", total, received, seconds, received / MB / seconds,
-        a.stats.segments_sent, a._mss_payload(), expected, digest.hexdigest(), now,
+        "engine", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
+        a._mss_payload(), _expected_sha256(_pattern(), total), digest, now,
     )  # fmt: skip
 
 
@@ -444,60 +474,33 @@ def bench_bulk_hosts(
 ) -> BulkResult:
     """``total`` bytes between two Hosts, as IP packets with both checksums."""
     config = _bulk_config(mss)
-    pattern = _pattern()
-    expected = _expected_sha256(pattern, total)
     client = Host(CLIENT, config, secret=b"bench-client-key")
     server = Host(SERVER, config, secret=b"bench-server-key")
     server.listen(SERVER_PORT)
-    source = _Source(pattern, total)
-    digest = hashlib.sha256()
-    received = 0
-    now = 0.0
-    label = "bulk (hosts)"
-    progress(label, 0.0)
-    report_every = max(total // 20, 1)
-    next_report = report_every
-    gc.collect()
-    start = time.perf_counter()
-    a = client.connect((SERVER, SERVER_PORT), now)
-    b: Connection | None = None
-    while received < total:
-        if a.state is State.ESTABLISHED:
-            source.feed(a)
-        out = client.packets_to_send(now)
-        for packet in out:
-            server.receive_packet(packet, now)
-        if b is None:
-            b = server.accept(SERVER_PORT)
-        if b is not None:
-            data = b.receive()
-            if data:
-                digest.update(data)
-                received += len(data)
-                if received >= next_report:
-                    progress(label, received / total)
-                    next_report += report_every
-        while client.next_event() is not None:
-            pass
-        while server.next_event() is not None:
-            pass
-        back = server.packets_to_send(now)
-        for packet in back:
-            client.receive_packet(packet, now)
-        if not out and not back:
-            deadlines = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
-            if not deadlines:
-                raise RuntimeError("bulk transfer stalled with no timer pending")
-            now = max(now, min(deadlines))
-            client.handle_timer(now)
-            server.handle_timer(now)
-        else:
-            now += 0.0001
-    seconds = time.perf_counter() - start
-    progress(label, 1.0)
+    accepted: list[Connection] = []
+
+    def hand_over(src: Host, dst: Host) -> Callable[[float], int]:
+        def move(now: float) -> int:
+            out = src.packets_to_send(now)
+            for packet in out:
+                dst.receive_packet(packet, now)
+            return len(out)
+
+        return move
+
+    def receiver() -> Connection | None:
+        if not accepted and (conn := server.accept(SERVER_PORT)) is not None:
+            accepted.append(conn)
+        return accepted[0] if accepted else None
+
+    a = client.connect((SERVER, SERVER_PORT), 0.0)
+    received, digest, seconds, now = _bulk_loop(
+        "bulk (hosts)", total, a, receiver, hand_over(client, server), hand_over(server, client),
+        (client, server), progress,
+    )  # fmt: skip
     return BulkResult(
-        "hosts", total, received, seconds, received / MB / seconds,
-        a.stats.segments_sent, a._mss_payload(), expected, digest.hexdigest(), now,
+        "hosts", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
+        a._mss_payload(), _expected_sha256(_pattern(), total), digest, now,
     )  # fmt: skip
 
 
