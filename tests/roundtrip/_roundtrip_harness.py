@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from synack.host import Host
-from synack.sim.network import LinkConfig, Network
+from synack.sim.network import LinkConfig, Network, PacketEvent
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.events import DataReceived, EndOfStream, Event
@@ -189,9 +189,12 @@ class Pair:
         return self.net.drop(match, nth, count)
 
     # -- looking ------------------------------------------------------------
-    def _tap(self, now: float, src: Host, dst: Host, packet: bytes, fate: str) -> None:
-        _, seg = decode_tcp_packet(packet)
-        sname, dname = self._names[id(src)], self._names[id(dst)]
+    def _tap(self, event: PacketEvent) -> None:
+        now, fate = event.sent, event.fate
+        if fate == "dropped":
+            fate = "lost"  # a scripted drop is a loss, as far as these tests care
+        _, seg = decode_tcp_packet(event.packet)
+        sname, dname = self._names[id(event.src)], self._names[id(event.dst)]
         rel_ack = sq.sub(seg.ack, self._isn[dname]) if seg.flags & ACK else 0
         self.wire.append(
             Wire(

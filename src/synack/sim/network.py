@@ -15,89 +15,197 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from synack.host import Host
-from synack.wire.ip import IPAddress
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import IPAddress, parse_tcp_packet
+from synack.wire.segment import Segment, tcpdump_flags
 
-PacketTap = Callable[[float, Host, Host, bytes, str], None]  # now, src, dst, packet, fate
 PacketMatch = Callable[[Host, Host, bytes], bool]  # src, dst, packet
 App = Callable[["Network"], None]
 
 
 @dataclass(frozen=True, slots=True)
-class LinkConfig:
-    """One direction of a link."""
+class PacketEvent:
+    """What happened to one packet on a link: the taps see one per copy."""
 
-    delay: float = 0.010  # one-way, seconds
+    sent: float
+    arrival: float | None  # None: it never arrives
+    src: Host
+    dst: Host
+    packet: bytes  # as it arrives (corrupted packets carry the damage)
+    # delivered, lost, dropped (a fault rule), queue-full, duplicated, reordered,
+    # delayed (a fault rule), corrupted, unroutable
+    fate: str
+
+
+PacketTap = Callable[[PacketEvent], None]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConfig:
+    """One direction of a link.
+
+    A packet waits its turn behind the packets before it (``bandwidth``, in
+    bits per second, gives each a serialization time; ``queue_limit`` packets
+    may wait, and one more is dropped at the tail), then travels ``delay``
+    plus up to ``jitter`` seconds. ``loss``, ``duplicate``, ``reorder`` and
+    ``corrupt`` are probabilities per packet.
+    """
+
+    delay: float = 0.010  # one-way propagation, seconds
+    jitter: float = 0.0  # extra delay, uniform in [0, jitter)
+    bandwidth: float | None = None  # bits per second; None: no serialization delay
+    queue_limit: int | None = None  # packets waiting to be sent; None: unbounded
     loss: float = 0.0  # probability a packet is dropped
     duplicate: float = 0.0  # probability a packet is delivered twice
     reorder: float = 0.0  # probability a packet is held back by an extra delay
     reorder_delay: float = 0.005
+    corrupt: float = 0.0  # probability one byte of the packet is flipped
 
     def __post_init__(self) -> None:
-        for name in ("loss", "duplicate", "reorder"):
+        for name in ("loss", "duplicate", "reorder", "corrupt"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be a probability between 0 and 1, not {value}")
-        if self.delay < 0 or self.reorder_delay < 0:
+        if self.delay < 0 or self.reorder_delay < 0 or self.jitter < 0:
             raise ValueError("delays cannot be negative")
+        if self.bandwidth is not None and self.bandwidth <= 0:
+            raise ValueError("bandwidth must be positive (bits per second)")
+        if self.queue_limit is not None and self.queue_limit < 0:
+            raise ValueError("queue limit cannot be negative")
 
 
 class Link:
     """One direction between two hosts: decides each packet's fate and arrival time."""
 
-    __slots__ = ("config", "dst", "rng", "src")
+    __slots__ = ("_departures", "config", "dst", "rng", "src")
 
     def __init__(self, src: Host, dst: Host, config: LinkConfig, rng: random.Random) -> None:
         self.src = src
         self.dst = dst
         self.config = config
         self.rng = rng
+        self._departures: deque[float] = deque()  # when each queued packet finishes sending
 
-    def fates(self, now: float) -> list[tuple[float, str]]:
-        """Arrival times for one packet sent now: none if lost, two if duplicated."""
+    def fates(self, now: float, packet: bytes) -> list[tuple[float, bytes, str]]:
+        """(arrival time, packet as it arrives, fate) for one packet sent now.
+
+        An empty list means it is lost; the caller learns why from ``lost_reason``.
+        """
         cfg = self.config
         rng = self.rng
+        start = now
+        if cfg.bandwidth is not None:
+            departures = self._departures
+            while departures and departures[0] <= now:
+                departures.popleft()
+            if cfg.queue_limit is not None and len(departures) > cfg.queue_limit:
+                return [(-1.0, packet, "queue-full")]
+            if departures:
+                start = departures[-1]
+            start += len(packet) * 8 / cfg.bandwidth
+            departures.append(start)
         if cfg.loss and rng.random() < cfg.loss:
-            return []
-        delay = cfg.delay
+            return [(-1.0, packet, "lost")]
+        delay = cfg.delay + (rng.random() * cfg.jitter if cfg.jitter else 0.0)
         fate = "delivered"
         if cfg.reorder and rng.random() < cfg.reorder:
             delay += cfg.reorder_delay
             fate = "reordered"
-        arrivals = [(now + delay, fate)]
+        if cfg.corrupt and rng.random() < cfg.corrupt:
+            packet = _corrupt(packet, rng)
+            fate = "corrupted"
+        arrivals = [(start + delay, packet, fate)]
         if cfg.duplicate and rng.random() < cfg.duplicate:
-            arrivals.append((now + delay, "duplicated"))
+            arrivals.append((start + delay, packet, "duplicated"))
         return arrivals
 
 
-class DropRule:
-    """Lose the ``nth`` packet (counting from 1) that ``match`` accepts, and the
-    ``count - 1`` matching packets after it. ``dropped`` counts the losses."""
+def _corrupt(packet: bytes, rng: random.Random) -> bytes:
+    """Flip one bit in the TCP part, so the receiver's checksum catches it."""
+    header = 20 if packet[0] >> 4 == 4 else 40
+    damaged = bytearray(packet)
+    index = rng.randrange(header, len(packet))
+    damaged[index] ^= 1 << rng.randrange(8)
+    return bytes(damaged)
 
-    __slots__ = ("count", "dropped", "match", "nth", "seen")
 
-    def __init__(self, match: PacketMatch, nth: int = 1, count: int = 1) -> None:
+class FaultRule:
+    """Act on the ``nth`` packet (counting from 1) that ``match`` accepts, and on the
+    ``count - 1`` matching packets after it: ``drop`` it, ``delay`` it by
+    ``delay`` seconds more, or ``duplicate`` it. ``applied`` counts the actions."""
+
+    __slots__ = ("action", "applied", "count", "delay", "match", "nth", "seen")
+
+    ACTIONS = ("drop", "delay", "duplicate")
+
+    def __init__(
+        self,
+        match: PacketMatch,
+        action: str = "drop",
+        nth: int = 1,
+        count: int = 1,
+        delay: float = 0.0,
+    ) -> None:
         if nth < 1 or count < 1:
             raise ValueError("nth and count must be at least 1")
+        if action not in self.ACTIONS:
+            raise ValueError(f"unknown fault {action!r}: choose from {', '.join(self.ACTIONS)}")
+        if action == "delay" and delay <= 0:
+            raise ValueError("a delay fault needs a positive delay")
         self.match = match
+        self.action = action
         self.nth = nth
         self.count = count
+        self.delay = delay
         self.seen = 0
-        self.dropped = 0
+        self.applied = 0
+
+    @property
+    def dropped(self) -> int:
+        return self.applied if self.action == "drop" else 0
 
     def __call__(self, src: Host, dst: Host, packet: bytes) -> bool:
-        """Whether to lose this packet (every matching packet advances the count)."""
-        if self.dropped >= self.count or not self.match(src, dst, packet):
+        """Whether this rule acts on the packet (every match advances the count)."""
+        if self.applied >= self.count or not self.match(src, dst, packet):
             return False
         self.seen += 1
         if self.seen < self.nth:
             return False
-        self.dropped += 1
+        self.applied += 1
         return True
+
+
+DropRule = FaultRule  # the name the first scenarios used
+
+
+def segment_matcher(
+    src: Host | None = None,
+    dst: Host | None = None,
+    flags: str | None = None,
+    predicate: Callable[[Segment], bool] | None = None,
+) -> PacketMatch:
+    """A match for fault rules: direction (``src``/``dst`` hosts), tcpdump flags
+    exactly (``"S"``, ``"S."``, ``"F."``, ``"."``...), and any test of the segment
+    (``lambda seg: len(seg.payload) > 0``)."""
+
+    def match(s: Host, d: Host, packet: bytes) -> bool:
+        if (src is not None and s is not src) or (dst is not None and d is not dst):
+            return False
+        try:
+            _, _, seg = parse_tcp_packet(packet)
+        except MalformedPacket:
+            return False
+        if flags is not None and tcpdump_flags(seg.flags) != flags:
+            return False
+        return predicate is None or predicate(seg)
+
+    return match
 
 
 class Network:
@@ -113,7 +221,7 @@ class Network:
         self._queue: list[tuple[float, int, Host, bytes]] = []
         self._counter = 0
         self.taps: list[PacketTap] = []
-        self.drops: list[DropRule] = []
+        self.faults: list[FaultRule] = []
         self.apps: list[App] = []
         self.packets_delivered = 0
         self.packets_lost = 0
@@ -137,12 +245,23 @@ class Network:
             link = self._links[key] = Link(src, dst, self.default_link, self.rng)
         return link
 
-    def drop(self, match: PacketMatch, nth: int = 1, count: int = 1) -> DropRule:
+    def fault(
+        self,
+        match: PacketMatch,
+        action: str = "drop",
+        nth: int = 1,
+        count: int = 1,
+        delay: float = 0.0,
+    ) -> FaultRule:
+        """A scripted fault: see :class:`FaultRule`. It acts before the link's own fates."""
+        rule = FaultRule(match, action, nth, count, delay)
+        self.faults.append(rule)
+        return rule
+
+    def drop(self, match: PacketMatch, nth: int = 1, count: int = 1) -> FaultRule:
         """Lose the ``nth`` packet that ``match(src, dst, packet)`` accepts (and
         ``count - 1`` more after it), before the link decides its fate."""
-        rule = DropRule(match, nth, count)
-        self.drops.append(rule)
-        return rule
+        return self.fault(match, "drop", nth, count)
 
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
@@ -152,23 +271,31 @@ class Network:
             for packet in host.packets_to_send(now):
                 dst = self._by_address.get(_destination(packet))
                 if dst is None:
-                    self._tap(host, host, packet, "unroutable")
+                    self._tap(PacketEvent(now, None, host, host, packet, "unroutable"))
                     continue
-                dropped = False
-                for rule in self.drops:  # every rule sees every packet: counts stay exact
-                    dropped = rule(host, dst, packet) or dropped
-                arrivals = [] if dropped else self.link(host, dst).fates(now)
-                if not arrivals:
-                    self.packets_lost += 1
-                    self._tap(host, dst, packet, "lost")
-                for when, fate in arrivals:
-                    self._tap(host, dst, packet, fate)
+                acting = [rule for rule in self.faults if rule(host, dst, packet)]
+                # every rule sees every packet above, so their counts stay exact
+                if any(rule.action == "drop" for rule in acting):
+                    arrivals = [(-1.0, packet, "dropped")]
+                else:
+                    arrivals = self.link(host, dst).fates(now, packet)
+                    for rule in acting:
+                        if rule.action == "delay":
+                            arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
+                        else:
+                            arrivals = arrivals + [(t, p, "duplicated") for t, p, _ in arrivals]
+                for when, copy, fate in arrivals:
+                    if when < 0:
+                        self.packets_lost += 1
+                        self._tap(PacketEvent(now, None, host, dst, copy, fate))
+                        continue
+                    self._tap(PacketEvent(now, when, host, dst, copy, fate))
                     self._counter += 1
-                    heapq.heappush(self._queue, (when, self._counter, dst, packet))
+                    heapq.heappush(self._queue, (when, self._counter, dst, copy))
 
-    def _tap(self, src: Host, dst: Host, packet: bytes, fate: str) -> None:
+    def _tap(self, event: PacketEvent) -> None:
         for tap in self.taps:
-            tap(self.now, src, dst, packet, fate)
+            tap(event)
 
     def next_time(self) -> float | None:
         best = self._queue[0][0] if self._queue else None
