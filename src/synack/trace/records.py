@@ -9,11 +9,14 @@ land in one time-ordered list. ``to_json`` gives the JSON Lines form that
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import parse_tcp_packet
 from synack.wire.segment import Segment, tcpdump_flags
 
 
@@ -60,7 +63,27 @@ class CallRecord:
     kind = "call"
 
 
-Record = SegmentRecord | StateRecord | TimerRecord | CallRecord
+@dataclass(frozen=True, slots=True)
+class PacketRecord:
+    """A packet on a link (from the simulator or a capture): when it left, when
+    it arrived (None: never), and what happened to it on the way."""
+
+    t: float
+    arrival: float | None
+    src: str  # endpoint names
+    dst: str
+    fate: str
+    flags: str
+    seq: int
+    ack: int
+    len: int
+    win: int
+    options: str
+    packet: bytes = field(repr=False, compare=False, default=b"")
+    kind = "packet"
+
+
+Record = SegmentRecord | StateRecord | TimerRecord | CallRecord | PacketRecord
 
 
 def _endpoint_text(address: object, port: int) -> str:
@@ -102,12 +125,53 @@ class TraceRecorder:
     def endpoint(self, name: str) -> EndpointTracer:
         return EndpointTracer(self, name)
 
+    def packet(
+        self, t: float, arrival: float | None, src: str, dst: str, fate: str, packet: bytes
+    ) -> None:
+        """Record a packet seen on a link; one that does not decode is kept as malformed."""
+        try:
+            _, _, seg = parse_tcp_packet(packet)
+        except MalformedPacket as exc:
+            self.records.append(
+                PacketRecord(
+                    t, arrival, src, dst, f"{fate} ({exc.reason})", "", 0, 0, 0, 0, "", packet
+                )
+            )
+            return
+        self.records.append(
+            PacketRecord(
+                t,
+                arrival,
+                src,
+                dst,
+                fate,
+                tcpdump_flags(seg.flags),
+                seg.seq,
+                seg.ack,
+                len(seg.payload),
+                seg.window,
+                options_text(seg),
+                packet,
+            )
+        )
+
+    def packet_tap(self, names: Mapping[Any, str]) -> Callable[[Any], None]:
+        """A tap for a simulated network (``net.taps.append(...)``) that records every
+        packet between the hosts named in ``names`` (host -> endpoint name)."""
+
+        def tap(event: Any) -> None:
+            src, dst = names.get(event.src), names.get(event.dst)
+            if src is not None and dst is not None:
+                self.packet(event.sent, event.arrival, src, dst, event.fate, event.packet)
+
+        return tap
+
     def to_dicts(self) -> list[dict[str, Any]]:
         out = []
         for rec in self.records:
             item: dict[str, Any] = {"t": round(rec.t, 6), "kind": rec.kind}
             for key in rec.__slots__:
-                if key != "t":
+                if key not in ("t", "packet"):
                     item[key] = getattr(rec, key)
             out.append(item)
         return out
