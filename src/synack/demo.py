@@ -54,6 +54,7 @@ def run_demo(
     net = Network(seed=seed, default_link=LinkConfig(delay=delay))
     net.add_host(client)
     net.add_host(server)
+    net.taps.append(recorder.packet_tap({client: "client", server: "server"}))
     server.listen(SERVER_PORT)
 
     conn = client.connect((SERVER_ADDRESS, SERVER_PORT), net.now)
