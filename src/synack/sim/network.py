@@ -138,7 +138,8 @@ def _corrupt(packet: bytes, rng: random.Random) -> bytes:
 class FaultRule:
     """Act on the ``nth`` packet (counting from 1) that ``match`` accepts, and on the
     ``count - 1`` matching packets after it: ``drop`` it, ``delay`` it by
-    ``delay`` seconds more, or ``duplicate`` it. ``applied`` counts the actions."""
+    ``delay`` seconds more, or ``duplicate`` it (the copy arrives ``delay``
+    seconds after the original). ``applied`` counts the actions."""
 
     __slots__ = ("action", "applied", "count", "delay", "match", "nth", "seen")
 
@@ -158,6 +159,8 @@ class FaultRule:
             raise ValueError(f"unknown fault {action!r}: choose from {', '.join(self.ACTIONS)}")
         if action == "delay" and delay <= 0:
             raise ValueError("a delay fault needs a positive delay")
+        if delay < 0:
+            raise ValueError("a fault's delay cannot be negative")
         self.match = match
         self.action = action
         self.nth = nth
@@ -282,8 +285,9 @@ class Network:
                     for rule in acting:
                         if rule.action == "delay":
                             arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
-                        else:
-                            arrivals = arrivals + [(t, p, "duplicated") for t, p, _ in arrivals]
+                        else:  # a copy, ``delay`` seconds after the original
+                            copies = [(t + rule.delay, p, "duplicated") for t, p, _ in arrivals]
+                            arrivals = arrivals + copies
                 for when, copy, fate in arrivals:
                     if when < 0:
                         self.packets_lost += 1
