@@ -724,7 +724,8 @@ class Connection:
                 self._take_fin(now)
             elif sq.gt(fin_seq, self.rcv_nxt):
                 self._ooo_fin = fin_seq  # out of order: wait for the hole to fill
-                self._ack_now = True
+                if not payload:  # text with it already drew the duplicate ACK
+                    self._send_ack(now)
 
     def _fin_in_order(self, seg: Segment) -> bool:
         """Will this segment's FIN be taken now (no hole before it, inside the window)?"""
@@ -749,15 +750,17 @@ class Connection:
                 filled_hole = True
             self.stats.bytes_received += delivered
             self._event(DataReceived(delivered))
-            if filled_hole or self._ooo:
-                self._ack_now = True  # RFC 5681 4.2: ACK at once when a hole fills
+            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo:
+                self._take_fin(now)  # a FIN that waited for this text: one ACK covers both
+            elif filled_hole or self._ooo:
+                self._send_ack(now)  # RFC 5681 4.2: ACK at once when a hole fills
             else:
                 self._schedule_ack(n, now)
-            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo:
-                self._take_fin(now)
         else:
             self._store_out_of_order(seq, payload)
-            self._ack_now = True  # RFC 5681 4.2: a duplicate ACK at once
+            # RFC 5681 4.2: a duplicate ACK at once, one for every such segment
+            # (the sender counts them), not one for a burst.
+            self._send_ack(now)
 
     def _store_out_of_order(self, seq: int, payload: bytes) -> None:
         """Keep a segment above RCV.NXT, merging overlaps (the window bounds it)."""
@@ -789,7 +792,7 @@ class Connection:
             return
         self._unacked_segments += 1 if nbytes >= self._mss_payload() else 0
         if self._unacked_segments >= self.config.quickack_segments:
-            self._ack_now = True
+            self._send_ack(now)
         elif self._t_delack is None:
             self._t_delack = now + self.config.delayed_ack_timeout
 
@@ -993,11 +996,17 @@ class Connection:
         if self.snd_una != self.iss or st is not _S.SYN_SENT:
             self._output_data(now)
         if self._ack_now and st is not _S.SYN_SENT:
-            # A bare ACK carries the highest sequence sent (RFC 9293 3.10.7.4's
-            # SND.NXT), never one rewound for retransmission: below the peer's
-            # RCV.NXT it would be unacceptable, its ACK ignored, and answered by
-            # an ACK just as stale (an endless ACK exchange after both sides time out).
-            self._emit_control(self.snd_max, ACK, now)
+            self._send_ack(now)
+
+    def _send_ack(self, now: float) -> None:
+        """A bare ACK, now.
+
+        It carries the highest sequence sent (RFC 9293 3.10.7.4's SND.NXT),
+        never one rewound for retransmission: below the peer's RCV.NXT it would
+        be unacceptable, its ACK ignored, and answered by an ACK just as stale
+        (an endless ACK exchange after both sides time out).
+        """
+        self._emit_control(self.snd_max, ACK, now)
 
     def _output_data(self, now: float) -> None:
         """Send what the windows allow, with Nagle and sender SWS avoidance (3.7.4, 3.8.6.2.1)."""

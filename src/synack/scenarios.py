@@ -1,0 +1,689 @@
+"""Named, seeded runs on the simulated network: a tour of TCP connection management.
+
+Each scenario sets up a client (10.0.0.1) and a server (10.0.0.2, port 80)
+on a simulated link, scripts what their applications do and what the
+network does wrong, and records everything in one trace. ``synack demo
+SCENARIO`` runs one and draws it; ``synack demo --list`` lists them. The
+notes say what to look for, in English and in Korean (the seed documents
+are Korean study notes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from synack.host import Host
+from synack.sim.network import LinkConfig, Network, segment_matcher
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.errors import TcpError
+from synack.tcp.events import DataReceived, EndOfStream
+from synack.tcp.isn import FixedIsn, Rfc6528Isn
+from synack.trace.records import TraceRecorder
+
+CLIENT_ADDRESS = "10.0.0.1"
+SERVER_ADDRESS = "10.0.0.2"
+SERVER_PORT = 80
+SEEDS_ISN = 4321  # Host X's ISN in the seed documents (004)
+LANGUAGES = ("en", "ko")
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a user may change about any scenario."""
+
+    seed: int = 1
+    isn_client: int | None = None
+    isn_server: int | None = None
+    msl: float = 120.0
+    delay: float = 0.010
+
+
+@dataclass
+class Outcome:
+    """A finished run: the trace and what the applications saw."""
+
+    name: str
+    recorder: TraceRecorder
+    end_time: float
+    client_received: bytes = b""
+    server_received: bytes = b""
+    client_sent: bytes = b""
+    server_sent: bytes = b""
+    facts: dict[str, str] = field(default_factory=dict)  # figures worth printing
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    title: dict[str, str]
+    notes: dict[str, tuple[str, ...]]
+    run: Callable[[Options], Outcome]
+
+    def describe(self, lang: str) -> tuple[str, tuple[str, ...]]:
+        return self.title[lang], self.notes[lang]
+
+
+class World:
+    """Two hosts on a link, a recorder, and an agenda of application actions."""
+
+    def __init__(
+        self,
+        name: str,
+        options: Options,
+        config: TcpConfig | None = None,
+        link: LinkConfig | None = None,
+        isn_client: int | None = None,
+    ) -> None:
+        self.name = name
+        self.options = options
+        self.config = config if config is not None else TcpConfig(msl=options.msl)
+        self.recorder = TraceRecorder()
+        secret = options.seed.to_bytes(16, "big")
+        client_isn = options.isn_client if options.isn_client is not None else isn_client
+        self.client = Host(
+            CLIENT_ADDRESS, self.config, self.recorder.endpoint("client"),
+            isn=FixedIsn(client_isn) if client_isn is not None else Rfc6528Isn(secret + b"c"),
+            secret=secret,
+        )  # fmt: skip
+        self.server = Host(
+            SERVER_ADDRESS, self.config, self.recorder.endpoint("server"),
+            isn=(
+                FixedIsn(options.isn_server)
+                if options.isn_server is not None
+                else Rfc6528Isn(secret + b"s")
+            ),
+            secret=secret,
+        )  # fmt: skip
+        self.net = Network(seed=options.seed, default_link=link or LinkConfig(delay=options.delay))
+        self.net.add_host(self.client)
+        self.net.add_host(self.server)
+        self.net.taps.append(
+            self.recorder.packet_tap({self.client: "client", self.server: "server"})
+        )
+        self.net.apps.append(self._dispatch)
+        self._agenda: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        self.on_client: Callable[[Connection, object], None] | None = None
+        self.on_server: Callable[[Connection, object], None] | None = None
+        self.client_received = bytearray()
+        self.server_received = bytearray()
+        self.client_sent = bytearray()
+        self.server_sent = bytearray()
+
+    # -- scripting ------------------------------------------------------
+    def at(self, t: float, action: Callable[[], None]) -> None:
+        """Run ``action`` (an application's call) at virtual time ``t``."""
+        heapq.heappush(self._agenda, (t, next(self._order), action))
+
+    def send(self, conn: Connection, data: bytes, side: str) -> None:
+        sent = conn.send(data)
+        (self.client_sent if side == "client" else self.server_sent).extend(data[:sent])
+
+    def _dispatch(self, net: Network) -> None:
+        for host, handler, sink in (
+            (self.client, self.on_client, self.client_received),
+            (self.server, self.on_server, self.server_received),
+        ):
+            while (ev := host.next_event()) is not None:
+                if isinstance(ev.event, DataReceived):
+                    # the application may already have aborted this connection
+                    with contextlib.suppress(TcpError):
+                        sink.extend(ev.connection.receive())
+                if handler is not None:
+                    handler(ev.connection, ev.event)
+
+    def run(self, limit: float = 3600.0) -> Outcome:
+        net = self.net
+        while True:
+            net.run(until=net.now)  # flush what user calls queued
+            t_net = net.next_time()
+            t_app = self._agenda[0][0] if self._agenda else None
+            if t_net is None and t_app is None:
+                break
+            if t_app is not None and (t_net is None or t_app <= t_net):
+                net.run(until=t_app)
+                _, _, action = heapq.heappop(self._agenda)
+                action()
+                continue
+            if t_net is not None and t_net > limit:
+                break
+            net.step()
+        return Outcome(
+            self.name, self.recorder, net.now, bytes(self.client_received),
+            bytes(self.server_received), bytes(self.client_sent), bytes(self.server_sent),
+        )  # fmt: skip
+
+
+REQUEST = b"GET / HTTP/1.0\r\n\r\n"
+REPLY = b"HTTP/1.0 200 OK\r\n\r\nhello from synack\n"
+
+
+def _exchange(world: World, server_close: str = "later", client_close_at: float = 0.2) -> None:
+    """The common script: connect, a request and a reply, then the client closes.
+
+    ``server_close``: "later" (the server's application finishes 50 ms after
+    end of stream: ACK and FIN travel apart), "at-once" (it closes on end of
+    stream, so the FIN rides with the ACK), or "never".
+    """
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    world.send(client, REQUEST, "client")
+    world.at(client_close_at, client.close)
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, DataReceived) and world.server_received.endswith(b"\r\n\r\n"):
+            if not world.server_sent:
+                world.send(conn, REPLY, "server")
+        elif isinstance(event, EndOfStream):
+            if server_close == "at-once":
+                conn.close()
+            elif server_close == "later":
+                world.at(world.net.now + 0.050, conn.close)
+
+    world.on_server = on_server
+
+
+# ----------------------------------------------------------------------
+# The scenarios
+# ----------------------------------------------------------------------
+def _handshake(options: Options) -> Outcome:
+    world = World("handshake", options, isn_client=SEEDS_ISN)
+    world.server.listen(SERVER_PORT)
+    world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    return world.run()
+
+
+def _close(options: Options) -> Outcome:
+    world = World("close", options)
+    world.server.listen(SERVER_PORT)
+    _exchange(world, "later")
+    return world.run()
+
+
+def _close_combined(options: Options) -> Outcome:
+    world = World("close-combined", options)
+    world.server.listen(SERVER_PORT)
+    _exchange(world, "at-once")
+    return world.run()
+
+
+def _half_close(options: Options) -> Outcome:
+    world = World("half-close", options)
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    world.send(client, REQUEST, "client")
+    world.at(0.05, client.shutdown_write)  # "I have nothing more to send" (half-close)
+    remaining = bytes(range(256)) * 80  # 20 KB the server still has to send
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, EndOfStream):
+            # "I'll finish sending what I was sending" (seed 003): the rest, then FIN.
+            world.at(world.net.now + 0.020, lambda: _send_all_then_close(world, conn, remaining))
+
+    world.on_server = on_server
+    return world.run()
+
+
+def _send_all_then_close(world: World, conn: Connection, data: bytes) -> None:
+    world.send(conn, data, "server")
+    conn.close()
+
+
+def _lost_final_ack(options: Options) -> Outcome:
+    world = World("lost-final-ack", options)
+    world.server.listen(SERVER_PORT)
+    _exchange(world, "later")
+    world.net.fault(_after_fin_from(world.server, world.client), "drop", nth=1)
+    return world.run()
+
+
+def _after_fin_from(fin_sender: Host, acker: Host) -> Callable[[Host, Host, bytes], bool]:
+    """Matches the first bare ACK ``acker`` sends after ``fin_sender``'s FIN went out."""
+    fin_seen = segment_matcher(src=fin_sender, predicate=lambda seg: bool(seg.flags & 0x01))
+    bare_ack = segment_matcher(src=acker, flags=".", predicate=lambda seg: not seg.payload)
+    seen = [False]
+
+    def match(src: Host, dst: Host, packet: bytes) -> bool:
+        if fin_seen(src, dst, packet):
+            seen[0] = True
+            return False
+        return seen[0] and bare_ack(src, dst, packet)
+
+    return match
+
+
+def _old_duplicate(options: Options) -> Outcome:
+    world = World("old-duplicate", options)
+    world.server.listen(SERVER_PORT)
+    _exchange(world, "at-once")
+    # The server's reply is duplicated somewhere in the network; the copy turns
+    # up 3 s late, while the client's side of the port pair is in TIME-WAIT.
+    world.net.fault(
+        segment_matcher(src=world.server, predicate=lambda seg: bool(seg.payload)),
+        "duplicate",
+        delay=3.0,
+    )
+    return world.run()
+
+
+def _lost_syn(options: Options) -> Outcome:
+    world = World("lost-syn", options)
+    world.server.listen(SERVER_PORT)
+    world.net.fault(segment_matcher(src=world.client, flags="S"), "drop", count=2)
+    world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    return world.run()
+
+
+def _lost_syn_ack(options: Options) -> Outcome:
+    world = World("lost-syn-ack", options)
+    world.server.listen(SERVER_PORT)
+    world.net.fault(segment_matcher(src=world.server, flags="S."), "drop", count=2)
+    world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    return world.run()
+
+
+def _refused(options: Options) -> Outcome:
+    world = World("refused", options)
+    world.server.listen(SERVER_PORT)
+    world.client.connect((SERVER_ADDRESS, SERVER_PORT + 1), 0.0)  # nobody listens on 81
+    return world.run()
+
+
+def _simultaneous_open(options: Options) -> Outcome:
+    world = World("simultaneous-open", options)
+    a = world.client.connect((SERVER_ADDRESS, 6000), 0.0, local_port=5000)
+    world.server.connect((CLIENT_ADDRESS, 5000), 0.0, local_port=6000)
+    world.at(0.5, a.close)
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, EndOfStream):
+            conn.close()
+
+    world.on_server = on_server
+    return world.run()
+
+
+def _simultaneous_close(options: Options) -> Outcome:
+    world = World("simultaneous-close", options)
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    world.send(client, REQUEST, "client")
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, DataReceived) and not world.server_sent:
+            world.send(conn, REPLY, "server")
+            world.at(0.2, conn.close)  # the same instant as the client
+
+    world.on_server = on_server
+    world.at(0.2, client.close)
+    return world.run()
+
+
+def _abort(options: Options) -> Outcome:
+    world = World("abort", options)
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    world.send(client, bytes(50_000), "client")
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, DataReceived) and len(world.server_received) >= 8_000:
+            if conn.state.value != "CLOSED":
+                conn.abort()  # the application gives up mid-transfer: RST
+
+    world.on_server = on_server
+    return world.run()
+
+
+def _lossy_transfer(options: Options) -> Outcome:
+    world = World("lossy-transfer", options, link=LinkConfig(delay=options.delay, loss=0.05))
+    world.server.listen(SERVER_PORT)
+    payload = hashlib.shake_256(b"synack lossy-transfer").digest(1_000_000)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    server_side: list[Connection] = []
+
+    def on_client(conn: Connection, event: object) -> None:
+        _feed(world, conn, payload)
+
+    def on_server(conn: Connection, event: object) -> None:
+        if not server_side:
+            server_side.append(conn)
+        if isinstance(event, EndOfStream):
+            conn.close()
+
+    world.on_client = on_client
+    world.on_server = on_server
+    _feed(world, client, payload)
+    outcome = world.run()
+    stats = [c.stats for c in (client, *server_side)]
+    ok = outcome.server_received == payload
+    outcome.facts = {
+        "bytes sent": f"{len(payload):,}",
+        "bytes delivered": f"{len(outcome.server_received):,}",
+        "intact (sha256)": "yes" if ok else "NO",
+        "packets lost on the links": str(world.net.packets_lost),
+        "retransmitted segments": str(sum(s.retransmitted_segments for s in stats)),
+        "fast retransmits": str(sum(s.fast_retransmits for s in stats)),
+        "retransmission timeouts": str(sum(s.timeouts for s in stats)),
+    }
+    return outcome
+
+
+def _feed(world: World, conn: Connection, payload: bytes) -> None:
+    """Keep the send buffer full until all of ``payload`` is queued, then close."""
+    sent = len(world.client_sent)
+    if sent >= len(payload) or conn.state.value not in ("SYN-SENT", "ESTABLISHED"):
+        return
+    # Offer all the rest: a partial accept arms SendSpaceAvailable for later.
+    accepted = conn.send(memoryview(payload)[sent:])
+    world.client_sent.extend(payload[sent : sent + accepted])
+    if len(world.client_sent) == len(payload):
+        conn.close()
+
+
+def _text(en: str, ko: str) -> dict[str, str]:
+    return {"en": en, "ko": ko}
+
+
+def _notes(en: tuple[str, ...], ko: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    return {"en": en, "ko": ko}
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "handshake",
+            _text("The 3-way handshake", "3-way 핸드셰이크 (연결 수립)"),
+            _notes(
+                (
+                    "The client sends SYN with its initial sequence number x = 4321, as Host X does in the seed notes.",
+                    "The server answers SYN,ACK: its own ISN y, and ack = x + 1.",
+                    "The client's ACK (ack = y + 1) completes it: both sides are ESTABLISHED.",
+                    "SYN is a flag, not a number: the ISN travels in the sequence field (RFC 9293 3.4.1).",
+                ),
+                (
+                    "클라이언트는 초기 순서 번호 x = 4321을 담아 SYN을 보냅니다 (시드 노트의 Host X와 같습니다).",
+                    "서버는 자신의 ISN y와 ack = x + 1을 담은 SYN,ACK로 응답합니다.",
+                    "클라이언트의 ACK(ack = y + 1)로 양쪽 모두 ESTABLISHED가 됩니다.",
+                    "SYN은 숫자가 아니라 플래그입니다. ISN은 순서 번호 필드에 실립니다 (RFC 9293 3.4.1).",
+                ),
+            ),
+            _handshake,
+        ),
+        Scenario(
+            "close",
+            _text(
+                "The 4-way handshake: the client closes first",
+                "4-way 핸드셰이크: 클라이언트가 먼저 종료",
+            ),
+            _notes(
+                (
+                    "The client sends FIN: FIN-WAIT-1. The server ACKs it and enters CLOSE-WAIT (not TIME-WAIT).",
+                    "The client waits in FIN-WAIT-2 while the server's application finishes, then the server sends its FIN: LAST-ACK.",
+                    "The client ACKs and enters TIME-WAIT for 2 x MSL; the server is CLOSED on that ACK.",
+                    "Only the side that closes first passes through TIME-WAIT.",
+                ),
+                (
+                    "클라이언트가 FIN을 보내 FIN-WAIT-1이 됩니다. 서버는 ACK로 답하고 CLOSE-WAIT가 됩니다 (TIME-WAIT가 아닙니다).",
+                    "서버 애플리케이션이 일을 마칠 때까지 클라이언트는 FIN-WAIT-2에서 기다리고, 이어서 서버가 FIN을 보내 LAST-ACK가 됩니다.",
+                    "클라이언트는 ACK를 보내고 2 x MSL 동안 TIME-WAIT에 머뭅니다. 서버는 그 ACK로 CLOSED가 됩니다.",
+                    "TIME-WAIT를 거치는 쪽은 먼저 종료한 쪽뿐입니다.",
+                ),
+            ),
+            _close,
+        ),
+        Scenario(
+            "close-combined",
+            _text(
+                "Close in three segments: FIN and ACK together",
+                "세 세그먼트 종료: FIN과 ACK를 함께",
+            ),
+            _notes(
+                (
+                    "The server's application closes as soon as it reads end of stream,",
+                    "so its ACK of the client's FIN and its own FIN leave in one segment (F.).",
+                    "The client goes straight from FIN-WAIT-1 to TIME-WAIT: release took three segments, not four.",
+                ),
+                (
+                    "서버 애플리케이션은 스트림의 끝을 읽자마자 종료하므로,",
+                    "클라이언트 FIN에 대한 ACK와 자신의 FIN이 한 세그먼트(F.)로 나갑니다.",
+                    "클라이언트는 FIN-WAIT-1에서 곧바로 TIME-WAIT로 갑니다. 네 개가 아니라 세 개의 세그먼트로 종료됩니다.",
+                ),
+            ),
+            _close_combined,
+        ),
+        Scenario(
+            "half-close",
+            _text(
+                "Half-close: the server keeps sending after the client's FIN",
+                "하프 클로즈: 클라이언트 FIN 이후에도 서버는 전송을 계속",
+            ),
+            _notes(
+                (
+                    "The client sends its request, then FIN: it has nothing more to send, but still reads.",
+                    "The server ACKs the FIN (CLOSE-WAIT) and still sends the 20 KB it has left; the client receives them in FIN-WAIT-2.",
+                    "Only then does the server send FIN. Data flows in one direction after the other has closed.",
+                ),
+                (
+                    "클라이언트는 요청을 보낸 뒤 FIN을 보냅니다. 더 보낼 것은 없지만 읽기는 계속합니다.",
+                    "서버는 FIN에 ACK하고(CLOSE-WAIT) 남은 20 KB를 계속 보냅니다. 클라이언트는 FIN-WAIT-2에서 이를 받습니다.",
+                    "그런 다음에야 서버가 FIN을 보냅니다. 한 방향이 닫힌 뒤에도 다른 방향으로는 데이터가 흐릅니다.",
+                ),
+            ),
+            _half_close,
+        ),
+        Scenario(
+            "lost-final-ack",
+            _text(
+                "The last ACK is lost: why TIME-WAIT exists",
+                "마지막 ACK 유실: TIME-WAIT가 있는 이유",
+            ),
+            _notes(
+                (
+                    "The client's ACK of the server's FIN is lost. The server, in LAST-ACK, retransmits its FIN after its RTO.",
+                    "The client is still in TIME-WAIT, so it can answer: it re-ACKs and restarts its 2 x MSL wait.",
+                    "Both reach CLOSED. Without TIME-WAIT the retransmitted FIN would meet a RST and the server would see an error.",
+                ),
+                (
+                    "서버 FIN에 대한 클라이언트의 ACK가 유실됩니다. LAST-ACK 상태의 서버는 RTO 후에 FIN을 재전송합니다.",
+                    "클라이언트는 아직 TIME-WAIT에 있으므로 답할 수 있습니다. ACK를 다시 보내고 2 x MSL 대기를 다시 시작합니다.",
+                    "양쪽 모두 CLOSED에 도달합니다. TIME-WAIT가 없었다면 재전송된 FIN은 RST를 받고 서버는 오류를 보게 됩니다.",
+                ),
+            ),
+            _lost_final_ack,
+        ),
+        Scenario(
+            "old-duplicate",
+            _text(
+                "An old duplicate arrives during TIME-WAIT",
+                "TIME-WAIT 중에 도착한 오래된 중복 세그먼트",
+            ),
+            _notes(
+                (
+                    "The network duplicates the server's reply; the copy arrives 3 s late, after the connection has closed.",
+                    "The client's port pair is in TIME-WAIT: the old segment fails the sequence check and draws only an ACK.",
+                    "It is not delivered as new data: the client's application received the reply exactly once.",
+                ),
+                (
+                    "네트워크가 서버의 응답을 복제하고, 그 사본은 연결이 닫힌 뒤 3초 늦게 도착합니다.",
+                    "클라이언트의 포트 쌍은 TIME-WAIT에 있으므로, 오래된 세그먼트는 순서 번호 검사에서 걸러지고 ACK만 돌려받습니다.",
+                    "새 데이터로 전달되지 않습니다. 클라이언트 애플리케이션은 응답을 정확히 한 번 받았습니다.",
+                ),
+            ),
+            _old_duplicate,
+        ),
+        Scenario(
+            "lost-syn",
+            _text(
+                "Lost SYNs: retransmission with exponential backoff", "SYN 유실: 지수 백오프 재전송"
+            ),
+            _notes(
+                (
+                    "The first two SYNs are lost. The client retransmits after its initial RTO of 1 s, then after 2 s more.",
+                    "Each timeout doubles the RTO (RFC 6298 5.5). The third SYN gets through and the handshake completes.",
+                ),
+                (
+                    "처음 두 SYN이 유실됩니다. 클라이언트는 초기 RTO 1초 후에, 그다음에는 2초 후에 재전송합니다.",
+                    "타임아웃마다 RTO가 두 배가 됩니다 (RFC 6298 5.5). 세 번째 SYN이 도착해 핸드셰이크가 끝납니다.",
+                ),
+            ),
+            _lost_syn,
+        ),
+        Scenario(
+            "lost-syn-ack",
+            _text("Lost SYN,ACKs: both sides retransmit", "SYN,ACK 유실: 양쪽 모두 재전송"),
+            _notes(
+                (
+                    "The server's first two SYN,ACKs are lost. The server retransmits on its own timer,",
+                    "and the client, hearing nothing, retransmits its SYN, which the server answers with SYN,ACK again.",
+                    "The first SYN,ACK to arrive completes the handshake.",
+                ),
+                (
+                    "서버의 처음 두 SYN,ACK가 유실됩니다. 서버는 자신의 타이머로 재전송하고,",
+                    "아무 응답도 받지 못한 클라이언트는 SYN을 재전송하며, 서버는 다시 SYN,ACK로 답합니다.",
+                    "처음 도착한 SYN,ACK로 핸드셰이크가 끝납니다.",
+                ),
+            ),
+            _lost_syn_ack,
+        ),
+        Scenario(
+            "refused",
+            _text("Connection refused: a SYN to a closed port", "연결 거부: 닫힌 포트로 보낸 SYN"),
+            _notes(
+                (
+                    "Nothing listens on port 81. The server's TCP answers the SYN with RST,ACK (seq 0, ack = x + 1).",
+                    "The client goes from SYN-SENT to CLOSED and its application sees the reset (ECONNREFUSED on a socket).",
+                ),
+                (
+                    "81번 포트에는 LISTEN 중인 것이 없습니다. 서버 TCP는 SYN에 RST,ACK(seq 0, ack = x + 1)로 답합니다.",
+                    "클라이언트는 SYN-SENT에서 CLOSED로 가고, 애플리케이션은 리셋을 봅니다 (소켓에서는 ECONNREFUSED).",
+                ),
+            ),
+            _refused,
+        ),
+        Scenario(
+            "simultaneous-open",
+            _text("Simultaneous open", "동시 열기 (simultaneous open)"),
+            _notes(
+                (
+                    "Both sides send SYN at the same moment, each to the other's port: both are SYN-SENT.",
+                    "Each receives a SYN without ACK and moves to SYN-RECEIVED, answering SYN,ACK.",
+                    "Four segments later both are ESTABLISHED: one connection, not two (RFC 9293 figure 8).",
+                ),
+                (
+                    "양쪽이 같은 순간에 서로의 포트로 SYN을 보냅니다. 둘 다 SYN-SENT입니다.",
+                    "각자 ACK 없는 SYN을 받고 SYN-RECEIVED로 가서 SYN,ACK로 답합니다.",
+                    "네 세그먼트 뒤 둘 다 ESTABLISHED가 됩니다. 연결은 둘이 아니라 하나입니다 (RFC 9293 그림 8).",
+                ),
+            ),
+            _simultaneous_open,
+        ),
+        Scenario(
+            "simultaneous-close",
+            _text("Simultaneous close, through CLOSING", "동시 종료: CLOSING을 거쳐"),
+            _notes(
+                (
+                    "Both applications close at the same instant: both send FIN from FIN-WAIT-1.",
+                    "Each receives the other's FIN before the ACK of its own: both enter CLOSING.",
+                    "The ACKs cross; both enter TIME-WAIT, and both wait 2 x MSL before CLOSED.",
+                ),
+                (
+                    "두 애플리케이션이 같은 순간에 종료합니다. 양쪽 모두 FIN-WAIT-1에서 FIN을 보냅니다.",
+                    "각자 자신의 FIN에 대한 ACK보다 상대의 FIN을 먼저 받아 CLOSING이 됩니다.",
+                    "ACK가 엇갈리고, 양쪽 모두 TIME-WAIT에 들어가 2 x MSL 후에 CLOSED가 됩니다.",
+                ),
+            ),
+            _simultaneous_close,
+        ),
+        Scenario(
+            "abort",
+            _text("Abort: a RST mid-transfer", "중단: 전송 중의 RST"),
+            _notes(
+                (
+                    "The client streams 50 KB. After 8 KB the server's application aborts: its TCP sends RST and is CLOSED at once.",
+                    "The RST's sequence number is exactly what the client expects, so it is accepted (RFC 5961 3.2):",
+                    "the client goes straight to CLOSED and its application sees 'connection reset'. No FIN, no TIME-WAIT.",
+                ),
+                (
+                    "클라이언트가 50 KB를 보냅니다. 8 KB 뒤 서버 애플리케이션이 중단하고, 서버 TCP는 RST를 보낸 뒤 곧바로 CLOSED가 됩니다.",
+                    "RST의 순서 번호가 클라이언트가 기대하는 값과 정확히 같으므로 받아들여집니다 (RFC 5961 3.2).",
+                    "클라이언트는 곧바로 CLOSED가 되고 애플리케이션은 'connection reset'을 봅니다. FIN도 TIME-WAIT도 없습니다.",
+                ),
+            ),
+            _abort,
+        ),
+        Scenario(
+            "lossy-transfer",
+            _text("1 MB over a link that loses 5% of packets", "패킷 5%를 잃는 링크로 1 MB 전송"),
+            _notes(
+                (
+                    "One packet in twenty is lost, both ways. Three duplicate ACKs trigger a fast retransmit and",
+                    "NewReno fast recovery (RFC 5681, 6582); a lost retransmission waits for the RTO.",
+                    "The receiver ACKs out-of-order data at once, with SACK blocks. Every byte arrives, once, in order.",
+                ),
+                (
+                    "양방향 모두 패킷 스무 개 중 하나가 유실됩니다. 중복 ACK 세 개는 빠른 재전송과",
+                    "NewReno 빠른 회복(RFC 5681, 6582)을 일으키고, 재전송마저 유실되면 RTO를 기다립니다.",
+                    "수신자는 순서가 어긋난 데이터에 SACK 블록과 함께 즉시 ACK합니다. 모든 바이트가 한 번씩, 순서대로 도착합니다.",
+                ),
+            ),
+            _lossy_transfer,
+        ),
+    )
+}
+
+
+def run_scenario(name: str, options: Options | None = None) -> Outcome:
+    try:
+        scenario = SCENARIOS[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown scenario {name!r}; run 'synack demo --list' to see them"
+        ) from None
+    return scenario.run(options or Options())
+
+
+def relative_segments(outcome: Outcome) -> list[tuple[str, str, int, int, int, str]]:
+    """(sender, flags, relative seq, relative ack, len, fate) of every packet on the links.
+
+    Sequence numbers are relative to the sender's ISN and acknowledgments to
+    the receiver's, each ISN taken from that side's first SYN.
+    """
+    from synack.trace.records import PacketRecord
+
+    isn: dict[str, int] = {}
+    rows = []
+    for rec in outcome.recorder.records:
+        if not isinstance(rec, PacketRecord) or not rec.flags:
+            continue
+        if "S" in rec.flags and rec.src not in isn:
+            isn[rec.src] = rec.seq
+        seq = (rec.seq - isn.get(rec.src, rec.seq)) % (1 << 32) if rec.src in isn else rec.seq
+        ack = (
+            (rec.ack - isn[rec.dst]) % (1 << 32) if "." in rec.flags and rec.dst in isn else rec.ack
+        )
+        rows.append((rec.src, rec.flags, seq, ack, rec.len, rec.fate))
+    return rows
+
+
+def state_paths(outcome: Outcome) -> dict[str, list[str]]:
+    """Each endpoint's states, in order, starting from its first state."""
+    from synack.trace.records import StateRecord
+
+    paths: dict[str, list[str]] = {}
+    for rec in outcome.recorder.records:
+        if isinstance(rec, StateRecord):
+            path = paths.setdefault(rec.endpoint, [rec.old])
+            path.append(rec.new)
+    return paths
+
+
+__all__ = [
+    "LANGUAGES", "SCENARIOS", "Options", "Outcome", "Scenario", "relative_segments",
+    "run_scenario", "state_paths",
+]  # fmt: skip
