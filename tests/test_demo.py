@@ -39,12 +39,12 @@ def test_segments_are_the_three_and_four_way_handshakes() -> None:
     assert segments == [
         ("client", "S", 4321, 0, 0),
         ("server", "S.", 1000, 4322, 0),
-        ("client", "P.", 4322, 1001, 14),  # the request rides on the handshake's last ACK
-        ("server", "P.", 1001, 4336, 14),
-        ("client", "F.", 4336, 1015, 0),
-        ("server", ".", 1015, 4337, 0),
-        ("server", "F.", 1015, 4337, 0),
-        ("client", ".", 4337, 1016, 0),
+        ("client", "P.", 4322, 1001, 18),  # the request rides on the handshake's last ACK
+        ("server", "P.", 1001, 4340, 37),
+        ("client", "F.", 4340, 1038, 0),
+        ("server", ".", 1038, 4341, 0),
+        ("server", "F.", 1038, 4341, 0),
+        ("client", ".", 4341, 1039, 0),
     ]
 
 
@@ -70,12 +70,29 @@ def test_states_follow_rfc_9293_on_both_sides() -> None:
     assert float(last["t"]) - float(tw["t"]) == pytest.approx(4.0)  # type: ignore[arg-type]
 
 
-def test_text_output_shows_states_and_flags() -> None:
+def test_text_output_is_a_ladder_in_80_columns() -> None:
     result = CliRunner().invoke(main, ["demo", "--isn-client", "4321"])
     assert result.exit_code == 0
-    assert "seq 4321 ack 0" in result.output
-    assert "TIME-WAIT -> CLOSED" in result.output
-    assert max(len(line) for line in result.output.splitlines()) <= 80
+    lines = result.output.splitlines()
+    assert "S seq 0 len 0 win 65535" in result.output  # relative numbers by default
+    assert any("TIME-WAIT" in line and "rcv FIN" in line for line in lines)
+    assert "2MSL timeout" in result.output
+    assert max(len(line) for line in lines) <= 80
+
+
+def test_scenario_list_and_korean_narration() -> None:
+    listing = CliRunner().invoke(main, ["demo", "--list", "--lang", "ko"])
+    assert listing.exit_code == 0
+    assert len(listing.output.splitlines()) == 13 and "lost-final-ack" in listing.output
+    result = CliRunner().invoke(main, ["demo", "lost-final-ack", "--lang", "ko"])
+    assert result.exit_code == 0
+    assert "TIME-WAIT" in result.output and "재전송" in result.output
+
+
+def test_unknown_scenario_is_a_one_line_error() -> None:
+    result = CliRunner().invoke(main, ["demo", "no-such-thing"])
+    assert result.exit_code == 2
+    assert "no scenario 'no-such-thing'" in result.output
 
 
 def test_bad_isn_is_a_one_line_error() -> None:

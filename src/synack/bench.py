@@ -1,6 +1,6 @@
 """Engine benchmarks: one process, in memory, on a virtual clock.
 
-Three figures, each measured by a function that returns a dataclass:
+Four figures, each measured by a function that returns a dataclass:
 
 - :func:`bench_lifecycle`: full connection lifecycles per second through two
   Hosts (handshake, one byte each way, the 4-way close), with the client's
@@ -10,7 +10,10 @@ Three figures, each measured by a function that returns a dataclass:
   through two Hosts (IP encode/decode and both checksums);
 - :func:`bench_memory_established` and :func:`bench_memory_time_wait`:
   tracemalloc growth per idle ESTABLISHED connection and per TIME-WAIT
-  record.
+  record;
+- :func:`bench_sim`: 10,000 connections at once on the simulated network
+  (:func:`synack.sim.scale.simulate`: handshake, 10 KB each way, close),
+  in simulated packets per wall second.
 
 Nothing touches a socket or a real network: packets are handed from one
 Host to the other by a small pump loop. Wall time is read only to report
@@ -51,6 +54,7 @@ from synack.wire.segment import (
 # What "good enough" means for each figure (see DESIGN.md, Benchmarks).
 LIFECYCLE_TARGET = 5_000.0  # lifecycles per second
 BULK_TARGET = 50.0  # MB/s of payload (1 MB = 10**6 bytes)
+SIM_TARGET = 100_000.0  # simulated packets per wall second, many connections at once
 ESTABLISHED_TARGET = 4096.0  # bytes per idle ESTABLISHED connection, per side
 TIME_WAIT_TARGET = 256.0  # bytes per TIME-WAIT record in a Host
 
@@ -179,7 +183,32 @@ class KernelResult:
         return []
 
 
-Result = LifecycleResult | BulkResult | MemoryResult | KernelResult
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """Many connections on the simulated network, all in one process on one core."""
+
+    connections: int
+    bytes_each_way: int
+    seconds: float  # wall
+    packets: int  # packets the hosts sent onto links
+    packets_per_second: float
+    virtual_seconds: float
+    completed: int  # connections that closed in order with every byte intact
+    retransmitted_segments: int
+    handshake_p99_ms: float
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure(
+                f"simulated packets ({self.connections:,} conns)",
+                self.packets_per_second,
+                "pkt/s",
+                SIM_TARGET,
+            )
+        ]
+
+
+Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult
 
 
 # ----------------------------------------------------------------------
@@ -671,6 +700,34 @@ def bench_memory_time_wait(
 
 
 # ----------------------------------------------------------------------
+# e. Many connections on the simulated network
+# ----------------------------------------------------------------------
+def bench_sim(
+    connections: int = 10_000, nbytes: int = 10_000, progress: Progress = _no_progress
+) -> SimResult:
+    """``connections`` connections at once through :func:`synack.sim.scale.simulate`:
+    10 client hosts, one server, 10 ms links, no loss, ``nbytes`` each way. The
+    figure is simulated packets per wall second, TIME-WAIT expiry included."""
+    from synack.sim.scale import simulate
+
+    label = "simulated connections"
+
+    def report(done: int, total: int) -> None:
+        progress(label, done / total)
+
+    gc.collect()
+    result = simulate(connections, bytes_up=nbytes, bytes_down=nbytes, progress=report)
+    if not result.ok:
+        raise RuntimeError(f"simulated connections did not all finish: {result.to_dict()}")
+    hs = result.handshake_ms
+    return SimResult(
+        connections, nbytes, result.wall_seconds, result.packets, result.packets_per_second,
+        result.virtual_seconds, result.completed, result.retransmitted_segments,
+        hs.p99 if hs is not None else 0.0,
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------
 # d. The kernel, for reference (loopback only)
 # ----------------------------------------------------------------------
 def bench_kernel(lifecycles: int = 5_000, bulk_bytes: int = 64 * MIB) -> KernelResult:
@@ -744,7 +801,7 @@ def kernel_ratios(results: list[Result]) -> dict[str, float]:
 # ----------------------------------------------------------------------
 # Running them together
 # ----------------------------------------------------------------------
-BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel")
+BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim")
 
 
 @dataclass(frozen=True, slots=True)
@@ -752,14 +809,16 @@ class Sizes:
     lifecycles: int
     bulk_bytes: int
     memory_count: int
+    sim_connections: int = 10_000
 
 
 FULL = Sizes(lifecycles=20_000, bulk_bytes=64 * MIB, memory_count=100_000)
-QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000)
+QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_connections=500)
 
 
 def run(which: str = "all", quick: bool = False, progress: Progress = _no_progress) -> list[Result]:
-    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``) or ``all``."""
+    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``)
+    or ``all``."""
     if which != "all" and which not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
     sizes = QUICK if quick else FULL
@@ -773,6 +832,8 @@ def run(which: str = "all", quick: bool = False, progress: Progress = _no_progre
     if which in ("all", "memory"):
         results.append(bench_memory_established(sizes.memory_count, progress=progress))
         results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
+    if which in ("all", "sim"):
+        results.append(bench_sim(sizes.sim_connections, progress=progress))
     if which in ("all", "kernel", "lifecycle", "bulk"):
         progress("kernel (loopback)", 0.0)
         results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 
 import click
 from rich.console import Console
 from rich.text import Text
 
 from synack.wire.seq import MASK
-
-_FLAG_STYLE = {"S": "bold green", "F": "bold yellow", "R": "bold red", "P": "cyan"}
 
 
 def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -30,7 +29,37 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--json", "as_json", is_flag=True, help="Print the trace as JSON Lines.")
+@click.argument("scenario", required=False)
+@click.option("--list", "list_only", is_flag=True, help="List the scenarios and exit.")
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ko"]),
+    default="en",
+    show_default=True,
+    help="Language of the narration (ko: Korean, like the seed notes).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["ladder", "mermaid", "json", "none"]),
+    default="ladder",
+    show_default=True,
+    help="How to print the trace.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the trace as JSON Lines (--format json)."
+)
+@click.option(
+    "--html",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write a self-contained HTML page with a step-through ladder.",
+)
+@click.option(
+    "--pcap",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write every packet to a pcap file for Wireshark.",
+)
+@click.option("--absolute", is_flag=True, help="Absolute sequence numbers (default: relative).")
 @click.option(
     "--isn-client", type=int, callback=_isn, help="Fix the client's initial sequence number."
 )
@@ -51,69 +80,94 @@ def main() -> None:
     show_default=True,
     help="One-way link delay in milliseconds.",
 )
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the run.")
 def demo(
-    as_json: bool, isn_client: int | None, isn_server: int | None, msl: float, delay: float
+    scenario: str | None,
+    list_only: bool,
+    lang: str,
+    fmt: str,
+    as_json: bool,
+    html: str | None,
+    pcap: str | None,
+    absolute: bool,
+    isn_client: int | None,
+    isn_server: int | None,
+    msl: float,
+    delay: float,
+    seed: int,
 ) -> None:
-    """Run a client and a server in memory and show every segment.
+    """Run a scenario on the simulated network and draw what happened.
 
-    The client opens a connection (the 3-way handshake), sends a line, the
-    server answers, and the client closes first (the 4-way handshake),
-    waiting in TIME-WAIT for 2 x MSL of virtual time. Each segment is
-    printed with its flags, sequence and acknowledgment numbers, length and
-    window, next to both sides' states.
+    Without SCENARIO, runs "close": the 3-way handshake, a request and a
+    reply, and the 4-way handshake, the client closing first and waiting in
+    TIME-WAIT for 2 x MSL of virtual time. `synack demo --list` shows every
+    scenario: lost SYNs, simultaneous open and close, half-close, abort, a
+    lossy 1 MB transfer...
+
+    \b
+    Examples:
+      synack demo handshake --isn-client 4321
+      synack demo lost-final-ack --lang ko
+      synack demo close --html close.html --pcap close.pcap
     """
-    from synack.demo import run_demo
+    from synack.demo import DEFAULT_SCENARIO
+    from synack.scenarios import SCENARIOS, Options, run_scenario
 
-    result = run_demo(isn_client, isn_server, msl=msl, delay=delay / 1000.0)
-    records = [
-        item
-        for item in result.recorder.to_dicts()
-        if item["kind"] == "state" or (item["kind"] == "segment" and item["direction"] == "sent")
-    ]
-    if as_json:
-        for item in records:
-            sys.stdout.write(json.dumps(item) + "\n")
-        return
-    _print_demo(records)
-
-
-def _print_demo(records: list[dict[str, object]]) -> None:
-    """A two-sided listing that fits in 80 columns: time, client state, segment, server state."""
     console = Console(highlight=False)
-    states = {"client": "CLOSED", "server": "LISTEN"}
-    console.print(
-        "[bold]synack demo[/]: a client and a server on a simulated network\n"
-        "(virtual time in seconds; the server listens on port 80; "
-        "-> is client to server)\n"
-    )
-    console.print(Text(f"{'time':>7}  {'client':<12} {'segment':<44} {'server'}", style="bold"))
-    for item in records:
-        t = f"{float(item['t']):>7.3f}"  # type: ignore[arg-type]
-        who = str(item["endpoint"])
-        if item["kind"] == "state":
-            if item["old"] == "CLOSED" and item["new"] == "LISTEN":
-                continue  # the listener was there from the start
-            states[who] = str(item["new"])
-            console.print(
-                Text(f"{t}  {who}: {item['old']} -> {item['new']} ({item['cause']})", style="dim")
-            )
-            continue
-        flags = str(item["flags"])
-        line = Text(f"{t}  {states['client']:<12} {'->' if who == 'client' else '<-'} ")
-        line.append(f"{flags:<3}", style=_FLAG_STYLE.get(flags[0], ""))
-        segment = f" seq {item['seq']} ack {item['ack']} len {item['len']} win {item['win']}"
-        line.append(f"{segment:<38} {states['server']}")
-        console.print(line)
-    console.print(
-        "\nThe client closed first, so only it waited in TIME-WAIT (2 x MSL) before CLOSED;\n"
-        "the server went CLOSE-WAIT -> LAST-ACK -> CLOSED."
+    if list_only:
+        for name, item in SCENARIOS.items():
+            console.print(f"[bold]{name:<20}[/] {item.title[lang]}")
+        return
+    name = scenario or DEFAULT_SCENARIO
+    if name not in SCENARIOS:
+        raise click.BadParameter(
+            f"no scenario {name!r}; choose from: {', '.join(SCENARIOS)}", param_hint="SCENARIO"
+        )
+    options = Options(seed, isn_client, isn_server, msl, delay / 1000.0)
+    outcome = run_scenario(name, options)
+    if as_json:
+        fmt = "json"
+    if fmt != "json":
+        title, notes = SCENARIOS[name].describe(lang)
+        console.print(f"[bold]{name}[/]: {title}")
+        for line in notes:
+            console.print(f"  - {line}")
+        console.print()
+    _write_trace(outcome, console, fmt, html, pcap, absolute, SCENARIOS[name].describe(lang))
+    if fmt != "json" and outcome.facts:
+        console.print()
+        for key, value in outcome.facts.items():
+            console.print(f"  {key}: [bold]{value}[/]")
+
+
+def _write_trace(
+    outcome: object,
+    console: Console,
+    fmt: str,
+    html: str | None,
+    pcap: str | None,
+    absolute: bool,
+    description: tuple[str, tuple[str, ...]],
+) -> None:
+    from synack.trace.output import write_outputs
+
+    title, notes = description
+    write_outputs(
+        outcome.recorder,  # type: ignore[attr-defined]
+        fmt=fmt,
+        console=console,
+        html=html,
+        pcap=pcap,
+        title=title,
+        narration=list(notes),
+        absolute=absolute,
     )
 
 
 @main.command()
 @click.argument(
     "which",
-    type=click.Choice(["lifecycle", "bulk", "memory", "kernel", "all"]),
+    type=click.Choice(["lifecycle", "bulk", "memory", "kernel", "sim", "all"]),
     default="all",
 )
 @click.option("--quick", is_flag=True, help="Reduced sizes, for a smoke run (well under 30 s).")
@@ -121,7 +175,8 @@ def _print_demo(records: list[dict[str, object]]) -> None:
 def bench(which: str, quick: bool, as_json: bool) -> None:
     """Measure the engine in memory: lifecycles/s, bulk MB/s, bytes per connection.
 
-    WHICH picks one group (lifecycle, bulk, memory, kernel) or all of them.
+    WHICH picks one group (lifecycle, bulk, memory, kernel, sim) or all of
+    them; sim runs 10,000 connections at once on the simulated network.
     Progress goes to stderr; the figures, their targets and the ratios (>= 1
     meets the target) go to stdout. synack runs in this process on a virtual
     clock; the kernel reference it is compared with runs over 127.0.0.1 only.
@@ -177,3 +232,439 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
         )
         for name, ratio in benchmarks.kernel_ratios(results).items():
             Console().print(f"  synack {name} / kernel: {ratio:.3f}")
+
+
+# ----------------------------------------------------------------------
+# synack simulate
+# ----------------------------------------------------------------------
+_SIM_TRACE_FORMATS = ("ladder", "mermaid", "json", "none")
+
+
+def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], object]:
+    """A click callback parsing the option's text (each text, if repeatable) as ``kind``:
+    duration, seconds, rate, size, probability, queue, link, or a fault action."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
+        from synack.sim import options
+        from synack.sim.faults import ACTIONS, parse_fault
+
+        parser: Callable[[str], object]
+        if kind in ACTIONS:
+            parser = lambda text: parse_fault(kind, text)  # noqa: E731
+        elif kind == "seconds":
+            parser = lambda text: options.parse_duration(text, default_unit="s")  # noqa: E731
+        else:
+            parser = getattr(options, f"parse_{kind}")
+        if value is None:
+            return None
+        try:
+            if isinstance(value, tuple):
+                return tuple(parser(item) for item in value)
+            return parser(str(value))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+@main.command()
+@click.option(
+    "-n", "--connections", type=click.IntRange(min=1), default=1, show_default=True,
+    help="Connections to run at once.",
+)  # fmt: skip
+@click.option(
+    "--bytes-up", default="10k", show_default=True, callback=_sim_parse("size"),
+    help="Bytes each client sends (10000, 10k, 1m, 64ki).",
+)  # fmt: skip
+@click.option(
+    "--bytes-down", default="10k", show_default=True, callback=_sim_parse("size"),
+    help="Bytes each server sends back.",
+)  # fmt: skip
+@click.option(
+    "--delay", default="10ms", show_default=True, callback=_sim_parse("duration"),
+    help="One-way propagation delay (a bare number is ms; 10ms, 1.5s, 250us).",
+)  # fmt: skip
+@click.option(
+    "--jitter", default="0", show_default=True, callback=_sim_parse("duration"),
+    help="Extra delay per packet, uniform in [0, JITTER).",
+)  # fmt: skip
+@click.option(
+    "--bandwidth", callback=_sim_parse("rate"),
+    help="Link rate (500kbit, 10mbit, 1gbit): each packet takes bits/rate to send and "
+    "waits behind the ones before it. Default: no limit.",
+)  # fmt: skip
+@click.option(
+    "--queue", callback=_sim_parse("queue"),
+    help="Drop-tail queue: packets that may wait behind a --bandwidth limit. Default: no limit.",
+)  # fmt: skip
+@click.option(
+    "--loss", default="0", show_default=True, callback=_sim_parse("probability"),
+    help="Probability a packet is lost (0.02 or 2%).",
+)  # fmt: skip
+@click.option(
+    "--duplicate", default="0", show_default=True, callback=_sim_parse("probability"),
+    help="Probability a packet arrives twice.",
+)  # fmt: skip
+@click.option(
+    "--reorder", default="0", show_default=True, callback=_sim_parse("probability"),
+    help="Probability a packet is held back 5 ms, behind later ones.",
+)  # fmt: skip
+@click.option(
+    "--corrupt", default="0", show_default=True, callback=_sim_parse("probability"),
+    help="Probability one bit of a packet flips (the receiver's checksum drops it).",
+)  # fmt: skip
+@click.option(
+    "--c2s", "c2s", multiple=True, metavar="KEY=VALUE,...", callback=_sim_parse("link_overrides"),
+    help="Override link settings client -> server only: delay, jitter, bandwidth, queue, "
+    "loss, duplicate, reorder, corrupt (e.g. --c2s loss=5%,delay=40ms).",
+)  # fmt: skip
+@click.option(
+    "--s2c", "s2c", multiple=True, metavar="KEY=VALUE,...", callback=_sim_parse("link_overrides"),
+    help="Override link settings server -> client only (same keys as --c2s).",
+)  # fmt: skip
+@click.option(
+    "--drop", "drops", multiple=True, metavar="SPEC", callback=_sim_parse("drop"),
+    help="Drop chosen segments: [c2s:|s2c:]FLAGS:N[-M] (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--delay-segment", "delays", multiple=True, metavar="SPEC",
+    callback=_sim_parse("delay"),
+    help="Delay chosen segments: [c2s:|s2c:]FLAGS:N[-M]:DELAY (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--duplicate-segment", "duplicates", multiple=True, metavar="SPEC",
+    callback=_sim_parse("duplicate"),
+    help="Send chosen segments twice, the copy DELAY later: [c2s:|s2c:]FLAGS:N[-M][:DELAY].",
+)  # fmt: skip
+@click.option(
+    "--clients", type=click.IntRange(min=1), default=None,
+    help="Client hosts (10.0.1.1, 10.0.1.2, ...). Default: min(connections, 10).",
+)  # fmt: skip
+@click.option(
+    "--servers", type=click.IntRange(min=1, max=254), default=1, show_default=True,
+    help="Server hosts (10.0.0.1, ...), each listening on port 80.",
+)  # fmt: skip
+@click.option(
+    "--ramp", default="0", show_default=True, callback=_sim_parse("duration"),
+    help="Spread the connects uniformly over this long (0: all at time 0).",
+)  # fmt: skip
+@click.option(
+    "--msl", default="120", show_default=True, callback=_sim_parse("seconds"),
+    help="Maximum segment lifetime (a bare number is seconds); TIME-WAIT lasts 2 x MSL.",
+)  # fmt: skip
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the run.")
+@click.option(
+    "--format", "fmt", type=click.Choice(_SIM_TRACE_FORMATS), default=None,
+    help="How to print the trace of a single connection. "
+    "[default: ladder for one connection, none for more]",
+)  # fmt: skip
+@click.option(
+    "--html", type=click.Path(dir_okay=False, writable=True),
+    help="Also write the trace as an HTML page (one connection only).",
+)  # fmt: skip
+@click.option(
+    "--pcap", type=click.Path(dir_okay=False, writable=True),
+    help="Also write every packet to a pcap file (one connection only).",
+)  # fmt: skip
+@click.option("--absolute", is_flag=True, help="Absolute sequence numbers in the trace.")
+@click.option(
+    "--summary", type=click.Choice(["table", "json", "none"]), default="table",
+    show_default=True, help="How to print the summary.",
+)  # fmt: skip
+def simulate(
+    connections: int,
+    bytes_up: int,
+    bytes_down: int,
+    delay: float,
+    jitter: float,
+    bandwidth: float | None,
+    queue: int | None,
+    loss: float,
+    duplicate: float,
+    reorder: float,
+    corrupt: float,
+    c2s: tuple[dict[str, object], ...],
+    s2c: tuple[dict[str, object], ...],
+    drops: tuple[object, ...],
+    delays: tuple[object, ...],
+    duplicates: tuple[object, ...],
+    clients: int | None,
+    servers: int,
+    ramp: float,
+    msl: float,
+    seed: int,
+    fmt: str | None,
+    html: str | None,
+    pcap: str | None,
+    absolute: bool,
+    summary: str,
+) -> None:
+    """Run connections on a simulated network and sum up how they went.
+
+    Each connection does a handshake, sends --bytes-up from the client and
+    --bytes-down from the server (both at once), and closes: the client
+    first, once it has everything, so it waits in TIME-WAIT (2 x MSL of
+    virtual time). Every byte received is checked against what was sent.
+    All of it runs in memory on a virtual clock; nothing touches a network.
+
+    \b
+    Links: --delay, --jitter, --bandwidth, --queue, --loss, --duplicate,
+    --reorder and --corrupt set both directions; --c2s and --s2c override
+    one direction with KEY=VALUE pairs, e.g. --s2c loss=10%,bandwidth=1mbit.
+    Each client and server pair has its own link each way.
+
+    \b
+    Scripted faults, acting before the link's own: SPEC is
+    [DIRECTION:]FLAGS:N[-M][:DELAY], where DIRECTION is c2s or s2c (either
+    if left out), FLAGS are tcpdump letters matched exactly (S, S., ., F.,
+    P., R...), * for any segment or data for segments with payload, N-M the
+    Nth to Mth match counting from 1 (over all connections together), and
+    DELAY a duration (3000ms, 1.5s; a bare number is ms).
+
+    \b
+    Output: with one connection, the whole trace (both endpoints and every
+    packet on the link) in --format ladder (default), mermaid or json
+    (JSON Lines on stdout; the summary then goes to stderr), plus --html and
+    --pcap. Trace formats need --connections 1. With more connections only
+    the summary is printed, with a progress bar on stderr: handshake times
+    (connect to ESTABLISHED) p50/p90/p99/max, retransmissions, final states
+    on both sides, bytes each way and whether they matched, packets, virtual
+    and wall time. The exit status is 1 if any connection failed, lost or
+    garbled bytes, or did not close.
+
+    \b
+    Examples:
+      synack simulate
+      synack simulate --drop "S.:1"              # lose the first SYN,ACK
+      synack simulate --drop c2s:F.:1 --msl 2    # lose the client's FIN
+      synack simulate --delay-segment "S.:1:3000ms" --format mermaid
+      synack simulate --loss 2% --bytes-down 1m --pcap run.pcap
+      synack simulate -n 10000 --loss 1% --s2c bandwidth=100mbit,queue=64
+      synack simulate -n 500 --summary json --format none
+    """
+    from synack.sim.network import LinkConfig
+    from synack.sim.options import build_link
+    from synack.sim.scale import simulate as run_simulation
+    from synack.trace.records import TraceRecorder
+
+    shared: dict[str, object] = {
+        "delay": delay, "jitter": jitter, "bandwidth": bandwidth, "queue_limit": queue,
+        "loss": loss, "duplicate": duplicate, "reorder": reorder, "corrupt": corrupt,
+    }  # fmt: skip
+    links = {}
+    for name, overrides in (("c2s", c2s), ("s2c", s2c)):
+        merged = dict(shared)
+        for item in overrides:
+            merged.update(item)
+        try:
+            links[name] = build_link(LinkConfig(), merged)
+        except ValueError as exc:
+            hint = f"--{name}" if overrides else "link options"
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+    trace_fmt = fmt if fmt is not None else ("ladder" if connections == 1 else "none")
+    for given, hint in (
+        (fmt not in (None, "none"), "--format"),
+        (html, "--html"),
+        (pcap, "--pcap"),
+    ):
+        if given and connections != 1:
+            raise click.BadParameter(
+                f"a trace shows one connection: use --connections 1, not {connections}",
+                param_hint=hint,
+            )
+    if clients is not None and clients > connections:
+        raise click.BadParameter(
+            f"{clients} client hosts for {connections} connection(s)", param_hint="--clients"
+        )
+    if servers > connections:
+        raise click.BadParameter(
+            f"{servers} server hosts for {connections} connection(s)", param_hint="--servers"
+        )
+    if msl <= 0:
+        raise click.BadParameter("the MSL must be more than 0", param_hint="--msl")
+    faults = [*drops, *delays, *duplicates]
+    tracing = connections == 1 and (trace_fmt != "none" or html or pcap)
+    recorder = TraceRecorder() if tracing else None
+
+    err_console = Console(stderr=True)
+    out_console = Console(highlight=False)
+    try:
+        if connections > 1:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+            with Progress(
+                "connections", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                console=err_console,
+            ) as bar:  # fmt: skip
+                task = bar.add_task("connections", total=connections)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done)
+
+                result = run_simulation(
+                    connections, bytes_up=bytes_up, bytes_down=bytes_down, c2s=links["c2s"],
+                    s2c=links["s2c"], clients=clients, servers=servers, seed=seed, msl=msl,
+                    ramp=ramp, faults=faults, progress=progress,  # type: ignore[arg-type]
+                )  # fmt: skip
+        else:
+            result = run_simulation(
+                1, bytes_up=bytes_up, bytes_down=bytes_down, c2s=links["c2s"], s2c=links["s2c"],
+                seed=seed, msl=msl, faults=faults, recorder=recorder,  # type: ignore[arg-type]
+            )  # fmt: skip
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+
+    if recorder is not None:
+        from synack.trace.output import write_outputs
+
+        title = (
+            f"synack simulate: {bytes_up:,} B up, {bytes_down:,} B down, "
+            f"{delay * 1000:g} ms delay" + (f"; {', '.join(result.faults)}" if faults else "")
+        )
+        write_outputs(
+            recorder,
+            fmt=trace_fmt,
+            console=out_console,
+            html=html,
+            pcap=pcap,
+            left="client",
+            right="server",
+            title=title,
+            absolute=absolute,
+        )
+    summary_console = err_console if trace_fmt == "json" else out_console
+    if summary == "json":
+        stream = sys.stderr if trace_fmt == "json" else sys.stdout
+        stream.write(json.dumps(result.to_dict()) + "\n")
+    elif summary == "table":
+        if recorder is not None and trace_fmt != "none":
+            summary_console.print()
+        summary_console.print(_sim_summary_table(result, links["c2s"], links["s2c"]))
+    if not result.ok:
+        sys.exit(1)
+
+
+def _sim_link_text(link: object) -> str:
+    from synack.sim.network import LinkConfig
+
+    assert isinstance(link, LinkConfig)
+    parts = [f"delay {link.delay * 1000:g} ms"]
+    if link.jitter:
+        parts.append(f"jitter {link.jitter * 1000:g} ms")
+    if link.bandwidth is not None:
+        parts.append(f"{link.bandwidth / 1e6:g} Mbit/s")
+    if link.queue_limit is not None:
+        parts.append(f"queue {link.queue_limit}")
+    for name in ("loss", "duplicate", "reorder", "corrupt"):
+        value = getattr(link, name)
+        if value:
+            parts.append(f"{name} {value * 100:g}%")
+    return ", ".join(parts)
+
+
+def _sim_summary_table(result: object, c2s: object, s2c: object) -> object:
+    from rich.table import Table
+
+    from synack.sim.scale import ScaleResult
+
+    assert isinstance(result, ScaleResult)
+    r = result
+    ok_style = "green" if r.ok else "red"
+    table = Table(
+        title=f"synack simulate: {r.connections:,} connection(s), seed {r.seed}",
+        show_header=False,
+    )
+    table.add_column("what", style="bold")
+    table.add_column("value")
+
+    def states(counts: dict[str, int]) -> str:
+        return ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "-"
+
+    hs = r.handshake_ms
+    table.add_row("hosts", f"{r.clients} client(s), {r.servers} server(s)")
+    table.add_row("link c2s", _sim_link_text(c2s))
+    table.add_row("link s2c", _sim_link_text(s2c))
+    if r.faults:
+        table.add_row("faults", "; ".join(r.faults))
+    table.add_row(
+        "completed",
+        Text(f"{r.completed:,} of {r.connections:,} ({r.failed:,} failed)", style=ok_style),
+    )
+    table.add_row(
+        "handshake (ms)",
+        f"p50 {hs.p50:g}  p90 {hs.p90:g}  p99 {hs.p99:g}  max {hs.max:g}  ({hs.count:,} done)"
+        if hs is not None
+        else "none completed",
+    )
+    table.add_row(
+        "retransmissions",
+        f"{r.retransmitted_segments:,} segments ({r.timeouts:,} timeouts, "
+        f"{r.fast_retransmits:,} fast retransmits)",
+    )
+    table.add_row("client final states", states(r.client_states))
+    table.add_row("server final states", states(r.server_states))
+    if r.time_wait_left or r.open_left:
+        table.add_row("left over", f"{r.time_wait_left:,} TIME-WAIT, {r.open_left:,} open")
+    match = Text("all match" if r.bytes_match else f"{r.mismatched:,} mismatched", style=ok_style)
+    table.add_row("bytes up", f"{r.up_sent:,} sent, {r.up_received:,} received")
+    table.add_row("bytes down", f"{r.down_sent:,} sent, {r.down_received:,} received")
+    table.add_row("bytes check", match)
+    table.add_row(
+        "packets",
+        f"{r.packets:,} sent, {r.packets_delivered:,} delivered, {r.packets_lost:,} lost",
+    )
+    if r.malformed:
+        table.add_row(
+            "malformed", ", ".join(f"{reason} {n:,}" for reason, n in r.malformed.items())
+        )
+    table.add_row(
+        "virtual time",
+        f"last close {r.last_close:.3f} s, idle at {r.virtual_seconds:.3f} s"
+        + ("" if r.settled else " (timed out)"),
+    )
+    table.add_row("wall time", f"{r.wall_seconds:.3f} s ({r.packets_per_second:,.0f} packets/s)")
+    return table
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid"]),
+    default="text",
+    show_default=True,
+    help="A text diagram for the terminal, or Mermaid stateDiagram-v2 source.",
+)
+@click.option(
+    "--trace",
+    "trace_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSON Lines trace (as `synack demo --json` prints) whose path to highlight.",
+)
+@click.option(
+    "--endpoint",
+    default="client",
+    show_default=True,
+    help="Whose state changes in the trace to highlight.",
+)
+def states(fmt: str, trace_file: str | None, endpoint: str) -> None:
+    """Draw the RFC 9293 state diagram from the engine's own transition table.
+
+    With --trace, the edges one endpoint took are marked with the order it
+    took them in, and the states it visited are highlighted.
+    """
+    from synack.trace.load import read_json_lines
+    from synack.trace.states import state_diagram_mermaid, state_diagram_text
+
+    records = None
+    if trace_file is not None:
+        try:
+            records = read_json_lines(trace_file)
+        except (ValueError, TypeError) as exc:
+            raise click.ClickException(f"cannot read the trace: {exc}") from None
+        if not any(getattr(r, "endpoint", None) == endpoint for r in records):
+            raise click.ClickException(f"the trace has no records for endpoint {endpoint!r}")
+    if fmt == "mermaid":
+        click.echo(state_diagram_mermaid(records, endpoint), nl=False)
+        return
+    Console(highlight=False).print(state_diagram_text(records, endpoint))

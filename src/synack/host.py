@@ -16,7 +16,7 @@ import heapq
 import os
 import struct
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
@@ -146,6 +146,9 @@ class Host:
         self._control: list[bytes] = []
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
+        # A driver's hook, called when a user call (send, close, connect...) gives
+        # a quiet host output to send, so a driver of many hosts need not poll them.
+        self.on_output: Callable[[Host], None] | None = None
 
     # ------------------------------------------------------------------
     # User calls
@@ -268,6 +271,11 @@ class Host:
         self.stats.packets_sent += len(out)
         return out
 
+    @property
+    def has_output(self) -> bool:
+        """Whether ``packets_to_send`` may have something: drivers can skip a quiet host."""
+        return bool(self._dirty or self._control)
+
     def get_timer(self) -> float | None:
         """The earliest deadline of every connection and TIME-WAIT record."""
         heap = self._heap
@@ -301,6 +309,8 @@ class Host:
         return conn
 
     def _wake(self, conn: Connection) -> None:
+        if not self._dirty and self.on_output is not None:
+            self.on_output(self)
         self._dirty[conn] = None
 
     def _after(self, conn: Connection) -> None:

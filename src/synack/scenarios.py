@@ -107,7 +107,7 @@ class World:
             self.recorder.packet_tap({self.client: "client", self.server: "server"})
         )
         self.net.apps.append(self._dispatch)
-        self._agenda: list[tuple[float, int, Callable[[], None]]] = []
+        self._agenda: list[tuple[float, int, Callable[[float], object]]] = []
         self._order = itertools.count()
         self.on_client: Callable[[Connection, object], None] | None = None
         self.on_server: Callable[[Connection, object], None] | None = None
@@ -117,8 +117,8 @@ class World:
         self.server_sent = bytearray()
 
     # -- scripting ------------------------------------------------------
-    def at(self, t: float, action: Callable[[], None]) -> None:
-        """Run ``action`` (an application's call) at virtual time ``t``."""
+    def at(self, t: float, action: Callable[[float], object]) -> None:
+        """Run ``action(now)`` (an application's call, e.g. ``conn.close``) at time ``t``."""
         heapq.heappush(self._agenda, (t, next(self._order), action))
 
     def send(self, conn: Connection, data: bytes, side: str) -> None:
@@ -148,8 +148,8 @@ class World:
                 break
             if t_app is not None and (t_net is None or t_app <= t_net):
                 net.run(until=t_app)
-                _, _, action = heapq.heappop(self._agenda)
-                action()
+                when, _, action = heapq.heappop(self._agenda)
+                action(when)
                 continue
             if t_net is not None and t_net > limit:
                 break
@@ -223,15 +223,17 @@ def _half_close(options: Options) -> Outcome:
     def on_server(conn: Connection, event: object) -> None:
         if isinstance(event, EndOfStream):
             # "I'll finish sending what I was sending" (seed 003): the rest, then FIN.
-            world.at(world.net.now + 0.020, lambda: _send_all_then_close(world, conn, remaining))
+            world.at(
+                world.net.now + 0.020, lambda now: _send_all_then_close(world, conn, remaining, now)
+            )
 
     world.on_server = on_server
     return world.run()
 
 
-def _send_all_then_close(world: World, conn: Connection, data: bytes) -> None:
+def _send_all_then_close(world: World, conn: Connection, data: bytes, now: float) -> None:
     world.send(conn, data, "server")
-    conn.close()
+    conn.close(now)
 
 
 def _lost_final_ack(options: Options) -> Outcome:

@@ -18,7 +18,6 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
 
 from synack.host import Host
 from synack.wire.errors import MalformedPacket
@@ -220,6 +219,7 @@ class Network:
         self.default_link = default_link or LinkConfig()
         self.hosts: list[Host] = []
         self._by_address: dict[IPAddress, Host] = {}
+        self._by_packed: dict[bytes, Host] = {}  # the same, by packed address: the fast path
         self._links: dict[tuple[int, int], Link] = {}
         self._queue: list[tuple[float, int, Host, bytes]] = []
         self._counter = 0
@@ -228,14 +228,61 @@ class Network:
         self.apps: list[App] = []
         self.packets_delivered = 0
         self.packets_lost = 0
+        # Every host's deadline as last read, and a heap of them (entries that no
+        # longer match ``_deadline`` are stale and skipped), so finding the next
+        # event costs O(log hosts), not a scan. A Host's deadline changes only in
+        # receive_packet, packets_to_send and handle_timer, which only this loop
+        # calls; a caller that drives a host by hand tells us with ``touch``.
+        self._order: dict[Host, int] = {}
+        self._deadline: dict[Host, float | None] = {}
+        self._timers: list[tuple[float, int, Host]] = []
+        # Hosts that may have output: those the loop drove, and those whose
+        # ``on_output`` hook fired (a user call). Quiet hosts are never polled.
+        self._pending: dict[Host, None] = {}
+        # Hosts the loop drove since the apps last ran (see ``active_hosts``).
+        self._active: dict[Host, None] = {}
+        self._agenda: list[tuple[float, int, App]] = []  # see ``call_at``
 
     def add_host(self, host: Host) -> Host:
-        self.hosts.append(host)
         for address in host.addresses:
             if address in self._by_address:
                 raise ValueError(f"address {address} is already on the network")
+        self.hosts.append(host)
+        for address in host.addresses:
             self._by_address[address] = host
+            self._by_packed[address.packed] = host
+        self._order[host] = len(self._order)
+        host.on_output = self._output_ready
+        self.touch(host)
         return host
+
+    def call_at(self, when: float, action: App) -> None:
+        """Run ``action(network)`` at virtual time ``when`` (now, if that has passed),
+        with the apps: after that instant's input and timers, before output."""
+        self._counter += 1
+        heapq.heappush(self._agenda, (when, self._counter, action))
+
+    def _output_ready(self, host: Host) -> None:
+        self._pending[host] = None
+
+    def active_hosts(self) -> list[Host]:
+        """Hosts the loop delivered to, ran timers of or pulled output from since
+        the apps last ran: only these can have new events. In ``hosts`` order."""
+        order = self._order
+        return sorted(self._active, key=order.__getitem__)
+
+    def touch(self, host: Host) -> None:
+        """Look at ``host`` again: its deadline and its output (after driving it by
+        hand, outside this loop; user calls such as send or close need not)."""
+        self._pending[host] = None
+        self._refresh(host)
+
+    def _refresh(self, host: Host) -> None:
+        t = host.get_timer()
+        if t != self._deadline.get(host):
+            self._deadline[host] = t
+            if t is not None:
+                heapq.heappush(self._timers, (t, self._order[host], host))
 
     def set_link(self, src: Host, dst: Host, config: LinkConfig) -> None:
         """Configure the direction from ``src`` to ``dst``."""
@@ -270,95 +317,190 @@ class Network:
     def _flush(self) -> None:
         """Move every packet the hosts have ready onto the links."""
         now = self.now
-        for host in self.hosts:
-            for packet in host.packets_to_send(now):
-                dst = self._by_address.get(_destination(packet))
+        by_packed = self._by_packed
+        links = self._links
+        queue = self._queue
+        taps = self.taps
+        faults = self.faults
+        pending = self._pending
+        if not pending:
+            return
+        if len(pending) == 1:
+            hosts = list(pending)
+        else:
+            order = self._order
+            hosts = sorted(pending, key=order.__getitem__)  # the order hosts joined
+        pending.clear()
+        active = self._active
+        for host in hosts:
+            active[host] = None
+            packets = host.packets_to_send(now)
+            self._refresh(host)
+            for packet in packets:
+                dst = by_packed.get(packet[16:20] if packet[0] >> 4 == 4 else packet[24:40])
                 if dst is None:
-                    self._tap(PacketEvent(now, None, host, host, packet, "unroutable"))
+                    if taps:
+                        self._tap(PacketEvent(now, None, host, host, packet, "unroutable"))
                     continue
-                acting = [rule for rule in self.faults if rule(host, dst, packet)]
-                # every rule sees every packet above, so their counts stay exact
-                if any(rule.action == "drop" for rule in acting):
-                    arrivals = [(-1.0, packet, "dropped")]
+                if faults:
+                    arrivals = self._faulted(host, dst, packet)
                 else:
-                    arrivals = self.link(host, dst).fates(now, packet)
-                    for rule in acting:
-                        if rule.action == "delay":
-                            arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
-                        else:  # a copy, ``delay`` seconds after the original
-                            copies = [(t + rule.delay, p, "duplicated") for t, p, _ in arrivals]
-                            arrivals = arrivals + copies
+                    link = links.get((id(host), id(dst)))
+                    if link is None:
+                        link = self.link(host, dst)
+                    arrivals = link.fates(now, packet)
                 for when, copy, fate in arrivals:
                     if when < 0:
                         self.packets_lost += 1
-                        self._tap(PacketEvent(now, None, host, dst, copy, fate))
+                        if taps:
+                            self._tap(PacketEvent(now, None, host, dst, copy, fate))
                         continue
-                    self._tap(PacketEvent(now, when, host, dst, copy, fate))
+                    if taps:
+                        self._tap(PacketEvent(now, when, host, dst, copy, fate))
                     self._counter += 1
-                    heapq.heappush(self._queue, (when, self._counter, dst, copy))
+                    heapq.heappush(queue, (when, self._counter, dst, copy))
+
+    def _faulted(self, host: Host, dst: Host, packet: bytes) -> list[tuple[float, bytes, str]]:
+        """The fates of one packet when fault rules are set."""
+        acting = [rule for rule in self.faults if rule(host, dst, packet)]
+        # every rule sees every packet above, so their counts stay exact
+        if any(rule.action == "drop" for rule in acting):
+            return [(-1.0, packet, "dropped")]
+        arrivals = self.link(host, dst).fates(self.now, packet)
+        for rule in acting:
+            if rule.action == "delay":
+                arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
+            else:  # a copy, ``delay`` seconds after the original
+                copies = [(t + rule.delay, p, "duplicated") for t, p, _ in arrivals]
+                arrivals = arrivals + copies
+        return arrivals
 
     def _tap(self, event: PacketEvent) -> None:
         for tap in self.taps:
             tap(event)
 
-    def next_time(self) -> float | None:
-        best = self._queue[0][0] if self._queue else None
+    def _sync_hosts(self) -> None:
+        """Hosts appended to ``hosts`` directly, not through ``add_host``."""
         for host in self.hosts:
-            t = host.get_timer()
-            if t is not None and (best is None or t < best):
-                best = t
+            if host not in self._order:
+                self._order[host] = len(self._order)
+                for address in host.addresses:
+                    self._by_address.setdefault(address, host)
+                    self._by_packed.setdefault(address.packed, host)
+                host.on_output = self._output_ready
+                self.touch(host)
+
+    def _resync(self) -> None:
+        """Look at every host again, in case one was driven by hand since the last call."""
+        if len(self._order) != len(self.hosts):
+            self._sync_hosts()
+        for host in self.hosts:
+            if host.has_output:
+                self._pending[host] = None
+            self._refresh(host)
+
+    def _next_timer(self) -> float | None:
+        """The earliest host deadline, dropping stale heap entries."""
+        timers = self._timers
+        deadline = self._deadline
+        while timers:
+            t, _, host = timers[0]
+            if deadline.get(host) == t:
+                return t
+            heapq.heappop(timers)
+        return None
+
+    def next_time(self) -> float | None:
+        """When the next packet arrives or the next timer fires; None when idle."""
+        self._resync()
+        return self._next_time()
+
+    def _next_time(self) -> float | None:
+        best = self._queue[0][0] if self._queue else None
+        t = self._next_timer()
+        if t is not None and (best is None or t < best):
+            best = t
+        if self._agenda and (best is None or self._agenda[0][0] < best):
+            best = self._agenda[0][0]
         return best
 
     def step(self) -> bool:
         """Advance to the next event and handle everything due then. False when idle."""
+        self._resync()
+        return self._step()
+
+    def _step(self) -> bool:
         self._flush()
-        when = self.next_time()
+        when = self._next_time()
         if when is None:
             return False
         self.now = max(self.now, when)
         now = self.now
         queue = self._queue
-        while queue and queue[0][0] <= now:
-            _, _, dst, packet = heapq.heappop(queue)
-            self.packets_delivered += 1
-            dst.receive_packet(packet, now)
-        for host in self.hosts:
+        if queue and queue[0][0] <= now:
+            received: dict[Host, None] = {}
+            while queue and queue[0][0] <= now:
+                _, _, dst, packet = heapq.heappop(queue)
+                self.packets_delivered += 1
+                dst.receive_packet(packet, now)
+                received[dst] = None
+            for host in received:
+                self._active[host] = None
+                self._pending[host] = None
+                self._refresh(host)
+        # Hosts whose deadline has come, in the order they joined the network.
+        due: list[tuple[int, Host]] = []
+        timers = self._timers
+        deadline = self._deadline
+        while (t := self._next_timer()) is not None and t <= now:
+            _, index, host = heapq.heappop(timers)
+            del deadline[host]  # read again below
+            due.append((index, host))
+        due.sort(key=_first)
+        for _, host in due:
             t = host.get_timer()
             if t is not None and t <= now:
                 host.handle_timer(now)
+                self._active[host] = None
+                self._pending[host] = None
+            self._refresh(host)
+        agenda = self._agenda
+        while agenda and agenda[0][0] <= now:
+            heapq.heappop(agenda)[2](self)
         for app in self.apps:
             app(self)
+        self._active.clear()
         self._flush()
         return True
 
     def run(self, until: float | None = None, max_steps: int = 10_000_000) -> None:
         """Run until nothing is left to do, or the clock passes ``until``."""
+        self._resync()
         for _ in range(max_steps):
             if until is not None:
                 self._flush()  # output queued by user calls counts as work before ``until``
-                when = self.next_time()
+                when = self._next_time()
                 if when is None or when > until:
                     self._flush()
                     self.now = max(self.now, until)
                     return
-            if not self.step():
+            if not self._step():
                 return
         raise RuntimeError(f"simulation did not settle within {max_steps} steps")
 
     def run_until(self, condition: Callable[[], bool], timeout: float = 3600.0) -> bool:
         """Step until ``condition()`` holds; False if time runs out or nothing is left to do."""
         deadline = self.now + timeout
+        self._resync()
         while True:
             self._flush()
             if condition():
                 return True
-            when = self.next_time()
+            when = self._next_time()
             if when is None or when > deadline:
                 return False
-            self.step()
+            self._step()
 
 
-def _destination(packet: bytes) -> IPAddress:
-    if packet[0] >> 4 == 4:
-        return IPv4Address(packet[16:20])
-    return IPv6Address(packet[24:40])
+def _first(item: tuple[int, Host]) -> int:
+    return item[0]

@@ -322,18 +322,23 @@ class Connection:
         """The peer's FIN arrived and every byte before it has been read."""
         return self._fin_received and not self._recv_buf
 
-    def shutdown_write(self) -> None:
-        """Half-close: send FIN after the queued data, keep receiving."""
+    def shutdown_write(self, now: float | None = None) -> None:
+        """Half-close: send FIN after the queued data, keep receiving.
+
+        ``now``, where the caller knows it, dates the state change in the trace.
+        """
+        self._clock(now)
         self._user_call(self._now, "CLOSE (half)")
         self._close(full=False)
 
-    def close(self) -> None:
+    def close(self, now: float | None = None) -> None:
         """CLOSE: no more to send and nothing more will be read.
 
         Data already queued is still delivered, then FIN. Per RFC 9293 3.6
         (RFC 1122 4.2.2.13), unread received data, or data that arrives
         after this call, is answered with a RST.
         """
+        self._clock(now)
         self._user_call(self._now, "CLOSE")
         if self.config.rst_on_data_after_close and self._recv_buf and self.state.synchronized:
             self._abort("CLOSE with unread data", err.CONNECTION_ABORTED)
@@ -365,8 +370,9 @@ class Connection:
         self._transition(_T.CLOSE, "CLOSE")
         self._notify()
 
-    def abort(self) -> None:
+    def abort(self, now: float | None = None) -> None:
         """ABORT: send RST where the peer has a TCB, and go to CLOSED at once."""
+        self._clock(now)
         self._user_call(self._now, "ABORT")
         if self.state is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
@@ -1354,6 +1360,11 @@ class Connection:
     def _user_call(self, now: float, call: str) -> None:
         if self.tracer is not None:
             self.tracer.user_call(self, now, call)
+
+    def _clock(self, now: float | None) -> None:
+        """User calls take no time of their own; a caller may still say when it is."""
+        if now is not None and now > self._now:
+            self._now = now
 
     def _notify(self) -> None:
         if self._wakeup is not None:

@@ -1,0 +1,138 @@
+"""The state diagram from TRANSITIONS, with a trace's path, and `synack states`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from _trace_scenarios import conversation
+from click.testing import CliRunner
+from rich.console import Console
+
+from synack.cli import main
+from synack.tcp.state import TRANSITIONS, State, Stimulus
+from synack.trace.output import json_records
+from synack.trace.records import StateRecord
+from synack.trace.states import (
+    edges_taken,
+    state_diagram_mermaid,
+    state_diagram_text,
+    stimulus_for,
+    universal_stimuli,
+)
+
+S, T = State, Stimulus
+
+
+def test_causes_map_to_the_table_edges() -> None:
+    assert stimulus_for(S.ESTABLISHED, S.CLOSED, "rcv RST") is T.RCV_RST
+    assert stimulus_for(S.ESTABLISHED, S.CLOSED, "retransmission limit R2") is T.TIMEOUT
+    assert stimulus_for(S.FIN_WAIT_2, S.CLOSED, "FIN-WAIT-2 timeout") is T.TIMEOUT
+    assert stimulus_for(S.FIN_WAIT_1, S.CLOSED, "data after CLOSE") is T.ABORT
+    assert stimulus_for(S.SYN_SENT, S.CLOSED, "CLOSE") is T.DELETE
+    assert stimulus_for(S.SYN_RECEIVED, S.LISTEN, "rcv RST") is T.RETURN_TO_LISTEN
+    assert stimulus_for(S.TIME_WAIT, S.CLOSED, "2MSL timeout") is T.TIMEOUT_2MSL
+    assert stimulus_for(S.LISTEN, S.ESTABLISHED, "impossible") is None
+    assert universal_stimuli() == [T.ABORT, T.TIMEOUT]
+
+
+def test_edges_taken_by_each_side() -> None:
+    records = conversation().records
+    assert edges_taken(records, "client") == [
+        (S.CLOSED, T.OPEN_ACTIVE, S.SYN_SENT),
+        (S.SYN_SENT, T.RCV_SYN_ACK, S.ESTABLISHED),
+        (S.ESTABLISHED, T.CLOSE, S.FIN_WAIT_1),
+        (S.FIN_WAIT_1, T.RCV_ACK_OF_FIN, S.FIN_WAIT_2),
+        (S.FIN_WAIT_2, T.RCV_FIN, S.TIME_WAIT),
+        (S.TIME_WAIT, T.TIMEOUT_2MSL, S.CLOSED),
+    ]
+    assert [e[1] for e in edges_taken(records, "server")] == [
+        T.OPEN_PASSIVE, T.RCV_SYN, T.RCV_ACK_OF_SYN, T.RCV_FIN, T.CLOSE, T.RCV_ACK_OF_FIN,
+    ]  # fmt: skip
+    assert all(TRANSITIONS[(a, s)] is b for a, s, b in edges_taken(records))
+
+
+def _text(records: object = None, endpoint: str | None = None) -> tuple[str, str]:
+    console = Console(width=80, record=True, color_system="truecolor")
+    console.print(state_diagram_text(records, endpoint))  # type: ignore[arg-type]
+    return console.export_text(clear=False), console.export_text(styles=True)
+
+
+def test_text_diagram_has_every_edge_and_highlights_the_path() -> None:
+    plain, _ = _text()
+    universal = set(universal_stimuli())
+    for (_, stim), dst in TRANSITIONS.items():
+        if stim not in universal:
+            assert f"{stim.value} \u2500\u2500\u25b6 {dst.value}" in plain
+    assert plain.count("any state but CLOSED") == 2
+    assert "\u2714" not in plain
+    text, styled = _text(conversation().records, "client")
+    joined = " ".join(line.strip() for line in text.splitlines())
+    assert (
+        "path of client: CLOSED \u2192 SYN-SENT \u2192 ESTABLISHED \u2192 FIN-WAIT-1 \u2192 "
+        "FIN-WAIT-2 \u2192 TIME-WAIT \u2192 CLOSED" in joined
+    )
+    assert "\u2714 1 active OPEN / send SYN \u2500\u2500\u25b6 SYN-SENT" in text
+    assert "\u2714 6 timeout = 2MSL \u2500\u2500\u25b6 CLOSED" in text
+    assert len(re.findall("\u2714", text)) == 6
+    # taken edges are bold green, the others dim (SGR 1 = bold, 2 = dim, 32 = green)
+    taken = next(
+        line
+        for line in styled.splitlines()
+        if "active OPEN / send SYN" in line and "\u2714" in line
+    )
+    other = next(line for line in styled.splitlines() if "passive OPEN \u2500" in line)
+    assert "\x1b[1;32m" in taken
+    assert "\x1b[2m" in other and "\x1b[1;32m" not in other
+
+
+def test_mermaid_state_diagram() -> None:
+    text = state_diagram_mermaid(conversation().records, "server")
+    lines = text.splitlines()
+    assert lines[0] == "stateDiagram-v2"
+    assert '    state "SYN-RECEIVED" as SYN_RECEIVED' in lines
+    assert "    LISTEN --> SYN_RECEIVED: \u2714 2 \u00b7 rcv SYN / send SYN,ACK" in lines
+    assert "    CLOSE_WAIT --> LAST_ACK: \u2714 5 \u00b7 CLOSE / send FIN" in lines
+    assert "    CLOSED --> SYN_SENT: active OPEN / send SYN" in lines  # not taken
+    assert "    class LISTEN, SYN_RECEIVED, ESTABLISHED, CLOSE_WAIT, LAST_ACK visited" in lines
+    assert "    class CLOSED current" in lines
+    assert any(line.startswith("    classDef visited ") for line in lines)
+    transitions = [line for line in lines if " --> " in line and "[*]" not in line]
+    universal = set(universal_stimuli())
+    assert len(transitions) == sum(1 for (_, s) in TRANSITIONS if s not in universal)
+    # an aborted connection's edge is drawn even though ABORT edges are folded away
+    aborted = [StateRecord(0.0, "x", "ESTABLISHED", "CLOSED", "ABORT")]
+    assert (
+        "    ESTABLISHED --> CLOSED: \u2714 1 \u00b7 ABORT / send RST"
+        in state_diagram_mermaid(aborted, "x").splitlines()
+    )
+
+
+def _trace_file(tmp_path: Path) -> Path:
+    import json
+
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(i) + "\n" for i in json_records(conversation())))
+    return path
+
+
+def test_cli_states(tmp_path: Path) -> None:
+    runner = CliRunner()
+    plain = runner.invoke(main, ["states"])
+    assert plain.exit_code == 0, plain.output
+    assert "RFC 9293 state diagram" in plain.output and "\u2714" not in plain.output
+    trace = _trace_file(tmp_path)
+    server = runner.invoke(main, ["states", "--trace", str(trace), "--endpoint", "server"])
+    assert server.exit_code == 0, server.output
+    assert "\u2714 3 rcv ACK of SYN" in server.output
+    assert "path of server: CLOSED" in server.output
+    mermaid = runner.invoke(main, ["states", "--format", "mermaid", "--trace", str(trace)])
+    assert mermaid.exit_code == 0, mermaid.output
+    assert mermaid.output.startswith("stateDiagram-v2\n")
+    assert "SYN_SENT --> ESTABLISHED: \u2714 2 \u00b7 rcv SYN,ACK / send ACK" in mermaid.output
+    missing = runner.invoke(main, ["states", "--trace", str(trace), "--endpoint", "nobody"])
+    assert missing.exit_code != 0 and "no records for endpoint 'nobody'" in missing.output
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"kind": "state"}\nnot json\n')
+    bad = runner.invoke(main, ["states", "--trace", str(broken)])
+    assert bad.exit_code != 0 and "cannot read the trace" in bad.output
