@@ -8,7 +8,16 @@ Two hooks shape a scenario beyond the links' random faults: ``drop`` loses
 chosen packets (say, the first SYN,ACK), and ``apps`` are callbacks that run
 at each instant after input and timers but before the hosts' output is
 pulled, so what an application does in reaction (a CLOSE on end of stream)
-leaves in the same segments as the ACK the input caused.
+leaves in the same segments as the ACK the input caused. ``call_at`` runs a
+one-off action at a chosen instant, at the same point of the loop.
+
+The loop does work in proportion to what happens, not to how many hosts
+there are: host deadlines sit in a heap, and a host's output is pulled only
+when the loop drove it (a delivery, a timer) or its ``on_output`` hook said a
+user call gave it something to send. Apps can ask ``active_hosts()`` which
+hosts may have new events. A host driven by hand, outside the loop, is
+picked up by the next public call (``step``, ``run``, ``run_until``,
+``next_time``), or at once with ``touch``.
 """
 
 from __future__ import annotations

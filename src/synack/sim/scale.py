@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synack.host import Host, HostEvent
 from synack.sim.faults import FaultSpec
@@ -48,7 +48,9 @@ from synack.tcp.events import (
 )
 from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.state import State
-from synack.trace.records import TraceRecorder
+
+if TYPE_CHECKING:  # the trace layer sits above the simulator: no import at run time
+    from synack.trace.records import TraceRecorder
 
 SERVER_PORT = 80
 MAX_SERVERS = 254
