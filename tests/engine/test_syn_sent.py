@@ -304,6 +304,8 @@ def test_syn_sent_retransmission_timeout():
     assert seen == [(1.0, [syn]), (3.0, [syn]), (7.0, [syn]), (15.0, [syn])]
     assert conn.get_timer() == 31.0
     assert conn.state is State.SYN_SENT
+    assert conn.stats.retransmitted_segments == 4
+    assert conn.stats.timeouts == 4
 
 
 def test_syn_sent_rcv_syn_ack_after_retransmission():

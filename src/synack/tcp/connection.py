@@ -995,6 +995,8 @@ class Connection:
         # Our SYN, first sent or resent after a timeout.
         if self.snd_una == self.iss and self.snd_nxt == self.iss:
             flags = SYN if st is _S.SYN_SENT else SYN | ACK
+            if self.snd_max != self.iss:  # sent before: this is a retransmission
+                self.stats.retransmitted_segments += 1
             self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
             self._advance_snd_nxt(sq.add(self.iss, 1), now)
             if self._retransmits == 0 and self._rtt_seq is None:
@@ -1054,6 +1056,7 @@ class Connection:
         """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
         if self.snd_una == self.iss:
             flags = SYN if self.state is _S.SYN_SENT else SYN | ACK
+            self.stats.retransmitted_segments += 1
             self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
             return
         size = min(self._mss_payload(), len(self._send_buf))
