@@ -642,21 +642,43 @@ def _sim_summary_table(result: object, c2s: object, s2c: object) -> object:
     help="A JSON Lines trace (as `synack demo --json` prints) whose path to highlight.",
 )
 @click.option(
+    "--scenario",
+    help="Run this `synack demo` scenario and highlight the path it took.",
+)
+@click.option(
     "--endpoint",
     default="client",
     show_default=True,
     help="Whose state changes in the trace to highlight.",
 )
-def states(fmt: str, trace_file: str | None, endpoint: str) -> None:
+def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str) -> None:
     """Draw the RFC 9293 state diagram from the engine's own transition table.
 
-    With --trace, the edges one endpoint took are marked with the order it
-    took them in, and the states it visited are highlighted.
+    With --trace or --scenario, the edges one endpoint took are marked with
+    the order it took them in, and the states it visited are highlighted.
+
+    \b
+    Examples:
+      synack states --scenario simultaneous-close --endpoint server
+      synack demo close --json > close.jsonl && synack states --trace close.jsonl
     """
     from synack.trace.load import read_json_lines
     from synack.trace.states import state_diagram_mermaid, state_diagram_text
 
     records = None
+    if trace_file is not None and scenario is not None:
+        raise click.UsageError("give --trace or --scenario, not both")
+    if scenario is not None:
+        from synack.scenarios import SCENARIOS, run_scenario
+
+        if scenario not in SCENARIOS:
+            raise click.BadParameter(
+                f"no scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}",
+                param_hint="--scenario",
+            )
+        records = list(run_scenario(scenario).recorder.records)
+        if not any(getattr(r, "endpoint", None) == endpoint for r in records):
+            raise click.ClickException(f"the scenario has no endpoint {endpoint!r}")
     if trace_file is not None:
         try:
             records = read_json_lines(trace_file)

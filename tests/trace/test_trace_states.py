@@ -136,3 +136,18 @@ def test_cli_states(tmp_path: Path) -> None:
     broken.write_text('{"kind": "state"}\nnot json\n')
     bad = runner.invoke(main, ["states", "--trace", str(broken)])
     assert bad.exit_code != 0 and "cannot read the trace" in bad.output
+
+
+def test_cli_states_highlights_a_scenario_path() -> None:
+    from click.testing import CliRunner
+
+    from synack.cli import main
+
+    result = CliRunner().invoke(
+        main, ["states", "--scenario", "simultaneous-close", "--endpoint", "server"]
+    )
+    assert result.exit_code == 0, result.output
+    path = " ".join(result.output.split("\n\n")[0].split())
+    assert "FIN-WAIT-1 → CLOSING → TIME-WAIT → CLOSED" in path
+    bad = CliRunner().invoke(main, ["states", "--scenario", "nope"])
+    assert bad.exit_code == 2 and "no scenario 'nope'" in bad.output
