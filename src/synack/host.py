@@ -3,6 +3,8 @@
 The Host has the engine's sans-I/O shape one level up: IP packets (bytes)
 come in through ``receive_packet`` and go out through ``packets_to_send``,
 and ``get_timer``/``handle_timer`` cover every connection with one deadline.
+A driver that moves segments between Hosts in memory skips the codec with
+``segments_to_send`` and ``receive_segment``.
 It demultiplexes by 4-tuple, runs listeners with a SYN queue and an accept
 queue bounded by the backlog, picks ephemeral ports per RFC 6056, answers
 strays with RST (RFC 9293 3.10.7.1), and keeps connections in TIME-WAIT as
@@ -143,7 +145,7 @@ class Host:
         self._deadlines: dict[Connection, float] = {}
         self._heap: list[tuple[float, int, Connection]] = []
         self._heap_counter = 0
-        self._control: list[bytes] = []
+        self._control: list[tuple[IPAddress, IPAddress, Segment]] = []  # replies, no connection
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
         # A driver's hook, called when a user call (send, close, connect...) gives
@@ -237,7 +239,9 @@ class Host:
         self._deliver(src_packed, dst_packed, seg, now)
 
     def receive_segment(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
-        """A decoded segment: used by drivers that already parsed the packet."""
+        """A decoded segment: used by drivers that already parsed the packet (or never
+        encoded it). Counted as a packet received, like ``receive_packet``."""
+        self.stats.packets_received += 1
         self._deliver(src.packed, dst.packed, seg, now)
 
     def _deliver(self, src_packed: bytes, dst_packed: bytes, seg: Segment, now: float) -> None:
@@ -256,8 +260,9 @@ class Host:
             return
         self._stray(src, dst, seg, now)
 
-    def packets_to_send(self, now: float) -> list[bytes]:
-        """Every packet due now, encoded with IP headers and checksums."""
+    def segments_to_send(self, now: float) -> list[tuple[IPAddress, IPAddress, Segment]]:
+        """Every segment due now, as (source, destination, segment), not encoded:
+        for drivers that hand segments to another Host in memory."""
         out = self._control
         self._control = []
         while self._dirty:
@@ -266,14 +271,19 @@ class Host:
             for conn in dirty:
                 local, remote = conn.local[0], conn.remote[0]  # type: ignore[index]
                 for seg in conn.segments_to_send(now):
-                    out.append(encode_tcp_packet(local, remote, seg))
+                    out.append((local, remote, seg))
                 self._settle(conn, now)
         self.stats.packets_sent += len(out)
         return out
 
+    def packets_to_send(self, now: float) -> list[bytes]:
+        """Every packet due now, encoded with IP headers and checksums."""
+        return [encode_tcp_packet(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
+
     @property
     def has_output(self) -> bool:
-        """Whether ``packets_to_send`` may have something: drivers can skip a quiet host."""
+        """Whether ``packets_to_send`` (or ``segments_to_send``) may have something:
+        drivers can skip a quiet host."""
         return bool(self._dirty or self._control)
 
     def get_timer(self) -> float | None:
@@ -383,7 +393,7 @@ class Host:
         for reply in conn.segments_to_send(now):
             if conn.tracer is None and self.tracer is not None:
                 self.tracer.segment(None, now, "sent", reply, "segment to a listener")
-            self._control.append(encode_tcp_packet(dst, src, reply))
+            self._control.append((dst, src, reply))
         if conn.state is State.SYN_RECEIVED:
             self._settle(conn, now)
         else:
@@ -400,7 +410,7 @@ class Host:
         self.stats.resets_sent += 1
         if tracer is not None:
             tracer.segment(None, now, "sent", reply, "no connection")
-        self._control.append(encode_tcp_packet(dst, src, reply))
+        self._control.append((dst, src, reply))
 
     # -- source address and ephemeral ports -----------------------------
     def _source_for(self, remote: IPAddress) -> IPAddress:
@@ -475,7 +485,7 @@ class Host:
             del self._time_wait[key]
             return True
         for reply in replies:
-            self._control.append(encode_tcp_packet(dst, src, reply))
+            self._control.append((dst, src, reply))
         if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
         return True

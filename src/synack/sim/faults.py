@@ -27,11 +27,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from synack.host import Host
-from synack.sim.network import PacketMatch
+from synack.sim.network import PacketMatch, SegmentMatch
 from synack.sim.options import OptionError, parse_duration
-from synack.wire.errors import MalformedPacket
-from synack.wire.ip import parse_tcp_packet
-from synack.wire.segment import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG
+from synack.wire.segment import ACK, CWR, ECE, FIN, PSH, RST, SYN, URG, Segment
 
 ACTIONS = ("drop", "delay", "duplicate")
 DIRECTIONS = ("c2s", "s2c")
@@ -81,28 +79,24 @@ class FaultSpec:
         return f"{self.action} {where}{self.flags_text} {which}{extra}"
 
     def matcher(self, clients: Collection[Host], servers: Collection[Host]) -> PacketMatch:
-        """The packet match for :meth:`Network.fault`: client hosts send c2s."""
+        """The packet match for :meth:`Network.fault`: client hosts send c2s. It
+        tests decoded segments as well as bytes (a :class:`SegmentMatch`)."""
         client_set = set(clients)
         server_set = set(servers)
         direction = self.direction
         flags = self.flags
 
-        def match(src: Host, dst: Host, packet: bytes) -> bool:
-            if direction == "c2s" and not (src in client_set and dst in server_set):
-                return False
-            if direction == "s2c" and not (src in server_set and dst in client_set):
-                return False
-            if flags is None:
-                return True
-            try:
-                _, _, seg = parse_tcp_packet(packet)
-            except MalformedPacket:
-                return False
+        def hosts(src: Host, dst: Host) -> bool:
+            if direction == "c2s":
+                return src in client_set and dst in server_set
+            return src in server_set and dst in client_set
+
+        def test(seg: Segment) -> bool:
             if flags == -1:
                 return len(seg.payload) > 0
             return seg.flags == flags
 
-        return match
+        return SegmentMatch(None if flags is None else test, None if direction is None else hosts)
 
 
 def parse_fault(action: str, text: str) -> FaultSpec:

@@ -1,8 +1,18 @@
 """Hosts joined by links, driven on a virtual clock.
 
-The loop pumps every Host through ``packets_to_send``, ``get_timer`` and
+The loop pumps every Host through ``segments_to_send``, ``get_timer`` and
 ``handle_timer``, and delivers packets after each link's delay. Given the
 same seed it does the same thing every time.
+
+Packets go from one in-memory Host to another, so most need never become
+bytes: with no tap installed, on a link that does not corrupt, and past
+fault rules that can test a decoded segment (:class:`SegmentMatch`, which
+``segment_matcher`` builds), a segment travels as the object the sender made
+and arrives through ``Host.receive_segment``. Anything that needs bytes (a
+tap, corruption, a match written for bytes, a segment whose encoding would
+not decode to the same thing) gets the encoded packet instead, and the
+receiver parses it. Both paths draw the same random numbers and give the
+same results.
 
 Two hooks shape a scenario beyond the links' random faults: ``drop`` loses
 chosen packets (say, the first SYN,ACK), and ``apps`` are callbacks that run
@@ -30,11 +40,15 @@ from dataclasses import dataclass
 
 from synack.host import Host
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import IPAddress, parse_tcp_packet
-from synack.wire.segment import Segment, tcpdump_flags
+from synack.wire.ip import IPAddress, encode_tcp_packet, parse_tcp_packet
+from synack.wire.segment import Segment, exact_options_length, tcpdump_flags
 
 PacketMatch = Callable[[Host, Host, bytes], bool]  # src, dst, packet
 App = Callable[["Network"], None]
+# What travels on a link: an encoded IP packet, or a segment that was never
+# encoded, with its source and destination address.
+SegmentItem = tuple[IPAddress, IPAddress, Segment]
+Packet = bytes | SegmentItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +66,7 @@ class PacketEvent:
 
 
 PacketTap = Callable[[PacketEvent], None]
+_Route = tuple[Host, "Link", "LinkConfig", bool]  # see Network._routes
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +102,14 @@ class LinkConfig:
         if self.queue_limit is not None and self.queue_limit < 0:
             raise ValueError("queue limit cannot be negative")
 
+    @property
+    def plain(self) -> bool:
+        """Whether every packet simply arrives ``delay`` later (no random fate, no queue)."""
+        return not (
+            self.jitter or self.bandwidth is not None or self.loss or self.duplicate
+            or self.reorder or self.corrupt
+        )  # fmt: skip
+
 
 class Link:
     """One direction between two hosts: decides each packet's fate and arrival time."""
@@ -103,8 +126,13 @@ class Link:
     def fates(self, now: float, packet: bytes) -> list[tuple[float, bytes, str]]:
         """(arrival time, packet as it arrives, fate) for one packet sent now.
 
-        An empty list means it is lost; the caller learns why from ``lost_reason``.
+        A negative arrival time means it never arrives; the fate says why.
         """
+        return self._fates(now, packet, len(packet))  # type: ignore[return-value]
+
+    def _fates(self, now: float, packet: Packet, size: int) -> list[tuple[float, Packet, str]]:
+        """:meth:`fates` for bytes or a segment item of ``size`` bytes on the wire
+        (a segment item only when the link does not corrupt)."""
         cfg = self.config
         rng = self.rng
         start = now
@@ -116,7 +144,7 @@ class Link:
                 return [(-1.0, packet, "queue-full")]
             if departures:
                 start = departures[-1]
-            start += len(packet) * 8 / cfg.bandwidth
+            start += size * 8 / cfg.bandwidth
             departures.append(start)
         if cfg.loss and rng.random() < cfg.loss:
             return [(-1.0, packet, "lost")]
@@ -126,9 +154,10 @@ class Link:
             delay += cfg.reorder_delay
             fate = "reordered"
         if cfg.corrupt and rng.random() < cfg.corrupt:
+            assert isinstance(packet, bytes), "a corrupting link needs the packet's bytes"
             packet = _corrupt(packet, rng)
             fate = "corrupted"
-        arrivals = [(start + delay, packet, fate)]
+        arrivals: list[tuple[float, Packet, str]] = [(start + delay, packet, fate)]
         if cfg.duplicate and rng.random() < cfg.duplicate:
             arrivals.append((start + delay, packet, "duplicated"))
         return arrivals
@@ -185,6 +214,23 @@ class FaultRule:
         """Whether this rule acts on the packet (every match advances the count)."""
         if self.applied >= self.count or not self.match(src, dst, packet):
             return False
+        return self._counted()
+
+    def on_segment(self, src: Host, dst: Host, seg: Segment) -> bool:
+        """The same for a segment that was never encoded; ``match`` must be a
+        :class:`SegmentMatch` (see :attr:`takes_segments`)."""
+        match = self.match
+        assert isinstance(match, SegmentMatch)
+        if self.applied >= self.count or not match.segment(src, dst, seg):
+            return False
+        return self._counted()
+
+    @property
+    def takes_segments(self) -> bool:
+        """Whether ``match`` can test a decoded segment, so the packet need not be encoded."""
+        return isinstance(self.match, SegmentMatch)
+
+    def _counted(self) -> bool:
         self.seen += 1
         if self.seen < self.nth:
             return False
@@ -195,6 +241,40 @@ class FaultRule:
 DropRule = FaultRule  # the name the first scenarios used
 
 
+class SegmentMatch:
+    """A packet match (``match(src, dst, packet)``) that can also test a decoded
+    segment (``match.segment(src, dst, seg)``), so the network need not encode
+    packets for fault rules. ``hosts(src, dst)`` tests the direction, ``test(seg)``
+    the segment; either may be None (anything). Bytes that do not parse as TCP
+    match only when ``test`` is None."""
+
+    __slots__ = ("hosts", "test")
+
+    def __init__(
+        self,
+        test: Callable[[Segment], bool] | None = None,
+        hosts: Callable[[Host, Host], bool] | None = None,
+    ) -> None:
+        self.test = test
+        self.hosts = hosts
+
+    def __call__(self, src: Host, dst: Host, packet: bytes) -> bool:
+        if self.hosts is not None and not self.hosts(src, dst):
+            return False
+        if self.test is None:
+            return True
+        try:
+            _, _, seg = parse_tcp_packet(packet)
+        except MalformedPacket:
+            return False
+        return self.test(seg)
+
+    def segment(self, src: Host, dst: Host, seg: Segment) -> bool:
+        if self.hosts is not None and not self.hosts(src, dst):
+            return False
+        return self.test is None or self.test(seg)
+
+
 def segment_matcher(
     src: Host | None = None,
     dst: Host | None = None,
@@ -203,20 +283,18 @@ def segment_matcher(
 ) -> PacketMatch:
     """A match for fault rules: direction (``src``/``dst`` hosts), tcpdump flags
     exactly (``"S"``, ``"S."``, ``"F."``, ``"."``...), and any test of the segment
-    (``lambda seg: len(seg.payload) > 0``)."""
+    (``lambda seg: len(seg.payload) > 0``). It tests segments as well as bytes
+    (a :class:`SegmentMatch`), so the packets it looks at need not be encoded."""
 
-    def match(s: Host, d: Host, packet: bytes) -> bool:
-        if (src is not None and s is not src) or (dst is not None and d is not dst):
-            return False
-        try:
-            _, _, seg = parse_tcp_packet(packet)
-        except MalformedPacket:
-            return False
+    def hosts(s: Host, d: Host) -> bool:
+        return (src is None or s is src) and (dst is None or d is dst)
+
+    def test(seg: Segment) -> bool:
         if flags is not None and tcpdump_flags(seg.flags) != flags:
             return False
         return predicate is None or predicate(seg)
 
-    return match
+    return SegmentMatch(test, hosts)
 
 
 class Network:
@@ -230,7 +308,10 @@ class Network:
         self._by_address: dict[IPAddress, Host] = {}
         self._by_packed: dict[bytes, Host] = {}  # the same, by packed address: the fast path
         self._links: dict[tuple[int, int], Link] = {}
-        self._queue: list[tuple[float, int, Host, bytes]] = []
+        # Per sending host: packed destination -> (host, link, the link's config
+        # then, whether it is plain). Cleared when hosts or links change.
+        self._routes: dict[Host, dict[bytes, _Route]] = {}
+        self._queue: list[tuple[float, int, Host, Packet]] = []
         self._counter = 0
         self.taps: list[PacketTap] = []
         self.faults: list[FaultRule] = []
@@ -261,6 +342,7 @@ class Network:
             self._by_address[address] = host
             self._by_packed[address.packed] = host
         self._order[host] = len(self._order)
+        self._routes.clear()
         host.on_output = self._output_ready
         self.touch(host)
         return host
@@ -296,6 +378,7 @@ class Network:
     def set_link(self, src: Host, dst: Host, config: LinkConfig) -> None:
         """Configure the direction from ``src`` to ``dst``."""
         self._links[(id(src), id(dst))] = Link(src, dst, config, self.rng)
+        self._routes.clear()
 
     def link(self, src: Host, dst: Host) -> Link:
         key = (id(src), id(dst))
@@ -325,12 +408,6 @@ class Network:
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
         """Move every packet the hosts have ready onto the links."""
-        now = self.now
-        by_packed = self._by_packed
-        links = self._links
-        queue = self._queue
-        taps = self.taps
-        faults = self.faults
         pending = self._pending
         if not pending:
             return
@@ -340,6 +417,18 @@ class Network:
             order = self._order
             hosts = sorted(pending, key=order.__getitem__)  # the order hosts joined
         pending.clear()
+        if self.taps:
+            self._flush_bytes(hosts)
+        else:
+            self._flush_segments(hosts)
+
+    def _flush_bytes(self, hosts: list[Host]) -> None:
+        """The hosts' output as encoded packets, for the taps to see."""
+        now = self.now
+        by_packed = self._by_packed
+        links = self._links
+        queue = self._queue
+        faults = self.faults
         active = self._active
         for host in hosts:
             active[host] = None
@@ -348,34 +437,99 @@ class Network:
             for packet in packets:
                 dst = by_packed.get(packet[16:20] if packet[0] >> 4 == 4 else packet[24:40])
                 if dst is None:
-                    if taps:
-                        self._tap(PacketEvent(now, None, host, host, packet, "unroutable"))
+                    self._tap(PacketEvent(now, None, host, host, packet, "unroutable"))
                     continue
+                link = links.get((id(host), id(dst)))
+                if link is None:
+                    link = self.link(host, dst)
                 if faults:
-                    arrivals = self._faulted(host, dst, packet)
+                    arrivals = self._faulted(host, dst, link, packet, len(packet))
                 else:
-                    link = links.get((id(host), id(dst)))
-                    if link is None:
-                        link = self.link(host, dst)
-                    arrivals = link.fates(now, packet)
+                    arrivals = link._fates(now, packet, len(packet))
                 for when, copy, fate in arrivals:
+                    assert isinstance(copy, bytes)
                     if when < 0:
                         self.packets_lost += 1
-                        if taps:
-                            self._tap(PacketEvent(now, None, host, dst, copy, fate))
+                        self._tap(PacketEvent(now, None, host, dst, copy, fate))
                         continue
-                    if taps:
-                        self._tap(PacketEvent(now, when, host, dst, copy, fate))
+                    self._tap(PacketEvent(now, when, host, dst, copy, fate))
                     self._counter += 1
                     heapq.heappush(queue, (when, self._counter, dst, copy))
 
-    def _faulted(self, host: Host, dst: Host, packet: bytes) -> list[tuple[float, bytes, str]]:
+    def _flush_segments(self, hosts: list[Host]) -> None:
+        """The hosts' output with no tap to see it: segments travel as they are,
+        and only those that need bytes (a corrupting link, a fault match written
+        for bytes, options whose encoding would not decode the same) are encoded."""
+        now = self.now
+        queue = self._queue
+        faults = self.faults
+        faults_need_bytes = bool(faults) and not all(rule.takes_segments for rule in faults)
+        active = self._active
+        all_routes = self._routes
+        lost = 0
+        for host in hosts:
+            active[host] = None
+            items = host.segments_to_send(now)
+            self._refresh(host)
+            routes = all_routes.get(host)
+            if routes is None:
+                routes = all_routes[host] = {}
+            for item in items:
+                dst_packed = item[1].packed
+                route = routes.get(dst_packed)
+                if route is None or route[1].config is not route[2]:
+                    route = self._route(host, dst_packed)
+                    if route is None:
+                        continue  # unroutable: no tap to tell
+                    routes[dst_packed] = route
+                dst, link, cfg, plain = route
+                seg = item[2]
+                options = seg.options
+                olen = exact_options_length(options) if options else 0
+                if plain and olen is not None and not faults:
+                    # the usual case: no fault, no random fate, no queue: just the delay
+                    self._counter += 1
+                    heapq.heappush(queue, (now + cfg.delay, self._counter, dst, item))
+                    continue
+                packet: Packet
+                if olen is None or faults_need_bytes or cfg.corrupt:
+                    packet = encode_tcp_packet(item[0], item[1], seg)
+                    size = len(packet)
+                else:
+                    packet = item
+                    size = (40 if len(dst_packed) == 4 else 60) + olen + len(seg.payload)
+                if faults:
+                    arrivals = self._faulted(host, dst, link, packet, size)
+                else:
+                    arrivals = link._fates(now, packet, size)
+                for when, copy, _ in arrivals:
+                    if when < 0:
+                        lost += 1
+                        continue
+                    self._counter += 1
+                    heapq.heappush(queue, (when, self._counter, dst, copy))
+        self.packets_lost += lost
+
+    def _route(self, host: Host, dst_packed: bytes) -> _Route | None:
+        dst = self._by_packed.get(dst_packed)
+        if dst is None:
+            return None
+        link = self.link(host, dst)
+        return dst, link, link.config, link.config.plain
+
+    def _faulted(
+        self, host: Host, dst: Host, link: Link, packet: Packet, size: int
+    ) -> list[tuple[float, Packet, str]]:
         """The fates of one packet when fault rules are set."""
-        acting = [rule for rule in self.faults if rule(host, dst, packet)]
+        if isinstance(packet, bytes):
+            acting = [rule for rule in self.faults if rule(host, dst, packet)]
+        else:
+            seg = packet[2]
+            acting = [rule for rule in self.faults if rule.on_segment(host, dst, seg)]
         # every rule sees every packet above, so their counts stay exact
         if any(rule.action == "drop" for rule in acting):
             return [(-1.0, packet, "dropped")]
-        arrivals = self.link(host, dst).fates(self.now, packet)
+        arrivals = link._fates(self.now, packet, size)
         for rule in acting:
             if rule.action == "delay":
                 arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
@@ -393,6 +547,7 @@ class Network:
         for host in self.hosts:
             if host not in self._order:
                 self._order[host] = len(self._order)
+                self._routes.clear()
                 for address in host.addresses:
                     self._by_address.setdefault(address, host)
                     self._by_packed.setdefault(address.packed, host)
@@ -451,7 +606,10 @@ class Network:
             while queue and queue[0][0] <= now:
                 _, _, dst, packet = heapq.heappop(queue)
                 self.packets_delivered += 1
-                dst.receive_packet(packet, now)
+                if isinstance(packet, bytes):
+                    dst.receive_packet(packet, now)
+                else:
+                    dst.receive_segment(packet[0], packet[1], packet[2], now)
                 received[dst] = None
             for host in received:
                 self._active[host] = None

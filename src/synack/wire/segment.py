@@ -155,6 +155,36 @@ def encode_options(options: tuple[Option, ...]) -> bytes:
     return bytes(out)
 
 
+_OPTION_SIZES: dict[type, int] = {
+    NoOperation: 1, MaxSegmentSize: 4, WindowScale: 3, SackPermitted: 2, Timestamps: 10,
+}  # fmt: skip
+
+
+def exact_options_length(options: tuple[Option, ...]) -> int | None:
+    """The bytes ``options`` take on the wire, when decoding their encoding gives
+    them back exactly: no padding (it would decode as an extra EOL), no raw
+    option, no EOL, no SACK without blocks. None when the round trip would
+    change them, or they do not fit a header. Lets an in-memory driver skip
+    the codec."""
+    if len(options) == 3 and options[0] is NOP and options[1] is NOP:
+        if type(options[2]) is Timestamps:
+            return 12
+    size = 0
+    for opt in options:
+        if isinstance(opt, Sack):
+            if not opt.blocks:
+                return None
+            size += 2 + 8 * len(opt.blocks)
+        else:
+            n = _OPTION_SIZES.get(type(opt))
+            if n is None:
+                return None
+            size += n
+    if size % 4 or size > MAX_HEADER_LEN - HEADER_LEN:
+        return None
+    return size
+
+
 def decode_options(data: bytes | memoryview) -> tuple[Option, ...]:
     """Parse an options area. Raises :class:`MalformedPacket` on an overrun."""
     if len(data) == 12 and data[:4] == _TS_FAST_PREFIX:
