@@ -161,8 +161,13 @@ class Host:
         backlog: int = 128,
         config: TcpConfig | None = None,
         address: IPAddress | str | None = None,
+        now: float = 0.0,
     ) -> Listener:
-        """Passive OPEN on ``port`` (every address unless ``address`` is given)."""
+        """Passive OPEN on ``port`` (every address unless ``address`` is given).
+
+        The trace shows one CLOSED -> LISTEN, here; each connection the
+        listener spawns starts from LISTEN when its SYN arrives.
+        """
         if not 0 < port <= 65535:
             raise ValueError(f"port {port} is not in 1-65535")
         if port in self.listeners:
@@ -172,6 +177,9 @@ class Host:
         local = parse_address(address) if address is not None else None
         listener = Listener(port, backlog, config or self.config, local)
         self.listeners[port] = listener
+        if self.tracer is not None:
+            cause = f"passive OPEN, port {port}"
+            self.tracer.state_changed(None, now, State.CLOSED, State.LISTEN, cause)
         return listener
 
     def close_listener(self, port: int) -> None:
@@ -382,9 +390,10 @@ class Host:
             self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
             return
         conn = self._new_connection((dst, seg.dst_port), (src, seg.src_port), listener.config)
-        if not seg.flags & SYN:
-            conn.tracer = None  # a stray for the listener: no connection comes of it
-        conn.listen(now)
+        tracer, conn.tracer = conn.tracer, None
+        conn.listen(now)  # the listener's own LISTEN is already in the trace
+        if seg.flags & SYN:
+            conn.tracer = tracer  # otherwise a stray: no connection comes of it
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
             self.connections[key] = conn

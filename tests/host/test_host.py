@@ -218,4 +218,5 @@ def test_stray_ack_to_listener_leaves_no_connection_in_the_trace() -> None:
     kinds = [
         (r.kind, getattr(r, "direction", None), getattr(r, "flags", None)) for r in recorder.records
     ]
-    assert kinds == [("segment", "sent", "R")]
+    assert kinds == [("state", None, None), ("segment", "sent", "R")]  # the listener, then RST
+    assert recorder.records[0].new == "LISTEN"  # type: ignore[union-attr]

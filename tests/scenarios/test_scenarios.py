@@ -209,7 +209,7 @@ def test_lost_syn_ack() -> None:
 
 def test_refused() -> None:
     outcome, paths, segments = run("refused")
-    assert paths == {"client": ["CLOSED", "SYN-SENT", "CLOSED"]}
+    assert paths == {"client": ["CLOSED", "SYN-SENT", "CLOSED"], "server": ["CLOSED", "LISTEN"]}
     causes = [r.cause for r in outcome.recorder.records if getattr(r, "new", None) == "CLOSED"]
     assert causes == ["rcv RST (connection refused)"]
     assert segments == [

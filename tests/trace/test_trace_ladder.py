@@ -43,7 +43,7 @@ def test_plain_conversation_relative_numbers_and_states() -> None:
     assert "P. seq 1 ack 15 len 14" in row(lines, "P. seq 1 ack 15")
     # the server's SYN,ACK goes right to left, the client's SYN left to right
     syn = lines.index(row(lines, "S seq 0"))
-    assert lines[syn + 1].rstrip().endswith("\u25b6\u2502 CLOSED")
+    assert lines[syn + 1].rstrip().endswith("\u25b6\u2502 LISTEN")  # listening from the start
     assert "+10 ms" in lines[syn + 1]
     synack = lines.index(row(lines, "S. seq 0"))
     assert "\u2502\u25c0\u2500" in lines[synack + 1]
