@@ -733,3 +733,20 @@ def test_established_rcv_data_out_of_order_sack():
         )
     ]
     assert events(conn) == [DataReceived(200)]
+
+
+def test_established_rcv_burst_out_of_order_one_duplicate_ack_each():
+    # RFC 5681 4.2: each out-of-order segment draws its own duplicate ACK, even
+    # when several arrive before the output is pulled: the sender counts them.
+    conn = est()
+    for i in range(3):
+        conn.receive_segment(peer(ACK, IRS + 101 + 100 * i, ISS + 1, payload=b"x" * 100), 0.0)
+    assert out(conn) == [ours(ACK, ISS + 1, IRS + 1)] * 3
+
+
+def test_established_rcv_burst_in_order_shares_one_ack():
+    # In-order segments that arrive together share one ACK (as with receive offload).
+    conn = est(replace(PLAIN, delayed_ack=True))
+    for i in range(4):
+        conn.receive_segment(peer(ACK, IRS + 1 + MSS * i, ISS + 1, payload=b"y" * MSS), 0.0)
+    assert out(conn) == [ours(ACK, ISS + 1, IRS + 1 + 4 * MSS, window=WINDOW - 4 * MSS)]

@@ -798,7 +798,9 @@ class Connection:
             return
         self._unacked_segments += 1 if nbytes >= self._mss_payload() else 0
         if self._unacked_segments >= self.config.quickack_segments:
-            self._send_ack(now)
+            # Due now; segments that arrived together share it (as with receive
+            # offload), where out-of-order ones each get their own (see above).
+            self._ack_now = True
         elif self._t_delack is None:
             self._t_delack = now + self.config.delayed_ack_timeout
 
