@@ -137,11 +137,12 @@ def ladder_lines(timeline: Timeline, width: int = MAX_WIDTH) -> list[Text]:
         else:
             note = lay.note(f"\u25b8 {step.text}", side, "cyan")
             lines.append(lay.line(time, step.states, note))
-    footers = [f"times in ms; {timeline.seq_note()}"]
+    footers = ["times in ms; " + timeline.seq_note().replace(" (", ":\n  (", 1)]
     if timeline.source == "segments":
         footers.append("arrows drawn from the segments each side sent (no link record)")
     for footer in footers:
-        lines.append(Text(_fit(footer, min(width, MAX_WIDTH)).rstrip(), style="dim"))
+        for part in footer.split("\n"):
+            lines.append(Text(_fit(part, min(width, MAX_WIDTH)).rstrip(), style="dim"))
     return lines
 
 
