@@ -24,6 +24,7 @@ from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
 from synack.tcp.events import DataReceived, EndOfStream
 from synack.tcp.isn import FixedIsn, Rfc6528Isn
+from synack.tcp.state import State
 from synack.trace.records import TraceRecorder
 
 CLIENT_ADDRESS = "10.0.0.1"
@@ -334,7 +335,7 @@ def _abort(options: Options) -> Outcome:
 
     def on_server(conn: Connection, event: object) -> None:
         if isinstance(event, DataReceived) and len(world.server_received) >= 8_000:
-            if conn.state.value != "CLOSED":
+            if conn.state is not State.CLOSED:
                 conn.abort()  # the application gives up mid-transfer: RST
 
     world.on_server = on_server
@@ -378,7 +379,7 @@ def _lossy_transfer(options: Options) -> Outcome:
 def _feed(world: World, conn: Connection, payload: bytes) -> None:
     """Keep the send buffer full until all of ``payload`` is queued, then close."""
     sent = len(world.client_sent)
-    if sent >= len(payload) or conn.state.value not in ("SYN-SENT", "ESTABLISHED"):
+    if sent >= len(payload) or conn.state not in (State.SYN_SENT, State.ESTABLISHED):
         return
     # Offer all the rest: a partial accept arms SendSpaceAvailable for later.
     accepted = conn.send(memoryview(payload)[sent:])
