@@ -29,7 +29,7 @@ def test_one_clean_connection() -> None:
 
 def test_two_hundred_connections_with_loss() -> None:
     loss = LinkConfig(loss=0.02)
-    r = simulate(200, c2s=loss, s2c=loss, seed=5, msl=2.0)
+    r = simulate(200, c2s=loss, s2c=loss, seed=5, msl=30.0)  # see the corruption test
     assert r.ok, r.to_dict()
     assert r.completed == 200 and r.failed == 0 and r.bytes_match and r.mismatched == 0
     assert r.up_received == r.down_received == 200 * 10_000
@@ -54,8 +54,10 @@ def test_same_seed_same_result() -> None:
 
 def test_corruption_is_counted_and_survived() -> None:
     cfg = LinkConfig(corrupt=0.05)
-    r = simulate(40, c2s=cfg, s2c=cfg, seed=3, msl=1.0)
-    assert r.ok
+    # TIME-WAIT must outlast the peer's backed-off FIN retransmissions, or a
+    # late FIN meets a RST (correct TCP, but a failed run): a long MSL costs no wall time.
+    r = simulate(40, c2s=cfg, s2c=cfg, seed=3, msl=30.0)
+    assert r.ok, r.to_dict()
     assert r.malformed.get("checksum", 0) > 0
 
 
