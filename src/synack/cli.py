@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.text import Text
 
 from synack.wire.seq import MASK
+
+if TYPE_CHECKING:
+    from synack.scenarios import Outcome
 
 
 def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -110,8 +114,7 @@ def demo(
       synack demo lost-final-ack --lang ko
       synack demo close --html close.html --pcap close.pcap
     """
-    from synack.demo import DEFAULT_SCENARIO
-    from synack.scenarios import SCENARIOS, Options, run_scenario
+    from synack.scenarios import DEFAULT_SCENARIO, SCENARIOS, Options, run_scenario
 
     console = Console(highlight=False)
     if list_only:
@@ -141,7 +144,7 @@ def demo(
 
 
 def _write_trace(
-    outcome: object,
+    outcome: Outcome,
     console: Console,
     fmt: str,
     html: str | None,
@@ -153,7 +156,7 @@ def _write_trace(
 
     title, notes = description
     write_outputs(
-        outcome.recorder,  # type: ignore[attr-defined]
+        outcome.recorder,
         fmt=fmt,
         console=console,
         html=html,

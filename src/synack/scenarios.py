@@ -31,6 +31,7 @@ CLIENT_ADDRESS = "10.0.0.1"
 SERVER_ADDRESS = "10.0.0.2"
 SERVER_PORT = 80
 SEEDS_ISN = 4321  # Host X's ISN in the seed documents (004)
+DEFAULT_SCENARIO = "close"  # what `synack demo` runs without a name
 LANGUAGES = ("en", "ko")
 
 

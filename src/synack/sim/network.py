@@ -238,9 +238,6 @@ class FaultRule:
         return True
 
 
-DropRule = FaultRule  # the name the first scenarios used
-
-
 class SegmentMatch:
     """A packet match (``match(src, dst, packet)``) that can also test a decoded
     segment (``match.segment(src, dst, seg)``), so the network need not encode

@@ -32,10 +32,6 @@ class CongestionControl:
             return 3 * mss
         return 4 * mss
 
-    @property
-    def in_slow_start(self) -> bool:
-        return self.cwnd < self.ssthresh
-
     def on_ack(self, acked: int, flight_size: int, now: float) -> None:
         """New data was cumulatively acknowledged outside fast recovery."""
 

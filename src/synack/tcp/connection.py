@@ -132,7 +132,6 @@ class Connection:
         "_now", "_wakeup", "_events", "_out",
         # send sequence variables (RFC 9293 3.3.1); snd_max is the highest sent
         "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
-        "snd_up",
         # receive sequence variables; rcv_adv is the right edge we advertised
         "irs", "rcv_nxt", "rcv_adv", "rcv_up",
         # negotiated options
@@ -175,7 +174,7 @@ class Connection:
         self._out: list[Segment] = []
 
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
-        self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = self.snd_up = 0
+        self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = 0
         self.irs = self.rcv_nxt = self.rcv_adv = self.rcv_up = 0
 
         version = getattr(local[0], "version", 4)

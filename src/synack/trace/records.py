@@ -2,13 +2,12 @@
 
 ``TraceRecorder`` is the engine's tracer hook (:class:`synack.tcp.tracer.Tracer`):
 give each Host its own ``recorder.endpoint("name")`` and all their records
-land in one time-ordered list. ``to_json`` gives the JSON Lines form that
-``synack demo --json`` prints.
+land in one time-ordered list. ``synack.trace.output.json_records`` gives
+the JSON Lines form that ``synack demo --json`` prints.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,9 +174,6 @@ class TraceRecorder:
                     item[key] = getattr(rec, key)
             out.append(item)
         return out
-
-    def to_json_lines(self) -> str:
-        return "".join(json.dumps(item) + "\n" for item in self.to_dicts())
 
 
 class EndpointTracer:

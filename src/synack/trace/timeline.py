@@ -35,8 +35,6 @@ from synack.trace.records import (
 from synack.wire.segment import tcpdump_flags
 from synack.wire.seq import MASK
 
-LOST_FATES = ("lost", "dropped", "queue-full", "unroutable")
-
 TraceSource = TraceRecorder | Iterable[Record]
 
 
