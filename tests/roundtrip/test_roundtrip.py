@@ -385,8 +385,8 @@ def test_combined_fin_ack() -> None:
 
 
 def test_fin_and_ack_separate_when_app_reacts_after_output() -> None:
-    """The same application driven with events handled after
-    each step's output): the ACK already left, so the FIN follows alone."""
+    """The same application driven with events handled after each
+    step's output: the ACK already left, so the FIN follows alone."""
     pair = Pair(apps=False)
     pair.connect()
     pair.net.run(until=0.1)
