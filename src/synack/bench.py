@@ -659,7 +659,7 @@ def bench_memory_time_wait(
                 )  # fmt: skip
                 synack = Segment(rport, lport, irs, sq.add(conn.iss, 1), SYN | ACK, 65535,
                                  options=options)  # fmt: skip
-                client.receive_segment(SERVER, CLIENT, synack, now)
+                client.receive_segment(SERVER.packed, CLIENT.packed, synack, now)
             client.packets_to_send(now)  # the ACKs of the SYN,ACKs
             for conn in conns:
                 conn.close()
@@ -669,7 +669,7 @@ def bench_memory_time_wait(
                 options = (NOP, NOP, Timestamps(5001, conn._ts_now(now)))
                 fin = Segment(rport, lport, sq.add(irs, 1), sq.add(conn.iss, 2), FIN | ACK, 512,
                               options=options)  # fmt: skip
-                client.receive_segment(SERVER, CLIENT, fin, now)
+                client.receive_segment(SERVER.packed, CLIENT.packed, fin, now)
             client.packets_to_send(now)  # the last ACKs: now the records are packed
             while client.next_event() is not None:
                 pass

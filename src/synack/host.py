@@ -34,7 +34,7 @@ from synack.wire.errors import MalformedPacket
 from synack.wire.ip import (
     IPAddress,
     address_from_packed,
-    encode_tcp_packet,
+    encode_packed,
     parse_address,
     parse_tcp_packet,
 )
@@ -45,6 +45,8 @@ Endpoint = tuple[IPAddress, int]
 # local address, remote address, local port, remote port. Bytes hash in C
 # and cache their hash, which matters on the per-packet path.
 Key = bytes
+# A segment on its way, with packed source and destination addresses (4 or 16 bytes).
+Outgoing = tuple[bytes, bytes, Segment]
 
 # A TIME-WAIT record is packed to a few dozen bytes so a host can hold a
 # million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags
@@ -145,7 +147,10 @@ class Host:
         self._deadlines: dict[Connection, float] = {}
         self._heap: list[tuple[float, int, Connection]] = []
         self._heap_counter = 0
-        self._control: list[tuple[IPAddress, IPAddress, Segment]] = []  # replies, no connection
+        self._control: list[Outgoing] = []  # replies, no connection
+        # Each connection's packed (local, remote) addresses, for its key and
+        # for ``segments_to_send``: ipaddress's ``packed`` is slow per packet.
+        self._packed_of: dict[Connection, tuple[bytes, bytes]] = {}
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
         # A driver's hook, called when a user call (send, close, connect...) gives
@@ -217,7 +222,7 @@ class Host:
         if key in self.connections or key in self._time_wait:
             raise err.TcpError(err.CONNECTION_EXISTS)
         conn = self._new_connection((laddr, local_port), (raddr, rport), config or self.config)
-        self.connections[key] = conn
+        self._add(key, conn, laddr.packed, raddr.packed)
         conn.connect(now, iss)
         return conn
 
@@ -246,11 +251,15 @@ class Host:
             return
         self._deliver(src_packed, dst_packed, seg, now)
 
-    def receive_segment(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
-        """A decoded segment: used by drivers that already parsed the packet (or never
-        encoded it). Counted as a packet received, like ``receive_packet``."""
+    def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
+        """A decoded segment, its addresses packed (4 or 16 bytes each) as
+        ``segments_to_send`` gives them: for drivers that already parsed the packet
+        (or never encoded it). Counted as a packet received, like ``receive_packet``."""
         self.stats.packets_received += 1
-        self._deliver(src.packed, dst.packed, seg, now)
+        if dst not in self._packed_addresses:
+            self.stats.not_for_us += 1
+            return
+        self._deliver(src, dst, seg, now)
 
     def _deliver(self, src_packed: bytes, dst_packed: bytes, seg: Segment, now: float) -> None:
         key = dst_packed + src_packed + _PORTS.pack(seg.dst_port, seg.src_port)
@@ -259,25 +268,26 @@ class Host:
             conn.receive_segment(seg, now)
             self._after(conn)
             return
-        src, dst = address_from_packed(src_packed), address_from_packed(dst_packed)
-        if self._time_wait and self._time_wait_segment(key, src, dst, seg, now):
+        if self._time_wait and self._time_wait_segment(key, src_packed, dst_packed, seg, now):
             return
         listener = self.listeners.get(seg.dst_port)
-        if listener is not None and listener.address in (None, dst):
-            self._listener_segment(listener, key, src, dst, seg, now)
+        if listener is not None and listener.address in (None, address_from_packed(dst_packed)):
+            self._listener_segment(listener, key, src_packed, dst_packed, seg, now)
             return
-        self._stray(src, dst, seg, now)
+        self._stray(src_packed, dst_packed, seg, now)
 
-    def segments_to_send(self, now: float) -> list[tuple[IPAddress, IPAddress, Segment]]:
-        """Every segment due now, as (source, destination, segment), not encoded:
-        for drivers that hand segments to another Host in memory."""
+    def segments_to_send(self, now: float) -> list[Outgoing]:
+        """Every segment due now, as (source, destination, segment) with packed
+        addresses, not encoded: for drivers that hand segments to another Host in
+        memory (``address_from_packed`` turns an address back into an object)."""
         out = self._control
         self._control = []
         while self._dirty:
             dirty = list(self._dirty)
             self._dirty.clear()
+            packed_of = self._packed_of
             for conn in dirty:
-                local, remote = conn.local[0], conn.remote[0]  # type: ignore[index]
+                local, remote = packed_of[conn]
                 for seg in conn.segments_to_send(now):
                     out.append((local, remote, seg))
                 self._settle(conn, now)
@@ -286,7 +296,7 @@ class Host:
 
     def packets_to_send(self, now: float) -> list[bytes]:
         """Every packet due now, encoded with IP headers and checksums."""
-        return [encode_tcp_packet(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
+        return [encode_packed(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
 
     @property
     def has_output(self) -> bool:
@@ -356,10 +366,10 @@ class Host:
             self._forget(conn)
         elif state is State.TIME_WAIT:
             record = conn.time_wait_record()
-            self._forget(conn)
-            if record is not None:
+            key = self._forget(conn)
+            if record is not None and key is not None:
                 self.stats.time_wait_collapsed += 1
-                self._store_time_wait(self._key_of(conn), record, conn.config)
+                self._store_time_wait(key, record, conn.config)
         else:
             deadline = conn.get_timer()
             if deadline is None:
@@ -369,34 +379,42 @@ class Host:
                 self._heap_counter += 1
                 heapq.heappush(self._heap, (deadline, self._heap_counter, conn))
 
-    def _forget(self, conn: Connection) -> None:
-        self.connections.pop(self._key_of(conn), None)
+    def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
+        self.connections[key] = conn
+        self._packed_of[conn] = (local, remote)
+
+    def _forget(self, conn: Connection) -> Key | None:
+        """Drop a connection from every table; its key, if it had one."""
+        key = None
+        addresses = self._packed_of.pop(conn, None)
+        if addresses is not None:
+            ports = _PORTS.pack(conn.local[1], conn.remote[1])  # type: ignore[index]
+            key = addresses[0] + addresses[1] + ports
+            self.connections.pop(key, None)
         self._deadlines.pop(conn, None)
         listener = self._listener_of.pop(conn, None)
         if listener is not None:
             listener.syn_queue.discard(conn)
         conn._wakeup = None
-
-    @staticmethod
-    def _key_of(conn: Connection) -> Key:
-        assert conn.remote is not None
-        return _key(conn.local, conn.remote)
+        return key
 
     def _listener_segment(
-        self, listener: Listener, key: Key, src: IPAddress, dst: IPAddress, seg: Segment, now: float
+        self, listener: Listener, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
     ) -> None:
         """RFC 9293 3.10.7.2, through a fresh connection in LISTEN."""
         if seg.flags & SYN and listener.full:
             self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
             return
-        conn = self._new_connection((dst, seg.dst_port), (src, seg.src_port), listener.config)
+        local = (address_from_packed(dst), seg.dst_port)
+        remote = (address_from_packed(src), seg.src_port)
+        conn = self._new_connection(local, remote, listener.config)
         tracer, conn.tracer = conn.tracer, None
         conn.listen(now)  # the listener's own LISTEN is already in the trace
         if seg.flags & SYN:
             conn.tracer = tracer  # otherwise a stray: no connection comes of it
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
-            self.connections[key] = conn
+            self._add(key, conn, dst, src)
             listener.syn_queue.add(conn)
             self._listener_of[conn] = listener
         for reply in conn.segments_to_send(now):
@@ -408,7 +426,7 @@ class Host:
         else:
             conn._wakeup = None
 
-    def _stray(self, src: IPAddress, dst: IPAddress, seg: Segment, now: float) -> None:
+    def _stray(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""
         tracer = self.tracer
         if tracer is not None:
@@ -479,7 +497,7 @@ class Host:
         )  # fmt: skip
 
     def _time_wait_segment(
-        self, key: Key, src: IPAddress, dst: IPAddress, seg: Segment, now: float
+        self, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
     ) -> bool:
         """A segment for a TIME-WAIT record? False: no record, or a new SYN may reopen."""
         packed = self._time_wait.get(key)

@@ -126,6 +126,16 @@ def test_packet_for_another_address_is_dropped(server: Host) -> None:
     assert server.stats.not_for_us == 1
 
 
+def test_segment_pair_uses_packed_addresses(server: Host) -> None:
+    server.receive_segment(THEM.packed, US.packed, Segment(1, 80, 10, 0, SYN, 65535), 0.0)
+    ((src, dst, synack),) = server.segments_to_send(0.0)
+    assert (src, dst) == (US.packed, THEM.packed)
+    assert synack.flags == SYN | ACK and (synack.seq, synack.ack) == (5000, 11)
+    server.receive_segment(THEM.packed, ip_address("10.0.0.9").packed, synack, 0.0)
+    assert server.stats.not_for_us == 1
+    assert server.segments_to_send(0.0) == []
+
+
 def test_ephemeral_ports_are_distinct_and_in_range() -> None:
     host = Host(THEM, PLAIN, ephemeral_ports=(50000, 50099))
     ports = {host.connect((US, 80), 0.0).local[1] for _ in range(100)}

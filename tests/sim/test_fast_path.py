@@ -26,7 +26,7 @@ from synack.sim.network import (
     segment_matcher,
 )
 from synack.sim.scale import ScaleResult, simulate
-from synack.wire.ip import encode_tcp_packet, parse_tcp_packet
+from synack.wire.ip import encode_packed, encode_tcp_packet, parse_tcp_packet
 from synack.wire.segment import (
     EOL,
     NOP,
@@ -113,8 +113,8 @@ def test_fast_path_does_not_encode(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> bytes:
         raise AssertionError("a packet was encoded")
 
-    monkeypatch.setattr(synack.host, "encode_tcp_packet", refuse)
-    monkeypatch.setattr(synack.sim.network, "encode_tcp_packet", refuse)
+    monkeypatch.setattr(synack.host, "encode_packed", refuse)
+    monkeypatch.setattr(synack.sim.network, "encode_packed", refuse)
     faults = [parse_fault("drop", "c2s:S:1"), parse_fault("delay", "data:3:50ms")]
     result = simulate(30, bytes_up=3000, bytes_down=3000, faults=faults, seed=4, msl=1.0)
     assert result.ok
@@ -202,7 +202,7 @@ def test_host_segments_and_packets_agree() -> None:
             for src, dst in ((client, server), (server, client)):
                 if use_segments:
                     for s, d, seg in src.segments_to_send(now):
-                        wire.append(encode_tcp_packet(s, d, seg))
+                        wire.append(encode_packed(s, d, seg))
                         dst.receive_segment(s, d, seg, now)
                 else:
                     for packet in src.packets_to_send(now):

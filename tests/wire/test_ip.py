@@ -1,7 +1,7 @@
 """IPv4 and IPv6 headers: encode/decode round trips, checksums, fields, errors."""
 
 import struct
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 
 import pytest
 import wire_naive
@@ -21,7 +21,7 @@ from synack.wire import (
     decode_tcp_packet,
     encode_tcp_packet,
 )
-from synack.wire.ip import parse_address
+from synack.wire.ip import encode_packed, parse_address
 
 A4 = IPv4Address("192.168.0.1")
 B4 = IPv4Address("192.168.0.199")
@@ -342,3 +342,13 @@ def test_not_tcp(proto):
 def test_tcp_errors_surface_through_decode_tcp_packet():
     assert reason_of(v4_header(30) + bytes(10)) == "short"
     assert reason_of(v6_header(20) + bytes(20)) == "data-offset"
+
+
+def test_encode_packed_refuses_mixed_families() -> None:
+    seg = Segment(1, 2, 3, 4, SYN, 100)
+    with pytest.raises(ValueError, match="4 and 16 bytes"):
+        encode_packed(bytes(4), bytes(16), seg)
+    v4 = encode_packed(bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2]), seg)
+    assert v4 == encode_tcp_packet(ip_address("10.0.0.1"), ip_address("10.0.0.2"), seg)
+    v6 = encode_packed(ip_address("fd00::1").packed, ip_address("fd00::2").packed, seg)
+    assert v6 == encode_tcp_packet(ip_address("fd00::1"), ip_address("fd00::2"), seg)

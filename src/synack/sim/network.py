@@ -38,16 +38,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synack.host import Host
+from synack.host import Host, Outgoing
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import IPAddress, encode_tcp_packet, parse_tcp_packet
+from synack.wire.ip import IPAddress, encode_packed, parse_tcp_packet
 from synack.wire.segment import Segment, exact_options_length, tcpdump_flags
 
 PacketMatch = Callable[[Host, Host, bytes], bool]  # src, dst, packet
 App = Callable[["Network"], None]
 # What travels on a link: an encoded IP packet, or a segment that was never
 # encoded, with its source and destination address.
-SegmentItem = tuple[IPAddress, IPAddress, Segment]
+SegmentItem = Outgoing  # (packed source, packed destination, segment)
 Packet = bytes | SegmentItem
 
 
@@ -472,7 +472,7 @@ class Network:
             if routes is None:
                 routes = all_routes[host] = {}
             for item in items:
-                dst_packed = item[1].packed
+                dst_packed = item[1]
                 route = routes.get(dst_packed)
                 if route is None or route[1].config is not route[2]:
                     route = self._route(host, dst_packed)
@@ -490,7 +490,7 @@ class Network:
                     continue
                 packet: Packet
                 if olen is None or faults_need_bytes or cfg.corrupt:
-                    packet = encode_tcp_packet(item[0], item[1], seg)
+                    packet = encode_packed(item[0], dst_packed, seg)
                     size = len(packet)
                 else:
                     packet = item

@@ -8,8 +8,10 @@ from synack.wire.ip import (
     IPAddress,
     IPv4Header,
     IPv6Header,
+    address_from_packed,
     decode_ip,
     decode_tcp_packet,
+    encode_packed,
     encode_tcp_packet,
 )
 from synack.wire.segment import (
@@ -40,6 +42,6 @@ __all__ = [
     "ACK", "CWR", "ECE", "FIN", "NOP", "PSH", "RST", "SACK_PERMITTED", "SYN", "URG",
     "EndOfOptions", "IPAddress", "IPv4Header", "IPv6Header", "MalformedPacket",
     "MaxSegmentSize", "NoOperation", "Option", "Sack", "SackPermitted", "Segment",
-    "Timestamps", "UnknownOption", "WindowScale", "decode_ip", "decode_tcp_packet",
-    "encode_tcp_packet", "tcpdump_flags",
+    "Timestamps", "UnknownOption", "WindowScale", "address_from_packed", "decode_ip",
+    "decode_tcp_packet", "encode_packed", "encode_tcp_packet", "tcpdump_flags",
 ]  # fmt: skip

@@ -194,11 +194,17 @@ def encode_tcp_packet(
     """An IP packet carrying ``segment``, with both checksums computed."""
     if src.version != dst.version:
         raise ValueError(f"address families differ: {src} and {dst}")
-    src_packed, dst_packed = src.packed, dst.packed
-    tcp = segment.encode(src_packed, dst_packed)
-    if src.version == 4:
-        return _pack_v4(src_packed, dst_packed, V4_HEADER_LEN + len(tcp), ttl) + tcp
-    return IPv6Header(src, dst, hop_limit=ttl).encode(len(tcp)) + tcp  # type: ignore[arg-type]
+    return encode_packed(src.packed, dst.packed, segment, ttl)
+
+
+def encode_packed(src: bytes, dst: bytes, segment: Segment, ttl: int = DEFAULT_TTL) -> bytes:
+    """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6)."""
+    tcp = segment.encode(src, dst)
+    if len(src) == 4 and len(dst) == 4:
+        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl) + tcp
+    if len(src) == 16 and len(dst) == 16:
+        return _V6.pack(6 << 28, len(tcp), PROTO_TCP, ttl, src, dst) + tcp
+    raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
 
 
 def parse_address(text: str | IPAddress) -> IPAddress:
