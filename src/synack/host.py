@@ -233,6 +233,36 @@ class Host:
     def time_wait_count(self) -> int:
         return len(self._time_wait)
 
+    def state_of(self, conn: Connection) -> State:
+        """A connection's state as the host sees it: a connection collapsed into
+        a TIME-WAIT record is in TIME-WAIT until the record goes, then CLOSED."""
+        if conn in self._packed_of:
+            return conn.state
+        if conn.state is State.TIME_WAIT and conn.remote is not None:
+            key = _key(conn.local, conn.remote)
+            if key in self._time_wait:
+                return State.TIME_WAIT
+        return State.CLOSED
+
+    def time_wait_ports(self) -> list[int]:
+        """The local port of every TIME-WAIT record."""
+        return [_ports_of(key)[0] for key in self._time_wait]
+
+    def drop_connections(self, state: State, now: float) -> int:
+        """Drop every connection in ``state`` at once, as tcpdrop(8) does: RST to
+        the peer where it still has a connection (RFC 9293 3.10.5, ABORT), and a
+        TIME-WAIT record goes silently. Returns how many were dropped."""
+        if state is State.TIME_WAIT:
+            count = len(self._time_wait)
+            self._time_wait.clear()
+            self._tw_queue.clear()
+            return count
+        victims = [conn for conn in self.connections.values() if conn.state is state]
+        for conn in victims:
+            conn.abort(now)
+            self._after(conn)
+        return len(victims)
+
     # ------------------------------------------------------------------
     # Driver interface
     # ------------------------------------------------------------------

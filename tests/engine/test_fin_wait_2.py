@@ -93,8 +93,8 @@ def test_fin_wait_2_rcv_fin() -> None:
 def test_fin_wait_2_rcv_fin_with_data_after_shutdown_write() -> None:
     conn = half_closed(S)
     sent = feed(conn, peer(FIN | PSH | ACK, IRS + 1, ISS + 2, payload=b"bye"))
-    # Right edge kept at IRS+1+WINDOW (RFC 9293 3.8.6.2.2): 3 octets and the FIN.
-    assert sent == [ours(ACK, ISS + 2, IRS + 5, window=WINDOW - 4)]
+    # 3 octets in the buffer; the FIN takes none of it: the window is the free space.
+    assert sent == [ours(ACK, ISS + 2, IRS + 5, window=WINDOW - 3)]
     assert conn.state is State.TIME_WAIT
     assert events(conn) == [DataReceived(3), EndOfStream()]
 
@@ -112,7 +112,7 @@ def test_fin_wait_2_rcv_fin_out_of_order_then_hole_filled() -> None:
     assert feed(conn, peer(FIN | ACK, IRS + 4, ISS + 2)) == [ACK_NOW]
     # The three missing octets arrive: the queued FIN becomes in order.
     sent = feed(conn, peer(ACK, IRS + 1, ISS + 2, payload=b"abc"))
-    assert sent == [ours(ACK, ISS + 2, IRS + 5, window=WINDOW - 4)]
+    assert sent == [ours(ACK, ISS + 2, IRS + 5, window=WINDOW - 3)]
     assert conn.state is State.TIME_WAIT
     assert events(conn) == [DataReceived(3), EndOfStream()]
     assert conn.receive() == b"abc"

@@ -22,6 +22,9 @@ class TcpConfig:
     # Buffers. The receive buffer is the most we advertise as a window.
     send_buffer: int = 256 * 1024
     recv_buffer: int = 256 * 1024
+    # Grow the receive buffer to a whole number of segments once the MSS is
+    # known, so the window never ends in a runt (what FreeBSD does).
+    round_recv_buffer_to_mss: bool = False
 
     # Options negotiated in the SYN.
     window_scaling: bool = True  # RFC 7323
@@ -69,8 +72,16 @@ class TcpConfig:
     keepalive_interval: float = 75.0
     keepalive_probes: int = 9
 
+    # RFC 5961: a RST must hit RCV.NXT exactly (3.2) and a SYN in a synchronized
+    # state draws a challenge ACK (4.2). Off: RFC 9293's older rules, where any
+    # in-window RST or SYN resets the connection.
+    rfc5961_rst: bool = True
+    rfc5961_syn: bool = True
     # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
     challenge_ack_limit: int = 1000
+    # Drop segments with both SYN and FIN set, a combination no valid stack sends
+    # (many firewalls and stacks do; RFC 9293 does not require it).
+    drop_syn_fin: bool = False
 
     # RFC 7323 timestamp clock, in ticks per second (1 ms).
     timestamp_hz: int = 1000

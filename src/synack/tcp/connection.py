@@ -140,8 +140,8 @@ class Connection:
         # send side
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
-        "_recv_buf", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments", "_ack_now",
-        "_last_ooo",
+        "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
+        "_ack_now", "_last_ooo",
         # retransmission and congestion
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
@@ -189,6 +189,7 @@ class Connection:
         self._buf_seq = 0
         self._fin_queued = self._user_closed = self._send_full = False
         self._recv_buf = bytearray()
+        self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
         self._ooo: list[list[Any]] = []  # [start_seq, bytes], sorted, disjoint
         self._ooo_fin: int | None = None
         self._fin_received = False
@@ -302,6 +303,10 @@ class Connection:
             self._ack_now = True
             self._notify()
         return data
+
+    def peek(self, max_bytes: int = 1 << 30) -> bytes:
+        """Up to ``max_bytes`` of in-order data, left in the buffer (MSG_PEEK)."""
+        return bytes(self._recv_buf[:max_bytes])
 
     @property
     def receive_queued(self) -> int:
@@ -1143,20 +1148,24 @@ class Connection:
         cfg = self.config
         answering = bool(flags & ACK)  # a SYN,ACK offers only what the peer offered
         opts: list[Option] = []
+        nops = 0  # a NOP pads the option after it, and goes if that option does
         for name in cfg.syn_option_order:
+            option: Option | None = None
             if name == "mss":
-                opts.append(MaxSegmentSize(self.rcv_mss))
+                option = MaxSegmentSize(self.rcv_mss)
             elif name == "nop":
-                opts.append(NOP)
+                nops += 1
+                continue
             elif name == "wscale" and cfg.window_scaling and (self.ws_ok or not answering):
-                opts.append(WindowScale(self.rcv_wscale))
+                option = WindowScale(self.rcv_wscale)
             elif name == "sackOK" and cfg.sack and (self.sack_ok or not answering):
-                opts.append(SACK_PERMITTED)
+                option = SACK_PERMITTED
             elif name == "TS" and cfg.timestamps and (self.ts_ok or not answering):
-                opts.append(Timestamps(self._ts_now(self._now), self.ts_recent if answering else 0))
-        # A NOP only pads an option that follows it.
-        while opts and opts[-1] is NOP:
-            opts.pop()
+                option = Timestamps(self._ts_now(self._now), self.ts_recent if answering else 0)
+            if option is not None:
+                opts.extend([NOP] * nops)
+                opts.append(option)
+            nops = 0
         return tuple(opts)
 
     def _segment_options(self) -> tuple[Option, ...]:
@@ -1182,15 +1191,17 @@ class Connection:
 
     def _window_field(self, syn: bool) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        capacity = self.config.recv_buffer
+        capacity = self.recv_buffer
         space = capacity - len(self._recv_buf)
         rcv_nxt = self.rcv_nxt
         offered = (self.rcv_adv - rcv_nxt) & sq.MASK
         if offered >= sq.HALF:
             offered = 0
-        # Move the right edge only by a worthwhile amount, and never back.
+        # Move the right edge only by a worthwhile amount, and never back. With
+        # half the buffer or more free the window cannot be silly, and the whole
+        # free space is offered (as Linux and FreeBSD do).
         if space > offered and (
-            space == capacity or space - offered >= min(capacity // 2, self.rcv_mss)
+            2 * space >= capacity or space - offered >= min(capacity // 2, self.rcv_mss)
         ):
             wnd = space
         else:
@@ -1207,9 +1218,9 @@ class Connection:
 
     def _window_update_due(self) -> bool:
         """After a read: would a window update move the right edge by enough to matter?"""
-        space = self.config.recv_buffer - len(self._recv_buf)
+        space = self.recv_buffer - len(self._recv_buf)
         offered = self._offered_window()
-        return space - offered >= min(2 * self.rcv_mss, self.config.recv_buffer // 2)
+        return space - offered >= min(2 * self.rcv_mss, self.recv_buffer // 2)
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the four cases of the sequence check."""
@@ -1246,10 +1257,13 @@ class Connection:
         self.irs = seg.seq
         self.rcv_nxt = sq.add(seg.seq, 1)
         # The window in a SYN is never scaled (RFC 7323 2.2).
-        self.rcv_adv = sq.add(self.rcv_nxt, min(cfg.recv_buffer - len(self._recv_buf), 65535))
+        self.rcv_adv = sq.add(self.rcv_nxt, min(self.recv_buffer - len(self._recv_buf), 65535))
         peer_mss = seg.mss
         if peer_mss is not None:
             self.snd_mss = max(min(peer_mss, self.rcv_mss), 64)
+        if cfg.round_recv_buffer_to_mss:
+            mss = self.snd_mss
+            self.recv_buffer = -(-self.recv_buffer // mss) * mss
         peer_ws = seg.window_scale
         self.ws_ok = cfg.window_scaling and peer_ws is not None
         if self.ws_ok:

@@ -1,0 +1,518 @@
+"""The packetdrill script language: a parser into plain records.
+
+A script is a header of ``--option=value`` lines, then one event per line:
+a time and an action. Times are absolute (``0.1``), relative to the previous
+event (``+0.1``), any (``*``), or a range (``0.1...0.3``, the end being when a
+blocking call returns). Actions are packets (``<`` inbound, ``>`` outbound),
+system calls (``connect(3, ..., ...) = -1 EINPROGRESS (...)``), backquoted
+shell lines and ``%{ ... }%`` code blocks. ``//`` and ``/* */`` comment, and
+``#ifdef NAME`` ... ``#else`` ... ``#endif`` keep or drop lines.
+
+The grammar followed is google/packetdrill's (``parser.y``); see the
+project's README for what the runtime does with each record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ScriptError(Exception):
+    """A syntax error, with where it is: ``file:line:column: message``."""
+
+    def __init__(self, path: str, line: int, column: int, message: str) -> None:
+        super().__init__(f"{path}:{line}:{column}: {message}")
+        self.path = path
+        self.line = line
+        self.column = column
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpec:
+    """When an event happens: ``kind`` is "absolute", "relative" or "any".
+
+    ``end`` (with ``end_relative``) is the second half of a range: the time a
+    blocking call returns, or the latest an outbound packet may appear.
+    """
+
+    kind: str
+    value: float = 0.0
+    end: float | None = None
+    end_relative: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    """One TCP option as written: ``name`` and its integer arguments.
+
+    Names: mss, nop, eol, wscale, sackOK, sack (``blocks`` of (start, end)),
+    TS (``values`` = (val, ecr)), and "..." for "any options".
+    """
+
+    name: str
+    values: tuple[int, ...] = ()
+    blocks: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PacketSpec:
+    """A ``<`` or ``>`` line. ``start``/``end`` are relative to the sender's ISN
+    (None with ``...``: any); ``None`` fields were not written and are not checked."""
+
+    direction: str  # "<" inbound (injected), ">" outbound (expected)
+    flags: str  # packetdrill letters, "." for ACK
+    start: int | None
+    end: int | None
+    length: int
+    ack: int | None = None
+    window: int | None = None
+    urgent: int | None = None
+    options: tuple[OptionSpec, ...] | None = None  # None: not written
+    ecn: str | None = None  # "[noecn]", "[ect0]"...: the IP ECN field
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A system call argument or result as written, kept as text with a value
+    where it has one: a number, a name (``SOCK_STREAM``), ``...``, ``[N]`` (a
+    list), or names or'ed together (``O_RDWR | O_NONBLOCK``)."""
+
+    text: str
+    kind: str  # "int", "name", "ellipsis", "list", "or", "string", "struct"
+    value: int | None = None
+    items: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SyscallSpec:
+    name: str
+    args: tuple[Expr, ...]
+    result: Expr
+    errno: str | None = None
+    note: str | None = None  # the "(Operation now in progress)" text
+
+
+@dataclass(frozen=True, slots=True)
+class ShellSpec:
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class CodeSpec:
+    code: str
+
+
+Action = PacketSpec | SyscallSpec | ShellSpec | CodeSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    time: TimeSpec
+    action: Action
+    line: int
+    text: str  # the line as written, for messages
+
+
+@dataclass(slots=True)
+class Script:
+    path: str
+    options: dict[str, str] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------
+# Lines: comments, #ifdef, and multi-line %{ }% blocks
+# ----------------------------------------------------------------------
+def _strip_comments(text: str, path: str) -> str:
+    """Blank out comments, keeping line and column numbers intact."""
+    out = []
+    i, n = 0, len(text)
+    in_code = False
+    while i < n:
+        c = text[i]
+        if not in_code and text.startswith("%{", i):
+            in_code = True
+        elif in_code and text.startswith("}%", i):
+            in_code = False
+        if in_code:
+            out.append(c)
+            i += 1
+            continue
+        if c == "`":
+            j = text.find("`", i + 1)
+            if j < 0:
+                line = text.count("\n", 0, i) + 1
+                raise ScriptError(path, line, _column(text, i), "unterminated backquote")
+            out.append(text[i : j + 1])
+            i = j + 1
+            continue
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                line = text.count("\n", 0, i) + 1
+                raise ScriptError(path, line, _column(text, i), "unterminated /* comment")
+            out.append(re.sub(r"[^\n]", " ", text[i : j + 2]))
+            i = j + 2
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _column(text: str, index: int) -> int:
+    return index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _conditional_lines(
+    lines: list[str], defined: frozenset[str], path: str
+) -> Iterable[tuple[int, str]]:
+    """(line number, text) of the lines that ``#ifdef``/``#ifndef``/``#else``/``#endif`` keep."""
+    stack: list[tuple[bool, int]] = []  # (keeping, line of the #if)
+    for number, raw in enumerate(lines, 1):
+        stripped = raw.strip()
+        if stripped.startswith("#"):
+            word, _, rest = stripped.partition(" ")
+            name = rest.strip()
+            outer = all(keep for keep, _ in stack)
+            if word in ("#ifdef", "#ifndef"):
+                if not name:
+                    raise ScriptError(path, number, 1, f"{word} needs a name")
+                keep = (name in defined) == (word == "#ifdef")
+                stack.append((keep and outer, number))
+            elif word == "#else":
+                if not stack:
+                    raise ScriptError(path, number, 1, "#else without #ifdef")
+                keep, start = stack.pop()
+                outer = all(k for k, _ in stack)
+                stack.append((outer and not keep, start))
+            elif word == "#endif":
+                if not stack:
+                    raise ScriptError(path, number, 1, "#endif without #ifdef")
+                stack.pop()
+            else:
+                raise ScriptError(path, number, 1, f"unknown directive {word}")
+            continue
+        if all(keep for keep, _ in stack):
+            yield number, raw
+    if stack:
+        raise ScriptError(path, stack[-1][1], 1, "#ifdef without #endif")
+
+
+# ----------------------------------------------------------------------
+# The parser
+# ----------------------------------------------------------------------
+_TIME = re.compile(
+    r"\s*(?:(?P<any>\*)|(?P<plus>\+)?\s*(?P<value>\d+(?:\.\d*)?|\.\d+))"
+    r"(?:\s*\.\.\.\s*(?P<endplus>\+)?\s*(?P<end>\d+(?:\.\d*)?|\.\d+))?"
+)
+_FLAGS = re.compile(r"[SFRP.EWUC]+")
+_ECN = re.compile(r"\[(noecn|ect0|ect1|ect01|ce)\]")
+_NUMBER = re.compile(r"-?(?:0x[0-9a-fA-F]+|\d+)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TCP_FLAG_LETTERS = "SFRP.EWUC"
+
+
+class _Cursor:
+    """A position in one event's text, with error reporting in script terms."""
+
+    def __init__(self, text: str, path: str, line: int, offset: int) -> None:
+        self.text = text
+        self.pos = 0
+        self.path = path
+        self.line = line
+        self.offset = offset  # column of text[0], 0-based
+
+    def error(self, message: str, at: int | None = None) -> ScriptError:
+        where = self.pos if at is None else at
+        return ScriptError(self.path, self.line, self.offset + where + 1, message)
+
+    def skip(self) -> None:
+        while self.pos < len(self.text) and self.text[self.pos] in " \t\r\n":
+            self.pos += 1
+
+    def done(self) -> bool:
+        self.skip()
+        return self.pos >= len(self.text)
+
+    def peek(self, literal: str) -> bool:
+        self.skip()
+        return self.text.startswith(literal, self.pos)
+
+    def take(self, literal: str) -> bool:
+        if self.peek(literal):
+            self.pos += len(literal)
+            return True
+        return False
+
+    def expect(self, literal: str, what: str | None = None) -> None:
+        if not self.take(literal):
+            found = self.text[self.pos : self.pos + 12] or "end of line"
+            raise self.error(f"expected {what or repr(literal)}, found {found!r}")
+
+    def match(self, pattern: re.Pattern[str]) -> re.Match[str] | None:
+        self.skip()
+        m = pattern.match(self.text, self.pos)
+        if m is not None:
+            self.pos = m.end()
+        return m
+
+    def number(self, what: str) -> int:
+        m = self.match(_NUMBER)
+        if m is None:
+            raise self.error(f"expected {what}")
+        return int(m.group(), 0)
+
+    def at_digit(self) -> bool:
+        self.skip()
+        return self.pos < len(self.text) and self.text[self.pos].isdigit()
+
+    def word(self) -> str | None:
+        m = self.match(_NAME)
+        return m.group() if m is not None else None
+
+
+def parse_file(path: str | Path, defined: Iterable[str] = ()) -> Script:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise ScriptError(str(path), 1, 1, f"not a text file: {exc.reason}") from None
+    return parse_script(text, str(path), defined)
+
+
+def parse_script(text: str, path: str = "<script>", defined: Iterable[str] = ()) -> Script:
+    """Parse a whole script; ``defined`` names the ``#ifdef`` symbols that are set."""
+    script = Script(path)
+    clean = _strip_comments(text, path)
+    lines = list(_conditional_lines(clean.split("\n"), frozenset(defined), path))
+    i = 0
+    in_header = True
+    while i < len(lines):
+        number, line = lines[i]
+        i += 1
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if in_header and stripped.startswith("--"):
+            name, eq, value = stripped[2:].partition("=")
+            if not name or not eq:
+                raise ScriptError(path, number, 1, f"expected --option=value, found {stripped!r}")
+            script.options[name.strip()] = value.strip()
+            continue
+        in_header = False
+        # A %{ }% block may span lines: join until its closing }%.
+        if "%{" in line and "}%" not in line[line.index("%{") :]:
+            parts = [line]
+            while i < len(lines) and "}%" not in parts[-1]:
+                parts.append(lines[i][1])
+                i += 1
+            if "}%" not in parts[-1]:
+                raise ScriptError(path, number, line.index("%{") + 1, "%{ without }%")
+            line = "\n".join(parts)
+        script.events.append(_parse_event(line, path, number))
+    return script
+
+
+def _parse_event(line: str, path: str, number: int) -> Event:
+    cur = _Cursor(line, path, number, 0)
+    time = _parse_time(cur)
+    cur.skip()
+    action: Action
+    if cur.peek("<") or cur.peek(">"):
+        action = _parse_packet(cur)
+    elif cur.peek("`"):
+        start = cur.pos
+        end = line.index("`", start + 1)
+        action = ShellSpec(line[start + 1 : end].strip())
+        cur.pos = end + 1
+    elif cur.peek("%{"):
+        start = cur.pos + 2
+        end = line.find("}%", start)
+        action = CodeSpec(line[start:end].strip())
+        cur.pos = end + 2
+    else:
+        action = _parse_syscall(cur)
+    if not cur.done():
+        raise cur.error(f"unexpected {line[cur.pos : cur.pos + 12]!r} after the event")
+    return Event(time, action, number, line.strip())
+
+
+def _parse_time(cur: _Cursor) -> TimeSpec:
+    m = cur.match(_TIME)
+    if m is None:
+        raise cur.error("expected a time (0.1, +0.1, * or 0.1...0.2)")
+    if m.group("any"):
+        return TimeSpec("any")
+    kind = "relative" if m.group("plus") else "absolute"
+    end = float(m.group("end")) if m.group("end") is not None else None
+    return TimeSpec(kind, float(m.group("value")), end, bool(m.group("endplus")))
+
+
+def _parse_packet(cur: _Cursor) -> PacketSpec:
+    direction = cur.text[cur.pos]
+    cur.pos += 1
+    ecn = None
+    m = cur.match(_ECN)
+    if m is not None:
+        ecn = m.group(1)
+    m = cur.match(_FLAGS)
+    if m is None:
+        raise cur.error(f"expected TCP flags (letters of {_TCP_FLAG_LETTERS})")
+    flags = m.group()
+    start: int | None
+    end: int | None
+    if cur.take("..."):
+        start = end = None
+    else:
+        start = cur.number("the sequence number (start:end(length))")
+        cur.expect(":", "':' in start:end(length)")
+        end = cur.number("the end sequence number")
+    cur.expect("(", "'(' before the length")
+    length = cur.number("the payload length")
+    cur.expect(")")
+    if start is not None and end is not None and (end - start) % (1 << 32) != length % (1 << 32):
+        raise cur.error(f"{start}:{end} is {end - start} bytes, not {length}")
+    packet: dict[str, int] = {}
+    options: tuple[OptionSpec, ...] | None = None
+    while not cur.done():
+        if cur.peek("<"):
+            options = _parse_options(cur)
+            continue
+        at = cur.pos
+        word = cur.word()
+        if word in ("ack", "win", "urg"):
+            packet[word] = cur.number(f"a value after {word!r}")
+        else:
+            raise cur.error(f"unexpected {cur.text[at : at + 12]!r} in a packet", at)
+    return PacketSpec(
+        direction, flags, start, end, length,
+        packet.get("ack"), packet.get("win"), packet.get("urg"), options, ecn,
+    )  # fmt: skip
+
+
+def _parse_options(cur: _Cursor) -> tuple[OptionSpec, ...]:
+    cur.expect("<")
+    if cur.take("..."):
+        cur.expect(">")
+        return (OptionSpec("..."),)
+    options: list[OptionSpec] = []
+    while True:
+        at = cur.pos
+        name = cur.word()
+        if name is None:
+            raise cur.error("expected a TCP option name")
+        if name in ("nop", "eol", "sackOK"):
+            options.append(OptionSpec(name))
+        elif name in ("mss", "wscale"):
+            options.append(OptionSpec(name, (cur.number(f"the {name} value"),)))
+        elif name == "TS":
+            cur.expect("val")
+            val = cur.number("the TS val")
+            cur.expect("ecr")
+            options.append(OptionSpec("TS", (val, cur.number("the TS ecr"))))
+        elif name == "sack":
+            blocks = []
+            while cur.at_digit():
+                left = cur.number("a SACK block start")
+                cur.expect(":", "':' in a SACK block start:end")
+                blocks.append((left, cur.number("a SACK block end")))
+            options.append(OptionSpec("sack", blocks=tuple(blocks)))
+        else:
+            raise cur.error(f"unknown TCP option {name!r}", at)
+        if cur.take(">"):
+            return tuple(options)
+        cur.expect(",", "',' or '>' in the option list")
+
+
+def _parse_syscall(cur: _Cursor) -> SyscallSpec:
+    at = cur.pos
+    name = cur.word()
+    if name is None:
+        raise cur.error("expected a packet, a system call, a `shell line` or %{ code }%", at)
+    cur.expect("(", f"'(' after {name}")
+    args: list[Expr] = []
+    if not cur.take(")"):
+        while True:
+            args.append(_parse_expr(cur))
+            if cur.take(")"):
+                break
+            cur.expect(",", "',' or ')' between arguments")
+    cur.expect("=", f"'= result' after {name}(...)")
+    result = _parse_expr(cur)
+    errno = None
+    note = None
+    if not cur.done() and not cur.peek("("):
+        errno = cur.word()
+        if errno is None:
+            raise cur.error("expected an errno name (like EINPROGRESS)")
+    if cur.take("("):
+        depth, start = 1, cur.pos
+        while cur.pos < len(cur.text) and depth:
+            depth += {"(": 1, ")": -1}.get(cur.text[cur.pos], 0)
+            cur.pos += 1
+        if depth:
+            raise cur.error("unclosed '(' in the note after the result", start - 1)
+        note = cur.text[start : cur.pos - 1]
+    return SyscallSpec(name, tuple(args), result, errno, note)
+
+
+def _parse_expr(cur: _Cursor) -> Expr:
+    first = _parse_term(cur)
+    if not cur.peek("|"):
+        return first
+    items = [first]
+    while cur.take("|"):
+        items.append(_parse_term(cur))
+    value = 0
+    for item in items:
+        if item.value is None:
+            return Expr(" | ".join(i.text for i in items), "or", None, tuple(items))
+        value |= item.value
+    return Expr(" | ".join(i.text for i in items), "or", value, tuple(items))
+
+
+def _parse_term(cur: _Cursor) -> Expr:
+    cur.skip()
+    start = cur.pos
+    if cur.take("..."):
+        return Expr("...", "ellipsis")
+    if cur.take("["):
+        items = []
+        if not cur.take("]"):
+            while True:
+                items.append(_parse_expr(cur))
+                if cur.take("]"):
+                    break
+                cur.expect(",", "',' or ']' in a list")
+        return Expr(cur.text[start : cur.pos], "list", None, tuple(items))
+    if cur.take("{"):
+        depth = 1
+        while cur.pos < len(cur.text) and depth:
+            depth += {"{": 1, "}": -1}.get(cur.text[cur.pos], 0)
+            cur.pos += 1
+        if depth:
+            raise cur.error("unclosed '{'", start)
+        return Expr(cur.text[start : cur.pos], "struct")
+    if cur.take('"'):
+        end = cur.text.find('"', cur.pos)
+        if end < 0:
+            raise cur.error("unterminated string", start)
+        cur.pos = end + 1
+        return Expr(cur.text[start : cur.pos], "string")
+    m = cur.match(_NUMBER)
+    if m is not None:
+        return Expr(m.group(), "int", int(m.group(), 0))
+    name = cur.word()
+    if name is not None:
+        return Expr(name, "name")
+    raise cur.error("expected an argument (a number, a name, [list] or ...)")
