@@ -88,6 +88,7 @@ FREEBSD = Profile(
         window_scale=_window_scale_for(2097152),  # kern.ipc.maxsockbuf
         syn_option_order=("mss", "nop", "wscale", "sackOK", "TS"),
         round_recv_buffer_to_mss=True,
+        ack_repeats_fin=True,
         delayed_ack_timeout=0.1,
         rto_initial=1.0,
         rto_min=0.03,

@@ -31,6 +31,7 @@ class TcpConfig:
     window_scale: int | None = None  # None: the smallest shift that covers recv_buffer
     timestamps: bool = True  # RFC 7323 RTTM and PAWS
     sack: bool = True  # RFC 2018 SACK-permitted; we send SACK blocks as a receiver
+    dsack: bool = True  # RFC 2883: report duplicate segments in the first SACK block
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
 
@@ -61,6 +62,9 @@ class TcpConfig:
     persist_max: float = 60.0
 
     # Closing.
+    # While our FIN is unacknowledged, every ACK we send repeats it (FreeBSD
+    # does; a lost FIN is then recovered without waiting for the RTO).
+    ack_repeats_fin: bool = False
     msl: float = 120.0  # TIME-WAIT lasts 2 * msl (RFC 9293 3.4.2)
     fin_wait_2_timeout: float | None = None
     rfc1337: bool = True  # ignore RST in TIME-WAIT (RFC 1337)

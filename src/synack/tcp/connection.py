@@ -141,7 +141,7 @@ class Connection:
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_ack_now", "_last_ooo",
+        "_ack_now", "_dsack", "_sack_stamp",
         # retransmission and congestion
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
@@ -190,12 +190,14 @@ class Connection:
         self._fin_queued = self._user_closed = self._send_full = False
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
-        self._ooo: list[list[Any]] = []  # [start_seq, bytes], sorted, disjoint
+        self._ooo: list[list[Any]] = []  # [start_seq, bytes, stamp], sorted, disjoint
         self._ooo_fin: int | None = None
         self._fin_received = False
         self._unacked_segments = 0
         self._ack_now = False
-        self._last_ooo: int | None = None
+        # RFC 2883: the duplicate range to report first in the next ACK
+        self._dsack: tuple[int, int] | None = None
+        self._sack_stamp = 0  # out-of-order blocks are stamped as segments land in them
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
         self.cc: CongestionControl = make_congestion_control(
@@ -617,6 +619,8 @@ class Connection:
         if not self._acceptable(seg.seq, seg_len):
             if not flags & RST:
                 self._ack_now = True
+                if seg.payload and self.sack_ok and self.config.dsack:
+                    self._note_duplicate(seg.seq, len(seg.payload))
             if not (seg.seq == self.rcv_nxt and self._offered_window() == 0):
                 self._drop(seg, "outside the receive window")
                 return
@@ -714,6 +718,8 @@ class Connection:
                 self._drop(seg, "data after CLOSE")
                 self._abort("data after CLOSE", err.CONNECTION_RESET)
                 return
+            if self.sack_ok and self.config.dsack:
+                self._note_duplicate(seq, len(payload))
             # Trim what we already have and what lies beyond the window.
             if sq.lt(seq, self.rcv_nxt):
                 cut = sq.sub(self.rcv_nxt, seq)
@@ -751,7 +757,7 @@ class Connection:
             delivered = n
             filled_hole = False
             while self._ooo and sq.le(self._ooo[0][0], self.rcv_nxt):
-                start, data = self._ooo.pop(0)
+                start, data, _ = self._ooo.pop(0)
                 skip = sq.sub(self.rcv_nxt, start)
                 if skip < len(data):
                     self._recv_buf += data[skip:]
@@ -778,7 +784,7 @@ class Connection:
         merged = payload
         keep: list[list[Any]] = []
         for block in self._ooo:
-            b_start, b_data = block
+            b_start, b_data, _ = block
             b_end = sq.add(b_start, len(b_data))
             if sq.lt(b_end, start) or sq.gt(b_start, end):
                 keep.append(block)
@@ -790,10 +796,10 @@ class Connection:
             buf[sq.sub(b_start, new_start) : sq.sub(b_end, new_start)] = b_data
             buf[sq.sub(start, new_start) : sq.sub(end, new_start)] = merged
             start, end, merged = new_start, new_end, bytes(buf)
-        keep.append([start, merged])
+        self._sack_stamp += 1
+        keep.append([start, merged, self._sack_stamp])
         keep.sort(key=lambda b: sq.sub(b[0], self.rcv_nxt))
         self._ooo = keep
-        self._last_ooo = start
 
     def _schedule_ack(self, nbytes: int, now: float) -> None:
         """Delayed ACK: at least every second full segment, within the timeout."""
@@ -1020,6 +1026,11 @@ class Connection:
         be unacceptable, its ACK ignored, and answered by an ACK just as stale
         (an endless ACK exchange after both sides time out).
         """
+        if self.config.ack_repeats_fin and self._fin_unacked():
+            fin_seq = self._fin_seq()
+            if sq.gt(self.snd_max, fin_seq):  # sent: repeat it with this ACK
+                self._emit_control(fin_seq, FIN | ACK, now)
+                return
         self._emit_control(self.snd_max, ACK, now)
 
     def _output_data(self, now: float) -> None:
@@ -1172,16 +1183,35 @@ class Connection:
         opts: tuple[Option, ...] = ()
         if self.ts_ok:
             opts = (NOP, NOP, Timestamps(self._ts_now(self._now), self.ts_recent))
-        if self.sack_ok and self._ooo:
+        if self.sack_ok and (self._ooo or self._dsack is not None):
             opts += (NOP, NOP, Sack(self._sack_blocks(3 if self.ts_ok else 4)))
         return opts
 
     def _sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
-        """RFC 2018 4: the block with the newest segment first, then the others."""
-        blocks = [(b[0], sq.add(b[0], len(b[1]))) for b in self._ooo]
-        newest = self._last_ooo
-        blocks.sort(key=lambda b: 0 if newest is not None and sq.between(b[0], newest, b[1]) else 1)
+        """RFC 2018 4: the block with the newest segment first, then the others
+        most recently changed first; a D-SACK block, once, before them all
+        (RFC 2883 4)."""
+        blocks = []
+        if self._dsack is not None:
+            blocks.append(self._dsack)
+            self._dsack = None
+        for start, data, _ in sorted(self._ooo, key=lambda b: -b[2]):
+            blocks.append((start, sq.add(start, len(data))))
         return tuple(blocks[:limit])
+
+    def _note_duplicate(self, seq: int, length: int) -> None:
+        """RFC 2883 4: remember the first contiguous stretch of this segment that
+        was already received, below RCV.NXT or inside a block held out of order."""
+        end = sq.add(seq, length)
+        if sq.lt(seq, self.rcv_nxt):
+            self._dsack = (seq, sq.min_seq(end, self.rcv_nxt))
+            return
+        for start, data, _ in self._ooo:
+            b_end = sq.add(start, len(data))
+            low, high = sq.max_seq(seq, start), sq.min_seq(end, b_end)
+            if sq.lt(low, high):
+                self._dsack = (low, high)
+                return
 
     def _ts_now(self, now: float) -> int:
         return (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
@@ -1358,7 +1388,9 @@ class Connection:
         if self._challenge_count < self.config.challenge_ack_limit:
             self._challenge_count += 1
             self.stats.challenge_acks += 1
-            self._ack_now = True
+            # <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> (RFC 5961 3.2), a bare ACK even
+            # where ``ack_repeats_fin`` would add our FIN to ordinary ACKs
+            self._emit_control(self.snd_max, ACK, now)
 
     def _drop(self, seg: Segment, reason: str) -> None:
         self.stats.drop(reason)
