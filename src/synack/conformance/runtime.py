@@ -36,7 +36,7 @@ from synack.host import Host
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
-from synack.tcp.events import ConnectionAborted, ConnectionReset
+from synack.tcp.events import Connected, ConnectionAborted, ConnectionReset
 from synack.tcp.isn import FixedIsn
 from synack.tcp.state import State
 from synack.wire import seq as sq
@@ -135,6 +135,7 @@ class Socket:
     noopt: bool = False
     closed: bool = False
     shut_wr: bool = False
+    connected: bool = False  # the handshake completed
 
 
 @dataclass
@@ -208,8 +209,12 @@ class Runner:
             if sock is None:
                 continue
             event = hev.event
-            if isinstance(event, ConnectionReset):
-                sock.error = ERRNO["ECONNREFUSED" if "refused" in event.reason else "ECONNRESET"]
+            if isinstance(event, Connected):
+                sock.connected = True
+            elif isinstance(event, ConnectionReset):
+                # sockets call a RST before the handshake completed a refusal
+                refused = "refused" in event.reason or not sock.connected
+                sock.error = ERRNO["ECONNREFUSED" if refused else "ECONNRESET"]
             elif isinstance(event, ConnectionAborted) and "timeout" in event.reason:
                 sock.error = ERRNO["ETIMEDOUT"]
 
@@ -586,6 +591,7 @@ class Runner:
     def _sys_bind(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
         sock.bound_port = LOCAL_PORT
+        self.local_port = LOCAL_PORT
         return 0, None
 
     def _sys_listen(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
@@ -608,6 +614,7 @@ class Runner:
         new = self._new_socket()
         new.config = conn.config
         new.conn = conn
+        new.connected = True
         self.owner[conn] = new
         self.current = new
         return new.fd, None

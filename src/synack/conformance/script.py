@@ -127,18 +127,26 @@ class Script:
 # ----------------------------------------------------------------------
 # Lines: comments, #ifdef, and multi-line %{ }% blocks
 # ----------------------------------------------------------------------
-def _strip_comments(text: str, path: str) -> str:
-    """Blank out comments, keeping line and column numbers intact."""
+def _strip_comments(text: str, path: str) -> tuple[str, frozenset[int]]:
+    """Blank out comments, keeping line and column numbers intact.
+
+    Also returns the numbers of the lines that continue a ``%{ }%`` block or a
+    backquoted command begun on an earlier line: they belong to that event, and
+    are neither directives nor events of their own.
+    """
     out = []
+    continued: set[int] = set()
     i, n = 0, len(text)
-    in_code = False
+    code_at = -1  # index of the open %{, or -1 outside a code block
     while i < n:
         c = text[i]
-        if not in_code and text.startswith("%{", i):
-            in_code = True
-        elif in_code and text.startswith("}%", i):
-            in_code = False
-        if in_code:
+        if code_at < 0 and text.startswith("%{", i):
+            code_at = i
+        elif code_at >= 0 and text.startswith("}%", i):
+            code_at = -1
+        if code_at >= 0:
+            if c == "\n":
+                continued.add(text.count("\n", 0, i) + 2)
             out.append(c)
             i += 1
             continue
@@ -147,9 +155,19 @@ def _strip_comments(text: str, path: str) -> str:
             if j < 0:
                 line = text.count("\n", 0, i) + 1
                 raise ScriptError(path, line, _column(text, i), "unterminated backquote")
+            first = text.count("\n", 0, i) + 1
+            continued.update(range(first + 1, first + 1 + text.count("\n", i, j)))
             out.append(text[i : j + 1])
             i = j + 1
             continue
+        if c == '"':
+            # A string argument: its "//" or "/*" is text, not a comment.
+            end = text.find("\n", i)
+            j = text.find('"', i + 1, n if end < 0 else end)
+            if j >= 0:
+                out.append(text[i : j + 1])
+                i = j + 1
+                continue
         if text.startswith("//", i):
             j = text.find("\n", i)
             j = n if j < 0 else j
@@ -166,7 +184,10 @@ def _strip_comments(text: str, path: str) -> str:
             continue
         out.append(c)
         i += 1
-    return "".join(out)
+    if code_at >= 0:
+        line = text.count("\n", 0, code_at) + 1
+        raise ScriptError(path, line, _column(text, code_at), "%{ without }%")
+    return "".join(out), frozenset(continued)
 
 
 def _column(text: str, index: int) -> int:
@@ -174,15 +195,19 @@ def _column(text: str, index: int) -> int:
 
 
 def _conditional_lines(
-    lines: list[str], defined: frozenset[str], path: str
+    lines: list[str], defined: frozenset[str], path: str, continued: frozenset[int] = frozenset()
 ) -> Iterable[tuple[int, str]]:
-    """(line number, text) of the lines that ``#ifdef``/``#ifndef``/``#else``/``#endif`` keep."""
+    """(line number, text) of the lines that ``#ifdef``/``#ifndef``/``#else``/``#endif`` keep.
+
+    Lines in ``continued`` (inside a ``%{ }%`` block or a backquoted command)
+    are never directives: a Python or shell ``#`` comment there is just text.
+    """
     stack: list[tuple[bool, int]] = []  # (keeping, line of the #if)
     for number, raw in enumerate(lines, 1):
         stripped = raw.strip()
-        if stripped.startswith("#"):
-            word, _, rest = stripped.partition(" ")
-            name = rest.strip()
+        if stripped.startswith("#") and number not in continued:
+            word, *rest = stripped.split(None, 1)
+            name = rest[0].strip() if rest else ""
             outer = all(keep for keep, _ in stack)
             if word in ("#ifdef", "#ifndef"):
                 if not name:
@@ -212,14 +237,20 @@ def _conditional_lines(
 # The parser
 # ----------------------------------------------------------------------
 _TIME = re.compile(
-    r"\s*(?:(?P<any>\*)|(?P<plus>\+)?\s*(?P<value>\d+(?:\.\d*)?|\.\d+))"
-    r"(?:\s*\.\.\.\s*(?P<endplus>\+)?\s*(?P<end>\d+(?:\.\d*)?|\.\d+))?"
+    r"\s*(?:(?P<any>\*)|(?P<plus>\+)?\s*(?P<value>\d*\.\d+|\d+))"
+    r"(?:\s*\.\.\.\s*(?P<endplus>\+)?\s*(?P<end>\d*\.\d+|\d+))?"
 )
 _FLAGS = re.compile(r"[SFRP.EWUC]+")
 _ECN = re.compile(r"\[(noecn|ect0|ect1|ect01|ce)\]")
 _NUMBER = re.compile(r"-?(?:0x[0-9a-fA-F]+|\d+)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _TCP_FLAG_LETTERS = "SFRP.EWUC"
+
+
+def _int(text: str) -> int:
+    """The value of a _NUMBER: hex with ``0x``, otherwise decimal even with
+    leading zeros (packetdrill's INTEGER is atoll(), so ``010`` is ten)."""
+    return int(text, 16) if "x" in text else int(text, 10)
 
 
 class _Cursor:
@@ -270,7 +301,7 @@ class _Cursor:
         m = self.match(_NUMBER)
         if m is None:
             raise self.error(f"expected {what}")
-        return int(m.group(), 0)
+        return _int(m.group())
 
     def at_digit(self) -> bool:
         self.skip()
@@ -293,13 +324,17 @@ def parse_file(path: str | Path, defined: Iterable[str] = ()) -> Script:
 def parse_script(text: str, path: str = "<script>", defined: Iterable[str] = ()) -> Script:
     """Parse a whole script; ``defined`` names the ``#ifdef`` symbols that are set."""
     script = Script(path)
-    clean = _strip_comments(text, path)
-    lines = list(_conditional_lines(clean.split("\n"), frozenset(defined), path))
+    clean, continued = _strip_comments(text, path)
+    lines = list(_conditional_lines(clean.split("\n"), frozenset(defined), path, continued))
     i = 0
     in_header = True
     while i < len(lines):
         number, line = lines[i]
         i += 1
+        # A %{ }% block or a backquoted command may span lines: join them.
+        while i < len(lines) and lines[i][0] in continued:
+            line += "\n" + lines[i][1]
+            i += 1
         stripped = line.strip()
         if not stripped:
             continue
@@ -310,15 +345,6 @@ def parse_script(text: str, path: str = "<script>", defined: Iterable[str] = ())
             script.options[name.strip()] = value.strip()
             continue
         in_header = False
-        # A %{ }% block may span lines: join until its closing }%.
-        if "%{" in line and "}%" not in line[line.index("%{") :]:
-            parts = [line]
-            while i < len(lines) and "}%" not in parts[-1]:
-                parts.append(lines[i][1])
-                i += 1
-            if "}%" not in parts[-1]:
-                raise ScriptError(path, number, line.index("%{") + 1, "%{ without }%")
-            line = "\n".join(parts)
         script.events.append(_parse_event(line, path, number))
     return script
 
@@ -332,12 +358,16 @@ def _parse_event(line: str, path: str, number: int) -> Event:
         action = _parse_packet(cur)
     elif cur.peek("`"):
         start = cur.pos
-        end = line.index("`", start + 1)
+        end = line.find("`", start + 1)
+        if end < 0:
+            raise cur.error("unterminated backquote")
         action = ShellSpec(line[start + 1 : end].strip())
         cur.pos = end + 1
     elif cur.peek("%{"):
         start = cur.pos + 2
         end = line.find("}%", start)
+        if end < 0:
+            raise cur.error("%{ without }%")
         action = CodeSpec(line[start:end].strip())
         cur.pos = end + 2
     else:
@@ -374,6 +404,8 @@ def _parse_packet(cur: _Cursor) -> PacketSpec:
     if cur.take("..."):
         start = end = None
     else:
+        cur.skip()
+        range_at = cur.pos
         start = cur.number("the sequence number (start:end(length))")
         cur.expect(":", "':' in start:end(length)")
         end = cur.number("the end sequence number")
@@ -381,7 +413,7 @@ def _parse_packet(cur: _Cursor) -> PacketSpec:
     length = cur.number("the payload length")
     cur.expect(")")
     if start is not None and end is not None and (end - start) % (1 << 32) != length % (1 << 32):
-        raise cur.error(f"{start}:{end} is {end - start} bytes, not {length}")
+        raise cur.error(f"{start}:{end} is {end - start} bytes, not {length}", range_at)
     packet: dict[str, int] = {}
     options: tuple[OptionSpec, ...] | None = None
     while not cur.done():
@@ -407,6 +439,7 @@ def _parse_options(cur: _Cursor) -> tuple[OptionSpec, ...]:
         return (OptionSpec("..."),)
     options: list[OptionSpec] = []
     while True:
+        cur.skip()
         at = cur.pos
         name = cur.word()
         if name is None:
@@ -511,7 +544,7 @@ def _parse_term(cur: _Cursor) -> Expr:
         return Expr(cur.text[start : cur.pos], "string")
     m = cur.match(_NUMBER)
     if m is not None:
-        return Expr(m.group(), "int", int(m.group(), 0))
+        return Expr(m.group(), "int", _int(m.group()))
     name = cur.word()
     if name is not None:
         return Expr(name, "name")

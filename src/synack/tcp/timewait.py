@@ -63,6 +63,20 @@ class TimeWait:
     def restart(self, now: float) -> None:
         self.expires = now + 2 * self.config.msl
 
+    def _acceptable(self, seg: Segment) -> bool:
+        """RFC 9293 3.10.7.4's sequence test, with the unscaled window as RCV.WND."""
+        seg_len = seg.seg_len
+        if seg_len == 0:
+            if self.window == 0:
+                return seg.seq == self.rcv_nxt
+            return sq.in_window(seg.seq, self.rcv_nxt, self.window)
+        if self.window == 0:
+            return False
+        last = sq.add(seg.seq, seg_len - 1)
+        return sq.in_window(seg.seq, self.rcv_nxt, self.window) or sq.in_window(
+            last, self.rcv_nxt, self.window
+        )
+
     def segment_arrives(self, seg: Segment, now: float) -> tuple[list[Segment], TimeWaitAction]:
         flags = seg.flags
         if flags & RST:
@@ -78,7 +92,7 @@ class TimeWait:
                 return [], TimeWaitAction.NONE
             return [self.ack(now)], TimeWaitAction.NONE  # in the window: challenge ACK
         ts = seg.timestamps if self.ts_offset is not None else None
-        if flags & SYN and not flags & ACK:
+        if flags & (SYN | ACK | FIN) == SYN:
             # A new SYN above the old sequence space (or with a newer timestamp)
             # may reopen the connection (RFC 9293 3.10.7.4 note, RFC 6191).
             newer_ts = ts is not None and sq.gt(ts.value, self.ts_recent)
@@ -92,7 +106,14 @@ class TimeWait:
             # lost). Acknowledge it and restart the 2 MSL timeout.
             self.restart(now)
             return [self.ack(now)], TimeWaitAction.NONE
-        if seg.seg_len == 0 and seg.seq == self.rcv_nxt:
+        if not self._acceptable(seg) or flags & SYN:
+            # first: unacceptable, ACK it; fourth: a SYN (with a FIN or ACK, so
+            # no new connection) in the window draws a challenge ACK (RFC 5961 4.2)
+            return [self.ack(now)], TimeWaitAction.NONE
+        if not flags & ACK:
+            return [], TimeWaitAction.NONE  # fifth: no ACK bit, drop the segment
+        if flags & FIN:
+            self.restart(now)  # eighth: TIME-WAIT, restart the 2 MSL timeout
+        if seg.seg_len == 0:
             return [], TimeWaitAction.NONE  # an acceptable bare ACK: nothing to answer
-        # Anything else is a duplicate or unacceptable: ACK it (RFC 9293 3.10.7.4).
-        return [self.ack(now)], TimeWaitAction.NONE
+        return [self.ack(now)], TimeWaitAction.NONE  # text or FIN: acknowledge it
