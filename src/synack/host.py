@@ -538,11 +538,11 @@ class Host:
         if action is TimeWaitAction.REOPEN:
             del self._time_wait[key]  # its queue entries are skipped as stale
             return False
+        for reply in replies:
+            self._control.append((dst, src, reply))
         if action is TimeWaitAction.CLOSED:
             del self._time_wait[key]
             return True
-        for reply in replies:
-            self._control.append((dst, src, reply))
         if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
         return True

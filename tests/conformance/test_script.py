@@ -87,15 +87,7 @@ def test_header_options():
         ("*", TimeSpec("any")),
         ("1.00...6.00", TimeSpec("absolute", 1.0, 6.0, False)),
         ("0.1...+0.5", TimeSpec("absolute", 0.1, 0.5, True)),
-        pytest.param(
-            "0...+0.5",
-            TimeSpec("absolute", 0.0, 0.5, True),
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="_TIME reads '0.' as the start (\\.\\d* allows no digits), then "
-                "'..+0.5' is left over: packetdrill's FLOAT needs a digit after the dot",
-            ),
-        ),
+        ("0...+0.5", TimeSpec("absolute", 0.0, 0.5, True)),
     ],
 )
 def test_time(written, time):
@@ -238,21 +230,11 @@ def test_space_before_the_argument_list():
     assert call == SyscallSpec("write", (num("4"), ANY, num("10")), num("10"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="int(text, 0) rejects a leading zero and the ValueError escapes; packetdrill's "
-    "INTEGER is atoll(), i.e. decimal",
-)
 def test_decimal_with_leading_zero():
     call = action("+0 write(4, ..., 010) = 010")
     assert call.result == Expr("010", "int", 10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="'//' inside a string argument is blanked as a comment, so the string is "
-    "unterminated; packetdrill lexes strings before comments",
-)
 def test_comment_marker_inside_a_string():
     call = action('+0 setsockopt(3, SOL_SOCKET, SO_X, "http://x", 8) = 0')
     assert call.args[3] == Expr('"http://x"', "string")
@@ -296,21 +278,11 @@ assert tcpi_rto > 0
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a Python '#' comment line inside a multi-line %{ }% block is taken for a "
-    "preprocessor directive: 'unknown directive #'",
-)
 def test_python_comment_inside_a_code_block():
     script = parse("0 %{\n# the state\nassert tcpi_state == TCPI_LISTEN\n}%\n")
     assert script.events[0].action == CodeSpec("# the state\nassert tcpi_state == TCPI_LISTEN")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="packetdrill's BACK_QUOTED may span lines; here _strip_comments accepts it "
-    "but _parse_event's line.index('`') raises ValueError, not a ScriptError",
-)
 def test_shell_command_over_two_lines():
     script = parse("0 `sysctl -q a=1\nsysctl -q b=2`\n+0 close(3) = 0\n")
     assert script.events[0].action == ShellSpec("sysctl -q a=1\nsysctl -q b=2")
@@ -402,10 +374,6 @@ def test_ifndef():
     assert fds(parse(text, ["FreeBSD"])) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the directive is split on ' ' only: '#ifdef<TAB>NAME' is 'unknown directive'",
-)
 def test_ifdef_with_a_tab():
     assert fds(parse("#ifdef\tA\n0 close(1) = 0\n#endif\n", ["A"])) == [1]
 
@@ -437,11 +405,6 @@ def test_length_disagrees_with_range():
     assert e.message == "0:10 is 10 bytes, not 5"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the column points past the ')' (at the blank after '0:10(5)') instead of at "
-    "the start of the range",
-)
 def test_length_disagrees_with_range_column():
     e = error("+0 < S 0:10(5) win 3")
     assert e.column == 8
@@ -453,11 +416,6 @@ def test_unknown_option():
     assert e.message == "unknown TCP option 'foo'"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_parse_options takes the column before skipping blanks: with a space after "
-    "the ',' (or the '<') it points at the space, one column early",
-)
 def test_unknown_option_after_a_space():
     e = error("+0 < S 0:0(0) <mss 1460, foo 3>")
     assert (e.line, e.column) == (1, 26)

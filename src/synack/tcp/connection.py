@@ -582,15 +582,15 @@ class Connection:
         tw = self._time_wait
         assert tw is not None
         replies, action = tw.segment_arrives(seg, now)
-        if action is TimeWaitAction.CLOSED:
-            self._time_wait = None
-            self._event(ConnectionReset(err.CONNECTION_RESET))
-            self._transition(_T.RCV_RST, "rcv RST in TIME-WAIT")
-            return
         if action is TimeWaitAction.REOPEN:
             replies = [tw.ack(now)]  # no host to reopen through: challenge ACK
         for reply in replies:
             self._emit(reply, now)
+        if action is TimeWaitAction.CLOSED:
+            self._time_wait = None
+            self._event(ConnectionReset(err.CONNECTION_RESET))
+            cause = "rcv SYN in TIME-WAIT" if seg.flags & SYN else "rcv RST in TIME-WAIT"
+            self._transition(_T.RCV_RST, cause)
 
     def _synchronized_segment(self, seg: Segment, now: float) -> None:
         """SYN-RECEIVED and every synchronized state but TIME-WAIT (3.10.7.4)."""
@@ -632,9 +632,10 @@ class Connection:
                 seg.urgent, seg.options,
             )  # fmt: skip
 
-        # second: RST (RFC 5961 3.2: only an exact match resets)
+        # second: RST (RFC 5961 3.2: only an exact match resets; without
+        # RFC 5961, any RST in the window does)
         if flags & RST:
-            if seg.seq != self.rcv_nxt:
+            if seg.seq != self.rcv_nxt and self.config.rfc5961_rst:
                 self._drop(seg, "RST not at RCV.NXT (challenge ACK)")
                 self._challenge_ack(now)
                 return
@@ -651,6 +652,17 @@ class Connection:
                 self._drop(seg, "SYN in SYN-RECEIVED")
                 self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
                 self._clear_timers()  # RFC 9293 3.10.7.4: no SYN,ACK timers in LISTEN
+                return
+            if not self.config.rfc5961_syn:
+                # RFC 9293 3.10.7.4 fourth, before RFC 5961: a SYN in the window
+                # is an error: reset the connection and tell the peer.
+                self._drop(seg, "SYN in the window (reset)")
+                self._emit(
+                    Segment(self.local[1], self._rport, self.snd_max, self.rcv_nxt, RST | ACK, 0),
+                    now,
+                )
+                self._event(ConnectionReset(err.CONNECTION_RESET))
+                self._enter_closed(_T.RCV_RST, "rcv SYN in the window")
                 return
             self._drop(seg, "SYN in a synchronized state (challenge ACK)")
             self._challenge_ack(now)

@@ -85,6 +85,8 @@ class TimeWait:
                 return [], TimeWaitAction.NONE
             if seg.seq == self.rcv_nxt:  # RFC 5961 3.2
                 return [], TimeWaitAction.CLOSED
+            if not self.config.rfc5961_rst and self._acceptable(seg):
+                return [], TimeWaitAction.CLOSED  # before RFC 5961: any RST in the window
             # RFC 5961 3.2 / RFC 9293 3.10.7.4 first: a RST outside the window is
             # dropped unanswered. The window field, read unscaled, is a lower bound
             # of RCV.WND (the record keeps no shift).
@@ -106,6 +108,12 @@ class TimeWait:
             # lost). Acknowledge it and restart the 2 MSL timeout.
             self.restart(now)
             return [self.ack(now)], TimeWaitAction.NONE
+        if flags & SYN and not self.config.rfc5961_syn and self._acceptable(seg):
+            # before RFC 5961, a SYN in the window resets (RFC 9293 3.10.7.4 fourth)
+            reset = Segment(
+                self.local_port, self.remote_port, self.snd_nxt, self.rcv_nxt, RST | ACK, 0
+            )
+            return [reset], TimeWaitAction.CLOSED
         if not self._acceptable(seg) or flags & SYN:
             # first: unacceptable, ACK it; fourth: a SYN (with a FIN or ACK, so
             # no new connection) in the window draws a challenge ACK (RFC 5961 4.2)
