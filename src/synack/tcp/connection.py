@@ -621,7 +621,7 @@ class Connection:
                 self._ack_now = True
                 if seg.payload and self.sack_ok and self.config.dsack:
                     self._note_duplicate(seg.seq, len(seg.payload))
-            if not (seg.seq == self.rcv_nxt and self._offered_window() == 0):
+            if not (seg.seq == self.rcv_nxt and self._receive_window() == 0):
                 self._drop(seg, "outside the receive window")
                 return
             # A zero window still takes valid ACKs, URGs and RSTs (3.10.7.4):
@@ -737,7 +737,7 @@ class Connection:
                 cut = sq.sub(self.rcv_nxt, seq)
                 payload = payload[cut:]
                 seq = self.rcv_nxt
-            room = sq.sub(self.rcv_adv, seq)
+            room = sq.sub(sq.add(self.rcv_nxt, self._receive_window()), seq)
             if len(payload) > room:
                 payload = payload[: max(room, 0)]
                 fin = False
@@ -758,7 +758,8 @@ class Connection:
     def _fin_in_order(self, seg: Segment) -> bool:
         """Will this segment's FIN be taken now (no hole before it, inside the window)?"""
         end = sq.add(seg.seq, len(seg.payload))
-        return sq.le(seg.seq, self.rcv_nxt) and sq.le(end, self.rcv_adv)
+        right = sq.add(self.rcv_nxt, self._receive_window())
+        return sq.le(seg.seq, self.rcv_nxt) and sq.le(end, right)
 
     # -- arriving text --------------------------------------------------
     def _accept_text(self, seq: int, payload: bytes, now: float) -> None:
@@ -1264,9 +1265,14 @@ class Connection:
         offered = self._offered_window()
         return space - offered >= min(2 * self.rcv_mss, self.recv_buffer // 2)
 
+    def _receive_window(self) -> int:
+        """RCV.WND: what we can take, which the window field (at most 65535
+        unscaled) may have understated; never less than what we offered."""
+        return max(self._offered_window(), self.recv_buffer - len(self._recv_buf))
+
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the four cases of the sequence check."""
-        wnd = self._offered_window()
+        wnd = self._receive_window()
         rcv_nxt = self.rcv_nxt
         if seg_len == 0:
             return seq == rcv_nxt if wnd == 0 else sq.in_window(seq, rcv_nxt, wnd)
