@@ -89,6 +89,7 @@ FREEBSD = Profile(
         syn_option_order=("mss", "nop", "wscale", "sackOK", "TS"),
         round_recv_buffer_to_mss=True,
         ack_repeats_fin=True,
+        old_segment_acks=True,
         delayed_ack_timeout=0.1,
         rto_initial=1.0,
         rto_min=0.03,

@@ -61,6 +61,11 @@ class TcpConfig:
     persist_min: float = 1.0
     persist_max: float = 60.0
 
+    # A segment wholly below RCV.NXT is answered with an ACK and dropped (RFC
+    # 9293 3.10.7.4); with this on, its ACK field is still processed first, as
+    # BSD stacks do, so a peer that reuses its FIN's sequence number is heard.
+    old_segment_acks: bool = False
+
     # Closing.
     # While our FIN is unacknowledged, every ACK we send repeats it (FreeBSD
     # does; a lost FIN is then recovered without waiting for the RTO).

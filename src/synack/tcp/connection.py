@@ -621,6 +621,25 @@ class Connection:
                 self._ack_now = True
                 if seg.payload and self.sack_ok and self.config.dsack:
                     self._note_duplicate(seg.seq, len(seg.payload))
+            if (
+                self.config.old_segment_acks
+                and flags & ACK
+                and not flags & (RST | SYN)
+                and sq.le(sq.add(seg.seq, seg_len), self.rcv_nxt)
+            ):
+                # Wholly old, but its acknowledgment is current: use that, as if
+                # the segment had been trimmed to a bare ACK at RCV.NXT (BSD).
+                self._drop(seg, "old segment: only its ACK is used")
+                self._synchronized_segment(
+                    Segment(
+                        seg.src_port, seg.dst_port, self.rcv_nxt, seg.ack, ACK, seg.window,
+                        0, seg.options,
+                    ),
+                    now,
+                )  # fmt: skip
+                # the resynchronizing ACK, unless that ACK ended our side of it
+                self._ack_now = self.state not in (_S.TIME_WAIT, _S.CLOSED)
+                return
             if not (seg.seq == self.rcv_nxt and self._receive_window() == 0):
                 self._drop(seg, "outside the receive window")
                 return
@@ -1267,7 +1286,10 @@ class Connection:
 
     def _receive_window(self) -> int:
         """RCV.WND: what we can take, which the window field (at most 65535
-        unscaled) may have understated; never less than what we offered."""
+        unscaled) may have understated; never less than what we offered. Until
+        the handshake completes it is the SYN,ACK's window, all the peer knows."""
+        if self.state is _S.SYN_RECEIVED:
+            return self._offered_window()
         return max(self._offered_window(), self.recv_buffer - len(self._recv_buf))
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
