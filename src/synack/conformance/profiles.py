@@ -90,6 +90,7 @@ FREEBSD = Profile(
         round_recv_buffer_to_mss=True,
         ack_repeats_fin=True,
         old_segment_acks=True,
+        initial_window_rfc6928=True,
         delayed_ack_timeout=0.1,
         rto_initial=1.0,
         rto_min=0.03,

@@ -562,7 +562,7 @@ class Runner:
         elif name == "TCP_NOOPT":
             sock.noopt = bool(value)
             if value:
-                sock.config = replace(cfg, window_scaling=False, timestamps=False, sack=False)
+                sock.config = replace(cfg, tcp_options=False)
         elif name == "TCP_KEEPINIT":
             sock.config = replace(cfg, syn_r2=float(value))
         elif name == "TCP_MAXSEG":

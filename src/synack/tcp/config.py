@@ -26,7 +26,9 @@ class TcpConfig:
     # known, so the window never ends in a runt (what FreeBSD does).
     round_recv_buffer_to_mss: bool = False
 
-    # Options negotiated in the SYN.
+    # Options negotiated in the SYN. ``tcp_options`` off sends none at all, not
+    # even MSS (the TCP_NOOPT socket option), and takes none from the peer but MSS.
+    tcp_options: bool = True
     window_scaling: bool = True  # RFC 7323
     window_scale: int | None = None  # None: the smallest shift that covers recv_buffer
     timestamps: bool = True  # RFC 7323 RTTM and PAWS
@@ -38,6 +40,7 @@ class TcpConfig:
     # Sending.
     nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
+    initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
     congestion_control: str = "newreno"
     dupack_threshold: int = 3  # RFC 5681 3.2
 
@@ -107,6 +110,14 @@ class TcpConfig:
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}
         if unknown:
             raise ValueError(f"unknown SYN options {sorted(unknown)}")
+
+    def initial_window_for(self, mss: int) -> int | None:
+        """Bytes of the initial congestion window; None leaves it to RFC 5681 3.1."""
+        if self.initial_window is not None:
+            return self.initial_window
+        if self.initial_window_rfc6928:
+            return min(10 * mss, max(2 * mss, 14600))  # RFC 6928 section 2
+        return None
 
     def advertised_mss(self, ip_version: int) -> int:
         """The MSS we announce: the MTU less the IP and TCP headers."""

@@ -201,7 +201,7 @@ class Connection:
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
         self.cc: CongestionControl = make_congestion_control(
-            cfg.congestion_control, self.snd_mss, cfg.initial_window
+            cfg.congestion_control, self.snd_mss, cfg.initial_window_for(self.snd_mss)
         )
         self._rtt_seq: int | None = None
         self._rtt_time = 0.0
@@ -630,6 +630,7 @@ class Connection:
                 # Wholly old, but its acknowledgment is current: use that, as if
                 # the segment had been trimmed to a bare ACK at RCV.NXT (BSD).
                 self._drop(seg, "old segment: only its ACK is used")
+                self._ack_now = False  # decided below, once the ACK has been used
                 self._synchronized_segment(
                     Segment(
                         seg.src_port, seg.dst_port, self.rcv_nxt, seg.ack, ACK, seg.window,
@@ -1191,6 +1192,8 @@ class Connection:
         cfg = self.config
         answering = bool(flags & ACK)  # a SYN,ACK offers only what the peer offered
         opts: list[Option] = []
+        if not cfg.tcp_options:
+            return ()
         nops = 0  # a NOP pads the option after it, and goes if that option does
         for name in cfg.syn_option_order:
             option: Option | None = None
@@ -1335,18 +1338,19 @@ class Connection:
             mss = self.snd_mss
             self.recv_buffer = -(-self.recv_buffer // mss) * mss
         peer_ws = seg.window_scale
-        self.ws_ok = cfg.window_scaling and peer_ws is not None
+        self.ws_ok = cfg.tcp_options and cfg.window_scaling and peer_ws is not None
         if self.ws_ok:
             self.snd_wscale = min(peer_ws or 0, 14)  # RFC 7323 2.3
         else:
             self.snd_wscale = self.rcv_wscale = 0
         ts = seg.timestamps
-        self.ts_ok = cfg.timestamps and ts is not None
+        self.ts_ok = cfg.tcp_options and cfg.timestamps and ts is not None
         if ts is not None and self.ts_ok:
             self.ts_recent = ts.value
-        self.sack_ok = cfg.sack and seg.sack_permitted
+        self.sack_ok = cfg.tcp_options and cfg.sack and seg.sack_permitted
         self.cc = make_congestion_control(
-            cfg.congestion_control, self._mss_payload(), cfg.initial_window
+            cfg.congestion_control, self._mss_payload(),
+            cfg.initial_window_for(self._mss_payload()),
         )
         if not self.passive:
             return
