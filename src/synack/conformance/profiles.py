@@ -91,10 +91,11 @@ FREEBSD = Profile(
         ack_repeats_fin=True,
         old_segment_acks=True,
         initial_window_rfc6928=True,
-        delayed_ack_timeout=0.1,
+        delayed_ack_timeout=0.04,  # net.inet.tcp.delacktime
+        delayed_ack_full_segments_only=False,
         rto_initial=1.0,
         rto_min=0.03,
-        quickack_segments=2,
+        rto_max=64.0,
     ),
     _FREEBSD_SYSCTLS,
     o_nonblock=0x4,

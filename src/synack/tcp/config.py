@@ -48,6 +48,9 @@ class TcpConfig:
     delayed_ack: bool = True
     delayed_ack_timeout: float = 0.2
     quickack_segments: int = 2  # ACK at least every second full-sized segment
+    # Count only full-sized segments toward ``quickack_segments`` (RFC 5681 4.2's
+    # minimum); off, every second segment of any size is ACKed at once (BSD).
+    delayed_ack_full_segments_only: bool = True
 
     # Retransmission (RFC 6298).
     rto_initial: float = 1.0

@@ -839,7 +839,8 @@ class Connection:
         if not self.config.delayed_ack:
             self._ack_now = True
             return
-        self._unacked_segments += 1 if nbytes >= self._mss_payload() else 0
+        full = nbytes >= self._mss_payload() or not self.config.delayed_ack_full_segments_only
+        self._unacked_segments += 1 if full else 0
         if self._unacked_segments >= self.config.quickack_segments:
             # Due now; segments that arrived together share it (as with receive
             # offload), where out-of-order ones each get their own (see above).
