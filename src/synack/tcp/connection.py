@@ -48,6 +48,7 @@ from synack.wire.segment import (
     Segment,
     Timestamps,
     WindowScale,
+    options_length,
 )
 
 _S = State
@@ -141,7 +142,7 @@ class Connection:
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_ack_now", "_dsack", "_sack_stamp",
+        "_ack_now", "_dsack", "_sack_stamp", "_syn_text",
         # retransmission and congestion
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
@@ -198,6 +199,7 @@ class Connection:
         # RFC 2883: the duplicate range to report first in the next ACK
         self._dsack: tuple[int, int] | None = None
         self._sack_stamp = 0  # out-of-order blocks are stamped as segments land in them
+        self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
         self.cc: CongestionControl = make_congestion_control(
@@ -574,6 +576,8 @@ class Connection:
                 self._text_and_fin(trimmed, now)
         else:
             # Simultaneous open (RFC 9293 figure 8): answer with SYN,ACK for our ISS.
+            # Text on the SYN is queued until ESTABLISHED (3.10.7.3 fourth).
+            self._syn_text = seg.payload
             self.snd_nxt = self.iss
             self._t_rexmit = None
             self._transition(_T.RCV_SYN, "rcv SYN (simultaneous open)")
@@ -617,6 +621,12 @@ class Connection:
         # first: sequence number check
         seg_len = seg.seg_len
         if not self._acceptable(seg.seq, seg_len):
+            if flags & SYN and not flags & RST:
+                # RFC 5961 4.2: a SYN draws a challenge ACK "irrespective of the
+                # sequence number"; outside the window, also without RFC 5961.
+                self._drop(seg, "SYN outside the window (challenge ACK)")
+                self._challenge_ack(now)
+                return
             if not flags & RST:
                 self._ack_now = True
                 if seg.payload and self.sack_ok and self.config.dsack:
@@ -704,6 +714,9 @@ class Connection:
             self._transition(_T.RCV_ACK_OF_SYN, "rcv ACK of SYN")
             self._event(Connected())
             st = _S.ESTABLISHED
+            if self._syn_text:
+                text, self._syn_text = self._syn_text, b""
+                self._accept_text(self.rcv_nxt, text, now)
         # RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] gets a challenge ACK.
         if sq.lt(seg.ack, sq.add(self.snd_una, -self.max_snd_wnd)) or sq.gt(seg.ack, self.snd_max):
             self._drop(seg, "ACK outside the send window (challenge ACK)")
@@ -1209,6 +1222,8 @@ class Connection:
                 option = SACK_PERMITTED
             elif name == "TS" and cfg.timestamps and (self.ts_ok or not answering):
                 option = Timestamps(self._ts_now(self._now), self.ts_recent if answering else 0)
+                # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
+                nops = -(options_length(opts) + 10) % 4
             if option is not None:
                 opts.extend([NOP] * nops)
                 opts.append(option)
@@ -1290,9 +1305,10 @@ class Connection:
 
     def _receive_window(self) -> int:
         """RCV.WND: what we can take, which the window field (at most 65535
-        unscaled) may have understated; never less than what we offered. Until
-        the handshake completes it is the SYN,ACK's window, all the peer knows."""
-        if self.state is _S.SYN_RECEIVED:
+        unscaled) may have understated; never less than what we offered. A
+        passive open has committed only its SYN,ACK's window until the
+        handshake completes (a listener's half-open connections own no buffer)."""
+        if self.state is _S.SYN_RECEIVED and self.passive:
             return self._offered_window()
         return max(self._offered_window(), self.recv_buffer - len(self._recv_buf))
 
@@ -1350,7 +1366,8 @@ class Connection:
             self.ts_recent = ts.value
         self.sack_ok = cfg.tcp_options and cfg.sack and seg.sack_permitted
         self.cc = make_congestion_control(
-            cfg.congestion_control, self._mss_payload(),
+            cfg.congestion_control,
+            self._mss_payload(),
             cfg.initial_window_for(self._mss_payload()),
         )
         if not self.passive:

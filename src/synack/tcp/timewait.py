@@ -114,14 +114,20 @@ class TimeWait:
                 self.local_port, self.remote_port, self.snd_nxt, self.rcv_nxt, RST | ACK, 0
             )
             return [reset], TimeWaitAction.CLOSED
-        if not self._acceptable(seg) or flags & SYN:
-            # first: unacceptable, ACK it; fourth: a SYN (with a FIN or ACK, so
-            # no new connection) in the window draws a challenge ACK (RFC 5961 4.2)
+        if flags & SYN:
+            # a SYN with a FIN or an ACK opens nothing: unacceptable, or in the
+            # window, it draws an ACK (RFC 9293 3.10.7.4 first; RFC 5961 4.2)
             return [self.ack(now)], TimeWaitAction.NONE
         if not flags & ACK:
-            return [], TimeWaitAction.NONE  # fifth: no ACK bit, drop the segment
+            # RFC 9293 3.10.7.4 fifth: no ACK bit, drop. Done before the sequence
+            # test here: a peer that sends no ACK has nothing to resynchronize.
+            return [], TimeWaitAction.NONE
+        if not self._acceptable(seg):
+            return [self.ack(now)], TimeWaitAction.NONE  # first: unacceptable, ACK it
         if flags & FIN:
             self.restart(now)  # eighth: TIME-WAIT, restart the 2 MSL timeout
-        if seg.seg_len == 0:
-            return [], TimeWaitAction.NONE  # an acceptable bare ACK: nothing to answer
-        return [self.ack(now)], TimeWaitAction.NONE  # text or FIN: acknowledge it
+        if seg.seg_len == 0 and seg.seq == self.rcv_nxt and seg.ack == self.snd_nxt:
+            return [], TimeWaitAction.NONE  # the expected bare ACK: nothing to answer
+        # Anything else (text, a FIN, an ACK not at the edges) is acknowledged, so
+        # a confused peer learns where we stand.
+        return [self.ack(now)], TimeWaitAction.NONE

@@ -160,6 +160,21 @@ _OPTION_SIZES: dict[type, int] = {
 }  # fmt: skip
 
 
+def options_length(options: tuple[Option, ...] | list[Option]) -> int:
+    """Bytes the options take before padding."""
+    size = 0
+    for opt in options:
+        if isinstance(opt, Sack):
+            size += 2 + 8 * len(opt.blocks)
+        elif isinstance(opt, UnknownOption):
+            size += 2 + len(opt.data)
+        elif isinstance(opt, EndOfOptions):
+            size += 1
+        else:
+            size += _OPTION_SIZES[type(opt)]
+    return size
+
+
 def exact_options_length(options: tuple[Option, ...]) -> int | None:
     """The bytes ``options`` take on the wire, when decoding their encoding gives
     them back exactly: no padding (it would decode as an extra EOL), no raw
