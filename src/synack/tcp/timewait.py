@@ -103,6 +103,10 @@ class TimeWait:
             return [self.ack(now)], TimeWaitAction.NONE  # RFC 5961 4.2 challenge ACK
         if ts is not None and sq.lt(ts.value, self.ts_recent):
             return [self.ack(now)], TimeWaitAction.NONE  # RFC 7323 5.3 PAWS
+        if not flags & (ACK | SYN):
+            # RFC 9293 3.10.7.4 fifth: no ACK bit, drop. Done before the sequence
+            # test here: a peer that sends no ACK has nothing to resynchronize.
+            return [], TimeWaitAction.NONE
         if flags & FIN and sq.add(seg.seq, len(seg.payload) + 1) == self.rcv_nxt:
             # RFC 9293 3.10.7.4: the peer retransmitted its FIN (our last ACK was
             # lost). Acknowledge it and restart the 2 MSL timeout.
@@ -118,10 +122,6 @@ class TimeWait:
             # a SYN with a FIN or an ACK opens nothing: unacceptable, or in the
             # window, it draws an ACK (RFC 9293 3.10.7.4 first; RFC 5961 4.2)
             return [self.ack(now)], TimeWaitAction.NONE
-        if not flags & ACK:
-            # RFC 9293 3.10.7.4 fifth: no ACK bit, drop. Done before the sequence
-            # test here: a peer that sends no ACK has nothing to resynchronize.
-            return [], TimeWaitAction.NONE
         if not self._acceptable(seg):
             return [self.ack(now)], TimeWaitAction.NONE  # first: unacceptable, ACK it
         if flags & FIN:
