@@ -765,6 +765,8 @@ class Connection:
                 return
             if self.sack_ok and self.config.dsack:
                 self._note_duplicate(seq, len(payload))
+                if self._dsack is not None:
+                    self._ack_now = True  # a D-SACK is news for the sender: no delay
             # Trim what we already have and what lies beyond the window.
             if sq.lt(seq, self.rcv_nxt):
                 cut = sq.sub(self.rcv_nxt, seq)
