@@ -40,12 +40,15 @@ _FREEBSD_SYSCTLS: dict[str, SysctlEffect] = {
     "net.inet.tcp.insecure_rst": lambda v: {"rfc5961_rst": not v},
     "net.inet.tcp.insecure_syn": lambda v: {"rfc5961_syn": not v},
     "net.inet.tcp.drop_synfin": lambda v: {"drop_syn_fin": bool(v)},
+    "net.inet.tcp.ecn.enable": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
+    "net.inet.tcp.ecn.maxretries": lambda v: {"ecn_syn_retries": v},
 }
 
 _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
     "net.ipv4.tcp_timestamps": lambda v: {"timestamps": bool(v)},
     "net.ipv4.tcp_window_scaling": lambda v: {"window_scaling": bool(v)},
     "net.ipv4.tcp_sack": lambda v: {"sack": bool(v)},
+    "net.ipv4.tcp_ecn": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
     "net.ipv4.tcp_syn_retries": lambda v: {"syn_r2": float((1 << (v + 1)) - 1)},
 }
 
@@ -91,6 +94,7 @@ FREEBSD = Profile(
         ack_repeats_fin=True,
         old_segment_acks=True,
         initial_window_rfc6928=True,
+        ecn="passive",  # net.inet.tcp.ecn.enable=2
         delayed_ack_timeout=0.04,  # net.inet.tcp.delacktime
         delayed_ack_full_segments_only=False,
         rto_initial=1.0,
@@ -112,6 +116,7 @@ LINUX = Profile(
         delayed_ack_timeout=0.04,
         rto_initial=1.0,
         rto_min=0.2,
+        ecn="passive",  # net.ipv4.tcp_ecn=2
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,

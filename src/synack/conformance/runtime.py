@@ -43,11 +43,15 @@ from synack.wire import seq as sq
 from synack.wire.ip import encode_packed
 from synack.wire.segment import (
     ACK,
+    CE,
     CWR,
     ECE,
+    ECT_0,
+    ECT_1,
     EOL,
     FIN,
     NOP,
+    NOT_ECT,
     PSH,
     RST,
     SACK_PERMITTED,
@@ -82,7 +86,13 @@ _SOCKSTAT_NAMES = {
 _TCPI_NUMBER = {state: number for number, state in enumerate(_SOCKSTAT_NAMES)}
 _TCPI_STATES = {f"TCPI_{name}": _TCPI_NUMBER[state] for state, name in _SOCKSTAT_NAMES.items()}
 _TCPI_STATES["TCPI_SYN_RECEIVED"] = _TCPI_STATES["TCPI_SYN_RCVD"]
-TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE = 1, 2, 4
+TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN = 1, 2, 4, 8
+
+# The IP ECN codepoints a script's [tag] allows (RFC 3168 5); ect01 is either ECT.
+_ECN_CODEPOINTS = {
+    "noecn": (NOT_ECT,), "ect0": (ECT_0,), "ect1": (ECT_1,), "ect01": (ECT_0, ECT_1), "ce": (CE,),
+}  # fmt: skip
+_ECN_NAMES = {NOT_ECT: "not-ECT", ECT_1: "ECT(1)", ECT_0: "ECT(0)", CE: "CE"}
 
 ERRNO = {
     "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EIO": 5, "EBADF": 9, "EAGAIN": 35,
@@ -340,8 +350,8 @@ class Runner:
             differences.append(f"win {seg.window} (expected {spec.window})")
         if spec.urgent is not None and seg.urgent != spec.urgent:
             differences.append(f"urg {seg.urgent} (expected {spec.urgent})")
-        if spec.ecn not in (None, "noecn"):
-            differences.append(f"IP ECN field not-ECT (expected {spec.ecn}): no ECN in this stack")
+        if spec.ecn is not None and seg.ecn not in _ECN_CODEPOINTS[spec.ecn]:
+            differences.append(f"IP ECN field {_ECN_NAMES[seg.ecn]} (expected {spec.ecn})")
         actual_ts = next((o for o in seg.options if isinstance(o, Timestamps)), None)
         if spec.options != (OptionSpec("..."),):
             expected = self._outbound_options(spec.options or (), actual_ts, event)
@@ -414,6 +424,8 @@ class Runner:
             spec.window if spec.window is not None else DEFAULT_WINDOW,
             urgent=spec.urgent or 0, options=tuple(options), payload=bytes(spec.length),
         )  # fmt: skip
+        if spec.ecn is not None:
+            segment.ecn = _ECN_CODEPOINTS[spec.ecn][0]
         packet = encode_packed(self.remote_packed, self.local_packed, segment)
         self.host.receive_packet(packet, self.now)
         self._collect()
@@ -801,7 +813,10 @@ class Runner:
     # -- %{ }% -----------------------------------------------------------
     def _code(self, event: Event, code: str) -> None:
         names = dict(_TCPI_STATES)
-        names.update(TCPI_OPT_TIMESTAMPS=1, TCPI_OPT_SACK=2, TCPI_OPT_WSCALE=4)
+        names.update(
+            TCPI_OPT_TIMESTAMPS=TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK=TCPI_OPT_SACK,
+            TCPI_OPT_WSCALE=TCPI_OPT_WSCALE, TCPI_OPT_ECN=TCPI_OPT_ECN,
+        )  # fmt: skip
         names.update(self._tcp_info())
         for statement in _statements(code, event):
             if not _evaluate(statement, names, event):
@@ -828,6 +843,7 @@ class Runner:
             (TCPI_OPT_TIMESTAMPS if conn.ts_ok else 0)
             | (TCPI_OPT_SACK if conn.sack_ok else 0)
             | (TCPI_OPT_WSCALE if conn.ws_ok else 0)
+            | (TCPI_OPT_ECN if conn.ecn_ok else 0)
         )
         return {
             "tcpi_state": _TCPI_NUMBER[state],

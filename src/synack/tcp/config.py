@@ -37,6 +37,12 @@ class TcpConfig:
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
 
+    # ECN (RFC 3168): "off"; "passive", agree when a peer's SYN asks; "on", ask
+    # in our SYN too, and in its first ``ecn_syn_retries`` retransmissions
+    # (6.1.1.1: a SYN lost for carrying ECN setup is then sent without it).
+    ecn: str = "off"
+    ecn_syn_retries: int = 1
+
     # Sending.
     nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
@@ -110,6 +116,8 @@ class TcpConfig:
             raise ValueError("need 0 < rto_min <= rto_initial <= rto_max")
         if self.send_buffer <= 0 or self.recv_buffer <= 0:
             raise ValueError("buffer sizes must be positive")
+        if self.ecn not in ("off", "passive", "on"):
+            raise ValueError(f"ecn must be off, passive or on, not {self.ecn!r}")
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}
         if unknown:
             raise ValueError(f"unknown SYN options {sorted(unknown)}")

@@ -50,6 +50,9 @@ class CongestionControl:
     def on_timeout(self, flight_size: int) -> None:
         """The retransmission timer expired."""
 
+    def on_ecn_echo(self, flight_size: int) -> None:
+        """An ACK echoed a congestion mark (RFC 3168 6.1.2): no loss, no retransmission."""
+
 
 class NewReno(CongestionControl):
     name = "newreno"
@@ -91,6 +94,12 @@ class NewReno(CongestionControl):
     def on_timeout(self, flight_size: int) -> None:
         self._halve(flight_size)  # RFC 5681 equation 4
         self.cwnd = self.mss  # loss window
+        self._ca_acked = 0
+
+    def on_ecn_echo(self, flight_size: int) -> None:
+        # RFC 3168 6.1.2: "halve the congestion window", as fast recovery would
+        self._halve(flight_size)
+        self.cwnd = self.ssthresh
         self._ca_acked = 0
 
 

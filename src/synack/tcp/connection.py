@@ -35,8 +35,13 @@ from synack.tcp.tracer import Tracer
 from synack.wire import seq as sq
 from synack.wire.segment import (
     ACK,
+    CE,
+    CWR,
+    ECE,
+    ECT_0,
     FIN,
     NOP,
+    NOT_ECT,
     PSH,
     RST,
     SACK_PERMITTED,
@@ -138,6 +143,8 @@ class Connection:
         # negotiated options
         "rcv_mss", "snd_mss", "snd_wscale", "rcv_wscale", "ws_ok", "ts_ok", "ts_recent",
         "ts_offset", "last_ack_sent", "sack_ok",
+        # ECN (RFC 3168)
+        "ecn_ok", "_ece_due", "_cwr_due", "_ecn_recover",
         # send side
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
@@ -185,6 +192,10 @@ class Connection:
         self.rcv_wscale = cfg.receive_window_scale() if cfg.window_scaling else 0
         self.ws_ok = self.ts_ok = self.sack_ok = False
         self.ts_recent = self.ts_offset = self.last_ack_sent = 0
+        self.ecn_ok = False  # both ends agreed on ECN in the handshake
+        self._ece_due = False  # a CE mark arrived: echo ECE until the peer sends CWR
+        self._cwr_due = False  # we reduced for an ECE: mark the next new data CWR
+        self._ecn_recover = 0  # ECE before this is from the same window: one reduction
 
         self._send_buf = bytearray()
         self._buf_seq = 0
@@ -672,6 +683,13 @@ class Connection:
             self._on_reset(now)
             return
 
+        # RFC 3168 6.1.3: a CE mark is echoed with ECE until the peer sends CWR.
+        if self.ecn_ok:
+            if flags & CWR:
+                self._ece_due = False
+            if seg.ecn == CE:
+                self._ece_due = self._ack_now = True
+
         # RFC 7323 4.3: remember the timestamp to echo.
         if ts is not None and sq.le(seg.seq, self.last_ack_sent):
             self.ts_recent = ts.value
@@ -899,6 +917,12 @@ class Connection:
     def _process_ack(self, seg: Segment, now: float) -> None:
         ack = seg.ack
         una = self.snd_una
+        if self.ecn_ok and seg.flags & ECE and not sq.lt(una, self._ecn_recover):
+            # RFC 3168 6.1.2: halve as for a loss, once per window of data, and
+            # say so with CWR on the next new segment.
+            self.cc.on_ecn_echo(self._flight())
+            self._ecn_recover = self.snd_max
+            self._cwr_due = True
         if sq.lt(una, ack):
             self._on_new_ack(seg, ack, now)
         elif ack == una:
@@ -1055,7 +1079,7 @@ class Connection:
             return
         # Our SYN, first sent or resent after a timeout.
         if self.snd_una == self.iss and self.snd_nxt == self.iss:
-            flags = SYN if st is _S.SYN_SENT else SYN | ACK
+            flags = self._syn_flags()
             if self.snd_max != self.iss:  # sent before: this is a retransmission
                 self.stats.retransmitted_segments += 1
             self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
@@ -1121,7 +1145,7 @@ class Connection:
     def _retransmit_first(self, now: float) -> None:
         """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
         if self.snd_una == self.iss:
-            flags = SYN if self.state is _S.SYN_SENT else SYN | ACK
+            flags = self._syn_flags()
             self.stats.retransmitted_segments += 1
             self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
             return
@@ -1148,7 +1172,13 @@ class Connection:
             flags |= PSH
         if sq.lt(seq, self.snd_max):
             retransmission = True
-        self._emit_control(seq, flags, now, None, payload)
+        # RFC 3168 6.1.5/6.1.6: new data is ECN-capable; retransmissions and
+        # probes are not. The first new data after a reduction carries CWR.
+        ect = self.ecn_ok and size > 0 and not retransmission and not probe
+        if ect and self._cwr_due:
+            flags |= CWR
+            self._cwr_due = False
+        self._emit_control(seq, flags, now, None, payload, ECT_0 if ect else NOT_ECT)
         if retransmission:
             self.stats.retransmitted_segments += 1
         else:
@@ -1181,6 +1211,7 @@ class Connection:
         now: float,
         options: tuple[Option, ...] | None = None,
         payload: bytes = b"",
+        ecn: int = NOT_ECT,
     ) -> None:
         """Build a segment from the TCB and queue it."""
         syn = flags & SYN
@@ -1188,7 +1219,11 @@ class Connection:
         if options is None:
             options = self._segment_options()
         ack = self.rcv_nxt if flags & ACK else 0
-        seg = Segment(self.local[1], self._rport, seq, ack, flags, window, 0, options, payload)
+        if self._ece_due and flags & ACK and not syn:
+            flags |= ECE  # RFC 3168 6.1.3: echo congestion until the peer says CWR
+        seg = Segment(
+            self.local[1], self._rport, seq, ack, flags, window, 0, options, payload, ecn=ecn
+        )
         if flags & ACK:
             self.last_ack_sent = ack
             self._ack_now = False
@@ -1204,6 +1239,17 @@ class Connection:
             tracer.segment(self, now, "sent", seg, None)
 
     # -- options and windows ----------------------------------------------
+    def _syn_flags(self) -> int:
+        """SYN, or SYN,ACK; with RFC 3168 6.1.1's ECN setup where it is due: ECE and
+        CWR on our SYN (its first ``ecn_syn_retries`` retransmissions too), ECE
+        on a SYN,ACK to a peer that asked."""
+        cfg = self.config
+        if self.state is _S.SYN_SENT:
+            if cfg.ecn == "on" and self._retransmits <= cfg.ecn_syn_retries:
+                return SYN | ECE | CWR
+            return SYN
+        return SYN | ACK | ECE if self.ecn_ok else SYN | ACK
+
     def _syn_options_for(self, flags: int) -> tuple[Option, ...]:
         cfg = self.config
         answering = bool(flags & ACK)  # a SYN,ACK offers only what the peer offered
@@ -1348,6 +1394,11 @@ class Connection:
         cfg = self.config
         self.irs = seg.seq
         self.rcv_nxt = sq.add(seg.seq, 1)
+        ecn_flags = seg.flags & (ECE | CWR)
+        if seg.flags & ACK:  # a SYN,ACK agrees with ECE alone (RFC 3168 6.1.1)
+            self.ecn_ok = cfg.ecn == "on" and ecn_flags == ECE
+        else:  # a SYN asks with both
+            self.ecn_ok = cfg.ecn != "off" and ecn_flags == ECE | CWR
         # The window in a SYN is never scaled (RFC 7323 2.2).
         self.rcv_adv = sq.add(self.rcv_nxt, min(self.recv_buffer - len(self._recv_buf), 65535))
         peer_mss = seg.mss

@@ -168,7 +168,10 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     header, payload = decode_ip(data)
     if header.protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {header.protocol} is not TCP")
-    return header, Segment.decode(payload, header.src.packed, header.dst.packed)
+    segment = Segment.decode(payload, header.src.packed, header.dst.packed)
+    ecn_field = header.tos if isinstance(header, IPv4Header) else header.traffic_class
+    segment.ecn = ecn_field & 3
+    return header, segment
 
 
 def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes, Segment]:
@@ -177,10 +180,16 @@ def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes
     The same checks as :func:`decode_tcp_packet`, without building a header object.
     """
     fields, src, dst, payload = _split(memoryview(data))
-    protocol = fields[6] if len(fields) == 10 else fields[2]
+    if len(fields) == 10:
+        protocol, ecn = fields[6], fields[1] & 3
+    else:
+        protocol, ecn = fields[2], (fields[0] >> 20) & 3
     if protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {protocol} is not TCP")
-    return src, dst, Segment.decode(payload, src, dst)
+    segment = Segment.decode(payload, src, dst)
+    if ecn:
+        segment.ecn = ecn
+    return src, dst, segment
 
 
 def address_from_packed(packed: bytes) -> IPAddress:
@@ -200,10 +209,11 @@ def encode_tcp_packet(
 def encode_packed(src: bytes, dst: bytes, segment: Segment, ttl: int = DEFAULT_TTL) -> bytes:
     """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6)."""
     tcp = segment.encode(src, dst)
+    ecn = segment.ecn
     if len(src) == 4 and len(dst) == 4:
-        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl) + tcp
+        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl, tos=ecn) + tcp
     if len(src) == 16 and len(dst) == 16:
-        return _V6.pack(6 << 28, len(tcp), PROTO_TCP, ttl, src, dst) + tcp
+        return _V6.pack((6 << 28) | (ecn << 20), len(tcp), PROTO_TCP, ttl, src, dst) + tcp
     raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
 
 

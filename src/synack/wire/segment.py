@@ -43,6 +43,12 @@ _U32 = struct.Struct("!I")
 _TS = struct.Struct("!II")
 _TS_FAST_PREFIX = b"\x01\x01\x08\x0a"  # NOP NOP TS(10): what most stacks send
 
+# RFC 3168 5: the ECN codepoints of the IP header.
+NOT_ECT = 0
+ECT_1 = 1
+ECT_0 = 2
+CE = 3
+
 KIND_EOL = 0
 KIND_NOP = 1
 KIND_MSS = 2
@@ -273,6 +279,9 @@ class Segment:
     payload: bytes = b""
     reserved: int = 0
     checksum: int = field(default=0, compare=False)
+    # The ECN field of the IP header that carries (or carried) the segment
+    # (RFC 3168 5): 0 not-ECT, ECT_1, ECT_0 or CE.
+    ecn: int = 0
 
     # -- derived --------------------------------------------------------
     @property
