@@ -39,7 +39,6 @@ _FREEBSD_SYSCTLS: dict[str, SysctlEffect] = {
     "net.inet.tcp.keepinit": lambda v: {"syn_r2": v / 1000},
     "net.inet.tcp.insecure_rst": lambda v: {"rfc5961_rst": not v},
     "net.inet.tcp.insecure_syn": lambda v: {"rfc5961_syn": not v},
-    "net.inet.tcp.drop_synfin": lambda v: {"drop_syn_fin": bool(v)},
     "net.inet.tcp.ecn.enable": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
     "net.inet.tcp.ecn.maxretries": lambda v: {"ecn_syn_retries": v},
 }
@@ -100,6 +99,7 @@ FREEBSD = Profile(
         rto_initial=1.0,
         rto_min=0.03,
         rto_max=64.0,
+        user_timeout=None,  # none: keepinit bounds the handshake, R2 the rest
     ),
     _FREEBSD_SYSCTLS,
     o_nonblock=0x4,

@@ -35,6 +35,7 @@ from synack.conformance.script import (
 from synack.host import Host
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
+from synack.tcp import errors as err
 from synack.tcp.errors import TcpError
 from synack.tcp.events import Connected, ConnectionAborted, ConnectionReset
 from synack.tcp.isn import FixedIsn
@@ -112,6 +113,10 @@ SYMBOLS = {
     "TCP_KEEPINTVL": 512, "TCP_KEEPCNT": 1024, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2,
     "MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x80, "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
 }  # fmt: skip
+
+
+# The engine's reasons that a socket reports as ETIMEDOUT.
+_TIMEOUTS = frozenset({err.USER_TIMEOUT, err.RETRANSMISSION_TIMEOUT, err.KEEPALIVE_TIMEOUT})
 
 
 class ScriptFailure(Exception):
@@ -225,7 +230,7 @@ class Runner:
                 # sockets call a RST before the handshake completed a refusal
                 refused = "refused" in event.reason or not sock.connected
                 sock.error = ERRNO["ECONNREFUSED" if refused else "ECONNRESET"]
-            elif isinstance(event, ConnectionAborted) and "timeout" in event.reason:
+            elif isinstance(event, ConnectionAborted) and event.reason in _TIMEOUTS:
                 sock.error = ERRNO["ETIMEDOUT"]
 
     def _advance(self, until: float, stop_on_output: bool = False) -> None:
@@ -863,6 +868,8 @@ class Runner:
     # -- text ------------------------------------------------------------
     def _describe(self, seg: Segment) -> str:
         local_isn = self.local_isn if self.local_isn is not None else 0
+        if self.local_isn is None and seg.flags & SYN:
+            local_isn = seg.seq  # our first SYN: its own ISN
         start = sq.sub(seg.seq, local_isn)
         text = (
             f"{_letters(seg.flags)} {start}:{sq.add(start, len(seg.payload))}({len(seg.payload)})"

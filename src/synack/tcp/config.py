@@ -100,9 +100,6 @@ class TcpConfig:
     rfc5961_syn: bool = True
     # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
     challenge_ack_limit: int = 1000
-    # Drop segments with both SYN and FIN set, a combination no valid stack sends
-    # (many firewalls and stacks do; RFC 9293 does not require it).
-    drop_syn_fin: bool = False
 
     # RFC 7323 timestamp clock, in ticks per second (1 ms).
     timestamp_hz: int = 1000
