@@ -33,9 +33,9 @@ from synack.conformance.script import (
     SyscallSpec,
 )
 from synack.host import Host
+from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
-from synack.tcp import errors as err
 from synack.tcp.errors import TcpError
 from synack.tcp.events import Connected, ConnectionAborted, ConnectionReset
 from synack.tcp.isn import FixedIsn
