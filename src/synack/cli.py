@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -14,6 +15,7 @@ from rich.text import Text
 from synack.wire.seq import MASK
 
 if TYPE_CHECKING:
+    from synack.conformance.runtime import RunResult
     from synack.scenarios import Outcome
 
 
@@ -235,6 +237,98 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
         )
         for name, ratio in benchmarks.kernel_ratios(results).items():
             Console().print(f"  synack {name} / kernel: {ratio:.3f}")
+
+
+# ----------------------------------------------------------------------
+# synack conformance
+# ----------------------------------------------------------------------
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option(
+    "--profile",
+    type=click.Choice(["freebsd", "linux"]),
+    default="freebsd",
+    show_default=True,
+    help="The stack the scripts were written against, as a TcpConfig of ours.",
+)
+@click.option(
+    "--expected-failures",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A file of 'script.pkt reason' lines: those failures are expected (XFAIL).",
+)
+@click.option("--define", "defines", multiple=True, metavar="NAME", help="Also set #ifdef NAME.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Show the whole difference of each FAIL.")
+def conformance(
+    paths: tuple[str, ...],
+    profile: str,
+    expected_failures: str | None,
+    defines: tuple[str, ...],
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """Run packetdrill scripts against the engine, on a virtual clock.
+
+    PATHS are .pkt files or folders of them (searched recursively). Each
+    script plays the peer of one Host: its '<' segments are injected, its
+    '>' segments must match what the Host sends, field by field, within the
+    script's --tolerance_usecs. One line per script: PASS, FAIL (the stack
+    did something else, with the first difference) or ERROR (the script uses
+    something this interpreter cannot run). The exit status is 0 when every
+    script passed or failed as expected.
+
+    Example: synack conformance ../shared/conformance/tcp-testsuite
+    """
+    from synack.conformance.profiles import PROFILES
+    from synack.conformance.suite import find_scripts, load_expected_failures, run_suite
+
+    try:
+        expected = load_expected_failures(expected_failures) if expected_failures else {}
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--expected-failures") from None
+    scripts = find_scripts(paths)
+    if not scripts:
+        raise click.BadParameter("no .pkt scripts there", param_hint="PATHS")
+    root = _common_root(scripts)
+    console = Console(highlight=False, soft_wrap=True)
+
+    def show(result: RunResult) -> None:
+        if as_json:
+            return
+        name = str(Path(result.path).resolve().relative_to(root)) if root else result.path
+        listed = Path(result.path).name in expected
+        if result.status == "PASS":
+            tag = Text("XPASS" if listed else "PASS", style="red" if listed else "green")
+            console.print(tag, name)
+            return
+        tag = Text("XFAIL" if listed else result.status, style="yellow" if listed else "red")
+        first, *rest = result.message.split("\n")
+        where = f":{result.line}" if result.line else ""
+        console.print(tag, f"{name}{where}", first)
+        if verbose or not listed:
+            for line in rest:
+                console.print(line)
+
+    report = run_suite(
+        scripts, PROFILES[profile], defines, expected_failures=expected, on_result=show
+    )
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        xfail = sum(report.expected(r) and r.status != "PASS" for r in report.results)
+        tail = f" ({xfail} expected)" if expected else ""
+        console.print(f"{report.passed} passed, {report.failed} failed{tail}")
+    if report.unexpected:
+        sys.exit(1)
+
+
+def _common_root(paths: list[Path]) -> Path | None:
+    import os
+
+    try:
+        return Path(os.path.commonpath([p.parent.resolve() for p in paths]))
+    except ValueError:
+        return None
 
 
 # ----------------------------------------------------------------------
