@@ -73,6 +73,7 @@ REMOTE_CLIENT_PORT = 40000  # the script's port when it connects to us
 REMOTE_ISN = 0  # the script's ISN: its sequence numbers go out as written
 LOCAL_ISN = 3_000_000_000  # the ISN the Host is given; scripts see it only as 0
 DEFAULT_WINDOW = 65535
+LATE_HORIZON = 60.0  # virtual seconds to look past a missed deadline for a late segment
 
 _FLAG_BITS = {"S": SYN, "F": FIN, "R": RST, "P": PSH, ".": ACK, "E": ECE, "W": CWR, "U": URG}
 
@@ -316,6 +317,16 @@ class Runner:
             latest = event.time.end + tolerance
         self._advance(latest, stop_on_output=True)
         if not self.sent:
+            # Look ahead a while to tell "late" from "never", then fail either way.
+            self._advance(latest + LATE_HORIZON, stop_on_output=True)
+            if self.sent:
+                late = self.sent[0]
+                raise ScriptFailure(
+                    event.line,
+                    f"segment sent at {late.time:.3f} s, too late for {event.text!r} "
+                    f"(expected at {when:.3f} s +/- {tolerance * 1000:.0f} ms): "
+                    f"{self._describe(late.segment)}",
+                )
             raise ScriptFailure(
                 event.line,
                 f"expected {event.text!r} at {when:.3f} s; nothing was sent by {latest:.3f} s",
