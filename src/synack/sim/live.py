@@ -1,0 +1,82 @@
+"""The simulator's links on a real asyncio loop.
+
+:class:`~synack.sim.network.Network` runs on a virtual clock, as fast as it
+can. Code written against asyncio (``synack.aio`` streams) needs the loop's
+own clock instead: here each Host runs on a :class:`HostDriver`, and packets
+between Hosts take the fates of the same :class:`~synack.sim.network.Link`
+(delay, jitter, bandwidth, loss, duplication, reordering, corruption),
+arriving through ``loop.call_later``. Nothing touches a real network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from synack.host import Host
+from synack.net.driver import HostDriver
+from synack.sim.network import Link, LinkConfig
+from synack.wire.ip import parse_address
+
+
+class LiveNetwork:
+    """Hosts joined by simulated links, in real time (see the module docstring)."""
+
+    def __init__(
+        self,
+        link: LinkConfig | None = None,
+        seed: int = 1,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.loop = loop if loop is not None else asyncio.get_running_loop()
+        self.default_link = link if link is not None else LinkConfig(delay=0.001)
+        self.rng = random.Random(seed)
+        self.drivers: dict[bytes, LinkDriver] = {}  # packed address -> driver
+        self._links: dict[tuple[Host, Host], Link] = {}
+        self.packets_lost = 0
+
+    def add_host(self, host: Host) -> LinkDriver:
+        driver = LinkDriver(host, self)
+        for address in host.addresses:
+            self.drivers[address.packed] = driver
+        return driver
+
+    def set_link(self, src: Host, dst: Host, config: LinkConfig) -> None:
+        """The link from ``src`` to ``dst`` (one direction) takes ``config``."""
+        self._links[(src, dst)] = Link(src, dst, config, self.rng)
+
+    def link(self, src: Host, dst: Host) -> Link:
+        link = self._links.get((src, dst))
+        if link is None:
+            link = self._links[(src, dst)] = Link(src, dst, self.default_link, self.rng)
+        return link
+
+    def driver_for(self, address: str) -> LinkDriver:
+        return self.drivers[parse_address(address).packed]
+
+    def close(self) -> None:
+        for driver in set(self.drivers.values()):
+            driver.close()
+
+
+class LinkDriver(HostDriver):
+    """A Host whose packets go out over the live network's links."""
+
+    def __init__(self, host: Host, network: LiveNetwork) -> None:
+        super().__init__(host, network.loop)
+        self.network = network
+
+    def transmit(self, packets: list[bytes]) -> None:
+        network = self.network
+        now = self.now()
+        for packet in packets:
+            dst_packed = packet[16:20] if packet[0] >> 4 == 4 else packet[24:40]
+            dst = network.drivers.get(dst_packed)
+            if dst is None:
+                network.packets_lost += 1  # no such host: like a packet to nowhere
+                continue
+            for when, copy, _ in network.link(self.host, dst.host).fates(now, packet):
+                if when < 0:
+                    network.packets_lost += 1
+                    continue
+                self.loop.call_later(max(when - now, 0.0), dst.receive, [copy])
