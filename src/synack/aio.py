@@ -203,7 +203,7 @@ class TcpTransport(asyncio.Transport):
         elif isinstance(event, ConnectionReset):
             refused = event.reason == err.CONNECTION_REFUSED or not self.connected.done()
             error: Exception = (
-                ConnectionRefusedError(event.reason)
+                ConnectionRefusedError(err.CONNECTION_REFUSED)
                 if refused
                 else ConnectionResetError(event.reason)
             )

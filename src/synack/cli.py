@@ -16,6 +16,8 @@ from synack.wire.seq import MASK
 
 if TYPE_CHECKING:
     from synack.conformance.runtime import RunResult
+    from synack.net.apps import LiveTrace
+    from synack.net.lab import Lab
     from synack.scenarios import Outcome
 
 
@@ -237,6 +239,179 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
         )
         for name, ratio in benchmarks.kernel_ratios(results).items():
             Console().print(f"  synack {name} / kernel: {ratio:.3f}")
+
+
+# ----------------------------------------------------------------------
+# synack lab / listen / connect
+# ----------------------------------------------------------------------
+_LAB_NAME = click.option(
+    "--name", default="synack-lab", show_default=True, help="The lab's network namespace."
+)
+
+
+def _lab(name: str, mtu: int = 1500) -> Lab:
+    from synack.net.lab import Lab
+
+    return Lab(name=name, mtu=mtu)
+
+
+@main.group()
+def lab() -> None:
+    """A network namespace where synack meets the kernel's TCP.
+
+    Inside it, the TUN device synack0 has the kernel's addresses (10.77.0.1,
+    fd77::1); synack answers for 10.77.0.2 and fd77::2 behind it. Nothing
+    leaves the namespace. Needs root.
+    """
+
+
+@lab.command("up")
+@_LAB_NAME
+@click.option(
+    "--mtu", type=click.IntRange(1280, 65535), default=1500, show_default=True,
+    help="The TUN device's MTU (64 KB segments make bulk transfers much faster).",
+)  # fmt: skip
+def lab_up(name: str, mtu: int) -> None:
+    """Create the lab (again, if it exists)."""
+    from synack.net.lab import LabError
+
+    the_lab = _lab(name, mtu)
+    try:
+        the_lab.up()
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"lab {name} is up: kernel {the_lab.kernel_v4} and {the_lab.kernel_v6}, "
+        f"synack {the_lab.synack_v4} and {the_lab.synack_v6} (mtu {mtu})"
+    )
+
+
+@lab.command("down")
+@_LAB_NAME
+def lab_down(name: str) -> None:
+    """Remove the lab and everything in it."""
+    from synack.net.lab import LabError
+
+    try:
+        _lab(name).down()
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@lab.command("exec", context_settings={"ignore_unknown_options": True})
+@_LAB_NAME
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def lab_exec(name: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND as the kernel side, e.g. synack lab exec curl http://10.77.0.2/"""
+    import os
+
+    from synack.net.lab import LabError
+
+    the_lab = _lab(name)
+    try:
+        if not the_lab.exists:
+            raise LabError(f"no lab named {name}: run 'synack lab up' first")
+        argv = the_lab.command(list(command))
+    except LabError as exc:
+        raise click.ClickException(str(exc)) from None
+    os.execvp(argv[0], argv)
+
+
+def _live_trace(ladder: bool, pcap: str | None) -> LiveTrace | None:
+    from synack.net.apps import LiveTrace
+
+    if not ladder and not pcap:
+        return None
+    return LiveTrace(ladder, pcap, Console(stderr=True, highlight=False))
+
+
+_LADDER = click.option("--ladder", is_flag=True, help="Draw each segment and state change live.")
+_PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the packets here.")
+
+
+@main.command()
+@click.argument("port", type=click.IntRange(1, 65535))
+@click.option("--echo", "mode", flag_value="echo", default=True, help="Echo (the default).")
+@click.option("--discard", "mode", flag_value="discard", help="Read and drop everything.")
+@click.option(
+    "--http", "http_dir", type=click.Path(exists=True, file_okay=False),
+    help="Serve the files of this folder over HTTP.",
+)  # fmt: skip
+@click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
+@_LAB_NAME
+@_LADDER
+@_PCAP
+def listen(
+    port: int,
+    mode: str,
+    http_dir: str | None,
+    count: int | None,
+    name: str,
+    ladder: bool,
+    pcap: str | None,
+) -> None:
+    """Serve PORT on synack's lab addresses (10.77.0.2, fd77::2).
+
+    Try it with: synack lab exec curl http://10.77.0.2:PORT/
+    """
+    import asyncio
+
+    from synack.net import apps
+    from synack.net.lab import LabError
+    from synack.net.tun import TunError
+
+    handler: apps.Handler = apps.echo if mode == "echo" else apps.discard
+    if http_dir is not None:
+        handler = apps.http_files(Path(http_dir))
+    the_lab = _lab(name)
+    trace = _live_trace(ladder, pcap)
+    err = Console(stderr=True, highlight=False)
+
+    def ready() -> None:
+        what = f"files of {http_dir} over HTTP" if http_dir else mode
+        err.print(
+            f"synack serves {what} on {the_lab.synack_v4}:{port} and [{the_lab.synack_v6}]:{port}"
+        )
+
+    try:
+        asyncio.run(apps.listen(the_lab, port, handler, trace, count, ready))
+    except (LabError, TunError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command()
+@click.argument("host")
+@click.argument("port", type=click.IntRange(1, 65535))
+@_LAB_NAME
+@_LADDER
+@_PCAP
+def connect(host: str, port: int, name: str, ladder: bool, pcap: str | None) -> None:
+    """Connect from synack to HOST:PORT in the lab, like nc: stdin goes to the
+    peer (then a FIN), the peer's bytes to stdout.
+
+    Try it with a kernel server: synack lab exec python3 -m http.server 8000 &
+    then: printf 'GET / HTTP/1.0\\r\\n\\r\\n' | synack connect 10.77.0.1 8000
+    """
+    import asyncio
+
+    from synack.net import apps
+    from synack.net.lab import LabError
+    from synack.net.tun import TunError
+    from synack.wire.ip import parse_address
+
+    try:
+        parse_address(host)
+    except ValueError:
+        raise click.BadParameter(f"{host!r} is not an IP address", param_hint="HOST") from None
+    try:
+        status = asyncio.run(apps.connect(_lab(name), host, port, _live_trace(ladder, pcap)))
+    except (LabError, TunError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        status = 130
+    sys.exit(status)
 
 
 # ----------------------------------------------------------------------

@@ -104,8 +104,9 @@ class _Layout:
         return Text(body, style=FATE_STYLE.get(step.fate_word, ""))
 
 
-def ladder_lines(timeline: Timeline, width: int = MAX_WIDTH) -> list[Text]:
-    """The ladder as lines of rich Text, each at most ``width`` cells."""
+def ladder_lines(timeline: Timeline, width: int = MAX_WIDTH, footer: bool = True) -> list[Text]:
+    """The ladder as lines of rich Text, each at most ``width`` cells; without
+    ``footer``, no notes after the steps (for a ladder drawn as it grows)."""
     lay = _Layout(timeline, min(width, MAX_WIDTH))
     left, right = timeline.left, timeline.right
     header = Text(
@@ -137,11 +138,13 @@ def ladder_lines(timeline: Timeline, width: int = MAX_WIDTH) -> list[Text]:
         else:
             note = lay.note(f"\u25b8 {step.text}", side, "cyan")
             lines.append(lay.line(time, step.states, note))
+    if not footer:
+        return lines
     footers = ["times in ms; " + timeline.seq_note().replace(" (", ":\n  (", 1)]
     if timeline.source == "segments":
         footers.append("arrows drawn from the segments each side sent (no link record)")
-    for footer in footers:
-        for part in footer.split("\n"):
+    for note in footers:
+        for part in note.split("\n"):
             lines.append(Text(_fit(part, min(width, MAX_WIDTH)).rstrip(), style="dim"))
     return lines
 
