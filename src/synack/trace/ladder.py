@@ -143,8 +143,8 @@ def ladder_lines(timeline: Timeline, width: int = MAX_WIDTH, footer: bool = True
     footers = ["times in ms; " + timeline.seq_note().replace(" (", ":\n  (", 1)]
     if timeline.source == "segments":
         footers.append("arrows drawn from the segments each side sent (no link record)")
-    for note in footers:
-        for part in note.split("\n"):
+    for footer_text in footers:
+        for part in footer_text.split("\n"):
             lines.append(Text(_fit(part, min(width, MAX_WIDTH)).rstrip(), style="dim"))
     return lines
 
