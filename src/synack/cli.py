@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from synack.net.apps import LiveTrace
     from synack.net.lab import Lab
     from synack.scenarios import Outcome
+    from synack.sim.network import LinkConfig
 
 
 def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -326,6 +327,26 @@ def _live_trace(ladder: bool, pcap: str | None) -> LiveTrace | None:
 
 
 _LADDER = click.option("--ladder", is_flag=True, help="Draw each segment and state change live.")
+_IMPAIR = click.option(
+    "--impair",
+    metavar="KEY=VALUE,...",
+    help="A simulated link between the TUN device and synack, both ways "
+    "(loss=5%,delay=20ms,jitter=5ms,reorder=10%): netem's job, where the kernel has no netem.",
+)
+
+
+def _impairment(text: str | None) -> LinkConfig | None:
+    from synack.sim.network import LinkConfig
+    from synack.sim.options import OptionError, build_link, parse_link_overrides
+
+    if text is None:
+        return None
+    try:
+        return build_link(LinkConfig(delay=0.0), parse_link_overrides(text))
+    except OptionError as exc:
+        raise click.BadParameter(str(exc), param_hint="--impair") from None
+
+
 _PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the packets here.")
 
 
@@ -341,6 +362,7 @@ _PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the 
 @_LAB_NAME
 @_LADDER
 @_PCAP
+@_IMPAIR
 def listen(
     port: int,
     mode: str,
@@ -349,6 +371,7 @@ def listen(
     name: str,
     ladder: bool,
     pcap: str | None,
+    impair: str | None,
 ) -> None:
     """Serve PORT on synack's lab addresses (10.77.0.2, fd77::2).
 
@@ -360,6 +383,7 @@ def listen(
     from synack.net.lab import LabError
     from synack.net.tun import TunError
 
+    link = _impairment(impair)
     handler: apps.Handler = apps.echo if mode == "echo" else apps.discard
     if http_dir is not None:
         handler = apps.http_files(Path(http_dir))
@@ -374,7 +398,7 @@ def listen(
         )
 
     try:
-        asyncio.run(apps.listen(the_lab, port, handler, trace, count, ready))
+        asyncio.run(apps.listen(the_lab, port, handler, trace, count, ready, link))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -387,7 +411,10 @@ def listen(
 @_LAB_NAME
 @_LADDER
 @_PCAP
-def connect(host: str, port: int, name: str, ladder: bool, pcap: str | None) -> None:
+@_IMPAIR
+def connect(
+    host: str, port: int, name: str, ladder: bool, pcap: str | None, impair: str | None
+) -> None:
     """Connect from synack to HOST:PORT in the lab, like nc: stdin goes to the
     peer (then a FIN), the peer's bytes to stdout.
 
@@ -405,8 +432,10 @@ def connect(host: str, port: int, name: str, ladder: bool, pcap: str | None) -> 
         parse_address(host)
     except ValueError:
         raise click.BadParameter(f"{host!r} is not an IP address", param_hint="HOST") from None
+    link = _impairment(impair)
     try:
-        status = asyncio.run(apps.connect(_lab(name), host, port, _live_trace(ladder, pcap)))
+        trace = _live_trace(ladder, pcap)
+        status = asyncio.run(apps.connect(_lab(name), host, port, trace, link))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

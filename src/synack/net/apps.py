@@ -21,6 +21,7 @@ from synack.host import Host
 from synack.net.driver import TunDriver
 from synack.net.lab import Lab
 from synack.net.tun import open_tun
+from synack.sim.network import LinkConfig
 from synack.tcp.config import TcpConfig
 from synack.trace.ladder import ladder_lines
 from synack.trace.pcap import write_pcap
@@ -87,18 +88,22 @@ def _is_tcp(packet: bytes) -> bool:
 
 
 def lab_stack(
-    lab: Lab, config: TcpConfig | None, trace: LiveTrace | None
+    lab: Lab,
+    trace: LiveTrace | None = None,
+    impair: LinkConfig | None = None,
+    config: TcpConfig | None = None,
 ) -> tuple[Stack, TunDriver]:
-    """Enter the lab, attach to its TUN device and start a Host for synack's addresses."""
+    """Enter the lab, attach to its TUN device and start a Host for synack's
+    addresses, its MSS from the device's MTU."""
     lab.enter()
     fd = open_tun(lab.device)
     tracer = trace.tracer() if trace is not None else None
     host = Host(
         [lab.synack_v4, lab.synack_v6],
-        config if config is not None else TcpConfig(mtu=lab.mtu),
+        config if config is not None else TcpConfig(mtu=lab.device_mtu()),
         tracer=tracer,  # type: ignore[arg-type]
     )
-    driver = TunDriver(host, fd)
+    driver = TunDriver(host, fd, impair=impair)
     if trace is not None:
         trace.wrap(driver)
     return Stack(driver), driver
@@ -192,10 +197,11 @@ async def listen(
     trace: LiveTrace | None,
     count: int | None = None,
     ready: Callable[[], None] | None = None,
+    impair: LinkConfig | None = None,
 ) -> None:
     """Serve ``port`` on synack's lab addresses until interrupted, or until
     ``count`` connections have been served."""
-    stack, driver = lab_stack(lab, None, trace)
+    stack, driver = lab_stack(lab, trace, impair)
     served = 0
     done = asyncio.Event()
 
@@ -222,10 +228,12 @@ async def listen(
             trace.finish()
 
 
-async def connect(lab: Lab, host: str, port: int, trace: LiveTrace | None) -> int:
+async def connect(
+    lab: Lab, host: str, port: int, trace: LiveTrace | None, impair: LinkConfig | None = None
+) -> int:
     """nc-like: stdin to the peer (then our FIN), the peer to stdout. Returns the
     exit status: 0, or 1 when the connection failed."""
-    stack, driver = lab_stack(lab, None, trace)
+    stack, driver = lab_stack(lab, trace, impair)
     loop = asyncio.get_running_loop()
     try:
         try:

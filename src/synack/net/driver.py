@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 from collections.abc import Callable
 
 from synack.host import Host, HostEvent
+from synack.sim.network import Link, LinkConfig
 
 READ_BATCH = 256  # packets read from the device before the Host's output is flushed
 MAX_PACKET = 65536
@@ -112,14 +114,48 @@ class HostDriver:
 
 class TunDriver(HostDriver):
     """A Host behind a TUN device: reads packets in batches as the fd becomes
-    readable, writes the Host's output straight back into it."""
+    readable, writes the Host's output straight back into it.
 
-    def __init__(self, host: Host, fd: int, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    ``impair`` puts a simulated link (loss, delay, jitter, reordering,
+    duplication; see :class:`~synack.sim.network.LinkConfig`) in both
+    directions between the device and the Host, for kernels without netem.
+    """
+
+    def __init__(
+        self,
+        host: Host,
+        fd: int,
+        loop: asyncio.AbstractEventLoop | None = None,
+        impair: LinkConfig | None = None,
+        seed: int = 1,
+    ) -> None:
         super().__init__(host, loop)
         self.fd = fd
         self._backlog: list[bytes] = []  # packets the device would not take yet
         self.packets_in = self.packets_out = self.dropped_out = 0
+        self.impaired = 0  # packets lost on the impaired links
+        self._links: tuple[Link, Link] | None = None
+        if impair is not None:
+            rng = random.Random(seed)
+            self._links = (Link(host, host, impair, rng), Link(host, host, impair, rng))
         self.loop.add_reader(fd, self._readable)
+
+    def receive(self, packets: list[bytes]) -> None:
+        if self._links is None:
+            super().receive(packets)
+            return
+        self._impair(self._links[0], packets, super().receive)
+
+    def _impair(
+        self, link: Link, packets: list[bytes], onward: Callable[[list[bytes]], None]
+    ) -> None:
+        now = self.now()
+        for packet in packets:
+            for when, copy, _ in link.fates(now, packet):
+                if when < 0:
+                    self.impaired += 1
+                else:
+                    self.loop.call_later(max(when - now, 0.0), onward, [copy])
 
     def _readable(self) -> None:
         packets = []
@@ -138,6 +174,14 @@ class TunDriver(HostDriver):
             self.receive(packets)
 
     def transmit(self, packets: list[bytes]) -> None:
+        if self._links is not None:
+            self._impair(self._links[1], packets, self._send)
+            return
+        self._send(packets)
+
+    def _send(self, packets: list[bytes]) -> None:
+        if self.closed:
+            return
         if self._backlog:
             self._backlog.extend(packets)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -62,6 +63,14 @@ class Lab:
         _require_root()
         if self.exists:
             _ip("netns", "del", self.name)
+
+    def device_mtu(self) -> int:
+        """The TUN device's MTU, as ``lab up`` set it."""
+        text = self.ip("-o", "link", "show", self.device)
+        match = re.search(r"\bmtu (\d+)", text)
+        if match is None:
+            raise LabError(f"cannot read the MTU of {self.device}: {text.strip()!r}")
+        return int(match.group(1))
 
     def ip(self, *args: str) -> str:
         """Run ``ip ARGS`` inside the namespace."""
