@@ -393,9 +393,8 @@ def listen(
 
     def ready() -> None:
         what = f"files of {http_dir} over HTTP" if http_dir else mode
-        err.print(
-            f"synack serves {what} on {the_lab.synack_v4}:{port} and [{the_lab.synack_v6}]:{port}"
-        )
+        where = f"{the_lab.synack_v4}:{port} and [{the_lab.synack_v6}]:{port}"
+        err.print(f"synack serves {what} on {where}", markup=False)
 
     try:
         asyncio.run(apps.listen(the_lab, port, handler, trace, count, ready, link))
