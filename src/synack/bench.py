@@ -208,7 +208,46 @@ class SimResult:
         ]
 
 
-Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult
+TUN_BULK_TARGET = 60.0  # MB/s each way
+TUN_CONNECTIONS_TARGET = 1_500.0  # connections/s
+
+
+@dataclass(frozen=True, slots=True)
+class TunResult:
+    mtu: int
+    nbytes: int
+    to_synack_mb_per_second: float
+    from_synack_mb_per_second: float
+    connections: int
+    connections_per_second: float
+    raw_mb_per_second: float
+    raw_packets_per_second: float
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure("tun bulk kernel -> synack", self.to_synack_mb_per_second, "MB/s",
+                   TUN_BULK_TARGET),
+            Figure("tun bulk synack -> kernel", self.from_synack_mb_per_second, "MB/s",
+                   TUN_BULK_TARGET),
+            Figure("tun connections (kernel client)", self.connections_per_second, "conn/s",
+                   TUN_CONNECTIONS_TARGET),
+        ]  # fmt: skip
+
+    def ceiling_fractions(self) -> dict[str, float]:
+        """Each figure as a fraction of the raw TUN read ceiling, in the same unit:
+        MB/s for the transfers; packets/s for connections (one connection
+        takes at least 5 packets through the device)."""
+        raw = self.raw_mb_per_second
+        return {
+            "bulk kernel -> synack / raw read MB/s": self.to_synack_mb_per_second / raw,
+            "bulk synack -> kernel / raw read MB/s": self.from_synack_mb_per_second / raw,
+            "connections x 5 packets / raw read packets/s": (
+                5 * self.connections_per_second / self.raw_packets_per_second
+            ),
+        }
+
+
+Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
 
 
 # ----------------------------------------------------------------------
@@ -801,7 +840,7 @@ def kernel_ratios(results: list[Result]) -> dict[str, float]:
 # ----------------------------------------------------------------------
 # Running them together
 # ----------------------------------------------------------------------
-BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim")
+BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim", "tun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -817,8 +856,8 @@ QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_conn
 
 
 def run(which: str = "all", quick: bool = False, progress: Progress = _no_progress) -> list[Result]:
-    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``)
-    or ``all``."""
+    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``,
+    ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
     if which != "all" and which not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
     sizes = QUICK if quick else FULL
@@ -834,6 +873,13 @@ def run(which: str = "all", quick: bool = False, progress: Progress = _no_progre
         results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
     if which in ("all", "sim"):
         results.append(bench_sim(sizes.sim_connections, progress=progress))
+    if which == "tun":  # needs root and a lab of its own: never part of "all"
+        from synack.net.bench import bench_tun
+
+        if quick:
+            results.append(bench_tun(10_000_000, 300, progress=progress))
+        else:
+            results.append(bench_tun(progress=progress))
     if which in ("all", "kernel", "lifecycle", "bulk"):
         progress("kernel (loopback)", 0.0)
         results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))

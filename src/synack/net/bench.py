@@ -1,0 +1,221 @@
+"""``synack bench tun``: synack against the kernel's TCP, through a TUN device.
+
+Everything runs in a lab of its own (a network namespace, removed at the
+end): synack in this process on the TUN driver, the kernel's side in a
+``python3`` subprocess inside the namespace, so each has a core. Measured in
+one run:
+
+- bulk kernel -> synack and synack -> kernel (``nbytes`` each);
+- sequential connections per second (kernel client: connect, one byte each
+  way, close);
+- the raw ceiling: how fast Python alone reads packets from the same TUN
+  device while the kernel sends it full-sized UDP datagrams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from synack.aio import Stack
+from synack.bench import TunResult
+from synack.host import Host
+from synack.net.driver import TunDriver
+from synack.net.lab import Lab
+from synack.net.tun import open_tun
+from synack.tcp.config import TcpConfig
+
+Progress = Callable[[str, float], None]
+BUFFER = 4 << 20
+PORT_SINK, PORT_ECHO, PORT_KERNEL = 9, 7, 5001
+
+# The kernel's side, run with ``python3 -c`` inside the namespace. Each prints
+# one line: the figure it measured.
+_KERNEL_SENDER = """
+import socket, sys, time
+n, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+chunk = bytes(1 << 20)
+s = socket.create_connection((host, port))
+t = time.perf_counter()
+left = n
+while left:
+    left -= s.send(chunk[: min(left, len(chunk))])
+s.shutdown(socket.SHUT_WR)
+while s.recv(65536):
+    pass
+print(n / (time.perf_counter() - t))
+"""
+_KERNEL_SINK = """
+import socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((host, port)); ls.listen(1)
+print("ready", flush=True)
+c, _ = ls.accept()
+t = time.perf_counter(); total = 0
+while (b := c.recv(1 << 20)):
+    total += len(b)
+c.close()
+print(total / (time.perf_counter() - t))
+"""
+_KERNEL_CONNECTIONS = """
+import socket, sys, time
+n, host, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+t = time.perf_counter()
+for _ in range(n):
+    s = socket.create_connection((host, port))
+    s.sendall(b"x")
+    assert s.recv(1) == b"x"
+    s.close()
+print(n / (time.perf_counter() - t))
+"""
+_KERNEL_UDP = """
+import socket, sys, time
+size, seconds, host = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+data = bytes(size); end = time.perf_counter() + seconds
+while time.perf_counter() < end:
+    for _ in range(64):
+        try:
+            s.sendto(data, (host, 9))
+        except OSError:
+            pass
+"""
+
+
+def bench_tun(
+    nbytes: int = 100_000_000,
+    connections: int = 2_000,
+    mtu: int = 65535,
+    progress: Progress | None = None,
+) -> TunResult:
+    """Build a lab, measure, remove the lab (see the module docstring)."""
+    say = progress or (lambda label, fraction: None)
+    lab = Lab(name=f"synack-bench-{os.getpid()}", mtu=mtu)
+    lab.up()
+    try:
+        lab.enter()
+        fd = open_tun(lab.device)
+        try:
+            say("tun: raw read ceiling", 0.0)
+            raw_mbps, raw_pps = _raw_ceiling(lab, fd, mtu)
+            say("tun: raw read ceiling", 1.0)
+            figures = asyncio.run(_tcp_figures(lab, fd, mtu, nbytes, connections, say))
+        finally:
+            os.close(fd)
+    finally:
+        lab.down()
+    to_synack, from_synack, per_second = figures
+    return TunResult(
+        mtu, nbytes, to_synack / 1e6, from_synack / 1e6, connections, per_second,
+        raw_mbps, raw_pps,
+    )  # fmt: skip
+
+
+def _raw_ceiling(lab: Lab, fd: int, mtu: int, seconds: float = 2.0) -> tuple[float, float]:
+    """Read the TUN device as fast as Python can while the kernel floods it."""
+    size = min(mtu, 65535) - 28  # one full-sized UDP datagram per packet
+    sender = _kernel(lab, _KERNEL_UDP, str(size), str(seconds + 0.5), str(lab.synack_v4))
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    read = os.read
+    total = packets = 0
+    start = time.perf_counter()
+    end = start + seconds
+    try:
+        while (now := time.perf_counter()) < end:
+            if not poller.poll(100):
+                continue
+            while True:
+                try:
+                    total += len(read(fd, 65536))
+                except BlockingIOError:
+                    break
+                packets += 1
+        elapsed = now - start
+    finally:
+        sender.wait(timeout=10)
+    return total / elapsed / 1e6, packets / elapsed
+
+
+def _kernel(lab: Lab, script: str, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(lab.command([sys.executable, "-c", script, *args]))
+
+
+async def _tcp_figures(
+    lab: Lab, fd: int, mtu: int, nbytes: int, connections: int, say: Progress
+) -> tuple[float, float, float]:
+    config = TcpConfig(mtu=mtu, recv_buffer=BUFFER, send_buffer=BUFFER)
+    host = Host([lab.synack_v4, lab.synack_v6], config)
+    driver = TunDriver(host, fd)
+    stack = Stack(driver)
+    address = str(lab.synack_v4)
+
+    async def discard(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await reader.read(1 << 20):
+            pass
+        writer.close()
+
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+        writer.close()
+
+    try:
+        await stack.start_server(discard, None, PORT_SINK)
+        await stack.start_server(echo, None, PORT_ECHO)
+
+        say("tun: kernel -> synack", 0.0)
+        to_synack = float(await _run(lab, _KERNEL_SENDER, str(nbytes), address, str(PORT_SINK)))
+        say("tun: kernel -> synack", 1.0)
+
+        say("tun: synack -> kernel", 0.0)
+        sink = await asyncio.create_subprocess_exec(
+            *lab.command(
+                [sys.executable, "-c", _KERNEL_SINK, str(lab.kernel_v4), str(PORT_KERNEL)]
+            ),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert sink.stdout is not None
+        await sink.stdout.readline()  # "ready"
+        reader, writer = await stack.open_connection(str(lab.kernel_v4), PORT_KERNEL)
+        chunk = bytes(1 << 20)
+        sent = 0
+        while sent < nbytes:
+            piece = chunk[: min(len(chunk), nbytes - sent)]
+            writer.write(piece)
+            await writer.drain()
+            sent += len(piece)
+            say("tun: synack -> kernel", sent / nbytes)
+        writer.write_eof()
+        await reader.read()
+        writer.close()
+        from_synack = float((await sink.stdout.readline()).decode())
+        await sink.wait()
+
+        say("tun: connections", 0.0)
+        per_second = float(
+            await _run(lab, _KERNEL_CONNECTIONS, str(connections), address, str(PORT_ECHO))
+        )
+        say("tun: connections", 1.0)
+        return to_synack, from_synack, per_second
+    finally:
+        driver.close()
+
+
+async def _run(lab: Lab, script: str, *args: str) -> str:
+    """Run a kernel-side script in the namespace; its one line of output."""
+    proc = await asyncio.create_subprocess_exec(
+        *lab.command([sys.executable, "-c", script, *args]),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"the kernel side failed (exit {proc.returncode})")
+    return out.decode().strip()
