@@ -347,6 +347,7 @@ class TcpTransport(asyncio.Transport):
     def abort(self) -> None:
         """ABORT: a RST to the peer, at once."""
         if not self._lost and self.conn.state is not State.CLOSED:
+            self.stack.driver.flush()  # what is already due (an ACK, data) goes first
             with contextlib.suppress(TcpError):
                 self.conn.abort(self.stack.driver.now())
             self.stack.driver.flush()

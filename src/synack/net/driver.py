@@ -48,12 +48,17 @@ class HostDriver:
             self._after_flush.append(after_flush)
 
     def receive(self, packets: list[bytes]) -> None:
-        """Packets from the network, then one flush for all of them."""
+        """Packets from the network. Events go to the subscribers now; the output
+        goes at the next turn of the loop, so that what the application does
+        about them (an answer, a close) leaves in the same segments as the ACKs."""
         now = self.now()
         receive = self.host.receive_packet
         for packet in packets:
             receive(packet, now)
-        self.flush()
+        self._dispatch()
+        if not self._flush_pending and not self.closed:
+            self._flush_pending = True
+            self.loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Send what is due, hand events on, and set the one timer."""
