@@ -214,11 +214,15 @@ def arrow_label(flags: str, seq: int, ack: int, length: int, win: int | None = N
 
 
 def _initial_states(records: list[Record], names: tuple[str, str]) -> tuple[str, str]:
+    """Each side's state before the first step; blank for a side whose states
+    are not known (a kernel seen only through its packets)."""
     first: dict[str, str] = {}
     for rec in records:
         if isinstance(rec, StateRecord) and rec.endpoint in names and rec.endpoint not in first:
             first[rec.endpoint] = rec.old
-    return (first.get(names[0], "CLOSED"), first.get(names[1], "CLOSED"))
+    if not first:
+        return ("CLOSED", "CLOSED")
+    return (first.get(names[0], ""), first.get(names[1], ""))
 
 
 def build_timeline(
