@@ -1,4 +1,4 @@
-"""Congestion control: a small pluggable interface and NewReno.
+"""Congestion control: a small pluggable interface, NewReno and CUBIC.
 
 The connection detects loss (duplicate ACKs, partial ACKs, timeouts) and
 tells the algorithm; the algorithm owns cwnd and ssthresh. RFC 5681 gives
@@ -53,6 +53,9 @@ class CongestionControl:
     def on_ecn_echo(self, flight_size: int) -> None:
         """An ACK echoed a congestion mark (RFC 3168 6.1.2): no loss, no retransmission."""
 
+    def on_rtt_sample(self, srtt: float) -> None:
+        """The smoothed RTT after a new sample, for algorithms that use time."""
+
 
 class NewReno(CongestionControl):
     name = "newreno"
@@ -103,7 +106,89 @@ class NewReno(CongestionControl):
         self._ca_acked = 0
 
 
-ALGORITHMS: dict[str, type[CongestionControl]] = {"newreno": NewReno}
+class Cubic(NewReno):
+    """CUBIC (RFC 9438): after a congestion event the window follows a cubic
+    function of the time since, plateauing around the window where the loss
+    happened (W_max), with a Reno-friendly floor. Loss detection and the
+    recovery around it stay with the connection (RFC 6582); slow start is
+    RFC 5681's."""
+
+    name = "cubic"
+    C = 0.4  # RFC 9438 4.1
+    BETA = 0.7  # RFC 9438 4.6: multiplicative decrease
+    ALPHA = 3 * (1 - BETA) / (1 + BETA)  # RFC 9438 4.3: Reno-friendly additive increase
+    __slots__ = ("_epoch", "_k", "_pending", "_srtt", "_w_est", "_w_max")
+
+    def __init__(self, mss: int, initial_window: int | None = None) -> None:
+        super().__init__(mss, initial_window)
+        self._w_max = 0.0  # bytes: the window before the last reduction
+        self._k = 0.0  # seconds from the epoch to reach W_max again
+        self._epoch: float | None = None  # start of this congestion-avoidance stage
+        self._w_est = 0.0  # bytes: what Reno would have by now (RFC 9438 4.3)
+        self._srtt = 0.1  # seconds; until the first sample
+        self._pending = 0.0  # growth below one byte, carried over
+
+    def on_rtt_sample(self, srtt: float) -> None:
+        self._srtt = srtt
+
+    def _w_cubic(self, t: float) -> float:
+        """RFC 9438 equation 1, in bytes."""
+        return self.C * (t - self._k) ** 3 * self.mss + self._w_max
+
+    def on_ack(self, acked: int, flight_size: int, now: float) -> None:
+        if self.cwnd < self.ssthresh:
+            self.cwnd += min(acked, self.mss)  # slow start (RFC 5681 3.1)
+            return
+        mss = self.mss
+        if self._epoch is None:
+            self._epoch = now
+            if self.cwnd < self._w_max:  # RFC 9438 equation 2
+                self._k = ((self._w_max - self.cwnd) / mss / self.C) ** (1 / 3)
+            else:
+                self._k = 0.0
+                self._w_max = float(self.cwnd)
+            self._w_est = float(self.cwnd)
+        t = now - self._epoch
+        # RFC 9438 4.3: the Reno-friendly estimate grows by ALPHA segments per window
+        self._w_est += self.ALPHA * mss * acked / self.cwnd
+        if self._w_cubic(t) < self._w_est:
+            target = self._w_est  # the Reno-friendly region
+            growth = target - self.cwnd
+        else:
+            # RFC 9438 4.4: toward W_cubic one RTT ahead, at most 1.5 x cwnd
+            target = min(max(self._w_cubic(t + self._srtt), self.cwnd), 1.5 * self.cwnd)
+            growth = (target - self.cwnd) * acked / self.cwnd
+        self._pending += max(growth, 0.0)
+        whole = int(self._pending)
+        if whole:
+            self.cwnd += whole
+            self._pending -= whole
+
+    def _reduce(self) -> None:
+        """RFC 9438 4.6 and 4.7 (fast convergence): remember W_max, cut by BETA."""
+        cwnd = float(self.cwnd)
+        self._w_max = cwnd * (1 + self.BETA) / 2 if cwnd < self._w_max else cwnd
+        self.ssthresh = max(int(cwnd * self.BETA), 2 * self.mss)
+        self._epoch = None
+        self._pending = 0.0
+
+    def on_enter_recovery(self, flight_size: int, now: float) -> None:
+        self._reduce()
+        self.cwnd = self.ssthresh + 3 * self.mss  # RFC 6582 3.2 step 2's inflation
+
+    def on_exit_recovery(self, flight_size: int) -> None:
+        self.cwnd = self.ssthresh  # RFC 9438 4.6: cwnd = ssthresh after recovery
+
+    def on_timeout(self, flight_size: int) -> None:
+        self._reduce()  # RFC 9438 4.8
+        self.cwnd = self.mss  # RFC 5681's loss window
+
+    def on_ecn_echo(self, flight_size: int) -> None:
+        self._reduce()  # RFC 9438 4.6 applies to ECN too
+        self.cwnd = self.ssthresh
+
+
+ALGORITHMS: dict[str, type[CongestionControl]] = {"newreno": NewReno, "cubic": Cubic}
 
 
 def make_congestion_control(name: str, mss: int, initial_window: int | None) -> CongestionControl:

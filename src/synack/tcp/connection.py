@@ -946,9 +946,9 @@ class Connection:
         ts = seg.timestamps if self.ts_ok else None
         if ts is not None and ts.echo_reply:
             ticks = sq.sub(self._ts_now(now), ts.echo_reply)
-            self.rtt.sample(ticks / self.config.timestamp_hz)
+            self._rtt_sample(ticks / self.config.timestamp_hz)
         elif self._rtt_seq is not None and sq.gt(ack, self._rtt_seq):
-            self.rtt.sample(now - self._rtt_time)
+            self._rtt_sample(now - self._rtt_time)
             self._rtt_seq = None
         # Drop acknowledged data from the send buffer.
         data_acked = min(max(sq.sub(ack, self._buf_seq), 0), len(self._send_buf))
@@ -976,6 +976,12 @@ class Connection:
         if self._send_full and data_acked:
             self._send_full = False
             self._event(SendSpaceAvailable(self.send_space))
+
+    def _rtt_sample(self, rtt: float) -> None:
+        """RFC 6298 2: a new measurement; the algorithm hears the new SRTT."""
+        self.rtt.sample(rtt)
+        if self.rtt.srtt is not None:
+            self.cc.on_rtt_sample(self.rtt.srtt)
 
     def _on_duplicate_ack(self, seg: Segment, now: float) -> None:
         # RFC 5681 2: no data, no SYN/FIN, same window, and data outstanding.
