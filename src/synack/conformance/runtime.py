@@ -685,14 +685,24 @@ class Runner:
         flags = self._value(call.args[3], event) if len(call.args) > 3 else 0
         return self._receive(event, call, self._value(call.args[2], event), flags)
 
-    def _receive(self, event: Event, call: SyscallSpec, size: int, flags: int) -> Any:
-        sock = self._socket(event, call.args[0])
-        conn = sock.conn
-        if conn is None:
+    @staticmethod
+    def _unusable(sock: Socket) -> tuple[int, str] | None:
+        """The failure a read or write on ``sock`` returns before anything else:
+        not connected, or the pending socket error (which it clears)."""
+        if sock.conn is None:
             return -1, "ENOTCONN"
         if sock.error:
             errno, sock.error = sock.error, 0
             return -1, _errno_name(errno)
+        return None
+
+    def _receive(self, event: Event, call: SyscallSpec, size: int, flags: int) -> Any:
+        sock = self._socket(event, call.args[0])
+        failure = self._unusable(sock)
+        if failure is not None:
+            return failure
+        conn = sock.conn
+        assert conn is not None
         if conn.receive_queued:
             data = conn.peek(size) if flags & SYMBOLS["MSG_PEEK"] else conn.receive(size)
             self._collect()
@@ -705,12 +715,11 @@ class Runner:
 
     def _sys_write(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
+        failure = self._unusable(sock)
+        if failure is not None:
+            return failure
         conn = sock.conn
-        if conn is None:
-            return -1, "ENOTCONN"
-        if sock.error:
-            errno, sock.error = sock.error, 0
-            return -1, _errno_name(errno)
+        assert conn is not None
         if sock.shut_wr or conn.state is State.CLOSED:
             return -1, "EPIPE"
         size = self._value(call.args[2], event)
