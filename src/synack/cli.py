@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from synack.net.lab import Lab
     from synack.scenarios import Outcome
     from synack.sim.network import LinkConfig
+    from synack.trace.records import TraceRecorder
 
 
 def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -681,6 +682,19 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     "--summary", type=click.Choice(["table", "json", "none"]), default="table",
     show_default=True, help="How to print the summary.",
 )  # fmt: skip
+@click.option(
+    "--cc", type=click.Choice(["newreno", "cubic"]), default="newreno", show_default=True,
+    help="Congestion control of both sides.",
+)  # fmt: skip
+@click.option(
+    "--plot", "plot_file", type=click.Path(dir_okay=False),
+    help="Draw cwnd, ssthresh, bytes in flight, SRTT/RTO and the receive window "
+    "over time (.png or .svg; needs --connections 1).",
+)  # fmt: skip
+@click.option(
+    "--seq-plot", "seq_plot_file", type=click.Path(dir_okay=False),
+    help="Draw the time-sequence graph of the side that sends the most (.png or .svg).",
+)  # fmt: skip
 def simulate(
     connections: int,
     bytes_up: int,
@@ -708,6 +722,9 @@ def simulate(
     pcap: str | None,
     absolute: bool,
     summary: str,
+    cc: str,
+    plot_file: str | None,
+    seq_plot_file: str | None,
 ) -> None:
     """Run connections on a simulated network and sum up how they went.
 
@@ -755,6 +772,7 @@ def simulate(
     from synack.sim.network import LinkConfig
     from synack.sim.options import build_link
     from synack.sim.scale import simulate as run_simulation
+    from synack.tcp.config import TcpConfig
     from synack.trace.records import TraceRecorder
 
     shared: dict[str, object] = {
@@ -776,6 +794,8 @@ def simulate(
         (fmt not in (None, "none"), "--format"),
         (html, "--html"),
         (pcap, "--pcap"),
+        (plot_file, "--plot"),
+        (seq_plot_file, "--seq-plot"),
     ):
         if given and connections != 1:
             raise click.BadParameter(
@@ -793,8 +813,10 @@ def simulate(
     if msl <= 0:
         raise click.BadParameter("the MSL must be more than 0", param_hint="--msl")
     faults = [*drops, *delays, *duplicates]
-    tracing = connections == 1 and (trace_fmt != "none" or html or pcap)
-    recorder = TraceRecorder() if tracing else None
+    plotting = bool(plot_file or seq_plot_file)
+    tracing = connections == 1 and (trace_fmt != "none" or html or pcap or plotting)
+    recorder = TraceRecorder(metrics=bool(plot_file)) if tracing else None
+    config = TcpConfig(congestion_control=cc, msl=msl)
 
     err_console = Console(stderr=True)
     out_console = Console(highlight=False)
@@ -814,12 +836,14 @@ def simulate(
                 result = run_simulation(
                     connections, bytes_up=bytes_up, bytes_down=bytes_down, c2s=links["c2s"],
                     s2c=links["s2c"], clients=clients, servers=servers, seed=seed, msl=msl,
-                    ramp=ramp, faults=faults, progress=progress,  # type: ignore[arg-type]
+                    ramp=ramp, faults=faults, config=config,  # type: ignore[arg-type]
+                    progress=progress,
                 )  # fmt: skip
         else:
             result = run_simulation(
                 1, bytes_up=bytes_up, bytes_down=bytes_down, c2s=links["c2s"], s2c=links["s2c"],
-                seed=seed, msl=msl, faults=faults, recorder=recorder,  # type: ignore[arg-type]
+                seed=seed, msl=msl, faults=faults, config=config,  # type: ignore[arg-type]
+                recorder=recorder,
             )  # fmt: skip
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
@@ -842,6 +866,8 @@ def simulate(
             title=title,
             absolute=absolute,
         )
+    if recorder is not None and plotting:
+        _write_plots(recorder, plot_file, seq_plot_file, err_console)
     summary_console = err_console if trace_fmt == "json" else out_console
     if summary == "json":
         stream = sys.stderr if trace_fmt == "json" else sys.stdout
@@ -852,6 +878,22 @@ def simulate(
         summary_console.print(_sim_summary_table(result, links["c2s"], links["s2c"]))
     if not result.ok:
         sys.exit(1)
+
+
+def _write_plots(
+    recorder: TraceRecorder, plot_file: str | None, seq_plot_file: str | None, console: Console
+) -> None:
+    from synack.trace.plot import PlotError, plot_metrics, plot_time_sequence, trace_segments
+
+    try:
+        if plot_file:
+            plot_metrics(recorder.metrics, plot_file)
+            console.print(f"wrote {plot_file}", style="dim")
+        if seq_plot_file:
+            plot_time_sequence(trace_segments(recorder), seq_plot_file)
+            console.print(f"wrote {seq_plot_file}", style="dim")
+    except PlotError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _sim_link_text(link: object) -> str:

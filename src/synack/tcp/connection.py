@@ -95,6 +95,7 @@ class ConnectionStats:
     timeouts: int = 0
     duplicate_acks: int = 0
     challenge_acks: int = 0
+    ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 
@@ -921,6 +922,7 @@ class Connection:
             # RFC 3168 6.1.2: halve as for a loss, once per window of data, and
             # say so with CWR on the next new segment.
             self.cc.on_ecn_echo(self._flight())
+            self.stats.ecn_reductions += 1
             self._ecn_recover = self.snd_max
             self._cwr_due = True
         if sq.lt(una, ack):

@@ -85,6 +85,24 @@ class PacketRecord:
 Record = SegmentRecord | StateRecord | TimerRecord | CallRecord | PacketRecord
 
 
+@dataclass(frozen=True, slots=True)
+class MetricSample:
+    """A sender's congestion and flow-control state, sampled as a segment passes:
+    sizes in bytes, times in seconds; ``event`` marks a loss or congestion
+    response ("fast retransmit", "timeout", "ECN")."""
+
+    t: float
+    endpoint: str
+    connection: str
+    cwnd: int
+    ssthresh: int
+    flight: int
+    srtt: float | None
+    rto: float
+    peer_window: int
+    event: str | None = None
+
+
 def _endpoint_text(address: object, port: int) -> str:
     text = str(address)
     return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
@@ -118,8 +136,12 @@ def options_text(seg: Segment) -> str:
 class TraceRecorder:
     """Collects records from any number of endpoints into one list."""
 
-    def __init__(self) -> None:
+    def __init__(self, metrics: bool = False) -> None:
         self.records: list[Record] = []
+        # with ``metrics``, each endpoint also samples cwnd, RTT and windows
+        self.sample_metrics = metrics
+        self.metrics: list[MetricSample] = []
+        self._loss_counts: dict[Connection, tuple[int, int, int]] = {}
 
     def endpoint(self, name: str) -> EndpointTracer:
         return EndpointTracer(self, name)
@@ -207,6 +229,8 @@ class EndpointTracer:
             local = f"*:{segment.src_port if direction == 'sent' else segment.dst_port}"
             remote = f"*:{segment.dst_port if direction == 'sent' else segment.src_port}"
         src, dst = (local, remote) if direction == "sent" else (remote, local)
+        if self.recorder.sample_metrics and conn is not None and conn.state.synchronized:
+            self._sample(conn, now, f"{local} > {remote}")
         self.recorder.records.append(
             SegmentRecord(
                 now,
@@ -223,6 +247,26 @@ class EndpointTracer:
                 reason,
             )
         )
+
+    def _sample(self, conn: Connection, now: float, name: str) -> None:
+        recorder = self.recorder
+        stats = conn.stats
+        counts = (stats.fast_retransmits, stats.timeouts, stats.ecn_reductions)
+        before = recorder._loss_counts.get(conn, (0, 0, 0))
+        recorder._loss_counts[conn] = counts
+        event = None
+        if counts[1] > before[1]:
+            event = "timeout"
+        elif counts[0] > before[0]:
+            event = "fast retransmit"
+        elif counts[2] > before[2]:
+            event = "ECN"
+        flight = (conn.snd_max - conn.snd_una) & 0xFFFFFFFF
+        sample = MetricSample(
+            now, self.name, name, conn.cc.cwnd, conn.cc.ssthresh, flight, conn.rtt.srtt,
+            conn.rtt.rto, conn.snd_wnd, event,
+        )  # fmt: skip
+        recorder.metrics.append(sample)
 
     def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
         self.recorder.records.append(TimerRecord(now, self.name, timer))
