@@ -36,7 +36,7 @@ _FREEBSD_SYSCTLS: dict[str, SysctlEffect] = {
     "net.inet.tcp.delacktime": lambda v: {"delayed_ack_timeout": v / 1000},
     "net.inet.tcp.rexmit_initial": lambda v: {"rto_initial": v / 1000},
     "net.inet.tcp.rexmit_min": lambda v: {"rto_min": v / 1000},
-    "net.inet.tcp.keepinit": lambda v: {"syn_r2": v / 1000},
+    "net.inet.tcp.keepinit": lambda v: {"connect_timeout": v / 1000},
     "net.inet.tcp.insecure_rst": lambda v: {"rfc5961_rst": not v},
     "net.inet.tcp.insecure_syn": lambda v: {"rfc5961_syn": not v},
     "net.inet.tcp.ecn.enable": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
@@ -100,6 +100,8 @@ FREEBSD = Profile(
         rto_min=0.03,
         rto_max=64.0,
         user_timeout=None,  # none: keepinit bounds the handshake, R2 the rest
+        connect_timeout=75.0,  # net.inet.tcp.keepinit
+        syn_r2=3600.0,  # no R2 of its own for SYNs: keepinit is the limit
     ),
     _FREEBSD_SYSCTLS,
     o_nonblock=0x4,

@@ -514,7 +514,9 @@ class Runner:
     ) -> None:
         value, errno = outcome
         expected = self._value(call.result, event)
-        if value != expected or (expected == -1 and errno != call.errno):
+        # errnos compare by number: EAGAIN is EWOULDBLOCK
+        same_errno = ERRNO.get(errno or "", errno) == ERRNO.get(call.errno or "", call.errno)
+        if value != expected or (expected == -1 and not same_errno):
             got = f"{value}" + (f" {errno}" if errno else "")
             want = f"{expected}" + (f" {call.errno}" if call.errno else "")
             raise ScriptFailure(event.line, f"{call.name}() returned {got}, expected {want}")
@@ -592,7 +594,7 @@ class Runner:
             if value:
                 sock.config = replace(cfg, tcp_options=False)
         elif name == "TCP_KEEPINIT":
-            sock.config = replace(cfg, syn_r2=float(value))
+            sock.config = replace(cfg, connect_timeout=float(value))
         elif name == "TCP_MAXSEG":
             sock.config = replace(cfg, mss=value)
         else:
@@ -746,6 +748,14 @@ class Runner:
 
     def _sys_close(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
+        for blocked in self.blocked:
+            if self._value(blocked.call.args[0], blocked.event) == sock.fd:
+                end = self._end_time(blocked)
+                raise ScriptFailure(
+                    blocked.event.line,
+                    f"{blocked.call.name}() was still blocked at {self.now:.3f} s when its "
+                    f"socket was closed (expected to return at {end:.3f} s)",
+                )
         del self.sockets[sock.fd]
         if sock.listening and sock.bound_port is not None:
             self.host.close_listener(sock.bound_port)

@@ -70,6 +70,9 @@ class TcpConfig:
     r2: float = 100.0
     syn_r2: float = 180.0
     user_timeout: float | None = 300.0  # RFC 9293 3.10.8; None turns it off
+    # The user timeout while our SYN is unacknowledged (the handshake's limit,
+    # FreeBSD's keepinit); None: ``user_timeout`` applies there too.
+    connect_timeout: float | None = None
     persist_min: float = 1.0
     persist_max: float = 60.0
 

@@ -314,8 +314,9 @@ class Connection:
         else:
             data = bytes(buf[:max_bytes])
             del buf[:max_bytes]
-        # Reading made room: tell the peer if the window opened enough (3.8.6.2.2).
-        if self._window_update_due():
+        # Reading made room: tell the peer if the window opened enough (3.8.6.2.2);
+        # once its FIN is in, it sends no more data, and the news would be wasted.
+        if not self._fin_received and self._window_update_due():
             self._ack_now = True
             self._notify()
         return data
@@ -1205,8 +1206,12 @@ class Connection:
         if sq.gt(end, self.snd_nxt):
             self.snd_nxt = end
         if sq.gt(end, self.snd_max):
-            if self.snd_max == self.snd_una and self.config.user_timeout is not None:
-                self._t_user = now + self.config.user_timeout
+            if self.snd_max == self.snd_una:
+                timeout = self.config.user_timeout
+                if self.snd_una == self.iss and self.config.connect_timeout is not None:
+                    timeout = self.config.connect_timeout  # our SYN: the handshake's own limit
+                if timeout is not None:
+                    self._t_user = now + timeout
             self.snd_max = end
         if self._t_rexmit is None:
             self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.1
