@@ -919,7 +919,8 @@ class Connection:
     def _process_ack(self, seg: Segment, now: float) -> None:
         ack = seg.ack
         una = self.snd_una
-        if self.ecn_ok and seg.flags & ECE and not sq.lt(una, self._ecn_recover):
+        echo = bool(self.ecn_ok and seg.flags & ECE)
+        if echo and not sq.lt(una, self._ecn_recover):
             # RFC 3168 6.1.2: halve as for a loss, once per window of data, and
             # say so with CWR on the next new segment.
             self.cc.on_ecn_echo(self._flight())
@@ -927,7 +928,8 @@ class Connection:
             self._ecn_recover = self.snd_max
             self._cwr_due = True
         if sq.lt(una, ack):
-            self._on_new_ack(seg, ack, now)
+            # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
+            self._on_new_ack(seg, ack, now, grow=not echo)
         elif ack == una:
             self._on_duplicate_ack(seg, now)
         # RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
@@ -943,7 +945,7 @@ class Connection:
                 self._t_persist = None
                 self._persist_backoff = 0
 
-    def _on_new_ack(self, seg: Segment, ack: int, now: float) -> None:
+    def _on_new_ack(self, seg: Segment, ack: int, now: float, grow: bool = True) -> None:
         acked = sq.sub(ack, self.snd_una)
         # RTT: timestamps (RFC 7323 4) or the one timed segment (RFC 6298, Karn's rule)
         ts = seg.timestamps if self.ts_ok else None
@@ -972,7 +974,7 @@ class Connection:
             else:  # partial ACK: the next hole is lost too
                 self.cc.on_partial_ack(acked)
                 self._retransmit_first(now)
-        else:
+        elif grow:
             self.cc.on_ack(acked, flight, now)
         self._dupacks = 0
         self._on_progress(now)
@@ -1005,6 +1007,7 @@ class Connection:
                 self._in_recovery = True
                 self._recover = self.snd_max
                 self.cc.on_enter_recovery(sq.sub(self.snd_max, self.snd_una), now)
+                self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
                 self.stats.fast_retransmits += 1
                 self._retransmit_first(now)
 
@@ -1037,6 +1040,7 @@ class Connection:
             self._event(RetransmissionWarning(self._retransmits))
         flight = sq.sub(self.snd_max, self.snd_una)
         self.cc.on_timeout(flight)
+        self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: a timeout's reduction sends CWR too
         self.rtt.back_off()
         self._rtt_seq = None  # Karn: never time a retransmitted segment
         self._in_recovery = False
@@ -1408,8 +1412,10 @@ class Connection:
         self.irs = seg.seq
         self.rcv_nxt = sq.add(seg.seq, 1)
         ecn_flags = seg.flags & (ECE | CWR)
-        if seg.flags & ACK:  # a SYN,ACK agrees with ECE alone (RFC 3168 6.1.1)
-            self.ecn_ok = cfg.ecn == "on" and ecn_flags == ECE
+        if seg.flags & ACK:  # a SYN,ACK agrees with ECE alone (RFC 3168 6.1.1),
+            # and only to an ECN-setup SYN: the last one we sent must have been one
+            asked = cfg.ecn == "on" and self._retransmits <= cfg.ecn_syn_retries
+            self.ecn_ok = asked and ecn_flags == ECE
         else:  # a SYN asks with both
             self.ecn_ok = cfg.ecn != "off" and ecn_flags == ECE | CWR
         # The window in a SYN is never scaled (RFC 7323 2.2).
@@ -1464,7 +1470,7 @@ class Connection:
         self.iss = iss if iss is not None else self._isn.generate(self.local, self.remote, now)
         self.snd_una = self.snd_nxt = self.snd_max = self.iss
         self._buf_seq = sq.add(self.iss, 1)
-        self._recover = self.iss
+        self._recover = self._ecn_recover = self.iss
         self.ts_offset = self.iss  # RFC 7323 5.4: a per-connection random offset
 
     # ------------------------------------------------------------------
