@@ -683,8 +683,8 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     show_default=True, help="How to print the summary.",
 )  # fmt: skip
 @click.option(
-    "--cc", type=click.Choice(["newreno", "cubic"]), default="newreno", show_default=True,
-    help="Congestion control of both sides.",
+    "--cc", type=click.Choice(["cubic", "newreno"]), default="cubic", show_default=True,
+    help="Congestion control of both sides: CUBIC (RFC 9438) or NewReno (RFC 6582).",
 )  # fmt: skip
 @click.option(
     "--plot", "plot_file", type=click.Path(dir_okay=False),

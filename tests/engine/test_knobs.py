@@ -89,7 +89,8 @@ def active_open(config: TcpConfig, synack: Segment, iss: int = ISS) -> Connectio
 # 1. ECN (RFC 3168)
 # ---------------------------------------------------------------------------
 
-ECN_ON = replace(PLAIN, ecn="on")
+# NewReno's arithmetic (RFC 5681 eq. 4, FlightSize / 2) for the reductions below
+ECN_ON = replace(PLAIN, ecn="on", congestion_control="newreno")
 ECN_SYN = ours(SYN | ECE | CWR, ISS, options=SYN_OPTS)  # an ECN-setup SYN (6.1.1)
 PLAIN_SYN = ours(SYN, ISS, options=SYN_OPTS)
 

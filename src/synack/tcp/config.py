@@ -47,7 +47,7 @@ class TcpConfig:
     nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
     initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
-    congestion_control: str = "newreno"
+    congestion_control: str = "cubic"  # RFC 9438, as on Linux; "newreno" (RFC 6582)
     dupack_threshold: int = 3  # RFC 5681 3.2
 
     # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
