@@ -692,6 +692,10 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     "over time (.png or .svg; needs --connections 1).",
 )  # fmt: skip
 @click.option(
+    "--compare", metavar="CC,CC", help="Run the same seeded network once per algorithm "
+    "(e.g. cubic,newreno) and compare them: a table, and with --plot one figure.",
+)  # fmt: skip
+@click.option(
     "--seq-plot", "seq_plot_file", type=click.Path(dir_okay=False),
     help="Draw the time-sequence graph of the side that sends the most (.png or .svg).",
 )  # fmt: skip
@@ -725,6 +729,7 @@ def simulate(
     cc: str,
     plot_file: str | None,
     seq_plot_file: str | None,
+    compare: str | None,
 ) -> None:
     """Run connections on a simulated network and sum up how they went.
 
@@ -789,6 +794,9 @@ def simulate(
         except ValueError as exc:
             hint = f"--{name}" if overrides else "link options"
             raise click.BadParameter(str(exc), param_hint=hint) from None
+    if compare is not None:
+        _compare(compare, bytes_down, links["c2s"], links["s2c"], seed, msl, plot_file)
+        return
     trace_fmt = fmt if fmt is not None else ("ladder" if connections == 1 else "none")
     for given, hint in (
         (fmt not in (None, "none"), "--format"),
@@ -877,6 +885,53 @@ def simulate(
             summary_console.print()
         summary_console.print(_sim_summary_table(result, links["c2s"], links["s2c"]))
     if not result.ok:
+        sys.exit(1)
+
+
+def _compare(
+    algorithms_text: str,
+    bytes_down: int,
+    c2s: LinkConfig,
+    s2c: LinkConfig,
+    seed: int,
+    msl: float,
+    plot_file: str | None,
+) -> None:
+    from rich.table import Table
+
+    from synack.sim.compare import compare, plot_comparison
+    from synack.tcp.config import TcpConfig
+    from synack.tcp.congestion import ALGORITHMS
+    from synack.trace.plot import PlotError
+
+    algorithms = [a.strip() for a in algorithms_text.split(",") if a.strip()]
+    unknown = [a for a in algorithms if a not in ALGORITHMS]
+    if len(algorithms) < 2 or unknown:
+        raise click.BadParameter(
+            f"give two or more of {', '.join(sorted(ALGORITHMS))}, comma-separated",
+            param_hint="--compare",
+        )
+    if not bytes_down:
+        raise click.BadParameter("comparing needs data: give --bytes-down", param_hint="--compare")
+    results = compare(algorithms, bytes_down, c2s, s2c, seed, TcpConfig(msl=msl))
+    table = Table(title=f"{bytes_down:,} bytes from the server, seed {seed}")
+    for column in ("algorithm", "Mbit/s", "seconds", "retransmits", "RTOs", "RTT p50", "RTT p99"):
+        table.add_column(column, justify="left" if column == "algorithm" else "right")
+    for r in results:
+        table.add_row(
+            r.algorithm + ("" if r.ok else " (failed)"), f"{r.throughput_mbit:,.2f}",
+            f"{r.seconds:.2f}", str(r.retransmitted_segments), str(r.timeouts),
+            f"{r.rtt_p50_ms:.1f} ms" if r.rtt_p50_ms is not None else "-",
+            f"{r.rtt_p99_ms:.1f} ms" if r.rtt_p99_ms is not None else "-",
+        )  # fmt: skip
+    Console().print(table)
+    if plot_file:
+        try:
+            plot_comparison(results, plot_file)
+        except PlotError as exc:
+            raise click.ClickException(str(exc)) from None
+        Console(stderr=True).print(f"wrote {plot_file}", style="dim")
+    if not all(r.ok for r in results):
         sys.exit(1)
 
 

@@ -106,3 +106,22 @@ def test_simulate_plot_needs_one_connection(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["simulate", "-n", "2", "--plot", str(tmp_path / "p.png")])
     assert result.exit_code == 2
     assert "use --connections 1" in result.output
+
+
+def test_compare_prints_a_table_and_one_plot(tmp_path: Path) -> None:
+    combined = tmp_path / "cmp.svg"
+    result = CliRunner().invoke(
+        main,
+        ["simulate", "--compare", "cubic,newreno", "--bytes-down", "400k",
+         "--s2c", "loss=1%,delay=20ms", "--c2s", "delay=20ms", "--plot", str(combined)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "cubic" in line or "newreno" in line]
+    assert len(rows) == 2
+    assert ET.parse(combined).getroot().tag.endswith("svg")
+
+
+def test_compare_needs_known_algorithms() -> None:
+    result = CliRunner().invoke(main, ["simulate", "--compare", "cubic,vegas"])
+    assert result.exit_code == 2
+    assert "--compare" in result.output
