@@ -49,6 +49,7 @@ class TcpConfig:
     initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
     congestion_control: str = "cubic"  # RFC 9438, as on Linux; "newreno" (RFC 6582)
     dupack_threshold: int = 3  # RFC 5681 3.2
+    limited_transmit: bool = True  # RFC 3042: new data on the first two duplicate ACKs
 
     # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
     delayed_ack: bool = True

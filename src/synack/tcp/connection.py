@@ -1131,7 +1131,12 @@ class Connection:
             if unsent <= 0 or not syn_acked:
                 break
             flight = self._flight()
-            usable = min(self.snd_wnd, self.cc.cwnd) - flight
+            cwnd = self.cc.cwnd
+            if self.config.limited_transmit and not self._in_recovery and self._dupacks:
+                # RFC 3042: each of the first two duplicate ACKs lets one new
+                # segment out beyond cwnd, to keep the ACK clock going
+                cwnd += min(self._dupacks, 2) * mss
+            usable = min(self.snd_wnd, cwnd) - flight
             size = min(mss, unsent, usable)
             if size <= 0:
                 if (
