@@ -692,6 +692,10 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     "over time (.png or .svg; needs --connections 1).",
 )  # fmt: skip
 @click.option(
+    "--ecn", is_flag=True,
+    help="Both sides negotiate ECN (RFC 3168); with a link's ecn=N, queues mark instead of drop.",
+)  # fmt: skip
+@click.option(
     "--compare", metavar="CC,CC", help="Run the same seeded network once per algorithm "
     "(e.g. cubic,newreno) and compare them: a table, and with --plot one figure.",
 )  # fmt: skip
@@ -730,6 +734,7 @@ def simulate(
     plot_file: str | None,
     seq_plot_file: str | None,
     compare: str | None,
+    ecn: bool,
 ) -> None:
     """Run connections on a simulated network and sum up how they went.
 
@@ -824,7 +829,7 @@ def simulate(
     plotting = bool(plot_file or seq_plot_file)
     tracing = connections == 1 and (trace_fmt != "none" or html or pcap or plotting)
     recorder = TraceRecorder(metrics=bool(plot_file)) if tracing else None
-    config = TcpConfig(congestion_control=cc, msl=msl)
+    config = TcpConfig(congestion_control=cc, msl=msl, ecn="on" if ecn else "off")
 
     err_console = Console(stderr=True)
     out_console = Console(highlight=False)

@@ -39,9 +39,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from synack.host import Host, Outgoing
+from synack.wire.checksum import internet_checksum
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import IPAddress, encode_packed, parse_tcp_packet
-from synack.wire.segment import Segment, exact_options_length, tcpdump_flags
+from synack.wire.segment import CE, ECT_0, ECT_1, Segment, exact_options_length, tcpdump_flags
 
 PacketMatch = Callable[[Host, Host, bytes], bool]  # src, dst, packet
 App = Callable[["Network"], None]
@@ -89,6 +90,10 @@ class LinkConfig:
     reorder: float = 0.0  # probability a packet is held back by an extra delay
     reorder_delay: float = 0.005
     corrupt: float = 0.0  # probability one byte of the packet is flipped
+    # RFC 3168 active queue management, simply: with this many packets or more
+    # already queued, an ECN-capable packet is marked CE instead of queueing
+    # silently (a full queue still drops). Needs a bandwidth to queue behind.
+    ecn_mark: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("loss", "duplicate", "reorder", "corrupt"):
@@ -101,6 +106,8 @@ class LinkConfig:
             raise ValueError("bandwidth must be positive (bits per second)")
         if self.queue_limit is not None and self.queue_limit < 0:
             raise ValueError("queue limit cannot be negative")
+        if self.ecn_mark is not None and (self.ecn_mark < 0 or self.bandwidth is None):
+            raise ValueError("ECN marking needs a bandwidth and a threshold of 0 or more")
 
     @property
     def plain(self) -> bool:
@@ -142,6 +149,8 @@ class Link:
                 departures.popleft()
             if cfg.queue_limit is not None and len(departures) > cfg.queue_limit:
                 return [(-1.0, packet, "queue-full")]
+            if cfg.ecn_mark is not None and len(departures) >= cfg.ecn_mark:
+                packet = _mark_ce(packet)
             if departures:
                 start = departures[-1]
             start += size * 8 / cfg.bandwidth
@@ -161,6 +170,26 @@ class Link:
         if cfg.duplicate and rng.random() < cfg.duplicate:
             arrivals.append((start + delay, packet, "duplicated"))
         return arrivals
+
+
+def _mark_ce(packet: Packet) -> Packet:
+    """Congestion Experienced on an ECN-capable packet (RFC 3168 5); others pass."""
+    if not isinstance(packet, bytes):
+        seg = packet[2]
+        if seg.ecn in (ECT_0, ECT_1):
+            seg.ecn = CE
+        return packet
+    if packet[0] >> 4 == 4:
+        if packet[1] & 3 not in (ECT_0, ECT_1):
+            return packet
+        header = bytearray(packet[:20])
+        header[1] |= CE
+        header[10:12] = b"\0\0"
+        header[10:12] = internet_checksum(bytes(header)).to_bytes(2, "big")
+        return bytes(header) + packet[20:]
+    if (packet[1] >> 4) & 3 not in (ECT_0, ECT_1):  # IPv6: traffic class bits 4-5
+        return packet
+    return packet[:1] + bytes((packet[1] | (CE << 4),)) + packet[2:]
 
 
 def _corrupt(packet: bytes, rng: random.Random) -> bytes:

@@ -36,7 +36,9 @@ _SIZE_UNITS = {
     "": 1, "k": 10**3, "m": 10**6, "g": 10**9, "ki": 1 << 10, "mi": 1 << 20, "gi": 1 << 30,
 }  # fmt: skip
 
-LINK_KEYS = ("delay", "jitter", "bandwidth", "queue", "loss", "duplicate", "reorder", "corrupt")
+LINK_KEYS = (
+    "delay", "jitter", "bandwidth", "queue", "loss", "duplicate", "reorder", "corrupt", "ecn",
+)  # fmt: skip
 
 
 def parse_duration(text: str, default_unit: str = "ms") -> float:
@@ -100,6 +102,8 @@ def link_field(key: str, text: str) -> tuple[str, Any]:
         return "bandwidth", parse_rate(text)
     if key == "queue":
         return "queue_limit", parse_queue(text)
+    if key == "ecn":  # mark CE from this many queued packets on (RFC 3168)
+        return "ecn_mark", parse_queue(text)
     if key in ("loss", "duplicate", "reorder", "corrupt"):
         return key, parse_probability(text)
     raise OptionError(f"unknown link setting {key!r}: use {', '.join(LINK_KEYS)}")
