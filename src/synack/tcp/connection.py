@@ -156,6 +156,7 @@ class Connection:
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
+        "_t_pace",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
@@ -232,6 +233,7 @@ class Connection:
         self._t_keepalive: float | None = None
         self._t_user: float | None = None
         self._t_fin_wait_2: float | None = None
+        self._t_pace: float | None = None  # pacing: when the next new segment may leave
         self._keepalive_probes = 0
         self._time_wait: TimeWait | None = None
         self._fixed_iss: int | None = None
@@ -443,7 +445,7 @@ class Connection:
         best: float | None = None
         for t in (
             self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
-            self._t_fin_wait_2,
+            self._t_fin_wait_2, self._t_pace,
         ):  # fmt: skip
             if t is not None and (best is None or t < best):
                 best = t
@@ -486,6 +488,8 @@ class Connection:
             self._t_keepalive = None
             self._timer(now, "keep-alive")
             self._on_keepalive(now)
+        if self._t_pace is not None and now >= self._t_pace:
+            self._t_pace = None  # the next segment may go: _output sends it
         if self._t_fin_wait_2 is not None and now >= self._t_fin_wait_2:
             self._t_fin_wait_2 = None
             self._timer(now, "FIN-WAIT-2")
@@ -1154,11 +1158,25 @@ class Connection:
                 if flight == 0 and self._t_persist is None:
                     self._arm_persist(now)  # the SWS override timeout
                 break
+            if self._t_pace is not None:
+                break  # paced: the timer lets the next one out
             self._emit_range(self.snd_nxt, size, now)
+            if self.config.pacing:
+                self._pace(size, now)
         # A FIN with no data left to carry it.
         if self._fin_queued and self.snd_nxt == self._fin_seq() and self._unsent() == 0:
             if syn_acked or not self._send_buf:
                 self._emit_range(self.snd_nxt, 0, now)
+
+    def _pace(self, size: int, now: float) -> None:
+        """Space new segments at a multiple of cwnd / SRTT (twice in slow start,
+        1.2 times after, as Linux does), instead of sending a window in a burst."""
+        srtt = self.rtt.srtt
+        if srtt is None or srtt <= 0:
+            return  # no RTT yet: the first window goes as it is
+        cc = self.cc
+        gain = 2.0 if cc.cwnd < cc.ssthresh else 1.2
+        self._t_pace = now + size * srtt / (gain * cc.cwnd)
 
     def _retransmit_first(self, now: float) -> None:
         """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
@@ -1517,7 +1535,7 @@ class Connection:
 
     def _clear_timers(self) -> None:
         self._t_rexmit = self._t_persist = self._t_delack = None
-        self._t_keepalive = self._t_user = self._t_fin_wait_2 = None
+        self._t_keepalive = self._t_user = self._t_fin_wait_2 = self._t_pace = None
 
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 7: challenge ACKs, at most ``challenge_ack_limit`` a second."""

@@ -1,0 +1,60 @@
+"""Pacing: with it on, new segments leave spaced over the RTT instead of in a
+burst; without it (the default), the whole window goes at once."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from conftest import IRS, ISS, MSS, PLAIN, in_state, ours, out
+
+from synack.sim.network import LinkConfig
+from synack.sim.scale import simulate
+from synack.tcp.config import TcpConfig
+from synack.tcp.state import State
+from synack.wire.segment import ACK
+
+CONFIG = replace(PLAIN, initial_window=4 * MSS, pacing=True)
+DATA = bytes(4 * MSS)
+
+
+def _with_rtt(config: TcpConfig, srtt: float = 0.1):
+    conn = in_state(State.ESTABLISHED, config)
+    conn.rtt.sample(srtt)
+    return conn
+
+
+def test_segments_are_spaced_by_the_pacing_rate() -> None:
+    conn = _with_rtt(CONFIG)
+    conn.send(DATA)
+    assert out(conn) == [ours(ACK, ISS + 1, IRS + 1, payload=DATA[:MSS])]
+    # slow start: twice cwnd per SRTT, so one MSS every MSS x SRTT / (2 x cwnd)
+    gap = MSS * 0.1 / (2 * conn.cc.cwnd)
+    assert conn.get_timer() == pytest.approx(gap)
+    assert out(conn, gap / 2) == []  # not before its time
+    conn.handle_timer(gap)
+    assert out(conn, gap) == [ours(ACK, ISS + 1 + MSS, IRS + 1, payload=DATA[MSS : 2 * MSS])]
+    assert conn.get_timer() == pytest.approx(2 * gap)
+
+
+def test_without_pacing_the_window_goes_at_once() -> None:
+    conn = _with_rtt(replace(CONFIG, pacing=False))
+    conn.send(DATA)
+    assert [len(s.payload) for s in out(conn)] == [MSS] * 4
+
+
+def test_no_rtt_yet_no_pacing() -> None:
+    conn = in_state(State.ESTABLISHED, CONFIG)  # PLAIN: no timestamps, no sample yet
+    conn.send(DATA)
+    assert len(out(conn)) == 4
+
+
+def test_pacing_loses_less_behind_a_shallow_queue() -> None:
+    link = LinkConfig(delay=0.02, bandwidth=10e6, queue_limit=30)
+    runs = {
+        pacing: simulate(1, bytes_up=0, bytes_down=3_000_000, c2s=LinkConfig(delay=0.02),
+                         s2c=link, config=TcpConfig(pacing=pacing, msl=1.0), seed=3)
+        for pacing in (False, True)
+    }  # fmt: skip
+    assert runs[True].ok and runs[False].ok
+    assert runs[True].retransmitted_segments < runs[False].retransmitted_segments
