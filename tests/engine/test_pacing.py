@@ -29,7 +29,7 @@ def test_segments_are_spaced_by_the_pacing_rate() -> None:
     conn.send(DATA)
     assert out(conn) == [ours(ACK, ISS + 1, IRS + 1, payload=DATA[:MSS])]
     # slow start: twice cwnd per SRTT, so one MSS every MSS x SRTT / (2 x cwnd)
-    gap = MSS * 0.1 / (2 * conn.cc.cwnd)
+    gap = MSS * conn.rtt.srtt / (2 * conn.cc.cwnd)
     assert conn.get_timer() == pytest.approx(gap)
     assert out(conn, gap / 2) == []  # not before its time
     conn.handle_timer(gap)
