@@ -12,7 +12,7 @@ MSS = 1000
 def _in_avoidance(cwnd_segments: int) -> Cubic:
     cc = Cubic(MSS, initial_window=cwnd_segments * MSS)
     cc.ssthresh = cc.cwnd  # past slow start
-    cc.on_rtt_sample(0.1)
+    cc.on_rtt_sample(0.1, 0.1)
     return cc
 
 
@@ -77,3 +77,42 @@ def test_timeout_falls_back_to_one_segment() -> None:
     cc.on_timeout(40 * MSS)
     assert cc.cwnd == MSS
     assert cc.ssthresh == 28 * MSS
+
+
+# ----------------------------------------------------------------------
+# HyStart++ (RFC 9406), in slow start of either algorithm
+# ----------------------------------------------------------------------
+def _slow_start(hystart: bool, rtts: list[float]) -> Cubic:
+    """Slow start with one ACK of one MSS every 10 ms, RTT samples as given per round."""
+    cc = Cubic(MSS, initial_window=10 * MSS, hystart=hystart)
+    now = 0.0
+    for rtt in rtts:  # one round per entry, 10 ACKs each
+        for _ in range(10):
+            cc.on_rtt_sample(rtt, rtt)
+            cc.on_ack(MSS, cc.cwnd, now)
+            now += rtt / 10
+    return cc
+
+
+def test_hystart_leaves_slow_start_when_the_rtt_climbs() -> None:
+    """RFC 9406 4.2: an RTT rise of at least max(4 ms, min RTT / 8) moves to CSS,
+    and after CSS_ROUNDS rounds of CSS, ssthresh = cwnd."""
+    rtts = [0.050] * 3 + [0.060] * 8
+    with_hystart = _slow_start(True, rtts)
+    without = _slow_start(False, rtts)
+    assert with_hystart.ssthresh < 1 << 30  # slow start is over: ssthresh was set...
+    assert with_hystart.ssthresh <= with_hystart.cwnd < 1.1 * with_hystart.ssthresh  # ...to cwnd
+    assert without.ssthresh == 1 << 30  # still in slow start
+    assert with_hystart.cwnd < without.cwnd
+
+
+def test_hystart_ignores_a_steady_rtt() -> None:
+    cc = _slow_start(True, [0.050] * 10)
+    assert cc.ssthresh == 1 << 30
+    assert cc.cwnd == 10 * MSS + 100 * MSS  # plain slow start: one MSS per MSS acked
+
+
+def test_hystart_css_returns_to_slow_start_when_the_rtt_falls_back() -> None:
+    """RFC 9406 4.3: a false alarm (the RTT drops below the CSS baseline)."""
+    cc = _slow_start(True, [0.050] * 3 + [0.060, 0.040] + [0.040] * 8)
+    assert cc.ssthresh == 1 << 30

@@ -50,6 +50,7 @@ class TcpConfig:
     congestion_control: str = "cubic"  # RFC 9438, as on Linux; "newreno" (RFC 6582)
     dupack_threshold: int = 3  # RFC 5681 3.2
     limited_transmit: bool = True  # RFC 3042: new data on the first two duplicate ACKs
+    hystart: bool = True  # RFC 9406 HyStart++: leave slow start as the RTT climbs
     # Pacing: new segments spaced over the RTT (2 x cwnd/SRTT in slow start,
     # 1.2 x after), not sent as a burst; off by default.
     pacing: bool = False

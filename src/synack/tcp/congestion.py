@@ -10,18 +10,95 @@ from __future__ import annotations
 from typing import ClassVar
 
 
+class HyStart:
+    """HyStart++ (RFC 9406): leave slow start when the RTT starts to climb,
+    before the queue overflows. Rounds here last one SRTT (the RFC ends a round
+    when the ACKs pass the data sent at its start; with a steady ACK clock the
+    two agree)."""
+
+    MIN_RTT_THRESH = 0.004  # seconds, RFC 9406 4.3
+    MAX_RTT_THRESH = 0.016
+    MIN_RTT_DIVISOR = 8
+    N_RTT_SAMPLE = 8
+    CSS_GROWTH_DIVISOR = 4
+    CSS_ROUNDS = 5
+    __slots__ = (
+        "_baseline", "_css_rounds", "_current_min", "_last_min", "_round_end", "_samples",
+        "_srtt", "done",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._round_end: float | None = None
+        self._last_min = self._current_min = float("inf")
+        self._samples = 0
+        self._baseline: float | None = None  # set: in Conservative Slow Start (CSS)
+        self._css_rounds = 0
+        self._srtt = 0.1
+        self.done = False  # CSS ran its rounds: slow start is over
+
+    def on_rtt(self, rtt: float, srtt: float) -> None:
+        self._current_min = min(self._current_min, rtt)
+        self._samples += 1
+        self._srtt = srtt
+
+    def growth(self, acked: int, mss: int, now: float) -> int:
+        """Bytes to add to cwnd for ``acked`` bytes acknowledged in slow start."""
+        if self._round_end is None or now >= self._round_end:
+            self._new_round(now)
+        increase = min(acked, mss)  # RFC 5681 3.1 (L unlimited: not paced)
+        if self._baseline is None:
+            if (
+                self._samples >= self.N_RTT_SAMPLE
+                and self._last_min != float("inf")
+                and self._current_min != float("inf")
+            ):
+                threshold = min(
+                    max(self._last_min / self.MIN_RTT_DIVISOR, self.MIN_RTT_THRESH),
+                    self.MAX_RTT_THRESH,
+                )
+                if self._current_min >= self._last_min + threshold:  # RFC 9406 4.2
+                    self._baseline = self._current_min
+                    self._css_rounds = 0
+            return increase
+        return increase // self.CSS_GROWTH_DIVISOR  # CSS: a quarter of the growth
+
+    def _new_round(self, now: float) -> None:
+        if self._baseline is not None:
+            self._css_rounds += 1
+            if self._current_min < self._baseline:
+                self._baseline = None  # the RTT fell back: a false alarm, slow start again
+            elif self._css_rounds >= self.CSS_ROUNDS:
+                self.done = True
+        self._last_min = self._current_min
+        self._current_min = float("inf")
+        self._samples = 0
+        self._round_end = now + self._srtt
+
+
 class CongestionControl:
     """The interface every algorithm implements. Sizes are in bytes."""
 
     name: ClassVar[str] = "base"
-    __slots__ = ("cwnd", "mss", "ssthresh")
+    __slots__ = ("_hystart", "cwnd", "mss", "ssthresh")
 
-    def __init__(self, mss: int, initial_window: int | None = None) -> None:
+    def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
         self.mss = mss
         self.cwnd = (
             initial_window if initial_window is not None else self.rfc5681_initial_window(mss)
         )
         self.ssthresh = 1 << 30  # 3.1: arbitrarily high at first
+        self._hystart = HyStart() if hystart else None
+
+    def _slow_start(self, acked: int, now: float) -> None:
+        """RFC 5681 3.1's slow start, through HyStart++ when it is on."""
+        hystart = self._hystart
+        if hystart is None:
+            self.cwnd += min(acked, self.mss)
+            return
+        self.cwnd += hystart.growth(acked, self.mss, now)
+        if hystart.done:  # RFC 9406 4.2: CSS is over, congestion avoidance from here
+            self.ssthresh = self.cwnd
+            self._hystart = None
 
     @staticmethod
     def rfc5681_initial_window(mss: int) -> int:
@@ -53,16 +130,18 @@ class CongestionControl:
     def on_ecn_echo(self, flight_size: int) -> None:
         """An ACK echoed a congestion mark (RFC 3168 6.1.2): no loss, no retransmission."""
 
-    def on_rtt_sample(self, srtt: float) -> None:
-        """The smoothed RTT after a new sample, for algorithms that use time."""
+    def on_rtt_sample(self, rtt: float, srtt: float) -> None:
+        """A new RTT measurement and the smoothed RTT after it."""
+        if self._hystart is not None:
+            self._hystart.on_rtt(rtt, srtt)
 
 
 class NewReno(CongestionControl):
     name = "newreno"
     __slots__ = ("_ca_acked",)
 
-    def __init__(self, mss: int, initial_window: int | None = None) -> None:
-        super().__init__(mss, initial_window)
+    def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
+        super().__init__(mss, initial_window, hystart)
         self._ca_acked = 0
 
     def _halve(self, flight_size: int) -> None:
@@ -70,7 +149,7 @@ class NewReno(CongestionControl):
 
     def on_ack(self, acked: int, flight_size: int, now: float) -> None:
         if self.cwnd < self.ssthresh:
-            self.cwnd += min(acked, self.mss)  # 3.1 slow start, equation 2
+            self._slow_start(acked, now)  # 3.1 slow start, equation 2
         else:
             # 3.1 congestion avoidance: about one MSS per RTT, counted in bytes acked
             self._ca_acked += acked
@@ -119,8 +198,8 @@ class Cubic(NewReno):
     ALPHA = 3 * (1 - BETA) / (1 + BETA)  # RFC 9438 4.3: Reno-friendly additive increase
     __slots__ = ("_epoch", "_k", "_pending", "_srtt", "_w_est", "_w_max")
 
-    def __init__(self, mss: int, initial_window: int | None = None) -> None:
-        super().__init__(mss, initial_window)
+    def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
+        super().__init__(mss, initial_window, hystart)
         self._w_max = 0.0  # bytes: the window before the last reduction
         self._k = 0.0  # seconds from the epoch to reach W_max again
         self._epoch: float | None = None  # start of this congestion-avoidance stage
@@ -128,7 +207,8 @@ class Cubic(NewReno):
         self._srtt = 0.1  # seconds; until the first sample
         self._pending = 0.0  # growth below one byte, carried over
 
-    def on_rtt_sample(self, srtt: float) -> None:
+    def on_rtt_sample(self, rtt: float, srtt: float) -> None:
+        super().on_rtt_sample(rtt, srtt)
         self._srtt = srtt
 
     def _w_cubic(self, t: float) -> float:
@@ -137,7 +217,7 @@ class Cubic(NewReno):
 
     def on_ack(self, acked: int, flight_size: int, now: float) -> None:
         if self.cwnd < self.ssthresh:
-            self.cwnd += min(acked, self.mss)  # slow start (RFC 5681 3.1)
+            self._slow_start(acked, now)  # RFC 5681 3.1, with HyStart++ if on
             return
         mss = self.mss
         if self._epoch is None:
@@ -191,11 +271,13 @@ class Cubic(NewReno):
 ALGORITHMS: dict[str, type[CongestionControl]] = {"newreno": NewReno, "cubic": Cubic}
 
 
-def make_congestion_control(name: str, mss: int, initial_window: int | None) -> CongestionControl:
+def make_congestion_control(
+    name: str, mss: int, initial_window: int | None, hystart: bool = False
+) -> CongestionControl:
     try:
         cls = ALGORITHMS[name]
     except KeyError:
         raise ValueError(
             f"unknown congestion control {name!r}; choose from {sorted(ALGORITHMS)}"
         ) from None
-    return cls(mss, initial_window)
+    return cls(mss, initial_window, hystart)

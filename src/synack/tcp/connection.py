@@ -216,7 +216,10 @@ class Connection:
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
         self.cc: CongestionControl = make_congestion_control(
-            cfg.congestion_control, self.snd_mss, cfg.initial_window_for(self.snd_mss)
+            cfg.congestion_control,
+            self.snd_mss,
+            cfg.initial_window_for(self.snd_mss),
+            cfg.hystart,
         )
         self._rtt_seq: int | None = None
         self._rtt_time = 0.0
@@ -990,7 +993,7 @@ class Connection:
         """RFC 6298 2: a new measurement; the algorithm hears the new SRTT."""
         self.rtt.sample(rtt)
         if self.rtt.srtt is not None:
-            self.cc.on_rtt_sample(self.rtt.srtt)
+            self.cc.on_rtt_sample(rtt, self.rtt.srtt)
 
     def _on_duplicate_ack(self, seg: Segment, now: float) -> None:
         # RFC 5681 2: no data, no SYN/FIN, same window, and data outstanding.
@@ -1464,6 +1467,7 @@ class Connection:
             cfg.congestion_control,
             self._mss_payload(),
             cfg.initial_window_for(self._mss_payload()),
+            cfg.hystart,
         )
         if not self.passive:
             return
