@@ -262,11 +262,16 @@ async def connect(
 
         sender = asyncio.create_task(upload())
         out = sys.stdout.buffer
-        while data := await reader.read(1 << 20):
-            out.write(data)
-            out.flush()
-        if not sender.done():
-            sender.cancel()
+        try:
+            while data := await reader.read(1 << 20):
+                out.write(data)
+                out.flush()
+        except (ConnectionError, TimeoutError) as exc:
+            print(f"synack connect: {host}:{port}: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            if not sender.done():
+                sender.cancel()
         writer.close()
         await writer.wait_closed()
         return 0
