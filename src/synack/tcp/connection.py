@@ -215,11 +215,10 @@ class Connection:
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
+        # Until the handshake sets the MSS (_take_syn makes the real one), only a
+        # SYN timeout touches this; it needs no HyStart++.
         self.cc: CongestionControl = make_congestion_control(
-            cfg.congestion_control,
-            self.snd_mss,
-            cfg.initial_window_for(self.snd_mss),
-            cfg.hystart,
+            cfg.congestion_control, self.snd_mss, cfg.initial_window_for(self.snd_mss)
         )
         self._rtt_seq: int | None = None
         self._rtt_time = 0.0
@@ -1405,8 +1404,10 @@ class Connection:
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the four cases of the sequence check."""
-        wnd = self._receive_window()
         rcv_nxt = self.rcv_nxt
+        if seg_len == 0 and seq == rcv_nxt:
+            return True  # the common case: a bare ACK at RCV.NXT is always acceptable
+        wnd = self._receive_window()
         if seg_len == 0:
             return seq == rcv_nxt if wnd == 0 else sq.in_window(seq, rcv_nxt, wnd)
         if wnd == 0:
