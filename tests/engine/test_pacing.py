@@ -3,6 +3,7 @@ burst; without it (the default), the whole window goes at once."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import pytest
@@ -12,6 +13,7 @@ from synack.sim.network import LinkConfig
 from synack.sim.scale import simulate
 from synack.tcp.config import TcpConfig
 from synack.tcp.state import State
+from synack.trace.records import PacketRecord, TraceRecorder
 from synack.wire.segment import ACK
 
 CONFIG = replace(PLAIN, initial_window=4 * MSS, pacing=True)
@@ -49,12 +51,22 @@ def test_no_rtt_yet_no_pacing() -> None:
     assert len(out(conn)) == 4
 
 
-def test_pacing_loses_less_behind_a_shallow_queue() -> None:
+def _largest_burst(pacing: bool) -> tuple[bool, int]:
+    """The most data segments the server sent at one instant, over a real transfer."""
+    recorder = TraceRecorder()
     link = LinkConfig(delay=0.02, bandwidth=10e6, queue_limit=30)
-    runs = {
-        pacing: simulate(1, bytes_up=0, bytes_down=3_000_000, c2s=LinkConfig(delay=0.02),
-                         s2c=link, config=TcpConfig(pacing=pacing, msl=1.0), seed=3)
-        for pacing in (False, True)
-    }  # fmt: skip
-    assert runs[True].ok and runs[False].ok
-    assert runs[True].retransmitted_segments < runs[False].retransmitted_segments
+    config = TcpConfig(pacing=pacing, msl=1.0, initial_window_rfc6928=True)
+    result = simulate(1, bytes_up=0, bytes_down=1_000_000, c2s=LinkConfig(delay=0.02),
+                      s2c=link, config=config, seed=3, recorder=recorder)  # fmt: skip
+    sent = Counter(
+        r.t for r in recorder.records if isinstance(r, PacketRecord) and r.src == "server" and r.len
+    )
+    return result.ok, max(sent.values())
+
+
+def test_paced_transfer_arrives_whole_without_bursts() -> None:
+    ok_paced, burst_paced = _largest_burst(True)
+    ok_plain, burst_plain = _largest_burst(False)
+    assert ok_paced and ok_plain
+    assert burst_paced <= 2  # a segment at a time (a retransmission may go beside one)
+    assert burst_plain >= 10  # a whole initial window (RFC 6928: 10 segments) at once

@@ -34,6 +34,7 @@ class TcpConfig:
     timestamps: bool = True  # RFC 7323 RTTM and PAWS
     sack: bool = True  # RFC 2018 SACK-permitted; we send SACK blocks as a receiver
     dsack: bool = True  # RFC 2883: report duplicate segments in the first SACK block
+    sack_recovery: bool = True  # RFC 6675: as a sender, recover from the peer's SACK blocks
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
 

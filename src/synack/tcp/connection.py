@@ -154,6 +154,8 @@ class Connection:
         # retransmission and congestion
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
+        # SACK-based loss recovery (RFC 6675)
+        "_scoreboard", "_sack_recovery", "_high_rxt",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
         "_t_pace",
@@ -228,6 +230,9 @@ class Connection:
         self._recover = 0
         self._in_recovery = False
         self._persist_backoff = 0
+        self._scoreboard: list[list[int]] = []  # SACKed [start, end) above SND.UNA, sorted
+        self._sack_recovery = False  # the recovery in progress is RFC 6675's
+        self._high_rxt = 0  # HighRxt: the end of the highest retransmission
 
         self._t_rexmit: float | None = None
         self._t_persist: float | None = None
@@ -933,6 +938,8 @@ class Connection:
             self.stats.ecn_reductions += 1
             self._ecn_recover = self.snd_max
             self._cwr_due = True
+        if self.sack_ok and self.config.sack_recovery:
+            self._update_scoreboard(seg, ack)
         if sq.lt(una, ack):
             # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
             self._on_new_ack(seg, ack, now, grow=not echo)
@@ -975,8 +982,12 @@ class Connection:
         # Loss recovery (RFC 6582) and window growth (RFC 5681).
         if self._in_recovery:
             if sq.ge(ack, self._recover):  # full ACK: recovery is over
-                self._in_recovery = False
+                self._in_recovery = self._sack_recovery = False
                 self.cc.on_exit_recovery(flight)
+            elif self._sack_recovery:
+                if sq.lt(self._high_rxt, ack):
+                    self._high_rxt = ack
+                self._sack_transmit(now)  # RFC 6675 5 (C) again, on a partial ACK
             else:  # partial ACK: the next hole is lost too
                 self.cc.on_partial_ack(acked)
                 self._retransmit_first(now)
@@ -1006,7 +1017,10 @@ class Connection:
         self.stats.duplicate_acks += 1
         self._dupacks += 1
         if self._in_recovery:
-            self.cc.on_recovery_dupack()
+            if self._sack_recovery:
+                self._sack_transmit(now)  # RFC 6675 5 (C): pipe, not inflation
+            else:
+                self.cc.on_recovery_dupack()
         elif self._dupacks == self.config.dupack_threshold:
             # RFC 6582 3.2 step 1: only if the ACK covers more than "recover"
             if sq.gt(self.snd_una, self._recover):
@@ -1016,6 +1030,82 @@ class Connection:
                 self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
                 self.stats.fast_retransmits += 1
                 self._retransmit_first(now)
+                if self.sack_ok and self.config.sack_recovery:
+                    # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes
+                    self._sack_recovery = True
+                    self.cc.cwnd = self.cc.ssthresh
+                    self._high_rxt = sq.add(self.snd_una, min(self._mss_payload(), self._flight()))
+                    self._sack_transmit(now)
+
+    # -- SACK-based loss recovery (RFC 6675) --------------------------------
+    def _update_scoreboard(self, seg: Segment, ack: int) -> None:
+        """Merge the SACK blocks of an ACK into the scoreboard (RFC 6675 4 Update);
+        forget what the cumulative ACK covers."""
+        board = [b for b in self._scoreboard if sq.gt(b[1], ack)]
+        for b in board:
+            if sq.lt(b[0], ack):
+                b[0] = ack
+        sack = seg.option(5)  # KIND_SACK
+        if isinstance(sack, Sack):
+            for left, right in sack.blocks:
+                if not (sq.lt(ack, right) and sq.le(right, self.snd_max)):
+                    continue  # old (a D-SACK) or beyond what we sent
+                left = sq.max_seq(left, ack)
+                merged = [left, right]
+                rest = []
+                for b in board:
+                    if sq.lt(b[1], merged[0]) or sq.gt(b[0], merged[1]):
+                        rest.append(b)
+                    else:
+                        merged = [sq.min_seq(b[0], merged[0]), sq.max_seq(b[1], merged[1])]
+                rest.append(merged)
+                board = rest
+        board.sort(key=lambda b: sq.sub(b[0], ack))
+        self._scoreboard = board
+
+    def _sacked_above(self, seq: int) -> int:
+        return sum(
+            sq.sub(b[1], sq.max_seq(b[0], seq)) for b in self._scoreboard if sq.gt(b[1], seq)
+        )
+
+    def _is_lost(self, seq: int) -> bool:
+        """RFC 6675 4 IsLost: more than (DupThresh - 1) x SMSS bytes SACKed above."""
+        return self._sacked_above(seq) > (self.config.dupack_threshold - 1) * self._mss_payload()
+
+    def _holes(self) -> list[tuple[int, int]]:
+        """The unSACKed ranges between SND.UNA and the highest SACKed byte."""
+        holes = []
+        start = self.snd_una
+        for b_start, b_end in self._scoreboard:
+            if sq.lt(start, b_start):
+                holes.append((start, b_start))
+            start = sq.max_seq(start, b_end)
+        return holes
+
+    def _pipe(self) -> int:
+        """RFC 6675 4 SetPipe, by ranges: what is in flight, not SACKed, and not
+        lost without having been retransmitted."""
+        pipe = self._flight() - self._sacked_above(self.snd_una)
+        for start, end in self._holes():
+            if self._is_lost(start):
+                unsent_again = sq.sub(end, sq.max_seq(start, self._high_rxt))
+                pipe -= max(unsent_again, 0)
+        return max(pipe, 0)
+
+    def _sack_transmit(self, now: float) -> None:
+        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: a lost hole
+        not yet retransmitted, else new data (through the usual output path)."""
+        mss = self._mss_payload()
+        while self.cc.cwnd - self._pipe() >= mss:
+            for start, end in self._holes():
+                first = sq.max_seq(start, self._high_rxt)
+                if sq.lt(first, end) and self._is_lost(first):
+                    size = min(mss, sq.sub(end, first))
+                    self._emit_range(first, size, now, retransmission=True)
+                    self._high_rxt = sq.add(first, size)
+                    break
+            else:
+                return  # no lost hole left: new data goes out in _output_data
 
     def _on_progress(self, now: float) -> None:
         """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
@@ -1049,7 +1139,8 @@ class Connection:
         self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: a timeout's reduction sends CWR too
         self.rtt.back_off()
         self._rtt_seq = None  # Karn: never time a retransmitted segment
-        self._in_recovery = False
+        self._in_recovery = self._sack_recovery = False
+        self._scoreboard = []  # RFC 6675 5.1: after an RTO, resend from SND.UNA
         self._recover = self.snd_max  # RFC 6582 3.2 step 4 after a timeout
         self._dupacks = 0
         self.snd_nxt = self.snd_una  # go back and resend from the first unacknowledged
@@ -1136,7 +1227,7 @@ class Connection:
             unsent = self._unsent()
             if unsent <= 0 or not syn_acked:
                 break
-            flight = self._flight()
+            flight = self._pipe() if self._sack_recovery else self._flight()
             cwnd = self.cc.cwnd
             if self.config.limited_transmit and not self._in_recovery and self._dupacks:
                 # RFC 3042: each of the first two duplicate ACKs lets one new
