@@ -1,0 +1,67 @@
+"""SACK-based loss recovery as a sender (RFC 6675), on exact segments."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import IRS, ISS, MSS, PLAIN, events, make, ours, out, peer
+
+from synack.tcp.connection import Connection
+from synack.wire.segment import ACK, PSH, SACK_PERMITTED, SYN, MaxSegmentSize, Sack
+
+CONFIG = replace(PLAIN, sack=True, initial_window=10 * MSS, congestion_control="newreno")
+DATA = bytes(range(256)) * 35  # 8,960 bytes: six full segments and a tail
+
+
+def _seg(n: int) -> bytes:
+    return DATA[n * MSS : (n + 1) * MSS]
+
+
+def _start(config=CONFIG) -> Connection:  # type: ignore[no-untyped-def]
+    conn = make(config)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    offer = (MaxSegmentSize(MSS), SACK_PERMITTED)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=offer), 0.0)
+    out(conn)
+    events(conn)
+    assert conn.sack_ok
+    conn.send(DATA[: 6 * MSS])
+    assert [s.seq for s in out(conn)] == [ISS + 1 + n * MSS for n in range(6)]
+    return conn
+
+
+def _dupack(conn: Connection, sacked_to: int) -> list:  # type: ignore[type-arg]
+    """A duplicate ACK SACKing segments 3 up to ``sacked_to`` (segments 0-2 lost)."""
+    block = (ISS + 1 + 3 * MSS, ISS + 1 + sacked_to * MSS)
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1, options=(Sack((block,)),)), 0.1)
+    return out(conn, 0.1)
+
+
+def test_three_losses_are_all_resent_on_the_third_duplicate_ack() -> None:
+    conn = _start()
+    assert _dupack(conn, 4) == []
+    assert _dupack(conn, 5) == []
+    # third: fast retransmit, then every hole IsLost marks (3 segments SACKed above
+    # them), as far as cwnd (= ssthresh, 3 segments) less the pipe allows
+    assert _dupack(conn, 6) == [
+        ours(ACK, ISS + 1 + n * MSS, IRS + 1, payload=_seg(n)) for n in range(3)
+    ]
+    assert conn.cc.cwnd == conn.cc.ssthresh == 3 * MSS
+
+
+def test_without_sack_recovery_only_the_first_is_resent() -> None:
+    conn = _start(replace(CONFIG, sack_recovery=False))
+    _dupack(conn, 4)
+    _dupack(conn, 5)
+    assert _dupack(conn, 6) == [ours(ACK, ISS + 1, IRS + 1, payload=_seg(0))]
+
+
+def test_the_full_ack_ends_recovery_and_new_data_flows() -> None:
+    conn = _start()
+    for n in (4, 5, 6):
+        _dupack(conn, n)
+    conn.send(DATA[6 * MSS :])  # the tail, queued during recovery
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 6 * MSS), 0.2)
+    assert out(conn, 0.2) == [ours(ACK | PSH, ISS + 1 + 6 * MSS, IRS + 1, payload=DATA[6 * MSS :])]
+    assert not conn._in_recovery
