@@ -39,15 +39,31 @@ def _dupack(conn: Connection, sacked_to: int) -> list:  # type: ignore[type-arg]
 
 
 def test_three_losses_are_all_resent_on_the_third_duplicate_ack() -> None:
-    conn = _start()
+    conn = _start(replace(CONFIG, prr=False))
     assert _dupack(conn, 4) == []
     assert _dupack(conn, 5) == []
     # third: fast retransmit, then every hole IsLost marks (3 segments SACKed above
     # them), as far as cwnd (= ssthresh, 3 segments) less the pipe allows
-    assert _dupack(conn, 6) == [
-        ours(ACK, ISS + 1 + n * MSS, IRS + 1, payload=_seg(n)) for n in range(3)
-    ]
+    resent = [ours(ACK, ISS + 1 + n * MSS, IRS + 1, payload=_seg(n)) for n in range(3)]
+    assert _dupack(conn, 6) == resent
     assert conn.cc.cwnd == conn.cc.ssthresh == 3 * MSS
+
+
+def test_prr_paces_the_repair_by_what_is_delivered() -> None:
+    """RFC 6937 PRR-SSRB: with the pipe empty, send what was delivered plus one
+    segment: this ACK delivered one (newly SACKed), so two go, not three."""
+    conn = _start()
+    _dupack(conn, 4)
+    _dupack(conn, 5)
+    resent = [ours(ACK, ISS + 1 + n * MSS, IRS + 1, payload=_seg(n)) for n in range(2)]
+    assert _dupack(conn, 6) == resent
+    assert conn.cc.ssthresh == 3 * MSS
+    assert conn.cc.cwnd == 2 * MSS  # pipe 0 + sndcnt 2
+    # the retransmitted first segment arrives: a partial ACK delivers one more
+    # segment, and the third hole goes
+    block = (ISS + 1 + 3 * MSS, ISS + 1 + 6 * MSS)
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + MSS, options=(Sack((block,)),)), 0.2)
+    assert out(conn, 0.2) == [ours(ACK, ISS + 1 + 2 * MSS, IRS + 1, payload=_seg(2))]
 
 
 def test_without_sack_recovery_only_the_first_is_resent() -> None:

@@ -35,6 +35,7 @@ class TcpConfig:
     sack: bool = True  # RFC 2018 SACK-permitted; we send SACK blocks as a receiver
     dsack: bool = True  # RFC 2883: report duplicate segments in the first SACK block
     sack_recovery: bool = True  # RFC 6675: as a sender, recover from the peer's SACK blocks
+    prr: bool = True  # RFC 6937: cwnd during SACK recovery follows the data delivered
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
 

@@ -156,6 +156,8 @@ class Connection:
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
         # SACK-based loss recovery (RFC 6675)
         "_scoreboard", "_sack_recovery", "_high_rxt",
+        # Proportional Rate Reduction (RFC 6937)
+        "_prr_delivered", "_prr_out", "_recover_fs", "_delivered",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
         "_t_pace",
@@ -233,6 +235,8 @@ class Connection:
         self._scoreboard: list[list[int]] = []  # SACKed [start, end) above SND.UNA, sorted
         self._sack_recovery = False  # the recovery in progress is RFC 6675's
         self._high_rxt = 0  # HighRxt: the end of the highest retransmission
+        self._prr_delivered = self._prr_out = self._recover_fs = 0
+        self._delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
 
         self._t_rexmit: float | None = None
         self._t_persist: float | None = None
@@ -939,7 +943,10 @@ class Connection:
             self._ecn_recover = self.snd_max
             self._cwr_due = True
         if self.sack_ok and self.config.sack_recovery:
+            sacked = self._sacked_above(una)
             self._update_scoreboard(seg, ack)
+            # RFC 6937: DeliveredData, newly acknowledged plus newly SACKed
+            self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
         if sq.lt(una, ack):
             # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
             self._on_new_ack(seg, ack, now, grow=not echo)
@@ -987,6 +994,7 @@ class Connection:
             elif self._sack_recovery:
                 if sq.lt(self._high_rxt, ack):
                     self._high_rxt = ack
+                self._prr_update()
                 self._sack_transmit(now)  # RFC 6675 5 (C) again, on a partial ACK
             else:  # partial ACK: the next hole is lost too
                 self.cc.on_partial_ack(acked)
@@ -1018,6 +1026,7 @@ class Connection:
         self._dupacks += 1
         if self._in_recovery:
             if self._sack_recovery:
+                self._prr_update()
                 self._sack_transmit(now)  # RFC 6675 5 (C): pipe, not inflation
             else:
                 self.cc.on_recovery_dupack()
@@ -1026,16 +1035,23 @@ class Connection:
             if sq.gt(self.snd_una, self._recover):
                 self._in_recovery = True
                 self._recover = self.snd_max
-                self.cc.on_enter_recovery(sq.sub(self.snd_max, self.snd_una), now)
+                flight = sq.sub(self.snd_max, self.snd_una)
+                self.cc.on_enter_recovery(flight, now)
                 self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
                 self.stats.fast_retransmits += 1
-                self._retransmit_first(now)
                 if self.sack_ok and self.config.sack_recovery:
-                    # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes
+                    # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
+                    # with PRR (RFC 6937), cwnd follows what the ACKs deliver
                     self._sack_recovery = True
                     self.cc.cwnd = self.cc.ssthresh
-                    self._high_rxt = sq.add(self.snd_una, min(self._mss_payload(), self._flight()))
+                    self._prr_delivered = self._prr_out = 0
+                    self._recover_fs = flight
+                    self._prr_update()
+                    self._retransmit_first(now)
+                    self._high_rxt = sq.add(self.snd_una, min(self._mss_payload(), flight))
                     self._sack_transmit(now)
+                else:
+                    self._retransmit_first(now)
 
     # -- SACK-based loss recovery (RFC 6675) --------------------------------
     def _update_scoreboard(self, seg: Segment, ack: int) -> None:
@@ -1091,6 +1107,24 @@ class Connection:
                 unsent_again = sq.sub(end, sq.max_seq(start, self._high_rxt))
                 pipe -= max(unsent_again, 0)
         return max(pipe, 0)
+
+    def _prr_update(self) -> None:
+        """RFC 6937 3: set cwnd for this ACK so that recovery sends in proportion
+        to what is delivered (down to ssthresh), then no faster than slow start
+        (PRR-SSRB) once the pipe is below it."""
+        if not self.config.prr:
+            return
+        mss = self._mss_payload()
+        ssthresh = self.cc.ssthresh
+        self._prr_delivered += self._delivered
+        pipe = self._pipe()
+        if pipe > ssthresh:
+            wanted = -(-self._prr_delivered * ssthresh // max(self._recover_fs, 1))  # ceil
+            sndcnt = wanted - self._prr_out
+        else:
+            limit = max(self._prr_delivered - self._prr_out, self._delivered) + mss
+            sndcnt = min(ssthresh - pipe, limit)
+        self.cc.cwnd = pipe + max(sndcnt, 0)
 
     def _sack_transmit(self, now: float) -> None:
         """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: a lost hole
@@ -1308,6 +1342,8 @@ class Connection:
             flags |= CWR
             self._cwr_due = False
         self._emit_control(seq, flags, now, None, payload, ECT_0 if ect else NOT_ECT)
+        if self._sack_recovery:
+            self._prr_out += size  # RFC 6937: everything sent during recovery
         if retransmission:
             self.stats.retransmitted_segments += 1
         else:
