@@ -942,11 +942,17 @@ class Connection:
             self.stats.ecn_reductions += 1
             self._ecn_recover = self.snd_max
             self._cwr_due = True
-        if self.sack_ok and self.config.sack_recovery:
+        if (
+            self.sack_ok
+            and self.config.sack_recovery
+            and (self._scoreboard or any(type(o) is Sack for o in seg.options))
+        ):
             sacked = self._sacked_above(una)
             self._update_scoreboard(seg, ack)
             # RFC 6937: DeliveredData, newly acknowledged plus newly SACKed
             self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
+        else:
+            self._delivered = max(sq.sub(ack, una), 0)
         if sq.lt(una, ack):
             # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
             self._on_new_ack(seg, ack, now, grow=not echo)
@@ -1532,8 +1538,13 @@ class Connection:
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the four cases of the sequence check."""
         rcv_nxt = self.rcv_nxt
-        if seg_len == 0 and seq == rcv_nxt:
-            return True  # the common case: a bare ACK at RCV.NXT is always acceptable
+        if seq == rcv_nxt and (
+            seg_len == 0
+            or (len(self._recv_buf) < self.recv_buffer and self.state is not _S.SYN_RECEIVED)
+        ):
+            # the common cases: a bare ACK at RCV.NXT, or text at RCV.NXT with
+            # room in the buffer (so RCV.WND > 0)
+            return True
         wnd = self._receive_window()
         if seg_len == 0:
             return seq == rcv_nxt if wnd == 0 else sq.in_window(seq, rcv_nxt, wnd)
