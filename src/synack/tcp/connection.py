@@ -96,6 +96,7 @@ class ConnectionStats:
     duplicate_acks: int = 0
     challenge_acks: int = 0
     ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
+    tail_loss_probes: int = 0  # RFC 8985 7
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 
@@ -160,7 +161,7 @@ class Connection:
         "_prr_delivered", "_prr_out", "_recover_fs", "_delivered",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
-        "_t_pace",
+        "_t_pace", "_t_tlp", "_tlp_out",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
@@ -245,6 +246,8 @@ class Connection:
         self._t_user: float | None = None
         self._t_fin_wait_2: float | None = None
         self._t_pace: float | None = None  # pacing: when the next new segment may leave
+        self._t_tlp: float | None = None  # tail loss probe (RFC 8985 7)
+        self._tlp_out = False  # a probe is out, for this flight
         self._keepalive_probes = 0
         self._time_wait: TimeWait | None = None
         self._fixed_iss: int | None = None
@@ -456,7 +459,7 @@ class Connection:
         best: float | None = None
         for t in (
             self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
-            self._t_fin_wait_2, self._t_pace,
+            self._t_fin_wait_2, self._t_pace, self._t_tlp,
         ):  # fmt: skip
             if t is not None and (best is None or t < best):
                 best = t
@@ -481,8 +484,13 @@ class Connection:
             self._event(ConnectionAborted(err.USER_TIMEOUT))
             self._enter_closed(_T.TIMEOUT, "user timeout")
             return
+        if self._t_tlp is not None and now >= self._t_tlp:
+            self._t_tlp = None
+            self._timer(now, "tail loss probe")
+            self._send_tail_probe(now)
         if self._t_rexmit is not None and now >= self._t_rexmit:
             self._t_rexmit = None
+            self._t_tlp = None
             self._timer(now, "retransmission")
             self._on_retransmission_timeout(now)
             if self.state is _S.CLOSED:
@@ -1149,13 +1157,16 @@ class Connection:
 
     def _on_progress(self, now: float) -> None:
         """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
+        self._tlp_out = False
         if self.snd_una == self.snd_max:
             self._t_rexmit = None
             self._t_user = None
+            self._t_tlp = None
         else:
             self._t_rexmit = now + self.rtt.rto
             if self.config.user_timeout is not None:
                 self._t_user = now + self.config.user_timeout
+            self._arm_tail_probe(now)
 
     # -- timers -----------------------------------------------------------
     def _on_retransmission_timeout(self, now: float) -> None:
@@ -1301,6 +1312,52 @@ class Connection:
             if syn_acked or not self._send_buf:
                 self._emit_range(self.snd_nxt, 0, now)
 
+    # -- tail loss probe (RFC 8985 7) ---------------------------------------
+    def _arm_tail_probe(self, now: float) -> None:
+        """PTO = 2 x SRTT (plus the peer's delayed-ACK time if one segment is out),
+        never later than the RTO; only with SACK, outside recovery, one per flight."""
+        srtt = self.rtt.srtt
+        if (
+            not self.config.tail_loss_probe
+            or not self.sack_ok
+            or self._in_recovery
+            or self._tlp_out
+            or srtt is None
+            or self.snd_una == self.iss
+            or self.state not in _SENDING_STATES
+            or not self._send_buf  # nothing but a FIN out: its RTO will do
+        ):
+            self._t_tlp = None
+            return
+        pto = 2 * srtt
+        if self._flight() <= self._mss_payload():
+            pto += 0.2  # RFC 8985 7.2: WCDelAckT, the peer may hold its only ACK
+        deadline = now + pto
+        if self._t_rexmit is not None and deadline >= self._t_rexmit:
+            self._t_tlp = None  # the RTO comes first: no probe
+            return
+        self._t_tlp = deadline
+
+    def _send_tail_probe(self, now: float) -> None:
+        """RFC 8985 7.3: send one new segment if the window allows, else resend the
+        last one, so that a lost tail shows up in SACK blocks instead of an RTO."""
+        if self.snd_una == self.snd_max or self._in_recovery:
+            return
+        self._tlp_out = True
+        self.stats.tail_loss_probes += 1
+        mss = self._mss_payload()
+        if self._unsent() > 0 and self.snd_wnd > self._flight():
+            size = min(mss, self._unsent(), self.snd_wnd - self._flight())
+            self._emit_range(self.snd_nxt, size, now)
+            return
+        # The highest segment sent: data goes out in MSS pieces from the buffer's start
+        offset = (len(self._send_buf) - 1) // mss * mss
+        start = sq.max_seq(sq.add(self._buf_seq, offset), self.snd_una)
+        size = min(mss, sq.sub(sq.add(self._buf_seq, len(self._send_buf)), start))
+        if size > 0:
+            self._emit_range(start, size, now, retransmission=True)
+            self._t_rexmit = now + self.rtt.rto  # RFC 8985 7.3: rearm the RTO after a probe
+
     def _pace(self, size: int, now: float) -> None:
         """Space new segments at a multiple of cwnd / SRTT (twice in slow start,
         1.2 times after, as Linux does), instead of sending a window in a burst."""
@@ -1367,7 +1424,8 @@ class Connection:
     def _advance_snd_nxt(self, end: int, now: float) -> None:
         if sq.gt(end, self.snd_nxt):
             self.snd_nxt = end
-        if sq.gt(end, self.snd_max):
+        new_data = sq.gt(end, self.snd_max)
+        if new_data:
             if self.snd_max == self.snd_una:
                 timeout = self.config.user_timeout
                 if self.snd_una == self.iss and self.config.connect_timeout is not None:
@@ -1378,6 +1436,8 @@ class Connection:
         if self._t_rexmit is None:
             self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.1
             self._t_persist = None
+        if new_data:
+            self._arm_tail_probe(now)  # RFC 8985 7.2: (re)armed as new data goes out
 
     def _emit_control(
         self,
@@ -1679,6 +1739,7 @@ class Connection:
     def _clear_timers(self) -> None:
         self._t_rexmit = self._t_persist = self._t_delack = None
         self._t_keepalive = self._t_user = self._t_fin_wait_2 = self._t_pace = None
+        self._t_tlp = None
 
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 7: challenge ACKs, at most ``challenge_ack_limit`` a second."""
