@@ -50,6 +50,9 @@ class Stack:
         self.host: Host = driver.host
         self.loop = driver.loop
         self._transports: dict[Connection, TcpTransport] = {}
+        # transports that closed, half-closed or saw EOF: one of them may reach
+        # TIME-WAIT or CLOSED without an event, so a flush looks at them
+        self._finishing: set[TcpTransport] = set()
         self._servers: dict[int, Server] = {}
         driver.subscribe(self._on_event, self._after_flush)
 
@@ -121,11 +124,12 @@ class Stack:
         server.connections.add(transport)
 
     def _after_flush(self) -> None:
-        for transport in list(self._transports.values()):
+        for transport in list(self._finishing):
             transport.check_finished()
 
     def _forget(self, transport: TcpTransport) -> None:
         self._transports.pop(transport.conn, None)
+        self._finishing.discard(transport)
         for server in self._servers.values():
             server.connections.discard(transport)
 
@@ -181,7 +185,6 @@ class TcpTransport(asyncio.Transport):
         self._closing = False
         self._eof_written = False
         self._lost = False
-        self._error: Exception | None = None
         self._writing_paused = False
         self.high_water = 4 * DEFAULT_LIMIT
         self.low_water = DEFAULT_LIMIT
@@ -234,6 +237,7 @@ class TcpTransport(asyncio.Transport):
             protocol.data_received(conn.receive())
         if not self._paused_reading and not self._eof_seen and conn.at_eof:
             self._eof_seen = True
+            self.stack._finishing.add(self)
             if not protocol.eof_received():
                 self.close()
 
@@ -250,7 +254,6 @@ class TcpTransport(asyncio.Transport):
             return
         self._deliver()
         self._lost = True
-        self._error = error
         self.stack._forget(self)
         if self._protocol is not None:
             if self._writing_paused:
@@ -293,6 +296,7 @@ class TcpTransport(asyncio.Transport):
         if self._eof_written:
             return
         self._eof_written = True
+        self.stack._finishing.add(self)
         if not self._pending:
             self._finish_writing()
 
@@ -338,6 +342,7 @@ class TcpTransport(asyncio.Transport):
         if self._closing:
             return
         self._closing = True
+        self.stack._finishing.add(self)
         if not self._pending:
             self._finish_writing()
 

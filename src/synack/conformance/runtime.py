@@ -147,8 +147,6 @@ class Socket:
     listening: bool = False
     conn: Connection | None = None
     error: int = 0  # pending SO_ERROR
-    rcvbuf: int | None = None  # set by SO_RCVBUF
-    noopt: bool = False
     closed: bool = False
     shut_wr: bool = False
     connected: bool = False  # the handshake completed
@@ -345,8 +343,8 @@ class Runner:
         flags = _flag_bits(spec.flags, event)
         if seg.flags != flags:
             differences.append(f"flags {_letters(seg.flags)} (expected {_letters(flags)})")
-        if (seg.flags & SYN and self.local_isn is None) or (seg.flags & SYN and spec.start is None):
-            self.local_isn = sq.sub(seg.seq, spec.start or 0)
+        if seg.flags & SYN and (self.local_isn is None or spec.start is None):
+            self.local_isn = sq.add(seg.seq, -(spec.start or 0))
         if self.local_port is None:
             self.local_port = seg.src_port
         local_isn = self.local_isn if self.local_isn is not None else 0
@@ -579,7 +577,6 @@ class Runner:
         if name == "SO_REUSEADDR":
             pass  # ports are free to reuse here: nothing else runs on this Host
         elif name == "SO_RCVBUF":
-            sock.rcvbuf = value
             sock.config = replace(cfg, recv_buffer=value)
         elif name == "SO_SNDBUF":
             sock.config = replace(cfg, send_buffer=value)
@@ -588,7 +585,6 @@ class Runner:
         elif name == "TCP_NODELAY":
             sock.config = replace(cfg, nodelay=bool(value))
         elif name == "TCP_NOOPT":
-            sock.noopt = bool(value)
             if value:
                 sock.config = replace(cfg, tcp_options=False)
         elif name == "TCP_KEEPINIT":

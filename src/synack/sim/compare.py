@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from synack.sim.network import LinkConfig
-from synack.sim.scale import simulate
+from synack.sim.scale import Percentiles, simulate
 from synack.tcp.config import TcpConfig
 from synack.trace.records import MetricSample, TraceRecorder
 
@@ -28,13 +28,6 @@ class Comparison:
     rtt_p50_ms: float | None
     rtt_p99_ms: float | None
     samples: list[MetricSample]
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def compare(
@@ -57,7 +50,7 @@ def compare(
         samples = [s for s in recorder.metrics if s.endpoint == "server"]
         busy = [s.t for s in samples if s.flight]
         seconds = (max(busy) - min(busy)) if len(busy) > 1 else 0.0
-        rtts = [s.srtt * 1000 for s in samples if s.srtt is not None]
+        spread = Percentiles.of([s.srtt * 1000 for s in samples if s.srtt is not None])
         results.append(
             Comparison(
                 algorithm,
@@ -66,8 +59,8 @@ def compare(
                 bytes_down * 8 / seconds / 1e6 if seconds else 0.0,
                 run.retransmitted_segments,
                 run.timeouts,
-                _percentile(rtts, 0.5),
-                _percentile(rtts, 0.99),
+                spread.p50 if spread is not None else None,
+                spread.p99 if spread is not None else None,
                 samples,
             )
         )

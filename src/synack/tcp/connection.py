@@ -950,13 +950,10 @@ class Connection:
             self.stats.ecn_reductions += 1
             self._ecn_recover = self.snd_max
             self._cwr_due = True
-        if (
-            self.sack_ok
-            and self.config.sack_recovery
-            and (self._scoreboard or any(type(o) is Sack for o in seg.options))
-        ):
+        blocks = seg.sack_blocks if self.sack_ok and self.config.sack_recovery else ()
+        if blocks or self._scoreboard:
             sacked = self._sacked_above(una)
-            self._update_scoreboard(seg, ack)
+            self._update_scoreboard(blocks, ack)
             # RFC 6937: DeliveredData, newly acknowledged plus newly SACKed
             self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
         else:
@@ -1068,28 +1065,25 @@ class Connection:
                     self._retransmit_first(now)
 
     # -- SACK-based loss recovery (RFC 6675) --------------------------------
-    def _update_scoreboard(self, seg: Segment, ack: int) -> None:
-        """Merge the SACK blocks of an ACK into the scoreboard (RFC 6675 4 Update);
+    def _update_scoreboard(self, blocks: tuple[tuple[int, int], ...], ack: int) -> None:
+        """Merge an ACK's SACK blocks into the scoreboard (RFC 6675 4 Update);
         forget what the cumulative ACK covers."""
         board = [b for b in self._scoreboard if sq.gt(b[1], ack)]
         for b in board:
             if sq.lt(b[0], ack):
                 b[0] = ack
-        sack = seg.option(5)  # KIND_SACK
-        if isinstance(sack, Sack):
-            for left, right in sack.blocks:
-                if not (sq.lt(ack, right) and sq.le(right, self.snd_max)):
-                    continue  # old (a D-SACK) or beyond what we sent
-                left = sq.max_seq(left, ack)
-                merged = [left, right]
-                rest = []
-                for b in board:
-                    if sq.lt(b[1], merged[0]) or sq.gt(b[0], merged[1]):
-                        rest.append(b)
-                    else:
-                        merged = [sq.min_seq(b[0], merged[0]), sq.max_seq(b[1], merged[1])]
-                rest.append(merged)
-                board = rest
+        for left, right in blocks:
+            if not (sq.lt(ack, right) and sq.le(right, self.snd_max)):
+                continue  # old (a D-SACK) or beyond what we sent
+            merged = [sq.max_seq(left, ack), right]
+            rest = []
+            for b in board:
+                if sq.lt(b[1], merged[0]) or sq.gt(b[0], merged[1]):
+                    rest.append(b)
+                else:
+                    merged = [sq.min_seq(b[0], merged[0]), sq.max_seq(b[1], merged[1])]
+            rest.append(merged)
+            board = rest
         board.sort(key=lambda b: sq.sub(b[0], ack))
         self._scoreboard = board
 
