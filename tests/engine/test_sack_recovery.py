@@ -9,7 +9,10 @@ from conftest import IRS, ISS, MSS, PLAIN, events, make, ours, out, peer
 from synack.tcp.connection import Connection
 from synack.wire.segment import ACK, PSH, SACK_PERMITTED, SYN, MaxSegmentSize, Sack
 
-CONFIG = replace(PLAIN, sack=True, initial_window=10 * MSS, congestion_control="newreno")
+# RFC 6675's rules alone: RACK (RFC 8985) has its own tests in test_rack.py
+CONFIG = replace(
+    PLAIN, sack=True, rack=False, initial_window=10 * MSS, congestion_control="newreno"
+)
 DATA = bytes(range(256)) * 35  # 8,960 bytes: six full segments and a tail
 
 

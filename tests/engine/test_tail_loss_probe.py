@@ -13,7 +13,7 @@ from synack.sim.network import LinkConfig
 from synack.sim.scale import simulate
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
-from synack.wire.segment import ACK, PSH, SACK_PERMITTED, SYN, MaxSegmentSize
+from synack.wire.segment import ACK, PSH, SACK_PERMITTED, SYN, MaxSegmentSize, Sack
 
 CONFIG = replace(PLAIN, sack=True, initial_window=10 * MSS, nodelay=True)
 DATA = bytes(range(256)) * 23  # 5,888 bytes: four full segments and a tail
@@ -73,3 +73,45 @@ def test_a_lost_tail_costs_one_timeout_less() -> None:
     assert runs[True].ok and runs[False].ok
     assert runs[True].timeouts < runs[False].timeouts
     assert runs[True].last_close < runs[False].last_close - 1.0
+
+
+# -- did the probe repair a loss? (RFC 8985 7.4) ----------------------------
+TAIL = (ISS + 1 + 4 * MSS, ISS + 1 + len(DATA))  # what the probe resends
+
+
+def _probed() -> Connection:
+    conn = _sending()
+    pto = conn.get_timer()
+    assert pto is not None
+    conn.handle_timer(pto)
+    assert [s.seq for s in out(conn, pto)] == [TAIL[0]]
+    return conn
+
+
+def _ack_beyond_the_probe(conn: Connection, now: float) -> None:
+    """Everything is acknowledged; one more segment goes, and is acknowledged."""
+    conn.send(b"x" * MSS)
+    assert [s.seq for s in out(conn, now)] == [TAIL[1]]
+    conn.receive_segment(peer(ACK, IRS + 1, TAIL[1] + MSS), now + 0.1)
+
+
+def test_a_probe_that_repaired_a_loss_reduces_the_window_once() -> None:
+    """The original tail was lost: the ACKs pass the probe with no D-SACK for it."""
+    conn = _probed()
+    conn.receive_segment(peer(ACK, IRS + 1, TAIL[1]), 0.4)  # the probe's data arrived
+    assert conn.stats.tlp_repairs == 0  # not yet known: a D-SACK may still come
+    _ack_beyond_the_probe(conn, 0.4)
+    assert conn.stats.tlp_repairs == 1
+    assert conn.cc.cwnd == conn.cc.ssthresh < 10 * MSS  # one reduction, no recovery
+    assert conn.stats.fast_retransmits == 0
+
+
+def test_a_dsack_for_the_probe_means_no_loss() -> None:
+    """The original arrived too: the receiver reports the probe as a duplicate."""
+    conn = _probed()
+    conn.receive_segment(peer(ACK, IRS + 1, TAIL[1]), 0.4)
+    conn.receive_segment(peer(ACK, IRS + 1, TAIL[1], options=(Sack((TAIL,)),)), 0.41)
+    ssthresh = conn.cc.ssthresh
+    _ack_beyond_the_probe(conn, 0.41)
+    assert conn.stats.tlp_repairs == 0
+    assert conn.cc.ssthresh == ssthresh  # no reduction

@@ -1,5 +1,6 @@
-"""A burst of three losses in one window: with SACK (RFC 6675, with PRR) the
-sender resends all three within one RTT of the first, with no timeout;
+"""A burst of three losses in one window: with SACK and RACK (RFC 6675 and
+RFC 8985, with PRR) the sender resends all three within one RTT of the first,
+with no timeout;
 NewReno without SACK (RFC 6582) finds one hole per partial ACK, one RTT each."""
 
 from __future__ import annotations

@@ -261,14 +261,13 @@ def test_abort() -> None:
 
 def test_lossy_transfer_delivers_every_byte() -> None:
     outcome, paths, _ = run("lossy-transfer")
-    assert paths["client"] == [
-        "CLOSED",
-        "SYN-SENT",
-        "ESTABLISHED",
-        "FIN-WAIT-1",
-        "TIME-WAIT",
-        "CLOSED",
-    ]
+    # the client's FIN is acknowledged with the server's FIN, or (if the links
+    # lose that FIN) on its own first
+    opened = ["CLOSED", "SYN-SENT", "ESTABLISHED", "FIN-WAIT-1"]
+    assert paths["client"] in (
+        [*opened, "TIME-WAIT", "CLOSED"],
+        [*opened, "FIN-WAIT-2", "TIME-WAIT", "CLOSED"],
+    )
     assert paths["server"] == PASSIVE_CLOSE
     assert outcome.server_received == outcome.client_sent and len(outcome.client_sent) == 1_000_000
     facts = outcome.facts

@@ -94,6 +94,7 @@ FREEBSD = Profile(
         old_segment_acks=True,
         initial_window_rfc6928=True,
         ecn="passive",  # net.inet.tcp.ecn.enable=2
+        rack=False,  # RACK is a separate stack there (tcp_rack), not the default
         delayed_ack_timeout=0.04,  # net.inet.tcp.delacktime
         delayed_ack_full_segments_only=False,
         rto_initial=1.0,

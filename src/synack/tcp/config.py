@@ -36,6 +36,7 @@ class TcpConfig:
     dsack: bool = True  # RFC 2883: report duplicate segments in the first SACK block
     sack_recovery: bool = True  # RFC 6675: as a sender, recover from the peer's SACK blocks
     prr: bool = True  # RFC 6937: cwnd during SACK recovery follows the data delivered
+    rack: bool = True  # RFC 8985 6 (RACK): judge losses by send time too, with SACK
     tail_loss_probe: bool = True  # RFC 8985 7 (TLP): probe a silent tail before the RTO
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")

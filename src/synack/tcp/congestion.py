@@ -130,6 +130,11 @@ class CongestionControl:
     def on_ecn_echo(self, flight_size: int) -> None:
         """An ACK echoed a congestion mark (RFC 3168 6.1.2): no loss, no retransmission."""
 
+    def on_repaired_loss(self, flight_size: int) -> None:
+        """A tail loss probe turned out to repair a loss (RFC 8985 7.4.2): reduce
+        once, as fast recovery would have, with no recovery to follow."""
+        self.on_ecn_echo(flight_size)
+
     def on_rtt_sample(self, rtt: float, srtt: float) -> None:
         """A new RTT measurement and the smoothed RTT after it."""
         if self._hystart is not None:

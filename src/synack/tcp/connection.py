@@ -28,6 +28,7 @@ from synack.tcp.events import (
     SendSpaceAvailable,
 )
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
+from synack.tcp.rack import Rack, SentSegment
 from synack.tcp.rto import RttEstimator
 from synack.tcp.state import State, Stimulus, next_state
 from synack.tcp.timewait import TimeWait, TimeWaitAction
@@ -70,6 +71,17 @@ _PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TI
 _TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
 
 
+def _has_dsack(blocks: tuple[tuple[int, int], ...], ack: int) -> bool:
+    """RFC 2883 4: the first block reports a duplicate if it lies below the
+    cumulative ACK or inside the second block."""
+    if not blocks:
+        return False
+    left, right = blocks[0]
+    if sq.le(right, ack):
+        return True
+    return len(blocks) > 1 and sq.le(blocks[1][0], left) and sq.le(right, blocks[1][1])
+
+
 def reset_for(seg: Segment) -> Segment | None:
     """The RST that answers ``seg`` when no connection can take it.
 
@@ -97,6 +109,8 @@ class ConnectionStats:
     challenge_acks: int = 0
     ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
     tail_loss_probes: int = 0  # RFC 8985 7
+    rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)
+    tlp_repairs: int = 0  # tail loss probes that repaired a loss (RFC 8985 7.4)
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 
@@ -155,13 +169,13 @@ class Connection:
         # retransmission and congestion
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
-        # SACK-based loss recovery (RFC 6675)
-        "_scoreboard", "_sack_recovery", "_high_rxt",
+        # SACK-based loss recovery (RFC 6675) and RACK (RFC 8985)
+        "_scoreboard", "_sack_sender", "_sack_recovery", "_rack",
         # Proportional Rate Reduction (RFC 6937)
         "_prr_delivered", "_prr_out", "_recover_fs", "_delivered",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
-        "_t_pace", "_t_tlp", "_tlp_out",
+        "_t_pace", "_t_tlp", "_tlp_out", "_tlp_probe", "_t_rack",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
@@ -234,8 +248,9 @@ class Connection:
         self._in_recovery = False
         self._persist_backoff = 0
         self._scoreboard: list[list[int]] = []  # SACKed [start, end) above SND.UNA, sorted
+        self._sack_sender = False  # the peer SACKs and we recover by it
         self._sack_recovery = False  # the recovery in progress is RFC 6675's
-        self._high_rxt = 0  # HighRxt: the end of the highest retransmission
+        self._rack = Rack()  # what is in flight, per segment, when _sack_sender
         self._prr_delivered = self._prr_out = self._recover_fs = 0
         self._delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
 
@@ -248,6 +263,10 @@ class Connection:
         self._t_pace: float | None = None  # pacing: when the next new segment may leave
         self._t_tlp: float | None = None  # tail loss probe (RFC 8985 7)
         self._tlp_out = False  # a probe is out, for this flight
+        # RFC 8985 7.4: the range a probe resent, until the ACKs tell whether
+        # it repaired a loss (TLP.end_seq with TLP.is_retrans)
+        self._tlp_probe: tuple[int, int] | None = None
+        self._t_rack: float | None = None  # RACK reordering timer (RFC 8985 6.2 step 5)
         self._keepalive_probes = 0
         self._time_wait: TimeWait | None = None
         self._fixed_iss: int | None = None
@@ -459,7 +478,7 @@ class Connection:
         best: float | None = None
         for t in (
             self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
-            self._t_fin_wait_2, self._t_pace, self._t_tlp,
+            self._t_fin_wait_2, self._t_pace, self._t_tlp, self._t_rack,
         ):  # fmt: skip
             if t is not None and (best is None or t < best):
                 best = t
@@ -484,6 +503,10 @@ class Connection:
             self._event(ConnectionAborted(err.USER_TIMEOUT))
             self._enter_closed(_T.TIMEOUT, "user timeout")
             return
+        if self._t_rack is not None and now >= self._t_rack:
+            self._t_rack = None
+            self._timer(now, "RACK reordering")
+            self._on_reorder_timeout(now)
         if self._t_tlp is not None and now >= self._t_tlp:
             self._t_tlp = None
             self._timer(now, "tail loss probe")
@@ -950,7 +973,7 @@ class Connection:
             self.stats.ecn_reductions += 1
             self._ecn_recover = self.snd_max
             self._cwr_due = True
-        blocks = seg.sack_blocks if self.sack_ok and self.config.sack_recovery else ()
+        blocks = seg.sack_blocks if self._sack_sender else ()
         if blocks or self._scoreboard:
             sacked = self._sacked_above(una)
             self._update_scoreboard(blocks, ack)
@@ -958,11 +981,16 @@ class Connection:
             self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
         else:
             self._delivered = max(sq.sub(ack, una), 0)
+        lost = self._track_delivery(blocks, ack, now) if self._sack_sender else 0
         if sq.lt(una, ack):
             # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
             self._on_new_ack(seg, ack, now, grow=not echo)
         elif ack == una:
             self._on_duplicate_ack(seg, now)
+        if lost and not self._in_recovery:
+            self._enter_recovery(now)  # RFC 6675 5 / RFC 8985 6.2: a loss is known
+        if self._tlp_probe is not None:
+            self._tlp_outcome(seg, blocks, advanced=sq.lt(una, ack))
         # RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
         if sq.le(una, ack) and (
             sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack))
@@ -1002,9 +1030,9 @@ class Connection:
             if sq.ge(ack, self._recover):  # full ACK: recovery is over
                 self._in_recovery = self._sack_recovery = False
                 self.cc.on_exit_recovery(flight)
+                if self._sack_sender:
+                    self._rack.on_recovery_exit()
             elif self._sack_recovery:
-                if sq.lt(self._high_rxt, ack):
-                    self._high_rxt = ack
                 self._prr_update()
                 self._sack_transmit(now)  # RFC 6675 5 (C) again, on a partial ACK
             else:  # partial ACK: the next hole is lost too
@@ -1021,6 +1049,7 @@ class Connection:
     def _rtt_sample(self, rtt: float) -> None:
         """RFC 6298 2: a new measurement; the algorithm hears the new SRTT."""
         self.rtt.sample(rtt)
+        self._rack.on_rtt_sample(rtt)
         if self.rtt.srtt is not None:
             self.cc.on_rtt_sample(rtt, self.rtt.srtt)
 
@@ -1042,27 +1071,37 @@ class Connection:
             else:
                 self.cc.on_recovery_dupack()
         elif self._dupacks == self.config.dupack_threshold:
-            # RFC 6582 3.2 step 1: only if the ACK covers more than "recover"
-            if sq.gt(self.snd_una, self._recover):
-                self._in_recovery = True
-                self._recover = self.snd_max
-                flight = sq.sub(self.snd_max, self.snd_una)
-                self.cc.on_enter_recovery(flight, now)
-                self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
-                self.stats.fast_retransmits += 1
-                if self.sack_ok and self.config.sack_recovery:
-                    # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
-                    # with PRR (RFC 6937), cwnd follows what the ACKs deliver
-                    self._sack_recovery = True
-                    self.cc.cwnd = self.cc.ssthresh
-                    self._prr_delivered = self._prr_out = 0
-                    self._recover_fs = flight
-                    self._prr_update()
-                    self._retransmit_first(now)
-                    self._high_rxt = sq.add(self.snd_una, min(self._mss_payload(), flight))
-                    self._sack_transmit(now)
-                else:
-                    self._retransmit_first(now)
+            if self._sack_sender and self.config.rack and seg.sack_blocks:
+                return  # RACK judges from the SACK blocks, reordering allowed for
+            self._enter_recovery(now)
+
+    def _enter_recovery(self, now: float) -> None:
+        """Fast retransmit and enter fast recovery: on DupThresh duplicate ACKs
+        (RFC 5681 3.2), or when a loss is marked on the SACK records."""
+        # RFC 6582 3.2 step 1: only if the ACK covers more than "recover"
+        if not sq.gt(self.snd_una, self._recover):
+            return
+        self._in_recovery = True
+        self._recover = self.snd_max
+        flight = sq.sub(self.snd_max, self.snd_una)
+        self.cc.on_enter_recovery(flight, now)
+        self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
+        self.stats.fast_retransmits += 1
+        self._tlp_probe = None  # this recovery's reduction covers a probe's episode
+        if not self._sack_sender or not self._rack.segments:
+            self._retransmit_first(now)
+            return
+        # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
+        # with PRR (RFC 6937), cwnd follows what the ACKs deliver
+        self._sack_recovery = True
+        self.cc.cwnd = self.cc.ssthresh
+        self._prr_delivered = self._prr_out = 0
+        self._recover_fs = flight
+        self._prr_update()
+        # RFC 6675 5 (4.2): the first segment presumed lost goes at once
+        rack = self._rack
+        self._resend(rack.first_lost() or rack.segments[0], now)
+        self._sack_transmit(now)
 
     # -- SACK-based loss recovery (RFC 6675) --------------------------------
     def _update_scoreboard(self, blocks: tuple[tuple[int, int], ...], ack: int) -> None:
@@ -1092,28 +1131,82 @@ class Connection:
             sq.sub(b[1], sq.max_seq(b[0], seq)) for b in self._scoreboard if sq.gt(b[1], seq)
         )
 
-    def _is_lost(self, seq: int) -> bool:
-        """RFC 6675 4 IsLost: more than (DupThresh - 1) x SMSS bytes SACKed above."""
-        return self._sacked_above(seq) > (self.config.dupack_threshold - 1) * self._mss_payload()
+    def _track_delivery(self, blocks: tuple[tuple[int, int], ...], ack: int, now: float) -> int:
+        """Bring the in-flight records up to this ACK (the scoreboard already is),
+        then mark losses: RFC 6675's DupThresh rule, and RACK's time rule
+        (RFC 8985 6.2). Returns how many segments were newly judged lost."""
+        rack = self._rack
+        delivered: list[SentSegment] = []
+        if sq.lt(self.snd_una, ack):
+            delivered = rack.on_cumulative_ack(ack)
+        if self._scoreboard:
+            delivered += rack.on_sack(self._scoreboard)
+        if not rack.segments:
+            self._t_rack = None
+            return 0
+        if not self.config.rack:
+            return self._mark_dupthresh_losses() if blocks else 0
+        # With RACK, its reordering window of 0 once DupThresh segments are
+        # SACKed stands in for the DupThresh rule (RFC 8985 6.2 step 4).
+        if delivered:
+            rack.on_delivered(delivered, now)
+        rack.on_dsack(ack, self.snd_nxt, _has_dsack(blocks, ack))
+        recovering = sq.lt(ack, self._recover)
+        if self._scoreboard or recovering:
+            return self._rack_detect_loss(now, recovering)
+        self._t_rack = None  # no SACK holes left: nothing sent earlier is waiting
+        return 0
 
-    def _holes(self) -> list[tuple[int, int]]:
-        """The unSACKed ranges between SND.UNA and the highest SACKed byte."""
-        holes = []
-        start = self.snd_una
-        for b_start, b_end in self._scoreboard:
-            if sq.lt(start, b_start):
-                holes.append((start, b_start))
-            start = sq.max_seq(start, b_end)
-        return holes
+    def _mark_dupthresh_losses(self) -> int:
+        """RFC 6675 4 IsLost: a segment never resent, with more than
+        (DupThresh - 1) x SMSS bytes SACKed above it, is lost."""
+        segments = self._rack.segments
+        threshold = (self.config.dupack_threshold - 1) * self._mss_payload()
+        # IsLost holds below the highest segment it holds for: find that one
+        for top in range(len(segments) - 1, -1, -1):
+            if self._sacked_above(segments[top].start) > threshold:
+                break
+        else:
+            return 0
+        marked = 0
+        for seg in segments[: top + 1]:
+            if not (seg.sacked or seg.lost or seg.retransmitted):
+                seg.lost = True
+                marked += 1
+        return marked
+
+    def _rack_detect_loss(self, now: float, recovering: bool) -> int:
+        """RFC 8985 6.2 steps 4-5: mark by time, and arm the reordering timer
+        for a segment that is not overdue yet."""
+        rack = self._rack
+        srtt = self.rtt.srtt if self.rtt.srtt is not None else self.rtt.rto
+        reo_wnd = rack.reo_wnd(recovering, srtt, self.config.dupack_threshold)
+        marked, wait = rack.detect_loss(now, reo_wnd)
+        self.stats.rack_losses += marked
+        self._t_rack = None if wait is None else now + wait
+        if self._t_rack is not None:
+            self._t_tlp = None  # the reordering timer comes first
+        return marked
+
+    def _on_reorder_timeout(self, now: float) -> None:
+        """RFC 8985 6.2 step 5: the reordering window has passed; mark again."""
+        if not self._sack_sender or not self._rack.segments:
+            return
+        self._delivered = 0  # a timer delivers nothing (RFC 6937 DeliveredData)
+        recovering = sq.lt(self.snd_una, self._recover)
+        if not self._rack_detect_loss(now, recovering):
+            return
+        if self._in_recovery:
+            self._delivered = 0
+            self._prr_update()
+            self._sack_transmit(now)
+        else:
+            self._enter_recovery(now)
 
     def _pipe(self) -> int:
         """RFC 6675 4 SetPipe, by ranges: what is in flight, not SACKed, and not
-        lost without having been retransmitted."""
-        pipe = self._flight() - self._sacked_above(self.snd_una)
-        for start, end in self._holes():
-            if self._is_lost(start):
-                unsent_again = sq.sub(end, sq.max_seq(start, self._high_rxt))
-                pipe -= max(unsent_again, 0)
+        judged lost without having been resent."""
+        pipe = self._flight() - self._sacked_above(self.snd_una) - self._rack.lost_bytes()
         return max(pipe, 0)
 
     def _prr_update(self) -> None:
@@ -1135,19 +1228,25 @@ class Connection:
         self.cc.cwnd = pipe + max(sndcnt, 0)
 
     def _sack_transmit(self, now: float) -> None:
-        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: a lost hole
-        not yet retransmitted, else new data (through the usual output path)."""
+        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: the first
+        segment judged lost and not yet resent, else new data (through the
+        usual output path)."""
         mss = self._mss_payload()
+        rack = self._rack
         while self.cc.cwnd - self._pipe() >= mss:
-            for start, end in self._holes():
-                first = sq.max_seq(start, self._high_rxt)
-                if sq.lt(first, end) and self._is_lost(first):
-                    size = min(mss, sq.sub(end, first))
-                    self._emit_range(first, size, now, retransmission=True)
-                    self._high_rxt = sq.add(first, size)
-                    break
-            else:
-                return  # no lost hole left: new data goes out in _output_data
+            lost = rack.first_lost()
+            if lost is None:
+                return
+            self._resend(lost, now)
+
+    def _resend(self, lost: SentSegment, now: float) -> None:
+        """Resend (up to one SMSS of) a segment judged lost."""
+        buffered = sq.sub(sq.add(self._buf_seq, len(self._send_buf)), lost.start)
+        size = min(self._mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
+        if size == 0 and not (self._fin_queued and buffered == 0):
+            lost.lost = False  # nothing of ours is left to send there
+            return
+        self._emit_range(lost.start, size, now, retransmission=True)
 
     def _on_progress(self, now: float) -> None:
         """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
@@ -1186,6 +1285,9 @@ class Connection:
         self._rtt_seq = None  # Karn: never time a retransmitted segment
         self._in_recovery = self._sack_recovery = False
         self._scoreboard = []  # RFC 6675 5.1: after an RTO, resend from SND.UNA
+        self._rack.on_timeout()
+        self._t_rack = None
+        self._tlp_probe = None  # the timeout's reduction covers the probe's episode
         self._recover = self.snd_max  # RFC 6582 3.2 step 4 after a timeout
         self._dupacks = 0
         self.snd_nxt = self.snd_una  # go back and resend from the first unacknowledged
@@ -1272,13 +1374,15 @@ class Connection:
             unsent = self._unsent()
             if unsent <= 0 or not syn_acked:
                 break
-            flight = self._pipe() if self._sack_recovery else self._flight()
+            flight = self._flight()
             cwnd = self.cc.cwnd
             if self.config.limited_transmit and not self._in_recovery and self._dupacks:
                 # RFC 3042: each of the first two duplicate ACKs lets one new
                 # segment out beyond cwnd, to keep the ACK clock going
                 cwnd += min(self._dupacks, 2) * mss
-            usable = min(self.snd_wnd, cwnd) - flight
+            # the peer's window counts all sent; cwnd counts the pipe in SACK recovery
+            pipe = self._pipe() if self._sack_recovery else flight
+            usable = min(self.snd_wnd - flight, cwnd - pipe)
             size = min(mss, unsent, usable)
             if size <= 0:
                 if (
@@ -1316,6 +1420,8 @@ class Connection:
             or not self.sack_ok
             or self._in_recovery
             or self._tlp_out
+            or self._tlp_probe is not None  # RFC 8985 7.4: one probe episode at a time
+            or self._t_rack is not None  # the reordering timer comes first
             or srtt is None
             or self.snd_una == self.iss
             or self.state not in _SENDING_STATES
@@ -1351,6 +1457,27 @@ class Connection:
         if size > 0:
             self._emit_range(start, size, now, retransmission=True)
             self._t_rexmit = now + self.rtt.rto  # RFC 8985 7.3: rearm the RTO after a probe
+            self._tlp_probe = (start, self.snd_max)
+
+    def _tlp_outcome(
+        self, seg: Segment, blocks: tuple[tuple[int, int], ...], advanced: bool
+    ) -> None:
+        """RFC 8985 7.4.2: once the ACKs pass a resent probe, tell whether it was
+        needless (a D-SACK for it, or a pure duplicate ACK: the original arrived
+        too) or repaired a loss, which calls for one congestion response."""
+        assert self._tlp_probe is not None
+        start, end = self._tlp_probe
+        ack = seg.ack
+        if sq.lt(ack, end):
+            return
+        if _has_dsack(blocks, ack) and sq.le(start, blocks[0][0]) and sq.le(blocks[0][1], end):
+            self._tlp_probe = None
+        elif sq.gt(ack, end):
+            self._tlp_probe = None
+            self.stats.tlp_repairs += 1
+            self.cc.on_repaired_loss(self._flight())
+        elif not advanced and not blocks and not seg.payload:
+            self._tlp_probe = None
 
     def _pace(self, size: int, now: float) -> None:
         """Space new segments at a multiple of cwnd / SRTT (twice in slow start,
@@ -1405,6 +1532,8 @@ class Connection:
             self.stats.retransmitted_segments += 1
         else:
             self.stats.bytes_sent += size
+        if self._sack_sender and not probe and end != seq:
+            self._rack.on_send(seq, end, now, retransmission)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.
             if sq.gt(end, self.snd_max):
@@ -1656,6 +1785,7 @@ class Connection:
         if ts is not None and self.ts_ok:
             self.ts_recent = ts.value
         self.sack_ok = cfg.tcp_options and cfg.sack and seg.sack_permitted
+        self._sack_sender = self.sack_ok and cfg.sack_recovery
         self.cc = make_congestion_control(
             cfg.congestion_control,
             self._mss_payload(),
@@ -1670,9 +1800,14 @@ class Connection:
     def _rtt_sample_syn(self, seg: Segment, now: float) -> None:
         ts = seg.timestamps if self.ts_ok else None
         if ts is not None and ts.echo_reply:
-            self.rtt.sample(sq.sub(self._ts_now(now), ts.echo_reply) / self.config.timestamp_hz)
+            rtt = sq.sub(self._ts_now(now), ts.echo_reply) / self.config.timestamp_hz
         elif self._rtt_seq is not None and self._retransmits == 0:
-            self.rtt.sample(now - self._rtt_time)
+            rtt = now - self._rtt_time
+        else:
+            rtt = None
+        if rtt is not None:
+            self.rtt.sample(rtt)
+            self._rack.on_rtt_sample(rtt)
         self._rtt_seq = None
 
     def _syn_acked_after_timeout(self) -> None:
@@ -1733,7 +1868,7 @@ class Connection:
     def _clear_timers(self) -> None:
         self._t_rexmit = self._t_persist = self._t_delack = None
         self._t_keepalive = self._t_user = self._t_fin_wait_2 = self._t_pace = None
-        self._t_tlp = None
+        self._t_tlp = self._t_rack = None
 
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 7: challenge ACKs, at most ``challenge_ack_limit`` a second."""
