@@ -1013,6 +1013,11 @@ def _sim_summary_table(result: object, c2s: object, s2c: object) -> object:
         f"{r.retransmitted_segments:,} segments ({r.timeouts:,} timeouts, "
         f"{r.fast_retransmits:,} fast retransmits)",
     )
+    table.add_row(
+        "loss detection",
+        f"RACK marked {r.rack_losses:,} lost; {r.tail_loss_probes:,} tail probes "
+        f"({r.tlp_repairs:,} repaired a loss)",
+    )
     table.add_row("client final states", states(r.client_states))
     table.add_row("server final states", states(r.server_states))
     if r.time_wait_left or r.open_left:

@@ -36,6 +36,16 @@ def test_summary_json_for_many_connections() -> None:
     assert data["bytes_match"] is True and data["up_received"] == 40 * 10_000
 
 
+def test_loss_detection_is_reported() -> None:
+    """Two data segments dropped in a row, mid-transfer: SACK blocks show them
+    and RACK marks both lost; the table says so."""
+    args = ("--bytes-down", "100k", "--drop", "s2c:data:20-21", "--msl", "1")
+    data = summary(*args)
+    assert data["rack_losses"] == 2 and data["timeouts"] == 0
+    code, out, _ = invoke(*args, "--format", "none")
+    assert code == 0 and "RACK marked 2 lost" in out
+
+
 def test_link_options_and_direction_overrides() -> None:
     data = summary(
         "-n", "10", "--bytes-up", "2k", "--bytes-down", "64ki", "--delay", "5ms",

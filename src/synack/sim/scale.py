@@ -113,6 +113,9 @@ class ScaleResult:
     retransmitted_segments: int  # both sides, every connection
     timeouts: int  # retransmission timeouts
     fast_retransmits: int
+    rack_losses: int  # segments RACK judged lost (RFC 8985 6)
+    tail_loss_probes: int  # probes sent (RFC 8985 7)
+    tlp_repairs: int  # probes that repaired a loss (RFC 8985 7.4)
     client_states: dict[str, int]
     server_states: dict[str, int]
     time_wait_left: int  # TIME-WAIT records still held at the end
@@ -468,7 +471,7 @@ def _summarize(
     tw_left = sum(h.time_wait_count for h in client_hosts + server_hosts)
     client_states: Counter[str] = Counter()
     server_states: Counter[str] = Counter()
-    retransmitted = timeouts = fast = 0
+    retransmitted = timeouts = fast = rack_losses = probes = repairs = 0
     for f in flows:
         for conn, states in ((f.client, client_states), (f.server, server_states)):
             if conn is None:
@@ -481,6 +484,9 @@ def _summarize(
             retransmitted += conn.stats.retransmitted_segments
             timeouts += conn.stats.timeouts
             fast += conn.stats.fast_retransmits
+            rack_losses += conn.stats.rack_losses
+            probes += conn.stats.tail_loss_probes
+            repairs += conn.stats.tlp_repairs
     up, down = apps.bytes_up, apps.bytes_down
     mismatched = sum(
         1
@@ -511,6 +517,9 @@ def _summarize(
         retransmitted_segments=retransmitted,
         timeouts=timeouts,
         fast_retransmits=fast,
+        rack_losses=rack_losses,
+        tail_loss_probes=probes,
+        tlp_repairs=repairs,
         client_states=dict(sorted(client_states.items())),
         server_states=dict(sorted(server_states.items())),
         time_wait_left=tw_left,

@@ -981,7 +981,7 @@ class Connection:
             self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
         else:
             self._delivered = max(sq.sub(ack, una), 0)
-        lost = self._track_delivery(blocks, ack, now) if self._sack_sender else 0
+        lost = self._track_delivery(blocks, ack, now) if self._rack.segments else 0
         if sq.lt(una, ack):
             # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
             self._on_new_ack(seg, ack, now, grow=not echo)

@@ -106,7 +106,7 @@ class Rack:
         segments = self.segments
         n = 0
         for seg in segments:
-            if sq.gt(seg.end, ack):
+            if sq.lt(ack, seg.end):
                 if sq.lt(seg.start, ack):
                     seg.start = ack  # partly acknowledged: the rest is still out
                 break
@@ -115,6 +115,8 @@ class Rack:
             return []
         gone = segments[:n]
         del segments[:n]
+        if not self.sacked_count:
+            return gone
         delivered = [seg for seg in gone if not seg.sacked]
         self.sacked_count -= n - len(delivered)
         return delivered
@@ -137,19 +139,26 @@ class Rack:
         return delivered
 
     def on_delivered(self, delivered: list[SentSegment], now: float) -> None:
-        """RFC 8985 6.2 steps 2 and 3: learn from the newest segment delivered,
-        and notice reordering (a segment delivered below one delivered before,
-        that was never resent)."""
+        """RFC 8985 6.2 steps 2 and 3, for the segments an ACK newly delivered,
+        in sequence order: learn from the one sent last, and notice reordering
+        (a segment never resent, delivered below one delivered before)."""
+        min_rtt = self.min_rtt
         newest: SentSegment | None = None
+        first_original: SentSegment | None = None
         for seg in delivered:
-            if seg.retransmitted and self.min_rtt is not None and now - seg.xmit_ts < self.min_rtt:
-                continue  # too soon: this ACK is for the original, not the resend
-            if newest is None or sent_after(seg.xmit_ts, seg.end, newest.xmit_ts, newest.end):
+            if seg.retransmitted:
+                if min_rtt is not None and now - seg.xmit_ts < min_rtt:
+                    continue  # too soon: this ACK is for the original, not the resend
+            elif first_original is None:
+                first_original = seg
+            # in sequence order, a later one sent at the same time is sent after
+            if newest is None or seg.xmit_ts >= newest.xmit_ts:
                 newest = seg
-            if sq.gt(seg.end, self.fack):
-                self.fack = seg.end
-            elif sq.lt(seg.end, self.fack) and not seg.retransmitted:
-                self.reordering_seen = True
+        if first_original is not None and sq.lt(first_original.end, self.fack):
+            self.reordering_seen = True
+        last_end = delivered[-1].end
+        if sq.lt(self.fack, last_end):
+            self.fack = last_end
         if newest is not None:
             self.rtt = now - newest.xmit_ts
             if sent_after(newest.xmit_ts, newest.end, self.xmit_ts, self.end_seq):
