@@ -1133,8 +1133,8 @@ class Connection:
 
     def _track_delivery(self, blocks: tuple[tuple[int, int], ...], ack: int, now: float) -> int:
         """Bring the in-flight records up to this ACK (the scoreboard already is),
-        then mark losses: RFC 6675's DupThresh rule, and RACK's time rule
-        (RFC 8985 6.2). Returns how many segments were newly judged lost."""
+        then mark losses by RACK's time rule (RFC 8985 6.2), or with RACK off by
+        RFC 6675's DupThresh rule. Returns how many segments were newly judged lost."""
         rack = self._rack
         delivered: list[SentSegment] = []
         if sq.lt(self.snd_una, ack):
@@ -1197,7 +1197,6 @@ class Connection:
         if not self._rack_detect_loss(now, recovering):
             return
         if self._in_recovery:
-            self._delivered = 0
             self._prr_update()
             self._sack_transmit(now)
         else:
