@@ -173,3 +173,34 @@ def test_without_reordering_the_window_is_zero_in_recovery() -> None:
     rack.on_rtt_sample(0.1)
     assert rack.reo_wnd(True, 1.0, 3) == 0.0
     assert rack.reo_wnd(False, 1.0, 3) == pytest.approx(0.025)
+
+
+# -- after a retransmission timeout (RFC 8985 6.3) --------------------------
+@pytest.mark.parametrize("rack", [True, False])
+def test_after_a_spurious_timeout_only_rack_spares_what_is_in_flight(rack: bool) -> None:
+    """Segment 1 times out and is resent; segment 2, sent just before the
+    timeout, is younger than RACK.rtt and stays in flight. The ACK of segment 1
+    then comes at once (its original was only late): RACK resends nothing,
+    while going back to SND.UNA (RFC 5681) resends segment 2 as well."""
+    config = replace(CONFIG, rack=rack, tail_loss_probe=False, nodelay=True)
+    conn = _sending(config, segments=1)  # segment 0 at 1/8 s
+    conn.receive_segment(peer(ACK, IRS + 1, _at(1)), 2 * RTT)  # RACK.rtt = 1/8 s
+    conn.send(DATA[MSS : 2 * MSS])
+    assert out(conn, 2 * RTT) == [ours(ACK | PSH, _at(1), IRS + 1, payload=_seg(1))]
+    timeout = conn._t_rexmit
+    assert timeout is not None
+    conn.send(DATA[2 * MSS : 3 * MSS])
+    young = timeout - RTT / 2
+    assert [s.seq for s in out(conn, young)] == [_at(2)]
+    conn.handle_timer(timeout)
+    assert conn.stats.timeouts == 1
+    resend = ours(ACK, _at(1), IRS + 1, payload=_seg(1))
+    assert out(conn, timeout) == [resend]  # the loss window: one segment
+    late = timeout + RTT / 4  # sooner than the min RTT: the original's ACK
+    conn.receive_segment(peer(ACK, IRS + 1, _at(2)), late)
+    if rack:
+        assert out(conn, late) == []
+        assert conn.stats.rack_losses == 1  # segment 1 only
+    else:
+        last = ours(ACK | PSH, _at(2), IRS + 1, payload=_seg(2))
+        assert out(conn, late) == [last]

@@ -170,7 +170,7 @@ class Connection:
         "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
         # SACK-based loss recovery (RFC 6675) and RACK (RFC 8985)
-        "_scoreboard", "_sack_sender", "_sack_recovery", "_rack",
+        "_scoreboard", "_sack_sender", "_sack_recovery", "_rto_recovery", "_rack",
         # Proportional Rate Reduction (RFC 6937)
         "_prr_delivered", "_prr_out", "_recover_fs", "_delivered",
         # timers (absolute deadlines or None)
@@ -250,6 +250,7 @@ class Connection:
         self._scoreboard: list[list[int]] = []  # SACKed [start, end) above SND.UNA, sorted
         self._sack_sender = False  # the peer SACKs and we recover by it
         self._sack_recovery = False  # the recovery in progress is RFC 6675's
+        self._rto_recovery = False  # after an RTO, RACK resends only what it marked lost
         self._rack = Rack()  # what is in flight, per segment, when _sack_sender
         self._prr_delivered = self._prr_out = self._recover_fs = 0
         self._delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
@@ -987,7 +988,12 @@ class Connection:
             self._on_new_ack(seg, ack, now, grow=not echo)
         elif ack == una:
             self._on_duplicate_ack(seg, now)
-        if lost and not self._in_recovery:
+        if self._rto_recovery:
+            if sq.ge(ack, self._recover):
+                self._rto_recovery = False  # all sent before the timeout is acknowledged
+            else:
+                self._sack_transmit(now)  # what RACK marks lost, as cwnd allows
+        elif lost and not self._in_recovery:
             self._enter_recovery(now)  # RFC 6675 5 / RFC 8985 6.2: a loss is known
         if self._tlp_probe is not None:
             self._tlp_outcome(seg, blocks, advanced=sq.lt(una, ack))
@@ -1141,16 +1147,16 @@ class Connection:
             delivered = rack.on_cumulative_ack(ack)
         if self._scoreboard:
             delivered += rack.on_sack(self._scoreboard)
-        if not rack.segments:
-            self._t_rack = None
-            return 0
         if not self.config.rack:
-            return self._mark_dupthresh_losses() if blocks else 0
+            return self._mark_dupthresh_losses() if blocks and rack.segments else 0
         # With RACK, its reordering window of 0 once DupThresh segments are
         # SACKed stands in for the DupThresh rule (RFC 8985 6.2 step 4).
         if delivered:
             rack.on_delivered(delivered, now)
         rack.on_dsack(ack, self.snd_nxt, _has_dsack(blocks, ack))
+        if not rack.segments:
+            self._t_rack = None
+            return 0
         recovering = sq.lt(ack, self._recover)
         if self._scoreboard or recovering:
             return self._rack_detect_loss(now, recovering)
@@ -1198,6 +1204,8 @@ class Connection:
             return
         if self._in_recovery:
             self._prr_update()
+            self._sack_transmit(now)
+        elif self._rto_recovery:
             self._sack_transmit(now)
         else:
             self._enter_recovery(now)
@@ -1283,14 +1291,30 @@ class Connection:
         self.rtt.back_off()
         self._rtt_seq = None  # Karn: never time a retransmitted segment
         self._in_recovery = self._sack_recovery = False
-        self._scoreboard = []  # RFC 6675 5.1: after an RTO, resend from SND.UNA
-        self._rack.on_timeout()
         self._t_rack = None
         self._tlp_probe = None  # the timeout's reduction covers the probe's episode
         self._recover = self.snd_max  # RFC 6582 3.2 step 4 after a timeout
         self._dupacks = 0
-        self.snd_nxt = self.snd_una  # go back and resend from the first unacknowledged
         self._t_rexmit = None
+        segments = self._rack.segments
+        if self.config.rack and segments and not segments[0].sacked:
+            # RFC 8985 6.3: resend the first segment, and what RACK finds overdue;
+            # the SACK information stays (RFC 6675 5.1: Update() goes on)
+            self._rto_recovery = True
+            srtt = self.rtt.srtt if self.rtt.srtt is not None else self.rtt.rto
+            reo_wnd = self._rack.reo_wnd(True, srtt, self.config.dupack_threshold)
+            self.stats.rack_losses += self._rack.mark_losses_on_rto(now, reo_wnd)
+            self._resend(segments[0], now)  # RFC 6298 5.4: the earliest, whatever the pipe
+            self._sack_transmit(now)
+            self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.5-5.6, backed off
+            return
+        # Otherwise go back and resend everything from SND.UNA (RFC 5681 3.1;
+        # RFC 6675 5.1). A SACKed first segment means the receiver reneged
+        # (RFC 2018 8): its SACK information is dropped.
+        self._rto_recovery = False
+        self._scoreboard = []
+        self._rack.on_timeout()
+        self.snd_nxt = self.snd_una
 
     def _send_window_probe(self, now: float) -> None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet of new data."""
@@ -1380,7 +1404,7 @@ class Connection:
                 # segment out beyond cwnd, to keep the ACK clock going
                 cwnd += min(self._dupacks, 2) * mss
             # the peer's window counts all sent; cwnd counts the pipe in SACK recovery
-            pipe = self._pipe() if self._sack_recovery else flight
+            pipe = self._pipe() if self._sack_recovery or self._rto_recovery else flight
             usable = min(self.snd_wnd - flight, cwnd - pipe)
             size = min(mss, unsent, usable)
             if size <= 0:
@@ -1418,6 +1442,7 @@ class Connection:
             not self.config.tail_loss_probe
             or not self.sack_ok
             or self._in_recovery
+            or self._rto_recovery
             or self._tlp_out
             or self._tlp_probe is not None  # RFC 8985 7.4: one probe episode at a time
             or self._t_rack is not None  # the reordering timer comes first

@@ -213,6 +213,19 @@ class Rack:
         return marked, wait
 
     # -- after a retransmission timeout ---------------------------------
+    def mark_losses_on_rto(self, now: float, reo_wnd: float) -> int:
+        """RFC 8985 6.3: the first segment out was sent an RTO ago and is lost;
+        any other is lost only if older than RACK.rtt + reo_wnd. The rest may
+        still arrive and is not resent. Returns how many were newly marked."""
+        marked = 0
+        for i, seg in enumerate(self.segments):
+            if seg.sacked or seg.lost:
+                continue
+            if i == 0 or seg.xmit_ts + self.rtt + reo_wnd - now <= 0:
+                seg.lost = True
+                marked += 1
+        return marked
+
     def on_timeout(self) -> None:
         """RFC 6675 5.1: the SACK information is dropped with the scoreboard; what
         was judged lost is resent from SND.UNA anyway."""
