@@ -1153,7 +1153,8 @@ class Connection:
         # SACKed stands in for the DupThresh rule (RFC 8985 6.2 step 4).
         if delivered:
             rack.on_delivered(delivered, now)
-        rack.on_dsack(ack, self.snd_nxt, _has_dsack(blocks, ack))
+        if blocks or rack.dsack_round is not None:
+            rack.on_dsack(ack, self.snd_nxt, _has_dsack(blocks, ack))
         if not rack.segments:
             self._t_rack = None
             return 0
