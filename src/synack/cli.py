@@ -689,7 +689,8 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
 @click.option(
     "--plot", "plot_file", type=click.Path(dir_okay=False),
     help="Draw cwnd, ssthresh, bytes in flight, SRTT/RTO and the receive window "
-    "over time (.png or .svg; needs --connections 1).",
+    "over time, with losses, recoveries and tail loss probes marked (.png or .svg; "
+    "needs --connections 1).",
 )  # fmt: skip
 @click.option(
     "--ecn", is_flag=True,

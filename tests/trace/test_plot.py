@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from synack.cli import main
+from synack.sim.faults import parse_fault
 from synack.sim.network import LinkConfig
 from synack.sim.scale import simulate
 from synack.tcp.config import TcpConfig
@@ -56,6 +57,21 @@ def test_metrics_png(lossy_run: TraceRecorder, tmp_path: Path) -> None:
 def test_metrics_mark_loss_events(lossy_run: TraceRecorder) -> None:
     events = {s.event for s in lossy_run.metrics if s.endpoint == "server"}
     assert "fast retransmit" in events or "timeout" in events
+
+
+def test_metrics_mark_a_tail_loss_probe() -> None:
+    """The last full segment is lost and nothing follows it but a small tail
+    (held back by Nagle): the probe sends the tail, its SACK shows the hole,
+    and fast recovery resends it. Both are marked, in that order."""
+    recorder = TraceRecorder(metrics=True)
+    result = simulate(
+        1, bytes_up=0, bytes_down=100_000, c2s=LinkConfig(delay=0.05),
+        s2c=LinkConfig(delay=0.05), faults=[parse_fault("drop", "s2c:data:69")],
+        config=TcpConfig(msl=1.0), recorder=recorder, seed=1,
+    )  # fmt: skip
+    marked = [s.event for s in recorder.metrics if s.endpoint == "server" and s.event]
+    assert marked == ["tail loss probe", "fast retransmit"]
+    assert result.timeouts == 0
 
 
 def test_time_sequence_svg_from_a_trace(lossy_run: TraceRecorder, tmp_path: Path) -> None:

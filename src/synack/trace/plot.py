@@ -24,7 +24,12 @@ from synack.wire.errors import MalformedPacket
 from synack.wire.ip import parse_tcp_packet
 from synack.wire.segment import ACK, SYN, Sack, Segment
 
-EVENT_COLOURS = {"timeout": "tab:red", "fast retransmit": "tab:orange", "ECN": "tab:purple"}
+EVENT_COLOURS = {
+    "timeout": "tab:red",
+    "fast retransmit": "tab:orange",
+    "ECN": "tab:purple",
+    "tail loss probe": "tab:green",
+}
 
 
 class PlotError(RuntimeError):

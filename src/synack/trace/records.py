@@ -141,7 +141,7 @@ class TraceRecorder:
         # with ``metrics``, each endpoint also samples cwnd, RTT and windows
         self.sample_metrics = metrics
         self.metrics: list[MetricSample] = []
-        self._loss_counts: dict[Connection, tuple[int, int, int]] = {}
+        self._loss_counts: dict[Connection, tuple[int, int, int, int]] = {}
 
     def endpoint(self, name: str) -> EndpointTracer:
         return EndpointTracer(self, name)
@@ -251,8 +251,9 @@ class EndpointTracer:
     def _sample(self, conn: Connection, now: float, name: str) -> None:
         recorder = self.recorder
         stats = conn.stats
-        counts = (stats.fast_retransmits, stats.timeouts, stats.ecn_reductions)
-        before = recorder._loss_counts.get(conn, (0, 0, 0))
+        counts = (stats.fast_retransmits, stats.timeouts, stats.ecn_reductions,
+                  stats.tail_loss_probes)  # fmt: skip
+        before = recorder._loss_counts.get(conn, (0, 0, 0, 0))
         recorder._loss_counts[conn] = counts
         event = None
         if counts[1] > before[1]:
@@ -261,6 +262,8 @@ class EndpointTracer:
             event = "fast retransmit"
         elif counts[2] > before[2]:
             event = "ECN"
+        elif counts[3] > before[3]:
+            event = "tail loss probe"
         flight = (conn.snd_max - conn.snd_una) & 0xFFFFFFFF
         sample = MetricSample(
             now, self.name, name, conn.cc.cwnd, conn.cc.ssthresh, flight, conn.rtt.srtt,
