@@ -87,8 +87,10 @@ def test_reordering_is_noticed_and_nothing_is_resent() -> None:
     conn.receive_segment(peer(ACK, IRS + 1, _at(4)), 2 * RTT + RTT / 8)
     assert out(conn, 2 * RTT + RTT / 8) == []
     assert conn._rack.reordering_seen
-    assert conn.get_timer() != 2 * RTT + RTT / 4  # the reordering timer is gone
+    assert conn._t_rack is None  # nothing is waiting to be judged
     assert conn.stats.rack_losses == 0 and not conn._in_recovery
+    # a window of min RTT / 4 now even in recovery, where it was 0
+    assert conn._rack.reo_wnd(True, RTT, 3) == RTT / 4
 
 
 @pytest.mark.parametrize("rack", [True, False])
@@ -115,10 +117,13 @@ def test_a_lost_retransmission_is_found_only_by_rack(rack: bool) -> None:
 
 
 def test_no_rack_with_rack_off_waits_for_dupthresh() -> None:
+    """RFC 6675 alone: no timer on one SACKed segment; three SACKed above a
+    hole mark it lost (more than 2 x SMSS above), and the holes go."""
     conn = _sending(replace(CONFIG, rack=False))
     assert _sack(conn, 2 * RTT, 3, 4) == []
     assert conn._t_rack is None
-    assert conn.stats.rack_losses == 0
+    assert _sack(conn, 4 * RTT, 3, 6) == _resent(0, 1, 2)
+    assert conn.stats.rack_losses == 0 and conn.stats.fast_retransmits == 1
 
 
 # -- the in-flight records --------------------------------------------------
@@ -129,6 +134,16 @@ def test_a_resend_replaces_what_it_covers_and_splits_the_rest() -> None:
     rack.on_send(150, 250, 2.0, retransmission=True)
     got = [(s.start, s.end, s.xmit_ts, s.retransmitted) for s in rack.segments]
     assert got == [(100, 150, 1.0, False), (150, 250, 2.0, True), (250, 300, 1.0, False)]
+
+
+def test_a_resend_over_several_records_keeps_the_outer_parts() -> None:
+    rack = Rack()
+    for start in (0, 100, 200):
+        rack.on_send(start, start + 100, 1.0, retransmission=False)
+    rack.segments[0].lost = True
+    rack.on_send(50, 250, 2.0, retransmission=True)
+    got = [(s.start, s.end, s.xmit_ts, s.lost) for s in rack.segments]
+    assert got == [(0, 50, 1.0, True), (50, 250, 2.0, False), (250, 300, 1.0, False)]
 
 
 def test_a_resend_of_what_has_no_record_is_inserted_in_order() -> None:

@@ -1197,7 +1197,7 @@ class Connection:
 
     def _on_reorder_timeout(self, now: float) -> None:
         """RFC 8985 6.2 step 5: the reordering window has passed; mark again."""
-        if not self._sack_sender or not self._rack.segments:
+        if not self._rack.segments:
             return
         self._delivered = 0  # a timer delivers nothing (RFC 6937 DeliveredData)
         recovering = sq.lt(self.snd_una, self._recover)

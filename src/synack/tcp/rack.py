@@ -3,10 +3,11 @@
 
 A sender with SACK keeps one record per transmission between SND.UNA and
 SND.MAX: its sequence range, when it last left, and whether it was resent,
-SACKed or judged lost. Two rules mark losses on these records: RFC 6675's
-DupThresh rule (applied by the connection, which owns the scoreboard) and RACK,
-here. RACK's rule: a segment is lost if one sent after it has been delivered
-and more than an RTT plus a reordering window has passed since it was sent.
+SACKed or judged lost. One of two rules marks losses on these records: RACK,
+here, or with RACK turned off RFC 6675's DupThresh rule (applied by the
+connection, which owns the scoreboard). RACK's rule: a segment is lost if one
+sent after it has been delivered and more than an RTT plus a reordering window
+has passed since it was sent.
 Unlike counting duplicate ACKs, this also finds a lost retransmission and a
 lost tail.
 """
@@ -33,6 +34,12 @@ class SentSegment:
         self.sacked = False
         self.lost = False  # judged lost and not resent since
 
+    def piece(self, start: int, end: int) -> SentSegment:
+        """Part of this transmission, when a resend covers the rest."""
+        part = SentSegment(start, end, self.xmit_ts, self.retransmitted)
+        part.lost = self.lost
+        return part
+
     def __repr__(self) -> str:
         marks = (self.retransmitted, self.sacked, self.lost)
         flags = "".join(c for c, on in zip("RSL", marks, strict=True) if on)
@@ -57,7 +64,7 @@ class Rack:
         self.sacked_count = 0  # RACK.segs_sacked
         self.xmit_ts = -1.0  # RACK.xmit_ts: the latest send time of a delivered segment
         self.end_seq = 0  # RACK.end_seq, its end
-        self.rtt = 0.0  # RACK.rtt: the RTT of that segment
+        self.rtt = 0.0  # RACK.rtt: from the newest segment the last ACK delivered
         self.min_rtt: float | None = None  # RACK.min_RTT
         self.fack = 0  # RACK.fack: the highest end delivered
         self.reordering_seen = False  # RACK.reordering_seen
@@ -73,31 +80,25 @@ class Rack:
         if not retransmission:
             segments.append(SentSegment(start, end, now))
             return
-        kept_before: list[SentSegment] = []
-        kept_after: list[SentSegment] = []
-        first = len(segments)
-        last = 0
+        # the records it overlaps are segments[first:last] (sequence order);
+        # the head of the first and the tail of the last stay as they were
+        first = last = len(segments)
+        pieces = [SentSegment(start, end, now, retransmitted=True)]
         for i, seg in enumerate(segments):
-            if sq.le(seg.end, start) or sq.ge(seg.start, end):
+            if sq.le(seg.end, start):
                 continue
+            if sq.ge(seg.start, end):
+                last = i
+                break
             first = min(first, i)
-            last = i + 1
-            if sq.lt(seg.start, start):  # its head stays as it was
-                head = SentSegment(seg.start, start, seg.xmit_ts, seg.retransmitted)
-                head.lost = seg.lost
-                kept_before.append(head)
-            if sq.gt(seg.end, end):  # so does its tail
-                tail = SentSegment(end, seg.end, seg.xmit_ts, seg.retransmitted)
-                tail.lost = seg.lost
-                kept_after.append(tail)
+            if sq.lt(seg.start, start):
+                pieces.insert(0, seg.piece(seg.start, start))
+            if sq.gt(seg.end, end):
+                pieces.append(seg.piece(end, seg.end))
             if seg.sacked:
                 self.sacked_count -= 1
-        if first == len(segments):  # covers no record: insert in order
-            first = last = next(
-                (i for i, seg in enumerate(segments) if sq.ge(seg.start, end)), len(segments)
-            )
-        resent = SentSegment(start, end, now, retransmitted=True)
-        segments[first:last] = [*kept_before, resent, *kept_after]
+        first = min(first, last)  # it covers no record: insert it before the next
+        segments[first:last] = pieces
 
     # -- ACKs -------------------------------------------------------------
     def on_cumulative_ack(self, ack: int) -> list[SentSegment]:
