@@ -533,7 +533,7 @@ def bench_bulk_engine(
     )
     return BulkResult(
         "engine", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
-        a._mss_payload(), _expected_sha256(_pattern(), total), digest, now,
+        a.mss_payload(), _expected_sha256(_pattern(), total), digest, now,
     )  # fmt: skip
 
 
@@ -568,7 +568,7 @@ def bench_bulk_hosts(
     )  # fmt: skip
     return BulkResult(
         "hosts", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
-        a._mss_payload(), _expected_sha256(_pattern(), total), digest, now,
+        a.mss_payload(), _expected_sha256(_pattern(), total), digest, now,
     )  # fmt: skip
 
 
@@ -694,7 +694,7 @@ def bench_memory_time_wait(
                 lport, rport = conn.local[1], conn.remote[1]  # type: ignore[index]
                 options: tuple[Option, ...] = (
                     MaxSegmentSize(1460), SACK_PERMITTED,
-                    Timestamps(5000, conn._ts_now(now)), NOP, WindowScale(7),
+                    Timestamps(5000, conn.ts_clock(now)), NOP, WindowScale(7),
                 )  # fmt: skip
                 synack = Segment(rport, lport, irs, sq.add(conn.iss, 1), SYN | ACK, 65535,
                                  options=options)  # fmt: skip
@@ -705,7 +705,7 @@ def bench_memory_time_wait(
             client.packets_to_send(now)  # the FINs
             for conn in conns:
                 lport, rport = conn.local[1], conn.remote[1]  # type: ignore[index]
-                options = (NOP, NOP, Timestamps(5001, conn._ts_now(now)))
+                options = (NOP, NOP, Timestamps(5001, conn.ts_clock(now)))
                 fin = Segment(rport, lport, sq.add(irs, 1), sq.add(conn.iss, 2), FIN | ACK, 512,
                               options=options)  # fmt: skip
                 client.receive_segment(SERVER.packed, CLIENT.packed, fin, now)

@@ -363,7 +363,7 @@ class Host:
     # ------------------------------------------------------------------
     def _new_connection(self, local: Endpoint, remote: Endpoint, config: TcpConfig) -> Connection:
         conn = Connection(local, remote, config, self.tracer, self.isn)
-        conn._wakeup = self._wake
+        conn.on_wakeup = self._wake
         return conn
 
     def _wake(self, conn: Connection) -> None:
@@ -425,7 +425,7 @@ class Host:
         listener = self._listener_of.pop(conn, None)
         if listener is not None:
             listener.syn_queue.discard(conn)
-        conn._wakeup = None
+        conn.on_wakeup = None
         return key
 
     def _listener_segment(
@@ -454,7 +454,7 @@ class Host:
         if conn.state is State.SYN_RECEIVED:
             self._settle(conn, now)
         else:
-            conn._wakeup = None
+            conn.on_wakeup = None
 
     def _stray(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""

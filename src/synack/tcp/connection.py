@@ -151,7 +151,7 @@ class Connection:
     __slots__ = (
         # identity
         "local", "remote", "config", "tracer", "state", "passive", "stats", "_isn",
-        "_now", "_wakeup", "_events", "_out",
+        "_now", "on_wakeup", "_events", "_out",
         # send sequence variables (RFC 9293 3.3.1); snd_max is the highest sent
         "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
         # receive sequence variables; rcv_adv is the right edge we advertised
@@ -198,7 +198,7 @@ class Connection:
         self.stats = ConnectionStats()
         self._isn = isn if isn is not None else _DEFAULT_ISN
         self._now = 0.0
-        self._wakeup: Callable[[Connection], None] | None = None
+        self.on_wakeup: Callable[[Connection], None] | None = None
         self._events: list[Event] | None = None
         self._out: list[Segment] = []
 
@@ -921,7 +921,7 @@ class Connection:
         if not self.config.delayed_ack:
             self._ack_now = True
             return
-        full = nbytes >= self._mss_payload() or not self.config.delayed_ack_full_segments_only
+        full = nbytes >= self.mss_payload() or not self.config.delayed_ack_full_segments_only
         self._unacked_segments += 1 if full else 0
         if self._unacked_segments >= self.config.quickack_segments:
             # Due now; segments that arrived together share it (as with receive
@@ -1015,7 +1015,7 @@ class Connection:
         # RTT: timestamps (RFC 7323 4) or the one timed segment (RFC 6298, Karn's rule)
         ts = seg.timestamps if self.ts_ok else None
         if ts is not None and ts.echo_reply:
-            ticks = sq.sub(self._ts_now(now), ts.echo_reply)
+            ticks = sq.sub(self.ts_clock(now), ts.echo_reply)
             self._rtt_sample(ticks / self.config.timestamp_hz)
         elif self._rtt_seq is not None and sq.gt(ack, self._rtt_seq):
             self._rtt_sample(now - self._rtt_time)
@@ -1168,7 +1168,7 @@ class Connection:
         """RFC 6675 4 IsLost: a segment never resent, with more than
         (DupThresh - 1) x SMSS bytes SACKed above it, is lost."""
         segments = self._rack.segments
-        threshold = (self.config.dupack_threshold - 1) * self._mss_payload()
+        threshold = (self.config.dupack_threshold - 1) * self.mss_payload()
         # IsLost holds below the highest segment it holds for: find that one
         for top in range(len(segments) - 1, -1, -1):
             if self._sacked_above(segments[top].start) > threshold:
@@ -1223,7 +1223,7 @@ class Connection:
         (PRR-SSRB) once the pipe is below it."""
         if not self.config.prr:
             return
-        mss = self._mss_payload()
+        mss = self.mss_payload()
         ssthresh = self.cc.ssthresh
         self._prr_delivered += self._delivered
         pipe = self._pipe()
@@ -1239,7 +1239,7 @@ class Connection:
         """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: the first
         segment judged lost and not yet resent, else new data (through the
         usual output path)."""
-        mss = self._mss_payload()
+        mss = self.mss_payload()
         rack = self._rack
         while self.cc.cwnd - self._pipe() >= mss:
             lost = rack.first_lost()
@@ -1250,7 +1250,7 @@ class Connection:
     def _resend(self, lost: SentSegment, now: float) -> None:
         """Resend (up to one SMSS of) a segment judged lost."""
         buffered = sq.sub(sq.add(self._buf_seq, len(self._send_buf)), lost.start)
-        size = min(self._mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
+        size = min(self.mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
         if size == 0 and not (self._fin_queued and buffered == 0):
             lost.lost = False  # nothing of ours is left to send there
             return
@@ -1320,7 +1320,7 @@ class Connection:
     def _send_window_probe(self, now: float) -> None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet of new data."""
         unsent = self._unsent()
-        if self.state not in _SENDING_STATES or unsent <= 0 or self.snd_wnd >= self._mss_payload():
+        if self.state not in _SENDING_STATES or unsent <= 0 or self.snd_wnd >= self.mss_payload():
             return
         size = max(1, min(self.snd_wnd - self._flight(), unsent))
         self._emit_range(self.snd_nxt, size, now, probe=True)
@@ -1392,7 +1392,7 @@ class Connection:
         if self.state not in _SENDING_STATES and not self._fin_unacked():
             return
         syn_acked = self.snd_una != self.iss
-        mss = self._mss_payload()
+        mss = self.mss_payload()
         nodelay = self.config.nodelay
         while True:
             unsent = self._unsent()
@@ -1455,7 +1455,7 @@ class Connection:
             self._t_tlp = None
             return
         pto = 2 * srtt
-        if self._flight() <= self._mss_payload():
+        if self._flight() <= self.mss_payload():
             pto += 0.2  # RFC 8985 7.2: WCDelAckT, the peer may hold its only ACK
         deadline = now + pto
         if self._t_rexmit is not None and deadline >= self._t_rexmit:
@@ -1470,7 +1470,7 @@ class Connection:
             return
         self._tlp_out = True
         self.stats.tail_loss_probes += 1
-        mss = self._mss_payload()
+        mss = self.mss_payload()
         if self._unsent() > 0 and self.snd_wnd > self._flight():
             size = min(mss, self._unsent(), self.snd_wnd - self._flight())
             self._emit_range(self.snd_nxt, size, now)
@@ -1521,7 +1521,7 @@ class Connection:
             self.stats.retransmitted_segments += 1
             self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
             return
-        size = min(self._mss_payload(), len(self._send_buf))
+        size = min(self.mss_payload(), len(self._send_buf))
         self._emit_range(self.snd_una, size, now, retransmission=True)
 
     def _emit_range(
@@ -1652,7 +1652,7 @@ class Connection:
             elif name == "sackOK" and cfg.sack and (self.sack_ok or not answering):
                 option = SACK_PERMITTED
             elif name == "TS" and cfg.timestamps and (self.ts_ok or not answering):
-                option = Timestamps(self._ts_now(self._now), self.ts_recent if answering else 0)
+                option = Timestamps(self.ts_clock(self._now), self.ts_recent if answering else 0)
                 # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
                 nops = -(options_length(opts) + 10) % 4
             if option is not None:
@@ -1664,7 +1664,7 @@ class Connection:
     def _segment_options(self) -> tuple[Option, ...]:
         opts: tuple[Option, ...] = ()
         if self.ts_ok:
-            opts = (NOP, NOP, Timestamps(self._ts_now(self._now), self.ts_recent))
+            opts = (NOP, NOP, Timestamps(self.ts_clock(self._now), self.ts_recent))
         if self.sack_ok and (self._ooo or self._dsack is not None):
             opts += (NOP, NOP, Sack(self._sack_blocks(3 if self.ts_ok else 4)))
         return opts
@@ -1695,7 +1695,8 @@ class Connection:
                 self._dsack = (low, high)
                 return
 
-    def _ts_now(self, now: float) -> int:
+    def ts_clock(self, now: float) -> int:
+        """Our TSval at ``now`` (RFC 7323 5.4: the clock plus a per-connection offset)."""
         return (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
 
     def _offered_window(self) -> int:
@@ -1762,7 +1763,8 @@ class Connection:
             sq.add(seq, seg_len - 1), rcv_nxt, wnd
         )
 
-    def _mss_payload(self) -> int:
+    def mss_payload(self) -> int:
+        """SMSS: the most payload one segment carries (the MSS less the timestamp option)."""
         return self.snd_mss - (_TS_OPTION_BYTES if self.ts_ok else 0)
 
     def _flight(self) -> int:
@@ -1813,8 +1815,8 @@ class Connection:
         self._sack_sender = self.sack_ok and cfg.sack_recovery
         self.cc = make_congestion_control(
             cfg.congestion_control,
-            self._mss_payload(),
-            cfg.initial_window_for(self._mss_payload()),
+            self.mss_payload(),
+            cfg.initial_window_for(self.mss_payload()),
             cfg.hystart,
         )
         if not self.passive:
@@ -1825,7 +1827,7 @@ class Connection:
     def _rtt_sample_syn(self, seg: Segment, now: float) -> None:
         ts = seg.timestamps if self.ts_ok else None
         if ts is not None and ts.echo_reply:
-            rtt = sq.sub(self._ts_now(now), ts.echo_reply) / self.config.timestamp_hz
+            rtt = sq.sub(self.ts_clock(now), ts.echo_reply) / self.config.timestamp_hz
         elif self._rtt_seq is not None and self._retransmits == 0:
             rtt = now - self._rtt_time
         else:
@@ -1932,8 +1934,8 @@ class Connection:
             self._now = now
 
     def _notify(self) -> None:
-        if self._wakeup is not None:
-            self._wakeup(self)
+        if self.on_wakeup is not None:
+            self.on_wakeup(self)
 
     @property
     def _rport(self) -> int:
