@@ -3,6 +3,7 @@ code lines, comments, #ifdef, and where syntax errors are reported."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from synack.conformance.script import (
     parse_script,
 )
 
-SUITE = Path("/work/shared/conformance/tcp-testsuite")
+SUITE = Path(os.environ.get("SYNACK_CONFORMANCE_DIR", Path(__file__).parent / "tcp-testsuite"))
 PATH = "t.pkt"
 
 

@@ -1,9 +1,10 @@
 """The FreeBSD tcp-testsuite (third-party packetdrill scripts) against the engine.
 
-The scripts are read from ../shared/conformance/tcp-testsuite at run time (or
-$SYNACK_CONFORMANCE_DIR). The bar: every snippet passes, at least 95% of all
-scripts pass, and the scripts that fail are exactly those listed in
-expected-failures.txt, each with the FreeBSD behaviour it depends on.
+The scripts are read from the copy in tcp-testsuite/ beside this file (where it
+comes from: NOTICE.md), or from $SYNACK_CONFORMANCE_DIR. The bar: every snippet
+passes, at least 95% of all scripts pass, and the scripts that fail are exactly
+those listed in expected-failures.txt, each with the FreeBSD behaviour it
+depends on.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ HERE = Path(__file__).parent
 SUITE = Path(
     os.environ.get(
         "SYNACK_CONFORMANCE_DIR",
-        HERE.parents[1].parent / "shared" / "conformance" / "tcp-testsuite",
+        HERE / "tcp-testsuite",
     )
 )
 EXPECTED = load_expected_failures(HERE / "expected-failures.txt")
