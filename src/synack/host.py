@@ -109,7 +109,7 @@ class Listener:
 
 
 class Host:
-    """A TCP host. See the module docstring and DESIGN.md."""
+    """A TCP host. See the module docstring and docs/architecture.md."""
 
     def __init__(
         self,

@@ -1,4 +1,4 @@
-"""Network input never raises out of the engine (DESIGN.md), in any state.
+"""Network input never raises out of the engine (docs/architecture.md), in any state.
 
 Hypothesis sends arbitrary segments (any flags, sequence and acknowledgment
 numbers, windows, options and payloads) to a connection in each of the
