@@ -65,7 +65,7 @@ def test_one_sacked_segment_waits_a_quarter_of_the_min_rtt() -> None:
     assert conn.get_timer() == deadline
     conn.handle_timer(deadline)
     assert conn.stats.rack_losses == 3
-    assert conn.stats.fast_retransmits == 1 and conn._in_recovery
+    assert conn.stats.fast_retransmits == 1 and conn.recovery.in_recovery
     # NewReno halves the flight (6 segments) to 3; the pipe holds segments 4
     # and 5: PRR lets one segment out, the first lost
     assert conn.cc.ssthresh == 3 * MSS
@@ -86,11 +86,11 @@ def test_reordering_is_noticed_and_nothing_is_resent() -> None:
     _sack(conn, 2 * RTT, 3, 4)
     conn.receive_segment(peer(ACK, IRS + 1, _at(4)), 2 * RTT + RTT / 8)
     assert out(conn, 2 * RTT + RTT / 8) == []
-    assert conn._rack.reordering_seen
-    assert conn._t_rack is None  # nothing is waiting to be judged
-    assert conn.stats.rack_losses == 0 and not conn._in_recovery
+    assert conn.recovery.rack.reordering_seen
+    assert conn.recovery.reorder_deadline is None  # nothing is waiting to be judged
+    assert conn.stats.rack_losses == 0 and not conn.recovery.in_recovery
     # a window of min RTT / 4 now even in recovery, where it was 0
-    assert conn._rack.reo_wnd(True, RTT, 3) == RTT / 4
+    assert conn.recovery.rack.reo_wnd(True, RTT, 3) == RTT / 4
 
 
 @pytest.mark.parametrize("rack", [True, False])
@@ -121,7 +121,7 @@ def test_no_rack_with_rack_off_waits_for_dupthresh() -> None:
     hole mark it lost (more than 2 x SMSS above), and the holes go."""
     conn = _sending(replace(CONFIG, rack=False))
     assert _sack(conn, 2 * RTT, 3, 4) == []
-    assert conn._t_rack is None
+    assert conn.recovery.reorder_deadline is None
     assert _sack(conn, 4 * RTT, 3, 6) == _resent(0, 1, 2)
     assert conn.stats.rack_losses == 0 and conn.stats.fast_retransmits == 1
 

@@ -83,4 +83,4 @@ def test_the_full_ack_ends_recovery_and_new_data_flows() -> None:
     conn.send(DATA[6 * MSS :])  # the tail, queued during recovery
     conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 6 * MSS), 0.2)
     assert out(conn, 0.2) == [ours(ACK | PSH, ISS + 1 + 6 * MSS, IRS + 1, payload=DATA[6 * MSS :])]
-    assert not conn._in_recovery
+    assert not conn.recovery.in_recovery

@@ -15,7 +15,7 @@ from typing import Any
 
 from synack.tcp import errors as err
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
-from synack.tcp.congestion import CongestionControl, make_congestion_control
+from synack.tcp.congestion import CongestionControl
 from synack.tcp.events import (
     Connected,
     ConnectionAborted,
@@ -28,9 +28,11 @@ from synack.tcp.events import (
     SendSpaceAvailable,
 )
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
-from synack.tcp.rack import Rack, SentSegment
+from synack.tcp.rack import SentSegment
+from synack.tcp.recovery import LossRecovery, Resend
 from synack.tcp.rto import RttEstimator
 from synack.tcp.state import State, Stimulus, next_state
+from synack.tcp.stats import ConnectionStats
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
 from synack.wire import seq as sq
@@ -71,17 +73,6 @@ _PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TI
 _TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
 
 
-def _has_dsack(blocks: tuple[tuple[int, int], ...], ack: int) -> bool:
-    """RFC 2883 4: the first block reports a duplicate if it lies below the
-    cumulative ACK or inside the second block."""
-    if not blocks:
-        return False
-    left, right = blocks[0]
-    if sq.le(right, ack):
-        return True
-    return len(blocks) > 1 and sq.le(blocks[1][0], left) and sq.le(right, blocks[1][1])
-
-
 def reset_for(seg: Segment) -> Segment | None:
     """The RST that answers ``seg`` when no connection can take it.
 
@@ -94,31 +85,6 @@ def reset_for(seg: Segment) -> Segment | None:
     if seg.flags & ACK:
         return Segment(seg.dst_port, seg.src_port, seg.ack, 0, RST, 0)
     return Segment(seg.dst_port, seg.src_port, 0, sq.add(seg.seq, seg.seg_len), RST | ACK, 0)
-
-
-@dataclass(slots=True)
-class ConnectionStats:
-    segments_received: int = 0
-    segments_sent: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
-    retransmitted_segments: int = 0
-    fast_retransmits: int = 0
-    timeouts: int = 0
-    duplicate_acks: int = 0
-    challenge_acks: int = 0
-    ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
-    tail_loss_probes: int = 0  # RFC 8985 7
-    rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)
-    tlp_repairs: int = 0  # tail loss probes that repaired a loss (RFC 8985 7.4)
-    dropped: int = 0
-    dropped_reasons: dict[str, int] | None = None
-
-    def drop(self, reason: str) -> None:
-        self.dropped += 1
-        if self.dropped_reasons is None:
-            self.dropped_reasons = {}
-        self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,22 +126,18 @@ class Connection:
         "rcv_mss", "snd_mss", "snd_wscale", "rcv_wscale", "ws_ok", "ts_ok", "ts_recent",
         "ts_offset", "last_ack_sent", "sack_ok",
         # ECN (RFC 3168)
-        "ecn_ok", "_ece_due", "_cwr_due", "_ecn_recover",
+        "ecn_ok", "_ece_due", "_cwr_mark",
         # send side
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
         "_ack_now", "_dsack", "_sack_stamp", "_syn_text",
-        # retransmission and congestion
-        "rtt", "cc", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
-        "_dupacks", "_recover", "_in_recovery", "_persist_backoff",
-        # SACK-based loss recovery (RFC 6675) and RACK (RFC 8985)
-        "_scoreboard", "_sack_sender", "_sack_recovery", "_rto_recovery", "_rack",
-        # Proportional Rate Reduction (RFC 6937)
-        "_prr_delivered", "_prr_out", "_recover_fs", "_delivered",
+        # retransmission; loss recovery and congestion control (tcp/recovery.py)
+        "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
+        "_persist_backoff",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
-        "_t_pace", "_t_tlp", "_tlp_out", "_tlp_probe", "_t_rack",
+        "_t_pace",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
@@ -215,8 +177,9 @@ class Connection:
         self.ts_recent = self.ts_offset = self.last_ack_sent = 0
         self.ecn_ok = False  # both ends agreed on ECN in the handshake
         self._ece_due = False  # a CE mark arrived: echo ECE until the peer sends CWR
-        self._cwr_due = False  # we reduced for an ECE: mark the next new data CWR
-        self._ecn_recover = 0  # ECE before this is from the same window: one reduction
+        # recovery.reductions when we last sent CWR: a reduction since asks for
+        # CWR on the next new data (RFC 3168 6.1.2)
+        self._cwr_mark = 0
 
         self._send_buf = bytearray()
         self._buf_seq = 0
@@ -234,26 +197,12 @@ class Connection:
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
-        # Until the handshake sets the MSS (_take_syn makes the real one), only a
-        # SYN timeout touches this; it needs no HyStart++.
-        self.cc: CongestionControl = make_congestion_control(
-            cfg.congestion_control, self.snd_mss, cfg.initial_window_for(self.snd_mss)
-        )
+        self.recovery = LossRecovery(cfg, self.stats, self.rtt, self.snd_mss)
         self._rtt_seq: int | None = None
         self._rtt_time = 0.0
         self._retransmits = 0
         self._rexmit_since: float | None = None
-        self._dupacks = 0
-        self._recover = 0
-        self._in_recovery = False
         self._persist_backoff = 0
-        self._scoreboard: list[list[int]] = []  # SACKed [start, end) above SND.UNA, sorted
-        self._sack_sender = False  # the peer SACKs and we recover by it
-        self._sack_recovery = False  # the recovery in progress is RFC 6675's
-        self._rto_recovery = False  # after an RTO, RACK resends only what it marked lost
-        self._rack = Rack()  # what is in flight, per segment, when _sack_sender
-        self._prr_delivered = self._prr_out = self._recover_fs = 0
-        self._delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
 
         self._t_rexmit: float | None = None
         self._t_persist: float | None = None
@@ -262,17 +211,16 @@ class Connection:
         self._t_user: float | None = None
         self._t_fin_wait_2: float | None = None
         self._t_pace: float | None = None  # pacing: when the next new segment may leave
-        self._t_tlp: float | None = None  # tail loss probe (RFC 8985 7)
-        self._tlp_out = False  # a probe is out, for this flight
-        # RFC 8985 7.4: the range a probe resent, until the ACKs tell whether
-        # it repaired a loss (TLP.end_seq with TLP.is_retrans)
-        self._tlp_probe: tuple[int, int] | None = None
-        self._t_rack: float | None = None  # RACK reordering timer (RFC 8985 6.2 step 5)
         self._keepalive_probes = 0
         self._time_wait: TimeWait | None = None
         self._fixed_iss: int | None = None
         self._challenge_window = -1.0
         self._challenge_count = 0
+
+    @property
+    def cc(self) -> CongestionControl:
+        """The congestion controller (loss recovery drives it)."""
+        return self.recovery.cc
 
     def __repr__(self) -> str:
         return f"<Connection {self.local} -> {self.remote} {self.state}>"
@@ -479,7 +427,8 @@ class Connection:
         best: float | None = None
         for t in (
             self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
-            self._t_fin_wait_2, self._t_pace, self._t_tlp, self._t_rack,
+            self._t_fin_wait_2, self._t_pace, self.recovery.reorder_deadline,
+            self.recovery.probe_deadline,
         ):  # fmt: skip
             if t is not None and (best is None or t < best):
                 best = t
@@ -504,17 +453,19 @@ class Connection:
             self._event(ConnectionAborted(err.USER_TIMEOUT))
             self._enter_closed(_T.TIMEOUT, "user timeout")
             return
-        if self._t_rack is not None and now >= self._t_rack:
-            self._t_rack = None
+        rec = self.recovery
+        if rec.reorder_deadline is not None and now >= rec.reorder_deadline:
             self._timer(now, "RACK reordering")
-            self._on_reorder_timeout(now)
-        if self._t_tlp is not None and now >= self._t_tlp:
-            self._t_tlp = None
+            self._resend_as(
+                rec.on_reorder_timeout(now, self.snd_una, self.snd_nxt, self.snd_max), now
+            )
+        if rec.probe_deadline is not None and now >= rec.probe_deadline:
             self._timer(now, "tail loss probe")
-            self._send_tail_probe(now)
+            if rec.on_probe_timeout(self.snd_una, self.snd_max):
+                self._send_tail_probe(now)
         if self._t_rexmit is not None and now >= self._t_rexmit:
             self._t_rexmit = None
-            self._t_tlp = None
+            rec.probe_deadline = None
             self._timer(now, "retransmission")
             self._on_retransmission_timeout(now)
             if self.state is _S.CLOSED:
@@ -964,40 +915,64 @@ class Connection:
 
     # -- arriving ACKs --------------------------------------------------
     def _process_ack(self, seg: Segment, now: float) -> None:
+        """An acceptable ACK (fifth step): loss recovery hears it first, then
+        SND.UNA, the send buffer, the timers and the send window move."""
         ack = seg.ack
         una = self.snd_una
-        echo = bool(self.ecn_ok and seg.flags & ECE)
-        if echo and not sq.lt(una, self._ecn_recover):
-            # RFC 3168 6.1.2: halve as for a loss, once per window of data, and
-            # say so with CWR on the next new segment.
-            self.cc.on_ecn_echo(self._flight())
-            self.stats.ecn_reductions += 1
-            self._ecn_recover = self.snd_max
-            self._cwr_due = True
-        blocks = seg.sack_blocks if self._sack_sender else ()
-        if blocks or self._scoreboard:
-            sacked = self._sacked_above(una)
-            self._update_scoreboard(blocks, ack)
-            # RFC 6937: DeliveredData, newly acknowledged plus newly SACKed
-            self._delivered = sq.sub(ack, una) + self._sacked_above(ack) - sacked
-        else:
-            self._delivered = max(sq.sub(ack, una), 0)
-        lost = self._track_delivery(blocks, ack, now) if self._rack.segments else 0
-        if sq.lt(una, ack):
-            # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
-            self._on_new_ack(seg, ack, now, grow=not echo)
-        elif ack == una:
-            self._on_duplicate_ack(seg, now)
-        if self._rto_recovery:
-            if sq.ge(ack, self._recover):
-                self._rto_recovery = False  # all sent before the timeout is acknowledged
-            else:
-                self._sack_transmit(now)  # what RACK marks lost, as cwnd allows
-        elif lost and not self._in_recovery:
-            self._enter_recovery(now)  # RFC 6675 5 / RFC 8985 6.2: a loss is known
-        if self._tlp_probe is not None:
-            self._tlp_outcome(seg, blocks, advanced=sq.lt(una, ack))
-        # RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
+        rec = self.recovery
+        advanced = sq.lt(una, ack)
+        resend = rec.on_ack(
+            ack, una, self.snd_nxt, self.snd_max,
+            seg.sack_blocks if rec.sack_sender else (),
+            duplicate=ack == una and self._is_duplicate_ack(seg),
+            carries_data=bool(seg.payload),
+            ecn_echo=bool(self.ecn_ok and seg.flags & ECE),
+            rtt_sample=self._rtt_measurement(seg, ack, now) if advanced else None,
+            now=now,
+        )  # fmt: skip
+        if advanced:
+            self._take_acknowledged(ack, now)
+        self._resend_as(resend, now)
+        self._update_send_window(seg, una, ack)
+
+    def _is_duplicate_ack(self, seg: Segment) -> bool:
+        """RFC 5681 2: no data, no SYN or FIN, the same window, data outstanding."""
+        return not (
+            seg.payload
+            or seg.flags & (SYN | FIN)
+            or self.snd_max == self.snd_una
+            or (seg.window << self.snd_wscale) != self.snd_wnd
+        )
+
+    def _rtt_measurement(self, seg: Segment, ack: int, now: float) -> float | None:
+        """The round trip this ACK measures: from its timestamp echo (RFC 7323 4),
+        or for the one timed segment (RFC 6298 3, Karn's rule)."""
+        ts = seg.timestamps if self.ts_ok else None
+        if ts is not None and ts.echo_reply:
+            return sq.sub(self.ts_clock(now), ts.echo_reply) / self.config.timestamp_hz
+        if self._rtt_seq is not None and sq.gt(ack, self._rtt_seq):
+            self._rtt_seq = None
+            return now - self._rtt_time
+        return None
+
+    def _take_acknowledged(self, ack: int, now: float) -> None:
+        """SND.UNA advances to ``ack``: free the acknowledged data, restart the timers."""
+        data_acked = min(max(sq.sub(ack, self._buf_seq), 0), len(self._send_buf))
+        if data_acked:
+            del self._send_buf[:data_acked]
+            self._buf_seq = sq.add(self._buf_seq, data_acked)
+        self.snd_una = ack
+        if sq.lt(self.snd_nxt, ack):
+            self.snd_nxt = ack
+        self._retransmits = 0
+        self._rexmit_since = None
+        self._on_progress(now)
+        if self._send_full and data_acked:
+            self._send_full = False
+            self._event(SendSpaceAvailable(self.send_space))
+
+    def _update_send_window(self, seg: Segment, una: int, ack: int) -> None:
+        """RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2)."""
         if sq.le(una, ack) and (
             sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack))
         ):
@@ -1010,259 +985,47 @@ class Connection:
                 self._t_persist = None
                 self._persist_backoff = 0
 
-    def _on_new_ack(self, seg: Segment, ack: int, now: float, grow: bool = True) -> None:
-        acked = sq.sub(ack, self.snd_una)
-        # RTT: timestamps (RFC 7323 4) or the one timed segment (RFC 6298, Karn's rule)
-        ts = seg.timestamps if self.ts_ok else None
-        if ts is not None and ts.echo_reply:
-            ticks = sq.sub(self.ts_clock(now), ts.echo_reply)
-            self._rtt_sample(ticks / self.config.timestamp_hz)
-        elif self._rtt_seq is not None and sq.gt(ack, self._rtt_seq):
-            self._rtt_sample(now - self._rtt_time)
-            self._rtt_seq = None
-        # Drop acknowledged data from the send buffer.
-        data_acked = min(max(sq.sub(ack, self._buf_seq), 0), len(self._send_buf))
-        if data_acked:
-            del self._send_buf[:data_acked]
-            self._buf_seq = sq.add(self._buf_seq, data_acked)
-        self.snd_una = ack
-        if sq.lt(self.snd_nxt, ack):
-            self.snd_nxt = ack
-        self._retransmits = 0
-        self._rexmit_since = None
-        flight = sq.sub(self.snd_max, ack)
-        # Loss recovery (RFC 6582) and window growth (RFC 5681).
-        if self._in_recovery:
-            if sq.ge(ack, self._recover):  # full ACK: recovery is over
-                self._in_recovery = self._sack_recovery = False
-                self.cc.on_exit_recovery(flight)
-                if self._sack_sender:
-                    self._rack.on_recovery_exit()
-            elif self._sack_recovery:
-                self._prr_update()
-                self._sack_transmit(now)  # RFC 6675 5 (C) again, on a partial ACK
-            else:  # partial ACK: the next hole is lost too
-                self.cc.on_partial_ack(acked)
-                self._retransmit_first(now)
-        elif grow:
-            self.cc.on_ack(acked, flight, now)
-        self._dupacks = 0
-        self._on_progress(now)
-        if self._send_full and data_acked:
-            self._send_full = False
-            self._event(SendSpaceAvailable(self.send_space))
-
-    def _rtt_sample(self, rtt: float) -> None:
-        """RFC 6298 2: a new measurement; the algorithm hears the new SRTT."""
-        self.rtt.sample(rtt)
-        self._rack.on_rtt_sample(rtt)
-        if self.rtt.srtt is not None:
-            self.cc.on_rtt_sample(rtt, self.rtt.srtt)
-
-    def _on_duplicate_ack(self, seg: Segment, now: float) -> None:
-        # RFC 5681 2: no data, no SYN/FIN, same window, and data outstanding.
-        if (
-            seg.payload
-            or seg.flags & (SYN | FIN)
-            or self.snd_max == self.snd_una
-            or (seg.window << self.snd_wscale) != self.snd_wnd
-        ):
+    # -- sending again ------------------------------------------------------
+    def _resend_as(self, resend: Resend, now: float) -> None:
+        """Carry out what loss recovery decided to send again."""
+        if not resend:
             return
-        self.stats.duplicate_acks += 1
-        self._dupacks += 1
-        if self._in_recovery:
-            if self._sack_recovery:
-                self._prr_update()
-                self._sack_transmit(now)  # RFC 6675 5 (C): pipe, not inflation
-            else:
-                self.cc.on_recovery_dupack()
-        elif self._dupacks == self.config.dupack_threshold:
-            if self._sack_sender and self.config.rack and seg.sack_blocks:
-                return  # RACK judges from the SACK blocks, reordering allowed for
-            self._enter_recovery(now)
-
-    def _enter_recovery(self, now: float) -> None:
-        """Fast retransmit and enter fast recovery: on DupThresh duplicate ACKs
-        (RFC 5681 3.2), or when a loss is marked on the SACK records."""
-        # RFC 6582 3.2 step 1: only if the ACK covers more than "recover"
-        if not sq.gt(self.snd_una, self._recover):
-            return
-        self._in_recovery = True
-        self._recover = self.snd_max
-        flight = sq.sub(self.snd_max, self.snd_una)
-        self.cc.on_enter_recovery(flight, now)
-        self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: any reduction sends CWR
-        self.stats.fast_retransmits += 1
-        self._tlp_probe = None  # this recovery's reduction covers a probe's episode
-        if not self._sack_sender or not self._rack.segments:
+        if resend & Resend.GO_BACK:
+            self.snd_nxt = self.snd_una
+        if resend & Resend.FIRST:
             self._retransmit_first(now)
-            return
-        # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
-        # with PRR (RFC 6937), cwnd follows what the ACKs deliver
-        self._sack_recovery = True
-        self.cc.cwnd = self.cc.ssthresh
-        self._prr_delivered = self._prr_out = 0
-        self._recover_fs = flight
-        self._prr_update()
-        # RFC 6675 5 (4.2): the first segment presumed lost goes at once
-        rack = self._rack
-        self._resend(rack.first_lost() or rack.segments[0], now)
-        self._sack_transmit(now)
-
-    # -- SACK-based loss recovery (RFC 6675) --------------------------------
-    def _update_scoreboard(self, blocks: tuple[tuple[int, int], ...], ack: int) -> None:
-        """Merge an ACK's SACK blocks into the scoreboard (RFC 6675 4 Update);
-        forget what the cumulative ACK covers."""
-        board = [b for b in self._scoreboard if sq.gt(b[1], ack)]
-        for b in board:
-            if sq.lt(b[0], ack):
-                b[0] = ack
-        for left, right in blocks:
-            if not (sq.lt(ack, right) and sq.le(right, self.snd_max)):
-                continue  # old (a D-SACK) or beyond what we sent
-            merged = [sq.max_seq(left, ack), right]
-            rest = []
-            for b in board:
-                if sq.lt(b[1], merged[0]) or sq.gt(b[0], merged[1]):
-                    rest.append(b)
-                else:
-                    merged = [sq.min_seq(b[0], merged[0]), sq.max_seq(b[1], merged[1])]
-            rest.append(merged)
-            board = rest
-        board.sort(key=lambda b: sq.sub(b[0], ack))
-        self._scoreboard = board
-
-    def _sacked_above(self, seq: int) -> int:
-        return sum(
-            sq.sub(b[1], sq.max_seq(b[0], seq)) for b in self._scoreboard if sq.gt(b[1], seq)
-        )
-
-    def _track_delivery(self, blocks: tuple[tuple[int, int], ...], ack: int, now: float) -> int:
-        """Bring the in-flight records up to this ACK (the scoreboard already is),
-        then mark losses by RACK's time rule (RFC 8985 6.2), or with RACK off by
-        RFC 6675's DupThresh rule. Returns how many segments were newly judged lost."""
-        rack = self._rack
-        delivered: list[SentSegment] = []
-        if sq.lt(self.snd_una, ack):
-            delivered = rack.on_cumulative_ack(ack)
-        if self._scoreboard:
-            delivered += rack.on_sack(self._scoreboard)
-        if not self.config.rack:
-            return self._mark_dupthresh_losses() if blocks and rack.segments else 0
-        # With RACK, its reordering window of 0 once DupThresh segments are
-        # SACKed stands in for the DupThresh rule (RFC 8985 6.2 step 4).
-        if delivered:
-            rack.on_delivered(delivered, now)
-        if blocks or rack.dsack_round is not None:
-            rack.on_dsack(ack, self.snd_nxt, _has_dsack(blocks, ack))
-        if not rack.segments:
-            self._t_rack = None
-            return 0
-        recovering = sq.lt(ack, self._recover)
-        if self._scoreboard or recovering:
-            return self._rack_detect_loss(now, recovering)
-        self._t_rack = None  # no SACK holes left: nothing sent earlier is waiting
-        return 0
-
-    def _mark_dupthresh_losses(self) -> int:
-        """RFC 6675 4 IsLost: a segment never resent, with more than
-        (DupThresh - 1) x SMSS bytes SACKed above it, is lost."""
-        segments = self._rack.segments
-        threshold = (self.config.dupack_threshold - 1) * self.mss_payload()
-        # IsLost holds below the highest segment it holds for: find that one
-        for top in range(len(segments) - 1, -1, -1):
-            if self._sacked_above(segments[top].start) > threshold:
-                break
-        else:
-            return 0
-        marked = 0
-        for seg in segments[: top + 1]:
-            if not (seg.sacked or seg.lost or seg.retransmitted):
-                seg.lost = True
-                marked += 1
-        return marked
-
-    def _rack_detect_loss(self, now: float, recovering: bool) -> int:
-        """RFC 8985 6.2 steps 4-5: mark by time, and arm the reordering timer
-        for a segment that is not overdue yet."""
-        rack = self._rack
-        srtt = self.rtt.srtt if self.rtt.srtt is not None else self.rtt.rto
-        reo_wnd = rack.reo_wnd(recovering, srtt, self.config.dupack_threshold)
-        marked, wait = rack.detect_loss(now, reo_wnd)
-        self.stats.rack_losses += marked
-        self._t_rack = None if wait is None else now + wait
-        if self._t_rack is not None:
-            self._t_tlp = None  # the reordering timer comes first
-        return marked
-
-    def _on_reorder_timeout(self, now: float) -> None:
-        """RFC 8985 6.2 step 5: the reordering window has passed; mark again."""
-        if not self._rack.segments:
-            return
-        self._delivered = 0  # a timer delivers nothing (RFC 6937 DeliveredData)
-        recovering = sq.lt(self.snd_una, self._recover)
-        if not self._rack_detect_loss(now, recovering):
-            return
-        if self._in_recovery:
-            self._prr_update()
-            self._sack_transmit(now)
-        elif self._rto_recovery:
-            self._sack_transmit(now)
-        else:
-            self._enter_recovery(now)
-
-    def _pipe(self) -> int:
-        """RFC 6675 4 SetPipe, by ranges: what is in flight, not SACKed, and not
-        judged lost without having been resent."""
-        pipe = self._flight() - self._sacked_above(self.snd_una) - self._rack.lost_bytes()
-        return max(pipe, 0)
-
-    def _prr_update(self) -> None:
-        """RFC 6937 3: set cwnd for this ACK so that recovery sends in proportion
-        to what is delivered (down to ssthresh), then no faster than slow start
-        (PRR-SSRB) once the pipe is below it."""
-        if not self.config.prr:
-            return
-        mss = self.mss_payload()
-        ssthresh = self.cc.ssthresh
-        self._prr_delivered += self._delivered
-        pipe = self._pipe()
-        if pipe > ssthresh:
-            wanted = -(-self._prr_delivered * ssthresh // max(self._recover_fs, 1))  # ceil
-            sndcnt = wanted - self._prr_out
-        else:
-            limit = max(self._prr_delivered - self._prr_out, self._delivered) + mss
-            sndcnt = min(ssthresh - pipe, limit)
-        self.cc.cwnd = pipe + max(sndcnt, 0)
-
-    def _sack_transmit(self, now: float) -> None:
-        """RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send NextSeg: the first
-        segment judged lost and not yet resent, else new data (through the
-        usual output path)."""
-        mss = self.mss_payload()
-        rack = self._rack
-        while self.cc.cwnd - self._pipe() >= mss:
-            lost = rack.first_lost()
-            if lost is None:
-                return
-            self._resend(lost, now)
+        rec = self.recovery
+        if resend & Resend.FIRST_LOST:
+            self._resend(rec.first_to_resend(), now)
+        if resend & Resend.LOST:
+            while (lost := rec.next_to_resend(self.snd_una, self.snd_nxt)) is not None:
+                self._resend(lost, now)
 
     def _resend(self, lost: SentSegment, now: float) -> None:
         """Resend (up to one SMSS of) a segment judged lost."""
         buffered = sq.sub(sq.add(self._buf_seq, len(self._send_buf)), lost.start)
         size = min(self.mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
         if size == 0 and not (self._fin_queued and buffered == 0):
-            lost.lost = False  # nothing of ours is left to send there
+            self.recovery.nothing_left_at(lost)
             return
         self._emit_range(lost.start, size, now, retransmission=True)
 
+    def _retransmit_first(self, now: float) -> None:
+        """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
+        if self.snd_una == self.iss:
+            flags = self._syn_flags()
+            self.stats.retransmitted_segments += 1
+            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+            return
+        size = min(self.mss_payload(), len(self._send_buf))
+        self._emit_range(self.snd_una, size, now, retransmission=True)
+
     def _on_progress(self, now: float) -> None:
         """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
-        self._tlp_out = False
         if self.snd_una == self.snd_max:
             self._t_rexmit = None
             self._t_user = None
-            self._t_tlp = None
+            self.recovery.probe_deadline = None
         else:
             self._t_rexmit = now + self.rtt.rto
             if self.config.user_timeout is not None:
@@ -1283,39 +1046,15 @@ class Connection:
             self._enter_closed(_T.TIMEOUT, "retransmission limit R2")
             return
         self._retransmits += 1
-        self.stats.timeouts += 1
         if self._retransmits == cfg.r1:
             self._event(RetransmissionWarning(self._retransmits))
-        flight = sq.sub(self.snd_max, self.snd_una)
-        self.cc.on_timeout(flight)
-        self._cwr_due = self.ecn_ok  # RFC 3168 6.1.2: a timeout's reduction sends CWR too
-        self.rtt.back_off()
+        self.rtt.back_off()  # RFC 6298 5.5
         self._rtt_seq = None  # Karn: never time a retransmitted segment
-        self._in_recovery = self._sack_recovery = False
-        self._t_rack = None
-        self._tlp_probe = None  # the timeout's reduction covers the probe's episode
-        self._recover = self.snd_max  # RFC 6582 3.2 step 4 after a timeout
-        self._dupacks = 0
         self._t_rexmit = None
-        segments = self._rack.segments
-        if self.config.rack and segments and not segments[0].sacked:
-            # RFC 8985 6.3: resend the first segment, and what RACK finds overdue;
-            # the SACK information stays (RFC 6675 5.1: Update() goes on)
-            self._rto_recovery = True
-            srtt = self.rtt.srtt if self.rtt.srtt is not None else self.rtt.rto
-            reo_wnd = self._rack.reo_wnd(True, srtt, self.config.dupack_threshold)
-            self.stats.rack_losses += self._rack.mark_losses_on_rto(now, reo_wnd)
-            self._resend(segments[0], now)  # RFC 6298 5.4: the earliest, whatever the pipe
-            self._sack_transmit(now)
+        resend = self.recovery.on_retransmission_timeout(now, self.snd_una, self.snd_max)
+        self._resend_as(resend, now)
+        if not resend & Resend.GO_BACK:
             self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.5-5.6, backed off
-            return
-        # Otherwise go back and resend everything from SND.UNA (RFC 5681 3.1;
-        # RFC 6675 5.1). A SACKed first segment means the receiver reneged
-        # (RFC 2018 8): its SACK information is dropped.
-        self._rto_recovery = False
-        self._scoreboard = []
-        self._rack.on_timeout()
-        self.snd_nxt = self.snd_una
 
     def _send_window_probe(self, now: float) -> None:
         """RFC 9293 3.8.6.1: probe a zero window with one octet of new data."""
@@ -1394,19 +1133,14 @@ class Connection:
         syn_acked = self.snd_una != self.iss
         mss = self.mss_payload()
         nodelay = self.config.nodelay
+        rec = self.recovery
         while True:
             unsent = self._unsent()
             if unsent <= 0 or not syn_acked:
                 break
             flight = self._flight()
-            cwnd = self.cc.cwnd
-            if self.config.limited_transmit and not self._in_recovery and self._dupacks:
-                # RFC 3042: each of the first two duplicate ACKs lets one new
-                # segment out beyond cwnd, to keep the ACK clock going
-                cwnd += min(self._dupacks, 2) * mss
-            # the peer's window counts all sent; cwnd counts the pipe in SACK recovery
-            pipe = self._pipe() if self._sack_recovery or self._rto_recovery else flight
-            usable = min(self.snd_wnd - flight, cwnd - pipe)
+            # the peer's window counts all sent; congestion control, what it says
+            usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
             size = min(mss, unsent, usable)
             if size <= 0:
                 if (
@@ -1436,40 +1170,19 @@ class Connection:
 
     # -- tail loss probe (RFC 8985 7) ---------------------------------------
     def _arm_tail_probe(self, now: float) -> None:
-        """PTO = 2 x SRTT (plus the peer's delayed-ACK time if one segment is out),
-        never later than the RTO; only with SACK, outside recovery, one per flight."""
-        srtt = self.rtt.srtt
-        if (
-            not self.config.tail_loss_probe
-            or not self.sack_ok
-            or self._in_recovery
-            or self._rto_recovery
-            or self._tlp_out
-            or self._tlp_probe is not None  # RFC 8985 7.4: one probe episode at a time
-            or self._t_rack is not None  # the reordering timer comes first
-            or srtt is None
-            or self.snd_una == self.iss
-            or self.state not in _SENDING_STATES
-            or not self._send_buf  # nothing but a FIN out: its RTO will do
-        ):
-            self._t_tlp = None
-            return
-        pto = 2 * srtt
-        if self._flight() <= self.mss_payload():
-            pto += 0.2  # RFC 8985 7.2: WCDelAckT, the peer may hold its only ACK
-        deadline = now + pto
-        if self._t_rexmit is not None and deadline >= self._t_rexmit:
-            self._t_tlp = None  # the RTO comes first: no probe
-            return
-        self._t_tlp = deadline
+        """(Re)arm the probe timer: with SACK, once data has gone out after the
+        handshake (a FIN alone needs none: its RTO will do)."""
+        eligible = (
+            self.sack_ok
+            and self.snd_una != self.iss
+            and self.state in _SENDING_STATES
+            and bool(self._send_buf)
+        )
+        self.recovery.arm_probe(now, eligible, self._flight(), self._t_rexmit)
 
     def _send_tail_probe(self, now: float) -> None:
         """RFC 8985 7.3: send one new segment if the window allows, else resend the
         last one, so that a lost tail shows up in SACK blocks instead of an RTO."""
-        if self.snd_una == self.snd_max or self._in_recovery:
-            return
-        self._tlp_out = True
-        self.stats.tail_loss_probes += 1
         mss = self.mss_payload()
         if self._unsent() > 0 and self.snd_wnd > self._flight():
             size = min(mss, self._unsent(), self.snd_wnd - self._flight())
@@ -1482,27 +1195,7 @@ class Connection:
         if size > 0:
             self._emit_range(start, size, now, retransmission=True)
             self._t_rexmit = now + self.rtt.rto  # RFC 8985 7.3: rearm the RTO after a probe
-            self._tlp_probe = (start, self.snd_max)
-
-    def _tlp_outcome(
-        self, seg: Segment, blocks: tuple[tuple[int, int], ...], advanced: bool
-    ) -> None:
-        """RFC 8985 7.4.2: once the ACKs pass a resent probe, tell whether it was
-        needless (a D-SACK for it, or a pure duplicate ACK: the original arrived
-        too) or repaired a loss, which calls for one congestion response."""
-        assert self._tlp_probe is not None
-        start, end = self._tlp_probe
-        ack = seg.ack
-        if sq.lt(ack, end):
-            return
-        if _has_dsack(blocks, ack) and sq.le(start, blocks[0][0]) and sq.le(blocks[0][1], end):
-            self._tlp_probe = None
-        elif sq.gt(ack, end):
-            self._tlp_probe = None
-            self.stats.tlp_repairs += 1
-            self.cc.on_repaired_loss(self._flight())
-        elif not advanced and not blocks and not seg.payload:
-            self._tlp_probe = None
+            self.recovery.on_probe_resent(start, self.snd_max)
 
     def _pace(self, size: int, now: float) -> None:
         """Space new segments at a multiple of cwnd / SRTT (twice in slow start,
@@ -1513,16 +1206,6 @@ class Connection:
         cc = self.cc
         gain = 2.0 if cc.cwnd < cc.ssthresh else 1.2
         self._t_pace = now + size * srtt / (gain * cc.cwnd)
-
-    def _retransmit_first(self, now: float) -> None:
-        """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
-        if self.snd_una == self.iss:
-            flags = self._syn_flags()
-            self.stats.retransmitted_segments += 1
-            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
-            return
-        size = min(self.mss_payload(), len(self._send_buf))
-        self._emit_range(self.snd_una, size, now, retransmission=True)
 
     def _emit_range(
         self,
@@ -1547,18 +1230,16 @@ class Connection:
         # RFC 3168 6.1.5/6.1.6: new data is ECN-capable; retransmissions and
         # probes are not. The first new data after a reduction carries CWR.
         ect = self.ecn_ok and size > 0 and not retransmission and not probe
-        if ect and self._cwr_due:
+        rec = self.recovery
+        if ect and self._cwr_mark != rec.reductions:
             flags |= CWR
-            self._cwr_due = False
+            self._cwr_mark = rec.reductions
         self._emit_control(seq, flags, now, None, payload, ECT_0 if ect else NOT_ECT)
-        if self._sack_recovery:
-            self._prr_out += size  # RFC 6937: everything sent during recovery
         if retransmission:
             self.stats.retransmitted_segments += 1
         else:
             self.stats.bytes_sent += size
-        if self._sack_sender and not probe and end != seq:
-            self._rack.on_send(seq, end, now, retransmission)
+        rec.on_segment_sent(seq, end, size, now, retransmission, probe)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.
             if sq.gt(end, self.snd_max):
@@ -1812,13 +1493,7 @@ class Connection:
         if ts is not None and self.ts_ok:
             self.ts_recent = ts.value
         self.sack_ok = cfg.tcp_options and cfg.sack and seg.sack_permitted
-        self._sack_sender = self.sack_ok and cfg.sack_recovery
-        self.cc = make_congestion_control(
-            cfg.congestion_control,
-            self.mss_payload(),
-            cfg.initial_window_for(self.mss_payload()),
-            cfg.hystart,
-        )
+        self.recovery.on_handshake(self.mss_payload(), self.sack_ok)
         if not self.passive:
             return
         self.snd_wnd = seg.window
@@ -1833,8 +1508,7 @@ class Connection:
         else:
             rtt = None
         if rtt is not None:
-            self.rtt.sample(rtt)
-            self._rack.on_rtt_sample(rtt)
+            self.recovery.on_syn_rtt_sample(rtt)
         self._rtt_seq = None
 
     def _syn_acked_after_timeout(self) -> None:
@@ -1852,7 +1526,7 @@ class Connection:
         self.iss = iss if iss is not None else self._isn.generate(self.local, self.remote, now)
         self.snd_una = self.snd_nxt = self.snd_max = self.iss
         self._buf_seq = sq.add(self.iss, 1)
-        self._recover = self._ecn_recover = self.iss
+        self.recovery.start(self.iss)
         self.ts_offset = self.iss  # RFC 7323 5.4: a per-connection random offset
 
     # ------------------------------------------------------------------
@@ -1895,7 +1569,7 @@ class Connection:
     def _clear_timers(self) -> None:
         self._t_rexmit = self._t_persist = self._t_delack = None
         self._t_keepalive = self._t_user = self._t_fin_wait_2 = self._t_pace = None
-        self._t_tlp = self._t_rack = None
+        self.recovery.cancel_timers()
 
     def _challenge_ack(self, now: float) -> None:
         """RFC 5961 7: challenge ACKs, at most ``challenge_ack_limit`` a second."""

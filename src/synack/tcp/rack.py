@@ -122,7 +122,7 @@ class Rack:
         self.sacked_count -= n - len(delivered)
         return delivered
 
-    def on_sack(self, scoreboard: list[list[int]]) -> list[SentSegment]:
+    def on_sack(self, scoreboard: list[tuple[int, int]]) -> list[SentSegment]:
         """Mark the records the scoreboard's blocks now cover whole; return them."""
         delivered = []
         blocks = iter(scoreboard)

@@ -1,0 +1,33 @@
+"""What one connection counts: segments, bytes, losses and drops.
+
+The connection and its loss recovery both write here; tools read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class ConnectionStats:
+    segments_received: int = 0
+    segments_sent: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    retransmitted_segments: int = 0
+    fast_retransmits: int = 0
+    timeouts: int = 0
+    duplicate_acks: int = 0
+    challenge_acks: int = 0
+    ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
+    tail_loss_probes: int = 0  # RFC 8985 7
+    rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)
+    tlp_repairs: int = 0  # tail loss probes that repaired a loss (RFC 8985 7.4)
+    dropped: int = 0
+    dropped_reasons: dict[str, int] | None = None
+
+    def drop(self, reason: str) -> None:
+        self.dropped += 1
+        if self.dropped_reasons is None:
+            self.dropped_reasons = {}
+        self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
