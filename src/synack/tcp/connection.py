@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from synack.tcp import errors as err
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
@@ -29,6 +28,7 @@ from synack.tcp.events import (
 )
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
 from synack.tcp.rack import SentSegment
+from synack.tcp.reassembly import OutOfOrderQueue
 from synack.tcp.recovery import LossRecovery, Resend
 from synack.tcp.rto import RttEstimator
 from synack.tcp.state import State, Stimulus, next_state
@@ -112,7 +112,7 @@ class ConnectionStatus:
 
 
 class Connection:
-    """A TCP connection endpoint. See the module docstring and DESIGN.md."""
+    """A TCP connection endpoint. See the module docstring and docs/architecture.md."""
 
     __slots__ = (
         # identity
@@ -131,7 +131,7 @@ class Connection:
         "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_ack_now", "_dsack", "_sack_stamp", "_syn_text",
+        "_ack_now", "_syn_text",
         # retransmission; loss recovery and congestion control (tcp/recovery.py)
         "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
         "_persist_backoff",
@@ -186,14 +186,11 @@ class Connection:
         self._fin_queued = self._user_closed = self._send_full = False
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
-        self._ooo: list[list[Any]] = []  # [start_seq, bytes, stamp], sorted, disjoint
+        self._ooo = OutOfOrderQueue()  # text above RCV.NXT, and the D-SACK to report
         self._ooo_fin: int | None = None
         self._fin_received = False
         self._unacked_segments = 0
         self._ack_now = False
-        # RFC 2883: the duplicate range to report first in the next ACK
-        self._dsack: tuple[int, int] | None = None
-        self._sack_stamp = 0  # out-of-order blocks are stamped as segments land in them
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
         self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
@@ -608,167 +605,218 @@ class Connection:
             self._transition(_T.RCV_RST, cause)
 
     def _synchronized_segment(self, seg: Segment, now: float) -> None:
-        """SYN-RECEIVED and every synchronized state but TIME-WAIT (3.10.7.4)."""
-        flags = seg.flags
-        st = self.state
+        """RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronized state but
+        TIME-WAIT, step by step in the RFC's order. A step that has dealt with
+        the segment (dropped it, answered it, closed) ends the processing."""
+        if self._syn_resent_to_syn_received(seg):
+            return
+        # first: check the sequence number (PAWS before it, RFC 7323 5.3)
+        checked = self._check_sequence(seg, now)
+        if checked is None:
+            return
+        seg = checked
+        # second: check the RST bit
+        if seg.flags & RST:
+            self._rst_arrives(seg, now)
+            return
+        # third: check security. Not implemented: RFC 9293 3.10.7.4 leaves the
+        # IP security compartment to the implementation, and synack neither
+        # sets nor checks one, so no segment is reset for a mismatch.
+        self._note_congestion_and_timestamp(seg)
+        # fourth: check the SYN bit
+        if seg.flags & SYN:
+            self._syn_in_window(seg, now)
+            return
+        # fifth: check the ACK field
+        if not self._ack_arrives(seg, now):
+            return
+        # sixth: check the URG bit (RFC 9293 3.8.5): remember the urgent pointer
+        if seg.flags & URG and self.state in _RECEIVING_STATES:
+            up = sq.add(seg.seq, seg.urgent)
+            if sq.gt(up, self.rcv_up):
+                self.rcv_up = up
+        # seventh and eighth: process the segment text, check the FIN bit
+        self._text_and_fin(seg, now)
 
-        # A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it.
+    def _syn_resent_to_syn_received(self, seg: Segment) -> bool:
+        """A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it."""
         if (
-            st is _S.SYN_RECEIVED
-            and flags & SYN
-            and not flags & (ACK | RST)
+            self.state is _S.SYN_RECEIVED
+            and seg.flags & SYN
+            and not seg.flags & (ACK | RST)
             and seg.seq == self.irs
         ):
             self.snd_nxt = self.iss
-            return
+            return True
+        return False
 
-        # RFC 7323 5.3: PAWS, before the sequence check.
+    def _check_sequence(self, seg: Segment, now: float) -> Segment | None:
+        """First step: the segment to go on with (its text cut off where only
+        its control part is acceptable), or None once it has been dealt with."""
+        flags = seg.flags
+        # RFC 7323 5.3 R1: PAWS, before the sequence check.
         ts = seg.timestamps if self.ts_ok else None
         if ts is not None and not flags & RST and sq.lt(ts.value, self.ts_recent):
             self._drop(seg, "PAWS: old timestamp")
             self._ack_now = True
+            return None
+        if self._acceptable(seg.seq, seg.seg_len):
+            return seg
+        if flags & SYN and not flags & RST:
+            # RFC 5961 4.2: a SYN draws a challenge ACK "irrespective of the
+            # sequence number"; outside the window, also without RFC 5961.
+            self._drop(seg, "SYN outside the window (challenge ACK)")
+            self._challenge_ack(now)
+            return None
+        if not flags & RST:
+            self._ack_now = True
+            if seg.payload and self.sack_ok and self.config.dsack:
+                self._ooo.note_duplicate(seg.seq, len(seg.payload), self.rcv_nxt)
+        if self.config.old_segment_acks and self._only_its_ack_is_current(seg):
+            self._use_old_segments_ack(seg, now)
+            return None
+        if not (seg.seq == self.rcv_nxt and self._receive_window() == 0):
+            self._drop(seg, "outside the receive window")
+            return None
+        # A zero window still takes valid ACKs, URGs and RSTs (3.10.7.4):
+        # keep the control part, drop the text.
+        self._drop(seg, "text beyond a zero window")
+        return Segment(
+            seg.src_port, seg.dst_port, seg.seq, seg.ack, flags & ~FIN, seg.window,
+            seg.urgent, seg.options,
+        )  # fmt: skip
+
+    def _only_its_ack_is_current(self, seg: Segment) -> bool:
+        """Wholly old (below RCV.NXT), a plain ACK: only its acknowledgment can be news."""
+        return bool(
+            seg.flags & ACK
+            and not seg.flags & (RST | SYN)
+            and sq.le(sq.add(seg.seq, seg.seg_len), self.rcv_nxt)
+        )
+
+    def _use_old_segments_ack(self, seg: Segment, now: float) -> None:
+        """Use a wholly old segment's current acknowledgment, as if it had been
+        trimmed to a bare ACK at RCV.NXT (as BSD does)."""
+        self._drop(seg, "old segment: only its ACK is used")
+        self._ack_now = False  # decided below, once the ACK has been used
+        bare_ack = Segment(
+            seg.src_port, seg.dst_port, self.rcv_nxt, seg.ack, ACK, seg.window, 0, seg.options
+        )
+        self._synchronized_segment(bare_ack, now)
+        # the resynchronizing ACK, unless that ACK ended our side of it
+        self._ack_now = self.state not in (_S.TIME_WAIT, _S.CLOSED)
+
+    def _rst_arrives(self, seg: Segment, now: float) -> None:
+        """Second step (RFC 5961 3.2: only an exact match resets, anything else
+        in the window draws a challenge ACK; without RFC 5961 any RST in the
+        window resets)."""
+        if seg.seq != self.rcv_nxt and self.config.rfc5961_rst:
+            self._drop(seg, "RST not at RCV.NXT (challenge ACK)")
+            self._challenge_ack(now)
             return
-
-        # first: sequence number check
-        seg_len = seg.seg_len
-        if not self._acceptable(seg.seq, seg_len):
-            if flags & SYN and not flags & RST:
-                # RFC 5961 4.2: a SYN draws a challenge ACK "irrespective of the
-                # sequence number"; outside the window, also without RFC 5961.
-                self._drop(seg, "SYN outside the window (challenge ACK)")
-                self._challenge_ack(now)
+        st = self.state
+        if st is _S.SYN_RECEIVED:
+            if self.passive:
+                self._transition(_T.RETURN_TO_LISTEN, "rcv RST")
+                self._clear_timers()
                 return
-            if not flags & RST:
-                self._ack_now = True
-                if seg.payload and self.sack_ok and self.config.dsack:
-                    self._note_duplicate(seg.seq, len(seg.payload))
-            if (
-                self.config.old_segment_acks
-                and flags & ACK
-                and not flags & (RST | SYN)
-                and sq.le(sq.add(seg.seq, seg_len), self.rcv_nxt)
-            ):
-                # Wholly old, but its acknowledgment is current: use that, as if
-                # the segment had been trimmed to a bare ACK at RCV.NXT (BSD).
-                self._drop(seg, "old segment: only its ACK is used")
-                self._ack_now = False  # decided below, once the ACK has been used
-                self._synchronized_segment(
-                    Segment(
-                        seg.src_port, seg.dst_port, self.rcv_nxt, seg.ack, ACK, seg.window,
-                        0, seg.options,
-                    ),
-                    now,
-                )  # fmt: skip
-                # the resynchronizing ACK, unless that ACK ended our side of it
-                self._ack_now = self.state not in (_S.TIME_WAIT, _S.CLOSED)
-                return
-            if not (seg.seq == self.rcv_nxt and self._receive_window() == 0):
-                self._drop(seg, "outside the receive window")
-                return
-            # A zero window still takes valid ACKs, URGs and RSTs (3.10.7.4):
-            # keep the control part, drop the text.
-            self._drop(seg, "text beyond a zero window")
-            seg = Segment(
-                seg.src_port, seg.dst_port, seg.seq, seg.ack, flags & ~FIN, seg.window,
-                seg.urgent, seg.options,
-            )  # fmt: skip
-
-        # second: RST (RFC 5961 3.2: only an exact match resets; without
-        # RFC 5961, any RST in the window does)
-        if flags & RST:
-            if seg.seq != self.rcv_nxt and self.config.rfc5961_rst:
-                self._drop(seg, "RST not at RCV.NXT (challenge ACK)")
-                self._challenge_ack(now)
-                return
-            self._on_reset(now)
+            self._event(ConnectionReset(err.CONNECTION_REFUSED))
+            self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
             return
+        self._event(ConnectionReset(err.CONNECTION_RESET))
+        self._enter_closed(_T.RCV_RST, "rcv RST")
 
-        # RFC 3168 6.1.3: a CE mark is echoed with ECE until the peer sends CWR.
+    def _note_congestion_and_timestamp(self, seg: Segment) -> None:
+        """For a segment that passed the sequence and RST checks: echo a CE mark
+        with ECE until the peer sends CWR (RFC 3168 6.1.3), and remember the
+        timestamp to echo (RFC 7323 4.3)."""
         if self.ecn_ok:
-            if flags & CWR:
+            if seg.flags & CWR:
                 self._ece_due = False
             if seg.ecn == CE:
                 self._ece_due = self._ack_now = True
-
-        # RFC 7323 4.3: remember the timestamp to echo.
+        ts = seg.timestamps if self.ts_ok else None
         if ts is not None and sq.le(seg.seq, self.last_ack_sent):
             self.ts_recent = ts.value
 
-        # fourth: SYN. RFC 5961 4.2: challenge ACK; RFC 9293: passive SYN-RECEIVED -> LISTEN
-        if flags & SYN:
-            if st is _S.SYN_RECEIVED and self.passive:
-                self._drop(seg, "SYN in SYN-RECEIVED")
-                self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
-                self._clear_timers()  # RFC 9293 3.10.7.4: no SYN,ACK timers in LISTEN
-                return
-            if not self.config.rfc5961_syn:
-                # RFC 9293 3.10.7.4 fourth, before RFC 5961: a SYN in the window
-                # is an error: reset the connection and tell the peer.
-                self._drop(seg, "SYN in the window (reset)")
-                self._emit(
-                    Segment(self.local[1], self._rport, self.snd_max, self.rcv_nxt, RST | ACK, 0),
-                    now,
-                )
-                self._event(ConnectionReset(err.CONNECTION_RESET))
-                self._enter_closed(_T.RCV_RST, "rcv SYN in the window")
-                return
+    def _syn_in_window(self, seg: Segment, now: float) -> None:
+        """Fourth step: a SYN in a synchronized state."""
+        if self.state is _S.SYN_RECEIVED and self.passive:
+            # RFC 9293: a passive open's SYN-RECEIVED goes back to LISTEN
+            self._drop(seg, "SYN in SYN-RECEIVED")
+            self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
+            self._clear_timers()  # RFC 9293 3.10.7.4: no SYN,ACK timers in LISTEN
+            return
+        if self.config.rfc5961_syn:
+            # RFC 5961 4.2: a challenge ACK, whatever the sequence number
             self._drop(seg, "SYN in a synchronized state (challenge ACK)")
             self._challenge_ack(now)
             return
+        # RFC 9293 3.10.7.4 fourth, before RFC 5961: a SYN in the window is an
+        # error: reset the connection and tell the peer.
+        self._drop(seg, "SYN in the window (reset)")
+        self._emit(
+            Segment(self.local[1], self._rport, self.snd_max, self.rcv_nxt, RST | ACK, 0), now
+        )
+        self._event(ConnectionReset(err.CONNECTION_RESET))
+        self._enter_closed(_T.RCV_RST, "rcv SYN in the window")
 
-        # fifth: ACK
-        if not flags & ACK:
+    def _ack_arrives(self, seg: Segment, now: float) -> bool:
+        """Fifth step. Returns whether processing goes on to the text."""
+        if not seg.flags & ACK:
             self._drop(seg, "no ACK")
-            return
-        if st is _S.SYN_RECEIVED:
-            if not (sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_max)):
-                self._drop(seg, "unacceptable ACK in SYN-RECEIVED")
-                self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
-                return
-            self._syn_acked_after_timeout()
-            self.snd_wnd = seg.window << self.snd_wscale
-            self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
-            self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
-            self._transition(_T.RCV_ACK_OF_SYN, "rcv ACK of SYN")
-            self._event(Connected())
-            st = _S.ESTABLISHED
-            if self._syn_text:
-                text, self._syn_text = self._syn_text, b""
-                self._accept_text(self.rcv_nxt, text, now)
+            return False
+        if self.state is _S.SYN_RECEIVED and not self._ack_of_syn(seg, now):
+            return False
         # RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] gets a challenge ACK.
-        if sq.lt(seg.ack, sq.add(self.snd_una, -self.max_snd_wnd)) or sq.gt(seg.ack, self.snd_max):
+        ack = seg.ack
+        if sq.lt(ack, sq.add(self.snd_una, -self.max_snd_wnd)) or sq.gt(ack, self.snd_max):
             self._drop(seg, "ACK outside the send window (challenge ACK)")
             self._challenge_ack(now)
-            return
+            return False
         fin_was_unacked = self._fin_queued and self._fin_unacked()
         self._process_ack(seg, now)
         if fin_was_unacked and not self._fin_unacked():
-            if st is _S.FIN_WAIT_1:
-                if flags & FIN and self._fin_in_order(seg):
-                    pass  # handled with the FIN below (FIN-WAIT-1 -> TIME-WAIT)
-                else:
-                    self._transition(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
-                    st = _S.FIN_WAIT_2
-                    if self.config.fin_wait_2_timeout is not None and self._user_closed:
-                        self._t_fin_wait_2 = now + self.config.fin_wait_2_timeout
-            elif st is _S.CLOSING:
-                self._enter_time_wait(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
-                return
-            elif st is _S.LAST_ACK:
-                self._event(ConnectionClosed())
-                self._enter_closed(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
-                return
-        elif st in (_S.CLOSING, _S.LAST_ACK):
-            return  # nothing else matters until our FIN is acknowledged
+            return self._fin_acked(seg, now)
+        # CLOSING and LAST-ACK: nothing else matters until our FIN is acknowledged
+        return self.state not in (_S.CLOSING, _S.LAST_ACK)
 
-        # sixth: URG (RFC 9293 3.8.5): remember the urgent pointer
-        if flags & URG and st in _RECEIVING_STATES:
-            up = sq.add(seg.seq, seg.urgent)
-            if sq.gt(up, self.rcv_up):
-                self.rcv_up = up
+    def _ack_of_syn(self, seg: Segment, now: float) -> bool:
+        """SYN-RECEIVED: an ACK of our SYN makes the connection ESTABLISHED."""
+        if not (sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_max)):
+            self._drop(seg, "unacceptable ACK in SYN-RECEIVED")
+            self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
+            return False
+        self._syn_acked_after_timeout()
+        self.snd_wnd = seg.window << self.snd_wscale
+        self.max_snd_wnd = max(self.max_snd_wnd, self.snd_wnd)
+        self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
+        self._transition(_T.RCV_ACK_OF_SYN, "rcv ACK of SYN")
+        self._event(Connected())
+        if self._syn_text:
+            text, self._syn_text = self._syn_text, b""
+            self._accept_text(self.rcv_nxt, text, now)
+        return True
 
-        # seventh and eighth: text and FIN
-        self._text_and_fin(seg, now)
+    def _fin_acked(self, seg: Segment, now: float) -> bool:
+        """This ACK covers our FIN: FIN-WAIT-1 -> FIN-WAIT-2, CLOSING ->
+        TIME-WAIT, LAST-ACK -> CLOSED. Returns whether processing goes on."""
+        st = self.state
+        if st is _S.FIN_WAIT_1:
+            if seg.flags & FIN and self._fin_in_order(seg):
+                return True  # handled with the FIN (FIN-WAIT-1 -> TIME-WAIT)
+            self._transition(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
+            if self.config.fin_wait_2_timeout is not None and self._user_closed:
+                self._t_fin_wait_2 = now + self.config.fin_wait_2_timeout
+            return True
+        if st is _S.CLOSING:
+            self._enter_time_wait(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN", now)
+            return False
+        if st is _S.LAST_ACK:
+            self._event(ConnectionClosed())
+            self._enter_closed(_T.RCV_ACK_OF_FIN, "rcv ACK of FIN")
+            return False
+        return True
 
     def _text_and_fin(self, seg: Segment, now: float) -> None:
         st = self.state
@@ -782,8 +830,8 @@ class Connection:
                 self._abort("data after CLOSE", err.CONNECTION_RESET)
                 return
             if self.sack_ok and self.config.dsack:
-                self._note_duplicate(seq, len(payload))
-                if self._dsack is not None:
+                self._ooo.note_duplicate(seq, len(payload), self.rcv_nxt)
+                if self._ooo.dsack is not None:
                     self._ack_now = True  # a D-SACK is news for the sender: no delay
             # Trim what we already have and what lies beyond the window.
             if sq.lt(seq, self.rcv_nxt):
@@ -822,14 +870,10 @@ class Connection:
             self.rcv_nxt = sq.add(seq, n)
             delivered = n
             filled_hole = False
-            while self._ooo and sq.le(self._ooo[0][0], self.rcv_nxt):
-                start, data, _ = self._ooo.pop(0)
-                skip = sq.sub(self.rcv_nxt, start)
-                if skip < len(data):
-                    self._recv_buf += data[skip:]
-                    delivered += len(data) - skip
-                    self.rcv_nxt = sq.add(self.rcv_nxt, len(data) - skip)
-                filled_hole = True
+            if self._ooo:
+                moved, filled_hole = self._ooo.drain_into(self._recv_buf, self.rcv_nxt)
+                self.rcv_nxt = sq.add(self.rcv_nxt, moved)
+                delivered += moved
             self.stats.bytes_received += delivered
             self._event(DataReceived(delivered))
             if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo:
@@ -839,33 +883,10 @@ class Connection:
             else:
                 self._schedule_ack(n, now)
         else:
-            self._store_out_of_order(seq, payload)
+            self._ooo.store(seq, payload, self.rcv_nxt)
             # RFC 5681 4.2: a duplicate ACK at once, one for every such segment
             # (the sender counts them), not one for a burst.
             self._send_ack(now)
-
-    def _store_out_of_order(self, seq: int, payload: bytes) -> None:
-        """Keep a segment above RCV.NXT, merging overlaps (the window bounds it)."""
-        start, end = seq, sq.add(seq, len(payload))
-        merged = payload
-        keep: list[list[Any]] = []
-        for block in self._ooo:
-            b_start, b_data, _ = block
-            b_end = sq.add(b_start, len(b_data))
-            if sq.lt(b_end, start) or sq.gt(b_start, end):
-                keep.append(block)
-                continue
-            # overlapping or adjacent: combine into one block
-            new_start = sq.min_seq(start, b_start)
-            new_end = sq.max_seq(end, b_end)
-            buf = bytearray(sq.sub(new_end, new_start))
-            buf[sq.sub(b_start, new_start) : sq.sub(b_end, new_start)] = b_data
-            buf[sq.sub(start, new_start) : sq.sub(end, new_start)] = merged
-            start, end, merged = new_start, new_end, bytes(buf)
-        self._sack_stamp += 1
-        keep.append([start, merged, self._sack_stamp])
-        keep.sort(key=lambda b: sq.sub(b[0], self.rcv_nxt))
-        self._ooo = keep
 
     def _schedule_ack(self, nbytes: int, now: float) -> None:
         """Delayed ACK: at least every second full segment, within the timeout."""
@@ -899,19 +920,6 @@ class Connection:
         elif st is _S.FIN_WAIT_2:
             self._t_fin_wait_2 = None
             self._enter_time_wait(_T.RCV_FIN, "rcv FIN", now)
-
-    def _on_reset(self, now: float) -> None:
-        st = self.state
-        if st is _S.SYN_RECEIVED:
-            if self.passive:
-                self._transition(_T.RETURN_TO_LISTEN, "rcv RST")
-                self._clear_timers()
-                return
-            self._event(ConnectionReset(err.CONNECTION_REFUSED))
-            self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
-            return
-        self._event(ConnectionReset(err.CONNECTION_RESET))
-        self._enter_closed(_T.RCV_RST, "rcv RST")
 
     # -- arriving ACKs --------------------------------------------------
     def _process_ack(self, seg: Segment, now: float) -> None:
@@ -1346,35 +1354,9 @@ class Connection:
         opts: tuple[Option, ...] = ()
         if self.ts_ok:
             opts = (NOP, NOP, Timestamps(self.ts_clock(self._now), self.ts_recent))
-        if self.sack_ok and (self._ooo or self._dsack is not None):
-            opts += (NOP, NOP, Sack(self._sack_blocks(3 if self.ts_ok else 4)))
+        if self.sack_ok and (self._ooo or self._ooo.dsack is not None):
+            opts += (NOP, NOP, Sack(self._ooo.sack_blocks(3 if self.ts_ok else 4)))
         return opts
-
-    def _sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
-        """RFC 2018 4: the block with the newest segment first, then the others
-        most recently changed first; a D-SACK block, once, before them all
-        (RFC 2883 4)."""
-        blocks = []
-        if self._dsack is not None:
-            blocks.append(self._dsack)
-            self._dsack = None
-        for start, data, _ in sorted(self._ooo, key=lambda b: -b[2]):
-            blocks.append((start, sq.add(start, len(data))))
-        return tuple(blocks[:limit])
-
-    def _note_duplicate(self, seq: int, length: int) -> None:
-        """RFC 2883 4: remember the first contiguous stretch of this segment that
-        was already received, below RCV.NXT or inside a block held out of order."""
-        end = sq.add(seq, length)
-        if sq.lt(seq, self.rcv_nxt):
-            self._dsack = (seq, sq.min_seq(end, self.rcv_nxt))
-            return
-        for start, data, _ in self._ooo:
-            b_end = sq.add(start, len(data))
-            low, high = sq.max_seq(seq, start), sq.min_seq(end, b_end)
-            if sq.lt(low, high):
-                self._dsack = (low, high)
-                return
 
     def ts_clock(self, now: float) -> int:
         """Our TSval at ``now`` (RFC 7323 5.4: the clock plus a per-connection offset)."""
@@ -1558,7 +1540,7 @@ class Connection:
             self.ts_recent, now + 2 * self.config.msl,
         )  # fmt: skip
         self._send_buf = bytearray()
-        self._ooo = []
+        self._ooo.clear()
 
     def _enter_closed(self, stimulus: Stimulus, cause: str) -> None:
         self._transition(stimulus, cause)
