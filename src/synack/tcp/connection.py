@@ -27,6 +27,7 @@ from synack.tcp.events import (
     SendSpaceAvailable,
 )
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
+from synack.tcp.options import agree, syn_options
 from synack.tcp.rack import SentSegment
 from synack.tcp.reassembly import OutOfOrderQueue
 from synack.tcp.recovery import LossRecovery, Resend
@@ -47,16 +48,12 @@ from synack.wire.segment import (
     NOT_ECT,
     PSH,
     RST,
-    SACK_PERMITTED,
     SYN,
     URG,
-    MaxSegmentSize,
     Option,
     Sack,
     Segment,
     Timestamps,
-    WindowScale,
-    options_length,
 )
 
 _S = State
@@ -1021,9 +1018,7 @@ class Connection:
     def _retransmit_first(self, now: float) -> None:
         """Fast retransmit or partial ACK: resend the segment at SND.UNA."""
         if self.snd_una == self.iss:
-            flags = self._syn_flags()
-            self.stats.retransmitted_segments += 1
-            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+            self._send_syn(now)
             return
         size = min(self.mss_payload(), len(self._send_buf))
         self._emit_range(self.snd_una, size, now, retransmission=True)
@@ -1107,10 +1102,7 @@ class Connection:
             return
         # Our SYN, first sent or resent after a timeout.
         if self.snd_una == self.iss and self.snd_nxt == self.iss:
-            flags = self._syn_flags()
-            if self.snd_max != self.iss:  # sent before: this is a retransmission
-                self.stats.retransmitted_segments += 1
-            self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+            self._send_syn(now)
             self._advance_snd_nxt(sq.add(self.iss, 1), now)
             if self._retransmits == 0 and self._rtt_seq is None:
                 self._rtt_seq, self._rtt_time = self.iss, now
@@ -1323,32 +1315,17 @@ class Connection:
         return SYN | ACK | ECE if self.ecn_ok else SYN | ACK
 
     def _syn_options_for(self, flags: int) -> tuple[Option, ...]:
-        cfg = self.config
-        answering = bool(flags & ACK)  # a SYN,ACK offers only what the peer offered
-        opts: list[Option] = []
-        if not cfg.tcp_options:
-            return ()
-        nops = 0  # a NOP pads the option after it, and goes if that option does
-        for name in cfg.syn_option_order:
-            option: Option | None = None
-            if name == "mss":
-                option = MaxSegmentSize(self.rcv_mss)
-            elif name == "nop":
-                nops += 1
-                continue
-            elif name == "wscale" and cfg.window_scaling and (self.ws_ok or not answering):
-                option = WindowScale(self.rcv_wscale)
-            elif name == "sackOK" and cfg.sack and (self.sack_ok or not answering):
-                option = SACK_PERMITTED
-            elif name == "TS" and cfg.timestamps and (self.ts_ok or not answering):
-                option = Timestamps(self.ts_clock(self._now), self.ts_recent if answering else 0)
-                # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
-                nops = -(options_length(opts) + 10) % 4
-            if option is not None:
-                opts.extend([NOP] * nops)
-                opts.append(option)
-            nops = 0
-        return tuple(opts)
+        return syn_options(
+            self.config, bool(flags & ACK), self.rcv_mss, self.rcv_wscale,
+            (self.ws_ok, self.sack_ok, self.ts_ok), self.ts_clock(self._now), self.ts_recent,
+        )  # fmt: skip
+
+    def _send_syn(self, now: float) -> None:
+        """Our SYN (or SYN,ACK), first sent or resent."""
+        flags = self._syn_flags()
+        if self.snd_max != self.iss:  # sent before: this is a retransmission
+            self.stats.retransmitted_segments += 1
+        self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
 
     def _segment_options(self) -> tuple[Option, ...]:
         opts: tuple[Option, ...] = ()
@@ -1449,32 +1426,25 @@ class Connection:
         cfg = self.config
         self.irs = seg.seq
         self.rcv_nxt = sq.add(seg.seq, 1)
-        ecn_flags = seg.flags & (ECE | CWR)
-        if seg.flags & ACK:  # a SYN,ACK agrees with ECE alone (RFC 3168 6.1.1),
-            # and only to an ECN-setup SYN: the last one we sent must have been one
-            asked = cfg.ecn == "on" and self._retransmits <= cfg.ecn_syn_retries
-            self.ecn_ok = asked and ecn_flags == ECE
-        else:  # a SYN asks with both
-            self.ecn_ok = cfg.ecn != "off" and ecn_flags == ECE | CWR
+        asked = cfg.ecn == "on" and self._retransmits <= cfg.ecn_syn_retries
+        agreed = agree(cfg, seg, self.rcv_mss, ecn_asked=asked)
+        self.ecn_ok = agreed.ecn
         # The window in a SYN is never scaled (RFC 7323 2.2).
         self.rcv_adv = sq.add(self.rcv_nxt, min(self.recv_buffer - len(self._recv_buf), 65535))
-        peer_mss = seg.mss
-        if peer_mss is not None:
-            self.snd_mss = max(min(peer_mss, self.rcv_mss), 64)
+        if agreed.snd_mss is not None:
+            self.snd_mss = agreed.snd_mss
         if cfg.round_recv_buffer_to_mss:
             mss = self.snd_mss
             self.recv_buffer = -(-self.recv_buffer // mss) * mss
-        peer_ws = seg.window_scale
-        self.ws_ok = cfg.tcp_options and cfg.window_scaling and peer_ws is not None
-        if self.ws_ok:
-            self.snd_wscale = min(peer_ws or 0, 14)  # RFC 7323 2.3
-        else:
-            self.snd_wscale = self.rcv_wscale = 0
+        self.ws_ok = agreed.window_scaling
+        self.snd_wscale = agreed.snd_wscale
+        if not self.ws_ok:
+            self.rcv_wscale = 0
+        self.ts_ok = agreed.timestamps
         ts = seg.timestamps
-        self.ts_ok = cfg.tcp_options and cfg.timestamps and ts is not None
-        if ts is not None and self.ts_ok:
+        if self.ts_ok and ts is not None:
             self.ts_recent = ts.value
-        self.sack_ok = cfg.tcp_options and cfg.sack and seg.sack_permitted
+        self.sack_ok = agreed.sack
         self.recovery.on_handshake(self.mss_payload(), self.sack_ok)
         if not self.passive:
             return

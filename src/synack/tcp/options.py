@@ -1,0 +1,101 @@
+"""The SYN's options: what we offer, and what both ends agree on.
+
+Pure functions of the configuration and the segments: the MSS (RFC 9293
+3.7.1), window scaling and timestamps (RFC 7323), SACK-permitted (RFC 2018)
+and ECN setup (RFC 3168 6.1.1). A SYN,ACK offers only what the peer's SYN
+offered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synack.tcp.config import TcpConfig
+from synack.wire.segment import (
+    ACK,
+    CWR,
+    ECE,
+    NOP,
+    SACK_PERMITTED,
+    MaxSegmentSize,
+    Option,
+    Segment,
+    Timestamps,
+    WindowScale,
+    options_length,
+)
+
+MIN_MSS = 64  # the least MSS we agree to, whatever the peer says
+MAX_WINDOW_SHIFT = 14  # RFC 7323 2.3
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """What a SYN's options settle for this connection."""
+
+    snd_mss: int | None  # None: the peer named no MSS, the default stands
+    window_scaling: bool
+    snd_wscale: int  # the peer's shift, applied to the windows it sends
+    timestamps: bool
+    sack: bool
+    ecn: bool
+
+
+def agree(cfg: TcpConfig, seg: Segment, rcv_mss: int, ecn_asked: bool) -> Agreement:
+    """Negotiate from the peer's SYN or SYN,ACK. ``ecn_asked``: the last SYN we
+    sent was an ECN-setup SYN (only then may a SYN,ACK agree to ECN)."""
+    ecn_flags = seg.flags & (ECE | CWR)
+    if seg.flags & ACK:  # a SYN,ACK agrees with ECE alone (RFC 3168 6.1.1)
+        ecn = ecn_asked and ecn_flags == ECE
+    else:  # a SYN asks with both
+        ecn = cfg.ecn != "off" and ecn_flags == ECE | CWR
+    peer_mss = seg.mss
+    peer_ws = seg.window_scale
+    scaling = cfg.tcp_options and cfg.window_scaling and peer_ws is not None
+    return Agreement(
+        snd_mss=None if peer_mss is None else max(min(peer_mss, rcv_mss), MIN_MSS),
+        window_scaling=scaling,
+        snd_wscale=min(peer_ws or 0, MAX_WINDOW_SHIFT) if scaling else 0,
+        timestamps=cfg.tcp_options and cfg.timestamps and seg.timestamps is not None,
+        sack=cfg.tcp_options and cfg.sack and seg.sack_permitted,
+        ecn=ecn,
+    )
+
+
+def syn_options(
+    cfg: TcpConfig,
+    answering: bool,
+    mss: int,
+    wscale: int,
+    agreed: tuple[bool, bool, bool],
+    tsval: int,
+    tsecr: int,
+) -> tuple[Option, ...]:
+    """The options of our SYN (``answering`` False) or SYN,ACK, in the order
+    ``cfg.syn_option_order`` gives. A SYN,ACK offers only what was agreed:
+    ``agreed`` is (window scaling, SACK, timestamps)."""
+    if not cfg.tcp_options:
+        return ()
+    scaling, sack, timestamps = (True, True, True) if not answering else agreed
+    opts: list[Option] = []
+    nops = 0  # a NOP pads the option after it, and goes if that option does
+    for name in cfg.syn_option_order:
+        option: Option | None = None
+        if name == "mss":
+            option = MaxSegmentSize(mss)
+        elif name == "nop":
+            nops += 1
+            continue
+        elif name == "wscale" and cfg.window_scaling and scaling:
+            option = WindowScale(wscale)
+        elif name == "sackOK" and cfg.sack and sack:
+            option = SACK_PERMITTED
+        elif name == "TS" and cfg.timestamps and timestamps:
+            option = Timestamps(tsval, tsecr if answering else 0)
+            # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
+            nops = -(options_length(opts) + 10) % 4
+        if option is not None:
+            opts.extend([NOP] * nops)
+            opts.append(option)
+        nops = 0
+    return tuple(opts)
