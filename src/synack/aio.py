@@ -22,8 +22,8 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from synack.driver import HostDriver
 from synack.host import Host, HostEvent
-from synack.net.driver import HostDriver
 from synack.tcp import errors as err
 from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
@@ -43,12 +43,16 @@ DEFAULT_LIMIT = 2**16
 
 
 class Stack:
-    """A Host on a driver, seen through asyncio streams."""
+    """A Host on a driver, seen through asyncio streams (on the driver's asyncio
+    loop, or else on the running one)."""
 
     def __init__(self, driver: HostDriver) -> None:
         self.driver = driver
         self.host: Host = driver.host
-        self.loop = driver.loop
+        clock = driver.clock
+        self.loop = (
+            clock if isinstance(clock, asyncio.AbstractEventLoop) else asyncio.get_running_loop()
+        )
         self._transports: dict[Connection, TcpTransport] = {}
         # transports that closed, half-closed or saw EOF: one of them may reach
         # TIME-WAIT or CLOSED without an event, so a flush looks at them
@@ -127,11 +131,22 @@ class Stack:
         for transport in list(self._finishing):
             transport.check_finished()
 
-    def _forget(self, transport: TcpTransport) -> None:
+    def watch_finishing(self, transport: TcpTransport) -> None:
+        """``transport`` closed, half-closed or saw EOF: each flush checks whether
+        it is done (it may reach TIME-WAIT or CLOSED without an event)."""
+        self._finishing.add(transport)
+
+    def forget(self, transport: TcpTransport) -> None:
+        """``transport`` is done: no more events for it."""
         self._transports.pop(transport.conn, None)
         self._finishing.discard(transport)
         for server in self._servers.values():
             server.connections.discard(transport)
+
+    def stop_serving(self, port: int) -> None:
+        """Stop listening on ``port`` (what ``Server.close`` does)."""
+        if self._servers.pop(port, None) is not None:
+            self.host.close_listener(port)
 
     def close(self) -> None:
         for server in list(self._servers.values()):
@@ -150,8 +165,7 @@ class Server:
         self._closed = asyncio.Event()
 
     def close(self) -> None:
-        if self.stack._servers.pop(self.port, None) is not None:
-            self.stack.host.close_listener(self.port)
+        self.stack.stop_serving(self.port)
         self._closed.set()
 
     async def wait_closed(self) -> None:
@@ -224,7 +238,7 @@ class TcpTransport(asyncio.Transport):
     def _fail(self, error: Exception) -> None:
         if not self.connected.done():
             self.connected.set_exception(error)
-            self.stack._forget(self)
+            self.stack.forget(self)
             return
         self._lose(error)
 
@@ -237,7 +251,7 @@ class TcpTransport(asyncio.Transport):
             protocol.data_received(conn.receive())
         if not self._paused_reading and not self._eof_seen and conn.at_eof:
             self._eof_seen = True
-            self.stack._finishing.add(self)
+            self.stack.watch_finishing(self)
             if not protocol.eof_received():
                 self.close()
 
@@ -254,7 +268,7 @@ class TcpTransport(asyncio.Transport):
             return
         self._deliver()
         self._lost = True
-        self.stack._forget(self)
+        self.stack.forget(self)
         if self._protocol is not None:
             if self._writing_paused:
                 self._writing_paused = False
@@ -296,7 +310,7 @@ class TcpTransport(asyncio.Transport):
         if self._eof_written:
             return
         self._eof_written = True
-        self.stack._finishing.add(self)
+        self.stack.watch_finishing(self)
         if not self._pending:
             self._finish_writing()
 
@@ -342,7 +356,7 @@ class TcpTransport(asyncio.Transport):
         if self._closing:
             return
         self._closing = True
-        self.stack._finishing.add(self)
+        self.stack.watch_finishing(self)
         if not self._pending:
             self._finish_writing()
 

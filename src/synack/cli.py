@@ -15,8 +15,8 @@ from rich.text import Text
 from synack.wire.seq import MASK
 
 if TYPE_CHECKING:
+    from synack.apps.live_trace import LiveTrace
     from synack.conformance.runtime import RunResult
-    from synack.net.apps import LiveTrace
     from synack.net.lab import Lab
     from synack.scenarios import Outcome
     from synack.sim.network import LinkConfig
@@ -330,7 +330,7 @@ def lab_exec(name: str, command: tuple[str, ...]) -> None:
 
 
 def _live_trace(ladder: bool, pcap: str | None) -> LiveTrace | None:
-    from synack.net.apps import LiveTrace
+    from synack.apps.live_trace import LiveTrace
 
     if not ladder and not pcap:
         return None
@@ -390,14 +390,15 @@ def listen(
     """
     import asyncio
 
-    from synack.net import apps
+    from synack.apps import servers
+    from synack.apps.lab import listen as serve
     from synack.net.lab import LabError
     from synack.net.tun import TunError
 
     link = _impairment(impair)
-    handler: apps.Handler = apps.echo if mode == "echo" else apps.discard
+    handler: servers.Handler = servers.echo if mode == "echo" else servers.discard
     if http_dir is not None:
-        handler = apps.http_files(Path(http_dir))
+        handler = servers.http_files(Path(http_dir))
     the_lab = _lab(name)
     trace = _live_trace(ladder, pcap)
     err = Console(stderr=True, highlight=False)
@@ -408,7 +409,7 @@ def listen(
         err.print(f"synack serves {what} on {where}", markup=False)
 
     try:
-        asyncio.run(apps.listen(the_lab, port, handler, trace, count, ready, link))
+        asyncio.run(serve(the_lab, port, handler, trace, count, ready, link))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:
@@ -433,7 +434,7 @@ def connect(
     """
     import asyncio
 
-    from synack.net import apps
+    from synack.apps.lab import connect as open_session
     from synack.net.lab import LabError
     from synack.net.tun import TunError
     from synack.wire.ip import parse_address
@@ -445,7 +446,7 @@ def connect(
     link = _impairment(impair)
     try:
         trace = _live_trace(ladder, pcap)
-        status = asyncio.run(apps.connect(_lab(name), host, port, trace, link))
+        status = asyncio.run(open_session(_lab(name), host, port, trace, link))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from synack.net.apps import lab_stack
+from synack.apps.lab import lab_stack
 from synack.net.lab import Lab
 
 TIMEOUT = 20.0

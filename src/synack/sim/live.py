@@ -1,11 +1,13 @@
-"""The simulator's links on a real asyncio loop.
+"""The simulator's links under the driver loop, on a real or a virtual clock.
 
 :class:`~synack.sim.network.Network` runs on a virtual clock, as fast as it
 can. Code written against asyncio (``synack.aio`` streams) needs the loop's
-own clock instead: here each Host runs on a :class:`HostDriver`, and packets
-between Hosts take the fates of the same :class:`~synack.sim.network.Link`
-(delay, jitter, bandwidth, loss, duplication, reordering, corruption),
-arriving through ``loop.call_later``. Nothing touches a real network.
+own clock instead: here each Host runs on a :class:`~synack.driver.HostDriver`
+(on the running asyncio loop, or on any other :class:`~synack.driver.Clock`),
+and packets between Hosts take the fates of the same
+:class:`~synack.sim.network.Link` (delay, jitter, bandwidth, loss,
+duplication, reordering, corruption), arriving through the clock's
+``call_at``. Nothing touches a real network.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import random
 
+from synack.driver import Clock, HostDriver
 from synack.host import Host
-from synack.net.driver import HostDriver
 from synack.sim.network import Link, LinkConfig
 from synack.wire.ip import parse_address
 
@@ -26,9 +28,9 @@ class LiveNetwork:
         self,
         link: LinkConfig | None = None,
         seed: int = 1,
-        loop: asyncio.AbstractEventLoop | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.loop = loop if loop is not None else asyncio.get_running_loop()
+        self.clock: Clock = clock if clock is not None else asyncio.get_running_loop()
         self.default_link = link if link is not None else LinkConfig(delay=0.001)
         self.rng = random.Random(seed)
         self.drivers: dict[bytes, LinkDriver] = {}  # packed address -> driver
@@ -63,11 +65,12 @@ class LinkDriver(HostDriver):
     """A Host whose packets go out over the live network's links."""
 
     def __init__(self, host: Host, network: LiveNetwork) -> None:
-        super().__init__(host, network.loop)
+        super().__init__(host, network.clock)
         self.network = network
 
     def transmit(self, packets: list[bytes]) -> None:
         network = self.network
+        clock = self.clock
         now = self.now()
         for packet in packets:
             dst_packed = packet[16:20] if packet[0] >> 4 == 4 else packet[24:40]
@@ -79,4 +82,4 @@ class LinkDriver(HostDriver):
                 if when < 0:
                     network.packets_lost += 1
                     continue
-                self.loop.call_later(max(when - now, 0.0), dst.receive, [copy])
+                clock.call_at(clock.time() + max(when - now, 0.0), dst.receive, [copy])

@@ -28,6 +28,13 @@ user call gave it something to send. Apps can ask ``active_hosts()`` which
 hosts may have new events. A host driven by hand, outside the loop, is
 picked up by the next public call (``step``, ``run``, ``run_until``,
 ``next_time``), or at once with ``touch``.
+
+This is the driver loop of :mod:`synack.driver` for many Hosts at once: per
+instant, every arrival, then every due timer (in the order the hosts joined),
+then the apps, then every host's output. The clock is a
+:class:`~synack.driver.VirtualClock` (``clock``) that only this loop moves;
+``call_at`` schedules on it, and a :class:`~synack.driver.HostDriver` may run
+on it too (``synack.sim.live.LiveNetwork(clock=net.clock)``).
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from synack.driver import VirtualClock
 from synack.host import Host, Outgoing
 from synack.wire.checksum import internet_checksum
 from synack.wire.errors import MalformedPacket
@@ -135,11 +143,11 @@ class Link:
 
         A negative arrival time means it never arrives; the fate says why.
         """
-        return self._fates(now, packet, len(packet))  # type: ignore[return-value]
+        return self.arrivals(now, packet, len(packet))  # type: ignore[return-value]
 
-    def _fates(self, now: float, packet: Packet, size: int) -> list[tuple[float, Packet, str]]:
+    def arrivals(self, now: float, packet: Packet, size: int) -> list[tuple[float, Packet, str]]:
         """:meth:`fates` for bytes or a segment item of ``size`` bytes on the wire
-        (a segment item only when the link does not corrupt)."""
+        (a segment item only when the link does not corrupt): the simulator's path."""
         cfg = self.config
         rng = self.rng
         start = now
@@ -327,7 +335,7 @@ class Network:
     """Hosts, the links between them, and the clock."""
 
     def __init__(self, seed: int = 0, default_link: LinkConfig | None = None) -> None:
-        self.now = 0.0
+        self.clock = VirtualClock()
         self.rng = random.Random(seed)
         self.default_link = default_link or LinkConfig()
         self.hosts: list[Host] = []
@@ -357,7 +365,15 @@ class Network:
         self._pending: dict[Host, None] = {}
         # Hosts the loop drove since the apps last ran (see ``active_hosts``).
         self._active: dict[Host, None] = {}
-        self._agenda: list[tuple[float, int, App]] = []  # see ``call_at``
+
+    @property
+    def now(self) -> float:
+        """Virtual time, in seconds: the clock's."""
+        return self.clock.now
+
+    @now.setter
+    def now(self, value: float) -> None:
+        self.clock.now = value
 
     def add_host(self, host: Host) -> Host:
         for address in host.addresses:
@@ -376,8 +392,7 @@ class Network:
     def call_at(self, when: float, action: App) -> None:
         """Run ``action(network)`` at virtual time ``when`` (now, if that has passed),
         with the apps: after that instant's input and timers, before output."""
-        self._counter += 1
-        heapq.heappush(self._agenda, (when, self._counter, action))
+        self.clock.call_at(when, action, self)
 
     def _output_ready(self, host: Host) -> None:
         self._pending[host] = None
@@ -471,7 +486,7 @@ class Network:
                 if faults:
                     arrivals = self._faulted(host, dst, link, packet, len(packet))
                 else:
-                    arrivals = link._fates(now, packet, len(packet))
+                    arrivals = link.arrivals(now, packet, len(packet))
                 for when, copy, fate in arrivals:
                     assert isinstance(copy, bytes)
                     if when < 0:
@@ -527,7 +542,7 @@ class Network:
                 if faults:
                     arrivals = self._faulted(host, dst, link, packet, size)
                 else:
-                    arrivals = link._fates(now, packet, size)
+                    arrivals = link.arrivals(now, packet, size)
                 for when, copy, _ in arrivals:
                     if when < 0:
                         lost += 1
@@ -555,7 +570,7 @@ class Network:
         # every rule sees every packet above, so their counts stay exact
         if any(rule.action == "drop" for rule in acting):
             return [(-1.0, packet, "dropped")]
-        arrivals = link._fates(self.now, packet, size)
+        arrivals = link.arrivals(self.now, packet, size)
         for rule in acting:
             if rule.action == "delay":
                 arrivals = [(t + rule.delay, p, "delayed") for t, p, _ in arrivals]
@@ -610,8 +625,9 @@ class Network:
         t = self._next_timer()
         if t is not None and (best is None or t < best):
             best = t
-        if self._agenda and (best is None or self._agenda[0][0] < best):
-            best = self._agenda[0][0]
+        scheduled = self.clock.next_time()
+        if scheduled is not None and (best is None or scheduled < best):
+            best = scheduled
         return best
 
     def step(self) -> bool:
@@ -624,8 +640,8 @@ class Network:
         when = self._next_time()
         if when is None:
             return False
-        self.now = max(self.now, when)
-        now = self.now
+        clock = self.clock
+        now = clock.now = max(clock.now, when)
         queue = self._queue
         if queue and queue[0][0] <= now:
             received: dict[Host, None] = {}
@@ -657,9 +673,7 @@ class Network:
                 self._active[host] = None
                 self._pending[host] = None
             self._refresh(host)
-        agenda = self._agenda
-        while agenda and agenda[0][0] <= now:
-            heapq.heappop(agenda)[2](self)
+        clock.run_due()
         for app in self.apps:
             app(self)
         self._active.clear()
