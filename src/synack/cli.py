@@ -193,9 +193,9 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
     clock; the kernel reference it is compared with runs over 127.0.0.1 only.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from synack import bench as benchmarks
+    from synack.bench.report import print_report
 
     err_console = Console(stderr=True)
     with Progress(
@@ -218,39 +218,7 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(benchmarks.to_json(results), indent=2) + "\n")
         return
-    table = Table(title=f"synack bench{' --quick' if quick else ''}: {which}")
-    table.add_column("figure")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
-    table.add_column("target", justify="right")
-    table.add_column("ratio", justify="right")
-    for figure in benchmarks.figures(results):
-        style = "green" if figure.ratio >= 1 else "red"
-        table.add_row(
-            figure.name,
-            f"{figure.value:,.1f}",
-            figure.unit,
-            figure.target_text,
-            Text(f"{figure.ratio:.2f}", style=style),
-        )
-    Console().print(table)
-    Console().print("ratio >= 1 meets the target; throughput is wall time, sizes are tracemalloc")
-    kernel = next((r for r in results if isinstance(r, benchmarks.KernelResult)), None)
-    if kernel is not None:
-        Console().print(
-            f"\nthe kernel on loopback, same run, through Python sockets: "
-            f"{kernel.lifecycles_per_second:,.0f} conn/s, {kernel.bulk_mb_per_second:,.0f} MB/s"
-        )
-        for name, ratio in benchmarks.kernel_ratios(results).items():
-            Console().print(f"  synack {name} / kernel: {ratio:.3f}")
-    tun = next((r for r in results if isinstance(r, benchmarks.TunResult)), None)
-    if tun is not None:
-        Console().print(
-            f"\nin a lab with MTU {tun.mtu}; Python alone reads the same TUN device at "
-            f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
-        )
-        for name, fraction in tun.ceiling_fractions().items():
-            Console().print(f"  {name}: {fraction:.3f}")
+    print_report(results, f"synack bench{' --quick' if quick else ''}: {which}", Console())
 
 
 # ----------------------------------------------------------------------

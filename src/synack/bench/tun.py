@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 
 from synack.aio import Stack
-from synack.bench import TunResult
+from synack.bench.results import TunResult
 from synack.host import Host
 from synack.net.driver import TunDriver
 from synack.net.lab import Lab

@@ -1,23 +1,19 @@
 """Engine benchmarks: one process, in memory, on a virtual clock.
 
-Four figures, each measured by a function that returns a dataclass:
-
 - :func:`bench_lifecycle`: full connection lifecycles per second through two
   Hosts (handshake, one byte each way, the 4-way close), with the client's
   TIME-WAIT records piling up and expiring on the virtual clock;
+  :func:`bench_lifecycle_engine` the same between two bare Connections;
 - :func:`bench_bulk_engine` and :func:`bench_bulk_hosts`: payload MB/s at
   MSS 1460 with no loss, engine only (segments passed as objects) and
   through two Hosts (IP encode/decode and both checksums);
 - :func:`bench_memory_established` and :func:`bench_memory_time_wait`:
   tracemalloc growth per idle ESTABLISHED connection and per TIME-WAIT
-  record;
-- :func:`bench_sim`: 10,000 connections at once on the simulated network
-  (:func:`synack.sim.scale.simulate`: handshake, 10 KB each way, close),
-  in simulated packets per wall second.
+  record.
 
 Nothing touches a socket or a real network: packets are handed from one
 Host to the other by a small pump loop. Wall time is read only to report
-figures; tests never assert on it. ``synack bench`` prints them.
+figures; tests never assert on it.
 """
 
 from __future__ import annotations
@@ -28,10 +24,19 @@ import random
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from ipaddress import ip_address
-from typing import Any, Protocol
+from typing import Protocol
 
+from synack.bench.results import (
+    LIFECYCLE_TARGET,
+    MB,
+    MIB,
+    BulkResult,
+    LifecycleResult,
+    MemoryResult,
+    Progress,
+    no_progress,
+)
 from synack.host import Host
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
@@ -51,203 +56,9 @@ from synack.wire.segment import (
     WindowScale,
 )
 
-# What "good enough" means for each figure (see DESIGN.md, Benchmarks).
-LIFECYCLE_TARGET = 5_000.0  # lifecycles per second
-BULK_TARGET = 50.0  # MB/s of payload (1 MB = 10**6 bytes)
-SIM_TARGET = 100_000.0  # simulated packets per wall second, many connections at once
-ESTABLISHED_TARGET = 4096.0  # bytes per idle ESTABLISHED connection, per side
-TIME_WAIT_TARGET = 256.0  # bytes per TIME-WAIT record in a Host
-
 CLIENT = ip_address("10.0.0.1")
 SERVER = ip_address("10.0.0.2")
 SERVER_PORT = 80
-MB = 1_000_000
-MIB = 1 << 20
-
-Progress = Callable[[str, float], None]  # label, fraction done (0.0 - 1.0)
-
-
-def _no_progress(label: str, fraction: float) -> None:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """One line of the report. ``ratio`` >= 1 means the target is met."""
-
-    name: str
-    value: float
-    unit: str
-    target: float
-    higher_is_better: bool = True
-
-    @property
-    def ratio(self) -> float:
-        if self.higher_is_better:
-            return self.value / self.target
-        return self.target / self.value if self.value > 0 else float("inf")
-
-    @property
-    def target_text(self) -> str:
-        return f"{'>=' if self.higher_is_better else '<='} {self.target:g}"
-
-
-@dataclass(frozen=True, slots=True)
-class LifecycleResult:
-    connections: int
-    seconds: float
-    per_second: float
-    batch: int
-    msl: float
-    virtual_seconds: float
-    time_wait_peak: int  # most TIME-WAIT records the client held at once
-    time_wait_left: int  # still held at the end
-    client_bytes_received: int
-    server_bytes_received: int
-    packets: int  # IP packets (hosts) or segments (engine) exchanged, both directions
-    path: str = "hosts"  # "hosts" (IP packets, checksums) or "engine" (Connection objects)
-
-    def figures(self) -> list[Figure]:
-        return [Figure(f"lifecycles ({self.path})", self.per_second, "conn/s", LIFECYCLE_TARGET)]
-
-
-@dataclass(frozen=True, slots=True)
-class BulkResult:
-    path: str  # "engine" (Connection objects) or "hosts" (IP packets)
-    total_bytes: int
-    delivered_bytes: int
-    seconds: float
-    mb_per_second: float
-    segments: int  # data-carrying segments the sender emitted
-    payload_per_segment: int  # the sender's MSS less options
-    sha256_expected: str
-    sha256_delivered: str
-    virtual_seconds: float
-
-    @property
-    def intact(self) -> bool:
-        return (
-            self.delivered_bytes == self.total_bytes
-            and self.sha256_expected == self.sha256_delivered
-        )
-
-    def figures(self) -> list[Figure]:
-        return [Figure(f"bulk MSS 1460 ({self.path})", self.mb_per_second, "MB/s", BULK_TARGET)]
-
-
-@dataclass(frozen=True, slots=True)
-class MemoryResult:
-    kind: str  # "established" or "time-wait"
-    count: int  # connections (per side) or TIME-WAIT records measured
-    bytes_total: int  # tracemalloc growth
-    bytes_each: float  # per connection per side, or per record
-    seconds: float
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    def figures(self) -> list[Figure]:
-        if self.kind == "established":
-            return [
-                Figure(
-                    "idle ESTABLISHED (per side)",
-                    self.bytes_each,
-                    "B/conn",
-                    ESTABLISHED_TARGET,
-                    higher_is_better=False,
-                )
-            ]
-        return [
-            Figure(
-                "TIME-WAIT record in a Host",
-                self.bytes_each,
-                "B/record",
-                TIME_WAIT_TARGET,
-                higher_is_better=False,
-            )
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class KernelResult:
-    """The same work done by the kernel's TCP over loopback, through Python sockets.
-
-    Not a target: the reference that synack's figures are divided by, measured
-    in the same run because these machines are noisy.
-    """
-
-    lifecycles: int
-    lifecycles_per_second: float
-    bulk_bytes: int
-    bulk_mb_per_second: float
-
-    def figures(self) -> list[Figure]:
-        return []
-
-
-@dataclass(frozen=True, slots=True)
-class SimResult:
-    """Many connections on the simulated network, all in one process on one core."""
-
-    connections: int
-    bytes_each_way: int
-    seconds: float  # wall
-    packets: int  # packets the hosts sent onto links
-    packets_per_second: float
-    virtual_seconds: float
-    completed: int  # connections that closed in order with every byte intact
-    retransmitted_segments: int
-    handshake_p99_ms: float
-
-    def figures(self) -> list[Figure]:
-        return [
-            Figure(
-                f"simulated packets ({self.connections:,} conns)",
-                self.packets_per_second,
-                "pkt/s",
-                SIM_TARGET,
-            )
-        ]
-
-
-TUN_BULK_TARGET = 60.0  # MB/s each way
-TUN_CONNECTIONS_TARGET = 1_500.0  # connections/s
-
-
-@dataclass(frozen=True, slots=True)
-class TunResult:
-    mtu: int
-    nbytes: int
-    to_synack_mb_per_second: float
-    from_synack_mb_per_second: float
-    connections: int
-    connections_per_second: float
-    raw_mb_per_second: float
-    raw_packets_per_second: float
-
-    def figures(self) -> list[Figure]:
-        return [
-            Figure("tun bulk kernel -> synack", self.to_synack_mb_per_second, "MB/s",
-                   TUN_BULK_TARGET),
-            Figure("tun bulk synack -> kernel", self.from_synack_mb_per_second, "MB/s",
-                   TUN_BULK_TARGET),
-            Figure("tun connections (kernel client)", self.connections_per_second, "conn/s",
-                   TUN_CONNECTIONS_TARGET),
-        ]  # fmt: skip
-
-    def ceiling_fractions(self) -> dict[str, float]:
-        """Each figure as a fraction of the raw TUN read ceiling, in the same unit:
-        MB/s for the transfers; packets/s for connections (one connection
-        takes at least 5 packets through the device)."""
-        raw = self.raw_mb_per_second
-        return {
-            "bulk kernel -> synack / raw read MB/s": self.to_synack_mb_per_second / raw,
-            "bulk synack -> kernel / raw read MB/s": self.from_synack_mb_per_second / raw,
-            "connections x 5 packets / raw read packets/s": (
-                5 * self.connections_per_second / self.raw_packets_per_second
-            ),
-        }
-
-
-Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
 
 
 # ----------------------------------------------------------------------
@@ -279,7 +90,7 @@ def bench_lifecycle(
     batch: int = 100,
     msl: float = 1.0,
     rate: float = LIFECYCLE_TARGET,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> LifecycleResult:
     """``count`` lifecycles, ``batch`` at a time: handshake, a byte each way, close.
 
@@ -352,7 +163,7 @@ def bench_lifecycle(
 
 
 def bench_lifecycle_engine(
-    count: int = 20_000, progress: Progress = _no_progress
+    count: int = 20_000, progress: Progress = no_progress
 ) -> LifecycleResult:
     """The same lifecycle between two bare Connections: the engine's own cost.
 
@@ -510,7 +321,7 @@ def _bulk_loop(
 
 
 def bench_bulk_engine(
-    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
+    total: int = 64 * MIB, mss: int = 1460, progress: Progress = no_progress
 ) -> BulkResult:
     """``total`` bytes from one Connection to another, segments passed as objects."""
     config = _bulk_config(mss)
@@ -538,7 +349,7 @@ def bench_bulk_engine(
 
 
 def bench_bulk_hosts(
-    total: int = 64 * MIB, mss: int = 1460, progress: Progress = _no_progress
+    total: int = 64 * MIB, mss: int = 1460, progress: Progress = no_progress
 ) -> BulkResult:
     """``total`` bytes between two Hosts, as IP packets with both checksums."""
     config = _bulk_config(mss)
@@ -596,7 +407,7 @@ def _traced() -> int:
 
 
 def bench_memory_established(
-    count: int = 100_000, batch: int = 1_000, progress: Progress = _no_progress
+    count: int = 100_000, batch: int = 1_000, progress: Progress = no_progress
 ) -> MemoryResult:
     """tracemalloc growth of two Hosts holding ``count`` idle ESTABLISHED connections.
 
@@ -660,7 +471,7 @@ def bench_memory_established(
 
 
 def bench_memory_time_wait(
-    count: int = 100_000, batch: int = 1_000, progress: Progress = _no_progress
+    count: int = 100_000, batch: int = 1_000, progress: Progress = no_progress
 ) -> MemoryResult:
     """tracemalloc growth of a Host holding ``count`` TIME-WAIT records.
 
@@ -736,175 +547,3 @@ def bench_memory_time_wait(
         time.perf_counter() - started,
         {"records": records, "collapsed": client.stats.time_wait_collapsed},
     )
-
-
-# ----------------------------------------------------------------------
-# e. Many connections on the simulated network
-# ----------------------------------------------------------------------
-def bench_sim(
-    connections: int = 10_000, nbytes: int = 10_000, progress: Progress = _no_progress
-) -> SimResult:
-    """``connections`` connections at once through :func:`synack.sim.scale.simulate`:
-    10 client hosts, one server, 10 ms links, no loss, ``nbytes`` each way. The
-    figure is simulated packets per wall second, TIME-WAIT expiry included."""
-    from synack.sim.scale import simulate
-
-    label = "simulated connections"
-
-    def report(done: int, total: int) -> None:
-        progress(label, done / total)
-
-    gc.collect()
-    result = simulate(connections, bytes_up=nbytes, bytes_down=nbytes, progress=report)
-    if not result.ok:
-        raise RuntimeError(f"simulated connections did not all finish: {result.to_dict()}")
-    hs = result.handshake_ms
-    return SimResult(
-        connections, nbytes, result.wall_seconds, result.packets, result.packets_per_second,
-        result.virtual_seconds, result.completed, result.retransmitted_segments,
-        hs.p99 if hs is not None else 0.0,
-    )  # fmt: skip
-
-
-# ----------------------------------------------------------------------
-# d. The kernel, for reference (loopback only)
-# ----------------------------------------------------------------------
-def bench_kernel(lifecycles: int = 5_000, bulk_bytes: int = 64 * MIB) -> KernelResult:
-    """Lifecycles and bulk MB/s of the kernel's TCP on 127.0.0.1, via Python sockets.
-
-    The server runs in a thread of this process; every connection is to a
-    port on loopback that this function opened, and all are closed at the end.
-    """
-    import socket
-    import threading
-
-    def serve(listener: socket.socket, count: int) -> None:
-        for _ in range(count):
-            conn, _ = listener.accept()
-            with conn:
-                conn.recv(1)
-                conn.sendall(b"r")
-                conn.recv(1)  # EOF: the client closed first, as in synack's run
-
-    with socket.create_server(("127.0.0.1", 0), backlog=128) as listener:
-        address = listener.getsockname()
-        server = threading.Thread(target=serve, args=(listener, lifecycles), daemon=True)
-        server.start()
-        start = time.perf_counter()
-        for _ in range(lifecycles):
-            with socket.create_connection(address) as client:
-                client.sendall(b"q")
-                client.recv(1)
-        server.join()
-        lifecycle_seconds = time.perf_counter() - start
-
-    def sink(listener: socket.socket, total: list[int]) -> None:
-        conn, _ = listener.accept()
-        buf = bytearray(1 << 16)
-        with conn:
-            while n := conn.recv_into(buf):
-                total[0] += n
-
-    chunk = bytes(1 << 16)
-    received = [0]
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        receiver = threading.Thread(target=sink, args=(listener, received), daemon=True)
-        receiver.start()
-        start = time.perf_counter()
-        with socket.create_connection(listener.getsockname()) as client:
-            sent = 0
-            while sent < bulk_bytes:
-                client.sendall(chunk)
-                sent += len(chunk)
-        receiver.join()
-        bulk_seconds = time.perf_counter() - start
-    return KernelResult(
-        lifecycles, lifecycles / lifecycle_seconds, received[0], received[0] / bulk_seconds / MB
-    )
-
-
-def kernel_ratios(results: list[Result]) -> dict[str, float]:
-    """Each synack throughput figure divided by the kernel's, from the same run."""
-    kernel = next((r for r in results if isinstance(r, KernelResult)), None)
-    if kernel is None:
-        return {}
-    ratios = {}
-    for r in results:
-        if isinstance(r, LifecycleResult):
-            ratios[f"lifecycles ({r.path})"] = r.per_second / kernel.lifecycles_per_second
-        elif isinstance(r, BulkResult):
-            ratios[f"bulk ({r.path})"] = r.mb_per_second / kernel.bulk_mb_per_second
-    return ratios
-
-
-# ----------------------------------------------------------------------
-# Running them together
-# ----------------------------------------------------------------------
-BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim", "tun")
-
-
-@dataclass(frozen=True, slots=True)
-class Sizes:
-    lifecycles: int
-    bulk_bytes: int
-    memory_count: int
-    sim_connections: int = 10_000
-
-
-FULL = Sizes(lifecycles=20_000, bulk_bytes=64 * MIB, memory_count=100_000)
-QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_connections=500)
-
-
-def run(which: str = "all", quick: bool = False, progress: Progress = _no_progress) -> list[Result]:
-    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``,
-    ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
-    if which != "all" and which not in BENCHMARKS:
-        raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
-    sizes = QUICK if quick else FULL
-    results: list[Result] = []
-    if which in ("all", "lifecycle"):
-        results.append(bench_lifecycle_engine(sizes.lifecycles, progress=progress))
-        results.append(bench_lifecycle(sizes.lifecycles, progress=progress))
-    if which in ("all", "bulk"):
-        results.append(bench_bulk_engine(sizes.bulk_bytes, progress=progress))
-        results.append(bench_bulk_hosts(sizes.bulk_bytes, progress=progress))
-    if which in ("all", "memory"):
-        results.append(bench_memory_established(sizes.memory_count, progress=progress))
-        results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
-    if which in ("all", "sim"):
-        results.append(bench_sim(sizes.sim_connections, progress=progress))
-    if which == "tun":  # needs root and a lab of its own: never part of "all"
-        from synack.net.bench import bench_tun
-
-        if quick:
-            results.append(bench_tun(10_000_000, 300, progress=progress))
-        else:
-            results.append(bench_tun(progress=progress))
-    if which in ("all", "kernel", "lifecycle", "bulk"):
-        progress("kernel (loopback)", 0.0)
-        results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))
-        progress("kernel (loopback)", 1.0)
-    return results
-
-
-def figures(results: list[Result]) -> list[Figure]:
-    return [figure for result in results for figure in result.figures()]
-
-
-def to_json(results: list[Result]) -> dict[str, Any]:
-    """Results and figures as plain data, for ``synack bench --json``."""
-    return {
-        "results": [{"benchmark": type(r).__name__, **asdict(r)} for r in results],
-        "figures": [
-            {
-                "name": f.name,
-                "value": f.value,
-                "unit": f.unit,
-                "target": f.target,
-                "higher_is_better": f.higher_is_better,
-                "ratio": f.ratio,
-            }
-            for f in figures(results)
-        ],
-        "kernel_ratios": kernel_ratios(results),
-    }

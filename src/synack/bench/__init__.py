@@ -1,0 +1,98 @@
+"""``synack bench``: what synack's TCP costs, measured in one process.
+
+The benchmarks are grouped as :data:`BENCHMARKS` names them and :func:`run`
+runs them: the engine and Hosts in memory on a virtual clock
+(:mod:`synack.bench.engine`), many connections on the simulated network
+(:mod:`synack.bench.sim`), the kernel's TCP on loopback for reference
+(:mod:`synack.bench.kernel`), and synack against the kernel through a TUN
+device (:mod:`synack.bench.tun`, root only). :mod:`synack.bench.results`
+holds what they return; :mod:`synack.bench.report` draws it as tables.
+Tests never assert on wall time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synack.bench.engine import (
+    bench_bulk_engine,
+    bench_bulk_hosts,
+    bench_lifecycle,
+    bench_lifecycle_engine,
+    bench_memory_established,
+    bench_memory_time_wait,
+)
+from synack.bench.kernel import bench_kernel
+from synack.bench.results import (
+    MIB,
+    SIM_TARGET,
+    BulkResult,
+    Figure,
+    KernelResult,
+    LifecycleResult,
+    MemoryResult,
+    Progress,
+    Result,
+    SimResult,
+    TunResult,
+    figures,
+    kernel_ratios,
+    no_progress,
+    to_json,
+)
+from synack.bench.sim import bench_sim
+
+__all__ = [
+    "BENCHMARKS", "FULL", "QUICK", "SIM_TARGET", "BulkResult", "Figure", "KernelResult",
+    "LifecycleResult", "MemoryResult", "Result", "SimResult", "Sizes", "TunResult",
+    "bench_bulk_engine", "bench_bulk_hosts", "bench_kernel", "bench_lifecycle",
+    "bench_lifecycle_engine", "bench_memory_established", "bench_memory_time_wait",
+    "bench_sim", "figures", "kernel_ratios", "run", "to_json",
+]  # fmt: skip
+
+
+BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim", "tun")
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    lifecycles: int
+    bulk_bytes: int
+    memory_count: int
+    sim_connections: int = 10_000
+
+
+FULL = Sizes(lifecycles=20_000, bulk_bytes=64 * MIB, memory_count=100_000)
+QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_connections=500)
+
+
+def run(which: str = "all", quick: bool = False, progress: Progress = no_progress) -> list[Result]:
+    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``,
+    ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
+    if which != "all" and which not in BENCHMARKS:
+        raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
+    sizes = QUICK if quick else FULL
+    results: list[Result] = []
+    if which in ("all", "lifecycle"):
+        results.append(bench_lifecycle_engine(sizes.lifecycles, progress=progress))
+        results.append(bench_lifecycle(sizes.lifecycles, progress=progress))
+    if which in ("all", "bulk"):
+        results.append(bench_bulk_engine(sizes.bulk_bytes, progress=progress))
+        results.append(bench_bulk_hosts(sizes.bulk_bytes, progress=progress))
+    if which in ("all", "memory"):
+        results.append(bench_memory_established(sizes.memory_count, progress=progress))
+        results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
+    if which in ("all", "sim"):
+        results.append(bench_sim(sizes.sim_connections, progress=progress))
+    if which == "tun":  # needs root and a lab of its own: never part of "all"
+        from synack.bench.tun import bench_tun
+
+        if quick:
+            results.append(bench_tun(10_000_000, 300, progress=progress))
+        else:
+            results.append(bench_tun(progress=progress))
+    if which in ("all", "kernel", "lifecycle", "bulk"):
+        progress("kernel (loopback)", 0.0)
+        results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))
+        progress("kernel (loopback)", 1.0)
+    return results

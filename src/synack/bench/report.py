@@ -1,0 +1,66 @@
+"""``synack bench``'s tables: the figures against their targets, then the
+kernel reference and the TUN ceiling when they were measured."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from synack.bench.results import KernelResult, Result, TunResult, figures, kernel_ratios
+
+
+def print_report(results: list[Result], title: str, console: Console) -> None:
+    """Everything ``synack bench`` prints after a run (without ``--json``)."""
+    console.print(figures_table(results, title))
+    console.print("ratio >= 1 meets the target; throughput is wall time, sizes are tracemalloc")
+    for line in kernel_lines(results) + tun_lines(results):
+        console.print(line)
+
+
+def figures_table(results: list[Result], title: str) -> Table:
+    """One row per figure: value, unit, target, and the ratio in green when met."""
+    table = Table(title=title)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    table.add_column("target", justify="right")
+    table.add_column("ratio", justify="right")
+    for figure in figures(results):
+        style = "green" if figure.ratio >= 1 else "red"
+        table.add_row(
+            figure.name,
+            f"{figure.value:,.1f}",
+            figure.unit,
+            figure.target_text,
+            Text(f"{figure.ratio:.2f}", style=style),
+        )
+    return table
+
+
+def kernel_lines(results: list[Result]) -> list[str]:
+    """The kernel's loopback figures and each synack throughput over them."""
+    kernel = next((r for r in results if isinstance(r, KernelResult)), None)
+    if kernel is None:
+        return []
+    lines = [
+        f"\nthe kernel on loopback, same run, through Python sockets: "
+        f"{kernel.lifecycles_per_second:,.0f} conn/s, {kernel.bulk_mb_per_second:,.0f} MB/s"
+    ]
+    for name, ratio in kernel_ratios(results).items():
+        lines.append(f"  synack {name} / kernel: {ratio:.3f}")
+    return lines
+
+
+def tun_lines(results: list[Result]) -> list[str]:
+    """The TUN figures as fractions of what Python alone reads from the device."""
+    tun = next((r for r in results if isinstance(r, TunResult)), None)
+    if tun is None:
+        return []
+    lines = [
+        f"\nin a lab with MTU {tun.mtu}; Python alone reads the same TUN device at "
+        f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
+    ]
+    for name, fraction in tun.ceiling_fractions().items():
+        lines.append(f"  {name}: {fraction:.3f}")
+    return lines

@@ -1,0 +1,240 @@
+"""What the benchmarks report: one dataclass per benchmark, the figures they
+make (each against its target) and the plain data of ``synack bench --json``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# What "good enough" means for each figure (benchmarks/README.md has the table).
+LIFECYCLE_TARGET = 5_000.0  # lifecycles per second
+BULK_TARGET = 50.0  # MB/s of payload (1 MB = 10**6 bytes)
+SIM_TARGET = 100_000.0  # simulated packets per wall second, many connections at once
+ESTABLISHED_TARGET = 4096.0  # bytes per idle ESTABLISHED connection, per side
+TIME_WAIT_TARGET = 256.0  # bytes per TIME-WAIT record in a Host
+
+MB = 1_000_000
+MIB = 1 << 20
+
+Progress = Callable[[str, float], None]  # label, fraction done (0.0 - 1.0)
+
+
+def no_progress(label: str, fraction: float) -> None:
+    """A Progress that shows nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One line of the report. ``ratio`` >= 1 means the target is met."""
+
+    name: str
+    value: float
+    unit: str
+    target: float
+    higher_is_better: bool = True
+
+    @property
+    def ratio(self) -> float:
+        if self.higher_is_better:
+            return self.value / self.target
+        return self.target / self.value if self.value > 0 else float("inf")
+
+    @property
+    def target_text(self) -> str:
+        return f"{'>=' if self.higher_is_better else '<='} {self.target:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleResult:
+    connections: int
+    seconds: float
+    per_second: float
+    batch: int
+    msl: float
+    virtual_seconds: float
+    time_wait_peak: int  # most TIME-WAIT records the client held at once
+    time_wait_left: int  # still held at the end
+    client_bytes_received: int
+    server_bytes_received: int
+    packets: int  # IP packets (hosts) or segments (engine) exchanged, both directions
+    path: str = "hosts"  # "hosts" (IP packets, checksums) or "engine" (Connection objects)
+
+    def figures(self) -> list[Figure]:
+        return [Figure(f"lifecycles ({self.path})", self.per_second, "conn/s", LIFECYCLE_TARGET)]
+
+
+@dataclass(frozen=True, slots=True)
+class BulkResult:
+    path: str  # "engine" (Connection objects) or "hosts" (IP packets)
+    total_bytes: int
+    delivered_bytes: int
+    seconds: float
+    mb_per_second: float
+    segments: int  # data-carrying segments the sender emitted
+    payload_per_segment: int  # the sender's MSS less options
+    sha256_expected: str
+    sha256_delivered: str
+    virtual_seconds: float
+
+    @property
+    def intact(self) -> bool:
+        return (
+            self.delivered_bytes == self.total_bytes
+            and self.sha256_expected == self.sha256_delivered
+        )
+
+    def figures(self) -> list[Figure]:
+        return [Figure(f"bulk MSS 1460 ({self.path})", self.mb_per_second, "MB/s", BULK_TARGET)]
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryResult:
+    kind: str  # "established" or "time-wait"
+    count: int  # connections (per side) or TIME-WAIT records measured
+    bytes_total: int  # tracemalloc growth
+    bytes_each: float  # per connection per side, or per record
+    seconds: float
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def figures(self) -> list[Figure]:
+        if self.kind == "established":
+            return [
+                Figure(
+                    "idle ESTABLISHED (per side)",
+                    self.bytes_each,
+                    "B/conn",
+                    ESTABLISHED_TARGET,
+                    higher_is_better=False,
+                )
+            ]
+        return [
+            Figure(
+                "TIME-WAIT record in a Host",
+                self.bytes_each,
+                "B/record",
+                TIME_WAIT_TARGET,
+                higher_is_better=False,
+            )
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class KernelResult:
+    """The same work done by the kernel's TCP over loopback, through Python sockets.
+
+    Not a target: the reference that synack's figures are divided by, measured
+    in the same run because these machines are noisy.
+    """
+
+    lifecycles: int
+    lifecycles_per_second: float
+    bulk_bytes: int
+    bulk_mb_per_second: float
+
+    def figures(self) -> list[Figure]:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """Many connections on the simulated network, all in one process on one core."""
+
+    connections: int
+    bytes_each_way: int
+    seconds: float  # wall
+    packets: int  # packets the hosts sent onto links
+    packets_per_second: float
+    virtual_seconds: float
+    completed: int  # connections that closed in order with every byte intact
+    retransmitted_segments: int
+    handshake_p99_ms: float
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure(
+                f"simulated packets ({self.connections:,} conns)",
+                self.packets_per_second,
+                "pkt/s",
+                SIM_TARGET,
+            )
+        ]
+
+
+TUN_BULK_TARGET = 60.0  # MB/s each way
+TUN_CONNECTIONS_TARGET = 1_500.0  # connections/s
+
+
+@dataclass(frozen=True, slots=True)
+class TunResult:
+    mtu: int
+    nbytes: int
+    to_synack_mb_per_second: float
+    from_synack_mb_per_second: float
+    connections: int
+    connections_per_second: float
+    raw_mb_per_second: float
+    raw_packets_per_second: float
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure("tun bulk kernel -> synack", self.to_synack_mb_per_second, "MB/s",
+                   TUN_BULK_TARGET),
+            Figure("tun bulk synack -> kernel", self.from_synack_mb_per_second, "MB/s",
+                   TUN_BULK_TARGET),
+            Figure("tun connections (kernel client)", self.connections_per_second, "conn/s",
+                   TUN_CONNECTIONS_TARGET),
+        ]  # fmt: skip
+
+    def ceiling_fractions(self) -> dict[str, float]:
+        """Each figure as a fraction of the raw TUN read ceiling, in the same unit:
+        MB/s for the transfers; packets/s for connections (one connection
+        takes at least 5 packets through the device)."""
+        raw = self.raw_mb_per_second
+        return {
+            "bulk kernel -> synack / raw read MB/s": self.to_synack_mb_per_second / raw,
+            "bulk synack -> kernel / raw read MB/s": self.from_synack_mb_per_second / raw,
+            "connections x 5 packets / raw read packets/s": (
+                5 * self.connections_per_second / self.raw_packets_per_second
+            ),
+        }
+
+
+Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
+
+
+def kernel_ratios(results: list[Result]) -> dict[str, float]:
+    """Each synack throughput figure divided by the kernel's, from the same run."""
+    kernel = next((r for r in results if isinstance(r, KernelResult)), None)
+    if kernel is None:
+        return {}
+    ratios = {}
+    for r in results:
+        if isinstance(r, LifecycleResult):
+            ratios[f"lifecycles ({r.path})"] = r.per_second / kernel.lifecycles_per_second
+        elif isinstance(r, BulkResult):
+            ratios[f"bulk ({r.path})"] = r.mb_per_second / kernel.bulk_mb_per_second
+    return ratios
+
+
+def figures(results: list[Result]) -> list[Figure]:
+    return [figure for result in results for figure in result.figures()]
+
+
+def to_json(results: list[Result]) -> dict[str, Any]:
+    """Results and figures as plain data, for ``synack bench --json``."""
+    return {
+        "results": [{"benchmark": type(r).__name__, **asdict(r)} for r in results],
+        "figures": [
+            {
+                "name": f.name,
+                "value": f.value,
+                "unit": f.unit,
+                "target": f.target,
+                "higher_is_better": f.higher_is_better,
+                "ratio": f.ratio,
+            }
+            for f in figures(results)
+        ],
+        "kernel_ratios": kernel_ratios(results),
+    }
