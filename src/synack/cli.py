@@ -872,11 +872,9 @@ def _compare(
     msl: float,
     plot_file: str | None,
 ) -> None:
-    from rich.table import Table
-
-    from synack.sim.compare import compare, plot_comparison
     from synack.tcp.config import TcpConfig
     from synack.tcp.congestion import ALGORITHMS
+    from synack.trace.compare import compare, comparison_table, plot_comparison
     from synack.trace.plot import PlotError
 
     algorithms = [a.strip() for a in algorithms_text.split(",") if a.strip()]
@@ -889,17 +887,7 @@ def _compare(
     if not bytes_down:
         raise click.BadParameter("comparing needs data: give --bytes-down", param_hint="--compare")
     results = compare(algorithms, bytes_down, c2s, s2c, seed, TcpConfig(msl=msl))
-    table = Table(title=f"{bytes_down:,} bytes from the server, seed {seed}")
-    for column in ("algorithm", "Mbit/s", "seconds", "retransmits", "RTOs", "RTT p50", "RTT p99"):
-        table.add_column(column, justify="left" if column == "algorithm" else "right")
-    for r in results:
-        table.add_row(
-            r.algorithm + ("" if r.ok else " (failed)"), f"{r.throughput_mbit:,.2f}",
-            f"{r.seconds:.2f}", str(r.retransmitted_segments), str(r.timeouts),
-            f"{r.rtt_p50_ms:.1f} ms" if r.rtt_p50_ms is not None else "-",
-            f"{r.rtt_p99_ms:.1f} ms" if r.rtt_p99_ms is not None else "-",
-        )  # fmt: skip
-    Console().print(table)
+    Console().print(comparison_table(results, bytes_down, seed))
     if plot_file:
         try:
             plot_comparison(results, plot_file)

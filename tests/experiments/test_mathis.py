@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from synack.sim.compare import compare
+from synack.trace.compare import compare
 from synack.sim.network import LinkConfig
 from synack.tcp.config import TcpConfig
 

@@ -29,14 +29,14 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from synack.host import Host, HostEvent
 from synack.sim.faults import FaultSpec
-from synack.sim.network import LinkConfig, Network
+from synack.sim.network import LinkConfig, Network, PacketTap
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.events import (
@@ -50,9 +50,7 @@ from synack.tcp.events import (
 )
 from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.state import State
-
-if TYPE_CHECKING:  # the trace layer sits above the simulator: no import at run time
-    from synack.trace.records import TraceRecorder
+from synack.tcp.tracer import Tracer
 
 SERVER_PORT = 80
 MAX_SERVERS = 254
@@ -63,6 +61,15 @@ DEFAULT_CLIENTS = 10
 TIME_WAIT_EXPIRED = "CLOSED (TIME-WAIT expired)"
 
 ScaleProgress = Callable[[int, int], None]  # connections finished, connections in all
+
+
+class Recorder(Protocol):
+    """What traces a run: a tracer per endpoint name and a tap for the packets
+    between named hosts (``synack.trace.records.TraceRecorder`` is one)."""
+
+    def endpoint(self, name: str) -> Tracer: ...
+
+    def packet_tap(self, names: Mapping[Host, str]) -> PacketTap: ...
 
 
 def server_address(j: int) -> IPv4Address:
@@ -369,7 +376,7 @@ def simulate(
     ramp: float = 0.0,
     faults: Sequence[FaultSpec] = (),
     config: TcpConfig | None = None,
-    recorder: TraceRecorder | None = None,
+    recorder: Recorder | None = None,
     progress: ScaleProgress | None = None,
     timeout: float = 3600.0,
 ) -> ScaleResult:

@@ -36,7 +36,8 @@ class PlotError(RuntimeError):
     """A plot cannot be made: what is missing, in one line."""
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
+    """matplotlib's pyplot, drawing to files only; PlotError without matplotlib."""
     try:
         import matplotlib
     except ImportError:
@@ -47,7 +48,8 @@ def _pyplot() -> Any:
     return plt
 
 
-def _check_suffix(path: str | Path) -> Path:
+def plot_path(path: str | Path) -> Path:
+    """``path`` as a Path, if it names a .png or .svg file; PlotError otherwise."""
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise PlotError(f"{path}: a plot is .png or .svg")
@@ -62,11 +64,11 @@ def plot_metrics(
 ) -> int:
     """Draw the samples of ``endpoint`` (every endpoint if None); returns how many
     connections were drawn."""
-    path = _check_suffix(path)
+    path = plot_path(path)
     chosen = [s for s in samples if endpoint is None or s.endpoint == endpoint]
     if not chosen:
         raise PlotError("nothing to plot: no connection sent data")
-    plt = _pyplot()
+    plt = pyplot()
     by_connection: dict[str, list[MetricSample]] = {}
     for sample in chosen:
         by_connection.setdefault(f"{sample.endpoint} {sample.connection}", []).append(sample)
@@ -177,7 +179,7 @@ def plot_time_sequence(
 ) -> int:
     """tcptrace's graph for ``sender`` (the side that sent the most data if None);
     returns how many data segments were drawn."""
-    path = _check_suffix(path)
+    path = plot_path(path)
     if sender is None:
         volume: dict[str, int] = {}
         for w in segments:
@@ -195,7 +197,7 @@ def plot_time_sequence(
         and (w.segment.dst_port, w.segment.src_port) == ports
     ]  # fmt: skip
     base = data[0].segment.seq
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(10, 6))
     highest = None
     for w in data:

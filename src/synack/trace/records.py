@@ -146,6 +146,24 @@ class TraceRecorder:
     def endpoint(self, name: str) -> EndpointTracer:
         return EndpointTracer(self, name)
 
+    def new_loss_event(self, conn: Connection) -> str | None:
+        """The loss response ``conn`` made since this was last asked ("timeout",
+        "fast retransmit", "ECN" or "tail loss probe"), or None."""
+        stats = conn.stats
+        counts = (stats.fast_retransmits, stats.timeouts, stats.ecn_reductions,
+                  stats.tail_loss_probes)  # fmt: skip
+        before = self._loss_counts.get(conn, (0, 0, 0, 0))
+        self._loss_counts[conn] = counts
+        if counts[1] > before[1]:
+            return "timeout"
+        if counts[0] > before[0]:
+            return "fast retransmit"
+        if counts[2] > before[2]:
+            return "ECN"
+        if counts[3] > before[3]:
+            return "tail loss probe"
+        return None
+
     def packet(
         self, t: float, arrival: float | None, src: str, dst: str, fate: str, packet: bytes
     ) -> None:
@@ -250,20 +268,7 @@ class EndpointTracer:
 
     def _sample(self, conn: Connection, now: float, name: str) -> None:
         recorder = self.recorder
-        stats = conn.stats
-        counts = (stats.fast_retransmits, stats.timeouts, stats.ecn_reductions,
-                  stats.tail_loss_probes)  # fmt: skip
-        before = recorder._loss_counts.get(conn, (0, 0, 0, 0))
-        recorder._loss_counts[conn] = counts
-        event = None
-        if counts[1] > before[1]:
-            event = "timeout"
-        elif counts[0] > before[0]:
-            event = "fast retransmit"
-        elif counts[2] > before[2]:
-            event = "ECN"
-        elif counts[3] > before[3]:
-            event = "tail loss probe"
+        event = recorder.new_loss_event(conn)
         flight = (conn.snd_max - conn.snd_una) & 0xFFFFFFFF
         sample = MetricSample(
             now, self.name, name, conn.cc.cwnd, conn.cc.ssthresh, flight, conn.rtt.srtt,

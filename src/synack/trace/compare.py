@@ -3,7 +3,8 @@
 ``synack simulate --compare cubic,newreno`` runs one connection per
 algorithm over identical links (same seed, so the same random losses for
 the same packets sent), and reports throughput, retransmissions and the
-RTT each saw; :func:`plot_comparison` draws their windows in one figure.
+RTT each saw: :func:`comparison_table` as a table, :func:`plot_comparison`
+as their windows in one figure.
 """
 
 from __future__ import annotations
@@ -11,9 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rich.table import Table
+
 from synack.sim.network import LinkConfig
 from synack.sim.scale import Percentiles, simulate
 from synack.tcp.config import TcpConfig
+from synack.trace.plot import PlotError, plot_path, pyplot
 from synack.trace.records import MetricSample, TraceRecorder
 
 
@@ -67,14 +71,30 @@ def compare(
     return results
 
 
+def comparison_table(results: list[Comparison], bytes_down: int, seed: int) -> Table:
+    """One row per algorithm: throughput, time, retransmissions, RTOs, RTT."""
+    table = Table(title=f"{bytes_down:,} bytes from the server, seed {seed}")
+    for column in ("algorithm", "Mbit/s", "seconds", "retransmits", "RTOs", "RTT p50", "RTT p99"):
+        table.add_column(column, justify="left" if column == "algorithm" else "right")
+    for r in results:
+        table.add_row(
+            r.algorithm + ("" if r.ok else " (failed)"), f"{r.throughput_mbit:,.2f}",
+            f"{r.seconds:.2f}", str(r.retransmitted_segments), str(r.timeouts),
+            _ms(r.rtt_p50_ms), _ms(r.rtt_p99_ms),
+        )  # fmt: skip
+    return table
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.1f} ms" if value is not None else "-"
+
+
 def plot_comparison(results: list[Comparison], path: str | Path) -> None:
     """Each algorithm's congestion window over time, in one figure."""
-    from synack.trace.plot import PlotError, _check_suffix, _pyplot
-
-    path = _check_suffix(path)
+    path = plot_path(path)
     if not any(r.samples for r in results):
         raise PlotError("nothing to plot: no algorithm sent data")
-    plt = _pyplot()
+    plt = pyplot()
     fig, (ax_w, ax_r) = plt.subplots(2, 1, figsize=(10, 7), sharex=True)
     for r in results:
         t = [s.t for s in r.samples]
