@@ -460,7 +460,8 @@ def conformance(
     something this interpreter cannot run). The exit status is 0 when every
     script passed or failed as expected.
 
-    Example: synack conformance ../shared/conformance/tcp-testsuite
+    Example: synack conformance DIR, where DIR is a checkout of the FreeBSD
+    tcp-testsuite (this repository keeps one in tests/conformance/tcp-testsuite).
     """
     from synack.conformance.profiles import PROFILES
     from synack.conformance.suite import find_scripts, load_expected_failures, run_suite
@@ -749,9 +750,9 @@ def simulate(
       synack simulate -n 10000 --loss 1% --s2c bandwidth=100mbit,queue=64
       synack simulate -n 500 --summary json --format none
     """
-    from synack.sim.network import LinkConfig
-    from synack.sim.options import build_link
+    from synack.sim.options import direction_link
     from synack.sim.scale import simulate as run_simulation
+    from synack.sim.summary import summary_table
     from synack.tcp.config import TcpConfig
     from synack.trace.records import TraceRecorder
 
@@ -761,11 +762,8 @@ def simulate(
     }  # fmt: skip
     links = {}
     for name, overrides in (("c2s", c2s), ("s2c", s2c)):
-        merged = dict(shared)
-        for item in overrides:
-            merged.update(item)
         try:
-            links[name] = build_link(LinkConfig(), merged)
+            links[name] = direction_link(shared, overrides)
         except ValueError as exc:
             hint = f"--{name}" if overrides else "link options"
             raise click.BadParameter(str(exc), param_hint=hint) from None
@@ -858,7 +856,7 @@ def simulate(
     elif summary == "table":
         if recorder is not None and trace_fmt != "none":
             summary_console.print()
-        summary_console.print(_sim_summary_table(result, links["c2s"], links["s2c"]))
+        summary_console.print(summary_table(result, links["c2s"], links["s2c"]))
     if not result.ok:
         sys.exit(1)
 
@@ -912,93 +910,6 @@ def _write_plots(
             console.print(f"wrote {seq_plot_file}", style="dim")
     except PlotError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def _sim_link_text(link: object) -> str:
-    from synack.sim.network import LinkConfig
-
-    assert isinstance(link, LinkConfig)
-    parts = [f"delay {link.delay * 1000:g} ms"]
-    if link.jitter:
-        parts.append(f"jitter {link.jitter * 1000:g} ms")
-    if link.bandwidth is not None:
-        parts.append(f"{link.bandwidth / 1e6:g} Mbit/s")
-    if link.queue_limit is not None:
-        parts.append(f"queue {link.queue_limit}")
-    for name in ("loss", "duplicate", "reorder", "corrupt"):
-        value = getattr(link, name)
-        if value:
-            parts.append(f"{name} {value * 100:g}%")
-    return ", ".join(parts)
-
-
-def _sim_summary_table(result: object, c2s: object, s2c: object) -> object:
-    from rich.table import Table
-
-    from synack.sim.scale import ScaleResult
-
-    assert isinstance(result, ScaleResult)
-    r = result
-    ok_style = "green" if r.ok else "red"
-    table = Table(
-        title=f"synack simulate: {r.connections:,} connection(s), seed {r.seed}",
-        show_header=False,
-    )
-    table.add_column("what", style="bold")
-    table.add_column("value")
-
-    def states(counts: dict[str, int]) -> str:
-        return ", ".join(f"{name} {n:,}" for name, n in counts.items()) or "-"
-
-    hs = r.handshake_ms
-    table.add_row("hosts", f"{r.clients} client(s), {r.servers} server(s)")
-    table.add_row("link c2s", _sim_link_text(c2s))
-    table.add_row("link s2c", _sim_link_text(s2c))
-    if r.faults:
-        table.add_row("faults", "; ".join(r.faults))
-    table.add_row(
-        "completed",
-        Text(f"{r.completed:,} of {r.connections:,} ({r.failed:,} failed)", style=ok_style),
-    )
-    table.add_row(
-        "handshake (ms)",
-        f"p50 {hs.p50:g}  p90 {hs.p90:g}  p99 {hs.p99:g}  max {hs.max:g}  ({hs.count:,} done)"
-        if hs is not None
-        else "none completed",
-    )
-    table.add_row(
-        "retransmissions",
-        f"{r.retransmitted_segments:,} segments ({r.timeouts:,} timeouts, "
-        f"{r.fast_retransmits:,} fast retransmits)",
-    )
-    table.add_row(
-        "loss detection",
-        f"RACK marked {r.rack_losses:,} lost; {r.tail_loss_probes:,} tail probes "
-        f"({r.tlp_repairs:,} repaired a loss)",
-    )
-    table.add_row("client final states", states(r.client_states))
-    table.add_row("server final states", states(r.server_states))
-    if r.time_wait_left or r.open_left:
-        table.add_row("left over", f"{r.time_wait_left:,} TIME-WAIT, {r.open_left:,} open")
-    match = Text("all match" if r.bytes_match else f"{r.mismatched:,} mismatched", style=ok_style)
-    table.add_row("bytes up", f"{r.up_sent:,} sent, {r.up_received:,} received")
-    table.add_row("bytes down", f"{r.down_sent:,} sent, {r.down_received:,} received")
-    table.add_row("bytes check", match)
-    table.add_row(
-        "packets",
-        f"{r.packets:,} sent, {r.packets_delivered:,} delivered, {r.packets_lost:,} lost",
-    )
-    if r.malformed:
-        table.add_row(
-            "malformed", ", ".join(f"{reason} {n:,}" for reason, n in r.malformed.items())
-        )
-    table.add_row(
-        "virtual time",
-        f"last close {r.last_close:.3f} s, idle at {r.virtual_seconds:.3f} s"
-        + ("" if r.settled else " (timed out)"),
-    )
-    table.add_row("wall time", f"{r.wall_seconds:.3f} s ({r.packets_per_second:,.0f} packets/s)")
-    return table
 
 
 @main.command()

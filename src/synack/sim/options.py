@@ -12,11 +12,15 @@ message naming what it expected.
 - link settings for one direction: ``KEY=VALUE`` pairs separated by commas,
   the keys being ``delay``, ``jitter``, ``bandwidth``, ``queue``, ``loss``,
   ``duplicate``, ``reorder``, ``corrupt``: ``loss=5%,delay=40ms``.
+
+:func:`direction_link` merges the settings of both directions with one
+direction's overrides into that direction's LinkConfig.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -134,3 +138,14 @@ def build_link(base: LinkConfig, overrides: dict[str, Any]) -> LinkConfig:
     if config.queue_limit is not None and config.bandwidth is None:
         raise OptionError("a queue limit needs a bandwidth: packets queue behind a rate limit")
     return config
+
+
+def direction_link(
+    shared: Mapping[str, Any], overrides: Iterable[Mapping[str, Any]] = ()
+) -> LinkConfig:
+    """One direction's link: the settings both directions share (LinkConfig field
+    values), then that direction's overrides (``--c2s`` or ``--s2c``) in order."""
+    merged = dict(shared)
+    for item in overrides:
+        merged.update(item)
+    return build_link(LinkConfig(), merged)
