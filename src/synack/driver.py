@@ -58,7 +58,7 @@ class ScheduledCall:
 
     __slots__ = ("args", "callback", "cancelled", "when")
 
-    def __init__(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]):
+    def __init__(self, when: float, callback: Callable[..., object], args: tuple[Any, ...]) -> None:
         self.when = when
         self.callback = callback
         self.args = args

@@ -9,9 +9,9 @@ import math
 
 import pytest
 
-from synack.trace.compare import compare
 from synack.sim.network import LinkConfig
 from synack.tcp.config import TcpConfig
+from synack.trace.compare import compare
 
 RTT = 0.1
 MSS = 1448  # 1460 less the 12 bytes of timestamps

@@ -38,7 +38,7 @@ def lab_stack(
     host = Host(
         [lab.synack_v4, lab.synack_v6],
         config if config is not None else TcpConfig(mtu=lab.device_mtu()),
-        tracer=tracer,  # type: ignore[arg-type]
+        tracer=tracer,
     )
     inbound, outbound = impairment(host, impair) if impair is not None else (None, None)
     driver = TunDriver(host, fd, inbound=inbound, outbound=outbound)

@@ -8,7 +8,7 @@ from rich.console import Console
 from synack.net.driver import TunDriver
 from synack.trace.ladder import ladder_lines
 from synack.trace.pcap import write_pcap
-from synack.trace.records import TraceRecorder
+from synack.trace.records import EndpointTracer, TraceRecorder
 from synack.trace.timeline import build_timeline
 
 SYNACK, KERNEL = "synack", "kernel"
@@ -25,7 +25,8 @@ class LiveTrace:
         self.console = console
         self._printed = 0
 
-    def tracer(self) -> object:
+    def tracer(self) -> EndpointTracer:
+        """The tracer for the Host: synack's side of the ladder."""
         return self.recorder.endpoint(SYNACK)
 
     def wrap(self, driver: TunDriver) -> None:
