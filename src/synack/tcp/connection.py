@@ -10,7 +10,6 @@ RFC 5961's defences and RFC 7323's PAWS.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from synack.tcp import errors as err
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
@@ -33,9 +32,10 @@ from synack.tcp.reassembly import OutOfOrderQueue
 from synack.tcp.recovery import LossRecovery, Resend
 from synack.tcp.rto import RttEstimator
 from synack.tcp.state import State, Stimulus, next_state
-from synack.tcp.stats import ConnectionStats
+from synack.tcp.stats import ConnectionStats, ConnectionStatus
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
+from synack.tcp.window import acceptable, update_worthwhile, window_field, window_to_offer
 from synack.wire import seq as sq
 from synack.wire.segment import (
     ACK,
@@ -82,30 +82,6 @@ def reset_for(seg: Segment) -> Segment | None:
     if seg.flags & ACK:
         return Segment(seg.dst_port, seg.src_port, seg.ack, 0, RST, 0)
     return Segment(seg.dst_port, seg.src_port, 0, sq.add(seg.seq, seg.seg_len), RST | ACK, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    """STATUS (RFC 9293 3.10.6): a snapshot of the TCB."""
-
-    state: State
-    local: Endpoint
-    remote: Endpoint | None
-    snd_una: int
-    snd_nxt: int
-    snd_wnd: int
-    rcv_nxt: int
-    rcv_wnd: int
-    send_queued: int
-    receive_queued: int
-    mss: int
-    srtt: float | None
-    rto: float
-    cwnd: int
-    ssthresh: int
-    window_scaling: bool
-    timestamps: bool
-    sack: bool
 
 
 class Connection:
@@ -1350,21 +1326,8 @@ class Connection:
         offered = (self.rcv_adv - rcv_nxt) & sq.MASK
         if offered >= sq.HALF:
             offered = 0
-        # Move the right edge only by a worthwhile amount, and never back. With
-        # half the buffer or more free the window cannot be silly, and the whole
-        # free space is offered (as Linux and FreeBSD do).
-        if space > offered and (
-            2 * space >= capacity or space - offered >= min(capacity // 2, self.rcv_mss)
-        ):
-            wnd = space
-        else:
-            wnd = offered
-        if syn:
-            field = advertised = min(wnd, 65535)
-        else:
-            shift = self.rcv_wscale
-            field = min(wnd >> shift, 65535)
-            advertised = field << shift
+        wnd = window_to_offer(space, offered, capacity, self.rcv_mss)
+        field, advertised = window_field(wnd, 0 if syn else self.rcv_wscale)
         if advertised > offered:
             self.rcv_adv = (rcv_nxt + advertised) & sq.MASK
         return field
@@ -1372,8 +1335,7 @@ class Connection:
     def _window_update_due(self) -> bool:
         """After a read: would a window update move the right edge by enough to matter?"""
         space = self.recv_buffer - len(self._recv_buf)
-        offered = self._offered_window()
-        return space - offered >= min(2 * self.rcv_mss, self.recv_buffer // 2)
+        return update_worthwhile(space, self._offered_window(), self.recv_buffer, self.rcv_mss)
 
     def _receive_window(self) -> int:
         """RCV.WND: what we can take, which the window field (at most 65535
@@ -1385,7 +1347,7 @@ class Connection:
         return max(self._offered_window(), self.recv_buffer - len(self._recv_buf))
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
-        """RFC 9293 3.10.7.4, the four cases of the sequence check."""
+        """RFC 9293 3.10.7.4, the sequence check, for RCV.WND as it is now."""
         rcv_nxt = self.rcv_nxt
         if seq == rcv_nxt and (
             seg_len == 0
@@ -1394,14 +1356,7 @@ class Connection:
             # the common cases: a bare ACK at RCV.NXT, or text at RCV.NXT with
             # room in the buffer (so RCV.WND > 0)
             return True
-        wnd = self._receive_window()
-        if seg_len == 0:
-            return seq == rcv_nxt if wnd == 0 else sq.in_window(seq, rcv_nxt, wnd)
-        if wnd == 0:
-            return False
-        return sq.in_window(seq, rcv_nxt, wnd) or sq.in_window(
-            sq.add(seq, seg_len - 1), rcv_nxt, wnd
-        )
+        return acceptable(seq, seg_len, rcv_nxt, self._receive_window())
 
     def mss_payload(self) -> int:
         """SMSS: the most payload one segment carries (the MSS less the timestamp option)."""

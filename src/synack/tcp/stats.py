@@ -1,11 +1,14 @@
-"""What one connection counts: segments, bytes, losses and drops.
+"""What one connection counts (segments, bytes, losses, drops) and its STATUS.
 
-The connection and its loss recovery both write here; tools read it.
+The connection and its loss recovery both write the counts; tools read them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from synack.tcp.isn import Endpoint
+from synack.tcp.state import State
 
 
 @dataclass(slots=True)
@@ -31,3 +34,27 @@ class ConnectionStats:
         if self.dropped_reasons is None:
             self.dropped_reasons = {}
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """STATUS (RFC 9293 3.10.6): a snapshot of the TCB."""
+
+    state: State
+    local: Endpoint
+    remote: Endpoint | None
+    snd_una: int
+    snd_nxt: int
+    snd_wnd: int
+    rcv_nxt: int
+    rcv_wnd: int
+    send_queued: int
+    receive_queued: int
+    mss: int
+    srtt: float | None
+    rto: float
+    cwnd: int
+    ssthresh: int
+    window_scaling: bool
+    timestamps: bool
+    sack: bool
