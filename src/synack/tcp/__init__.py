@@ -1,0 +1,1 @@
+"""The engine: RFC 9293 TCP, sans-I/O (see docs/architecture.md)."""
