@@ -435,7 +435,7 @@ class Connection:
                 self._send_tail_probe(now)
         if self._t_rexmit is not None and now >= self._t_rexmit:
             self._t_rexmit = None
-            rec.probe_deadline = None
+            rec.cancel_probe()
             self._timer(now, "retransmission")
             self._on_retransmission_timeout(now)
             if self.state is _S.CLOSED:
@@ -1004,7 +1004,7 @@ class Connection:
         if self.snd_una == self.snd_max:
             self._t_rexmit = None
             self._t_user = None
-            self.recovery.probe_deadline = None
+            self.recovery.cancel_probe()
         else:
             self._t_rexmit = now + self.rtt.rto
             if self.config.user_timeout is not None:

@@ -175,6 +175,10 @@ class LossRecovery:
     def cancel_timers(self) -> None:
         self.reorder_deadline = self.probe_deadline = None
 
+    def cancel_probe(self) -> None:
+        """No probe is due: nothing is in flight, or the RTO fired first."""
+        self.probe_deadline = None
+
     # -- sending ------------------------------------------------------------
     def send_room(self, snd_una: int, snd_nxt: int) -> int:
         """How many more bytes congestion control lets out now: cwnd less what
