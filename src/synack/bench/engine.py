@@ -25,7 +25,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from ipaddress import ip_address
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from synack.bench.results import (
     LIFECYCLE_TARGET,
@@ -59,6 +59,7 @@ from synack.wire.segment import (
 CLIENT = ip_address("10.0.0.1")
 SERVER = ip_address("10.0.0.2")
 SERVER_PORT = 80
+T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------
@@ -255,6 +256,21 @@ class _Source:
                 return
 
 
+def _hand_over(
+    pull: Callable[[float], list[T]], push: Callable[[T, float], object]
+) -> Callable[[float], int]:
+    """A move of one round from one end to the other: what ``pull`` gives, into
+    ``push``; it returns how many segments or packets went."""
+
+    def move(now: float) -> int:
+        out = pull(now)
+        for item in out:
+            push(item, now)
+        return len(out)
+
+    return move
+
+
 def _bulk_config(mss: int) -> TcpConfig:
     return TcpConfig(mss=mss, mtu=mss + 40)
 
@@ -328,19 +344,12 @@ def bench_bulk_engine(
     a = Connection((CLIENT, 40000), (SERVER, SERVER_PORT), config)
     b = Connection((SERVER, SERVER_PORT), (CLIENT, 40000), config)
 
-    def hand_over(src: Connection, dst: Connection) -> Callable[[float], int]:
-        def move(now: float) -> int:
-            out = src.segments_to_send(now)
-            for seg in out:
-                dst.receive_segment(seg, now)
-            return len(out)
-
-        return move
-
     b.listen(0.0)
     a.connect(0.0)
+    a_to_b = _hand_over(a.segments_to_send, b.receive_segment)
+    b_to_a = _hand_over(b.segments_to_send, a.receive_segment)
     received, digest, seconds, now = _bulk_loop(
-        "bulk (engine)", total, a, lambda: b, hand_over(a, b), hand_over(b, a), (a, b), progress
+        "bulk (engine)", total, a, lambda: b, a_to_b, b_to_a, (a, b), progress
     )
     return BulkResult(
         "engine", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
@@ -358,25 +367,17 @@ def bench_bulk_hosts(
     server.listen(SERVER_PORT)
     accepted: list[Connection] = []
 
-    def hand_over(src: Host, dst: Host) -> Callable[[float], int]:
-        def move(now: float) -> int:
-            out = src.packets_to_send(now)
-            for packet in out:
-                dst.receive_packet(packet, now)
-            return len(out)
-
-        return move
-
     def receiver() -> Connection | None:
         if not accepted and (conn := server.accept(SERVER_PORT)) is not None:
             accepted.append(conn)
         return accepted[0] if accepted else None
 
     a = client.connect((SERVER, SERVER_PORT), 0.0)
+    to_server = _hand_over(client.packets_to_send, server.receive_packet)
+    to_client = _hand_over(server.packets_to_send, client.receive_packet)
     received, digest, seconds, now = _bulk_loop(
-        "bulk (hosts)", total, a, receiver, hand_over(client, server), hand_over(server, client),
-        (client, server), progress,
-    )  # fmt: skip
+        "bulk (hosts)", total, a, receiver, to_server, to_client, (client, server), progress
+    )
     return BulkResult(
         "hosts", total, received, seconds, received / MB / seconds, a.stats.segments_sent,
         a.mss_payload(), _expected_sha256(_pattern(), total), digest, now,

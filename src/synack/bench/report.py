@@ -43,13 +43,12 @@ def kernel_lines(results: list[Result]) -> list[str]:
     kernel = next((r for r in results if isinstance(r, KernelResult)), None)
     if kernel is None:
         return []
-    lines = [
+    heading = (
         f"\nthe kernel on loopback, same run, through Python sockets: "
         f"{kernel.lifecycles_per_second:,.0f} conn/s, {kernel.bulk_mb_per_second:,.0f} MB/s"
-    ]
-    for name, ratio in kernel_ratios(results).items():
-        lines.append(f"  synack {name} / kernel: {ratio:.3f}")
-    return lines
+    )
+    ratios = kernel_ratios(results)
+    return _ratio_lines(heading, {f"synack {name} / kernel": r for name, r in ratios.items()})
 
 
 def tun_lines(results: list[Result]) -> list[str]:
@@ -57,10 +56,12 @@ def tun_lines(results: list[Result]) -> list[str]:
     tun = next((r for r in results if isinstance(r, TunResult)), None)
     if tun is None:
         return []
-    lines = [
+    heading = (
         f"\nin a lab with MTU {tun.mtu}; Python alone reads the same TUN device at "
         f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
-    ]
-    for name, fraction in tun.ceiling_fractions().items():
-        lines.append(f"  {name}: {fraction:.3f}")
-    return lines
+    )
+    return _ratio_lines(heading, tun.ceiling_fractions())
+
+
+def _ratio_lines(heading: str, ratios: dict[str, float]) -> list[str]:
+    return [heading, *(f"  {name}: {value:.3f}" for name, value in ratios.items())]
