@@ -590,11 +590,11 @@ def test_rto_goes_back_to_snd_una_and_drops_the_sack_information(
     reneged (RFC 2018 8)."""
     s = sending(6, rack=rack)
     s.ack(0, blocks, now=T0 + RTT)
-    assert s.rec.scoreboard
+    assert s.rec.scoreboard.ranges
     resend = s.rec.on_retransmission_timeout(T0 + 1.0, s.una, s.max)
     rec = s.rec
     assert resend == Resend.GO_BACK
-    assert not rec.scoreboard and not rec.rto_recovery
+    assert not rec.scoreboard.ranges and not rec.rto_recovery
     assert not any(seg.sacked or seg.lost for seg in rec.rack.segments)
     assert rec.rack.sacked_count == 0
     assert rec.stats.timeouts == 1 and rec.stats.rack_losses == 0

@@ -35,7 +35,7 @@ from synack.tcp.state import State, Stimulus, next_state
 from synack.tcp.stats import ConnectionStats, ConnectionStatus
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
-from synack.tcp.window import acceptable, update_worthwhile, window_field, window_to_offer
+from synack.tcp.window import acceptable, advertise, update_worthwhile
 from synack.wire import seq as sq
 from synack.wire.segment import (
     ACK,
@@ -581,13 +581,19 @@ class Connection:
         """RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronized state but
         TIME-WAIT, step by step in the RFC's order. A step that has dealt with
         the segment (dropped it, answered it, closed) ends the processing."""
-        if self._syn_resent_to_syn_received(seg):
+        if self.state is _S.SYN_RECEIVED and self._syn_resent_to_syn_received(seg):
             return
-        # first: check the sequence number (PAWS before it, RFC 7323 5.3)
-        checked = self._check_sequence(seg, now)
-        if checked is None:
+        # first: check the sequence number, PAWS before it (RFC 7323 5.3 R1)
+        ts = seg.timestamps if self.ts_ok else None
+        if ts is not None and not seg.flags & RST and sq.lt(ts.value, self.ts_recent):
+            self._drop(seg, "PAWS: old timestamp")
+            self._ack_now = True
             return
-        seg = checked
+        if not self._acceptable(seg.seq, seg.seg_len):
+            control = self._unacceptable(seg, now)
+            if control is None:
+                return
+            seg = control
         # second: check the RST bit
         if seg.flags & RST:
             self._rst_arrives(seg, now)
@@ -595,7 +601,13 @@ class Connection:
         # third: check security. Not implemented: RFC 9293 3.10.7.4 leaves the
         # IP security compartment to the implementation, and synack neither
         # sets nor checks one, so no segment is reset for a mismatch.
-        self._note_congestion_and_timestamp(seg)
+        # Then, for a segment that passed the checks so far: echo a CE mark with
+        # ECE until the peer sends CWR (RFC 3168 6.1.3), and remember the
+        # timestamp to echo (RFC 7323 4.3).
+        if self.ecn_ok:
+            self._note_congestion(seg)
+        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
+            self.ts_recent = ts.value
         # fourth: check the SYN bit
         if seg.flags & SYN:
             self._syn_in_window(seg, now)
@@ -613,28 +625,16 @@ class Connection:
 
     def _syn_resent_to_syn_received(self, seg: Segment) -> bool:
         """A retransmitted SYN in SYN-RECEIVED means our SYN,ACK was lost: resend it."""
-        if (
-            self.state is _S.SYN_RECEIVED
-            and seg.flags & SYN
-            and not seg.flags & (ACK | RST)
-            and seg.seq == self.irs
-        ):
+        if seg.flags & SYN and not seg.flags & (ACK | RST) and seg.seq == self.irs:
             self.snd_nxt = self.iss
             return True
         return False
 
-    def _check_sequence(self, seg: Segment, now: float) -> Segment | None:
-        """First step: the segment to go on with (its text cut off where only
-        its control part is acceptable), or None once it has been dealt with."""
+    def _unacceptable(self, seg: Segment, now: float) -> Segment | None:
+        """First step, a segment that fails the sequence check: its control part
+        when that is still acceptable (its text cut off), or None once it has
+        been dealt with."""
         flags = seg.flags
-        # RFC 7323 5.3 R1: PAWS, before the sequence check.
-        ts = seg.timestamps if self.ts_ok else None
-        if ts is not None and not flags & RST and sq.lt(ts.value, self.ts_recent):
-            self._drop(seg, "PAWS: old timestamp")
-            self._ack_now = True
-            return None
-        if self._acceptable(seg.seq, seg.seg_len):
-            return seg
         if flags & SYN and not flags & RST:
             # RFC 5961 4.2: a SYN draws a challenge ACK "irrespective of the
             # sequence number"; outside the window, also without RFC 5961.
@@ -699,18 +699,12 @@ class Connection:
         self._event(ConnectionReset(err.CONNECTION_RESET))
         self._enter_closed(_T.RCV_RST, "rcv RST")
 
-    def _note_congestion_and_timestamp(self, seg: Segment) -> None:
-        """For a segment that passed the sequence and RST checks: echo a CE mark
-        with ECE until the peer sends CWR (RFC 3168 6.1.3), and remember the
-        timestamp to echo (RFC 7323 4.3)."""
-        if self.ecn_ok:
-            if seg.flags & CWR:
-                self._ece_due = False
-            if seg.ecn == CE:
-                self._ece_due = self._ack_now = True
-        ts = seg.timestamps if self.ts_ok else None
-        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
-            self.ts_recent = ts.value
+    def _note_congestion(self, seg: Segment) -> None:
+        """RFC 3168 6.1.3: a CE mark is echoed with ECE until the peer sends CWR."""
+        if seg.flags & CWR:
+            self._ece_due = False
+        if seg.ecn == CE:
+            self._ece_due = self._ack_now = True
 
     def _syn_in_window(self, seg: Segment, now: float) -> None:
         """Fourth step: a SYN in a synchronized state."""
@@ -843,15 +837,15 @@ class Connection:
             self.rcv_nxt = sq.add(seq, n)
             delivered = n
             filled_hole = False
-            if self._ooo:
+            if self._ooo.blocks:
                 moved, filled_hole = self._ooo.drain_into(self._recv_buf, self.rcv_nxt)
                 self.rcv_nxt = sq.add(self.rcv_nxt, moved)
                 delivered += moved
             self.stats.bytes_received += delivered
             self._event(DataReceived(delivered))
-            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo:
+            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo.blocks:
                 self._take_fin(now)  # a FIN that waited for this text: one ACK covers both
-            elif filled_hole or self._ooo:
+            elif filled_hole or self._ooo.blocks:
                 self._send_ack(now)  # RFC 5681 4.2: ACK at once when a hole fills
             else:
                 self._schedule_ack(n, now)
@@ -901,19 +895,29 @@ class Connection:
         ack = seg.ack
         una = self.snd_una
         rec = self.recovery
+        if (
+            ack == una == self.snd_max
+            and rec.probe_episode is None
+            and not (self.ecn_ok and seg.flags & ECE)
+        ):
+            # Nothing of ours in flight (a receiver's usual case): no loss to
+            # detect, not a duplicate ACK (RFC 5681 2), nothing for recovery.
+            self._update_send_window(seg, una, ack)
+            return
         advanced = sq.lt(una, ack)
         resend = rec.on_ack(
             ack, una, self.snd_nxt, self.snd_max,
             seg.sack_blocks if rec.sack_sender else (),
-            duplicate=ack == una and self._is_duplicate_ack(seg),
-            carries_data=bool(seg.payload),
-            ecn_echo=bool(self.ecn_ok and seg.flags & ECE),
-            rtt_sample=self._rtt_measurement(seg, ack, now) if advanced else None,
-            now=now,
+            ack == una and self._is_duplicate_ack(seg),  # duplicate
+            bool(seg.payload),  # carries_data
+            bool(self.ecn_ok and seg.flags & ECE),  # ecn_echo
+            self._rtt_measurement(seg, ack, now) if advanced else None,  # rtt_sample
+            now,
         )  # fmt: skip
         if advanced:
             self._take_acknowledged(ack, now)
-        self._resend_as(resend, now)
+        if resend:
+            self._resend_as(resend, now)
         self._update_send_window(seg, una, ack)
 
     def _is_duplicate_ack(self, seg: Segment) -> bool:
@@ -969,8 +973,6 @@ class Connection:
     # -- sending again ------------------------------------------------------
     def _resend_as(self, resend: Resend, now: float) -> None:
         """Carry out what loss recovery decided to send again."""
-        if not resend:
-            return
         if resend & Resend.GO_BACK:
             self.snd_nxt = self.snd_una
         if resend & Resend.FIRST:
@@ -1148,13 +1150,16 @@ class Connection:
     def _arm_tail_probe(self, now: float) -> None:
         """(Re)arm the probe timer: with SACK, once data has gone out after the
         handshake (a FIN alone needs none: its RTO will do)."""
-        eligible = (
+        if (
             self.sack_ok
+            and self._send_buf
             and self.snd_una != self.iss
             and self.state in _SENDING_STATES
-            and bool(self._send_buf)
-        )
-        self.recovery.arm_probe(now, eligible, self._flight(), self._t_rexmit)
+        ):
+            flight = (self.snd_nxt - self.snd_una) & sq.MASK
+            self.recovery.arm_probe(now, True, flight, self._t_rexmit)
+        else:
+            self.recovery.cancel_probe()
 
     def _send_tail_probe(self, now: float) -> None:
         """RFC 8985 7.3: send one new segment if the window allows, else resend the
@@ -1215,7 +1220,8 @@ class Connection:
             self.stats.retransmitted_segments += 1
         else:
             self.stats.bytes_sent += size
-        rec.on_segment_sent(seq, end, size, now, retransmission, probe)
+        if rec.sack_sender:  # only a SACK sender keeps per-segment records
+            rec.on_segment_sent(seq, end, size, now, retransmission, probe)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.
             if sq.gt(end, self.snd_max):
@@ -1307,7 +1313,7 @@ class Connection:
         opts: tuple[Option, ...] = ()
         if self.ts_ok:
             opts = (NOP, NOP, Timestamps(self.ts_clock(self._now), self.ts_recent))
-        if self.sack_ok and (self._ooo or self._ooo.dsack is not None):
+        if self.sack_ok and (self._ooo.blocks or self._ooo.dsack is not None):
             opts += (NOP, NOP, Sack(self._ooo.sack_blocks(3 if self.ts_ok else 4)))
         return opts
 
@@ -1326,8 +1332,9 @@ class Connection:
         offered = (self.rcv_adv - rcv_nxt) & sq.MASK
         if offered >= sq.HALF:
             offered = 0
-        wnd = window_to_offer(space, offered, capacity, self.rcv_mss)
-        field, advertised = window_field(wnd, 0 if syn else self.rcv_wscale)
+        field, advertised = advertise(
+            space, offered, capacity, self.rcv_mss, 0 if syn else self.rcv_wscale
+        )
         if advertised > offered:
             self.rcv_adv = (rcv_nxt + advertised) & sq.MASK
         return field
@@ -1395,9 +1402,9 @@ class Connection:
         self.snd_wscale = agreed.snd_wscale
         if not self.ws_ok:
             self.rcv_wscale = 0
-        self.ts_ok = agreed.timestamps
-        ts = seg.timestamps
-        if self.ts_ok and ts is not None:
+        ts = agreed.timestamps
+        self.ts_ok = ts is not None
+        if ts is not None:
             self.ts_recent = ts.value
         self.sack_ok = agreed.sack
         self.recovery.on_handshake(self.mss_payload(), self.sack_ok)

@@ -8,7 +8,7 @@ offered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from synack.tcp.config import TcpConfig
 from synack.wire.segment import (
@@ -29,14 +29,13 @@ MIN_MSS = 64  # the least MSS we agree to, whatever the peer says
 MAX_WINDOW_SHIFT = 14  # RFC 7323 2.3
 
 
-@dataclass(frozen=True, slots=True)
-class Agreement:
+class Agreement(NamedTuple):
     """What a SYN's options settle for this connection."""
 
     snd_mss: int | None  # None: the peer named no MSS, the default stands
     window_scaling: bool
     snd_wscale: int  # the peer's shift, applied to the windows it sends
-    timestamps: bool
+    timestamps: Timestamps | None  # the peer's, when both ends use them
     sack: bool
     ecn: bool
 
@@ -53,12 +52,12 @@ def agree(cfg: TcpConfig, seg: Segment, rcv_mss: int, ecn_asked: bool) -> Agreem
     peer_ws = seg.window_scale
     scaling = cfg.tcp_options and cfg.window_scaling and peer_ws is not None
     return Agreement(
-        snd_mss=None if peer_mss is None else max(min(peer_mss, rcv_mss), MIN_MSS),
-        window_scaling=scaling,
-        snd_wscale=min(peer_ws or 0, MAX_WINDOW_SHIFT) if scaling else 0,
-        timestamps=cfg.tcp_options and cfg.timestamps and seg.timestamps is not None,
-        sack=cfg.tcp_options and cfg.sack and seg.sack_permitted,
-        ecn=ecn,
+        None if peer_mss is None else max(min(peer_mss, rcv_mss), MIN_MSS),  # snd_mss
+        scaling,  # window_scaling
+        min(peer_ws or 0, MAX_WINDOW_SHIFT) if scaling else 0,  # snd_wscale
+        seg.timestamps if cfg.tcp_options and cfg.timestamps else None,  # timestamps
+        cfg.tcp_options and cfg.sack and seg.sack_permitted,  # sack
+        ecn,
     )
 
 

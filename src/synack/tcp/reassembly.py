@@ -27,28 +27,26 @@ class _Block:
 
 
 class OutOfOrderQueue:
-    """Text held above RCV.NXT, in disjoint blocks in sequence order."""
+    """Text held above RCV.NXT: ``blocks``, disjoint, in sequence order (read
+    it, do not change it; an empty list means nothing is held)."""
 
-    __slots__ = ("_blocks", "_stamp", "dsack")
+    __slots__ = ("_stamp", "blocks", "dsack")
 
     def __init__(self) -> None:
-        self._blocks: list[_Block] = []
+        self.blocks: list[_Block] = []
         self._stamp = 0  # blocks are stamped as segments land in them
         # RFC 2883: the duplicate range to report first in the next ACK
         self.dsack: tuple[int, int] | None = None
 
-    def __bool__(self) -> bool:
-        return bool(self._blocks)
-
     def clear(self) -> None:
-        self._blocks = []
+        self.blocks = []
 
     def store(self, seq: int, payload: bytes, rcv_nxt: int) -> None:
         """Hold text above RCV.NXT, merging overlaps (the window bounds it)."""
         start, end = seq, sq.add(seq, len(payload))
         merged = payload
         keep: list[_Block] = []
-        for block in self._blocks:
+        for block in self.blocks:
             b_start, b_end = block.start, block.end
             if sq.lt(b_end, start) or sq.gt(b_start, end):
                 keep.append(block)
@@ -63,13 +61,13 @@ class OutOfOrderQueue:
         self._stamp += 1
         keep.append(_Block(start, merged, self._stamp))
         keep.sort(key=lambda b: sq.sub(b.start, rcv_nxt))
-        self._blocks = keep
+        self.blocks = keep
 
     def drain_into(self, buf: bytearray, rcv_nxt: int) -> tuple[int, bool]:
         """Move the held text that now continues at ``rcv_nxt`` into ``buf``.
         Returns the bytes moved and whether any held block was used (a hole
         filled)."""
-        blocks = self._blocks
+        blocks = self.blocks
         moved = 0
         used = False
         while blocks and sq.le(blocks[0].start, rcv_nxt):
@@ -90,7 +88,7 @@ class OutOfOrderQueue:
         if self.dsack is not None:
             blocks.append(self.dsack)
             self.dsack = None
-        for block in sorted(self._blocks, key=lambda b: -b.stamp):
+        for block in sorted(self.blocks, key=lambda b: -b.stamp):
             blocks.append((block.start, block.end))
         return tuple(blocks[:limit])
 
@@ -101,7 +99,7 @@ class OutOfOrderQueue:
         if sq.lt(seq, rcv_nxt):
             self.dsack = (seq, sq.min_seq(end, rcv_nxt))
             return
-        for block in self._blocks:
+        for block in self.blocks:
             low, high = sq.max_seq(seq, block.start), sq.min_seq(end, block.end)
             if sq.lt(low, high):
                 self.dsack = (low, high)

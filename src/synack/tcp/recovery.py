@@ -195,7 +195,8 @@ class LossRecovery:
     def on_segment_sent(
         self, start: int, end: int, size: int, now: float, retransmission: bool, probe: bool
     ) -> None:
-        """A segment left: ``size`` payload bytes over ``[start, end)`` (a FIN counts one)."""
+        """A segment left: ``size`` payload bytes over ``[start, end)`` (a FIN
+        counts one). Only a SACK sender needs to be told."""
         if self.sack_recovery:
             self.prr_out += size  # RFC 6937: everything sent during recovery
         if self.sack_sender and not probe and end != start:
@@ -233,26 +234,43 @@ class LossRecovery:
         snd_nxt: int,
         snd_max: int,
         blocks: SackBlocks,
-        *,
         duplicate: bool,
         carries_data: bool,
         ecn_echo: bool,
         rtt_sample: float | None,
         now: float,
     ) -> Resend:
-        """An acceptable ACK, before SND.UNA moves to ``ack``. ``duplicate``:
-        it is a duplicate ACK as RFC 5681 2 defines one; ``rtt_sample``: the
-        round trip it measured, if any (RFC 6298, RFC 7323 4)."""
+        """An acceptable ACK, before SND.UNA moves to ``ack``, with its SACK
+        ``blocks``. ``duplicate``: it is a duplicate ACK as RFC 5681 2 defines
+        one; ``carries_data``: it has text; ``ecn_echo``: ECE on an ECN
+        connection; ``rtt_sample``: the round trip it measured, if any (RFC
+        6298, RFC 7323 4). Positional, as it runs for every ACK."""
         if ecn_echo and not sq.lt(snd_una, self.ecn_recover):
             self._on_ecn_echo(sq.sub(snd_nxt, snd_una), snd_max)
-        lost = self._update_delivery(blocks, ack, snd_una, snd_nxt, snd_max, now)
-        advanced = sq.lt(snd_una, ack)
+        acked = sq.sub(ack, snd_una)  # at most SND.MAX - SND.UNA, far below 2**31
+        advanced = acked > 0
+        # DeliveredData (RFC 6937): newly acknowledged plus newly SACKed
+        board = self.scoreboard
+        if blocks or board.ranges:
+            sacked = board.sacked_above(snd_una)
+            board.update(blocks, ack, snd_max)
+            self.delivered = acked + board.sacked_above(ack) - sacked
+        else:
+            self.delivered = acked if advanced else 0
+        lost = self._track_delivery(blocks, ack, snd_una, snd_nxt, now) if self.rack.segments else 0
         resend = Resend.NOTHING
         if advanced:
-            # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
-            acked = sq.sub(ack, snd_una)
-            snd_una, snd_nxt = ack, sq.max_seq(snd_nxt, ack)
-            resend = self._on_new_ack(acked, ack, snd_nxt, snd_max, rtt_sample, now, not ecn_echo)
+            snd_una = ack
+            if sq.lt(snd_nxt, ack):
+                snd_nxt = ack
+            if rtt_sample is not None:
+                self._on_rtt_sample(rtt_sample)
+            self.probe_out = False
+            self.dupacks = 0
+            if self.in_recovery:
+                resend = self._on_ack_in_recovery(acked, ack, snd_nxt, snd_max)
+            elif not ecn_echo:  # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
+                self.cc.on_ack(acked, (snd_max - ack) & sq.MASK, now)  # RFC 5681 3.1
         elif ack == snd_una and duplicate:
             resend = self._on_duplicate_ack(blocks, snd_una, snd_nxt, snd_max, now)
         if self.rto_recovery:
@@ -274,24 +292,6 @@ class LossRecovery:
         self.ecn_recover = snd_max
         self.reductions += 1
 
-    def _update_delivery(
-        self, blocks: SackBlocks, ack: int, snd_una: int, snd_nxt: int, snd_max: int, now: float
-    ) -> int:
-        """Bring the scoreboard and the in-flight records up to this ACK and
-        count DeliveredData (RFC 6937); return how many segments are newly
-        judged lost."""
-        board = self.scoreboard
-        if blocks or board:
-            sacked = board.sacked_above(snd_una)
-            board.update(blocks, ack, snd_max)
-            # RFC 6937: DeliveredData, newly acknowledged plus newly SACKed
-            self.delivered = sq.sub(ack, snd_una) + board.sacked_above(ack) - sacked
-        else:
-            self.delivered = max(sq.sub(ack, snd_una), 0)
-        if not self.rack.segments:
-            return 0
-        return self._track_delivery(blocks, ack, snd_una, snd_nxt, now)
-
     def _track_delivery(
         self, blocks: SackBlocks, ack: int, snd_una: int, snd_nxt: int, now: float
     ) -> int:
@@ -302,7 +302,7 @@ class LossRecovery:
         delivered: list[SentSegment] = []
         if sq.lt(snd_una, ack):
             delivered = rack.on_cumulative_ack(ack)
-        if self.scoreboard:
+        if self.scoreboard.ranges:
             delivered += rack.on_sack(self.scoreboard.ranges)
         if not self.config.rack:
             return self._mark_dupthresh_losses() if blocks and rack.segments else 0
@@ -316,7 +316,7 @@ class LossRecovery:
             self.reorder_deadline = None
             return 0
         recovering = sq.lt(ack, self.recover)
-        if self.scoreboard or recovering:
+        if self.scoreboard.ranges or recovering:
             return self._rack_detect_loss(now, recovering)
         self.reorder_deadline = None  # no SACK holes left: nothing sent earlier is waiting
         return 0
@@ -355,27 +355,10 @@ class LossRecovery:
         srtt = self.rtt.srtt
         return srtt if srtt is not None else self.rtt.rto
 
-    def _on_new_ack(
-        self,
-        acked: int,
-        ack: int,
-        snd_nxt: int,
-        snd_max: int,
-        rtt_sample: float | None,
-        now: float,
-        grow: bool = True,
-    ) -> Resend:
-        """SND.UNA advanced by ``acked`` to ``ack``: end or continue recovery
-        (RFC 6582, RFC 6675), or grow the window (RFC 5681)."""
-        if rtt_sample is not None:
-            self._on_rtt_sample(rtt_sample)
-        self.probe_out = False
-        self.dupacks = 0
+    def _on_ack_in_recovery(self, acked: int, ack: int, snd_nxt: int, snd_max: int) -> Resend:
+        """SND.UNA advanced by ``acked`` to ``ack`` during fast recovery: end it
+        on a full ACK, or go on with it (RFC 6582 3.2, RFC 6675 5)."""
         flight = sq.sub(snd_max, ack)
-        if not self.in_recovery:
-            if grow:
-                self.cc.on_ack(acked, flight, now)
-            return Resend.NOTHING
         if sq.ge(ack, self.recover):  # a full ACK: recovery is over
             self.in_recovery = self.sack_recovery = False
             self.cc.on_exit_recovery(flight)

@@ -26,19 +26,19 @@ def acceptable(seq: int, seg_len: int, rcv_nxt: int, rcv_wnd: int) -> bool:
     )
 
 
-def window_to_offer(space: int, offered: int, capacity: int, mss: int) -> int:
-    """RFC 9293 3.8.6.2.2: move the right edge only by a worthwhile amount (a
+def advertise(space: int, offered: int, capacity: int, mss: int, shift: int) -> tuple[int, int]:
+    """The window field to send, and the window it really advertises (the
+    field scaled back, RFC 7323 2.3), with ``space`` free in a buffer of
+    ``capacity`` and ``offered`` already promised.
+
+    RFC 9293 3.8.6.2.2: move the right edge only by a worthwhile amount (a
     full segment, or half the buffer), and never back. With half the buffer or
     more free the window cannot be silly, and all the free space is offered
     (as Linux and FreeBSD do)."""
     if space > offered and (2 * space >= capacity or space - offered >= min(capacity // 2, mss)):
-        return space
-    return offered
-
-
-def window_field(window: int, shift: int) -> tuple[int, int]:
-    """The 16-bit field for ``window`` at scale ``shift`` (RFC 7323 2.3), and
-    the window it really advertises (the field, scaled back)."""
+        window = space
+    else:
+        window = offered
     field = min(window >> shift, MAX_WINDOW_FIELD)
     return field, field << shift
 
