@@ -23,7 +23,8 @@ import hashlib
 import random
 import time
 import tracemalloc
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from ipaddress import ip_address
 from typing import Protocol, TypeVar
 
@@ -402,6 +403,19 @@ def _listen_all(server: Host, count: int, backlog: int) -> list[int]:
     return ports
 
 
+@contextmanager
+def _tracing() -> Iterator[None]:
+    """tracemalloc on for the block (unless it was on already)."""
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    try:
+        yield
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+
+
 def _traced() -> int:
     gc.collect()
     return tracemalloc.get_traced_memory()[0]
@@ -421,10 +435,7 @@ def bench_memory_established(
     label = "memory (ESTABLISHED)"
     progress(label, 0.0)
     started = time.perf_counter()
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
+    with _tracing():
         config = TcpConfig()
         client = Host(CLIENT, config, secret=b"bench-client-key")
         server = Host(SERVER, config, secret=b"bench-server-key")
@@ -451,9 +462,6 @@ def bench_memory_established(
         now += 10.0  # past every SYN retransmission deadline: stale heap entries go
         _run_timers(now, client, server)
         after = _traced()
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
     established = sum(c.state is State.ESTABLISHED for c in clients)
     established += sum(c.state is State.ESTABLISHED for c in accepted)
     if len(accepted) != count or established != 2 * count:
@@ -487,10 +495,7 @@ def bench_memory_time_wait(
     label = "memory (TIME-WAIT)"
     progress(label, 0.0)
     started = time.perf_counter()
-    was_tracing = tracemalloc.is_tracing()
-    if not was_tracing:
-        tracemalloc.start()
-    try:
+    with _tracing():
         client = Host(CLIENT, TcpConfig(), secret=b"bench-client-key")
         now = 0.0
         irs = 1_000_000
@@ -531,9 +536,6 @@ def bench_memory_time_wait(
         now += 10.0
         _run_timers(now, client)
         after = _traced()
-    finally:
-        if not was_tracing:
-            tracemalloc.stop()
     records = client.time_wait_count
     if records != count or client.connections:
         raise RuntimeError(
