@@ -492,11 +492,6 @@ def test_rack_dupthresh_sacked_segments_mark_at_once() -> None:
     assert s.carry_out(resend, T0 + RTT) == [0, 1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="suspected bug: Rack.fack starts at 0, not at the ISN; with the ISN in the "
-    "upper half of the sequence space the first delivery looks like reordering",
-)
 def test_rack_first_delivery_is_not_reordering_with_an_isn_in_the_upper_half() -> None:
     """RFC 8985 6.2 step 3: reordering is a segment delivered below RACK.fack,
     the highest sequence delivered; before any delivery there is none."""

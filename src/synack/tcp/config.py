@@ -115,6 +115,9 @@ class TcpConfig:
 
     # RFC 7323 timestamp clock, in ticks per second (1 ms).
     timestamp_hz: int = 1000
+    # RFC 7323 3.2: once timestamps are agreed, a non-RST segment without one is
+    # dropped. Off: such segments are taken (as Linux does).
+    require_timestamps: bool = True
 
     def __post_init__(self) -> None:
         if self.window_scale is not None and not 0 <= self.window_scale <= 14:

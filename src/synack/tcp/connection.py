@@ -358,7 +358,7 @@ class Connection:
         if self.state in (
             _S.SYN_RECEIVED, _S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2, _S.CLOSE_WAIT,
         ):  # fmt: skip
-            self._emit(Segment(self.local[1], self._rport, self.snd_max, 0, RST, 0), self._now)
+            self._emit_rst(self.snd_max, self._now)
         self._event(ConnectionAborted(reason))
         self._enter_closed(_T.ABORT, cause)
         self._notify()
@@ -521,7 +521,7 @@ class Connection:
             if sq.le(seg.ack, self.iss) or sq.gt(seg.ack, self.snd_max):
                 self._drop(seg, "unacceptable ACK in SYN-SENT")
                 if not flags & RST:
-                    self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
+                    self._emit_rst(seg.ack, now)
                 return
         if flags & RST:
             # second: a RST counts only if it acknowledges our SYN (RFC 5961 3.2 too)
@@ -585,6 +585,10 @@ class Connection:
             return
         # first: check the sequence number, PAWS before it (RFC 7323 5.3 R1)
         ts = seg.timestamps if self.ts_ok else None
+        if ts is None and self.ts_ok and not seg.flags & RST and self.config.require_timestamps:
+            # RFC 7323 3.2: a non-RST segment without TSopt is silently dropped
+            self._drop(seg, "no timestamp on a timestamp connection")
+            return
         if ts is not None and not seg.flags & RST and sq.lt(ts.value, self.ts_recent):
             self._drop(seg, "PAWS: old timestamp")
             self._ack_now = True
@@ -602,18 +606,15 @@ class Connection:
         # IP security compartment to the implementation, and synack neither
         # sets nor checks one, so no segment is reset for a mismatch.
         # Then, for a segment that passed the checks so far: echo a CE mark with
-        # ECE until the peer sends CWR (RFC 3168 6.1.3), and remember the
-        # timestamp to echo (RFC 7323 4.3).
+        # ECE until the peer sends CWR (RFC 3168 6.1.3).
         if self.ecn_ok:
             self._note_congestion(seg)
-        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
-            self.ts_recent = ts.value
         # fourth: check the SYN bit
         if seg.flags & SYN:
             self._syn_in_window(seg, now)
             return
         # fifth: check the ACK field
-        if not self._ack_arrives(seg, now):
+        if not self._ack_arrives(seg, ts, now):
             return
         # sixth: check the URG bit (RFC 9293 3.8.5): remember the urgent pointer
         if seg.flags & URG and self.state in _RECEIVING_STATES:
@@ -722,13 +723,11 @@ class Connection:
         # RFC 9293 3.10.7.4 fourth, before RFC 5961: a SYN in the window is an
         # error: reset the connection and tell the peer.
         self._drop(seg, "SYN in the window (reset)")
-        self._emit(
-            Segment(self.local[1], self._rport, self.snd_max, self.rcv_nxt, RST | ACK, 0), now
-        )
+        self._emit_rst(self.snd_max, now, ack=True)
         self._event(ConnectionReset(err.CONNECTION_RESET))
         self._enter_closed(_T.RCV_RST, "rcv SYN in the window")
 
-    def _ack_arrives(self, seg: Segment, now: float) -> bool:
+    def _ack_arrives(self, seg: Segment, ts: Timestamps | None, now: float) -> bool:
         """Fifth step. Returns whether processing goes on to the text."""
         if not seg.flags & ACK:
             self._drop(seg, "no ACK")
@@ -741,6 +740,10 @@ class Connection:
             self._drop(seg, "ACK outside the send window (challenge ACK)")
             self._challenge_ack(now)
             return False
+        # RFC 7323 4.3: remember the timestamp to echo, only now that the ACK
+        # is acceptable (RFC 5961 5.2: a blind segment is discarded first)
+        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
+            self.ts_recent = ts.value
         fin_was_unacked = self._fin_queued and self._fin_unacked()
         self._process_ack(seg, now)
         if fin_was_unacked and not self._fin_unacked():
@@ -752,7 +755,7 @@ class Connection:
         """SYN-RECEIVED: an ACK of our SYN makes the connection ESTABLISHED."""
         if not (sq.lt(self.snd_una, seg.ack) and sq.le(seg.ack, self.snd_max)):
             self._drop(seg, "unacceptable ACK in SYN-RECEIVED")
-            self._emit(Segment(self.local[1], self._rport, seg.ack, 0, RST, 0), now)
+            self._emit_rst(seg.ack, now)
             return False
         self._syn_acked_after_timeout()
         self.snd_wnd = seg.window << self.snd_wscale
@@ -1276,6 +1279,15 @@ class Connection:
             self._t_delack = None
             self._unacked_segments = 0
         self._emit(seg, now)
+
+    def _emit_rst(self, seq: int, now: float, ack: bool = False) -> None:
+        """A RST from this connection, with RCV.NXT acknowledged if ``ack``; with
+        a timestamp once they are in use (RFC 7323 3.2: SHOULD)."""
+        options: tuple[Option, ...] = ()
+        if self.ts_ok:
+            options = (NOP, NOP, Timestamps(self.ts_clock(now), self.ts_recent))
+        flags, rcv = (RST | ACK, self.rcv_nxt) if ack else (RST, 0)
+        self._emit(Segment(self.local[1], self._rport, seq, rcv, flags, 0, 0, options), now)
 
     def _emit(self, seg: Segment, now: float) -> None:
         self._out.append(seg)

@@ -113,7 +113,7 @@ class LossRecovery:
     connection (see the module docstring)."""
 
     __slots__ = (
-        "config", "stats", "rtt", "cc", "mss", "scoreboard", "rack", "sack_sender",
+        "config", "stats", "rtt", "cc", "mss", "iss", "scoreboard", "rack", "sack_sender",
         "in_recovery", "sack_recovery", "rto_recovery", "recover", "dupacks", "delivered",
         "prr_delivered", "prr_out", "recover_fs", "ecn_recover", "reductions",
         "reorder_deadline", "probe_deadline", "probe_out", "probe_episode",
@@ -126,6 +126,7 @@ class LossRecovery:
         self.stats = stats
         self.rtt = rtt  # the connection's estimator (RFC 6298), shared
         self.mss = mss  # SMSS: payload bytes per segment
+        self.iss = 0
         # Until the handshake sets the MSS (on_handshake makes the real one),
         # only a SYN timeout touches this; it needs no HyStart++.
         self.cc: CongestionControl = make_congestion_control(
@@ -153,8 +154,10 @@ class LossRecovery:
 
     # -- the connection's life ----------------------------------------------
     def start(self, iss: int) -> None:
-        """The ISN is chosen: nothing before it counts as recovered."""
+        """The ISN is chosen: nothing before it counts as recovered or delivered."""
+        self.iss = iss
         self.recover = self.ecn_recover = iss
+        self.rack.fack = iss  # RFC 8985 6.2: no delivery yet, none reordered
 
     def on_handshake(self, mss: int, sack_ok: bool) -> None:
         """The SYN's options are known: the real SMSS, SACK, a fresh controller
@@ -260,6 +263,7 @@ class LossRecovery:
         lost = self._track_delivery(blocks, ack, snd_una, snd_nxt, now) if self.rack.segments else 0
         resend = Resend.NOTHING
         if advanced:
+            syn_acked = snd_una == self.iss  # this ACK covers our SYN, which is not data
             snd_una = ack
             if sq.lt(snd_nxt, ack):
                 snd_nxt = ack
@@ -270,7 +274,9 @@ class LossRecovery:
             if self.in_recovery:
                 resend = self._on_ack_in_recovery(acked, ack, snd_nxt, snd_max)
             elif not ecn_echo:  # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
-                self.cc.on_ack(acked, (snd_max - ack) & sq.MASK, now)  # RFC 5681 3.1
+                data_acked = acked - 1 if syn_acked else acked
+                if data_acked:
+                    self.cc.on_ack(data_acked, (snd_max - ack) & sq.MASK, now)  # RFC 5681 3.1
         elif ack == snd_una and duplicate:
             resend = self._on_duplicate_ack(blocks, snd_una, snd_nxt, snd_max, now)
         if self.rto_recovery:

@@ -60,6 +60,21 @@ class TimeWait:
             options=options,
         )  # fmt: skip
 
+    def _reset(self) -> Segment:
+        """Before RFC 5961, a SYN in the window resets (RFC 9293 3.10.7.4 fourth)."""
+        return Segment(self.local_port, self.remote_port, self.snd_nxt, self.rcv_nxt, RST | ACK, 0)
+
+    def _new_incarnation(self, seg: Segment, ts: Timestamps | None) -> bool:
+        """May this SYN reopen the connection (RFC 6191 2, RFC 9293 3.10.7.4)? With
+        timestamps on both incarnations, only a newer TSval does (or the same one
+        with a higher sequence number); otherwise a sequence number above the old
+        incarnation's."""
+        if ts is not None:
+            if ts.value == self.ts_recent:
+                return sq.gt(seg.seq, self.rcv_nxt)
+            return sq.gt(ts.value, self.ts_recent)
+        return sq.gt(seg.seq, self.rcv_nxt)
+
     def restart(self, now: float) -> None:
         self.expires = now + 2 * self.config.msl
 
@@ -95,11 +110,10 @@ class TimeWait:
             return [self.ack(now)], TimeWaitAction.NONE  # in the window: challenge ACK
         ts = seg.timestamps if self.ts_offset is not None else None
         if flags & (SYN | ACK | FIN) == SYN:
-            # A new SYN above the old sequence space (or with a newer timestamp)
-            # may reopen the connection (RFC 9293 3.10.7.4 note, RFC 6191).
-            newer_ts = ts is not None and sq.gt(ts.value, self.ts_recent)
-            if sq.gt(seg.seq, self.rcv_nxt) or newer_ts:
+            if self._new_incarnation(seg, ts):
                 return [], TimeWaitAction.REOPEN
+            if not self.config.rfc5961_syn and self._acceptable(seg):
+                return [self._reset()], TimeWaitAction.CLOSED
             return [self.ack(now)], TimeWaitAction.NONE  # RFC 5961 4.2 challenge ACK
         if ts is not None and sq.lt(ts.value, self.ts_recent):
             return [self.ack(now)], TimeWaitAction.NONE  # RFC 7323 5.3 PAWS
@@ -113,11 +127,7 @@ class TimeWait:
             self.restart(now)
             return [self.ack(now)], TimeWaitAction.NONE
         if flags & SYN and not self.config.rfc5961_syn and self._acceptable(seg):
-            # before RFC 5961, a SYN in the window resets (RFC 9293 3.10.7.4 fourth)
-            reset = Segment(
-                self.local_port, self.remote_port, self.snd_nxt, self.rcv_nxt, RST | ACK, 0
-            )
-            return [reset], TimeWaitAction.CLOSED
+            return [self._reset()], TimeWaitAction.CLOSED
         if flags & SYN:
             # a SYN with a FIN or an ACK opens nothing: unacceptable, or in the
             # window, it draws an ACK (RFC 9293 3.10.7.4 first; RFC 5961 4.2)
