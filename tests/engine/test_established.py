@@ -577,21 +577,50 @@ def test_established_retransmission_timeout():
 
 
 def test_established_retransmission_limit_r2():
-    # RFC 9293 3.8.3: R1 advises the user, R2 closes the connection.
-    conn = est(replace(PLAIN, r2=10.0, user_timeout=None))
+    # RFC 9293 3.8.3: R1 advises the user; R2, counted out and past its minimum
+    # time, closes the connection, with a RST to tell the peer (3.10.5).
+    conn = est(replace(PLAIN, retries=3, r2=10.0))
     conn.send(b"x" * 10)
     seg = ours(ACK | PSH, ISS + 1, IRS + 1, payload=b"x" * 10)
+    rst = ours(RST, ISS + 11, window=0)
     out(conn)
     history = []
     while conn.state is State.ESTABLISHED:
         history.append(fire(conn))
-    assert history == [(1.0, [seg]), (3.0, [seg]), (7.0, [seg]), (15.0, [])]
+    assert history == [(1.0, [seg]), (3.0, [seg]), (7.0, [seg]), (15.0, [rst])]
     assert conn.state is State.CLOSED
     assert events(conn) == [
         RetransmissionWarning(3),
         ConnectionAborted("connection aborted: retransmissions were not acknowledged (R2)"),
     ]
     assert conn.get_timer() is None
+
+
+def test_established_r2_counted_out_waits_for_its_minimum_time():
+    """Two retransmissions are the limit, but R2 is never before ``r2`` seconds of
+    retransmission: a third goes at 7 s, and the connection ends at 15 s."""
+    conn = est(replace(PLAIN, retries=2, r2=10.0))
+    conn.send(b"x" * 10)
+    out(conn)
+    history = []
+    while conn.state is State.ESTABLISHED:
+        history.append(fire(conn))
+    assert [when for when, _ in history] == [1.0, 3.0, 7.0, 15.0]
+    assert [s.flags for s in history[-1][1]] == [RST]
+    assert conn.stats.timeouts == 3
+
+
+def test_established_retries_default_like_linux():
+    """15 data retransmissions (Linux's tcp_retries2), RTO doubling to 60 s."""
+    conn = est()
+    conn.send(b"x" * 10)
+    out(conn)
+    history = []
+    while conn.state is State.ESTABLISHED:
+        history.append(fire(conn))
+    assert conn.stats.timeouts == 15
+    assert [s.flags for s in history[-1][1]] == [RST]
+    assert history[-1][0] == 1 + 2 + 4 + 8 + 16 + 32 + 60 * 9 + 60
 
 
 def test_established_user_timeout():
@@ -604,7 +633,7 @@ def test_established_user_timeout():
     history = []
     while conn.state is State.ESTABLISHED:
         history.append(fire(conn))
-    assert history == [(1.0, [seg]), (3.0, [seg]), (5.0, [])]
+    assert history == [(1.0, [seg]), (3.0, [seg]), (5.0, [ours(RST, ISS + 11, window=0)])]
     assert events(conn) == [ConnectionAborted("connection aborted due to user timeout")]
 
 
@@ -625,7 +654,8 @@ def test_established_keepalive_timeout():
     history = []
     while conn.state is State.ESTABLISHED:
         history.append(fire(conn))
-    assert history == [(7200.0, [probe]), (7275.0, [probe]), (7350.0, [probe]), (7425.0, [])]
+    rst = ours(RST, ISS + 1, window=0)
+    assert history == [(7200.0, [probe]), (7275.0, [probe]), (7350.0, [probe]), (7425.0, [rst])]
     assert events(conn) == [
         ConnectionAborted("connection aborted: keep-alive probes were not answered")
     ]

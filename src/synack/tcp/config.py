@@ -72,18 +72,28 @@ class TcpConfig:
     rto_min: float = 1.0
     rto_max: float = 60.0
     clock_granularity: float = 0.001
-    # RFC 9293 3.8.3: R1 (retransmissions before advising the user) and R2
-    # (seconds of unacknowledged retransmission before giving up); SYNs get
-    # their own R2 of at least 3 minutes.
+    # RFC 9293 3.8.3: R1, retransmissions before advising the user; R2, when to
+    # give up. R2 is counted as Linux counts it (tcp_retries2, tcp_syn_retries,
+    # tcp_synack_retries), and never reached before the RFC's minimum time:
+    # ``r2`` seconds of retransmission for data, ``syn_r2`` (3 minutes) for a SYN.
     r1: int = 3
+    retries: int = 15
+    syn_retries: int = 6
+    synack_retries: int = 5
     r2: float = 100.0
     syn_r2: float = 180.0
-    user_timeout: float | None = 300.0  # RFC 9293 3.10.8; None turns it off
+    # RFC 9293 3.10.8 / RFC 5482: how long data may stay unacknowledged before
+    # the connection is given up; None (Linux's default) leaves it to R2.
+    user_timeout: float | None = None
     # The user timeout while our SYN is unacknowledged (the handshake's limit,
     # FreeBSD's keepinit); None: ``user_timeout`` applies there too.
     connect_timeout: float | None = None
     persist_min: float = 1.0
     persist_max: float = 60.0
+    # A zero window is probed for as long as the peer answers (RFC 9293 3.8.6.1,
+    # RFC 1122 4.2.2.17); after this many probes in a row go unanswered, the
+    # connection is given up (Linux: tcp_retries2).
+    persist_max_probes: int = 15
 
     # A segment wholly below RCV.NXT is answered with an ACK and dropped (RFC
     # 9293 3.10.7.4); with this on, its ACK field is still processed first, as

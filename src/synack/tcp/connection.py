@@ -65,6 +65,10 @@ _DEFAULT_ISN = Rfc6528Isn()
 _SENDING_STATES = frozenset({_S.ESTABLISHED, _S.CLOSE_WAIT, _S.FIN_WAIT_1, _S.CLOSING, _S.LAST_ACK})
 # States in which arriving text is delivered (RFC 9293 3.10.7.4, seventh).
 _RECEIVING_STATES = frozenset({_S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2})
+# RFC 9293 3.10.5: ABORT sends RST in these states (the peer has a connection).
+_RESET_ON_ABORT = frozenset(
+    {_S.SYN_RECEIVED, _S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2, _S.CLOSE_WAIT}
+)
 # States where the peer has sent FIN, so RECEIVE with nothing buffered is "connection closing".
 _PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT})
 _TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
@@ -107,7 +111,7 @@ class Connection:
         "_ack_now", "_syn_text",
         # retransmission; loss recovery and congestion control (tcp/recovery.py)
         "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
-        "_persist_backoff",
+        "_persist_backoff", "_probes_unanswered",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
         "_t_pace",
@@ -173,6 +177,7 @@ class Connection:
         self._retransmits = 0
         self._rexmit_since: float | None = None
         self._persist_backoff = 0
+        self._probes_unanswered = 0  # zero-window probes since the peer last answered
 
         self._t_rexmit: float | None = None
         self._t_persist: float | None = None
@@ -354,10 +359,7 @@ class Connection:
         self._abort("ABORT", err.CONNECTION_ABORTED)
 
     def _abort(self, cause: str, reason: str) -> None:
-        # RFC 9293 3.10.5: RST in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2, CLOSE-WAIT.
-        if self.state in (
-            _S.SYN_RECEIVED, _S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2, _S.CLOSE_WAIT,
-        ):  # fmt: skip
+        if self.state in _RESET_ON_ABORT:
             self._emit_rst(self.snd_max, self._now)
         self._event(ConnectionAborted(reason))
         self._enter_closed(_T.ABORT, cause)
@@ -420,8 +422,7 @@ class Connection:
             return
         if self._t_user is not None and now >= self._t_user:
             self._timer(now, "user timeout")
-            self._event(ConnectionAborted(err.USER_TIMEOUT))
-            self._enter_closed(_T.TIMEOUT, "user timeout")
+            self._give_up("user timeout", err.USER_TIMEOUT)
             return
         rec = self.recovery
         if rec.reorder_deadline is not None and now >= rec.reorder_deadline:
@@ -457,8 +458,7 @@ class Connection:
         if self._t_fin_wait_2 is not None and now >= self._t_fin_wait_2:
             self._t_fin_wait_2 = None
             self._timer(now, "FIN-WAIT-2")
-            self._event(ConnectionAborted(err.CONNECTION_ABORTED))
-            self._enter_closed(_T.TIMEOUT, "FIN-WAIT-2 timeout")
+            self._give_up("FIN-WAIT-2 timeout", err.CONNECTION_ABORTED)
 
     def time_wait_record(self) -> TimeWait | None:
         """The compact TIME-WAIT record, for a Host to keep instead of this object."""
@@ -905,7 +905,7 @@ class Connection:
         ):
             # Nothing of ours in flight (a receiver's usual case): no loss to
             # detect, not a duplicate ACK (RFC 5681 2), nothing for recovery.
-            self._update_send_window(seg, una, ack)
+            self._update_send_window(seg, una, ack, now)
             return
         advanced = sq.lt(una, ack)
         resend = rec.on_ack(
@@ -921,14 +921,17 @@ class Connection:
             self._take_acknowledged(ack, now)
         if resend:
             self._resend_as(resend, now)
-        self._update_send_window(seg, una, ack)
+        self._update_send_window(seg, una, ack, now)
 
     def _is_duplicate_ack(self, seg: Segment) -> bool:
-        """RFC 5681 2: no data, no SYN or FIN, the same window, data outstanding."""
+        """RFC 5681 2: no data, no SYN or FIN, the same window, data outstanding.
+        With the window closed, what is outstanding is a probe, and its ACKs say
+        nothing of loss."""
         return not (
             seg.payload
             or seg.flags & (SYN | FIN)
             or self.snd_max == self.snd_una
+            or seg.window == 0
             or (seg.window << self.snd_wscale) != self.snd_wnd
         )
 
@@ -959,8 +962,10 @@ class Connection:
             self._send_full = False
             self._event(SendSpaceAvailable(self.send_space))
 
-    def _update_send_window(self, seg: Segment, una: int, ack: int) -> None:
-        """RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2)."""
+    def _update_send_window(self, seg: Segment, una: int, ack: int, now: float) -> None:
+        """RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
+        Any acceptable ACK answers our zero-window probes."""
+        self._probes_unanswered = 0
         if sq.le(una, ack) and (
             sq.lt(self.snd_wl1, seg.seq) or (self.snd_wl1 == seg.seq and sq.le(self.snd_wl2, ack))
         ):
@@ -972,6 +977,8 @@ class Connection:
             if was_zero and self.snd_wnd:
                 self._t_persist = None
                 self._persist_backoff = 0
+                if self._t_rexmit is None and self.snd_max != self.snd_una:
+                    self._t_rexmit = now + self.rtt.rto  # what is out may need resending
 
     # -- sending again ------------------------------------------------------
     def _resend_as(self, resend: Resend, now: float) -> None:
@@ -1021,13 +1028,15 @@ class Connection:
         cfg = self.config
         if self.snd_una == self.snd_max and not self._fin_unacked():
             return
-        syn = self.snd_una == self.iss
+        if self.snd_wnd == 0 and self.snd_una != self.iss:
+            # The peer's window is closed: resending into it would only be
+            # dropped. Probe it instead, for as long as the peer answers.
+            self._arm_persist(now)
+            return
         if self._rexmit_since is None:
             self._rexmit_since = now
-        elif now - self._rexmit_since >= (cfg.syn_r2 if syn else cfg.r2):
-            # RFC 9293 3.8.3: past R2, close the connection.
-            self._event(ConnectionAborted(err.RETRANSMISSION_TIMEOUT))
-            self._enter_closed(_T.TIMEOUT, "retransmission limit R2")
+        elif self._past_r2(now):
+            self._give_up("retransmission limit R2", err.RETRANSMISSION_TIMEOUT)
             return
         self._retransmits += 1
         if self._retransmits == cfg.r1:
@@ -1040,15 +1049,46 @@ class Connection:
         if not resend & Resend.GO_BACK:
             self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.5-5.6, backed off
 
+    def _past_r2(self, now: float) -> bool:
+        """RFC 9293 3.8.3: give up once the retransmissions are counted out and
+        the RFC's minimum time has passed (3 minutes for a SYN)."""
+        cfg = self.config
+        assert self._rexmit_since is not None
+        elapsed = now - self._rexmit_since
+        if self.snd_una != self.iss:
+            return self._retransmits >= cfg.retries and elapsed >= cfg.r2
+        limit = cfg.synack_retries if self.state is _S.SYN_RECEIVED else cfg.syn_retries
+        return self._retransmits >= limit and elapsed >= cfg.syn_r2
+
     def _send_window_probe(self, now: float) -> None:
-        """RFC 9293 3.8.6.1: probe a zero window with one octet of new data."""
-        unsent = self._unsent()
-        if self.state not in _SENDING_STATES or unsent <= 0 or self.snd_wnd >= self.mss_payload():
+        """RFC 9293 3.8.6.1: probe a zero window with one octet of new data, or,
+        with everything already sent, with a bare ACK below SND.UNA that the peer
+        must answer with its window (RFC 1122 4.2.2.17). Probes go on while the
+        peer answers them; ``persist_max_probes`` unanswered in a row give up."""
+        if self.state not in _SENDING_STATES or self.snd_wnd >= self.mss_payload():
             return
-        size = max(1, min(self.snd_wnd - self._flight(), unsent))
-        self._emit_range(self.snd_nxt, size, now, probe=True)
+        unsent = self._unsent()
+        if unsent <= 0 and self.snd_max == self.snd_una:
+            return  # nothing waits for the window
+        if self._probes_unanswered >= self.config.persist_max_probes:
+            self._give_up("zero-window probes unanswered", err.ZERO_WINDOW_TIMEOUT)
+            return
+        self._probes_unanswered += 1
+        if unsent > 0:
+            size = max(1, min(self.snd_wnd - self._flight(), unsent))
+            self._emit_range(self.snd_nxt, size, now, probe=True)
+        else:
+            self._emit_control(sq.add(self.snd_una, -1), ACK, now)
         self._persist_backoff += 1
         self._arm_persist(now)
+
+    def _give_up(self, cause: str, reason: str) -> None:
+        """A timer ran out: tell the peer with a RST where it still has a
+        connection (RFC 9293 3.10.5, as for ABORT), and close."""
+        if self.state in _RESET_ON_ABORT:
+            self._emit_rst(self.snd_max, self._now)
+        self._event(ConnectionAborted(reason))
+        self._enter_closed(_T.TIMEOUT, cause)
 
     def _arm_persist(self, now: float) -> None:
         cfg = self.config
@@ -1066,8 +1106,7 @@ class Connection:
         if not self.state.synchronized or self.state is _S.TIME_WAIT:
             return
         if self._keepalive_probes >= cfg.keepalive_probes:
-            self._event(ConnectionAborted(err.KEEPALIVE_TIMEOUT))
-            self._enter_closed(_T.TIMEOUT, "keep-alive timeout")
+            self._give_up("keep-alive timeout", err.KEEPALIVE_TIMEOUT)
             return
         self._keepalive_probes += 1
         # RFC 9293 3.8.4: a probe with SEG.SEQ = SND.NXT - 1 draws an ACK.
@@ -1219,10 +1258,10 @@ class Connection:
             flags |= CWR
             self._cwr_mark = rec.reductions
         self._emit_control(seq, flags, now, None, payload, ECT_0 if ect else NOT_ECT)
-        if retransmission:
-            self.stats.retransmitted_segments += 1
-        else:
+        if not retransmission:
             self.stats.bytes_sent += size
+        elif not probe:  # a probe sent again is still a probe, not a repair
+            self.stats.retransmitted_segments += 1
         if rec.sack_sender:  # only a SACK sender keeps per-segment records
             rec.on_segment_sent(seq, end, size, now, retransmission, probe)
         if probe:
