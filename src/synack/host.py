@@ -9,6 +9,12 @@ It demultiplexes by 4-tuple, runs listeners with a SYN queue and an accept
 queue bounded by the backlog, picks ephemeral ports per RFC 6056, answers
 strays with RST (RFC 9293 3.10.7.1), and keeps connections in TIME-WAIT as
 compact packed records.
+
+Against a SYN flood (RFC 4987) a listener's half-open entries are bounded in
+number (the backlog) and in lifetime (``half_open_lifetime``), and SYN
+cookies (RFC 4987 3.6, ``tcp/syncookies.py``) answer SYNs without keeping
+anything: ``syn_cookies`` is "never", "on-overflow" (when the SYN queue is
+full) or "always", as Linux's net.ipv4.tcp_syncookies 0, 1 and 2.
 """
 
 from __future__ import annotations
@@ -27,7 +33,17 @@ from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection, reset_for
 from synack.tcp.events import Connected, Event
 from synack.tcp.isn import IsnSource, Rfc6528Isn
+from synack.tcp.options import agree, syn_options
 from synack.tcp.state import State
+from synack.tcp.syncookies import (
+    NO_OPTIONS,
+    CookieOptions,
+    SynCookies,
+    decode_timestamp,
+    encode_timestamp,
+    mss_index,
+    mss_table,
+)
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
 from synack.wire.errors import MalformedPacket
@@ -38,7 +54,20 @@ from synack.wire.ip import (
     parse_address,
     parse_tcp_packet,
 )
-from synack.wire.segment import SYN, Segment
+from synack.wire.segment import (
+    ACK,
+    CWR,
+    ECE,
+    RST,
+    SACK_PERMITTED,
+    SYN,
+    MaxSegmentSize,
+    Option,
+    Segment,
+    Timestamps,
+    WindowScale,
+)
+from synack.wire.seq import MASK
 
 Endpoint = tuple[IPAddress, int]
 # Connections and TIME-WAIT records are both found by the packed 4-tuple:
@@ -86,10 +115,29 @@ class HostStats:
     resets_sent: int = 0
     syns_dropped_backlog: int = 0
     time_wait_collapsed: int = 0
+    # SYN cookies (RFC 4987 3.6): SYN,ACKs sent with a cookie, ACKs whose cookie
+    # checked out (a connection each) and ACKs to a listener whose cookie did not
+    syn_cookies_sent: int = 0
+    syn_cookies_validated: int = 0
+    syn_cookies_failed: int = 0
+    # validated cookies and handshakes dropped because the accept queue was full
+    accept_queue_overflows: int = 0
+    # half-open entries dropped after ``half_open_lifetime`` in SYN-RECEIVED
+    half_open_expired: int = 0
+
+
+SYN_COOKIE_MODES = ("never", "on-overflow", "always")
+# A half-open entry lives this long at most: Linux gives up a SYN,ACK after
+# its fifth retransmission, 1 + 2 + 4 + 8 + 16 + 32 = 63 s after the first.
+HALF_OPEN_LIFETIME = 63.0
 
 
 class Listener:
-    """A passive OPEN on a port: a SYN queue and an accept queue, bounded by ``backlog``."""
+    """A passive OPEN on a port: a SYN queue and an accept queue, bounded by ``backlog``.
+
+    The SYN queue maps each half-open connection to when it expires, in the
+    order they came (so the oldest is first).
+    """
 
     __slots__ = ("accept_queue", "address", "backlog", "config", "port", "syn_queue")
 
@@ -100,12 +148,20 @@ class Listener:
         self.backlog = backlog
         self.config = config
         self.address = address  # None: every address of the host
-        self.syn_queue: set[Connection] = set()
+        self.syn_queue: dict[Connection, float] = {}
         self.accept_queue: deque[Connection] = deque()
 
     @property
     def full(self) -> bool:
         return len(self.syn_queue) + len(self.accept_queue) >= self.backlog
+
+    @property
+    def accept_queue_full(self) -> bool:
+        return len(self.accept_queue) >= self.backlog
+
+    def next_expiry(self) -> float | None:
+        """When the oldest half-open entry expires."""
+        return next(iter(self.syn_queue.values()), None)
 
 
 class Host:
@@ -119,6 +175,8 @@ class Host:
         isn: IsnSource | None = None,
         secret: bytes | None = None,
         ephemeral_ports: tuple[int, int] = (49152, 65535),
+        syn_cookies: str = "on-overflow",
+        half_open_lifetime: float | None = HALF_OPEN_LIFETIME,
     ) -> None:
         if isinstance(addresses, str | IPv4Address | IPv6Address):
             addresses = [addresses]
@@ -137,6 +195,14 @@ class Host:
         self._ephemeral_count = high - low + 1
         self._next_ephemeral = 0
         self.stats = HostStats()
+        if syn_cookies not in SYN_COOKIE_MODES:
+            raise ValueError(f"syn_cookies must be one of {SYN_COOKIE_MODES}, not {syn_cookies!r}")
+        if half_open_lifetime is not None and half_open_lifetime <= 0:
+            raise ValueError("half_open_lifetime must be positive (or None)")
+        self.syn_cookies = syn_cookies
+        self.half_open_lifetime = half_open_lifetime
+        self.cookies = SynCookies(hashlib.blake2s(b"syn cookies", key=self._secret).digest())
+        self._cookie_sent_at: float | None = None  # when the last cookie went out
 
         self.connections: dict[Key, Connection] = {}
         self.listeners: dict[int, Listener] = {}
@@ -344,6 +410,12 @@ class Host:
         expires = self._next_time_wait_expiry()
         if expires is not None and (best is None or expires < best):
             best = expires
+        if self.half_open_lifetime is not None:
+            for listener in self.listeners.values():
+                if listener.syn_queue:
+                    expires = listener.next_expiry()
+                    if expires is not None and (best is None or expires < best):
+                        best = expires
         return best
 
     def handle_timer(self, now: float) -> None:
@@ -357,6 +429,10 @@ class Host:
             conn.handle_timer(now)
             self._after(conn)
         self._expire_time_wait(now)
+        if self.half_open_lifetime is not None:
+            for listener in self.listeners.values():
+                if listener.syn_queue:
+                    self._expire_half_open(listener, now)
 
     # ------------------------------------------------------------------
     # Internals
@@ -384,7 +460,7 @@ class Host:
                 if not isinstance(event, Connected):
                     continue  # not accepted yet: nobody to tell
                 del self._listener_of[conn]
-                listener.syn_queue.discard(conn)
+                listener.syn_queue.pop(conn, None)
                 listener.accept_queue.append(conn)
             self._events.append(HostEvent(conn, event))
 
@@ -424,29 +500,42 @@ class Host:
         self._deadlines.pop(conn, None)
         listener = self._listener_of.pop(conn, None)
         if listener is not None:
-            listener.syn_queue.discard(conn)
+            listener.syn_queue.pop(conn, None)
         conn.on_wakeup = None
         return key
 
     def _listener_segment(
         self, listener: Listener, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
     ) -> None:
-        """RFC 9293 3.10.7.2, through a fresh connection in LISTEN."""
-        if seg.flags & SYN and listener.full:
-            self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
-            return
+        """RFC 9293 3.10.7.2, through a fresh connection in LISTEN; or a SYN
+        cookie sent or checked (RFC 4987 3.6)."""
+        flags = seg.flags
+        if flags & SYN:
+            if self.half_open_lifetime is not None and listener.syn_queue:
+                self._expire_half_open(listener, now)
+            mode = self.syn_cookies
+            if listener.accept_queue_full or (listener.full and mode == "never"):
+                self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
+                return
+            if (mode == "always" or listener.full) and not flags & (ACK | RST):
+                self._send_cookie(listener, key, src, dst, seg, now)
+                return
+            if listener.full:
+                self.stats.syns_dropped_backlog += 1
+                return
+        elif not flags & RST and self._cookies_expected(now):
+            if self._cookie_connection(listener, key, src, dst, seg, now):
+                return
         local = (address_from_packed(dst), seg.dst_port)
         remote = (address_from_packed(src), seg.src_port)
         conn = self._new_connection(local, remote, listener.config)
         tracer, conn.tracer = conn.tracer, None
         conn.listen(now)  # the listener's own LISTEN is already in the trace
-        if seg.flags & SYN:
+        if flags & SYN:
             conn.tracer = tracer  # otherwise a stray: no connection comes of it
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
-            self._add(key, conn, dst, src)
-            listener.syn_queue.add(conn)
-            self._listener_of[conn] = listener
+            self._half_open(listener, key, conn, src, dst, now)
         for reply in conn.segments_to_send(now):
             if conn.tracer is None and self.tracer is not None:
                 self.tracer.segment(None, now, "sent", reply, "segment to a listener")
@@ -455,6 +544,133 @@ class Host:
             self._settle(conn, now)
         else:
             conn.on_wakeup = None
+
+    def _half_open(
+        self, listener: Listener, key: Key, conn: Connection, src: bytes, dst: bytes, now: float
+    ) -> None:
+        """A connection in SYN-RECEIVED joins its listener's SYN queue."""
+        self._add(key, conn, dst, src)
+        lifetime = self.half_open_lifetime
+        listener.syn_queue[conn] = now + lifetime if lifetime is not None else float("inf")
+        self._listener_of[conn] = listener
+
+    def _expire_half_open(self, listener: Listener, now: float) -> None:
+        """Drop the half-open entries that have outlived ``half_open_lifetime``,
+        silently, as Linux drops a request after its last SYN,ACK."""
+        queue = listener.syn_queue
+        while queue:
+            conn, expires = next(iter(queue.items()))
+            if expires > now:
+                return
+            self.stats.half_open_expired += 1
+            self._forget(conn)  # takes it out of the queue
+            self._dirty.pop(conn, None)
+            if self.tracer is not None:
+                cause = "half-open entry expired"
+                self.tracer.state_changed(conn, now, conn.state, State.CLOSED, cause)
+
+    # -- SYN cookies (RFC 4987 3.6, tcp/syncookies.py) ---------------------
+    def _cookies_expected(self, now: float) -> bool:
+        """Is an ACK to a listener worth checking as a cookie? Always in "always"
+        mode; in "on-overflow" only while cookies sent lately may still come
+        back (Linux checks only after a recent overflow), so that stray ACKs
+        cost nothing in quiet times."""
+        if self.syn_cookies == "always":
+            return True
+        sent = self._cookie_sent_at
+        cookies = self.cookies
+        return sent is not None and now - sent < cookies.period * cookies.max_age
+
+    def _send_cookie(
+        self, listener: Listener, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
+    ) -> None:
+        """Answer a SYN with a cookie SYN,ACK and keep nothing."""
+        cfg = listener.config
+        version = 4 if len(dst) == 4 else 6
+        rcv_mss = cfg.advertised_mss(version)
+        agreed = agree(cfg, seg, rcv_mss, ecn_asked=False)
+        table = mss_table(version)
+        index = mss_index(agreed.snd_mss if agreed.snd_mss is not None else table[0], table)
+        cookie = self.cookies.make(key, seg.seq, index, now)
+        tsval = tsecr = 0
+        if agreed.timestamps is not None:
+            options = CookieOptions(
+                agreed.snd_wscale if agreed.window_scaling else None, agreed.sack, agreed.ecn
+            )
+            # the connection built from this cookie will have ts_offset = its ISN
+            ts_now = (int(now * cfg.timestamp_hz) + cookie) & MASK
+            tsval, tsecr = encode_timestamp(ts_now, options), agreed.timestamps.value
+            agreed_options = (agreed.window_scaling, agreed.sack, True)
+        else:
+            options = NO_OPTIONS  # no timestamp to carry them: offer none (as Linux)
+            agreed_options = (False, False, False)
+        wscale = cfg.receive_window_scale() if cfg.window_scaling else 0
+        reply = Segment(
+            seg.dst_port, seg.src_port, cookie, (seg.seq + 1) & MASK,
+            SYN | ACK | ECE if options.ecn else SYN | ACK, min(cfg.recv_buffer, 65535),
+            options=syn_options(cfg, True, rcv_mss, wscale, agreed_options, tsval, tsecr),
+        )  # fmt: skip
+        self.stats.syn_cookies_sent += 1
+        self._cookie_sent_at = now
+        tracer = self.tracer
+        if tracer is not None:
+            tracer.segment(None, now, "received", seg, None)
+            tracer.segment(None, now, "sent", reply, "SYN cookie")
+        self._control.append((dst, src, reply))
+
+    def _cookie_connection(
+        self, listener: Listener, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
+    ) -> bool:
+        """An ACK to a listener: if it returns a valid cookie, the connection its
+        SYN would have made, built now and given the ACK. False: not a cookie."""
+        cfg = listener.config
+        version = 4 if len(dst) == 4 else 6
+        table = mss_table(version)
+        peer_isn = (seg.seq - 1) & MASK
+        index = self.cookies.check(key, peer_isn, (seg.ack - 1) & MASK, now, len(table))
+        ts = seg.timestamps if cfg.tcp_options and cfg.timestamps else None
+        options = decode_timestamp(ts.echo_reply) if ts is not None else NO_OPTIONS
+        if index is None or (
+            (options.wscale is not None and not cfg.window_scaling)
+            or (options.sack and not cfg.sack)
+            or (options.ecn and cfg.ecn == "off")
+        ):  # not a cookie, or options we would not have agreed to: not ours
+            self.stats.syn_cookies_failed += 1
+            return False
+        self.stats.syn_cookies_validated += 1
+        if listener.accept_queue_full:
+            self.stats.accept_queue_overflows += 1
+            return True  # dropped, as Linux does: the peer's retransmission may fare better
+        # The SYN the cookie stands for, as the peer sent it (as far as the cookie tells).
+        syn_opts: list[Option] = [MaxSegmentSize(table[index])]
+        if options.wscale is not None:
+            syn_opts.append(WindowScale(options.wscale))
+        if options.sack:
+            syn_opts.append(SACK_PERMITTED)
+        if ts is not None:
+            syn_opts.append(Timestamps(ts.value, 0))
+        syn = Segment(
+            seg.src_port, seg.dst_port, peer_isn, 0,
+            SYN | ECE | CWR if options.ecn else SYN, seg.window, options=tuple(syn_opts),
+        )  # fmt: skip
+        local = (address_from_packed(dst), seg.dst_port)
+        remote = (address_from_packed(src), seg.src_port)
+        conn = self._new_connection(local, remote, cfg)
+        tracer, conn.tracer = conn.tracer, None  # the trace saw the SYN and the SYN,ACK go by
+        conn.listen(now, iss=(seg.ack - 1) & MASK)  # so ts_offset = the cookie, as its TSval
+        conn.receive_segment(syn, now)
+        conn.segments_to_send(now)  # the SYN,ACK: already sent, as the cookie
+        # Workaround until Connection has a call for it: the SYN,ACK just pulled
+        # was never timed on the wire, so it must give no RTT sample (Linux
+        # takes none from a cookie handshake's sequence numbers either).
+        conn._rtt_seq = None
+        conn.tracer = tracer
+        if tracer is not None:
+            tracer.state_changed(conn, now, State.LISTEN, State.SYN_RECEIVED, "SYN cookie valid")
+        self._half_open(listener, key, conn, src, dst, now)
+        conn.receive_segment(seg, now)
+        self._after(conn)
+        return True
 
     def _stray(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""
