@@ -38,12 +38,12 @@ from bisect import bisect_left, bisect_right
 from synack.wire import seq as sq
 
 # Bytes a block costs besides its text, measured with tracemalloc on 64-bit
-# CPython 3.11 (tests/engine/test_reassembly.py checks them): a block held as
-# one bytes object costs the object's header (33 B, then rounded up to 8 B by
-# the allocator), its start in the offsets array (8 B) and its slot in the
-# text list (8 B), with the two containers' over-allocation: 100,000 one-byte
-# blocks measure 57.4 B each beyond their byte. A grown block costs its two
-# bytearrays as sys.getsizeof gives them (header and capacity), plus the
+# CPython 3.11 (tests/engine/test_reassembly.py checks them). A block held as
+# one bytes object: the object's header (sys.getsizeof(b"x") is 34, which the
+# allocator rounds up to 40), its start in the offsets array and its slot in
+# the text list (16.2 B together for 100,000 blocks, over-allocation
+# included): 56 B for a one-byte block, 55 B beyond its byte. A grown block:
+# its two bytearrays as sys.getsizeof gives them (header and capacity), the
 # _Grown object (48 B with its GC header) and the same 16 B of slots.
 BLOCK_OVERHEAD = 64
 GROWN_OVERHEAD = 72
@@ -366,17 +366,16 @@ class OutOfOrderQueue:
             self.dsack = None
         starts, texts, lo = self._starts, self._texts, self._lo
         recent = self._recent
-        for key in recent:
-            if len(blocks) >= limit:
-                break
-            i = bisect_left(starts, key, lo)
-            blocks.append((self._seq(key), self._seq(key + len(texts[i]))))
+        add, to_seq = sq.add, self._base_seq - self._base_key  # seq = add(to_seq, offset)
+        for key in recent[: max(limit - len(blocks), 0)]:
+            end = key + len(texts[bisect_left(starts, key, lo)])
+            blocks.append((add(to_seq, key), add(to_seq, end)))
         i = len(starts) - 1
         # fewer remembered than reported and more held: add others, farthest first
         while len(blocks) < limit and i >= lo and self.blocks > len(recent):
             key = starts[i]
             if key not in recent:
-                blocks.append((self._seq(key), self._seq(key + len(texts[i]))))
+                blocks.append((add(to_seq, key), add(to_seq, key + len(texts[i]))))
             i -= 1
         return tuple(blocks[:limit])
 
