@@ -71,10 +71,11 @@ PEER_PORT = 7000  # the peer's listener, for the Host's active opens
 BYSTANDER_PEER_PORT = 9091
 SECRET = b"synack-fuzz-seed"
 
-# TIME-WAIT of 2 x 5 s, so records come and go within an epoch.
-HOST_CONFIG = TcpConfig(msl=5.0, ecn="passive", user_timeout=120.0)
+# TIME-WAIT of 2 x 30 s, so records come and go within an epoch (and more are
+# made when there are fewer than two: World.replenish).
+HOST_CONFIG = TcpConfig(msl=30.0, ecn="passive", user_timeout=120.0)
 PLAIN_CONFIG = TcpConfig(
-    msl=5.0,
+    msl=30.0,
     window_scaling=False,
     timestamps=False,
     sack=False,
@@ -85,7 +86,7 @@ PLAIN_CONFIG = TcpConfig(
     fin_wait_2_timeout=30.0,
     nodelay=True,
 )
-PEER_CONFIG = TcpConfig(msl=5.0, ecn="on", user_timeout=120.0)
+PEER_CONFIG = TcpConfig(msl=30.0, ecn="on", user_timeout=120.0)
 BYSTANDER_CONFIG = TcpConfig(msl=5.0)
 
 # Bounds on the Host's memory: an epoch cannot open more than this many.
@@ -295,6 +296,7 @@ class World:
         self.wire: list[bytes] = []  # between the Host and the peer, in flight
         self.known: dict[Connection, None] = {}  # the Host's connections, oldest first
         self.bystander_ends: set[Connection] = set()
+        self.port_counter = 0
         self._seen_count = -1
         self._seen_gen = -1
         self.host.listen(PORT_FULL, backlog=16)
@@ -463,6 +465,29 @@ class World:
             host_end(conn).send(b"r" * 4000)
         self.settle()
         self.exchange_bystanders(2000)
+
+    def replenish(self) -> None:
+        """Keep TIME-WAIT records and half-open connections in the world: the
+        fuzzer's timer advances expire them, and little would make new ones."""
+        host = self.host
+        if host.time_wait_count < 2:
+            try:
+                conn = self.peer.connect((HOST4, PORT_FULL), self.now)
+            except TcpError:
+                return
+            self.pump(8)
+            remote = (conn.local, conn.remote)
+            for ours in host.connections.values():
+                if (ours.remote, ours.local) == remote and ours.state is State.ESTABLISHED:
+                    ours.close(self.now)
+                    self.pump(8)
+                    with contextlib.suppress(TcpError):
+                        conn.close(self.now)
+                    self.pump(8)
+                    break
+        if sum(len(lst.syn_queue) for lst in host.listeners.values()) < 2:
+            self.port_counter = (self.port_counter + 1) % 1000
+            self.inject_syn(GHOST4.packed, HOST4.packed, 4000 + self.port_counter, PORT_FULL)
 
     def inject_syn(self, src: bytes, dst: bytes, sport: int, dport: int) -> None:
         tcp = tcp_bytes(src, dst, sport, dport, 1000 + sport, 0, 0x02, 65535, 0, b"", b"")
@@ -700,6 +725,7 @@ class Harness:
                     with contextlib.suppress(TcpError):  # nothing to read after a FIN
                         conn.receive()
             world.settle()
+        world.replenish()
         if self.stats.inputs % 8 == 0:
             world.exchange_bystanders(1600)
 
@@ -710,6 +736,15 @@ class Harness:
         known = self.world.known
         choice = r.u8()
         n = len(known)
+        if n and 200 <= choice < 232:  # a TIME-WAIT record
+            host = self.world.host
+            records = [c for c in known if c.state is State.TIME_WAIT]
+            records = [c for c in records if host.state_of(c) is State.TIME_WAIT]
+            if records:
+                conn = records[r.u8() % len(records)]
+                remote = conn.remote
+                assert remote is not None
+                return remote[0].packed, conn.local[0].packed, remote[1], conn.local[1], conn
         if n and choice < 200:
             conn = list(known)[choice % n]
             remote = conn.remote
