@@ -419,6 +419,11 @@ class Host:
         return best
 
     def handle_timer(self, now: float) -> None:
+        if self.half_open_lifetime is not None:
+            # first, so that an entry due to go retransmits nothing as it goes
+            for listener in self.listeners.values():
+                if listener.syn_queue:
+                    self._expire_half_open(listener, now)
         heap = self._heap
         deadlines = self._deadlines
         while heap and heap[0][0] <= now:
@@ -429,10 +434,6 @@ class Host:
             conn.handle_timer(now)
             self._after(conn)
         self._expire_time_wait(now)
-        if self.half_open_lifetime is not None:
-            for listener in self.listeners.values():
-                if listener.syn_queue:
-                    self._expire_half_open(listener, now)
 
     # ------------------------------------------------------------------
     # Internals
