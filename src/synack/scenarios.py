@@ -16,6 +16,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 
 from synack.host import Host
 from synack.sim.network import LinkConfig, Network, segment_matcher
@@ -26,6 +27,8 @@ from synack.tcp.events import DataReceived, EndOfStream
 from synack.tcp.isn import FixedIsn, Rfc6528Isn
 from synack.tcp.state import State
 from synack.trace.records import TraceRecorder
+from synack.wire.ip import encode_tcp_packet
+from synack.wire.segment import SYN, Segment
 
 CLIENT_ADDRESS = "10.0.0.1"
 SERVER_ADDRESS = "10.0.0.2"
@@ -166,14 +169,17 @@ REQUEST = b"GET / HTTP/1.0\r\n\r\n"
 REPLY = b"HTTP/1.0 200 OK\r\n\r\nhello from synack\n"
 
 
-def _exchange(world: World, server_close: str = "later", client_close_at: float = 0.2) -> None:
-    """The common script: connect, a request and a reply, then the client closes.
+def _exchange(
+    world: World, server_close: str = "later", client_close_at: float = 0.2, start: float = 0.0
+) -> None:
+    """The common script: connect (at ``start``), a request and a reply, then
+    the client closes.
 
     ``server_close``: "later" (the server's application finishes 50 ms after
     end of stream: ACK and FIN travel apart), "at-once" (it closes on end of
     stream, so the FIN rides with the ACK), or "never".
     """
-    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), start)
     world.send(client, REQUEST, "client")
     world.at(client_close_at, client.close)
 
@@ -374,6 +380,36 @@ def _lossy_transfer(options: Options) -> Outcome:
         "fast retransmits": str(sum(s.fast_retransmits for s in stats)),
         "retransmission timeouts": str(sum(s.timeouts for s in stats)),
     }
+    return outcome
+
+
+SPOOFED_SOURCES = ("10.0.9.1", "10.0.9.2")  # on no host: their SYN,ACKs go nowhere
+FLOOD_BACKLOG = 2
+
+
+def _syn_flood(options: Options) -> Outcome:
+    world = World("syn-flood", options)
+    server = world.server
+    server.listen(SERVER_PORT, backlog=FLOOD_BACKLOG)  # SYN cookies on overflow, the default
+
+    def spoof(now: float) -> None:
+        for i, source in enumerate(SPOOFED_SOURCES):
+            syn = Segment(40000 + i, SERVER_PORT, 1000 * (i + 1), 0, SYN, 64240)
+            packet = encode_tcp_packet(ip_address(source), ip_address(SERVER_ADDRESS), syn)
+            server.receive_packet(packet, now)
+        world.net.touch(server)
+
+    world.at(0.0, spoof)
+    world.at(0.1, lambda now: _exchange(world, "later", now + 0.2, start=now))
+    outcome = world.run()
+    stats = server.stats
+    outcome.facts.update(
+        {
+            "SYN cookies sent": str(stats.syn_cookies_sent),
+            "SYN cookies validated": str(stats.syn_cookies_validated),
+            "half-open entries expired": str(stats.half_open_expired),
+        }
+    )
     return outcome
 
 
@@ -637,6 +673,30 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _lossy_transfer,
+        ),
+        Scenario(
+            "syn-flood",
+            _text(
+                "A SYN flood: the handshake through a SYN cookie",
+                "SYN 플러드: SYN 쿠키로 이루어지는 핸드셰이크",
+            ),
+            _notes(
+                (
+                    "Two SYNs from spoofed addresses (10.0.9.1 and 10.0.9.2) fill the server's backlog of 2: two half-open entries in SYN-RECEIVED.",
+                    "The client's SYN finds the SYN queue full. The server keeps nothing for it and answers with a SYN cookie (RFC 4987 3.6):",
+                    "the SYN,ACK's ISN is a keyed hash of the addresses, ports and the client's ISN, with the client's MSS folded in; window scale and SACK ride in its timestamp.",
+                    "The client's ACK returns the cookie + 1. It checks out, so the server builds the connection only now: ESTABLISHED, then request, reply and close as usual.",
+                    "The spoofed entries' SYN,ACKs go nowhere; they are retransmitted at 1, 3, 7, 15 and 31 s, and at 63 s the half-open lifetime drops them.",
+                ),
+                (
+                    "위조된 주소(10.0.9.1, 10.0.9.2)에서 온 SYN 두 개가 백로그 2를 채웁니다. 서버에는 SYN-RECEIVED 상태의 반열림 항목 두 개가 생깁니다.",
+                    "클라이언트의 SYN이 도착했을 때 SYN 큐는 가득 차 있습니다. 서버는 아무것도 저장하지 않고 SYN 쿠키로 응답합니다 (RFC 4987 3.6).",
+                    "SYN,ACK의 ISN은 주소, 포트, 클라이언트 ISN을 비밀 키로 해시한 값이며, 클라이언트의 MSS가 함께 들어 있습니다. 윈도 스케일과 SACK은 타임스탬프에 실립니다.",
+                    "클라이언트의 ACK는 쿠키 + 1을 돌려줍니다. 검증에 성공하면 서버는 그제서야 연결을 만들어 ESTABLISHED가 되고, 요청, 응답, 종료가 평소대로 이어집니다.",
+                    "위조된 항목의 SYN,ACK는 어디에도 닿지 않습니다. 1, 3, 7, 15, 31초에 재전송되고, 63초에 반열림 수명이 다해 삭제됩니다.",
+                ),
+            ),
+            _syn_flood,
         ),
     )
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from synack.host import Host
 from synack.scenarios import (
     LANGUAGES,
     REPLY,
@@ -19,7 +20,9 @@ from synack.scenarios import (
     run_scenario,
     state_paths,
 )
-from synack.trace.records import PacketRecord, SegmentRecord, TimerRecord
+from synack.tcp.syncookies import MSS_TABLE_V4, decode_timestamp
+from synack.trace.records import PacketRecord, SegmentRecord, StateRecord, TimerRecord
+from synack.wire.segment import Timestamps
 
 ACTIVE_CLOSE = [
     "CLOSED",
@@ -64,7 +67,7 @@ def sent_at(outcome, sender: str, flags: str) -> list[float]:
 
 
 def test_every_scenario_is_narrated_in_both_languages() -> None:
-    assert len(SCENARIOS) == 13
+    assert len(SCENARIOS) == 14
     for scenario in SCENARIOS.values():
         for lang in LANGUAGES:
             title, notes = scenario.describe(lang)
@@ -285,3 +288,78 @@ def test_scenarios_are_deterministic() -> None:
     first = relative_segments(run_scenario("lossy-transfer", Options(seed=7)))
     assert first == relative_segments(run_scenario("lossy-transfer", Options(seed=7)))
     assert first != relative_segments(run_scenario("lossy-transfer", Options(seed=8)))
+
+
+def test_syn_flood_handshake_through_a_cookie() -> None:
+    """Each claim of the syn-flood narration, against the trace."""
+    outcome = run_scenario("syn-flood")
+    records = outcome.recorder.records
+    server_states = [r for r in records if isinstance(r, StateRecord) and r.endpoint == "server"]
+    # two spoofed SYNs fill the backlog of 2: two half-open entries
+    spoofed = [
+        r for r in records
+        if isinstance(r, SegmentRecord) and r.endpoint == "server" and r.direction == "received"
+        and r.src.startswith("10.0.9.")
+    ]  # fmt: skip
+    assert [(r.src, r.flags) for r in spoofed] == [("10.0.9.1:40000", "S"), ("10.0.9.2:40001", "S")]
+    assert [(r.t, r.new, r.cause) for r in server_states[1:3]] == [
+        (0.0, "SYN-RECEIVED", "rcv SYN"),
+        (0.0, "SYN-RECEIVED", "rcv SYN"),
+    ]
+    # the client's SYN is answered with a cookie, and nothing is kept for it
+    client_syn = next(
+        r for r in records if isinstance(r, PacketRecord) and r.src == "client" and r.flags == "S"
+    )
+    cookie_synack = [
+        r for r in records
+        if isinstance(r, SegmentRecord) and r.endpoint == "server" and r.reason == "SYN cookie"
+    ]  # fmt: skip
+    assert len(cookie_synack) == 1 and outcome.facts["SYN cookies sent"] == "1"
+    synack = cookie_synack[0]
+    assert synack.flags == "S." and synack.ack == client_syn.seq + 1
+    assert not any(r.t < 0.13 and r.new == "SYN-RECEIVED" and r.t > 0 for r in server_states)
+    # the ISN is a keyed hash with the client's MSS folded in (the server's secret is
+    # the seed's, so a Host with the same secret checks it)
+    twin = Host("10.0.0.2", secret=Options().seed.to_bytes(16, "big"))
+    key = bytes([10, 0, 0, 2, 10, 0, 0, 1]) + (80).to_bytes(2, "big")
+    key += int(synack.dst.rsplit(":", 1)[1]).to_bytes(2, "big")
+    index = twin.cookies.check(key, client_syn.seq, synack.seq, synack.t, len(MSS_TABLE_V4))
+    assert index is not None and MSS_TABLE_V4[index] == 1460
+    # window scale and SACK ride in its timestamp
+    ts = Timestamps(*map(int, synack.options.split("TS val ")[1].split(",")[0].split(" ecr ")))
+    options = decode_timestamp(ts.value)
+    assert "wscale 3" in client_syn_options(records) and "sackOK" in client_syn_options(records)
+    assert (options.wscale, options.sack) == (3, True)
+    # the client's ACK returns the cookie + 1; only then is the connection built
+    first_ack = next(
+        r
+        for r in records
+        if isinstance(r, PacketRecord) and r.src == "client" and r.seq != client_syn.seq
+    )
+    assert first_ack.ack == synack.seq + 1
+    built = [(r.t, r.old, r.new, r.cause) for r in server_states if 0 < r.t < 1]
+    assert built[:2] == [
+        (pytest.approx(0.13), "LISTEN", "SYN-RECEIVED", "SYN cookie valid"),
+        (pytest.approx(0.13), "SYN-RECEIVED", "ESTABLISHED", "rcv ACK of SYN"),
+    ]
+    assert outcome.facts["SYN cookies validated"] == "1"
+    # ... then request, reply and close as usual
+    assert outcome.server_received == REQUEST and outcome.client_received == REPLY
+    assert [r[2] for r in built[2:]] == ["CLOSE-WAIT", "LAST-ACK", "CLOSED"]
+    # the spoofed SYN,ACKs go nowhere, retransmitted at 1, 3, 7, 15 and 31 s
+    nowhere = [r for r in records if isinstance(r, PacketRecord) and r.fate == "unroutable"]
+    assert sorted({round(r.t, 6) for r in nowhere}) == [0.0, 1.0, 3.0, 7.0, 15.0, 31.0]
+    assert all(r.flags == "S." for r in nowhere) and len(nowhere) == 12
+    server_timers = [r.t for r in records if isinstance(r, TimerRecord) and r.endpoint == "server"]
+    assert server_timers == [t for t in (1.0, 3.0, 7.0, 15.0, 31.0) for _ in range(2)]
+    # ... and at 63 s the half-open lifetime drops them
+    dropped = [(r.t, r.old, r.new) for r in server_states if r.cause == "half-open entry expired"]
+    assert dropped == [(63.0, "SYN-RECEIVED", "CLOSED")] * 2
+    assert outcome.facts["half-open entries expired"] == "2"
+
+
+def client_syn_options(records) -> str:  # type: ignore[no-untyped-def]
+    return next(
+        r.options for r in records
+        if isinstance(r, SegmentRecord) and r.endpoint == "client" and r.flags == "S"
+    )  # fmt: skip
