@@ -335,7 +335,19 @@ _PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the 
 @click.option("--discard", "mode", flag_value="discard", help="Read and drop everything.")
 @click.option(
     "--http", "http_dir", type=click.Path(exists=True, file_okay=False),
-    help="Serve the files of this folder over HTTP.",
+    help="Serve the files of this folder over HTTP (GET and HEAD, one request per "
+    "connection). A request-target over 8 KiB gets 414, a request head over 16 KiB "
+    "431, a malformed request 400; paths are percent-decoded and kept inside the folder.",
+)  # fmt: skip
+@click.option(
+    "--max-connections", type=click.IntRange(1), default=256, show_default=True, metavar="N",
+    help="With --http: connections served at once; one more gets 503 and the close.",
+)  # fmt: skip
+@click.option(
+    "--header-timeout", type=click.FloatRange(0, min_open=True), default=10.0,
+    show_default=True, metavar="SECONDS",
+    help="With --http: time for a request's whole head to arrive (against slowloris); "
+    "after it, 408 and the close.",
 )  # fmt: skip
 @click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
 @_LAB_NAME
@@ -346,6 +358,8 @@ def listen(
     port: int,
     mode: str,
     http_dir: str | None,
+    max_connections: int,
+    header_timeout: float,
     count: int | None,
     name: str,
     ladder: bool,
@@ -366,7 +380,9 @@ def listen(
     link = _impairment(impair)
     handler: servers.Handler = servers.echo if mode == "echo" else servers.discard
     if http_dir is not None:
-        handler = servers.http_files(Path(http_dir))
+        handler = servers.http_files(
+            Path(http_dir), max_connections=max_connections, head_timeout=header_timeout
+        )
     the_lab = _lab(name)
     trace = _live_trace(ladder, pcap)
     err = Console(stderr=True, highlight=False)
