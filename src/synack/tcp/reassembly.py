@@ -81,20 +81,10 @@ class _Grown:
         self.front += text[::-1]
 
     def drop_head(self, n: int) -> None:
-        f = len(self.front)
-        if n <= f:
-            del self.front[f - n :]
-        else:
-            self.front.clear()
-            del self.back[: n - f]
+        _drop(self.front, self.back, n)
 
     def drop_tail(self, n: int) -> None:
-        b = len(self.back)
-        if n <= b:
-            del self.back[b - n :]
-        else:
-            self.back.clear()
-            del self.front[: n - b]  # the front is reversed: its start is the text's end
+        _drop(self.back, self.front, n)
 
     def slice(self, a: int, b: int) -> bytes:
         """The text from ``a`` to ``b``."""
@@ -122,6 +112,18 @@ class _Grown:
         else:
             buf += self.front[::-1]
             buf += self.back
+
+
+def _drop(near: bytearray, far: bytearray, n: int) -> None:
+    """Drop ``n`` bytes from one end of a _Grown text: the last bytes of
+    ``near``, then the first of ``far`` (the front is reversed, so the text's
+    head is the front's end and its tail the back's end)."""
+    k = len(near)
+    if n <= k:
+        del near[k - n :]
+    else:
+        near.clear()
+        del far[: n - k]
 
 
 def _cost(text: bytes | _Grown) -> int:
