@@ -76,6 +76,20 @@ def test_memory_time_wait_quick() -> None:
     assert result.bytes_each == result.bytes_total / QUICK.memory_count
 
 
+def test_reassembly_quick() -> None:
+    n = QUICK.reassembly_segments
+    results = bench.run("reassembly", quick=True)
+    assert [r.order for r in results] == ["ascending", "random"]  # type: ignore[union-attr]
+    for result in results:
+        assert isinstance(result, bench.ReassemblyResult)
+        assert result.intact and result.segments == 2 * n and result.held_bytes == n
+        assert result.accounted_bytes == n * 65  # one byte and BLOCK_OVERHEAD per block
+        assert 0 < result.traced_bytes <= result.peak_bytes < result.accounted_bytes
+        time_figure, memory_figure = result.figures()
+        assert time_figure.value == result.seconds > 0
+        assert memory_figure.value == result.peak_bytes / n
+
+
 def test_figures_ratio_direction() -> None:
     faster = bench.Figure("x", 10_000.0, "conn/s", 5_000.0)
     smaller = bench.Figure("y", 128.0, "B", 256.0, higher_is_better=False)

@@ -2,11 +2,13 @@
 
 The benchmarks are grouped as :data:`BENCHMARKS` names them and :func:`run`
 runs them: the engine and Hosts in memory on a virtual clock
-(:mod:`synack.bench.engine`), many connections on the simulated network
-(:mod:`synack.bench.sim`), the kernel's TCP on loopback for reference
-(:mod:`synack.bench.kernel`), and synack against the kernel through a TUN
-device (:mod:`synack.bench.tun`, root only). :mod:`synack.bench.results`
-holds what they return; :mod:`synack.bench.report` draws it as tables.
+(:mod:`synack.bench.engine`), the out-of-order queue under one-byte
+segments at every other byte (:mod:`synack.bench.reassembly`), many
+connections on the simulated network (:mod:`synack.bench.sim`), the
+kernel's TCP on loopback for reference (:mod:`synack.bench.kernel`), and
+synack against the kernel through a TUN device (:mod:`synack.bench.tun`,
+root only). :mod:`synack.bench.results` holds what they return;
+:mod:`synack.bench.report` draws it as tables.
 Tests never assert on wall time.
 """
 
@@ -23,6 +25,7 @@ from synack.bench.engine import (
     bench_memory_time_wait,
 )
 from synack.bench.kernel import bench_kernel
+from synack.bench.reassembly import bench_reassembly
 from synack.bench.results import (
     MIB,
     SIM_TARGET,
@@ -32,6 +35,7 @@ from synack.bench.results import (
     LifecycleResult,
     MemoryResult,
     Progress,
+    ReassemblyResult,
     Result,
     SimResult,
     TunResult,
@@ -44,14 +48,14 @@ from synack.bench.sim import bench_sim
 
 __all__ = [
     "BENCHMARKS", "FULL", "QUICK", "SIM_TARGET", "BulkResult", "Figure", "KernelResult",
-    "LifecycleResult", "MemoryResult", "Result", "SimResult", "Sizes", "TunResult",
-    "bench_bulk_engine", "bench_bulk_hosts", "bench_kernel", "bench_lifecycle",
+    "LifecycleResult", "MemoryResult", "ReassemblyResult", "Result", "SimResult", "Sizes",
+    "TunResult", "bench_bulk_engine", "bench_bulk_hosts", "bench_kernel", "bench_lifecycle",
     "bench_lifecycle_engine", "bench_memory_established", "bench_memory_time_wait",
-    "bench_sim", "figures", "kernel_ratios", "run", "to_json",
+    "bench_reassembly", "bench_sim", "figures", "kernel_ratios", "run", "to_json",
 ]  # fmt: skip
 
 
-BENCHMARKS = ("lifecycle", "bulk", "memory", "kernel", "sim", "tun")
+BENCHMARKS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,15 +64,19 @@ class Sizes:
     bulk_bytes: int
     memory_count: int
     sim_connections: int = 10_000
+    reassembly_segments: int = 100_000  # one-byte segments held, then as many to fill
 
 
 FULL = Sizes(lifecycles=20_000, bulk_bytes=64 * MIB, memory_count=100_000)
-QUICK = Sizes(lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_connections=500)
+QUICK = Sizes(
+    lifecycles=2_000, bulk_bytes=4 * MIB, memory_count=5_000, sim_connections=500,
+    reassembly_segments=5_000,
+)  # fmt: skip
 
 
 def run(which: str = "all", quick: bool = False, progress: Progress = no_progress) -> list[Result]:
-    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``kernel``, ``sim``,
-    ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
+    """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``reassembly``,
+    ``kernel``, ``sim``, ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
     if which != "all" and which not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
     sizes = QUICK if quick else FULL
@@ -82,6 +90,9 @@ def run(which: str = "all", quick: bool = False, progress: Progress = no_progres
     if which in ("all", "memory"):
         results.append(bench_memory_established(sizes.memory_count, progress=progress))
         results.append(bench_memory_time_wait(sizes.memory_count, progress=progress))
+    if which in ("all", "reassembly"):
+        for order in ("ascending", "random"):
+            results.append(bench_reassembly(sizes.reassembly_segments, order, progress=progress))
     if which in ("all", "sim"):
         results.append(bench_sim(sizes.sim_connections, progress=progress))
     if which == "tun":  # needs root and a lab of its own: never part of "all"

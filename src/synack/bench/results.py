@@ -13,6 +13,10 @@ BULK_TARGET = 50.0  # MB/s of payload (1 MB = 10**6 bytes)
 SIM_TARGET = 100_000.0  # simulated packets per wall second, many connections at once
 ESTABLISHED_TARGET = 4096.0  # bytes per idle ESTABLISHED connection, per side
 TIME_WAIT_TARGET = 256.0  # bytes per TIME-WAIT record in a Host
+# The out-of-order queue, 100,000 one-byte segments at every other byte then
+# the missing ones (about an hour before the rewrite): targets chosen for it
+REASSEMBLY_SECONDS_TARGET = 10.0
+REASSEMBLY_BYTES_TARGET = 128.0  # tracemalloc peak per held byte
 
 MB = 1_000_000
 MIB = 1 << 20
@@ -120,6 +124,36 @@ class MemoryResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ReassemblyResult:
+    """The out-of-order queue: ``held_bytes`` one-byte segments at every other
+    byte, then the missing ones, ``segments`` in all (synack.bench.reassembly)."""
+
+    implementation: str
+    segments: int
+    order: str  # how the missing bytes came: "ascending" or "random"
+    seconds: float  # storing and completing, every segment's SACK blocks built
+    held_bytes: int  # bytes held at the peak
+    traced_bytes: int  # tracemalloc growth with them held
+    peak_bytes: int  # tracemalloc peak on the way
+    accounted_bytes: int | None  # what the queue counts (OutOfOrderQueue.memory)
+    intact: bool  # delivered byte for byte
+
+    @property
+    def bytes_per_held_byte(self) -> float:
+        return self.peak_bytes / self.held_bytes
+
+    def figures(self) -> list[Figure]:
+        name = f"reassembly {self.held_bytes:,} + {self.held_bytes:,} x 1 B ({self.order})"
+        return [
+            Figure(name, self.seconds, "s", REASSEMBLY_SECONDS_TARGET, higher_is_better=False),
+            Figure(
+                f"{name} memory", self.bytes_per_held_byte, "B/held B", REASSEMBLY_BYTES_TARGET,
+                higher_is_better=False,
+            ),
+        ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class KernelResult:
     """The same work done by the kernel's TCP over loopback, through Python sockets.
 
@@ -200,7 +234,10 @@ class TunResult:
         }
 
 
-Result = LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
+Result = (
+    LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
+    | ReassemblyResult
+)  # fmt: skip
 
 
 def kernel_ratios(results: list[Result]) -> dict[str, float]:
