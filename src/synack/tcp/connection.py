@@ -916,6 +916,7 @@ class Connection:
             bool(self.ecn_ok and seg.flags & ECE),  # ecn_echo
             self._rtt_measurement(seg, ack, now) if advanced else None,  # rtt_sample
             now,
+            self.max_snd_wnd,  # max_window: how far below SND.UNA a SACK block may reach
         )  # fmt: skip
         if advanced:
             self._take_acknowledged(ack, now)

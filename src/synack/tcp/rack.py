@@ -10,9 +10,30 @@ sent after it has been delivered and more than an RTT plus a reordering window
 has passed since it was sent.
 Unlike counting duplicate ACKs, this also finds a lost retransmission and a
 lost tail.
+
+Every ACK works on the records in time logarithmic in their number
+(amortised), so that a receiver SACKing thousands of holes costs no more per
+ACK than one SACKing a few (see ``benchmarks/sack_scoreboard.py``):
+
+- ``segments``, in sequence order, is searched by bisection (the key is a
+  record's distance from ``base``, the last cumulative ACK, which every
+  record lies above); an ACK visits only the records its newly SACKed bytes
+  touch (:meth:`Rack.on_newly_sacked`) and those it acknowledges;
+- the bytes judged lost are a running total (``lost_total``), and the first
+  lost record the top of a heap of lost records' starts (stale entries are
+  dropped when they reach the top);
+- ``sendq`` holds the records in RACK's send order (``xmit_ts``, then the
+  unwrapped end): :meth:`Rack.detect_loss` walks it from the front only over
+  records sent before the newest one delivered (RFC 8985 6.2 step 5), and
+  records leave it for good once SACKed, marked lost, acknowledged or
+  replaced (lazily, by ``sendq_head``), as Linux's time-sorted list does.
 """
 
 from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 
 from synack.wire import seq as sq
 
@@ -20,23 +41,30 @@ from synack.wire import seq as sq
 # wide for this many recoveries.
 REO_WND_PERSIST = 16
 
+_MASK = sq.MASK
+_HALF = sq.HALF
+
 
 class SentSegment:
     """One transmission: ``[start, end)`` in sequence space (a FIN counts one)."""
 
-    __slots__ = ("start", "end", "xmit_ts", "retransmitted", "sacked", "lost")
+    __slots__ = ("start", "end", "xmit_ts", "retransmitted", "sacked", "lost", "gone", "order")
 
-    def __init__(self, start: int, end: int, xmit_ts: float, retransmitted: bool = False) -> None:
+    def __init__(
+        self, start: int, end: int, xmit_ts: float, retransmitted: bool = False, order: int = 0
+    ) -> None:
         self.start = start
         self.end = end
         self.xmit_ts = xmit_ts
         self.retransmitted = retransmitted
         self.sacked = False
         self.lost = False  # judged lost and not resent since
+        self.gone = False  # no longer a record: acknowledged, or replaced by a resend
+        self.order = order  # ``end`` unwrapped: with xmit_ts, its place in RACK's send order
 
-    def piece(self, start: int, end: int) -> SentSegment:
+    def piece(self, start: int, end: int, order: int = 0) -> SentSegment:
         """Part of this transmission, when a resend covers the rest."""
-        part = SentSegment(start, end, self.xmit_ts, self.retransmitted)
+        part = SentSegment(start, end, self.xmit_ts, self.retransmitted, order)
         part.lost = self.lost
         return part
 
@@ -51,12 +79,18 @@ def sent_after(t1: float, seq1: int, t2: float, seq2: int) -> bool:
     return t1 > t2 or (t1 == t2 and sq.gt(seq1, seq2))
 
 
+def _send_order(seg: SentSegment) -> tuple[float, int]:
+    return seg.xmit_ts, seg.order
+
+
 class Rack:
     """The in-flight records and the RACK state of one connection."""
 
     __slots__ = (
         "segments", "sacked_count", "xmit_ts", "end_seq", "rtt", "min_rtt", "fack",
         "reordering_seen", "reo_wnd_mult", "reo_wnd_persist", "dsack_round",
+        "base", "base_abs", "lost_total", "lost_heap", "pushes", "sendq", "sendq_head",
+        "recheck", "dupthresh_next",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -71,34 +105,110 @@ class Rack:
         self.reo_wnd_mult = 1
         self.reo_wnd_persist = 0
         self.dsack_round: int | None = None
+        # Sequence numbers unwrapped: base (the last cumulative ACK, at or below
+        # every record) is base_abs; see unwrap().
+        self.base = 0
+        self.base_abs = 0
+        self.lost_total = 0  # bytes of the records marked lost (out of the pipe)
+        # (unwrapped start, push number, record) of each record marked lost
+        self.lost_heap: list[tuple[int, int, SentSegment]] = []
+        self.pushes = 0
+        # every record in RACK's send order, from sendq_head; entries before it,
+        # and any no longer unmarked (SACKed, lost, gone), are done with
+        self.sendq: list[SentSegment] = []
+        self.sendq_head = 0
+        # records made or changed since the last SACK, which may lie whole in a
+        # SACKed range without touching its newly SACKed bytes: on_sack checks them
+        self.recheck: list[SentSegment] = []
+        # RFC 6675 IsLost: records starting below this (unwrapped) were all judged
+        self.dupthresh_next = 0
+
+    def start(self, iss: int) -> None:
+        """The ISN is chosen: sequence numbers count from it."""
+        self.fack = self.base = iss  # RFC 8985 6.2: no delivery yet, none reordered
+        self.base_abs = 0
+
+    def unwrap(self, seq: int) -> int:
+        """``seq`` as an unbounded integer, in the same order as sequence space
+        (within 2**31 of the last cumulative ACK)."""
+        return self.base_abs + ((seq - self.base + _HALF) & _MASK) - _HALF
+
+    def _index(self, seq: int) -> int:
+        """The index of the first record ending above ``seq`` (bisection)."""
+        segments = self.segments
+        base = self.base
+        i = bisect_right(segments, (seq - base) & _MASK, key=lambda s: (s.start - base) & _MASK)
+        if i and sq.lt(seq, segments[i - 1].end):
+            i -= 1
+        return i
 
     # -- sending --------------------------------------------------------
     def on_send(self, start: int, end: int, now: float, retransmission: bool) -> None:
         """Record a transmission. New data is appended; a resend replaces what
         it covers by one record, split from its neighbours where needed."""
         segments = self.segments
+        order = self.base_abs + ((end - self.base) & _MASK)
         if not retransmission:
-            segments.append(SentSegment(start, end, now))
+            seg = SentSegment(start, end, now, False, order)
+            segments.append(seg)
+            q = self.sendq
+            if q and (q[-1].xmit_ts > now or (q[-1].xmit_ts == now and q[-1].order > order)):
+                self._enqueue(seg)
+            else:
+                q.append(seg)
             return
         # the records it overlaps are segments[first:last] (sequence order);
         # the head of the first and the tail of the last stay as they were
-        first = last = len(segments)
-        pieces = [SentSegment(start, end, now, retransmitted=True)]
-        for i, seg in enumerate(segments):
-            if sq.le(seg.end, start):
-                continue
+        first = last = self._index(start)
+        pieces = [SentSegment(start, end, now, True, order)]
+        size = len(segments)
+        while last < size:
+            seg = segments[last]
             if sq.ge(seg.start, end):
-                last = i
                 break
-            first = min(first, i)
+            last += 1
             if sq.lt(seg.start, start):
-                pieces.insert(0, seg.piece(seg.start, start))
+                pieces.insert(0, seg.piece(seg.start, start, self.unwrap(start)))
             if sq.gt(seg.end, end):
-                pieces.append(seg.piece(end, seg.end))
+                pieces.append(seg.piece(end, seg.end, seg.order))
             if seg.sacked:
                 self.sacked_count -= 1
-        first = min(first, last)  # it covers no record: insert it before the next
+            if seg.lost:
+                self.lost_total -= sq.sub(seg.end, seg.start)
+            seg.gone = True
         segments[first:last] = pieces
+        for seg in pieces:
+            if seg.lost:
+                self._push_lost(seg)
+            self._enqueue(seg)
+        self.recheck += pieces
+
+    def _enqueue(self, seg: SentSegment) -> None:
+        """Put ``seg`` in RACK's send order (by bisection, unless it goes last)."""
+        q = self.sendq
+        if not q or _send_order(q[-1]) < _send_order(seg):
+            q.append(seg)
+        else:
+            q.insert(bisect_left(q, _send_order(seg), self.sendq_head, key=_send_order), seg)
+
+    def _push_lost(self, seg: SentSegment) -> None:
+        self.lost_total += sq.sub(seg.end, seg.start)
+        self.pushes += 1
+        heapq.heappush(self.lost_heap, (self.unwrap(seg.start), self.pushes, seg))
+
+    def mark_lost(self, seg: SentSegment) -> None:
+        seg.lost = True
+        self._push_lost(seg)
+
+    def unmark_lost(self, seg: SentSegment) -> None:
+        """No data of ours is left in ``seg``'s range: it is no longer lost, and
+        the loss rules may judge it again."""
+        if seg.lost:
+            seg.lost = False
+            self.lost_total -= sq.sub(seg.end, seg.start)
+            if not seg.gone:
+                self._enqueue(seg)
+                self.dupthresh_next = min(self.dupthresh_next, self.unwrap(seg.start))
 
     # -- ACKs -------------------------------------------------------------
     def on_cumulative_ack(self, ack: int) -> list[SentSegment]:
@@ -109,35 +219,95 @@ class Rack:
         for seg in segments:
             if sq.lt(ack, seg.end):
                 if sq.lt(seg.start, ack):
+                    if seg.lost:
+                        self.lost_total -= sq.sub(ack, seg.start)
                     seg.start = ack  # partly acknowledged: the rest is still out
                 break
+            seg.gone = True
             n += 1
+        self.base_abs += (ack - self.base) & _MASK
+        self.base = ack
         if not n:
             return []
         gone = segments[:n]
         del segments[:n]
+        # the send order's front: what is acknowledged or done with leaves it
+        q = self.sendq
+        head = self.sendq_head
+        size = len(q)
+        while head < size and ((s := q[head]).gone or s.sacked or s.lost):
+            head += 1
+        if head == size:
+            q.clear()
+            head = 0
+        elif head > 64 and head * 2 > size:
+            del q[:head]
+            head = 0
+        self.sendq_head = head
+        if self.lost_total:
+            for seg in gone:
+                if seg.lost:
+                    self.lost_total -= sq.sub(seg.end, seg.start)
+            if not self.lost_total:
+                self.lost_heap = []  # nothing is lost: every entry is stale
         if not self.sacked_count:
             return gone
         delivered = [seg for seg in gone if not seg.sacked]
         self.sacked_count -= n - len(delivered)
         return delivered
 
-    def on_sack(self, scoreboard: list[tuple[int, int]]) -> list[SentSegment]:
-        """Mark the records the scoreboard's blocks now cover whole; return them."""
+    def on_sack(self, scoreboard: Sequence[Sequence[int]]) -> list[SentSegment]:
+        """Mark the records the scoreboard's ranges ``(start, end)`` cover whole;
+        return them. This looks at every range: the per-ACK path tells
+        :meth:`on_newly_sacked` only what changed."""
+
+        def covered(start: int, end: int) -> bool:
+            return any(sq.le(r[0], start) and sq.le(end, r[1]) for r in scoreboard)
+
+        return self.on_newly_sacked([(r[0], r[1], r[0], r[1]) for r in scoreboard], covered)
+
+    def on_newly_sacked(
+        self, newly: list[tuple[int, int, int, int]], covered: Callable[[int, int], bool]
+    ) -> list[SentSegment]:
+        """Mark the records the scoreboard now covers whole; return them, in
+        sequence order. ``newly``: each stretch of sequence space this ACK
+        newly SACKed, ``(start, end)``, with the scoreboard range now holding
+        it ``(range_start, range_end)``; ``covered(start, end)``: whether the
+        scoreboard holds all of ``[start, end)``. Only records that touch a
+        newly SACKed stretch can have become covered, and records made since
+        the last SACK (resends, and the one a cumulative ACK cut)."""
         delivered = []
-        blocks = iter(scoreboard)
-        block = next(blocks, None)
-        for seg in self.segments:
-            while block is not None and sq.le(block[1], seg.start):
-                block = next(blocks, None)
-            if block is None:
-                break
-            if not seg.sacked and sq.le(block[0], seg.start) and sq.le(seg.end, block[1]):
-                seg.sacked = True
-                seg.lost = False
+        segments = self.segments
+        size = len(segments)
+        for start, end, r_start, r_end in newly:
+            i = self._index(start)
+            while i < size:
+                seg = segments[i]
+                if not sq.lt(seg.start, end):
+                    break
+                if not seg.sacked and sq.le(r_start, seg.start) and sq.le(seg.end, r_end):
+                    self._sack(seg)
+                    delivered.append(seg)
+                i += 1
+        recheck = self.recheck
+        if segments:
+            recheck.append(segments[0])
+        for seg in recheck:
+            if not (seg.gone or seg.sacked) and covered(seg.start, seg.end):
+                self._sack(seg)
                 delivered.append(seg)
-        self.sacked_count += len(delivered)
+        self.recheck = []
+        if len(delivered) > 1:
+            base = self.base
+            delivered.sort(key=lambda s: (s.start - base) & _MASK)
         return delivered
+
+    def _sack(self, seg: SentSegment) -> None:
+        seg.sacked = True
+        self.sacked_count += 1
+        if seg.lost:
+            seg.lost = False
+            self.lost_total -= sq.sub(seg.end, seg.start)
 
     def on_delivered(self, delivered: list[SentSegment], now: float) -> None:
         """RFC 8985 6.2 steps 2 and 3, for the segments an ACK newly delivered,
@@ -197,21 +367,40 @@ class Rack:
         """RFC 8985 6.2 step 5 RACK_detect_loss: mark every outstanding segment
         sent before the newest delivered one, and older than RACK.rtt +
         reo_wnd, lost. Returns how many were marked, and when the next one
-        would be due (for the reordering timer), if any is waiting."""
+        would be due (for the reordering timer), if any is waiting.
+
+        In send order, the records sent before the newest delivered one come
+        first, and among them the overdue ones first: the walk marks from the
+        front and stops at the first record that is not overdue. The timer
+        waits for the last one sent before the newest delivered, found by
+        bisection and a walk back over what is done with."""
+        xmit_ts, end_seq, rtt = self.xmit_ts, self.end_seq, self.rtt
+        q = self.sendq
+        head = self.sendq_head
+        size = len(q)
         marked = 0
-        wait: float | None = None
-        for seg in self.segments:
-            if seg.sacked or seg.lost:
+        waiting = -1
+        while head < size:
+            seg = q[head]
+            if seg.gone or seg.sacked or seg.lost:
+                head += 1
                 continue
-            if not sent_after(self.xmit_ts, self.end_seq, seg.xmit_ts, seg.end):
-                continue
-            remaining = seg.xmit_ts + self.rtt + reo_wnd - now
-            if remaining <= 0:
-                seg.lost = True
-                marked += 1
-            elif wait is None or remaining > wait:
-                wait = remaining
-        return marked, wait
+            if not sent_after(xmit_ts, end_seq, seg.xmit_ts, seg.end):
+                break
+            if seg.xmit_ts + rtt + reo_wnd - now > 0:
+                waiting = head
+                break
+            self.mark_lost(seg)
+            marked += 1
+            head += 1
+        self.sendq_head = head
+        if waiting < 0:
+            return marked, None
+        # the last record sent before RACK's, still unmarked, waits the longest
+        i = bisect_left(q, (xmit_ts, self.unwrap(end_seq)), waiting, size, key=_send_order) - 1
+        while i > waiting and ((seg := q[i]).gone or seg.sacked or seg.lost):
+            i -= 1
+        return marked, q[i].xmit_ts + rtt + reo_wnd - now
 
     # -- after a retransmission timeout ---------------------------------
     def mark_losses_on_rto(self, now: float, reo_wnd: float) -> int:
@@ -219,12 +408,24 @@ class Rack:
         any other is lost only if older than RACK.rtt + reo_wnd. The rest may
         still arrive and is not resent. Returns how many were newly marked."""
         marked = 0
-        for i, seg in enumerate(self.segments):
-            if seg.sacked or seg.lost:
+        segments = self.segments
+        if segments and not (segments[0].sacked or segments[0].lost):
+            self.mark_lost(segments[0])
+            marked += 1
+        q = self.sendq
+        head = self.sendq_head
+        size = len(q)
+        while head < size:
+            seg = q[head]
+            if seg.gone or seg.sacked or seg.lost:
+                head += 1
                 continue
-            if i == 0 or seg.xmit_ts + self.rtt + reo_wnd - now <= 0:
-                seg.lost = True
-                marked += 1
+            if seg.xmit_ts + self.rtt + reo_wnd - now > 0:
+                break
+            self.mark_lost(seg)
+            marked += 1
+            head += 1
+        self.sendq_head = head
         return marked
 
     def on_timeout(self) -> None:
@@ -233,10 +434,41 @@ class Rack:
         for seg in self.segments:
             seg.sacked = seg.lost = False
         self.sacked_count = 0
+        self.lost_total = 0
+        self.lost_heap = []
+        self.recheck = []
+        self.sendq = sorted(self.segments, key=_send_order)
+        self.sendq_head = 0
+        self.dupthresh_next = self.base_abs
+
+    def mark_dupthresh(self, last: int) -> int:
+        """RFC 6675 4 IsLost for every record starting at or below ``last``:
+        one never resent, not SACKed nor already lost, is lost. Records below
+        the last call's bound were judged then. Returns how many were marked."""
+        segments = self.segments
+        base = self.base
+        first = self.dupthresh_next
+        i = bisect_left(segments, first - self.base_abs, key=lambda s: (s.start - base) & _MASK)
+        top = (last - base) & _MASK
+        marked = 0
+        size = len(segments)
+        while i < size and ((seg := segments[i]).start - base) & _MASK <= top:
+            if not (seg.sacked or seg.lost or seg.retransmitted):
+                self.mark_lost(seg)
+                marked += 1
+            i += 1
+        self.dupthresh_next = max(first, self.base_abs + top + 1)
+        return marked
 
     def lost_bytes(self) -> int:
         """Sequence space judged lost and not resent since (out of the pipe)."""
-        return sum(sq.sub(seg.end, seg.start) for seg in self.segments if seg.lost)
+        return self.lost_total
 
     def first_lost(self) -> SentSegment | None:
-        return next((seg for seg in self.segments if seg.lost), None)
+        heap = self.lost_heap
+        while heap:
+            seg = heap[0][2]
+            if seg.lost and not seg.gone:
+                return seg
+            heapq.heappop(heap)
+        return None

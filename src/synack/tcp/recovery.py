@@ -27,6 +27,7 @@ only through the sequence numbers passed in.
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 
 from synack.tcp.config import TcpConfig
 from synack.tcp.congestion import CongestionControl, make_congestion_control
@@ -39,6 +40,26 @@ SackBlocks = tuple[tuple[int, int], ...]
 
 # RFC 8985 7.2: WCDelAckT, how long a peer may hold the ACK of a lone segment.
 WORST_CASE_DELAYED_ACK = 0.2
+
+# The largest window a peer can advertise (RFC 7323 2.3: 65535 << 14, about
+# 2**30): how far below SND.UNA a SACK block may start, unless the caller knows
+# the largest window this peer has offered.
+MAX_WINDOW = 1 << 30
+
+# The scoreboard's bound. A receiver SACKs what it received, and it received
+# our segments whole, so each range holds at least one of our transmissions
+# and there are no more ranges than records in flight. Twice that leaves room
+# for a peer that cuts segments up (a resegmenting middlebox), and the floor
+# for what has no record (a window probe's byte). Only a receiver inventing
+# holes inside our segments reaches it: the blocks that would make a new range
+# beyond it are ignored and counted (ConnectionStats.sack_blocks_over_limit),
+# so memory stays linear in the flight, whatever the peer sends.
+SCOREBOARD_RANGES_PER_RECORD = 2
+SCOREBOARD_MIN_RANGES = 16
+
+_MASK = sq.MASK
+_HALF = sq.HALF
+_NOTHING_NEW: list[tuple[int, int]] = []  # read only
 
 
 class Resend(enum.IntFlag):
@@ -66,46 +87,143 @@ def has_dsack(blocks: SackBlocks, ack: int) -> bool:
     return len(blocks) > 1 and sq.le(blocks[1][0], left) and sq.le(right, blocks[1][1])
 
 
+def _inside(first: tuple[int, int], second: tuple[int, int]) -> bool:
+    """RFC 2883 4: ``first`` lies inside ``second``, a valid block."""
+    return sq.lt(second[0], second[1]) and sq.le(second[0], first[0]) and sq.le(first[1], second[1])
+
+
 class Scoreboard:
     """The sequence ranges the peer has SACKed above SND.UNA (RFC 6675 4):
-    ``(start, end)`` pairs, disjoint, in sequence order."""
+    disjoint, neither overlapping nor adjacent, in sequence order.
 
-    __slots__ = ("ranges",)
+    They are kept as two sorted lists, ``starts`` and ``ends``, of unwrapped
+    sequence numbers (plain integers in the order of sequence space, see
+    :meth:`unwrap`), searched by bisection, with ``total``, the bytes they
+    hold, kept as they change. A block costs a bisection plus the ranges it
+    merges (each made once, so amortised), and a list insert or slice
+    assignment (a memmove, fast but linear in C); forgetting what a
+    cumulative ACK covers costs the ranges it drops."""
+
+    __slots__ = ("starts", "ends", "total", "anchor", "anchor_abs")
 
     def __init__(self) -> None:
-        self.ranges: list[tuple[int, int]] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.total = 0  # bytes SACKed: sum(ends) - sum(starts)
+        # the last cumulative ACK, and its unwrapped value
+        self.anchor = 0
+        self.anchor_abs = 0
 
     def __bool__(self) -> bool:
-        return bool(self.ranges)
+        return bool(self.starts)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def ranges(self) -> list[tuple[int, int]]:
+        """The ranges as ``(start, end)`` sequence numbers."""
+        return [(s & _MASK, e & _MASK) for s, e in zip(self.starts, self.ends, strict=True)]
 
     def clear(self) -> None:
-        self.ranges = []
+        self.starts = []
+        self.ends = []
+        self.total = 0
 
-    def update(self, blocks: SackBlocks, ack: int, snd_max: int) -> None:
+    def unwrap(self, seq: int) -> int:
+        """``seq`` as an unbounded integer (within 2**31 of the last ACK)."""
+        return self.anchor_abs + ((seq - self.anchor + _HALF) & _MASK) - _HALF
+
+    def update(
+        self, blocks: SackBlocks, ack: int, snd_max: int, limit: int | None = None
+    ) -> tuple[list[tuple[int, int]], int]:
         """RFC 6675 4 Update(): merge an ACK's SACK blocks in and forget what
         its cumulative ACK covers. A block at or below the ACK (a D-SACK, RFC
-        2883) or beyond what was sent says nothing about the scoreboard."""
-        board = [(sq.max_seq(start, ack), end) for start, end in self.ranges if sq.gt(end, ack)]
+        2883), beyond what was sent, or inverted says nothing about the
+        scoreboard. With a ``limit``, a block that would make a range beyond it
+        is refused. Returns the stretches newly SACKed (unwrapped ``(start,
+        end)``) and how many blocks were refused."""
+        starts, ends = self.starts, self.ends
+        if not starts:
+            self.anchor_abs = self.anchor = ack
+        ack_abs = self.anchor_abs = self.unwrap(ack)
+        self.anchor = ack
+        if starts and starts[0] < ack_abs:
+            k = bisect_right(ends, ack_abs)
+            if k:
+                self.total -= sum(ends[:k]) - sum(starts[:k])
+                del starts[:k], ends[:k]
+            if starts and starts[0] < ack_abs:
+                self.total -= ack_abs - starts[0]
+                starts[0] = ack_abs
+        newly = _NOTHING_NEW
+        refused = 0
         for left, right in blocks:
-            if not (sq.lt(ack, right) and sq.le(right, snd_max)):
+            if not (sq.lt(ack, right) and sq.le(right, snd_max) and sq.lt(left, right)):
                 continue
-            start, end = sq.max_seq(left, ack), right
-            rest = []
-            for b_start, b_end in board:
-                if sq.lt(b_end, start) or sq.gt(b_start, end):
-                    rest.append((b_start, b_end))
-                else:  # overlapping or adjacent: one range
-                    start, end = sq.min_seq(b_start, start), sq.max_seq(b_end, end)
-            rest.append((start, end))
-            board = rest
-        board.sort(key=lambda r: sq.sub(r[0], ack))
-        self.ranges = board
+            a = max(self.unwrap(left), ack_abs)
+            b = self.unwrap(right)
+            i = bisect_left(ends, a)  # ranges i to j - 1 overlap [a, b) or touch it
+            j = bisect_right(starts, b, i)
+            if i == j:
+                if limit is not None and len(starts) >= limit:
+                    refused += 1
+                    continue
+                starts.insert(i, a)
+                ends.insert(i, b)
+                added = [(a, b)]
+            else:
+                first, last = starts[i], ends[j - 1]
+                added = [(ends[k], starts[k + 1]) for k in range(i, j - 1)]
+                if a < first:
+                    added.append((a, first))
+                if last < b:
+                    added.append((last, b))
+                if not added:
+                    continue  # nothing new
+                starts[i:j] = (min(a, first),)
+                ends[i:j] = (max(b, last),)
+            if newly is _NOTHING_NEW:
+                newly = []
+            for gap_start, gap_end in added:
+                self.total += gap_end - gap_start
+                newly.append((gap_start, gap_end))
+        return newly, refused
 
     def sacked_above(self, seq: int) -> int:
         """Bytes SACKed above ``seq``."""
-        return sum(
-            sq.sub(end, sq.max_seq(start, seq)) for start, end in self.ranges if sq.gt(end, seq)
-        )
+        starts, ends = self.starts, self.ends
+        x = self.unwrap(seq)
+        if not starts or x <= starts[0]:
+            return self.total
+        i = bisect_right(ends, x)
+        return sum(ends[i:]) - sum(max(s, x) for s in starts[i:])
+
+    def covers(self, start: int, end: int) -> bool:
+        """Whether one range holds all of ``[start, end)``."""
+        i = bisect_right(self.starts, self.unwrap(start)) - 1
+        return i >= 0 and self.unwrap(end) <= self.ends[i]
+
+    def holding(self, point: int) -> tuple[int, int]:
+        """The range holding the unwrapped ``point``, as sequence numbers."""
+        i = bisect_right(self.starts, point) - 1
+        return self.starts[i] & _MASK, self.ends[i] & _MASK
+
+    def lost_point(self, threshold: int) -> int | None:
+        """The highest sequence number with more than ``threshold`` bytes SACKed
+        above it (RFC 6675 4 IsLost holds at and below it), or None. Walks down
+        from the top until the bytes exceed ``threshold``: at most
+        ``threshold + 1`` ranges, whatever the scoreboard's size."""
+        if self.total <= threshold:
+            return None
+        starts, ends = self.starts, self.ends
+        above = 0
+        for k in range(len(starts) - 1, -1, -1):
+            size = ends[k] - starts[k]
+            if above + size > threshold:
+                return (ends[k] + above - threshold - 1) & _MASK
+            above += size
+        raise AssertionError("unreachable: total > threshold")
 
 
 class LossRecovery:
@@ -157,7 +275,7 @@ class LossRecovery:
         """The ISN is chosen: nothing before it counts as recovered or delivered."""
         self.iss = iss
         self.recover = self.ecn_recover = iss
-        self.rack.fack = iss  # RFC 8985 6.2: no delivery yet, none reordered
+        self.rack.start(iss)
 
     def on_handshake(self, mss: int, sack_ok: bool) -> None:
         """The SYN's options are known: the real SMSS, SACK, a fresh controller
@@ -220,13 +338,14 @@ class LossRecovery:
 
     def nothing_left_at(self, segment: SentSegment) -> None:
         """No data of ours is left in ``segment``'s range: stop counting it lost."""
-        segment.lost = False
+        self.rack.unmark_lost(segment)
 
     def pipe(self, snd_una: int, snd_nxt: int) -> int:
         """RFC 6675 4 SetPipe, by ranges: what is in flight, not SACKed, and not
         judged lost without having been resent."""
         in_flight = sq.sub(snd_nxt, snd_una)
-        pipe = in_flight - self.scoreboard.sacked_above(snd_una) - self.rack.lost_bytes()
+        # the scoreboard holds only what lies above SND.UNA: all it holds
+        pipe = in_flight - self.scoreboard.total - self.rack.lost_total
         return max(pipe, 0)
 
     # -- ACKs ---------------------------------------------------------------
@@ -242,25 +361,41 @@ class LossRecovery:
         ecn_echo: bool,
         rtt_sample: float | None,
         now: float,
+        max_window: int = MAX_WINDOW,
     ) -> Resend:
         """An acceptable ACK, before SND.UNA moves to ``ack``, with its SACK
         ``blocks``. ``duplicate``: it is a duplicate ACK as RFC 5681 2 defines
         one; ``carries_data``: it has text; ``ecn_echo``: ECE on an ECN
         connection; ``rtt_sample``: the round trip it measured, if any (RFC
-        6298, RFC 7323 4). Positional, as it runs for every ACK."""
+        6298, RFC 7323 4); ``max_window``: the largest window the peer has
+        offered, how far below SND.UNA a SACK block may reach. Positional, as
+        it runs for every ACK."""
         if ecn_echo and not sq.lt(snd_una, self.ecn_recover):
             self._on_ecn_echo(sq.sub(snd_nxt, snd_una), snd_max)
         acked = sq.sub(ack, snd_una)  # at most SND.MAX - SND.UNA, far below 2**31
         advanced = acked > 0
         # DeliveredData (RFC 6937): newly acknowledged plus newly SACKed
         board = self.scoreboard
-        if blocks or board.ranges:
-            sacked = board.sacked_above(snd_una)
-            board.update(blocks, ack, snd_max)
-            self.delivered = acked + board.sacked_above(ack) - sacked
+        dsack = False
+        if blocks:
+            blocks, dsack = self._valid_blocks(blocks, ack, snd_una, snd_max, max_window)
+        newly = _NOTHING_NEW
+        if blocks or board.starts:
+            sacked = board.total
+            limit = max(
+                SCOREBOARD_RANGES_PER_RECORD * len(self.rack.segments), SCOREBOARD_MIN_RANGES
+            )
+            newly, refused = board.update(blocks[1:] if dsack else blocks, ack, snd_max, limit)
+            if refused:
+                self.stats.sack_blocks_over_limit += refused
+            self.delivered = acked + board.total - sacked
         else:
             self.delivered = acked if advanced else 0
-        lost = self._track_delivery(blocks, ack, snd_una, snd_nxt, now) if self.rack.segments else 0
+        lost = (
+            self._track_delivery(blocks, dsack, newly, ack, snd_una, snd_nxt, now)
+            if self.rack.segments
+            else 0
+        )
         resend = Resend.NOTHING
         if advanced:
             syn_acked = snd_una == self.iss  # this ACK covers our SYN, which is not data
@@ -288,8 +423,38 @@ class LossRecovery:
             # RFC 6675 5 / RFC 8985 6.2: a loss is known
             resend |= self._enter_recovery(snd_una, snd_nxt, snd_max, now)
         if self.probe_episode is not None:
-            self._probe_outcome(ack, blocks, advanced, carries_data, sq.sub(snd_nxt, snd_una))
+            self._probe_outcome(
+                ack, blocks, dsack, advanced, carries_data, sq.sub(snd_nxt, snd_una)
+            )
         return resend
+
+    def _valid_blocks(
+        self, blocks: SackBlocks, ack: int, snd_una: int, snd_max: int, max_window: int
+    ) -> tuple[SackBlocks, bool]:
+        """The SACK blocks worth believing (RFC 2018, RFC 2883; as Linux's
+        tcp_is_sackblock_valid), and whether the first is a D-SACK. A block is
+        used only if its left edge is below its right, its right edge at most
+        SND.MAX, and its left edge no more than the peer's largest window below
+        SND.UNA (older is absurd, or a wrapped sequence number). The first block
+        may report a duplicate (RFC 2883 4: below the cumulative ACK, or inside
+        the second block); any other block wholly below SND.UNA is stale. The
+        rest are ignored and counted (``sack_blocks_invalid``)."""
+        oldest = (snd_una - max_window) & _MASK
+        kept: list[tuple[int, int]] = []
+        dsack = False
+        for i, block in enumerate(blocks):
+            left, right = block
+            if not (sq.lt(left, right) and sq.le(right, snd_max) and sq.le(oldest, left)):
+                continue
+            if i == 0 and (sq.le(right, ack) or (len(blocks) > 1 and _inside(block, blocks[1]))):
+                dsack = True
+            elif sq.le(right, snd_una):
+                continue
+            kept.append(block)
+        if len(kept) == len(blocks):
+            return blocks, dsack
+        self.stats.sack_blocks_invalid += len(blocks) - len(kept)
+        return tuple(kept), dsack
 
     def _on_ecn_echo(self, flight: int, snd_max: int) -> None:
         """RFC 3168 6.1.2: halve as for a loss, once per window of data."""
@@ -299,17 +464,30 @@ class LossRecovery:
         self.reductions += 1
 
     def _track_delivery(
-        self, blocks: SackBlocks, ack: int, snd_una: int, snd_nxt: int, now: float
+        self,
+        blocks: SackBlocks,
+        dsack: bool,
+        newly: list[tuple[int, int]],
+        ack: int,
+        snd_una: int,
+        snd_nxt: int,
+        now: float,
     ) -> int:
-        """Bring the in-flight records up to this ACK (the scoreboard already is),
-        then mark losses by RACK's time rule (RFC 8985 6.2), or with RACK off by
-        RFC 6675's DupThresh rule. Returns how many segments were newly judged lost."""
+        """Bring the in-flight records up to this ACK (the scoreboard already is,
+        and ``newly`` is what it newly holds), then mark losses by RACK's time
+        rule (RFC 8985 6.2), or with RACK off by RFC 6675's DupThresh rule.
+        Returns how many segments were newly judged lost."""
         rack = self.rack
+        board = self.scoreboard
         delivered: list[SentSegment] = []
         if sq.lt(snd_una, ack):
             delivered = rack.on_cumulative_ack(ack)
-        if self.scoreboard.ranges:
-            delivered += rack.on_sack(self.scoreboard.ranges)
+        if board.starts:
+            holding = board.holding
+            stretches = [(a & _MASK, b & _MASK, *holding(a)) for a, b in newly]
+            delivered += rack.on_newly_sacked(stretches, board.covers)
+        elif rack.recheck:
+            rack.recheck = []  # nothing is SACKed: no record lies in a range
         if not self.config.rack:
             return self._mark_dupthresh_losses() if blocks and rack.segments else 0
         # With RACK, its reordering window of 0 once DupThresh segments are
@@ -317,12 +495,12 @@ class LossRecovery:
         if delivered:
             rack.on_delivered(delivered, now)
         if blocks or rack.dsack_round is not None:
-            rack.on_dsack(ack, snd_nxt, has_dsack(blocks, ack))
+            rack.on_dsack(ack, snd_nxt, dsack)
         if not rack.segments:
             self.reorder_deadline = None
             return 0
         recovering = sq.lt(ack, self.recover)
-        if self.scoreboard.ranges or recovering:
+        if board.starts or recovering:
             return self._rack_detect_loss(now, recovering)
         self.reorder_deadline = None  # no SACK holes left: nothing sent earlier is waiting
         return 0
@@ -330,20 +508,10 @@ class LossRecovery:
     def _mark_dupthresh_losses(self) -> int:
         """RFC 6675 4 IsLost: a segment never resent, with more than
         (DupThresh - 1) x SMSS bytes SACKed above it, is lost."""
-        segments = self.rack.segments
         threshold = (self.config.dupack_threshold - 1) * self.mss
-        # IsLost holds below the highest segment it holds for: find that one
-        for top in range(len(segments) - 1, -1, -1):
-            if self.scoreboard.sacked_above(segments[top].start) > threshold:
-                break
-        else:
-            return 0
-        marked = 0
-        for seg in segments[: top + 1]:
-            if not (seg.sacked or seg.lost or seg.retransmitted):
-                seg.lost = True
-                marked += 1
-        return marked
+        # IsLost holds at and below one sequence number: find it
+        point = self.scoreboard.lost_point(threshold)
+        return 0 if point is None else self.rack.mark_dupthresh(point)
 
     def _rack_detect_loss(self, now: float, recovering: bool) -> int:
         """RFC 8985 6.2 steps 4-5: mark by time, and arm the reordering timer
@@ -532,7 +700,13 @@ class LossRecovery:
         self.probe_episode = (start, snd_max)
 
     def _probe_outcome(
-        self, ack: int, blocks: SackBlocks, advanced: bool, carries_data: bool, flight: int
+        self,
+        ack: int,
+        blocks: SackBlocks,
+        dsack: bool,
+        advanced: bool,
+        carries_data: bool,
+        flight: int,
     ) -> None:
         """RFC 8985 7.4.2: once the ACKs pass a resent probe, tell whether it was
         needless (a D-SACK for it, or a pure duplicate ACK: the original arrived
@@ -541,7 +715,7 @@ class LossRecovery:
         start, end = self.probe_episode
         if sq.lt(ack, end):
             return
-        if has_dsack(blocks, ack) and sq.le(start, blocks[0][0]) and sq.le(blocks[0][1], end):
+        if dsack and sq.le(start, blocks[0][0]) and sq.le(blocks[0][1], end):
             self.probe_episode = None
         elif sq.gt(ack, end):
             self.probe_episode = None

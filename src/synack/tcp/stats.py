@@ -26,6 +26,11 @@ class ConnectionStats:
     tail_loss_probes: int = 0  # RFC 8985 7
     rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)
     tlp_repairs: int = 0  # tail loss probes that repaired a loss (RFC 8985 7.4)
+    # SACK blocks ignored as invalid: inverted, beyond SND.MAX, older than the
+    # peer's largest window, or stale below SND.UNA (RFC 2018, RFC 2883)
+    sack_blocks_invalid: int = 0
+    # valid SACK blocks ignored because the scoreboard was at its bound
+    sack_blocks_over_limit: int = 0
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 
