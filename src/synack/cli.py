@@ -349,6 +349,12 @@ _PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the 
     help="With --http: time for a request's whole head to arrive (against slowloris); "
     "after it, 408 and the close.",
 )  # fmt: skip
+@click.option(
+    "--send-timeout", type=click.FloatRange(0, min_open=True), default=300.0,
+    show_default=True, metavar="SECONDS",
+    help="With --http: how long sending a file may stall (the client not reading, "
+    "against slow readers) before the connection is reset.",
+)  # fmt: skip
 @click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
 @_LAB_NAME
 @_LADDER
@@ -360,6 +366,7 @@ def listen(
     http_dir: str | None,
     max_connections: int,
     header_timeout: float,
+    send_timeout: float,
     count: int | None,
     name: str,
     ladder: bool,
@@ -381,7 +388,10 @@ def listen(
     handler: servers.Handler = servers.echo if mode == "echo" else servers.discard
     if http_dir is not None:
         handler = servers.http_files(
-            Path(http_dir), max_connections=max_connections, head_timeout=header_timeout
+            Path(http_dir),
+            max_connections=max_connections,
+            head_timeout=header_timeout,
+            idle_timeout=send_timeout,
         )
     the_lab = _lab(name)
     trace = _live_trace(ladder, pcap)

@@ -19,6 +19,11 @@ program never outlives its test by long even if nobody kills it.
                                      "reset ERRNO" (ConnectionResetError) or "eof"
     connect HOST PORT                one connection attempt: "refused", "connected"
                                      or "error NAME"
+    paused-get HOST PORT PATH FIRST SECONDS
+                                     HTTP/1.0 GET of PATH; read FIRST bytes of the
+                                     response, stop reading for SECONDS ("paused
+                                     N"), then read to EOF: "received N SHA" (the
+                                     body's length and sha256)
 """
 
 from __future__ import annotations
@@ -168,6 +173,22 @@ def connect(host: str, port: int) -> None:
     conn.close()
 
 
+def paused_get(host: str, port: int, path: str, first: int, pause: float) -> None:
+    conn = socket.create_connection((host, port), timeout=TIMEOUT)
+    conn.sendall(f"GET {path} HTTP/1.0\r\nHost: lab\r\n\r\n".encode())
+    response = bytearray()
+    while len(response) < first and (chunk := conn.recv(min(CHUNK, first - len(response)))):
+        response += chunk
+    say("paused", len(response))
+    time.sleep(pause)  # not reading: our window closes, the peer must probe it
+    while chunk := conn.recv(CHUNK):
+        response += chunk
+    conn.close()
+    head, _, body = bytes(response).partition(b"\r\n\r\n")
+    say("status", head.split(b"\r\n", 1)[0].decode(errors="replace"))
+    say("received", len(body), hashlib.sha256(body).hexdigest())
+
+
 def main(argv: list[str]) -> None:
     command, host, port, *rest = argv
     if command == "echo-client":
@@ -184,6 +205,8 @@ def main(argv: list[str]) -> None:
         reset_victim(host, int(port))
     elif command == "connect":
         connect(host, int(port))
+    elif command == "paused-get":
+        paused_get(host, int(port), rest[0], int(rest[1]), float(rest[2]))
     else:
         raise SystemExit(f"unknown command {command!r}")
 
