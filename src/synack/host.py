@@ -46,6 +46,7 @@ from synack.tcp.syncookies import (
 )
 from synack.tcp.timewait import TimeWait, TimeWaitAction
 from synack.tcp.tracer import Tracer
+from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import (
     IPAddress,
@@ -364,11 +365,14 @@ class Host:
             conn.receive_segment(seg, now)
             self._after(conn)
             return
-        if self._time_wait and self._time_wait_segment(key, src_packed, dst_packed, seg, now):
-            return
+        reopen_above = None
+        if self._time_wait:
+            handled, reopen_above = self._time_wait_segment(key, src_packed, dst_packed, seg, now)
+            if handled:
+                return
         listener = self.listeners.get(seg.dst_port)
         if listener is not None and listener.address in (None, address_from_packed(dst_packed)):
-            self._listener_segment(listener, key, src_packed, dst_packed, seg, now)
+            self._listener_segment(listener, key, src_packed, dst_packed, seg, now, reopen_above)
             return
         self._stray(src_packed, dst_packed, seg, now)
 
@@ -506,10 +510,18 @@ class Host:
         return key
 
     def _listener_segment(
-        self, listener: Listener, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
+        self,
+        listener: Listener,
+        key: Key,
+        src: bytes,
+        dst: bytes,
+        seg: Segment,
+        now: float,
+        iss_above: int | None = None,
     ) -> None:
         """RFC 9293 3.10.7.2, through a fresh connection in LISTEN; or a SYN
-        cookie sent or checked (RFC 4987 3.6)."""
+        cookie sent or checked (RFC 4987 3.6). ``iss_above``: a TIME-WAIT
+        incarnation's SND.NXT that the new ISN must exceed."""
         flags = seg.flags
         if flags & SYN:
             if self.half_open_lifetime is not None and listener.syn_queue:
@@ -531,7 +543,8 @@ class Host:
         remote = (address_from_packed(src), seg.src_port)
         conn = self._new_connection(local, remote, listener.config)
         tracer, conn.tracer = conn.tracer, None
-        conn.listen(now)  # the listener's own LISTEN is already in the trace
+        iss = None if iss_above is None else self._iss_above(local, remote, now, iss_above)
+        conn.listen(now, iss)  # the listener's own LISTEN is already in the trace
         if flags & SYN:
             conn.tracer = tracer  # otherwise a stray: no connection comes of it
         conn.receive_segment(seg, now)
@@ -545,6 +558,13 @@ class Host:
             self._settle(conn, now)
         else:
             conn.on_wakeup = None
+
+    def _iss_above(self, local: Endpoint, remote: Endpoint, now: float, floor: int) -> int:
+        """RFC 1122 4.2.2.13: a connection reopened from TIME-WAIT starts above
+        everything the old one sent; the clock's ISN if it already does, else
+        a window and more beyond the old SND.NXT (as Linux does)."""
+        iss = self.isn.generate(local, remote, now)
+        return iss if sq.gt(iss, floor) else sq.add(floor, 65535 + 2)
 
     def _half_open(
         self, listener: Listener, key: Key, conn: Connection, src: bytes, dst: bytes, now: float
@@ -745,24 +765,26 @@ class Host:
 
     def _time_wait_segment(
         self, key: Key, src: bytes, dst: bytes, seg: Segment, now: float
-    ) -> bool:
-        """A segment for a TIME-WAIT record? False: no record, or a new SYN may reopen."""
+    ) -> tuple[bool, int | None]:
+        """A segment for a TIME-WAIT record: whether the record dealt with it, and
+        for a SYN that may reopen the connection, the old incarnation's SND.NXT
+        (the new ISN must lie above it)."""
         packed = self._time_wait.get(key)
         if packed is None:
-            return False
+            return False, None
         record = self._load_time_wait(key, packed)
         replies, action = record.segment_arrives(seg, now)
         if action is TimeWaitAction.REOPEN:
             del self._time_wait[key]  # its queue entries are skipped as stale
-            return False
+            return False, record.snd_nxt
         for reply in replies:
             self._control.append((dst, src, reply))
         if action is TimeWaitAction.CLOSED:
             del self._time_wait[key]
-            return True
+            return True, None
         if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
-        return True
+        return True, None
 
     def _next_time_wait_expiry(self) -> float | None:
         """Expiry of the record at the head of the queue, dropping stale entries."""
