@@ -765,3 +765,180 @@ def test_fast_recovery_ends_the_probe_episode() -> None:
     s.ack(0, (1, 6), now=0.5)
     assert rec.in_recovery and rec.probe_episode is None
     assert rec.reductions == 1
+
+
+# -- SACK blocks worth believing (RFC 2018, RFC 2883) and the scoreboard's bound --
+def raw_ack(
+    s: Sender,
+    n: int,
+    *blocks: tuple[int, int],
+    now: float,
+    max_window: int = 1 << 30,
+    duplicate: bool = True,
+) -> Resend:
+    """An ACK of segments below ``n`` with SACK ``blocks`` given as sequence numbers."""
+    ack = at(n)
+    duplicate = duplicate and ack == s.una
+    resend = s.rec.on_ack(
+        ack, s.una, s.nxt, s.max, blocks, duplicate, False, False, None, now, max_window
+    )
+    if sq.lt(s.una, ack):
+        s.una, s.nxt = ack, sq.max_seq(s.nxt, ack)
+    return resend
+
+
+def test_an_inverted_block_is_ignored_and_counted() -> None:
+    """Left above right: before, the scoreboard took it as a range of negative
+    size, and the pipe came out larger than the flight."""
+    s = sending(6)
+    assert s.ack(0, (4, 2), now=T0 + RTT) == Resend.NOTHING
+    rec = s.rec
+    assert rec.scoreboard.ranges == [] and rec.scoreboard.total == 0
+    assert rec.stats.sack_blocks_invalid == 1 and rec.stats.sack_blocks_over_limit == 0
+    assert rec.delivered == 0
+    assert s.pipe() == 6 * MSS  # the flight, no more
+    assert lost(rec) == [] and rec.reorder_deadline is None
+
+
+def test_a_block_beyond_snd_max_is_ignored_and_the_others_used() -> None:
+    s = sending(6)
+    s.ack(0, (3, 4), (5, 7), now=T0 + RTT)  # SND.MAX is segment 6's start
+    rec = s.rec
+    assert rec.scoreboard.ranges == [(at(3), at(4))]
+    assert rec.stats.sack_blocks_invalid == 1
+    assert s.pipe() == 5 * MSS
+    assert [seg.sacked for seg in rec.rack.segments] == [False] * 3 + [True] + [False] * 2
+
+
+def test_an_empty_block_and_one_a_sequence_space_away_are_ignored() -> None:
+    s = sending(6)
+    wrapped = (sq.add(at(1), 1 << 31), at(2))  # left "below" right only modulo 2^32
+    raw_ack(s, 0, (at(3), at(3)), wrapped, (at(4), at(5)), now=T0 + RTT)
+    rec = s.rec
+    assert rec.scoreboard.ranges == [(at(4), at(5))]
+    assert rec.stats.sack_blocks_invalid == 2
+    assert s.pipe() == 5 * MSS
+
+
+def test_a_block_older_than_the_largest_window_is_ignored() -> None:
+    """Four segments' window: a D-SACK starting more than that below SND.UNA
+    is absurd (Linux: too old); one within it is a D-SACK."""
+    s = sending(10)
+    s.ack(6, now=T0 + RTT)
+    rack = s.rec.rack
+    assert rack.reo_wnd_mult == 1
+    raw_ack(s, 6, (at(1), at(2)), now=0.3, max_window=4 * MSS)
+    assert s.rec.stats.sack_blocks_invalid == 1
+    assert rack.reo_wnd_mult == 1 and rack.dsack_round is None
+    raw_ack(s, 6, (at(2), at(3)), now=0.3, max_window=4 * MSS)
+    assert s.rec.stats.sack_blocks_invalid == 1
+    assert rack.reo_wnd_mult == 2 and rack.dsack_round == at(10)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "ranges"),
+    [
+        pytest.param(((1, 2),), [], id="below-the-ack"),
+        pytest.param(((1, 2), (4, 5)), [(at(4), at(5))], id="below-the-ack-then-a-sack"),
+        pytest.param(((4, 5), (3, 6)), [(at(3), at(6))], id="inside-the-second-block"),
+    ],
+)
+def test_a_dsack_is_seen_as_one_and_stays_off_the_scoreboard(
+    blocks: tuple[tuple[int, int], ...], ranges: list[tuple[int, int]]
+) -> None:
+    """RFC 2883 4: it widens RACK's reordering window (RFC 8985 6.2 step 4); it
+    is not counted invalid, and says nothing of what is above the ACK."""
+    s = sending(8)
+    s.ack(3, now=T0 + RTT)
+    s.ack(3, *blocks, now=0.3)
+    rec = s.rec
+    assert rec.rack.reo_wnd_mult == 2
+    assert rec.stats.sack_blocks_invalid == 0
+    assert rec.scoreboard.ranges == ranges
+
+
+def test_a_later_block_below_snd_una_is_stale_not_a_dsack() -> None:
+    s = sending(8)
+    s.ack(3, now=T0 + RTT)
+    s.ack(3, (5, 6), (1, 2), now=0.3)
+    rec = s.rec
+    assert rec.stats.sack_blocks_invalid == 1
+    assert rec.rack.reo_wnd_mult == 1  # only the first block may be a D-SACK
+    assert rec.scoreboard.ranges == [(at(5), at(6))]
+
+
+def test_hostile_blocks_never_push_the_pipe_above_the_flight() -> None:
+    s = sending(10)
+    rec = s.rec
+    top = at(10)
+    hostile = [
+        (at(9), at(1)),  # inverted
+        (at(2), sq.add(top, 1)),  # one byte beyond SND.MAX
+        (sq.add(at(0), -(1 << 20)), at(3)),  # starts a megabyte below SND.UNA
+        (sq.add(top, 1 << 31), at(5)),  # half the sequence space away
+        (at(7), at(7)),  # empty
+    ]
+    for n, block in enumerate(hostile, 1):  # not duplicate ACKs (e.g. window updates)
+        raw_ack(s, 0, block, now=T0 + RTT, max_window=10 * MSS, duplicate=False)
+        assert rec.stats.sack_blocks_invalid == n
+        assert rec.scoreboard.total == 0 and s.pipe() == 10 * MSS
+    raw_ack(s, 0, (at(2), at(4)), now=T0 + RTT, max_window=10 * MSS, duplicate=False)
+    assert rec.scoreboard.total == 2 * MSS and s.pipe() == 8 * MSS
+    assert not rec.in_recovery and lost(rec) == []
+
+
+def test_the_scoreboard_holds_at_most_twice_the_records() -> None:
+    """Ten records: at most 20 ranges. One-byte holes inside the segments, four
+    blocks per ACK: the blocks that would make a 21st range are ignored and
+    counted; a block that only grows or joins ranges is still taken."""
+    s = sending(10)
+    rec = s.rec
+    blocks = [
+        (sq.add(at(n), 2 * k + 1), sq.add(at(n), 2 * k + 2)) for n in range(10) for k in (0, 1, 2)
+    ]
+    for i in range(0, len(blocks), 4):
+        raw_ack(s, 0, *blocks[i : i + 4], now=T0 + RTT)
+    assert len(rec.scoreboard) == 20
+    assert rec.stats.sack_blocks_over_limit == 10
+    assert rec.stats.sack_blocks_invalid == 0
+    assert rec.scoreboard.total == 20
+    assert s.pipe() == 10 * MSS - 20
+    assert lost(rec) == [] and not any(seg.sacked for seg in rec.rack.segments)
+    # at the bound: a block joining the first two ranges of segment 0 is taken
+    raw_ack(s, 0, (sq.add(at(0), 1), sq.add(at(0), 4)), now=T0 + RTT)
+    assert len(rec.scoreboard) == 19
+    assert rec.stats.sack_blocks_over_limit == 10
+    assert rec.scoreboard.ranges[:2] == [(sq.add(at(0), 1), sq.add(at(0), 4)), blocks[2]]
+
+
+def test_the_bound_has_a_floor_of_sixteen_ranges() -> None:
+    s = sending(2)
+    blocks = [(sq.add(at(0), 2 * k + 1), sq.add(at(0), 2 * k + 2)) for k in range(20)]
+    for i in range(0, len(blocks), 4):
+        raw_ack(s, 0, *blocks[i : i + 4], now=T0 + RTT)
+    assert len(s.rec.scoreboard) == 16
+    assert s.rec.stats.sack_blocks_over_limit == 4
+
+
+def test_scoreboard_ignores_an_inverted_block_and_refuses_beyond_its_limit() -> None:
+    board = Scoreboard()
+    assert board.update(((300, 200),), ack=50, snd_max=1000) == ([], 0)
+    assert board.ranges == []
+    newly, refused = board.update(((100, 200), (300, 400), (500, 600)), 50, 1000, limit=2)
+    assert board.ranges == [(100, 200), (300, 400)] and refused == 1
+    assert newly == [(100, 200), (300, 400)]  # unwrapped: the first ACK anchors them
+    newly, refused = board.update(((150, 350), (700, 800)), 50, 1000, limit=2)
+    assert board.ranges == [(100, 400), (700, 800)] and refused == 0  # one range, then two
+    assert newly == [(200, 300), (700, 800)]
+    assert board.total == 400
+
+
+def test_a_block_inside_an_invalid_second_block_is_no_dsack() -> None:
+    """RFC 2883 4 compares the first block with the second, which must be
+    believable itself: here it reaches beyond SND.MAX."""
+    s = sending(8)
+    s.ack(0, (4, 5), (3, 9), now=T0 + RTT)
+    rec = s.rec
+    assert rec.rack.reo_wnd_mult == 1
+    assert rec.stats.sack_blocks_invalid == 1
+    assert rec.scoreboard.ranges == [(at(4), at(5))]

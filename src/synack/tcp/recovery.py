@@ -87,9 +87,11 @@ def has_dsack(blocks: SackBlocks, ack: int) -> bool:
     return len(blocks) > 1 and sq.le(blocks[1][0], left) and sq.le(right, blocks[1][1])
 
 
-def _inside(first: tuple[int, int], second: tuple[int, int]) -> bool:
-    """RFC 2883 4: ``first`` lies inside ``second``, a valid block."""
-    return sq.lt(second[0], second[1]) and sq.le(second[0], first[0]) and sq.le(first[1], second[1])
+def _valid(block: tuple[int, int], oldest: int, snd_max: int) -> bool:
+    """A SACK block that can be true: not empty nor inverted, nothing beyond
+    SND.MAX, nothing below ``oldest``."""
+    left, right = block
+    return sq.lt(left, right) and sq.le(right, snd_max) and sq.le(oldest, left)
 
 
 class Scoreboard:
@@ -443,11 +445,19 @@ class LossRecovery:
         kept: list[tuple[int, int]] = []
         dsack = False
         for i, block in enumerate(blocks):
-            left, right = block
-            if not (sq.lt(left, right) and sq.le(right, snd_max) and sq.le(oldest, left)):
+            if not _valid(block, oldest, snd_max):
                 continue
-            if i == 0 and (sq.le(right, ack) or (len(blocks) > 1 and _inside(block, blocks[1]))):
-                dsack = True
+            left, right = block
+            if i == 0 and (
+                sq.le(right, ack)
+                or (
+                    len(blocks) > 1
+                    and _valid(second := blocks[1], oldest, snd_max)
+                    and sq.le(second[0], left)
+                    and sq.le(right, second[1])
+                )
+            ):
+                dsack = True  # RFC 2883 4: below the ACK, or inside the second block
             elif sq.le(right, snd_una):
                 continue
             kept.append(block)
