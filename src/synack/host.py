@@ -489,6 +489,16 @@ class Host:
                 self._deadlines[conn] = deadline
                 self._heap_counter += 1
                 heapq.heappush(self._heap, (deadline, self._heap_counter, conn))
+                if len(self._heap) > 2 * len(self._deadlines) + 64:
+                    self._compact_timers()
+
+    def _compact_timers(self) -> None:
+        """Drop the stale entries of the timer heap (deadlines that moved): a
+        heap with lazy deletion otherwise grows with every reschedule. Run when
+        stale entries outnumber live ones, so the cost is amortised O(1)."""
+        deadlines = self._deadlines
+        self._heap = [entry for entry in self._heap if deadlines.get(entry[2]) == entry[0]]
+        heapq.heapify(self._heap)
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn

@@ -1,5 +1,5 @@
-"""Findings of the Host fuzzer (docs/fuzzing.md) that are not fixed yet, kept as
-strict xfails: each becomes a pass, and fails the build, once its bug is fixed."""
+"""Findings of the Host fuzzer (docs/fuzzing.md), kept as regression tests once
+fixed (a finding not fixed yet is a strict xfail here, with its reason)."""
 
 from __future__ import annotations
 
@@ -14,13 +14,10 @@ from synack.tcp.state import State
 US, THEM = ip_address("10.0.0.2"), ip_address("10.0.0.9")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="close() in SYN-SENT deletes the TCB without waking the Host (no _notify), "
-    "so the Host keeps the CLOSED connection in its table, and its 4-tuple busy, "
-    "until the old SYN retransmission deadline fires",
-)
-def test_close_in_syn_sent_leaves_the_host_table() -> None:
+def test_close_in_syn_sent_frees_the_host_table() -> None:
+    """Fixed: close() in SYN-SENT deleted the TCB without waking the Host, which
+    kept the CLOSED connection, and its 4-tuple busy, until the old SYN
+    retransmission deadline fired."""
     host = Host(US, TcpConfig())
     conn = host.connect((THEM, 7000), 0.0)
     host.packets_to_send(0.0)  # the SYN

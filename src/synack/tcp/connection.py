@@ -330,8 +330,10 @@ class Connection:
         if st is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         if st is _S.LISTEN or (st is _S.SYN_SENT and full):
-            # RFC 9293 3.10.4: delete the TCB, timers included.
+            # RFC 9293 3.10.4: delete the TCB, timers included (and tell the
+            # Host, which then forgets the connection and frees its 4-tuple).
             self._enter_closed(_T.DELETE, "CLOSE")
+            self._notify()
             return
         if self._fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
             if full and self._fin_queued and not self._user_closed:
