@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
-import pytest
-
 from synack.host import Host
 from synack.tcp.config import TcpConfig
 from synack.tcp.state import State
