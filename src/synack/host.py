@@ -687,17 +687,10 @@ class Host:
         local = (address_from_packed(dst), seg.dst_port)
         remote = (address_from_packed(src), seg.src_port)
         conn = self._new_connection(local, remote, cfg)
-        tracer, conn.tracer = conn.tracer, None  # the trace saw the SYN and the SYN,ACK go by
+        tracer, conn.tracer = conn.tracer, None  # the listener's LISTEN is in the trace
         conn.listen(now, iss=(seg.ack - 1) & MASK)  # so ts_offset = the cookie, as its TSval
-        conn.receive_segment(syn, now)
-        conn.segments_to_send(now)  # the SYN,ACK: already sent, as the cookie
-        # Workaround until Connection has a call for it: the SYN,ACK just pulled
-        # was never timed on the wire, so it must give no RTT sample (Linux
-        # takes none from a cookie handshake's sequence numbers either).
-        conn._rtt_seq = None
         conn.tracer = tracer
-        if tracer is not None:
-            tracer.state_changed(conn, now, State.LISTEN, State.SYN_RECEIVED, "SYN cookie valid")
+        conn.open_from_cookie(syn, now)  # the SYN and the SYN,ACK went by statelessly
         self._half_open(listener, key, conn, src, dst, now)
         conn.receive_segment(seg, now)
         self._after(conn)

@@ -231,6 +231,19 @@ class Connection:
         self._fixed_iss = iss
         self._transition(_T.OPEN_PASSIVE, "passive OPEN")
 
+    def open_from_cookie(self, syn: Segment, now: float) -> None:
+        """A listener's SYN cookie came back (RFC 4987 3.6): from LISTEN, take
+        the SYN it stands for as if our SYN,ACK (ISS, the cookie, fixed by
+        ``listen``) had been sent already. Nothing is emitted, no timer runs,
+        and the SYN,ACK, never timed here, gives no RTT sample."""
+        self._now = now
+        if self.state is not _S.LISTEN or self.remote is None or not syn.flags & SYN:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        self._choose_iss(now, self._fixed_iss)
+        self._take_syn(syn, now)
+        self._transition(_T.RCV_SYN, "SYN cookie valid")
+        self.snd_nxt = self.snd_max = sq.add(self.iss, 1)
+
     def send(self, data: bytes | bytearray | memoryview) -> int:
         """SEND: copy as much of ``data`` as fits into the send buffer."""
         st = self.state
