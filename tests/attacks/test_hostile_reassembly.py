@@ -86,7 +86,10 @@ def attack(conn: Connection, n: int, seen: dict[str, int] | None = None) -> byte
 
 
 def test_every_other_byte_over_a_window_arrives_intact() -> None:
+    """With no limit on the queue (the connection's own is set below), every odd
+    byte is held until its even neighbour arrives."""
     conn = established()
+    conn._ooo.limit = None
     n = WINDOW // 2 - 1
     assert attack(conn, n) == STREAM[: 2 * n]
     ooo = conn._ooo
@@ -106,7 +109,7 @@ def test_sack_blocks_under_attack_report_the_newest_segment_first() -> None:
 def test_a_limited_queue_prunes_the_far_end_and_counts_it() -> None:
     conn = established()
     limit = 2 * conn.recv_buffer
-    conn._ooo.limit = limit
+    assert conn._ooo.limit == limit  # the connection's own: twice the receive buffer
     n = WINDOW // 2 - 1
     seen: dict[str, int] = {}
     assert attack(conn, n, seen) == STREAM[: 2 * n]
@@ -119,6 +122,7 @@ def test_a_limited_queue_prunes_the_far_end_and_counts_it() -> None:
     # are pruned the same way; every block pruned was one byte
     assert ooo.pruned_blocks == ooo.pruned_bytes > seen["pruned"]
     assert ooo.blocks == 0 and ooo.memory == 0
+    assert conn.stats.ooo_pruned_bytes == ooo.pruned_bytes  # counted in the stats too
 
 
 def lines_run(n: int) -> int:

@@ -163,7 +163,9 @@ class Connection:
         self._fin_queued = self._user_closed = self._send_full = False
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
-        self._ooo = OutOfOrderQueue()  # text above RCV.NXT, and the D-SACK to report
+        # text above RCV.NXT and the D-SACK to report; what it holds, overhead
+        # included, stays within twice the receive buffer (the farthest is pruned)
+        self._ooo = OutOfOrderQueue(limit=2 * cfg.recv_buffer)
         self._ooo_fin: int | None = None
         self._fin_received = False
         self._unacked_segments = 0
@@ -868,7 +870,9 @@ class Connection:
             else:
                 self._schedule_ack(n, now)
         else:
+            pruned = self._ooo.pruned_bytes
             self._ooo.store(seq, payload, self.rcv_nxt)
+            self.stats.ooo_pruned_bytes += self._ooo.pruned_bytes - pruned
             # RFC 5681 4.2: a duplicate ACK at once, one for every such segment
             # (the sender counts them), not one for a burst.
             self._send_ack(now)
@@ -1465,6 +1469,7 @@ class Connection:
         if cfg.round_recv_buffer_to_mss:
             mss = self.snd_mss
             self.recv_buffer = -(-self.recv_buffer // mss) * mss
+            self._ooo.limit = 2 * self.recv_buffer
         self.ws_ok = agreed.window_scaling
         self.snd_wscale = agreed.snd_wscale
         if not self.ws_ok:

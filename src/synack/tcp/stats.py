@@ -26,6 +26,7 @@ class ConnectionStats:
     tail_loss_probes: int = 0  # RFC 8985 7
     rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)
     tlp_repairs: int = 0  # tail loss probes that repaired a loss (RFC 8985 7.4)
+    ooo_pruned_bytes: int = 0  # held out-of-order text dropped to stay within its limit
     # SACK blocks ignored as invalid: inverted, beyond SND.MAX, older than the
     # peer's largest window, or stale below SND.UNA (RFC 2018, RFC 2883)
     sack_blocks_invalid: int = 0
