@@ -123,3 +123,9 @@ def test_kernel_reference_on_loopback() -> None:
     engine = bench.bench_lifecycle_engine(100)
     ratios = bench.kernel_ratios([engine, result])
     assert ratios == {"lifecycles (engine)": engine.per_second / result.lifecycles_per_second}
+
+
+def test_the_cli_offers_every_benchmark_group() -> None:
+    from synack import bench, cli
+
+    assert cli._BENCH_GROUPS == bench.BENCHMARKS
