@@ -26,7 +26,10 @@ ACK than one SACKing a few (see ``benchmarks/sack_scoreboard.py``):
   unwrapped end): :meth:`Rack.detect_loss` walks it from the front only over
   records sent before the newest one delivered (RFC 8985 6.2 step 5), and
   records leave it for good once SACKed, marked lost, acknowledged or
-  replaced (lazily, by ``sendq_head``), as Linux's time-sorted list does.
+  replaced (lazily: skipped at the front, and dropped by ``_compact`` once
+  they are half the queue), as Linux's time-sorted list does. It is built at
+  the first loss walk and kept until what was in flight then is
+  acknowledged, so a transfer without loss never pays for it.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class SentSegment:
         self.retransmitted = retransmitted
         self.sacked = False
         self.lost = False  # judged lost and not resent since
-        self.gone = False  # no longer a record: acknowledged, or replaced by a resend
+        self.gone = False  # replaced by a resend (acknowledged: order <= Rack.base_abs)
         self.order = order  # ``end`` unwrapped: with xmit_ts, its place in RACK's send order
 
     def piece(self, start: int, end: int, order: int = 0) -> SentSegment:
@@ -90,7 +93,7 @@ class Rack:
         "segments", "sacked_count", "xmit_ts", "end_seq", "rtt", "min_rtt", "fack",
         "reordering_seen", "reo_wnd_mult", "reo_wnd_persist", "dsack_round",
         "base", "base_abs", "lost_total", "lost_heap", "pushes", "sendq", "sendq_head",
-        "recheck", "dupthresh_next",
+        "sendq_until", "recheck", "dupthresh_next",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -114,9 +117,15 @@ class Rack:
         self.lost_heap: list[tuple[int, int, SentSegment]] = []
         self.pushes = 0
         # every record in RACK's send order, from sendq_head; entries before it,
-        # and any no longer unmarked (SACKed, lost, gone), are done with
+        # and any no longer unmarked (SACKed, lost, acknowledged, replaced), are
+        # done with and skipped, or dropped by _compact(). Kept only from the
+        # first loss walk until what was in flight then is acknowledged (the
+        # unwrapped sequence number sendq_until; None: not kept): a transfer
+        # without loss never pays for it, and each build is paid for by the
+        # records it holds, each built into it once.
         self.sendq: list[SentSegment] = []
         self.sendq_head = 0
+        self.sendq_until: int | None = None
         # records made or changed since the last SACK, which may lie whole in a
         # SACKed range without touching its newly SACKed bytes: on_sack checks them
         self.recheck: list[SentSegment] = []
@@ -147,16 +156,18 @@ class Rack:
         """Record a transmission. New data is appended; a resend replaces what
         it covers by one record, split from its neighbours where needed."""
         segments = self.segments
-        order = self.base_abs + ((end - self.base) & _MASK)
         if not retransmission:
-            seg = SentSegment(start, end, now, False, order)
+            seg = SentSegment(start, end, now)
             segments.append(seg)
-            q = self.sendq
-            if q and (q[-1].xmit_ts > now or (q[-1].xmit_ts == now and q[-1].order > order)):
-                self._enqueue(seg)
-            else:
-                q.append(seg)
+            if self.sendq_until is not None:
+                seg.order = self.base_abs + ((end - self.base) & _MASK)
+                q = self.sendq  # it ends above all: last, unless sent earlier
+                if q and q[-1].xmit_ts > now:
+                    self._enqueue(seg)
+                else:
+                    q.append(seg)
             return
+        order = self.base_abs + ((end - self.base) & _MASK)
         # the records it overlaps are segments[first:last] (sequence order);
         # the head of the first and the tail of the last stay as they were
         first = last = self._index(start)
@@ -170,7 +181,7 @@ class Rack:
             if sq.lt(seg.start, start):
                 pieces.insert(0, seg.piece(seg.start, start, self.unwrap(start)))
             if sq.gt(seg.end, end):
-                pieces.append(seg.piece(end, seg.end, seg.order))
+                pieces.append(seg.piece(end, seg.end, self.unwrap(seg.end)))
             if seg.sacked:
                 self.sacked_count -= 1
             if seg.lost:
@@ -180,7 +191,8 @@ class Rack:
         for seg in pieces:
             if seg.lost:
                 self._push_lost(seg)
-            self._enqueue(seg)
+            elif self.sendq_until is not None:
+                self._enqueue(seg)
         self.recheck += pieces
 
     def _enqueue(self, seg: SentSegment) -> None:
@@ -207,7 +219,8 @@ class Rack:
             seg.lost = False
             self.lost_total -= sq.sub(seg.end, seg.start)
             if not seg.gone:
-                self._enqueue(seg)
+                if self.sendq_until is not None:
+                    self._enqueue(seg)
                 self.dupthresh_next = min(self.dupthresh_next, self.unwrap(seg.start))
 
     # -- ACKs -------------------------------------------------------------
@@ -223,7 +236,6 @@ class Rack:
                         self.lost_total -= sq.sub(ack, seg.start)
                     seg.start = ack  # partly acknowledged: the rest is still out
                 break
-            seg.gone = True
             n += 1
         self.base_abs += (ack - self.base) & _MASK
         self.base = ack
@@ -231,22 +243,17 @@ class Rack:
             return []
         gone = segments[:n]
         del segments[:n]
-        # the send order's front: what is acknowledged or done with leaves it
-        q = self.sendq
-        head = self.sendq_head
-        size = len(q)
-        while head < size and ((s := q[head]).gone or s.sacked or s.lost):
-            head += 1
-        if head == size:
-            q.clear()
-            head = 0
-        elif head > 64 and head * 2 > size:
-            del q[:head]
-            head = 0
-        self.sendq_head = head
+        if self.sendq_until is not None:
+            if self.base_abs >= self.sendq_until:
+                self.sendq_until = None  # all that was in flight at the build is gone
+                self.sendq = []
+                self.sendq_head = 0
+            elif len(self.sendq) > 2 * len(segments) + 64:
+                self._compact()
         if self.lost_total:
             for seg in gone:
                 if seg.lost:
+                    seg.lost = False
                     self.lost_total -= sq.sub(seg.end, seg.start)
             if not self.lost_total:
                 self.lost_heap = []  # nothing is lost: every entry is stale
@@ -255,6 +262,29 @@ class Rack:
         delivered = [seg for seg in gone if not seg.sacked]
         self.sacked_count -= n - len(delivered)
         return delivered
+
+    def _build_sendq(self) -> None:
+        """The records not yet judged, in RACK's send order, kept from now until
+        what is in flight now is acknowledged."""
+        base, base_abs = self.base, self.base_abs
+        segments = self.segments
+        for seg in segments:
+            seg.order = base_abs + ((seg.end - base) & _MASK)
+        self.sendq = sorted((s for s in segments if not (s.sacked or s.lost)), key=_send_order)
+        self.sendq_head = 0
+        self.sendq_until = segments[-1].order if segments else base_abs
+
+    def _compact(self) -> None:
+        """Drop from the send order what is done with: acknowledged, replaced,
+        SACKed or lost. Done once the queue is twice the records (and 64 more),
+        so each entry is dropped once, at constant cost (amortised)."""
+        base_abs = self.base_abs
+        self.sendq = [
+            s
+            for s in self.sendq[self.sendq_head :]
+            if not (s.gone or s.sacked or s.lost or s.order <= base_abs)
+        ]
+        self.sendq_head = 0
 
     def on_sack(self, scoreboard: Sequence[Sequence[int]]) -> list[SentSegment]:
         """Mark the records the scoreboard's ranges ``(start, end)`` cover whole;
@@ -374,15 +404,18 @@ class Rack:
         front and stops at the first record that is not overdue. The timer
         waits for the last one sent before the newest delivered, found by
         bisection and a walk back over what is done with."""
+        if self.sendq_until is None:
+            self._build_sendq()
         xmit_ts, end_seq, rtt = self.xmit_ts, self.end_seq, self.rtt
         q = self.sendq
         head = self.sendq_head
         size = len(q)
+        base_abs = self.base_abs
         marked = 0
         waiting = -1
         while head < size:
             seg = q[head]
-            if seg.gone or seg.sacked or seg.lost:
+            if seg.gone or seg.sacked or seg.lost or seg.order <= base_abs:
                 head += 1
                 continue
             if not sent_after(xmit_ts, end_seq, seg.xmit_ts, seg.end):
@@ -398,7 +431,9 @@ class Rack:
             return marked, None
         # the last record sent before RACK's, still unmarked, waits the longest
         i = bisect_left(q, (xmit_ts, self.unwrap(end_seq)), waiting, size, key=_send_order) - 1
-        while i > waiting and ((seg := q[i]).gone or seg.sacked or seg.lost):
+        while i > waiting and (
+            (seg := q[i]).gone or seg.sacked or seg.lost or seg.order <= base_abs
+        ):
             i -= 1
         return marked, q[i].xmit_ts + rtt + reo_wnd - now
 
@@ -412,12 +447,15 @@ class Rack:
         if segments and not (segments[0].sacked or segments[0].lost):
             self.mark_lost(segments[0])
             marked += 1
+        if self.sendq_until is None:
+            self._build_sendq()
         q = self.sendq
         head = self.sendq_head
         size = len(q)
+        base_abs = self.base_abs
         while head < size:
             seg = q[head]
-            if seg.gone or seg.sacked or seg.lost:
+            if seg.gone or seg.sacked or seg.lost or seg.order <= base_abs:
                 head += 1
                 continue
             if seg.xmit_ts + self.rtt + reo_wnd - now > 0:
@@ -437,7 +475,8 @@ class Rack:
         self.lost_total = 0
         self.lost_heap = []
         self.recheck = []
-        self.sendq = sorted(self.segments, key=_send_order)
+        self.sendq_until = None  # built again when needed
+        self.sendq = []
         self.sendq_head = 0
         self.dupthresh_next = self.base_abs
 

@@ -98,43 +98,74 @@ class Scoreboard:
     """The sequence ranges the peer has SACKed above SND.UNA (RFC 6675 4):
     disjoint, neither overlapping nor adjacent, in sequence order.
 
-    They are kept as two sorted lists, ``starts`` and ``ends``, of unwrapped
-    sequence numbers (plain integers in the order of sequence space, see
-    :meth:`unwrap`), searched by bisection, with ``total``, the bytes they
-    hold, kept as they change. A block costs a bisection plus the ranges it
-    merges (each made once, so amortised), and a list insert or slice
-    assignment (a memmove, fast but linear in C); forgetting what a
+    The ranges are ``(start, end)`` pairs of unwrapped sequence numbers
+    (plain integers in the order of sequence space, see :meth:`unwrap`), kept
+    sorted in chunks of at most ``2 * CHUNK`` (``chunks``), with the last end
+    of each chunk in ``tops``: finding a place is two bisections, and a list
+    insert or delete moves at most one chunk and the short ``tops``. ``total``,
+    the bytes they hold, is kept as they change. A block costs O(log n) plus
+    the ranges it merges (each made once: amortised); forgetting what a
     cumulative ACK covers costs the ranges it drops."""
 
-    __slots__ = ("starts", "ends", "total", "anchor", "anchor_abs")
+    __slots__ = ("chunks", "tops", "count", "total", "anchor", "anchor_abs")
+
+    CHUNK = 256
 
     def __init__(self) -> None:
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.total = 0  # bytes SACKed: sum(ends) - sum(starts)
+        self.chunks: list[list[tuple[int, int]]] = []  # none empty
+        self.tops: list[int] = []  # the last end in each chunk
+        self.count = 0  # ranges
+        self.total = 0  # bytes SACKed
         # the last cumulative ACK, and its unwrapped value
         self.anchor = 0
         self.anchor_abs = 0
 
     def __bool__(self) -> bool:
-        return bool(self.starts)
+        return bool(self.count)
 
     def __len__(self) -> int:
-        return len(self.starts)
+        return self.count
 
     @property
     def ranges(self) -> list[tuple[int, int]]:
         """The ranges as ``(start, end)`` sequence numbers."""
-        return [(s & _MASK, e & _MASK) for s, e in zip(self.starts, self.ends, strict=True)]
+        return [(s & _MASK, e & _MASK) for chunk in self.chunks for s, e in chunk]
 
     def clear(self) -> None:
-        self.starts = []
-        self.ends = []
-        self.total = 0
+        self.chunks = []
+        self.tops = []
+        self.count = self.total = 0
 
     def unwrap(self, seq: int) -> int:
         """``seq`` as an unbounded integer (within 2**31 of the last ACK)."""
         return self.anchor_abs + ((seq - self.anchor + _HALF) & _MASK) - _HALF
+
+    def _find(self, point: int) -> tuple[int, int]:
+        """(chunk, index) of the first range ending at or after ``point``;
+        ``(len(chunks), 0)`` if none does."""
+        c = bisect_left(self.tops, point)
+        if c == len(self.chunks):
+            return c, 0
+        return c, bisect_left(self.chunks[c], point, key=_end)
+
+    def _forget_below(self, ack_abs: int) -> None:
+        chunks, tops = self.chunks, self.tops
+        while chunks and tops[0] <= ack_abs:
+            chunk = chunks.pop(0)
+            del tops[0]
+            self.count -= len(chunk)
+            self.total -= sum(e - s for s, e in chunk)
+        if chunks:
+            chunk = chunks[0]
+            k = bisect_right(chunk, ack_abs, key=_end)
+            if k:
+                self.count -= k
+                self.total -= sum(e - s for s, e in chunk[:k])
+                del chunk[:k]
+            s, e = chunk[0]
+            if s < ack_abs:
+                self.total -= ack_abs - s
+                chunk[0] = (ack_abs, e)
 
     def update(
         self, blocks: SackBlocks, ack: int, snd_max: int, limit: int | None = None
@@ -145,46 +176,70 @@ class Scoreboard:
         scoreboard. With a ``limit``, a block that would make a range beyond it
         is refused. Returns the stretches newly SACKed (unwrapped ``(start,
         end)``) and how many blocks were refused."""
-        starts, ends = self.starts, self.ends
-        if not starts:
+        if not self.count:
             self.anchor_abs = self.anchor = ack
         ack_abs = self.anchor_abs = self.unwrap(ack)
         self.anchor = ack
-        if starts and starts[0] < ack_abs:
-            k = bisect_right(ends, ack_abs)
-            if k:
-                self.total -= sum(ends[:k]) - sum(starts[:k])
-                del starts[:k], ends[:k]
-            if starts and starts[0] < ack_abs:
-                self.total -= ack_abs - starts[0]
-                starts[0] = ack_abs
+        if self.count and self.chunks[0][0][0] < ack_abs:
+            self._forget_below(ack_abs)
         newly = _NOTHING_NEW
         refused = 0
+        chunks, tops = self.chunks, self.tops
         for left, right in blocks:
             if not (sq.lt(ack, right) and sq.le(right, snd_max) and sq.lt(left, right)):
                 continue
             a = max(self.unwrap(left), ack_abs)
             b = self.unwrap(right)
-            i = bisect_left(ends, a)  # ranges i to j - 1 overlap [a, b) or touch it
-            j = bisect_right(starts, b, i)
-            if i == j:
-                if limit is not None and len(starts) >= limit:
+            c, k = self._find(a)
+            if c == len(chunks) or chunks[c][k][0] > b:  # touches no range: a new one
+                if limit is not None and self.count >= limit:
                     refused += 1
                     continue
-                starts.insert(i, a)
-                ends.insert(i, b)
+                if c == len(chunks):
+                    if not chunks:
+                        chunks.append([])
+                        tops.append(b)
+                    c = len(chunks) - 1
+                    k = len(chunks[c])
+                chunk = chunks[c]
+                chunk.insert(k, (a, b))
+                self.count += 1
                 added = [(a, b)]
-            else:
-                first, last = starts[i], ends[j - 1]
-                added = [(ends[k], starts[k + 1]) for k in range(i, j - 1)]
-                if a < first:
-                    added.append((a, first))
+            else:  # it overlaps or touches ranges from (c, k) on: merge them
+                chunk = chunks[c]
+                first, last = chunk[k]
+                if first <= a and b <= last:
+                    continue  # nothing new
+                added = [(a, first)] if a < first else []
+                new_start = min(a, first)
+                del chunk[k]
+                self.count -= 1
+                while True:  # the following ranges that start at or before b
+                    if k == len(chunk):
+                        if c + 1 == len(chunks) or chunks[c + 1][0][0] > b:
+                            break
+                        if not chunk:
+                            del chunks[c], tops[c]
+                        else:
+                            tops[c] = chunk[-1][1]
+                            c += 1
+                        chunk, k = chunks[c], 0
+                    s, e = chunk[k]
+                    if s > b:
+                        break
+                    added.append((last, s))
+                    last = e
+                    del chunk[k]
+                    self.count -= 1
                 if last < b:
                     added.append((last, b))
-                if not added:
-                    continue  # nothing new
-                starts[i:j] = (min(a, first),)
-                ends[i:j] = (max(b, last),)
+                chunk.insert(k, (new_start, max(b, last)))
+                self.count += 1
+            tops[c] = chunk[-1][1]
+            if len(chunk) > 2 * self.CHUNK:
+                chunks.insert(c + 1, chunk[self.CHUNK :])
+                del chunk[self.CHUNK :]
+                tops.insert(c, chunk[-1][1])
             if newly is _NOTHING_NEW:
                 newly = []
             for gap_start, gap_end in added:
@@ -194,22 +249,30 @@ class Scoreboard:
 
     def sacked_above(self, seq: int) -> int:
         """Bytes SACKed above ``seq``."""
-        starts, ends = self.starts, self.ends
         x = self.unwrap(seq)
-        if not starts or x <= starts[0]:
+        if not self.count or x <= self.chunks[0][0][0]:
             return self.total
-        i = bisect_right(ends, x)
-        return sum(ends[i:]) - sum(max(s, x) for s in starts[i:])
+        return sum(e - max(s, x) for chunk in self.chunks for s, e in chunk if e > x)
+
+    def _holding(self, point: int) -> tuple[int, int] | None:
+        """The range holding the unwrapped ``point``, if one does."""
+        c = bisect_right(self.tops, point)
+        if c == len(self.chunks):
+            return None
+        chunk = self.chunks[c]
+        s, e = chunk[bisect_right(chunk, point, key=_end)]
+        return (s, e) if s <= point else None
 
     def covers(self, start: int, end: int) -> bool:
         """Whether one range holds all of ``[start, end)``."""
-        i = bisect_right(self.starts, self.unwrap(start)) - 1
-        return i >= 0 and self.unwrap(end) <= self.ends[i]
+        found = self._holding(self.unwrap(start))
+        return found is not None and self.unwrap(end) <= found[1]
 
     def holding(self, point: int) -> tuple[int, int]:
         """The range holding the unwrapped ``point``, as sequence numbers."""
-        i = bisect_right(self.starts, point) - 1
-        return self.starts[i] & _MASK, self.ends[i] & _MASK
+        found = self._holding(point)
+        assert found is not None
+        return found[0] & _MASK, found[1] & _MASK
 
     def lost_point(self, threshold: int) -> int | None:
         """The highest sequence number with more than ``threshold`` bytes SACKed
@@ -218,14 +281,17 @@ class Scoreboard:
         ``threshold + 1`` ranges, whatever the scoreboard's size."""
         if self.total <= threshold:
             return None
-        starts, ends = self.starts, self.ends
         above = 0
-        for k in range(len(starts) - 1, -1, -1):
-            size = ends[k] - starts[k]
-            if above + size > threshold:
-                return (ends[k] + above - threshold - 1) & _MASK
-            above += size
+        for chunk in reversed(self.chunks):
+            for s, e in reversed(chunk):
+                if above + e - s > threshold:
+                    return (e + above - threshold - 1) & _MASK
+                above += e - s
         raise AssertionError("unreachable: total > threshold")
+
+
+def _end(pair: tuple[int, int]) -> int:
+    return pair[1]
 
 
 class LossRecovery:
@@ -382,7 +448,7 @@ class LossRecovery:
         if blocks:
             blocks, dsack = self._valid_blocks(blocks, ack, snd_una, snd_max, max_window)
         newly = _NOTHING_NEW
-        if blocks or board.starts:
+        if blocks or board.count:
             sacked = board.total
             limit = max(
                 SCOREBOARD_RANGES_PER_RECORD * len(self.rack.segments), SCOREBOARD_MIN_RANGES
@@ -492,7 +558,7 @@ class LossRecovery:
         delivered: list[SentSegment] = []
         if sq.lt(snd_una, ack):
             delivered = rack.on_cumulative_ack(ack)
-        if board.starts:
+        if board.count:
             holding = board.holding
             stretches = [(a & _MASK, b & _MASK, *holding(a)) for a, b in newly]
             delivered += rack.on_newly_sacked(stretches, board.covers)
@@ -510,7 +576,7 @@ class LossRecovery:
             self.reorder_deadline = None
             return 0
         recovering = sq.lt(ack, self.recover)
-        if board.starts or recovering:
+        if board.count or recovering:
             return self._rack_detect_loss(now, recovering)
         self.reorder_deadline = None  # no SACK holes left: nothing sent earlier is waiting
         return 0
