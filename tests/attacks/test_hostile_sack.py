@@ -212,6 +212,8 @@ def work(acks: int) -> int:
 def test_per_ack_work_does_not_grow_with_the_scoreboard() -> None:
     """100 ACKs leave 300 ranges, 400 leave 1,200: with work per ACK linear in
     the scoreboard (or in the records, 1,000 here) the second costs 6 to 16
-    times the first; logarithmic, a little over 4 times."""
+    times the first (11 with the records walked whole for each SACKed
+    stretch); logarithmic, about 4 times (3.7: each run also builds RACK's
+    send-ordered queue once, at its first loss walk)."""
     small, large = work(100), work(400)
-    assert 3.5 * small < large < 5 * small, (small, large, large / small)
+    assert 3 * small < large < 5 * small, (small, large, large / small)
