@@ -942,3 +942,34 @@ def test_a_block_inside_an_invalid_second_block_is_no_dsack() -> None:
     assert rec.rack.reo_wnd_mult == 1
     assert rec.stats.sack_blocks_invalid == 1
     assert rec.scoreboard.ranges == [(at(4), at(5))]
+
+
+def test_a_loss_in_a_window_already_cut_for_an_ecn_echo_is_not_cut_again() -> None:
+    """RFC 3168 6.1.2: the window is reduced once for a series of CE marks and
+    losses from one window of data; the loss is still repaired."""
+    s = sending(10, rack=False)
+    s.ack(1, now=0.25, ecn=True)  # FlightSize 10 segments: ssthresh = cwnd = 5000
+    rec = s.rec
+    assert (rec.cc.ssthresh, rec.cc.cwnd, rec.reductions) == (5 * MSS, 5 * MSS, 1)
+    # segment 1 lost, 2-4 SACKed: the loss is repaired with no second cut
+    s.ack(1, (2, 3), now=0.3)
+    s.ack(1, (2, 4), now=0.3)
+    resend = s.ack(1, (2, 5), now=0.3)
+    assert rec.in_recovery and resend & Resend.FIRST_LOST
+    assert rec.cc.ssthresh == 5 * MSS and rec.reductions == 1
+    assert rec.stats.fast_retransmits == 1
+    # an echo from the same window afterwards cuts nothing either
+    s.ack(5, now=0.4, ecn=True)
+    assert rec.cc.ssthresh == 5 * MSS and rec.stats.ecn_reductions == 1
+
+
+def test_a_probe_that_repaired_a_loss_asks_for_cwr() -> None:
+    """RFC 3168 6.1.2: CWR on the next new data follows any reduction, the one
+    for a repaired tail loss (RFC 8985 7.4.2) too."""
+    s = _probed()
+    rec = s.rec
+    before = rec.reductions
+    s.send(1, now=1.0)
+    s.ack(6, now=1.1)  # past the probe, no D-SACK for it: it repaired a loss
+    assert rec.stats.tlp_repairs == 1
+    assert rec.reductions == before + 1

@@ -656,8 +656,14 @@ class LossRecovery:
         self.in_recovery = True
         self.recover = snd_max
         flight = sq.sub(snd_max, snd_una)
-        self.cc.on_enter_recovery(flight, now)
-        self.reductions += 1
+        if sq.lt(snd_una, self.ecn_recover):
+            # RFC 3168 6.1.2: this window's cwnd was cut for an ECN echo already;
+            # losses from the same window are repaired without a second cut
+            self.cc.cwnd = min(self.cc.cwnd, self.cc.ssthresh)
+        else:
+            self.cc.on_enter_recovery(flight, now)
+            self.reductions += 1
+        self.ecn_recover = snd_max  # and no echo from this window cuts it again
         self.stats.fast_retransmits += 1
         self.probe_episode = None  # this recovery's reduction covers a probe's episode
         if not self.sack_sender or not self.rack.segments:
@@ -797,5 +803,6 @@ class LossRecovery:
             self.probe_episode = None
             self.stats.tlp_repairs += 1
             self.cc.on_repaired_loss(flight)
+            self.reductions += 1  # RFC 3168 6.1.2: CWR follows any reduction
         elif not advanced and not blocks and not carries_data:
             self.probe_episode = None
