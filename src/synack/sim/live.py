@@ -13,6 +13,7 @@ duplication, reordering, corruption), arriving through the clock's
 from __future__ import annotations
 
 import asyncio
+import heapq
 import random
 
 from synack.driver import Clock, HostDriver
@@ -67,6 +68,21 @@ class LinkDriver(HostDriver):
     def __init__(self, host: Host, network: LiveNetwork) -> None:
         super().__init__(host, network.clock)
         self.network = network
+        # Packets on their way here, as (arrival, order, packet): each arrival
+        # has its own call on the clock, and each call delivers the earliest
+        # packet, so packets due at the same instant arrive in the order they
+        # were sent (asyncio's timer heap does not keep ties in order).
+        self._arrivals: list[tuple[float, int, bytes]] = []
+        self._sent_order = 0
+
+    def deliver_at(self, when: float, packet: bytes) -> None:
+        """``packet`` arrives here at clock time ``when``."""
+        self._sent_order += 1
+        heapq.heappush(self._arrivals, (when, self._sent_order, packet))
+        self.clock.call_at(when, self._arrive)
+
+    def _arrive(self) -> None:
+        self.receive([heapq.heappop(self._arrivals)[2]])
 
     def transmit(self, packets: list[bytes]) -> None:
         network = self.network
@@ -82,4 +98,4 @@ class LinkDriver(HostDriver):
                 if when < 0:
                     network.packets_lost += 1
                     continue
-                clock.call_at(clock.time() + max(when - now, 0.0), dst.receive, [copy])
+                dst.deliver_at(clock.time() + max(when - now, 0.0), copy)
