@@ -98,7 +98,6 @@ def test_blind_injection_kills_nothing_and_injects_nothing(forge: Forge) -> None
     assert forged >= 2000
     assert hashlib.sha256(received).digest() == hashlib.sha256(PAYLOAD).digest()
     assert client.state_of(conn) in (State.TIME_WAIT, State.CLOSED)
-    assert conn.stats.timeouts == 0 or conn.stats.bytes_sent == len(PAYLOAD)
     # every forged segment was dropped and counted by the victim
     assert (victim.stats.dropped_reasons or {}) and victim.stats.dropped >= forged - 50
     # RFC 5961 7: at most challenge_ack_limit challenge ACKs in any second

@@ -11,10 +11,9 @@ counted as lines executed in tcp/reassembly.py, never as wall time.
 
 from __future__ import annotations
 
-import sys
 from ipaddress import ip_address
-from types import FrameType
-from typing import Any
+
+from _work import work_in
 
 import synack.tcp.reassembly as reassembly
 from synack.tcp.config import TcpConfig
@@ -128,23 +127,7 @@ def test_a_limited_queue_prunes_the_far_end_and_counts_it() -> None:
 def lines_run(n: int) -> int:
     """Lines of tcp/reassembly.py executed for an attack of n segments."""
     conn = established()
-    target = reassembly.__file__
-    count = 0
-
-    def local(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal count
-        if event == "line":
-            count += 1
-        return local
-
-    def calls(frame: FrameType, event: str, arg: Any) -> Any:
-        return local if frame.f_code.co_filename == target else None
-
-    sys.settrace(calls)
-    try:
-        got = attack(conn, n)
-    finally:
-        sys.settrace(None)
+    got, count = work_in({reassembly.__file__}, lambda: attack(conn, n))
     assert got == STREAM[: 2 * n]
     return count
 

@@ -14,10 +14,9 @@ tcp/rack.py, never as wall time.
 
 from __future__ import annotations
 
-import sys
 from ipaddress import ip_address
-from types import FrameType
-from typing import Any
+
+from _work import work_in
 
 import synack.tcp.rack as rack
 import synack.tcp.recovery as recovery
@@ -185,25 +184,7 @@ def work(acks: int) -> int:
     """Bytecodes run in tcp/recovery.py and tcp/rack.py for ``acks`` forged ACKs."""
     pair = Pair(SEGMENTS)
     targets = {recovery.__file__, rack.__file__}
-    count = 0
-
-    def local(frame: FrameType, event: str, arg: Any) -> Any:
-        nonlocal count
-        if event == "opcode":
-            count += 1
-        return local
-
-    def calls(frame: FrameType, event: str, arg: Any) -> Any:
-        if frame.f_code.co_filename not in targets:
-            return None
-        frame.f_trace_opcodes = True
-        return local
-
-    sys.settrace(calls)
-    try:
-        attack(pair, acks)
-    finally:
-        sys.settrace(None)
+    _, count = work_in(targets, lambda: attack(pair, acks), event="opcode")
     assert len(pair.sender.recovery.scoreboard) == 3 * acks
     assert pair.sender.stats.sack_blocks_invalid == acks
     return count
