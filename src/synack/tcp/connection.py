@@ -9,10 +9,8 @@ RFC 5961's defences and RFC 7323's PAWS.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from synack.tcp import errors as err
-from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
+from synack.tcp.config import TcpConfig
 from synack.tcp.congestion import CongestionControl
 from synack.tcp.events import (
     Connected,
@@ -25,17 +23,15 @@ from synack.tcp.events import (
     RetransmissionWarning,
     SendSpaceAvailable,
 )
-from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
-from synack.tcp.options import agree, syn_options
+from synack.tcp.isn import Rfc6528Isn
+from synack.tcp.options import agree
 from synack.tcp.rack import SentSegment
-from synack.tcp.reassembly import OutOfOrderQueue
-from synack.tcp.recovery import LossRecovery, Resend
-from synack.tcp.rto import RttEstimator
+from synack.tcp.recovery import Resend
 from synack.tcp.state import State, Stimulus, next_state
-from synack.tcp.stats import ConnectionStats, ConnectionStatus
+from synack.tcp.stats import ConnectionStatus
+from synack.tcp.tcb import Tcb
 from synack.tcp.timewait import TimeWait, TimeWaitAction
-from synack.tcp.tracer import Tracer
-from synack.tcp.window import acceptable, advertise, update_worthwhile
+from synack.tcp.window import acceptable
 from synack.wire import seq as sq
 from synack.wire.segment import (
     ACK,
@@ -51,7 +47,6 @@ from synack.wire.segment import (
     SYN,
     URG,
     Option,
-    Sack,
     Segment,
     Timestamps,
 )
@@ -88,111 +83,11 @@ def reset_for(seg: Segment) -> Segment | None:
     return Segment(seg.dst_port, seg.src_port, 0, sq.add(seg.seq, seg.seg_len), RST | ACK, 0)
 
 
-class Connection:
-    """A TCP connection endpoint. See the module docstring and docs/architecture.md."""
+class Connection(Tcb):
+    """A TCP connection endpoint: the state machine over its :class:`Tcb`.
+    See the module docstring and docs/architecture.md."""
 
-    __slots__ = (
-        # identity
-        "local", "remote", "config", "tracer", "state", "passive", "stats", "_isn",
-        "_now", "on_wakeup", "_events", "_out",
-        # send sequence variables (RFC 9293 3.3.1); snd_max is the highest sent
-        "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
-        # receive sequence variables; rcv_adv is the right edge we advertised
-        "irs", "rcv_nxt", "rcv_adv", "rcv_up",
-        # negotiated options
-        "rcv_mss", "snd_mss", "snd_wscale", "rcv_wscale", "ws_ok", "ts_ok", "ts_recent",
-        "ts_offset", "last_ack_sent", "sack_ok",
-        # ECN (RFC 3168)
-        "ecn_ok", "_ece_due", "_cwr_mark",
-        # send side
-        "_send_buf", "_buf_seq", "_fin_queued", "_user_closed", "_send_full",
-        # receive side
-        "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_ack_now", "_syn_text",
-        # retransmission; loss recovery and congestion control (tcp/recovery.py)
-        "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
-        "_persist_backoff", "_probes_unanswered",
-        # timers (absolute deadlines or None)
-        "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
-        "_t_pace",
-        "_keepalive_probes", "_time_wait", "_fixed_iss",
-        # RFC 5961 rate limit
-        "_challenge_window", "_challenge_count",
-    )  # fmt: skip
-
-    def __init__(
-        self,
-        local: Endpoint,
-        remote: Endpoint | None,
-        config: TcpConfig | None = None,
-        tracer: Tracer | None = None,
-        isn: IsnSource | None = None,
-    ) -> None:
-        self.local = local
-        self.remote = remote
-        self.config = cfg = config if config is not None else _DEFAULT_CONFIG
-        self.tracer = tracer
-        self.state = _S.CLOSED
-        self.passive = False
-        self.stats = ConnectionStats()
-        self._isn = isn if isn is not None else _DEFAULT_ISN
-        self._now = 0.0
-        self.on_wakeup: Callable[[Connection], None] | None = None
-        self._events: list[Event] | None = None
-        self._out: list[Segment] = []
-
-        self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
-        self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = 0
-        self.irs = self.rcv_nxt = self.rcv_adv = self.rcv_up = 0
-
-        version = getattr(local[0], "version", 4)
-        self.rcv_mss = cfg.advertised_mss(version)
-        self.snd_mss = DEFAULT_SEND_MSS_V4 if version == 4 else DEFAULT_SEND_MSS_V6
-        self.snd_wscale = 0
-        self.rcv_wscale = cfg.receive_window_scale() if cfg.window_scaling else 0
-        self.ws_ok = self.ts_ok = self.sack_ok = False
-        self.ts_recent = self.ts_offset = self.last_ack_sent = 0
-        self.ecn_ok = False  # both ends agreed on ECN in the handshake
-        self._ece_due = False  # a CE mark arrived: echo ECE until the peer sends CWR
-        # recovery.reductions when we last sent CWR: a reduction since asks for
-        # CWR on the next new data (RFC 3168 6.1.2)
-        self._cwr_mark = 0
-
-        self._send_buf = bytearray()
-        self._buf_seq = 0
-        self._fin_queued = self._user_closed = self._send_full = False
-        self._recv_buf = bytearray()
-        self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
-        # text above RCV.NXT and the D-SACK to report; what it holds, overhead
-        # included, stays within twice the receive buffer (the farthest is pruned)
-        self._ooo = OutOfOrderQueue(limit=2 * cfg.recv_buffer)
-        self._ooo_fin: int | None = None
-        self._fin_received = False
-        self._unacked_segments = 0
-        self._ack_now = False
-        self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
-
-        self.rtt = RttEstimator(cfg.rto_initial, cfg.rto_min, cfg.rto_max, cfg.clock_granularity)
-        self.recovery = LossRecovery(cfg, self.stats, self.rtt, self.snd_mss)
-        self._rtt_seq: int | None = None
-        self._rtt_time = 0.0
-        self._retransmits = 0
-        self._rexmit_since: float | None = None
-        self._persist_backoff = 0
-        self._probes_unanswered = 0  # zero-window probes since the peer last answered
-
-        self._t_rexmit: float | None = None
-        self._t_persist: float | None = None
-        self._t_delack: float | None = None
-        self._t_keepalive: float | None = None
-        self._t_user: float | None = None
-        self._t_fin_wait_2: float | None = None
-        self._t_pace: float | None = None  # pacing: when the next new segment may leave
-        self._keepalive_probes = 0
-        self._time_wait: TimeWait | None = None
-        self._fixed_iss: int | None = None
-        self._challenge_window = -1.0
-        self._challenge_count = 0
+    __slots__ = ()
 
     @property
     def cc(self) -> CongestionControl:
@@ -255,16 +150,12 @@ class Connection:
             # 3.10.2: SEND in LISTEN with a known foreign socket is an active OPEN.
             self.connect(self._now)
             st = self.state
-        if self._fin_queued or st not in (
+        if self.send_buf.fin_queued or st not in (
             _S.SYN_SENT, _S.SYN_RECEIVED, _S.ESTABLISHED, _S.CLOSE_WAIT,
         ):  # fmt: skip
             raise err.TcpError(err.CONNECTION_CLOSING)
-        room = self.config.send_buffer - len(self._send_buf)
-        n = min(room, len(data))
-        if n < len(data):
-            self._send_full = True
+        n = self.send_buf.queue(data)
         if n > 0:
-            self._send_buf += data[:n] if n < len(data) else data
             self._notify()
         return n
 
@@ -306,11 +197,11 @@ class Connection:
     @property
     def send_queued(self) -> int:
         """Bytes in the send buffer: unacknowledged plus not yet sent."""
-        return len(self._send_buf)
+        return len(self.send_buf)
 
     @property
     def send_space(self) -> int:
-        return self.config.send_buffer - len(self._send_buf)
+        return self.send_buf.space
 
     @property
     def at_eof(self) -> bool:
@@ -350,8 +241,9 @@ class Connection:
             self._enter_closed(_T.DELETE, "CLOSE")
             self._notify()
             return
-        if self._fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
-            if full and self._fin_queued and not self._user_closed:
+        fin_queued = self.send_buf.fin_queued
+        if fin_queued or st in (_S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT, _S.FIN_WAIT_2):
+            if full and fin_queued and not self._user_closed:
                 self._user_closed = True  # close() after shutdown_write(): fine, no second FIN
                 timeout = self.config.fin_wait_2_timeout
                 if st is _S.FIN_WAIT_2 and timeout is not None:
@@ -360,7 +252,7 @@ class Connection:
                 return
             raise err.TcpError(err.CONNECTION_CLOSING)
         self._user_closed = full
-        self._fin_queued = True
+        self.send_buf.fin_queued = True
         if st is _S.SYN_SENT:
             return  # FIN waits until ESTABLISHED (RFC 9293 3.10.4)
         # SYN-RECEIVED and ESTABLISHED go to FIN-WAIT-1, CLOSE-WAIT to LAST-ACK.
@@ -388,7 +280,7 @@ class Connection:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         return ConnectionStatus(
             self.state, self.local, self.remote, self.snd_una, self.snd_max, self.snd_wnd,
-            self.rcv_nxt, self._offered_window(), len(self._send_buf), len(self._recv_buf),
+            self.rcv_nxt, self._offered_window(), len(self.send_buf), len(self._recv_buf),
             self.snd_mss, self.rtt.srtt, self.rtt.rto, self.cc.cwnd, self.cc.ssthresh,
             self.ws_ok, self.ts_ok, self.sack_ok,
         )  # fmt: skip
@@ -554,7 +446,10 @@ class Connection:
         # fourth: the SYN
         self._take_syn(seg, now)
         if flags & ACK:
-            self._rtt_sample_syn(seg, now)
+            rtt = self._rtt_measurement(seg, seg.ack, now)  # of our SYN
+            self._rtt_seq = None
+            if rtt is not None:
+                self.recovery.on_syn_rtt_sample(rtt)
             self._syn_acked_after_timeout()
             self.snd_una = seg.ack
             self._on_progress(now)
@@ -564,7 +459,7 @@ class Connection:
             self._transition(_T.RCV_SYN_ACK, "rcv SYN,ACK")
             self._event(Connected())
             self._ack_now = True
-            if self._fin_queued:  # a shutdown_write() made while in SYN-SENT
+            if self.send_buf.fin_queued:  # a shutdown_write() made while in SYN-SENT
                 self._transition(_T.CLOSE, "queued CLOSE")
             if seg.payload or flags & FIN:
                 trimmed = Segment(
@@ -761,7 +656,7 @@ class Connection:
         # is acceptable (RFC 5961 5.2: a blind segment is discarded first)
         if ts is not None and sq.le(seg.seq, self.last_ack_sent):
             self.ts_recent = ts.value
-        fin_was_unacked = self._fin_queued and self._fin_unacked()
+        fin_was_unacked = self.send_buf.fin_queued and self._fin_unacked()
         self._process_ack(seg, now)
         if fin_was_unacked and not self._fin_unacked():
             return self._fin_acked(seg, now)
@@ -968,19 +863,17 @@ class Connection:
 
     def _take_acknowledged(self, ack: int, now: float) -> None:
         """SND.UNA advances to ``ack``: free the acknowledged data, restart the timers."""
-        data_acked = min(max(sq.sub(ack, self._buf_seq), 0), len(self._send_buf))
-        if data_acked:
-            del self._send_buf[:data_acked]
-            self._buf_seq = sq.add(self._buf_seq, data_acked)
+        buf = self.send_buf
+        data_acked = buf.release(ack)
         self.snd_una = ack
         if sq.lt(self.snd_nxt, ack):
             self.snd_nxt = ack
         self._retransmits = 0
         self._rexmit_since = None
         self._on_progress(now)
-        if self._send_full and data_acked:
-            self._send_full = False
-            self._event(SendSpaceAvailable(self.send_space))
+        if buf.overflowed and data_acked:
+            buf.overflowed = False
+            self._event(SendSpaceAvailable(buf.space))
 
     def _update_send_window(self, seg: Segment, una: int, ack: int, now: float) -> None:
         """RFC 9293 3.10.7.4: take the window from the newest segment (SND.WL1/WL2).
@@ -1016,9 +909,9 @@ class Connection:
 
     def _resend(self, lost: SentSegment, now: float) -> None:
         """Resend (up to one SMSS of) a segment judged lost."""
-        buffered = sq.sub(sq.add(self._buf_seq, len(self._send_buf)), lost.start)
+        buffered = sq.sub(self.send_buf.end, lost.start)
         size = min(self.mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
-        if size == 0 and not (self._fin_queued and buffered == 0):
+        if size == 0 and not (self.send_buf.fin_queued and buffered == 0):
             self.recovery.nothing_left_at(lost)
             return
         self._emit_range(lost.start, size, now, retransmission=True)
@@ -1028,7 +921,7 @@ class Connection:
         if self.snd_una == self.iss:
             self._send_syn(now)
             return
-        size = min(self.mss_payload(), len(self._send_buf))
+        size = min(self.mss_payload(), len(self.send_buf))
         self._emit_range(self.snd_una, size, now, retransmission=True)
 
     def _on_progress(self, now: float) -> None:
@@ -1160,7 +1053,7 @@ class Connection:
         (an endless ACK exchange after both sides time out).
         """
         if self.config.ack_repeats_fin and self._fin_unacked():
-            fin_seq = self._fin_seq()
+            fin_seq = self.send_buf.end
             if sq.gt(self.snd_max, fin_seq):  # sent: repeat it with this ACK
                 self._emit_control(fin_seq, FIN | ACK, now)
                 return
@@ -1174,8 +1067,9 @@ class Connection:
         mss = self.mss_payload()
         nodelay = self.config.nodelay
         rec = self.recovery
+        buf = self.send_buf
         while True:
-            unsent = self._unsent()
+            unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
                 break
             flight = self._flight()
@@ -1192,7 +1086,7 @@ class Connection:
                     self._arm_persist(now)
                 break
             if size < mss and not (
-                (size == unsent and (flight == 0 or nodelay or self._fin_queued))
+                (size == unsent and (flight == 0 or nodelay or buf.fin_queued))
                 or (self.max_snd_wnd and size >= self.max_snd_wnd // 2)
             ):
                 if flight == 0 and self._t_persist is None:
@@ -1204,8 +1098,8 @@ class Connection:
             if self.config.pacing:
                 self._pace(size, now)
         # A FIN with no data left to carry it.
-        if self._fin_queued and self.snd_nxt == self._fin_seq() and self._unsent() == 0:
-            if syn_acked or not self._send_buf:
+        if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
+            if syn_acked or not buf:
                 self._emit_range(self.snd_nxt, 0, now)
 
     # -- tail loss probe (RFC 8985 7) ---------------------------------------
@@ -1214,7 +1108,7 @@ class Connection:
         handshake (a FIN alone needs none: its RTO will do)."""
         if (
             self.sack_ok
-            and self._send_buf
+            and self.send_buf
             and self.snd_una != self.iss
             and self.state in _SENDING_STATES
         ):
@@ -1232,9 +1126,8 @@ class Connection:
             self._emit_range(self.snd_nxt, size, now)
             return
         # The highest segment sent: data goes out in MSS pieces from the buffer's start
-        offset = (len(self._send_buf) - 1) // mss * mss
-        start = sq.max_seq(sq.add(self._buf_seq, offset), self.snd_una)
-        size = min(mss, sq.sub(sq.add(self._buf_seq, len(self._send_buf)), start))
+        start = self.send_buf.last_segment_start(mss, self.snd_una)
+        size = min(mss, sq.sub(self.send_buf.end, start))
         if size > 0:
             self._emit_range(start, size, now, retransmission=True)
             self._t_rexmit = now + self.rtt.rto  # RFC 8985 7.3: rearm the RTO after a probe
@@ -1259,15 +1152,15 @@ class Connection:
         probe: bool = False,
     ) -> None:
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they end it."""
-        offset = sq.sub(seq, self._buf_seq)
-        payload = bytes(self._send_buf[offset : offset + size])
+        payload, last = self.send_buf.text(seq, size)
         flags = ACK
         end = sq.add(seq, size)
-        if self._fin_queued and offset + size == len(self._send_buf):
-            flags |= FIN
-            end = sq.add(end, 1)
-        if size and offset + size == len(self._send_buf):
-            flags |= PSH
+        if last:
+            if self.send_buf.fin_queued:
+                flags |= FIN
+                end = sq.add(end, 1)
+            if size:
+                flags |= PSH
         if sq.lt(seq, self.snd_max):
             retransmission = True
         # RFC 3168 6.1.5/6.1.6: new data is ECN-capable; retransmissions and
@@ -1367,62 +1260,12 @@ class Connection:
             return SYN
         return SYN | ACK | ECE if self.ecn_ok else SYN | ACK
 
-    def _syn_options_for(self, flags: int) -> tuple[Option, ...]:
-        return syn_options(
-            self.config, bool(flags & ACK), self.rcv_mss, self.rcv_wscale,
-            (self.ws_ok, self.sack_ok, self.ts_ok), self.ts_clock(self._now), self.ts_recent,
-        )  # fmt: skip
-
     def _send_syn(self, now: float) -> None:
         """Our SYN (or SYN,ACK), first sent or resent."""
         flags = self._syn_flags()
         if self.snd_max != self.iss:  # sent before: this is a retransmission
             self.stats.retransmitted_segments += 1
         self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
-
-    def _segment_options(self) -> tuple[Option, ...]:
-        opts: tuple[Option, ...] = ()
-        if self.ts_ok:
-            opts = (NOP, NOP, Timestamps(self.ts_clock(self._now), self.ts_recent))
-        if self.sack_ok and (self._ooo.blocks or self._ooo.dsack is not None):
-            opts += (NOP, NOP, Sack(self._ooo.sack_blocks(3 if self.ts_ok else 4)))
-        return opts
-
-    def ts_clock(self, now: float) -> int:
-        """Our TSval at ``now`` (RFC 7323 5.4: the clock plus a per-connection offset)."""
-        return (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
-
-    def _offered_window(self) -> int:
-        return max(sq.sub(self.rcv_adv, self.rcv_nxt), 0)
-
-    def _window_field(self, syn: bool) -> int:
-        """The window to advertise, with receiver SWS avoidance (RFC 9293 3.8.6.2.2)."""
-        capacity = self.recv_buffer
-        space = capacity - len(self._recv_buf)
-        rcv_nxt = self.rcv_nxt
-        offered = (self.rcv_adv - rcv_nxt) & sq.MASK
-        if offered >= sq.HALF:
-            offered = 0
-        field, advertised = advertise(
-            space, offered, capacity, self.rcv_mss, 0 if syn else self.rcv_wscale
-        )
-        if advertised > offered:
-            self.rcv_adv = (rcv_nxt + advertised) & sq.MASK
-        return field
-
-    def _window_update_due(self) -> bool:
-        """After a read: would a window update move the right edge by enough to matter?"""
-        space = self.recv_buffer - len(self._recv_buf)
-        return update_worthwhile(space, self._offered_window(), self.recv_buffer, self.rcv_mss)
-
-    def _receive_window(self) -> int:
-        """RCV.WND: what we can take, which the window field (at most 65535
-        unscaled) may have understated; never less than what we offered. A
-        passive open has committed only its SYN,ACK's window until the
-        handshake completes (a listener's half-open connections own no buffer)."""
-        if self.state is _S.SYN_RECEIVED and self.passive:
-            return self._offered_window()
-        return max(self._offered_window(), self.recv_buffer - len(self._recv_buf))
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the sequence check, for RCV.WND as it is now."""
@@ -1435,23 +1278,6 @@ class Connection:
             # room in the buffer (so RCV.WND > 0)
             return True
         return acceptable(seq, seg_len, rcv_nxt, self._receive_window())
-
-    def mss_payload(self) -> int:
-        """SMSS: the most payload one segment carries (the MSS less the timestamp option)."""
-        return self.snd_mss - (_TS_OPTION_BYTES if self.ts_ok else 0)
-
-    def _flight(self) -> int:
-        return sq.sub(self.snd_nxt, self.snd_una)
-
-    def _unsent(self) -> int:
-        return len(self._send_buf) - sq.sub(self.snd_nxt, self._buf_seq)
-
-    def _fin_seq(self) -> int:
-        return sq.add(self._buf_seq, len(self._send_buf))
-
-    def _fin_unacked(self) -> bool:
-        """Our FIN is queued or sent, and not yet acknowledged."""
-        return self._fin_queued and sq.le(self.snd_una, self._fin_seq())
 
     # -- the SYN's options --------------------------------------------------
     def _take_syn(self, seg: Segment, now: float) -> None:
@@ -1485,18 +1311,6 @@ class Connection:
         self.snd_wnd = seg.window
         self.max_snd_wnd = self.snd_wnd
 
-    def _rtt_sample_syn(self, seg: Segment, now: float) -> None:
-        ts = seg.timestamps if self.ts_ok else None
-        if ts is not None and ts.echo_reply:
-            rtt = sq.sub(self.ts_clock(now), ts.echo_reply) / self.config.timestamp_hz
-        elif self._rtt_seq is not None and self._retransmits == 0:
-            rtt = now - self._rtt_time
-        else:
-            rtt = None
-        if rtt is not None:
-            self.recovery.on_syn_rtt_sample(rtt)
-        self._rtt_seq = None
-
     def _syn_acked_after_timeout(self) -> None:
         """Our SYN is acknowledged: its retransmissions no longer count toward R2 (3.8.3).
 
@@ -1511,7 +1325,7 @@ class Connection:
         assert self.remote is not None
         self.iss = iss if iss is not None else self._isn.generate(self.local, self.remote, now)
         self.snd_una = self.snd_nxt = self.snd_max = self.iss
-        self._buf_seq = sq.add(self.iss, 1)
+        self.send_buf.start = sq.add(self.iss, 1)
         self.recovery.start(self.iss)
         self.ts_offset = self.iss  # RFC 7323 5.4: a per-connection random offset
 
@@ -1543,7 +1357,7 @@ class Connection:
             self._window_field(False), self.ts_offset if self.ts_ok else None,
             self.ts_recent, now + 2 * self.config.msl,
         )  # fmt: skip
-        self._send_buf = bytearray()
+        self.send_buf.clear()
         self._ooo.clear()
 
     def _enter_closed(self, stimulus: Stimulus, cause: str) -> None:
@@ -1596,7 +1410,3 @@ class Connection:
     def _notify(self) -> None:
         if self.on_wakeup is not None:
             self.on_wakeup(self)
-
-    @property
-    def _rport(self) -> int:
-        return self.remote[1] if self.remote is not None else 0

@@ -1,0 +1,82 @@
+"""The send buffer: what SEND queued and the peer has not yet acknowledged.
+
+RFC 9293 3.10.2 (SEND) queues the user's octets; they stay here, sent or not,
+until an ACK covers them (3.10.7.4, fifth step), so that any of them can be
+sent again. A CLOSE (3.10.4) queues a FIN after the last of them. The buffer
+knows the sequence number of its first octet (the oldest unacknowledged one;
+SND.UNA once the SYN is acknowledged), so every question about it is asked
+in sequence numbers. Pure bookkeeping: which segments leave and when is the
+connection's business.
+"""
+
+from __future__ import annotations
+
+from synack.wire import seq as sq
+
+
+class SendBuffer:
+    """Octets from ``start`` on, at most ``capacity`` of them, and maybe a FIN after."""
+
+    __slots__ = ("capacity", "data", "fin_queued", "overflowed", "start")
+
+    def __init__(self, capacity: int, start: int = 0) -> None:
+        self.capacity = capacity
+        self.data = bytearray()
+        self.start = start  # the sequence number of data[0]
+        self.fin_queued = False  # CLOSE: a FIN follows the last octet
+        # a SEND did not fit whole: the user waits to hear there is room
+        self.overflowed = False
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def space(self) -> int:
+        return self.capacity - len(self.data)
+
+    @property
+    def end(self) -> int:
+        """The sequence number after the last octet: where the FIN goes."""
+        return sq.add(self.start, len(self.data))
+
+    def queue(self, data: bytes | bytearray | memoryview) -> int:
+        """Copy as much of ``data`` as fits; how much did."""
+        n = min(self.capacity - len(self.data), len(data))
+        if n < len(data):
+            self.overflowed = True
+        if n > 0:
+            self.data += data[:n] if n < len(data) else data
+        return n
+
+    def unsent(self, snd_nxt: int) -> int:
+        """Octets at or after ``snd_nxt`` (negative once the FIN is sent)."""
+        return len(self.data) - sq.sub(snd_nxt, self.start)
+
+    def fin_unacked(self, snd_una: int) -> bool:
+        """A FIN is queued or sent, and ``snd_una`` does not cover it yet."""
+        return self.fin_queued and sq.le(snd_una, self.end)
+
+    def text(self, seq: int, size: int) -> tuple[bytes, bool]:
+        """``size`` octets from ``seq``, and whether they are the last ones
+        (the segment that carries them ends the buffer: PSH, and FIN if queued)."""
+        offset = sq.sub(seq, self.start)
+        last = offset + size == len(self.data)
+        return bytes(self.data[offset : offset + size]), last
+
+    def release(self, ack: int) -> int:
+        """An ACK of everything before ``ack``: free those octets; how many."""
+        freed = min(max(sq.sub(ack, self.start), 0), len(self.data))
+        if freed:
+            del self.data[:freed]
+            self.start = sq.add(self.start, freed)
+        return freed
+
+    def last_segment_start(self, mss: int, floor: int) -> int:
+        """Where the highest segment sent from here begins: text leaves in
+        ``mss`` pieces from the buffer's start; never below ``floor``."""
+        offset = (len(self.data) - 1) // mss * mss
+        return sq.max_seq(sq.add(self.start, offset), floor)
+
+    def clear(self) -> None:
+        """TIME-WAIT or CLOSED: nothing will be sent again."""
+        self.data = bytearray()
