@@ -120,6 +120,98 @@ class VirtualClock:
             self.now = max(self.now, until)
 
 
+class HostSchedule:
+    """When each of a set of Hosts must be driven, and in what order: the core
+    of every driver loop.
+
+    A Host asks to be driven in two ways: its one deadline (``get_timer``),
+    which changes only when the Host is driven (input, output, a timer) or by
+    a user call, and its output (the ``on_output`` hook, after a user call).
+    The schedule keeps every Host's deadline as last read in a heap (entries
+    that no longer match are stale and skipped), so the next deadline costs
+    O(log hosts), not a scan; due Hosts and Hosts with output are driven in
+    the order they joined, which keeps a run on a virtual clock the same
+    every time. :class:`HostDriver` runs it for one Host on any clock; the
+    simulator's :class:`~synack.sim.network.Network` for many, on a
+    :class:`VirtualClock`, with links between them.
+    """
+
+    __slots__ = ("_deadline", "_timers", "order", "pending")
+
+    def __init__(self) -> None:
+        self.order: dict[Host, int] = {}  # join order
+        self._deadline: dict[Host, float | None] = {}
+        self._timers: list[tuple[float, int, Host]] = []
+        self.pending: dict[Host, None] = {}  # Hosts that may have output
+
+    def add(self, host: Host) -> None:
+        self.order[host] = len(self.order)
+        self.pending[host] = None
+        self.refresh(host)
+
+    def __contains__(self, host: Host) -> bool:
+        return host in self.order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def output_ready(self, host: Host) -> None:
+        """The ``on_output`` hook: ``host`` has something to send."""
+        self.pending[host] = None
+
+    def refresh(self, host: Host) -> None:
+        """Read ``host``'s deadline again (after driving it)."""
+        t = host.get_timer()
+        if t != self._deadline.get(host):
+            self._deadline[host] = t
+            if t is not None:
+                heapq.heappush(self._timers, (t, self.order[host], host))
+
+    def next_deadline(self) -> float | None:
+        """The earliest deadline of all the Hosts; None when none has one."""
+        timers = self._timers
+        deadline = self._deadline
+        while timers:
+            t, _, host = timers[0]
+            if deadline.get(host) == t:
+                return t
+            heapq.heappop(timers)
+        return None
+
+    def run_timers(self, now: float) -> list[Host]:
+        """Call ``handle_timer`` on every Host whose deadline has come, in join
+        order; they then have output pending. Returns them."""
+        due: list[tuple[int, Host]] = []
+        timers = self._timers
+        deadline = self._deadline
+        while (t := self.next_deadline()) is not None and t <= now:
+            _, index, host = heapq.heappop(timers)
+            del deadline[host]  # read again below
+            due.append((index, host))
+        if len(due) > 1:
+            due.sort(key=_join_order)
+        fired: list[Host] = []
+        for _, host in due:
+            t = host.get_timer()
+            if t is not None and t <= now:
+                host.handle_timer(now)
+                self.pending[host] = None
+                fired.append(host)
+            self.refresh(host)
+        return fired
+
+    def take_pending(self) -> list[Host]:
+        """The Hosts that may have output, in join order; none is pending after."""
+        pending = self.pending
+        hosts = list(pending) if len(pending) == 1 else sorted(pending, key=self.order.__getitem__)
+        pending.clear()
+        return hosts
+
+
+def _join_order(item: tuple[int, Host]) -> int:
+    return item[0]
+
+
 class HostDriver:
     """One Host on a clock: input, output, its one timer and its events.
 
@@ -138,6 +230,8 @@ class HostDriver:
         self._subscribers: list[Callable[[HostEvent], None]] = []
         self._after_flush: list[Callable[[], None]] = []
         self.closed = False
+        self.schedule = HostSchedule()
+        self.schedule.add(host)
         host.on_output = self._output_ready
 
     def now(self) -> float:
@@ -206,7 +300,8 @@ class HostDriver:
             self.clock.call_soon(self.flush)
 
     def _reschedule(self) -> None:
-        deadline = self.host.get_timer()
+        self.schedule.refresh(self.host)
+        deadline = self.schedule.next_deadline()
         if deadline == self._timer_at:
             return
         if self._timer is not None:
@@ -218,5 +313,5 @@ class HostDriver:
 
     def _on_timer(self) -> None:
         self._timer = self._timer_at = None
-        self.host.handle_timer(max(self.now(), 0.0))
+        self.schedule.run_timers(max(self.now(), 0.0))
         self.flush()

@@ -45,7 +45,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synack.driver import VirtualClock
+from synack.driver import HostSchedule, VirtualClock
 from synack.host import Host, Outgoing
 from synack.wire.checksum import internet_checksum
 from synack.wire.errors import MalformedPacket
@@ -352,17 +352,12 @@ class Network:
         self.apps: list[App] = []
         self.packets_delivered = 0
         self.packets_lost = 0
-        # Every host's deadline as last read, and a heap of them (entries that no
-        # longer match ``_deadline`` are stale and skipped), so finding the next
-        # event costs O(log hosts), not a scan. A Host's deadline changes only in
+        # When each host is due, and which may have output (the loop's core,
+        # shared with every driver). A Host's deadline changes only in
         # receive_packet, packets_to_send and handle_timer, which only this loop
         # calls; a caller that drives a host by hand tells us with ``touch``.
-        self._order: dict[Host, int] = {}
-        self._deadline: dict[Host, float | None] = {}
-        self._timers: list[tuple[float, int, Host]] = []
-        # Hosts that may have output: those the loop drove, and those whose
-        # ``on_output`` hook fired (a user call). Quiet hosts are never polled.
-        self._pending: dict[Host, None] = {}
+        # Quiet hosts are never polled.
+        self.schedule = HostSchedule()
         # Hosts the loop drove since the apps last ran (see ``active_hosts``).
         self._active: dict[Host, None] = {}
 
@@ -383,10 +378,9 @@ class Network:
         for address in host.addresses:
             self._by_address[address] = host
             self._by_packed[address.packed] = host
-        self._order[host] = len(self._order)
         self._routes.clear()
-        host.on_output = self._output_ready
-        self.touch(host)
+        host.on_output = self.schedule.output_ready
+        self.schedule.add(host)
         return host
 
     def call_at(self, when: float, action: App) -> None:
@@ -394,27 +388,16 @@ class Network:
         with the apps: after that instant's input and timers, before output."""
         self.clock.call_at(when, action, self)
 
-    def _output_ready(self, host: Host) -> None:
-        self._pending[host] = None
-
     def active_hosts(self) -> list[Host]:
         """Hosts the loop delivered to, ran timers of or pulled output from since
         the apps last ran: only these can have new events. In ``hosts`` order."""
-        order = self._order
-        return sorted(self._active, key=order.__getitem__)
+        return sorted(self._active, key=self.schedule.order.__getitem__)
 
     def touch(self, host: Host) -> None:
         """Look at ``host`` again: its deadline and its output (after driving it by
         hand, outside this loop; user calls such as send or close need not)."""
-        self._pending[host] = None
-        self._refresh(host)
-
-    def _refresh(self, host: Host) -> None:
-        t = host.get_timer()
-        if t != self._deadline.get(host):
-            self._deadline[host] = t
-            if t is not None:
-                heapq.heappush(self._timers, (t, self._order[host], host))
+        self.schedule.output_ready(host)
+        self.schedule.refresh(host)
 
     def set_link(self, src: Host, dst: Host, config: LinkConfig) -> None:
         """Configure the direction from ``src`` to ``dst``."""
@@ -449,15 +432,9 @@ class Network:
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
         """Move every packet the hosts have ready onto the links."""
-        pending = self._pending
-        if not pending:
+        if not self.schedule.pending:
             return
-        if len(pending) == 1:
-            hosts = list(pending)
-        else:
-            order = self._order
-            hosts = sorted(pending, key=order.__getitem__)  # the order hosts joined
-        pending.clear()
+        hosts = self.schedule.take_pending()  # in the order hosts joined
         if self.taps:
             self._flush_bytes(hosts)
         else:
@@ -471,10 +448,11 @@ class Network:
         queue = self._queue
         faults = self.faults
         active = self._active
+        refresh = self.schedule.refresh
         for host in hosts:
             active[host] = None
             packets = host.packets_to_send(now)
-            self._refresh(host)
+            refresh(host)
             for packet in packets:
                 dst = by_packed.get(packet[16:20] if packet[0] >> 4 == 4 else packet[24:40])
                 if dst is None:
@@ -506,12 +484,13 @@ class Network:
         faults = self.faults
         faults_need_bytes = bool(faults) and not all(rule.takes_segments for rule in faults)
         active = self._active
+        refresh = self.schedule.refresh
         all_routes = self._routes
         lost = 0
         for host in hosts:
             active[host] = None
             items = host.segments_to_send(now)
-            self._refresh(host)
+            refresh(host)
             routes = all_routes.get(host)
             if routes is None:
                 routes = all_routes[host] = {}
@@ -585,35 +564,25 @@ class Network:
 
     def _sync_hosts(self) -> None:
         """Hosts appended to ``hosts`` directly, not through ``add_host``."""
+        schedule = self.schedule
         for host in self.hosts:
-            if host not in self._order:
-                self._order[host] = len(self._order)
+            if host not in schedule:
                 self._routes.clear()
                 for address in host.addresses:
                     self._by_address.setdefault(address, host)
                     self._by_packed.setdefault(address.packed, host)
-                host.on_output = self._output_ready
-                self.touch(host)
+                host.on_output = schedule.output_ready
+                schedule.add(host)
 
     def _resync(self) -> None:
         """Look at every host again, in case one was driven by hand since the last call."""
-        if len(self._order) != len(self.hosts):
+        schedule = self.schedule
+        if len(schedule) != len(self.hosts):
             self._sync_hosts()
         for host in self.hosts:
             if host.has_output:
-                self._pending[host] = None
-            self._refresh(host)
-
-    def _next_timer(self) -> float | None:
-        """The earliest host deadline, dropping stale heap entries."""
-        timers = self._timers
-        deadline = self._deadline
-        while timers:
-            t, _, host = timers[0]
-            if deadline.get(host) == t:
-                return t
-            heapq.heappop(timers)
-        return None
+                schedule.output_ready(host)
+            schedule.refresh(host)
 
     def next_time(self) -> float | None:
         """When the next packet arrives or the next timer fires; None when idle."""
@@ -622,7 +591,7 @@ class Network:
 
     def _next_time(self) -> float | None:
         best = self._queue[0][0] if self._queue else None
-        t = self._next_timer()
+        t = self.schedule.next_deadline()
         if t is not None and (best is None or t < best):
             best = t
         scheduled = self.clock.next_time()
@@ -653,26 +622,14 @@ class Network:
                 else:
                     dst.receive_segment(packet[0], packet[1], packet[2], now)
                 received[dst] = None
+            schedule = self.schedule
             for host in received:
                 self._active[host] = None
-                self._pending[host] = None
-                self._refresh(host)
+                schedule.output_ready(host)
+                schedule.refresh(host)
         # Hosts whose deadline has come, in the order they joined the network.
-        due: list[tuple[int, Host]] = []
-        timers = self._timers
-        deadline = self._deadline
-        while (t := self._next_timer()) is not None and t <= now:
-            _, index, host = heapq.heappop(timers)
-            del deadline[host]  # read again below
-            due.append((index, host))
-        due.sort(key=_first)
-        for _, host in due:
-            t = host.get_timer()
-            if t is not None and t <= now:
-                host.handle_timer(now)
-                self._active[host] = None
-                self._pending[host] = None
-            self._refresh(host)
+        for host in self.schedule.run_timers(now):
+            self._active[host] = None
         clock.run_due()
         for app in self.apps:
             app(self)
@@ -707,7 +664,3 @@ class Network:
             if when is None or when > deadline:
                 return False
             self._step()
-
-
-def _first(item: tuple[int, Host]) -> int:
-    return item[0]
