@@ -44,7 +44,7 @@ from synack.tcp.syncookies import (
     mss_index,
     mss_table,
 )
-from synack.tcp.timewait import TimeWait, TimeWaitAction
+from synack.tcp.timewait import TimeWait, TimeWaitAction, rst_in_time_wait
 from synack.tcp.tracer import Tracer
 from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
@@ -562,7 +562,9 @@ class Host:
             self._half_open(listener, key, conn, src, dst, now)
         for reply in conn.segments_to_send(now):
             if conn.tracer is None and self.tracer is not None:
-                self.tracer.segment(None, now, "sent", reply, "segment to a listener")
+                self.tracer.segment(
+                    None, now, "sent", reply, "segment to a listener", (local[0], remote[0])
+                )
             self._control.append((dst, src, reply))
         if conn.state is State.SYN_RECEIVED:
             self._settle(conn, now)
@@ -645,8 +647,9 @@ class Host:
         self._cookie_sent_at = now
         tracer = self.tracer
         if tracer is not None:
-            tracer.segment(None, now, "received", seg, None)
-            tracer.segment(None, now, "sent", reply, "SYN cookie")
+            addresses = (address_from_packed(dst), address_from_packed(src))
+            tracer.segment(None, now, "received", seg, None, addresses)
+            tracer.segment(None, now, "sent", reply, "SYN cookie", addresses)
         self._control.append((dst, src, reply))
 
     def _cookie_connection(
@@ -699,14 +702,15 @@ class Host:
     def _stray(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""
         tracer = self.tracer
+        addresses = (address_from_packed(dst), address_from_packed(src))
         if tracer is not None:
-            tracer.segment(None, now, "dropped", seg, "no connection")
+            tracer.segment(None, now, "dropped", seg, "no connection", addresses)
         reply = reset_for(seg)
         if reply is None:
             return
         self.stats.resets_sent += 1
         if tracer is not None:
-            tracer.segment(None, now, "sent", reply, "no connection")
+            tracer.segment(None, now, "sent", reply, "no connection", addresses)
         self._control.append((dst, src, reply))
 
     # -- source address and ephemeral ports -----------------------------
@@ -777,13 +781,27 @@ class Host:
             return False, None
         record = self._load_time_wait(key, packed)
         replies, action = record.segment_arrives(seg, now)
+        tracer = self.tracer
+        if tracer is not None:
+            addresses = (address_from_packed(dst), address_from_packed(src))
+            tracer.segment(None, now, "received", seg, None, addresses)
+            if seg.flags & RST and action is TimeWaitAction.NONE and not replies:
+                tracer.segment(None, now, "dropped", seg, rst_in_time_wait(record), addresses)
+            for reply in replies:
+                tracer.segment(None, now, "sent", reply, "TIME-WAIT", addresses)
         if action is TimeWaitAction.REOPEN:
             del self._time_wait[key]  # its queue entries are skipped as stale
+            if tracer is not None:
+                cause = "rcv SYN in TIME-WAIT (reopened, RFC 6191)"
+                tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, cause)
             return False, record.snd_nxt
         for reply in replies:
             self._control.append((dst, src, reply))
         if action is TimeWaitAction.CLOSED:
             del self._time_wait[key]
+            if tracer is not None:
+                cause = "rcv SYN in TIME-WAIT" if seg.flags & SYN else "rcv RST in TIME-WAIT"
+                tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, cause)
             return True, None
         if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted

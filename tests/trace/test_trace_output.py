@@ -46,15 +46,14 @@ def test_json_lines_keep_the_demo_format() -> None:
     lines = out.export_text().splitlines()
     items = [json.loads(line) for line in lines]
     assert items == json_records(recorder)
-    assert {i["kind"] for i in items} == {"state", "segment"}
-    assert all(i["direction"] == "sent" for i in items if i["kind"] == "segment")
-    every = recorder.to_dicts()
-    assert items == [
-        i
-        for i in every
-        if i["kind"] == "state" or (i["kind"] == "segment" and i["direction"] == "sent")
-    ]
-    assert items[:2] == [
+    # every record of the trace, segments in all three directions and the packets too
+    kinds = {i["kind"] for i in items}
+    assert kinds == {r.kind for r in recorder.records} and {"state", "segment", "packet"} <= kinds
+    directions = {i["direction"] for i in items if i["kind"] == "segment"}
+    assert directions == {"sent", "received"}
+    assert len(items) == len(recorder.records)
+    assert all("packet" not in i for i in items)  # the bytes stay out of JSON
+    assert [i for i in items if i["kind"] == "state"][:2] == [
         {
             "t": 0.0, "kind": "state", "endpoint": "server", "old": "CLOSED", "new": "LISTEN",
             "cause": "passive OPEN, port 80",

@@ -30,7 +30,7 @@ from synack.tcp.recovery import Resend
 from synack.tcp.state import State, Stimulus, next_state
 from synack.tcp.stats import ConnectionStatus
 from synack.tcp.tcb import Tcb
-from synack.tcp.timewait import TimeWait, TimeWaitAction
+from synack.tcp.timewait import TimeWait, TimeWaitAction, rst_in_time_wait
 from synack.tcp.window import acceptable
 from synack.wire import seq as sq
 from synack.wire.segment import (
@@ -479,6 +479,8 @@ class Connection(Tcb):
         tw = self._time_wait
         assert tw is not None
         replies, action = tw.segment_arrives(seg, now)
+        if seg.flags & RST and action is TimeWaitAction.NONE and not replies:
+            self._drop(seg, rst_in_time_wait(tw))
         if action is TimeWaitAction.REOPEN:
             replies = [tw.ack(now)]  # no host to reopen through: challenge ACK
         for reply in replies:

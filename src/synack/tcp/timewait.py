@@ -141,3 +141,10 @@ class TimeWait:
         # Anything else (text, a FIN, an ACK not at the edges) is acknowledged, so
         # a confused peer learns where we stand.
         return [self.ack(now)], TimeWaitAction.NONE
+
+
+def rst_in_time_wait(record: TimeWait) -> str:
+    """Why a RST that reached TIME-WAIT was dropped unanswered."""
+    if record.config.rfc1337:
+        return "RST in TIME-WAIT ignored (RFC 1337)"
+    return "RST outside the window"

@@ -2,7 +2,8 @@
 
 The engine calls these methods; it never stores a trace itself. ``conn`` is
 the connection (or ``None`` for host-level records such as a RST sent for a
-segment that matched no connection).
+segment that matched no connection, or a TIME-WAIT record's answer); with no
+connection, ``addresses`` gives the segment's (local, remote) IP addresses.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Tracer(Protocol):
         direction: str,  # "sent", "received" or "dropped"
         segment: Segment,
         reason: str | None,
+        addresses: tuple[object, object] | None = None,
     ) -> None: ...
 
     def timer_fired(self, conn: Connection, now: float, timer: str) -> None: ...

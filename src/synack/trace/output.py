@@ -19,16 +19,16 @@ FORMATS = ("ladder", "mermaid", "json", "none")
 
 
 def json_records(source: TraceSource) -> list[dict[str, Any]]:
-    """What ``synack demo --json`` prints: the state records and the segments each
-    endpoint sent, as :meth:`TraceRecorder.to_dicts` gives them, in time order
-    (a stable sort: records of one instant keep their recorded order)."""
+    """What ``synack demo --json`` prints: every record of the trace, as
+    :meth:`TraceRecorder.to_dicts` gives them, in time order (a stable sort:
+    records of one instant keep their recorded order). That is every state
+    change, every segment each endpoint sent, received or dropped (the Host's
+    own answers included, from TIME-WAIT records and for strays), the timers
+    and user calls, and every packet on a simulated link with its fate (lost,
+    duplicated, delayed, corrupted...): the same trace every other view draws."""
     recorder = TraceRecorder()
     recorder.records = as_records(source)
-    return [
-        item
-        for item in recorder.to_dicts()
-        if item["kind"] == "state" or (item["kind"] == "segment" and item["direction"] == "sent")
-    ]
+    return recorder.to_dicts()
 
 
 def write_outputs(

@@ -237,12 +237,16 @@ class EndpointTracer:
         direction: str,
         segment: Segment,
         reason: str | None,
+        addresses: tuple[object, object] | None = None,
     ) -> None:
+        local_port = segment.src_port if direction == "sent" else segment.dst_port
+        remote_port = segment.dst_port if direction == "sent" else segment.src_port
         if conn is not None and conn.remote is not None:
-            local = _endpoint_text(
-                conn.local[0], segment.src_port if direction == "sent" else segment.dst_port
-            )
+            local = _endpoint_text(conn.local[0], local_port)
             remote = _endpoint_text(conn.remote[0], conn.remote[1])
+        elif addresses is not None:
+            local = _endpoint_text(addresses[0], local_port)
+            remote = _endpoint_text(addresses[1], remote_port)
         else:
             local = f"*:{segment.src_port if direction == 'sent' else segment.dst_port}"
             remote = f"*:{segment.dst_port if direction == 'sent' else segment.src_port}"
