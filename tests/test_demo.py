@@ -18,13 +18,26 @@ def run_json(*args: str) -> list[dict[str, object]]:
 
 def test_json_records_have_the_documented_fields() -> None:
     records = run_json("--isn-client", "4321", "--isn-server", "1000")
-    assert {r["kind"] for r in records} == {"segment", "state"}
+    # the whole trace: states, segments, user calls and the packets on the link
+    assert {r["kind"] for r in records} == {"segment", "state", "call", "packet"}
     for r in records:
-        assert {"t", "kind", "endpoint"} <= r.keys()
+        assert {"t", "kind"} <= r.keys()
         if r["kind"] == "segment":
-            assert {"src", "dst", "flags", "seq", "ack", "len", "win"} <= r.keys()
-        else:
-            assert {"old", "new"} <= r.keys()
+            assert {
+                "endpoint",
+                "direction",
+                "src",
+                "dst",
+                "flags",
+                "seq",
+                "ack",
+                "len",
+                "win",
+            } <= r.keys()
+        elif r["kind"] == "packet":
+            assert {"src", "dst", "fate", "arrival", "flags", "seq", "ack", "len"} <= r.keys()
+        elif r["kind"] == "state":
+            assert {"endpoint", "old", "new"} <= r.keys()
     times = [float(r["t"]) for r in records]  # type: ignore[arg-type]
     assert times == sorted(times)
 
@@ -34,12 +47,13 @@ def test_segments_are_the_three_and_four_way_handshakes() -> None:
     segments = [
         (r["endpoint"], r["flags"], r["seq"], r["ack"], r["len"])
         for r in records
-        if r["kind"] == "segment"
+        if r["kind"] == "segment" and r["direction"] == "sent"
     ]
     assert segments == [
         ("client", "S", 4321, 0, 0),
         ("server", "S.", 1000, 4322, 0),
-        ("client", "P.", 4322, 1001, 18),  # the request rides on the handshake's last ACK
+        ("client", ".", 4322, 1001, 0),  # a bare ACK: the application writes after connect()
+        ("client", "P.", 4322, 1001, 18),
         ("server", "P.", 1001, 4340, 37),
         ("client", "F.", 4340, 1038, 0),
         ("server", ".", 1038, 4341, 0),
@@ -83,7 +97,7 @@ def test_text_output_is_a_ladder_in_80_columns() -> None:
 def test_scenario_list_and_korean_narration() -> None:
     listing = CliRunner().invoke(main, ["demo", "--list", "--lang", "ko"])
     assert listing.exit_code == 0
-    assert len(listing.output.splitlines()) == 14 and "lost-final-ack" in listing.output
+    assert len(listing.output.splitlines()) == 15 and "lost-final-ack" in listing.output
     assert "syn-flood" in listing.output
     result = CliRunner().invoke(main, ["demo", "lost-final-ack", "--lang", "ko"])
     assert result.exit_code == 0

@@ -23,7 +23,7 @@ from synack.sim.network import LinkConfig, Network, segment_matcher
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
-from synack.tcp.events import DataReceived, EndOfStream
+from synack.tcp.events import Connected, DataReceived, EndOfStream
 from synack.tcp.isn import FixedIsn, Rfc6528Isn
 from synack.tcp.state import State
 from synack.trace.records import TraceRecorder
@@ -170,17 +170,36 @@ REPLY = b"HTTP/1.0 200 OK\r\n\r\nhello from synack\n"
 
 
 def _exchange(
-    world: World, server_close: str = "later", client_close_at: float = 0.2, start: float = 0.0
+    world: World,
+    server_close: str = "later",
+    client_close_at: float = 0.2,
+    start: float = 0.0,
+    early_request: bool = False,
 ) -> None:
     """The common script: connect (at ``start``), a request and a reply, then
     the client closes.
+
+    The client's application writes its request once connect() has returned,
+    as a socket program does: its TCP has already ACKed the SYN,ACK, so the
+    handshake's third segment is a bare ACK and the request follows it (what
+    Linux shows). With ``early_request`` the request is queued before the
+    handshake completes and rides on that third segment instead.
 
     ``server_close``: "later" (the server's application finishes 50 ms after
     end of stream: ACK and FIN travel apart), "at-once" (it closes on end of
     stream, so the FIN rides with the ACK), or "never".
     """
     client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), start)
-    world.send(client, REQUEST, "client")
+    if early_request:
+        world.send(client, REQUEST, "client")
+    else:
+
+        def on_client(conn: Connection, event: object) -> None:
+            if isinstance(event, Connected):
+                # connect() returns: the application writes after the ACK has left
+                world.at(world.net.now, lambda now: world.send(conn, REQUEST, "client"))
+
+        world.on_client = on_client
     world.at(client_close_at, client.close)
 
     def on_server(conn: Connection, event: object) -> None:
@@ -210,6 +229,13 @@ def _close(options: Options) -> Outcome:
     world = World("close", options)
     world.server.listen(SERVER_PORT)
     _exchange(world, "later")
+    return world.run()
+
+
+def _piggyback(options: Options) -> Outcome:
+    world = World("piggyback", options)
+    world.server.listen(SERVER_PORT)
+    _exchange(world, "later", early_request=True)
     return world.run()
 
 
@@ -379,6 +405,9 @@ def _lossy_transfer(options: Options) -> Outcome:
         "retransmitted segments": str(sum(s.retransmitted_segments for s in stats)),
         "fast retransmits": str(sum(s.fast_retransmits for s in stats)),
         "retransmission timeouts": str(sum(s.timeouts for s in stats)),
+        "losses found by RACK": str(sum(s.rack_losses for s in stats)),
+        "tail loss probes": str(sum(s.tail_loss_probes for s in stats)),
+        "congestion control": world.config.congestion_control,
     }
     return outcome
 
@@ -478,6 +507,28 @@ SCENARIOS: dict[str, Scenario] = {
             _close,
         ),
         Scenario(
+            "piggyback",
+            _text(
+                "The request rides on the handshake's third segment",
+                "핸드셰이크의 세 번째 세그먼트에 실린 요청",
+            ),
+            _notes(
+                (
+                    "Here the client's application queued its request before the handshake completed,",
+                    "so the client's TCP sends it with the ACK of the SYN,ACK: the third segment is P., carrying 18 bytes.",
+                    "In the default demo the application writes after connect() returns, as Linux shows: a bare ACK, then the request.",
+                    "Both are legal: RFC 9293 3.10.7.3 lets data queued for sending be included in the ACK that completes the handshake.",
+                ),
+                (
+                    "여기서는 클라이언트 애플리케이션이 핸드셰이크가 끝나기 전에 요청을 큐에 넣었습니다.",
+                    "그래서 클라이언트 TCP는 SYN,ACK에 대한 ACK와 함께 요청을 보냅니다. 세 번째 세그먼트는 18바이트를 실은 P.입니다.",
+                    "기본 데모에서는 애플리케이션이 connect()가 돌아온 뒤에 씁니다. Linux에서처럼 데이터 없는 ACK가 먼저, 그다음에 요청이 나갑니다.",
+                    "둘 다 올바릅니다. RFC 9293 3.10.7.3은 전송 대기 중인 데이터를 핸드셰이크를 끝내는 ACK에 함께 실어도 된다고 합니다.",
+                ),
+            ),
+            _piggyback,
+        ),
+        Scenario(
             "close-combined",
             _text(
                 "Close in three segments: FIN and ACK together",
@@ -506,13 +557,15 @@ SCENARIOS: dict[str, Scenario] = {
             _notes(
                 (
                     "The client sends its request, then FIN: it has nothing more to send, but still reads.",
-                    "The server ACKs the FIN (CLOSE-WAIT) and still sends the 20 KB it has left; the client receives them in FIN-WAIT-2.",
-                    "Only then does the server send FIN. Data flows in one direction after the other has closed.",
+                    "The server ACKs the FIN: CLOSE-WAIT. Its application then writes the 20 KB it has left and closes at once,",
+                    "so the server's TCP queues its FIN behind that data and enters LAST-ACK while the 20 KB are still going out.",
+                    "The client, in FIN-WAIT-2, receives all of it, then the FIN. Data flows in one direction after the other has closed.",
                 ),
                 (
                     "클라이언트는 요청을 보낸 뒤 FIN을 보냅니다. 더 보낼 것은 없지만 읽기는 계속합니다.",
-                    "서버는 FIN에 ACK하고(CLOSE-WAIT) 남은 20 KB를 계속 보냅니다. 클라이언트는 FIN-WAIT-2에서 이를 받습니다.",
-                    "그런 다음에야 서버가 FIN을 보냅니다. 한 방향이 닫힌 뒤에도 다른 방향으로는 데이터가 흐릅니다.",
+                    "서버는 FIN에 ACK하고 CLOSE-WAIT가 됩니다. 이어서 서버 애플리케이션은 남은 20 KB를 쓰고 곧바로 종료합니다.",
+                    "그래서 서버 TCP는 그 데이터 뒤에 FIN을 대기시키고, 20 KB가 아직 나가는 동안 LAST-ACK가 됩니다.",
+                    "FIN-WAIT-2 상태의 클라이언트는 그 데이터를 모두 받은 뒤 FIN을 받습니다. 한 방향이 닫힌 뒤에도 다른 방향으로는 데이터가 흐릅니다.",
                 ),
             ),
             _half_close,
@@ -548,11 +601,13 @@ SCENARIOS: dict[str, Scenario] = {
                     "The network duplicates the server's reply; the copy arrives 3 s late, after the connection has closed.",
                     "The client's port pair is in TIME-WAIT: the old segment fails the sequence check and draws only an ACK.",
                     "It is not delivered as new data: the client's application received the reply exactly once.",
+                    "The server, already CLOSED, answers that ACK with a RST. It reaches the client in TIME-WAIT and is ignored (RFC 1337): the wait runs its full 2 x MSL.",
                 ),
                 (
                     "네트워크가 서버의 응답을 복제하고, 그 사본은 연결이 닫힌 뒤 3초 늦게 도착합니다.",
                     "클라이언트의 포트 쌍은 TIME-WAIT에 있으므로, 오래된 세그먼트는 순서 번호 검사에서 걸러지고 ACK만 돌려받습니다.",
                     "새 데이터로 전달되지 않습니다. 클라이언트 애플리케이션은 응답을 정확히 한 번 받았습니다.",
+                    "이미 CLOSED인 서버는 그 ACK에 RST로 답합니다. RST는 TIME-WAIT 상태의 클라이언트에 도착하지만 무시됩니다 (RFC 1337). 대기는 2 x MSL을 다 채웁니다.",
                 ),
             ),
             _old_duplicate,
@@ -613,12 +668,14 @@ SCENARIOS: dict[str, Scenario] = {
                 (
                     "Both sides send SYN at the same moment, each to the other's port: both are SYN-SENT.",
                     "Each receives a SYN without ACK and moves to SYN-RECEIVED, answering SYN,ACK.",
-                    "Four segments later both are ESTABLISHED: one connection, not two (RFC 9293 figure 8).",
+                    "Each SYN,ACK acknowledges the other's SYN, but its own SYN is old news (below RCV.NXT), so the sequence check (RFC 9293 3.10.7.4) finds it unacceptable and each side answers with an ACK.",
+                    "Those ACKs make both ESTABLISHED: six segments, one connection, not two. RFC 9293 figure 8 draws four, as Linux does by letting such a SYN,ACK through.",
                 ),
                 (
                     "양쪽이 같은 순간에 서로의 포트로 SYN을 보냅니다. 둘 다 SYN-SENT입니다.",
                     "각자 ACK 없는 SYN을 받고 SYN-RECEIVED로 가서 SYN,ACK로 답합니다.",
-                    "네 세그먼트 뒤 둘 다 ESTABLISHED가 됩니다. 연결은 둘이 아니라 하나입니다 (RFC 9293 그림 8).",
+                    "각 SYN,ACK는 상대의 SYN을 확인하지만, 그 안의 SYN은 이미 받은 것(RCV.NXT 아래)이므로 순서 번호 검사(RFC 9293 3.10.7.4)에서 받아들여지지 않고, 양쪽은 ACK로 답합니다.",
+                    "그 ACK로 둘 다 ESTABLISHED가 됩니다. 세그먼트 여섯 개, 연결은 둘이 아니라 하나입니다. RFC 9293 그림 8은 네 개로 그리며, Linux도 그런 SYN,ACK를 통과시켜 네 개로 끝냅니다.",
                 ),
             ),
             _simultaneous_open,
@@ -662,14 +719,16 @@ SCENARIOS: dict[str, Scenario] = {
             _text("1 MB over a link that loses 5% of packets", "패킷 5%를 잃는 링크로 1 MB 전송"),
             _notes(
                 (
-                    "One packet in twenty is lost, both ways. Three duplicate ACKs trigger a fast retransmit and",
-                    "NewReno fast recovery (RFC 5681, 6582); a lost retransmission waits for the RTO.",
-                    "The receiver ACKs out-of-order data at once, with SACK blocks. Every byte arrives, once, in order.",
+                    "One packet in twenty is lost, both ways. CUBIC (RFC 9438) is the congestion control, as on Linux.",
+                    "The receiver ACKs out-of-order data at once, with SACK blocks (RFC 2018). From them the sender finds the holes:",
+                    "by counting duplicate ACKs (RFC 6675) and by time with RACK (RFC 8985); PRR (RFC 6937) paces the repairs.",
+                    "Tail loss probes (RFC 8985 7) go out when the ACKs stop, so few repairs wait for the RTO. Every byte arrives, once, in order.",
                 ),
                 (
-                    "양방향 모두 패킷 스무 개 중 하나가 유실됩니다. 중복 ACK 세 개는 빠른 재전송과",
-                    "NewReno 빠른 회복(RFC 5681, 6582)을 일으키고, 재전송마저 유실되면 RTO를 기다립니다.",
-                    "수신자는 순서가 어긋난 데이터에 SACK 블록과 함께 즉시 ACK합니다. 모든 바이트가 한 번씩, 순서대로 도착합니다.",
+                    "양방향 모두 패킷 스무 개 중 하나가 유실됩니다. 혼잡 제어는 Linux와 같은 CUBIC(RFC 9438)입니다.",
+                    "수신자는 순서가 어긋난 데이터에 SACK 블록(RFC 2018)과 함께 즉시 ACK합니다. 송신자는 이를 보고 빠진 곳을 찾습니다.",
+                    "중복 ACK를 세어서(RFC 6675), 그리고 시간을 기준으로 RACK(RFC 8985)으로 찾습니다. PRR(RFC 6937)이 재전송의 속도를 조절합니다.",
+                    "ACK가 끊기면 테일 손실 프로브(RFC 8985 7)가 나가므로 RTO를 기다리는 복구는 드뭅니다. 모든 바이트가 한 번씩, 순서대로 도착합니다.",
                 ),
             ),
             _lossy_transfer,

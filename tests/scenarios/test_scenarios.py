@@ -46,6 +46,8 @@ HANDSHAKE = [
     ("client", "S", 0, 0, 0, "delivered"),
     ("server", "S.", 0, 1, 0, "delivered"),
 ]
+# The client's application writes after connect() returns: a bare ACK first.
+BARE_ACK = ("client", ".", 1, 1, 0, "delivered")
 REQUEST_REPLY = [
     ("client", "P.", 1, 1, len(REQUEST), "delivered"),
     ("server", "P.", 1, 19, len(REPLY), "delivered"),
@@ -67,7 +69,7 @@ def sent_at(outcome, sender: str, flags: str) -> list[float]:
 
 
 def test_every_scenario_is_narrated_in_both_languages() -> None:
-    assert len(SCENARIOS) == 14
+    assert len(SCENARIOS) == 15
     for scenario in SCENARIOS.values():
         for lang in LANGUAGES:
             title, notes = scenario.describe(lang)
@@ -97,6 +99,7 @@ def test_close() -> None:
     assert paths == {"client": ACTIVE_CLOSE, "server": PASSIVE_CLOSE}
     assert segments == [
         *HANDSHAKE,
+        BARE_ACK,
         *REQUEST_REPLY,
         ("client", "F.", Q, R, 0, "delivered"),
         ("server", ".", R, Q + 1, 0, "delivered"),
@@ -120,6 +123,7 @@ def test_close_combined() -> None:
     assert paths["server"] == PASSIVE_CLOSE
     assert segments == [
         *HANDSHAKE,
+        BARE_ACK,
         *REQUEST_REPLY,
         ("client", "F.", Q, R, 0, "delivered"),
         ("server", "F.", R, Q + 1, 0, "delivered"),  # ACK and FIN in one segment
@@ -147,7 +151,7 @@ def test_half_close() -> None:
 def test_lost_final_ack() -> None:
     outcome, paths, segments = run("lost-final-ack")
     assert paths == {"client": ACTIVE_CLOSE, "server": PASSIVE_CLOSE}
-    assert segments[6:] == [
+    assert segments[7:] == [
         ("server", "F.", R, Q + 1, 0, "delivered"),
         ("client", ".", Q + 1, R + 1, 0, "dropped"),
         ("server", "F.", R, Q + 1, 0, "delivered"),  # retransmitted after the RTO
@@ -171,6 +175,7 @@ def test_old_duplicate() -> None:
     ]
     assert segments == [
         *HANDSHAKE,
+        BARE_ACK,
         *REQUEST_REPLY,
         ("server", "P.", 1, 19, len(REPLY), "duplicated"),  # the copy, 3 s late
         ("client", "F.", Q, R, 0, "delivered"),
@@ -363,3 +368,111 @@ def client_syn_options(records) -> str:  # type: ignore[no-untyped-def]
         r.options for r in records
         if isinstance(r, SegmentRecord) and r.endpoint == "client" and r.flags == "S"
     )  # fmt: skip
+
+
+# ----------------------------------------------------------------------
+# Narrations against their runs: each claim a note makes, checked on the trace
+# ----------------------------------------------------------------------
+def notes(name: str) -> str:
+    return " ".join(SCENARIOS[name].notes["en"])
+
+
+def state_at(outcome, endpoint: str, t: float) -> str:  # type: ignore[no-untyped-def]
+    """``endpoint``'s state just before the records of instant ``t``."""
+    state = "CLOSED"
+    for r in outcome.recorder.records:
+        if isinstance(r, StateRecord) and r.endpoint == endpoint and r.t < t - 1e-9:
+            state = r.new
+    return state
+
+
+def test_piggyback_carries_the_request_on_the_third_segment() -> None:
+    _, paths, segments = run("piggyback")
+    assert paths == {"client": ACTIVE_CLOSE, "server": PASSIVE_CLOSE}
+    assert segments[:3] == [*HANDSHAKE, ("client", "P.", 1, 1, len(REQUEST), "delivered")]
+    assert "third segment is P., carrying 18 bytes" in notes("piggyback")
+    # ... and the default demo, which the note compares it with, sends a bare ACK
+    assert relative_segments(run_scenario("close"))[2] == BARE_ACK
+    assert "RFC 9293 3.10.7.3" in notes("piggyback")
+
+
+def test_simultaneous_open_narration() -> None:
+    outcome, _, segments = run("simultaneous-open")
+    records = outcome.recorder.records
+    established = [
+        r.t for r in records if isinstance(r, StateRecord) and r.new == "ESTABLISHED"
+    ]  # fmt: skip
+    sent_before = [
+        r for r in records if isinstance(r, PacketRecord) and r.t < max(established)
+    ]  # fmt: skip
+    assert "six segments" in notes("simultaneous-open") and len(sent_before) == 6
+    # each SYN,ACK fails the sequence check (its SYN lies below RCV.NXT) ...
+    refused = [
+        (r.endpoint, r.flags) for r in records
+        if isinstance(r, SegmentRecord) and r.direction == "dropped" and "S" in r.flags
+    ]  # fmt: skip
+    assert sorted(refused) == [("client", "S."), ("server", "S.")]
+    # ... and each side answers with an ACK, which makes the other ESTABLISHED
+    assert [s[1] for s in segments[4:6]] == [".", "."]
+    causes = {r.cause for r in records if isinstance(r, StateRecord) and r.new == "ESTABLISHED"}
+    assert causes == {"rcv ACK of SYN"}
+
+
+def test_half_close_narration() -> None:
+    outcome, _, _ = run("half-close")
+    records = outcome.recorder.records
+    last_ack = next(
+        r.t for r in records
+        if isinstance(r, StateRecord) and r.endpoint == "server" and r.new == "LAST-ACK"
+    )  # fmt: skip
+    close_wait = next(
+        r.t for r in records
+        if isinstance(r, StateRecord) and r.endpoint == "server" and r.new == "CLOSE-WAIT"
+    )  # fmt: skip
+    data = [
+        r for r in records
+        if isinstance(r, PacketRecord) and r.src == "server" and r.len > 0
+    ]  # fmt: skip
+    assert close_wait < last_ack <= data[0].t  # it closed as it wrote: LAST-ACK
+    assert data[-1].t > last_ack  # while the 20 KB were still going out
+    assert "LAST-ACK while the 20 KB are still going out" in notes("half-close")
+    # the client receives all of it in FIN-WAIT-2, then the FIN
+    assert {state_at(outcome, "client", r.arrival) for r in data} == {"FIN-WAIT-2"}
+    fin = next(
+        r for r in records if isinstance(r, PacketRecord) and "F" in r.flags and r.src == "server"
+    )
+    assert fin.arrival is not None and fin.arrival >= max(r.arrival or 0 for r in data)
+
+
+def test_old_duplicate_narration_the_reset_is_ignored() -> None:
+    outcome, _, segments = run("old-duplicate")
+    records = outcome.recorder.records
+    assert segments[-1][:2] == ("server", "R")
+    ignored = [
+        r for r in records
+        if isinstance(r, SegmentRecord) and r.endpoint == "client" and r.direction == "dropped"
+    ]  # fmt: skip
+    assert [(r.flags, r.reason) for r in ignored] == [("R", "RST in TIME-WAIT ignored (RFC 1337)")]
+    assert "ignored (RFC 1337)" in notes("old-duplicate")
+    tw = next(r for r in records if isinstance(r, StateRecord) and r.new == "TIME-WAIT")
+    closed = [r for r in records if isinstance(r, StateRecord) and r.old == "TIME-WAIT"]
+    assert [(r.new, r.cause) for r in closed] == [("CLOSED", "2MSL timeout")]
+    assert closed[0].t == pytest.approx(tw.t + 2 * 120.0)  # its full 2 x MSL
+
+
+def test_lossy_transfer_narration() -> None:
+    outcome, _, _ = run("lossy-transfer")
+    facts = outcome.facts
+    text = notes("lossy-transfer")
+    assert "CUBIC (RFC 9438)" in text and facts["congestion control"] == "cubic"
+    assert "NewReno" not in text
+    sack_acks = [
+        r for r in outcome.recorder.records
+        if isinstance(r, PacketRecord) and r.src == "server" and "sack " in r.options
+    ]  # fmt: skip
+    assert sack_acks  # out-of-order data drew SACK blocks
+    assert int(facts["fast retransmits"]) > 0  # duplicate ACKs counted (RFC 6675)
+    assert int(facts["losses found by RACK"]) > 0
+    assert int(facts["tail loss probes"]) > 0
+    # few repairs wait for the RTO
+    assert int(facts["retransmission timeouts"]) < int(facts["fast retransmits"]) // 4
