@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from synack.tcp.config import TcpConfig
 from synack.tcp.state import TRANSITIONS, State, Stimulus
 from synack.trace.records import Record, StateRecord
 
@@ -72,6 +73,15 @@ def universal_stimuli() -> list[Stimulus]:
     return out
 
 
+def edges_turned_off(config: TcpConfig | None) -> dict[tuple[State, Stimulus], str]:
+    """Edges of the table that ``config`` never lets happen, with why: with
+    RFC 1337's protection on (the default), a RST in TIME-WAIT is ignored."""
+    off: dict[tuple[State, Stimulus], str] = {}
+    if config is not None and config.rfc1337:
+        off[(State.TIME_WAIT, Stimulus.RCV_RST)] = "off: RST ignored, RFC 1337 (rfc1337=True)"
+    return off
+
+
 def _taken_order(taken: list[Edge]) -> dict[tuple[State, Stimulus], list[int]]:
     order: dict[tuple[State, Stimulus], list[int]] = {}
     for i, (src, stim, _) in enumerate(taken, 1):
@@ -86,11 +96,15 @@ def _path(taken: list[Edge]) -> list[State]:
 
 
 def state_diagram_text(
-    records: Iterable[Record] | None = None, endpoint: str | None = None
+    records: Iterable[Record] | None = None,
+    endpoint: str | None = None,
+    config: TcpConfig | None = None,
 ) -> RenderableType:
     """The diagram as rich Text lines: each state with its outgoing edges, those
-    the endpoint took in bold green with their order; states it visited in bold."""
+    the endpoint took in bold green with their order; states it visited in bold.
+    Edges that ``config`` turns off are marked as off, with why."""
     taken = edges_taken(records or [], endpoint)
+    off = edges_turned_off(config)
     order = _taken_order(taken)
     visited = set(_path(taken))
     universal = universal_stimuli()
@@ -126,6 +140,8 @@ def state_diagram_text(
                 style="bold green" if steps else "dim",
             )
             line.append(dst.value, style="bold green" if steps else "")
+            if (state, stim) in off:
+                line.append(f"  ({off[(state, stim)]})", style="yellow")
             lines.append(line)
     if universal:
         lines.append(Text(""))
@@ -146,12 +162,15 @@ def _mermaid_id(state: State) -> str:
 
 
 def state_diagram_mermaid(
-    records: Iterable[Record] | None = None, endpoint: str | None = None
+    records: Iterable[Record] | None = None,
+    endpoint: str | None = None,
+    config: TcpConfig | None = None,
 ) -> str:
     """The diagram as Mermaid ``stateDiagram-v2``; taken edges are labelled
     ``✔ order: stimulus``, visited states get the ``visited`` class and the last
-    one the ``current`` class."""
+    one the ``current`` class; edges ``config`` turns off say so."""
     taken = edges_taken(records or [], endpoint)
+    off = edges_turned_off(config)
     order = _taken_order(taken)
     path = _path(taken)
     universal = universal_stimuli()
@@ -166,6 +185,8 @@ def state_diagram_mermaid(
         label = stim.value.replace(";", ",").replace("#", "no.")
         if steps:
             label = f"\u2714 {','.join(map(str, steps))} \u00b7 {label}"
+        if (src, stim) in off:
+            label += " (" + off[(src, stim)].replace(",", "").replace("=", " ") + ")"
         lines.append(f"    {_mermaid_id(src)} --> {_mermaid_id(dst)}: {label}")
     if universal:
         text = " or ".join(s.value for s in universal)
