@@ -151,3 +151,18 @@ def test_cli_states_highlights_a_scenario_path() -> None:
     assert "FIN-WAIT-1 → CLOSING → TIME-WAIT → CLOSED" in path
     bad = CliRunner().invoke(main, ["states", "--scenario", "nope"])
     assert bad.exit_code == 2 and "no scenario 'nope'" in bad.output
+
+
+def test_an_edge_the_configuration_turns_off_says_so() -> None:
+    from synack.tcp.config import TcpConfig
+
+    console = Console(record=True, width=120)
+    console.print(state_diagram_text(None, None, TcpConfig()))
+    lines = console.export_text().splitlines()
+    tw = lines.index("TIME-WAIT")
+    assert "rcv RST" in lines[tw + 2] and "off: RST ignored, RFC 1337" in lines[tw + 2]
+    console = Console(record=True, width=120)
+    console.print(state_diagram_text(None, None, TcpConfig(rfc1337=False)))
+    assert "off:" not in console.export_text()
+    mermaid = state_diagram_mermaid(None, None, TcpConfig())
+    assert "TIME_WAIT --> CLOSED: rcv RST (off: RST ignored RFC 1337" in mermaid
