@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from synack.cli_params import SEED, SIM_BOUNDS, Bound, BoundedFloat, OutputFile, link_problem
 from synack.wire.seq import MASK
 
 if TYPE_CHECKING:
@@ -61,12 +62,12 @@ def main() -> None:
 )
 @click.option(
     "--html",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputFile(),
     help="Also write a self-contained HTML page with a step-through ladder.",
 )
 @click.option(
     "--pcap",
-    type=click.Path(dir_okay=False, writable=True),
+    type=OutputFile(),
     help="Also write every packet to a pcap file for Wireshark.",
 )
 @click.option("--absolute", is_flag=True, help="Absolute sequence numbers (default: relative).")
@@ -78,19 +79,21 @@ def main() -> None:
 )
 @click.option(
     "--msl",
-    type=click.FloatRange(min=0.001),
+    type=BoundedFloat(Bound(0.001, 3600, "s")),
     default=120.0,
     show_default=True,
-    help="Maximum segment lifetime in seconds; TIME-WAIT lasts 2 x MSL.",
+    help="Maximum segment lifetime in seconds (0.001 to 3600); TIME-WAIT lasts 2 x MSL.",
 )
 @click.option(
     "--delay",
-    type=click.FloatRange(min=0.0),
+    type=BoundedFloat(Bound(0, 60_000, "ms")),
     default=10.0,
     show_default=True,
-    help="One-way link delay in milliseconds.",
+    help="One-way link delay in milliseconds (0 to 60000).",
 )
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the run.")
+@click.option(
+    "--seed", type=SEED, default=1, show_default=True, help="Seed of the run (0 to 2^32-1)."
+)
 def demo(
     scenario: str | None,
     list_only: bool,
@@ -182,6 +185,7 @@ _BENCH_GROUPS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "
     "which",
     type=click.Choice([*_BENCH_GROUPS, "all"]),
     default="all",
+    metavar="[WHICH]",
 )
 @click.option("--quick", is_flag=True, help="Reduced sizes, for a smoke run (well under 30 s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
@@ -229,9 +233,22 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
 # ----------------------------------------------------------------------
 # synack lab / listen / connect
 # ----------------------------------------------------------------------
+def _lab_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    import re
+
+    # a network namespace is a file in /run/netns: one plain file name
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", value):
+        raise click.BadParameter(
+            f"{value!r} is not a namespace name: 1 to 64 letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
+    return value
+
+
 _LAB_NAME = click.option(
-    "--name", default="synack-lab", show_default=True, help="The lab's network namespace."
-)
+    "--name", default="synack-lab", show_default=True, callback=_lab_name,
+    help="The lab's network namespace.",
+)  # fmt: skip
 
 
 def _lab(name: str, mtu: int = 1500) -> Lab:
@@ -331,7 +348,7 @@ def _impairment(text: str | None) -> LinkConfig | None:
         raise click.BadParameter(str(exc), param_hint="--impair") from None
 
 
-_PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the packets here.")
+_PCAP = click.option("--pcap", type=OutputFile(), help="Write the packets here.")
 
 
 @main.command()
@@ -345,17 +362,18 @@ _PCAP = click.option("--pcap", type=click.Path(dir_okay=False), help="Write the 
     "431, a malformed request 400; paths are percent-decoded and kept inside the folder.",
 )  # fmt: skip
 @click.option(
-    "--max-connections", type=click.IntRange(1), default=256, show_default=True, metavar="N",
+    "--max-connections", type=click.IntRange(1, 100_000), default=256, show_default=True,
+    metavar="N",
     help="With --http: connections served at once; one more gets 503 and the close.",
 )  # fmt: skip
 @click.option(
-    "--header-timeout", type=click.FloatRange(0, min_open=True), default=10.0,
+    "--header-timeout", type=BoundedFloat(Bound(0, 86_400, "s", low_open=True)), default=10.0,
     show_default=True, metavar="SECONDS",
     help="With --http: time for a request's whole head to arrive (against slowloris); "
     "after it, 408 and the close.",
 )  # fmt: skip
 @click.option(
-    "--send-timeout", type=click.FloatRange(0, min_open=True), default=300.0,
+    "--send-timeout", type=BoundedFloat(Bound(0, 86_400, "s", low_open=True)), default=300.0,
     show_default=True, metavar="SECONDS",
     help="With --http: how long sending a file may stall (the client not reading, "
     "against slow readers) before the connection is reset.",
@@ -552,9 +570,12 @@ def _common_root(paths: list[Path]) -> Path | None:
 _SIM_TRACE_FORMATS = ("ladder", "mermaid", "json", "none")
 
 
-def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], object]:
+def _sim_parse(
+    kind: str, bound: str | None = None
+) -> Callable[[click.Context, click.Parameter, object], object]:
     """A click callback parsing the option's text (each text, if repeatable) as ``kind``:
-    duration, seconds, rate, size, probability, queue, link, or a fault action."""
+    duration, seconds, rate, size, probability, queue, link, or a fault action; the
+    value then within SIM_BOUNDS[bound], each link setting within its own."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
         from synack.sim import options
@@ -567,12 +588,25 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
             parser = lambda text: options.parse_duration(text, default_unit="s")  # noqa: E731
         else:
             parser = getattr(options, f"parse_{kind}")
+
+        def parse(text: str) -> object:
+            parsed = parser(text)
+            if isinstance(parsed, dict):
+                problem = link_problem(parsed)
+            elif bound is not None and isinstance(parsed, int | float):
+                problem = SIM_BOUNDS[bound].problem(parsed, repr(text))
+            else:
+                problem = None
+            if problem is not None:
+                raise ValueError(problem)
+            return parsed
+
         if value is None:
             return None
         try:
             if isinstance(value, tuple):
-                return tuple(parser(item) for item in value)
-            return parser(str(value))
+                return tuple(parse(item) for item in value)
+            return parse(str(value))
         except ValueError as exc:
             raise click.BadParameter(str(exc)) from None
 
@@ -581,32 +615,32 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
 
 @main.command()
 @click.option(
-    "-n", "--connections", type=click.IntRange(min=1), default=1, show_default=True,
+    "-n", "--connections", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
     help="Connections to run at once.",
 )  # fmt: skip
 @click.option(
-    "--bytes-up", default="10k", show_default=True, callback=_sim_parse("size"),
+    "--bytes-up", default="10k", show_default=True, callback=_sim_parse("size", "size"),
     help="Bytes each client sends (10000, 10k, 1m, 64ki).",
 )  # fmt: skip
 @click.option(
-    "--bytes-down", default="10k", show_default=True, callback=_sim_parse("size"),
+    "--bytes-down", default="10k", show_default=True, callback=_sim_parse("size", "size"),
     help="Bytes each server sends back.",
 )  # fmt: skip
 @click.option(
-    "--delay", default="10ms", show_default=True, callback=_sim_parse("duration"),
+    "--delay", default="10ms", show_default=True, callback=_sim_parse("duration", "delay"),
     help="One-way propagation delay (a bare number is ms; 10ms, 1.5s, 250us).",
 )  # fmt: skip
 @click.option(
-    "--jitter", default="0", show_default=True, callback=_sim_parse("duration"),
+    "--jitter", default="0", show_default=True, callback=_sim_parse("duration", "jitter"),
     help="Extra delay per packet, uniform in [0, JITTER).",
 )  # fmt: skip
 @click.option(
-    "--bandwidth", callback=_sim_parse("rate"),
+    "--bandwidth", callback=_sim_parse("rate", "bandwidth"),
     help="Link rate (500kbit, 10mbit, 1gbit): each packet takes bits/rate to send and "
     "waits behind the ones before it. Default: no limit.",
 )  # fmt: skip
 @click.option(
-    "--queue", callback=_sim_parse("queue"),
+    "--queue", callback=_sim_parse("queue", "queue_limit"),
     help="Drop-tail queue: packets that may wait behind a --bandwidth limit. Default: no limit.",
 )  # fmt: skip
 @click.option(
@@ -649,7 +683,7 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     help="Send chosen segments twice, the copy DELAY later: [c2s:|s2c:]FLAGS:N[-M][:DELAY].",
 )  # fmt: skip
 @click.option(
-    "--clients", type=click.IntRange(min=1), default=None,
+    "--clients", type=click.IntRange(1, 1_000_000), default=None,
     help="Client hosts (10.0.1.1, 10.0.1.2, ...). Default: min(connections, 10).",
 )  # fmt: skip
 @click.option(
@@ -657,25 +691,27 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     help="Server hosts (10.0.0.1, ...), each listening on port 80.",
 )  # fmt: skip
 @click.option(
-    "--ramp", default="0", show_default=True, callback=_sim_parse("duration"),
+    "--ramp", default="0", show_default=True, callback=_sim_parse("duration", "ramp"),
     help="Spread the connects uniformly over this long (0: all at time 0).",
 )  # fmt: skip
 @click.option(
-    "--msl", default="120", show_default=True, callback=_sim_parse("seconds"),
+    "--msl", default="120", show_default=True, callback=_sim_parse("seconds", "msl"),
     help="Maximum segment lifetime (a bare number is seconds); TIME-WAIT lasts 2 x MSL.",
 )  # fmt: skip
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed of the run.")
+@click.option(
+    "--seed", type=SEED, default=1, show_default=True, help="Seed of the run (0 to 2^32-1)."
+)
 @click.option(
     "--format", "fmt", type=click.Choice(_SIM_TRACE_FORMATS), default=None,
     help="How to print the trace of a single connection. "
     "[default: ladder for one connection, none for more]",
 )  # fmt: skip
 @click.option(
-    "--html", type=click.Path(dir_okay=False, writable=True),
+    "--html", type=OutputFile(),
     help="Also write the trace as an HTML page (one connection only).",
 )  # fmt: skip
 @click.option(
-    "--pcap", type=click.Path(dir_okay=False, writable=True),
+    "--pcap", type=OutputFile(),
     help="Also write every packet to a pcap file (one connection only).",
 )  # fmt: skip
 @click.option("--absolute", is_flag=True, help="Absolute sequence numbers in the trace.")
@@ -688,7 +724,7 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     help="Congestion control of both sides: CUBIC (RFC 9438) or NewReno (RFC 6582).",
 )  # fmt: skip
 @click.option(
-    "--plot", "plot_file", type=click.Path(dir_okay=False),
+    "--plot", "plot_file", type=OutputFile((".png", ".svg"), needs="matplotlib"),
     help="Draw cwnd, ssthresh, bytes in flight, SRTT/RTO and the receive window "
     "over time, with losses, recoveries and tail loss probes marked (.png or .svg; "
     "needs --connections 1).",
@@ -702,7 +738,7 @@ def _sim_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], 
     "(e.g. cubic,newreno) and compare them: a table, and with --plot one figure.",
 )  # fmt: skip
 @click.option(
-    "--seq-plot", "seq_plot_file", type=click.Path(dir_okay=False),
+    "--seq-plot", "seq_plot_file", type=OutputFile((".png", ".svg"), needs="matplotlib"),
     help="Draw the time-sequence graph of the side that sends the most (.png or .svg).",
 )  # fmt: skip
 def simulate(
@@ -799,6 +835,18 @@ def simulate(
             hint = f"--{name}" if overrides else "link options"
             raise click.BadParameter(str(exc), param_hint=hint) from None
     if compare is not None:
+        for given, hint in (
+            (fmt not in (None, "none"), "--format"),
+            (html, "--html"),
+            (pcap, "--pcap"),
+            (seq_plot_file, "--seq-plot"),
+            (connections != 1, "--connections"),
+        ):
+            if given:  # --compare runs one connection per algorithm: a table, a --plot
+                raise click.BadParameter(
+                    "not with --compare, which prints a table (and draws it with --plot)",
+                    param_hint=hint,
+                )
         _compare(compare, bytes_down, links["c2s"], links["s2c"], seed, msl, plot_file)
         return
     trace_fmt = fmt if fmt is not None else ("ladder" if connections == 1 else "none")
@@ -1001,6 +1049,11 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
             records = read_json_lines(trace_file)
         except (ValueError, TypeError) as exc:
             raise click.ClickException(f"cannot read the trace: {exc}") from None
+        except (AttributeError, KeyError):  # JSON, but not objects
+            raise click.ClickException(
+                f"cannot read the trace: {trace_file} is not JSON Lines of records "
+                "(as `synack demo --json` prints)"
+            ) from None
         if not any(getattr(r, "endpoint", None) == endpoint for r in records):
             raise click.ClickException(f"the trace has no records for endpoint {endpoint!r}")
     if fmt == "mermaid":
