@@ -42,11 +42,12 @@ def test_plain_conversation_relative_numbers_and_states() -> None:
     assert "P. seq 1 ack 1 len 14" in row(lines, "P. seq 1 ack 1 ")
     assert "P. seq 1 ack 15 len 14" in row(lines, "P. seq 1 ack 15")
     # the server's SYN,ACK goes right to left, the client's SYN left to right
+    # (a SYN's options take the line between its label and its arrow)
     syn = lines.index(row(lines, "S seq 0"))
-    assert lines[syn + 1].rstrip().endswith("\u25b6\u2502 LISTEN")  # listening from the start
-    assert "+10 ms" in lines[syn + 1]
+    assert lines[syn + 2].rstrip().endswith("\u25b6\u2502 LISTEN")  # listening from the start
+    assert "+10 ms" in lines[syn + 2]
     synack = lines.index(row(lines, "S. seq 0"))
-    assert "\u2502\u25c0\u2500" in lines[synack + 1]
+    assert "\u2502\u25c0\u2500" in lines[synack + 2]
     # state changes are shown on the side that changed, with times in ms
     est = row(lines, "rcv SYN,ACK")
     assert re.match(r"\s+20\s+ESTABLISHED \u2502 rcv SYN,ACK\s+\u2502 SYN-RECEIVED$", est)
@@ -68,12 +69,12 @@ def test_lost_segment_stops_midway_and_timers_show() -> None:
     lines = ladder(conversation(drop_first="S."))
     synacks = [i for i, line in enumerate(lines) if "S. seq 0 ack 1" in line]
     assert len(synacks) == 2  # the lost one and the retransmission
-    lost = lines[synacks[0] + 1]
+    lost = lines[synacks[0] + 2]
     assert "\u2717 LOST (dropped)" in lost
     assert "\u25c0" not in lost  # no arrowhead: it never arrived
     middle = lost.split("\u2502")[1]
     assert middle.startswith(" " * 5)  # it stops before reaching the client's lifeline
-    assert "\u25c0" in lines[synacks[1] + 1]
+    assert "\u25c0" in lines[synacks[1] + 2]
     client_timer = row(lines, "\u23f1 retransmission", "1000 ")
     assert client_timer.split("\u2502")[1].startswith(" \u23f1")  # on the client's side
     server_timer = row(lines, "\u23f1 retransmission", "1010 ")
@@ -151,3 +152,107 @@ def test_mermaid_marks_other_fates() -> None:
     assert re.search(r"-->>[LR]: .* \(dup \+10 ms\)", text)
     assert re.search(r"-->>[LR]: .* \(reordered \+15 ms\)", text)
     assert re.search(r"-->>[LR]: .* \(corrupted \+10 ms\)", text)
+
+
+def test_syn_options_and_the_scaled_window_exactly() -> None:
+    """A SYN shows its options; its window is the raw field (never scaled); once
+    both SYNs carried a window scale, every window is the bytes it stands for."""
+    lines = ladder(conversation())
+    assert "\n".join(lines[5:20]) == EXPECTED_HANDSHAKE
+
+
+EXPECTED_HANDSHAKE = """\
+     0     SYN-SENT │           S seq 0 len 0 win 65535           │ LISTEN
+           SYN-SENT │        <mss 1460,sackOK,TS,wscale 3>        │ LISTEN
+           SYN-SENT │────────────────── +10 ms ──────────────────▶│ LISTEN
+    10     SYN-SENT │                                     rcv SYN │ SYN-RECEIVED
+    10     SYN-SENT │       S. seq 0 ack 1 len 0 win 65535        │ SYN-RECEIVED
+           SYN-SENT │        <mss 1460,sackOK,TS,wscale 3>        │ SYN-RECEIVED
+           SYN-SENT │◀────────────────── +10 ms ──────────────────│ SYN-RECEIVED
+    20  ESTABLISHED │ rcv SYN,ACK                                 │ SYN-RECEIVED
+    20  ESTABLISHED │ P. seq 1 ack 1 len 14 win 256 KiB (32768<<3)│ SYN-RECEIVED
+        ESTABLISHED │────────────────── +10 ms ──────────────────▶│ SYN-RECEIVED
+    30  ESTABLISHED │                              rcv ACK of SYN │ ESTABLISHED
+    30  ESTABLISHED │     P. seq 1 ack 15 len 14 win 256 KiB      │ ESTABLISHED
+        ESTABLISHED │◀────────────────── +10 ms ──────────────────│ ESTABLISHED
+    40  ESTABLISHED │ ▸ CLOSE                                     │ ESTABLISHED
+    40   FIN-WAIT-1 │ CLOSE                                       │ ESTABLISHED"""
+# (the second data segment's label is too long with the raw field: the bytes alone)
+
+
+def _packet(
+    t: float, src: str, flags: str, seq: int, ack: int, win: int, options: str = ""
+) -> PacketRecord:
+    dst = "server" if src == "client" else "client"
+    return PacketRecord(t, t + 0.01, src, dst, "delivered", flags, seq, ack, 0, win, options)
+
+
+def _labels(records: list[Record]) -> list[str]:
+    """The middle of every packet's label line, stripped."""
+    return [
+        line.split("\u2502")[1].strip()
+        for line in ladder(records)
+        if re.search(r"\u2502 +[SFRP.]+ seq", line)
+    ]
+
+
+def test_a_window_is_scaled_only_when_both_syns_carried_a_scale() -> None:
+    both = [
+        _packet(0.0, "client", "S", 100, 0, 65535, "mss 1460,nop,wscale 7,sackOK"),
+        _packet(0.01, "server", "S.", 500, 101, 29200, "mss 1400,wscale 2"),
+        _packet(0.02, "client", ".", 101, 501, 512),
+        _packet(0.03, "server", ".", 501, 101, 1000),
+    ]
+    assert _labels(both) == [
+        "S seq 0 len 0 win 65535",
+        "S. seq 0 ack 1 len 0 win 29200",  # a SYN's window is never scaled
+        ". seq 1 ack 1 len 0 win 64 KiB (512<<7)",
+        ". seq 1 ack 1 len 0 win 3.9 KiB (1000<<2)",
+    ]
+    assert "<mss 1460,wscale 7,sackOK>" in "\n".join(ladder(both))
+    assert "<mss 1400,wscale 2>" in "\n".join(ladder(both))
+    # the server did not answer with a scale: neither side scales (RFC 7323 1.3)
+    one = [*both[:1], _packet(0.01, "server", "S.", 500, 101, 29200, "mss 1400"), *both[2:]]
+    assert _labels(one)[2:] == [". seq 1 ack 1 len 0 win 512", ". seq 1 ack 1 len 0 win 1000"]
+    # a shift of 0 is a scale in effect that changes nothing
+    zero = [
+        _packet(0.0, "client", "S", 100, 0, 65535, "wscale 0"),
+        _packet(0.01, "server", "S.", 500, 101, 29200, "wscale 0"),
+        _packet(0.02, "client", ".", 101, 501, 512),
+    ]
+    assert _labels(zero)[2] == ". seq 1 ack 1 len 0 win 512"
+
+
+def test_times_keep_one_column_for_any_time() -> None:
+    """Integer parts right-aligned, decimals after them: every lifeline in one
+    column whatever the times (under a second, past 1000 ms, past 100 s)."""
+    times = [0.0, 0.0105, 1.5, 123.4567, 250.0]
+    records: list[Record] = [
+        _packet(t, "client" if i % 2 == 0 else "server", ".", 1, 1, 100)
+        for i, t in enumerate(times)
+    ]
+    lines = ladder(records)
+    assert [line[:11] for line in lines[2::2][:5]] == [
+        "     0     ",
+        "    10.5   ",
+        "  1500     ",
+        "123456.7   ",
+        "250000     ",
+    ]
+    assert len({line.index("\u2502") for line in lines[1:-2]}) == 1
+    assert lines[0].startswith("t (ms)     ")  # over the integer parts
+
+
+def test_a_ladder_drawn_as_it_grows_does_not_move() -> None:
+    """Without the footer (the live ladder redraws as records arrive), the time
+    column has room for times up to 9999999 ms from the start."""
+    from synack.trace.ladder import ladder_lines
+
+    records: list[Record] = [
+        _packet(t, "client", ".", 1, 1, 100) for t in (0.0, 0.5, 1.25, 99.0, 1234.5678)
+    ]
+    first = [line.plain for line in ladder_lines(build_timeline(records[:1]), footer=False)]
+    whole = [line.plain for line in ladder_lines(build_timeline(records), footer=False)]
+    assert whole[: len(first)] == first
+    assert {line.index("\u2502") for line in whole[1:]} == {25}
+    assert whole[-2].startswith("1234567.8   ")

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from synack.trace import i18n
 from synack.trace.records import (
     CallRecord,
     PacketRecord,
@@ -73,7 +74,9 @@ class Step:
     seq: int = 0
     ack: int = 0
     len: int = 0
-    win: int = 0
+    win: int = 0  # the raw field
+    win_shift: int = 0  # the sender's window scale in effect (0 for a SYN: RFC 7323 2.2)
+    options: str = ""  # a SYN's options, compactly: "mss 1460,sackOK,TS,wscale 7"
     # state changes
     old: str = ""
     cause: str = ""
@@ -93,39 +96,55 @@ class Step:
         """The fate's first word (``"corrupted (tcp-checksum)"`` gives ``"corrupted"``)."""
         return self.fate.split(" ", 1)[0] if self.fate else ""
 
-    def fate_note(self) -> str:
+    def fate_note(self, lang: str = "en") -> str:
         """A short note for anything but a plain delivery: ``LOST``, ``dup +10 ms``..."""
         word = self.fate_word
         if self.kind != "arrow" or (self.arrival is None and word == "sent"):
             return ""
+        lost = i18n.ui("lost", lang)
         if self.lost:
-            return "LOST" if word in ("lost", "") else f"LOST ({word})"
+            return lost if word in ("lost", "") else f"{lost} ({i18n.fate(word, lang)})"
         delay = f"+{ms(self.delay or 0.0)} ms"
         if word in ("", "delivered", "sent"):
             return delay
-        short = {"duplicated": "dup"}.get(word, word)
+        short = i18n.fate({"duplicated": "dup"}.get(word, word), lang)
         if "(" in self.fate and word != "corrupted":  # a copy that did not decode
             short += f" ({self.fate.split('(', 1)[1].rstrip(')')})"
         return f"{short} {delay}"
 
-    def describe(self, left: str, right: str) -> str:
+    @property
+    def window(self) -> str:
+        """The window the sender offered: the raw field, or with a scale in effect the
+        bytes it stands for and how (``256 KiB (32768<<3)``)."""
+        return window_text(self.win, self.win_shift)
+
+    def describe(self, left: str, right: str, lang: str = "en") -> str:
         """One line of prose for the step, as the HTML page shows it."""
-        when = f"{ms(self.t)} ms"
+        when = i18n.ui("ms", lang, t=ms(self.t))
+        side, dst = i18n.name(self.side, lang), i18n.name(self.dst, lang)
         if self.kind == "arrow":
+            text = self.text
+            if self.options:
+                text += f" <{self.options}>"
+            if self.text != "(malformed)":
+                text += f" win {self.window}"
             if self.lost:
-                end = f"lost on the way ({self.fate_word or 'lost'})"
+                why = i18n.fate(self.fate_word or "lost", lang)
+                end = i18n.ui("lost_on_the_way", lang, why=why)
             elif self.arrival is None:
-                return f"{when}: {self.side} \u2192 {self.dst}: {self.text}"
+                return f"{when}: {side} \u2192 {dst}: {text}"
             else:
-                end = f"arrives at {ms(self.arrival or 0.0)} ms"
+                end = i18n.ui("arrives_at", lang, t=ms(self.arrival or 0.0))
                 if self.fate_word not in ("", "delivered", "sent"):
-                    end += f", {self.fate_word}"
-            return f"{when}: {self.side} \u2192 {self.dst}: {self.text}; {end}"
+                    end += f", {i18n.fate(self.fate_word, lang)}"
+            return f"{when}: {side} \u2192 {dst}: {text}; {end}"
         if self.kind == "state":
-            return f"{when}: {self.side} {self.old} \u2192 {self.text} ({self.cause})"
+            cause = i18n.cause(self.cause, lang)
+            return f"{when}: {side} {self.old} \u2192 {self.text} ({cause})"
         if self.kind == "timer":
-            return f"{when}: {self.side}'s {self.text} timer fires"
-        return f"{when}: {self.side} calls {self.text}"
+            return f"{when}: " + i18n.ui("timer_fires", lang, side=side,
+                                         timer=i18n.timer(self.text, lang))  # fmt: skip
+        return f"{when}: " + i18n.ui("calls", lang, side=side, call=i18n.call(self.text, lang))
 
     def to_dict(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -146,6 +165,8 @@ class Step:
                 ack=self.ack,
                 len=self.len,
                 win=self.win,
+                win_shift=self.win_shift,
+                options=self.options,
             )
         elif self.kind == "state":
             item.update(old=self.old, cause=self.cause)
@@ -170,13 +191,49 @@ class Timeline:
     def arrows(self) -> Iterator[Step]:
         return (s for s in self.steps if s.kind == "arrow")
 
-    def seq_note(self) -> str:
+    def seq_note(self, lang: str = "en") -> str:
         if self.absolute:
-            return "absolute sequence numbers"
+            return i18n.ui("absolute_seq", lang)
         known = [
-            f"{name} ISN {self.isns[name]}" for name in (self.left, self.right) if name in self.isns
+            i18n.ui("isn_of", lang, name=i18n.name(name, lang), isn=self.isns[name])
+            for name in (self.left, self.right)
+            if name in self.isns
         ]
-        return "relative sequence numbers" + (f" ({', '.join(known)})" if known else "")
+        return i18n.ui("relative_seq", lang) + (f" ({', '.join(known)})" if known else "")
+
+
+def window_text(win: int, shift: int) -> str:
+    """``65535`` unscaled; ``256 KiB (32768<<3)`` with a shift of 3."""
+    if not shift:
+        return str(win)
+    size = win << shift
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale:
+            amount = f"{size / scale:.1f}".removesuffix(".0")
+            return f"{amount} {unit} ({win}<<{shift})"
+    return f"{size} B ({win}<<{shift})"
+
+
+def syn_options(options: str) -> str:
+    """A SYN's options, compactly, in the order sent: ``mss 1460,sackOK,TS,wscale 7``
+    (no padding, and no timestamp values)."""
+    parts = []
+    for part in options.split(","):
+        part = part.strip()
+        if not part or part in ("nop", "eol"):
+            continue
+        parts.append("TS" if part.startswith("TS ") else part)
+    return ",".join(parts)
+
+
+def _wscale(options: str) -> int | None:
+    for part in options.split(","):
+        if part.strip().startswith("wscale "):
+            try:
+                return int(part.split()[1])
+            except (IndexError, ValueError):
+                return None
+    return None
 
 
 def unchecked_fields(packet: bytes) -> tuple[str, int, int, int, int] | None:
@@ -244,6 +301,17 @@ def build_timeline(
     first_isns: dict[str, int] = {}
     steps: list[Step] = []
     arrivals = {} if use_packets else _segment_arrivals(records, names)
+    wscales: dict[str, int | None] = {}  # the window scale in each side's latest SYN
+
+    def window(src: str, dst: str, flags: str, options: str | None) -> dict[str, Any]:
+        """The SYN's options, or the window scale in effect (RFC 7323 2.2: a SYN's
+        window is never scaled; a scale applies once both SYNs carried one)."""
+        if "S" in flags:
+            if options is not None:
+                wscales[src] = _wscale(options)
+            return {"options": syn_options(options or "")}
+        mine, theirs = wscales.get(src), wscales.get(dst)
+        return {"win_shift": mine if mine is not None and theirs is not None else 0}
 
     def add(kind: str, t: float, side: str, **kw: Any) -> None:
         steps.append(Step(len(steps) + 1, kind, t, side, (states[0], states[1]), **kw))
@@ -280,6 +348,7 @@ def build_timeline(
                 "arrow", rec.t, rec.src, text=arrow_label(flags, label_seq, label_ack, length),
                 dst=rec.dst, arrival=rec.arrival, fate=rec.fate, flags=flags, seq=label_seq,
                 ack=label_ack, len=length, win=win,
+                **window(rec.src, rec.dst, flags, rec.options if rec.flags else None),
             )  # fmt: skip
         elif isinstance(rec, SegmentRecord):
             if use_packets or rec.direction != "sent" or rec.endpoint not in names:
@@ -294,6 +363,7 @@ def build_timeline(
                 text=arrow_label(rec.flags, label_seq, label_ack, rec.len),
                 dst=other, arrival=arrival, fate="sent", flags=rec.flags, seq=label_seq,
                 ack=label_ack, len=rec.len, win=rec.win,
+                **window(rec.endpoint, other, rec.flags, rec.options),
             )  # fmt: skip
     has_arrows = any(s.kind == "arrow" for s in steps)
     return Timeline(
