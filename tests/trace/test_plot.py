@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -72,6 +73,24 @@ def test_metrics_mark_a_tail_loss_probe() -> None:
     marked = [s.event for s in recorder.metrics if s.endpoint == "server" and s.event]
     assert marked == ["tail loss probe", "fast retransmit"]
     assert result.timeouts == 0
+
+
+def test_metrics_legend_names_both_endpoints(tmp_path: Path) -> None:
+    """Both sides send data: each one's curves are in the legends, not only the
+    first connection's (matplotlib's SVG keeps each text as a comment)."""
+    recorder = TraceRecorder(metrics=True)
+    simulate(
+        1, bytes_up=100_000, bytes_down=100_000, c2s=LinkConfig(delay=0.02),
+        s2c=LinkConfig(delay=0.02), config=TcpConfig(msl=1.0), recorder=recorder, seed=7,
+    )  # fmt: skip
+    out = tmp_path / "both.svg"
+    assert plot_metrics(recorder.metrics, out) == 2
+    texts = re.findall(r"<!-- (.*?) -->", out.read_text())
+    for curve in ("cwnd", "ssthresh", "in flight", "SRTT", "RTO"):
+        labels = [t for t in texts if t.startswith(curve + " ")]
+        assert [t.split()[len(curve.split())] for t in labels] == ["client", "server"], curve
+    windows = [t for t in texts if t.startswith(("client ", "server "))]
+    assert [t.split()[0] for t in windows] == ["client", "server"]  # the window's legend
 
 
 def test_time_sequence_svg_from_a_trace(lossy_run: TraceRecorder, tmp_path: Path) -> None:

@@ -79,10 +79,11 @@ def plot_metrics(
         colour = line.get_color()
         ssthresh = [s.ssthresh / 1000 if s.ssthresh < 1 << 29 else None for s in series]
         ax_w.plot(t, ssthresh, "--", color=colour, label=f"ssthresh {name}")
-        ax_w.plot(t, [s.flight / 1000 for s in series], ":", color=colour, label="in flight")
+        ax_w.plot(t, [s.flight / 1000 for s in series], ":", color=colour,
+                  label=f"in flight {name}")  # fmt: skip
         ax_t.plot(t, [s.srtt * 1000 if s.srtt else None for s in series], color=colour,
                   label=f"SRTT {name}")  # fmt: skip
-        ax_t.plot(t, [s.rto * 1000 for s in series], "--", color=colour, label="RTO")
+        ax_t.plot(t, [s.rto * 1000 for s in series], "--", color=colour, label=f"RTO {name}")
         ax_r.plot(t, [s.peer_window / 1000 for s in series], color=colour, label=name)
         for sample in series:
             if sample.event is not None:
@@ -99,8 +100,10 @@ def plot_metrics(
         plt.Line2D([], [], color=colour, alpha=0.6, label=event)
         for event, colour in EVENT_COLOURS.items()
     ]
-    ax_w.legend(handles=ax_w.get_legend_handles_labels()[0][:3] + handles, fontsize=7)
+    # every connection's curves (both endpoints' when both sent data), then the events
+    ax_w.legend(handles=ax_w.get_legend_handles_labels()[0] + handles, fontsize=7)
     ax_t.legend(fontsize=7)
+    ax_r.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
