@@ -330,6 +330,21 @@ class Host:
             self._after(conn)
         return len(victims)
 
+    def crash(self, now: float) -> int:
+        """Lose every connection at once and send nothing, as a host that crashes
+        and restarts does (RFC 9293 3.5's half-open connections): the peers
+        still think they are connected. Listeners stay. Returns how many were lost."""
+        lost = list(self.connections.values())
+        for conn in lost:
+            self._forget(conn)
+            self._dirty.pop(conn, None)
+            if self.tracer is not None and conn.state is not State.CLOSED:
+                self.tracer.state_changed(conn, now, conn.state, State.CLOSED, "host crashed")
+        count = len(lost) + len(self._time_wait)
+        self._time_wait.clear()
+        self._tw_queue.clear()
+        return count
+
     # ------------------------------------------------------------------
     # Driver interface
     # ------------------------------------------------------------------
