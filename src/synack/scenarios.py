@@ -120,6 +120,8 @@ class World:
         self.server_received = bytearray()
         self.client_sent = bytearray()
         self.server_sent = bytearray()
+        # the server's application reads what arrives only from this time on
+        self.server_reads_after = 0.0
 
     # -- scripting ------------------------------------------------------
     def at(self, t: float, action: Callable[[float], object]) -> None:
@@ -136,7 +138,8 @@ class World:
             (self.server, self.on_server, self.server_received),
         ):
             while (ev := host.next_event()) is not None:
-                if isinstance(ev.event, DataReceived):
+                reads = host is self.client or net.now >= self.server_reads_after
+                if isinstance(ev.event, DataReceived) and reads:
                     # the application may already have aborted this connection
                     with contextlib.suppress(TcpError):
                         sink.extend(ev.connection.receive())
@@ -442,6 +445,111 @@ def _syn_flood(options: Options) -> Outcome:
     return outcome
 
 
+def _half_open(options: Options) -> Outcome:
+    world = World("half-open", options)
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0, local_port=40000)
+    world.send(client, REQUEST, "client")
+    # The client's host crashes: its TCB is gone, the server's is not.
+    world.at(0.5, world.client.crash)
+
+    def reconnect(now: float) -> None:
+        # restarted, it opens again from the same port, with a new ISN
+        world.client.connect((SERVER_ADDRESS, SERVER_PORT), now, local_port=40000)
+
+    world.at(1.0, reconnect)
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, DataReceived) and not world.server_sent:
+            world.send(conn, REPLY, "server")
+
+    world.on_server = on_server
+    return world.run(limit=10.0)
+
+
+ZERO_WINDOW_BUFFER = 4096  # the server's receive buffer: one window of 4 KB
+ZERO_WINDOW_READ_AT = 10.0  # when the server's application starts reading
+
+
+def _zero_window(options: Options) -> Outcome:
+    config = TcpConfig(msl=options.msl, recv_buffer=ZERO_WINDOW_BUFFER, window_scaling=False)
+    world = World("zero-window", options, config=config)
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    payload = bytes(range(256)) * 40  # 10 KB, more than the server's window
+    world.send(client, payload, "client")
+    world.at(0.1, client.close)  # all of it is queued: FIN after it
+    world.server_reads_after = ZERO_WINDOW_READ_AT  # until then its application is busy
+    server_side: list[Connection] = []
+
+    def read_all(now: float) -> None:
+        for conn in server_side:
+            world.server_received.extend(conn.receive())
+
+    def on_server(conn: Connection, event: object) -> None:
+        if not server_side:
+            server_side.append(conn)
+        if isinstance(event, EndOfStream):
+            conn.close()
+
+    world.on_server = on_server
+    world.at(ZERO_WINDOW_READ_AT, read_all)
+    return world.run()
+
+
+KEEPALIVE_IDLE = 10.0
+KEEPALIVE_INTERVAL = 2.0
+KEEPALIVE_PROBES = 3
+NETWORK_CUT_AT = 15.0
+
+
+def _keepalive(options: Options) -> Outcome:
+    config = TcpConfig(
+        msl=options.msl, keepalive=True, keepalive_idle=KEEPALIVE_IDLE,
+        keepalive_interval=KEEPALIVE_INTERVAL, keepalive_probes=KEEPALIVE_PROBES,
+    )  # fmt: skip
+    world = World("keepalive", options, config=config)
+    world.server.listen(SERVER_PORT, config=TcpConfig(msl=options.msl))
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    world.send(client, REQUEST, "client")
+
+    def on_server(conn: Connection, event: object) -> None:
+        if isinstance(event, DataReceived) and not world.server_sent:
+            world.send(conn, REPLY, "server")
+
+    world.on_server = on_server
+    # At 15 s the path between them breaks: nothing gets through any more.
+    world.net.fault(lambda src, dst, packet: world.net.now >= NETWORK_CUT_AT, "drop", count=1000)
+    return world.run(limit=60.0)
+
+
+NAGLE_WRITES = (b"GET /index.html HTTP/1.1\r\n", b"Host: example\r\n\r\n")
+NAGLE_WRITE_AT = 0.5  # the client's application writes its request in two pieces, 1 ms apart
+
+
+def _nagle(options: Options) -> Outcome:
+    # a 64 KB receive buffer: the SYN,ACK already offers all of it, so reading
+    # the first piece opens no window worth an update, and the ACK is delayed
+    world = World("nagle", options, config=TcpConfig(msl=options.msl, recv_buffer=65535))
+    world.server.listen(SERVER_PORT)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    first, second = NAGLE_WRITES
+    request = first + second
+    # write, write, then read: the request goes out in two small writes
+    world.at(NAGLE_WRITE_AT, lambda now: world.send(client, first, "client"))
+    world.at(NAGLE_WRITE_AT + 0.001, lambda now: world.send(client, second, "client"))
+
+    def on_server(conn: Connection, event: object) -> None:
+        if world.server_received == request and not world.server_sent:
+            world.send(conn, REPLY, "server")
+        elif isinstance(event, EndOfStream):
+            conn.close()
+
+    world.on_server = on_server
+    world.at(2.0, client.close)
+    return world.run()
+
+
 def _feed(world: World, conn: Connection, payload: bytes) -> None:
     """Keep the send buffer full until all of ``payload`` is queued, then close."""
     sent = len(world.client_sent)
@@ -713,6 +821,94 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _abort,
+        ),
+        Scenario(
+            "half-open",
+            _text(
+                "A half-open connection is discovered and reset",
+                "반열림(half-open) 연결의 발견과 리셋",
+            ),
+            _notes(
+                (
+                    "After the request and reply, the client's host crashes: its TCB is lost, but the server is still ESTABLISHED. The connection is half-open (RFC 9293 3.5).",
+                    "Restarted, the client opens again from the same port with a new ISN. The server, in ESTABLISHED, answers the SYN with a challenge ACK (RFC 5961 4.2), not a SYN,ACK.",
+                    "That ACK acknowledges nothing the client sent, so the client answers with a RST whose sequence number is the ACK's acknowledgment (RFC 9293 3.10.7.3).",
+                    "The RST is exactly at the server's RCV.NXT: the server resets its old connection and is CLOSED. The client's SYN, retransmitted after 1 s, then meets the listener and the handshake completes.",
+                ),
+                (
+                    "요청과 응답이 끝난 뒤 클라이언트 호스트가 멈춥니다. 클라이언트의 TCB는 사라졌지만 서버는 여전히 ESTABLISHED입니다. 연결은 반열림 상태입니다 (RFC 9293 3.5).",
+                    "다시 시작한 클라이언트는 같은 포트에서 새 ISN으로 다시 연결합니다. ESTABLISHED 상태의 서버는 SYN에 SYN,ACK가 아니라 챌린지 ACK로 답합니다 (RFC 5961 4.2).",
+                    "그 ACK는 클라이언트가 보낸 어떤 것도 확인하지 않으므로, 클라이언트는 그 ACK의 확인 번호를 순서 번호로 한 RST로 답합니다 (RFC 9293 3.10.7.3).",
+                    "RST는 서버의 RCV.NXT와 정확히 같으므로 서버는 옛 연결을 리셋하고 CLOSED가 됩니다. 1초 뒤 재전송된 클라이언트의 SYN은 리스너를 만나 핸드셰이크가 끝납니다.",
+                ),
+            ),
+            _half_open,
+        ),
+        Scenario(
+            "zero-window",
+            _text(
+                "A zero window, probed until it opens",
+                "제로 윈도와 윈도가 열릴 때까지의 프로브",
+            ),
+            _notes(
+                (
+                    "The client sends 10 KB, but the server's application does not read for 10 s, and its receive buffer holds 4 KB.",
+                    "The client sends what fits in the 4 KB window; the last 1,200 bytes, less than a segment, only when its persist timer overrides sender SWS avoidance (RFC 9293 3.8.6.2.1).",
+                    "Then the buffer is full and the server advertises a window of 0. The client may not send, so it probes the window with one byte (RFC 9293 3.8.6.1).",
+                    "The probe lies beyond the zero window: the server drops its byte and answers with an ACK that repeats the window, 0. The persist timer backs off: 1 s, then 2 s, then 4 s.",
+                    "At 10 s the application reads, and the server sends a window update. The rest of the data flows, then both sides close.",
+                ),
+                (
+                    "클라이언트는 10 KB를 보내지만, 서버 애플리케이션은 10초 동안 읽지 않고 서버의 수신 버퍼는 4 KB입니다.",
+                    "클라이언트는 4 KB 윈도에 맞는 만큼 보냅니다. 한 세그먼트보다 작은 마지막 1,200바이트는 퍼시스트 타이머가 송신 측 SWS 회피를 무시할 때에야 나갑니다 (RFC 9293 3.8.6.2.1).",
+                    "이제 버퍼가 차서 서버는 윈도 0을 알립니다. 클라이언트는 보낼 수 없으므로 1바이트로 윈도를 탐색합니다 (RFC 9293 3.8.6.1).",
+                    "프로브는 0인 윈도 밖에 있으므로 서버는 그 바이트를 버리고 윈도 0을 다시 알리는 ACK로 답합니다. 퍼시스트 타이머의 간격은 1초, 2초, 4초로 늘어납니다.",
+                    "10초에 애플리케이션이 읽고, 서버는 윈도 업데이트를 보냅니다. 나머지 데이터가 흐르고 양쪽이 종료합니다.",
+                ),
+            ),
+            _zero_window,
+        ),
+        Scenario(
+            "keepalive",
+            _text(
+                "Keep-alive: an idle connection checked, then given up",
+                "킵얼라이브: 유휴 연결의 확인과 포기",
+            ),
+            _notes(
+                (
+                    "The client turns keep-alive on with a 10 s idle time (RFC 9293 3.8.4 says at least two hours by default; this is a demo).",
+                    "After 10 s of silence it sends a probe: an ACK with a sequence number one below SND.NXT. The server must answer it, and does, with an ACK.",
+                    "At 15 s the path breaks. The next probes, 2 s apart, get no answer; after 3 unanswered probes the client gives up: it sends a RST and is CLOSED.",
+                ),
+                (
+                    "클라이언트는 유휴 시간 10초로 킵얼라이브를 켭니다 (RFC 9293 3.8.4의 기본값은 최소 2시간이며, 여기서는 데모입니다).",
+                    "10초 동안 조용하면 프로브를 보냅니다. SND.NXT보다 하나 작은 순서 번호를 가진 ACK입니다. 서버는 여기에 답해야 하며, ACK로 답합니다.",
+                    "15초에 경로가 끊깁니다. 2초 간격의 다음 프로브들은 답을 받지 못하고, 답 없는 프로브가 3개가 되면 클라이언트는 포기합니다. RST를 보내고 CLOSED가 됩니다.",
+                ),
+            ),
+            _keepalive,
+        ),
+        Scenario(
+            "nagle",
+            _text(
+                "Nagle's algorithm meets a delayed ACK",
+                "네이글 알고리즘과 지연 ACK의 만남",
+            ),
+            _notes(
+                (
+                    "The client's application writes its request in two small pieces, 1 ms apart, then waits for the reply.",
+                    "The first piece goes at once. Nagle's algorithm (RFC 9293 3.7.4) holds the second: a small segment waits while data is unacknowledged.",
+                    "The server has no reply to send yet, so it delays its ACK (RFC 9293 3.8.6.3) until its 200 ms timer fires. Only then does the second piece leave.",
+                    "The reply comes 200 ms late. A client that writes its request at once, or sets TCP_NODELAY, avoids the stall.",
+                ),
+                (
+                    "클라이언트 애플리케이션은 요청을 1 ms 간격의 작은 두 조각으로 쓰고, 응답을 기다립니다.",
+                    "첫 조각은 곧바로 나갑니다. 네이글 알고리즘(RFC 9293 3.7.4)은 두 번째 조각을 붙잡습니다. 확인되지 않은 데이터가 있는 동안 작은 세그먼트는 기다립니다.",
+                    "서버는 아직 보낼 응답이 없으므로 ACK를 지연시키고(RFC 9293 3.8.6.3), 200 ms 타이머가 울려서야 보냅니다. 그제서야 두 번째 조각이 나갑니다.",
+                    "응답은 200 ms 늦게 옵니다. 요청을 한 번에 쓰거나 TCP_NODELAY를 설정한 클라이언트는 이 지연을 피합니다.",
+                ),
+            ),
+            _nagle,
         ),
         Scenario(
             "lossy-transfer",

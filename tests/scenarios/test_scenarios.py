@@ -6,6 +6,8 @@ sequence number relative to the sender's ISN and each ACK to the receiver's.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from synack.host import Host
@@ -69,7 +71,7 @@ def sent_at(outcome, sender: str, flags: str) -> list[float]:
 
 
 def test_every_scenario_is_narrated_in_both_languages() -> None:
-    assert len(SCENARIOS) == 15
+    assert len(SCENARIOS) == 19
     for scenario in SCENARIOS.values():
         for lang in LANGUAGES:
             title, notes = scenario.describe(lang)
@@ -476,3 +478,124 @@ def test_lossy_transfer_narration() -> None:
     assert int(facts["tail loss probes"]) > 0
     # few repairs wait for the RTO
     assert int(facts["retransmission timeouts"]) < int(facts["fast retransmits"]) // 4
+
+
+def packets(outcome, src: str | None = None):  # type: ignore[no-untyped-def]
+    return [
+        r for r in outcome.recorder.records
+        if isinstance(r, PacketRecord) and (src is None or r.src == src)
+    ]  # fmt: skip
+
+
+def dropped(outcome, endpoint: str):  # type: ignore[no-untyped-def]
+    return [
+        r for r in outcome.recorder.records
+        if isinstance(r, SegmentRecord) and r.endpoint == endpoint and r.direction == "dropped"
+    ]  # fmt: skip
+
+
+def test_half_open_narration() -> None:
+    outcome, paths, segments = run("half-open")
+    text = notes("half-open")
+    # the client's host crashes: its TCB is lost, the server stays ESTABLISHED
+    crash = next(
+        r for r in outcome.recorder.records
+        if isinstance(r, StateRecord) and r.cause == "host crashed"
+    )  # fmt: skip
+    assert (crash.endpoint, crash.old, crash.new) == ("client", "ESTABLISHED", "CLOSED")
+    assert state_at(outcome, "server", crash.t + 0.1) == "ESTABLISHED"
+    syns = [p for p in packets(outcome, "client") if p.flags == "S"]
+    assert len(syns) == 3 and syns[1].seq != syns[0].seq  # a new ISN, sent twice
+    # the SYN draws a challenge ACK (RFC 5961 4.2), not a SYN,ACK
+    assert [r.reason for r in dropped(outcome, "server")] == [
+        "SYN in a synchronized state (challenge ACK)"
+    ]
+    challenge = next(p for p in packets(outcome, "server") if p.t > syns[1].t)
+    assert challenge.flags == "."
+    assert "challenge ACK (RFC 5961 4.2)" in text
+    # the client answers it with a RST carrying its acknowledgment
+    rst = next(p for p in packets(outcome, "client") if p.flags == "R")
+    assert rst.seq == challenge.ack and rst.t > challenge.t
+    # ... exactly at the server's RCV.NXT: the old connection is reset
+    assert paths["server"] == [
+        "CLOSED", "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSED", "SYN-RECEIVED", "ESTABLISHED",
+    ]  # fmt: skip
+    # the SYN, resent after 1 s, completes a new handshake
+    assert syns[2].t - syns[1].t == pytest.approx(1.0)
+    assert [s[1] for s in segments[-3:]] == ["S", "S.", "."]
+    assert paths["client"][-3:] == ["CLOSED", "SYN-SENT", "ESTABLISHED"]
+
+
+def test_zero_window_narration() -> None:
+    outcome, _, _ = run("zero-window")
+    server = packets(outcome, "server")
+    zero = [p for p in server if p.win == 0]
+    assert zero  # the server advertised a window of 0
+    probes = [p for p in packets(outcome, "client") if p.len == 1]
+    assert len(probes) == 2 and all(p.t > zero[0].t for p in probes)
+    beyond = [r for r in dropped(outcome, "server") if r.reason == "text beyond a zero window"]
+    assert len(beyond) == len(probes)
+    # each probe is answered with an ACK that repeats the window, 0
+    for probe in probes:
+        answer = next(p for p in server if p.t >= (probe.arrival or 0))
+        assert (answer.flags, answer.win, answer.ack) == (".", 0, probe.seq)
+    # the last 1,200 bytes leave when the persist timer fires
+    timers = [
+        r.t for r in outcome.recorder.records
+        if isinstance(r, TimerRecord) and r.endpoint == "client" and r.timer == "persist"
+    ]  # fmt: skip
+    first_fire = next(p for p in packets(outcome, "client") if p.t == timers[0])
+    assert first_fire.len == 1200
+    # the persist timer backs off: 1 s, 2 s, 4 s
+    assert [round(b - a, 3) for a, b in pairwise([timers[0] - 1.0, *timers])] == [1.0, 2.0, 4.0]
+    # at 10 s the application reads: a window update, and the rest flows
+    update = next(p for p in server if p.t >= 10.0)
+    assert update.t == pytest.approx(10.0) and update.win == 4096
+    assert outcome.server_received == outcome.client_sent and len(outcome.client_sent) == 10_240
+    assert "1 s, then 2 s, then 4 s" in notes("zero-window")
+
+
+def test_keepalive_narration() -> None:
+    outcome, _, _ = run("keepalive")
+    records = outcome.recorder.records
+    fires = [r.t for r in records if isinstance(r, TimerRecord) and r.timer == "keep-alive"]
+    probes = [p for p in packets(outcome, "client") if p.t in fires and p.flags == "."]
+    # the first probe after 10 s of silence, one below SND.NXT, answered by an ACK
+    last_heard = max(p.arrival or 0 for p in packets(outcome, "server") if p.t < fires[0])
+    assert fires[0] == pytest.approx(last_heard + 10.0)
+    snd_nxt = max(p.seq + p.len for p in packets(outcome, "client") if p.t < fires[0])
+    assert probes[0].seq == snd_nxt - 1 and probes[0].len == 0
+    answer = next(p for p in packets(outcome, "server") if p.t > probes[0].t)
+    assert answer.ack == probes[0].seq + 1 and answer.fate == "delivered"
+    # after the cut at 15 s: probes 2 s apart, no answer, and after 3 the client gives up
+    unanswered = [p for p in probes if p.t > 15.0]
+    assert len(unanswered) == 3 and all(p.fate == "dropped" for p in unanswered)
+    assert [round(b.t - a.t, 6) for a, b in pairwise(unanswered)] == [2.0, 2.0]
+    closed = next(
+        r
+        for r in records
+        if isinstance(r, StateRecord) and r.endpoint == "client" and r.new == "CLOSED"
+    )
+    assert closed.cause == "keep-alive timeout" and closed.t == pytest.approx(
+        unanswered[-1].t + 2.0
+    )
+    assert [p.flags for p in packets(outcome, "client") if p.t == closed.t] == ["R"]
+    assert "after 3 unanswered probes" in notes("keepalive")
+
+
+def test_nagle_narration() -> None:
+    outcome, _, _ = run("nagle")
+    first, second = (p for p in packets(outcome, "client") if p.len > 0)
+    # the first piece at once; the second waits for the delayed ACK
+    assert first.t == pytest.approx(0.5)
+    delayed = next(
+        r for r in outcome.recorder.records
+        if isinstance(r, TimerRecord) and r.endpoint == "server" and r.timer == "delayed ACK"
+    )  # fmt: skip
+    assert delayed.t == pytest.approx((first.arrival or 0) + 0.2)
+    ack = next(p for p in packets(outcome, "server") if p.t == delayed.t)
+    assert ack.ack == first.seq + first.len
+    assert second.t == pytest.approx(ack.arrival or 0)  # only then does it leave
+    reply = next(p for p in packets(outcome, "server") if p.len > 0)
+    assert reply.t - (first.arrival or 0) == pytest.approx(0.22)  # 200 ms late, plus a round trip
+    assert "200 ms" in notes("nagle")
