@@ -28,7 +28,7 @@ from synack.tcp.isn import FixedIsn, Rfc6528Isn
 from synack.tcp.state import State
 from synack.trace.records import TraceRecorder
 from synack.wire.ip import encode_tcp_packet
-from synack.wire.segment import SYN, Segment
+from synack.wire.segment import ACK, NOP, PSH, SYN, Option, Segment, Timestamps
 
 CLIENT_ADDRESS = "10.0.0.1"
 SERVER_ADDRESS = "10.0.0.2"
@@ -550,6 +550,57 @@ def _nagle(options: Options) -> Outcome:
     return world.run()
 
 
+PAWS_ISN = 2**32 - 10_000  # the client's sequence numbers wrap past 0 early in the transfer
+PAWS_REPLAY_AT = 0.08  # when the network delivers its copy from one wrap ago
+PAWS_AHEAD_SEGMENTS = 11  # where the old copy's text lies: segments beyond RCV.NXT then
+PAWS_WRAP_AGO = 34.4  # seconds: 2^32 bytes at 1 Gbit/s, as the old timestamp says
+
+
+def _paws(options: Options, timestamps: bool = True) -> Outcome:
+    config = TcpConfig(msl=options.msl, timestamps=timestamps)
+    world = World("paws", options, config=config, isn_client=PAWS_ISN)
+    world.server.listen(SERVER_PORT)
+    payload = hashlib.shake_256(b"synack paws").digest(40_000)
+    client = world.client.connect((SERVER_ADDRESS, SERVER_PORT), 0.0)
+    server_side: list[Connection] = []
+
+    def on_server(conn: Connection, event: object) -> None:
+        if not server_side:
+            server_side.append(conn)
+        if isinstance(event, EndOfStream):
+            conn.close()
+
+    def replay(now: float) -> None:
+        # A segment that left 2^32 bytes ago carries the very sequence numbers
+        # the server expects next; its timestamp is from back then.
+        conn = server_side[0]
+        options_: tuple[Option, ...] = ()
+        if conn.ts_ok:
+            old = (conn.ts_recent - int(PAWS_WRAP_AGO * config.timestamp_hz)) & 0xFFFFFFFF
+            options_ = (NOP, NOP, Timestamps(old, conn.ts_clock(now) - 34_400))
+        # inside the window, beyond what is in flight, across a segment boundary
+        mss = client.mss_payload()
+        ahead = (conn.rcv_nxt + PAWS_AHEAD_SEGMENTS * mss + mss // 2) & 0xFFFFFFFF
+        text = (b"stale data from one wrap ago\n" * (mss // 29 + 1))[:mss]
+        stale = Segment(
+            client.local[1], SERVER_PORT, ahead, conn.snd_nxt, ACK | PSH, 1024,
+            options=options_, payload=text,
+        )  # fmt: skip
+        packet = encode_tcp_packet(ip_address(CLIENT_ADDRESS), ip_address(SERVER_ADDRESS), stale)
+        world.net.inject(world.client, packet, "old duplicate")
+
+    world.on_server = on_server
+    world.send(client, payload, "client")
+    world.at(PAWS_REPLAY_AT, replay)
+    world.at(1.0, client.close)
+    outcome = world.run()
+    outcome.facts = {
+        "client ISN": str(PAWS_ISN),
+        "bytes delivered intact": "yes" if outcome.server_received == payload else "NO",
+    }
+    return outcome
+
+
 def _feed(world: World, conn: Connection, payload: bytes) -> None:
     """Keep the send buffer full until all of ``payload`` is queued, then close."""
     sent = len(world.client_sent)
@@ -909,6 +960,28 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _nagle,
+        ),
+        Scenario(
+            "paws",
+            _text(
+                "PAWS: an old duplicate from one wrap ago",
+                "PAWS: 한 바퀴 전의 오래된 중복 세그먼트",
+            ),
+            _notes(
+                (
+                    "The client's ISN is 2^32 - 10,000, so its sequence numbers wrap past 0 after 10,000 bytes; both sides carry on, comparing sequence numbers modulo 2^32 (RFC 9293 3.4).",
+                    "At 80 ms the network delivers a copy of a segment sent 2^32 bytes earlier (34 s earlier at 1 Gbit/s): its sequence numbers lie inside the server's window again, and its timestamp is 34 s old. (Sending 4 GiB first would make a long demo: the copy is made to look exactly like one.)",
+                    "The sequence check alone would take its text as the client's: without timestamps, the stale bytes are delivered. PAWS (RFC 7323 5) compares its timestamp with TS.Recent, finds it older and drops it.",
+                    "Every byte of the 40,000 arrives intact.",
+                ),
+                (
+                    "클라이언트의 ISN은 2^32 - 10,000이므로 10,000바이트 뒤에 순서 번호가 0을 지나 한 바퀴 돕니다. 양쪽은 순서 번호를 2^32로 나눈 나머지로 비교하며 계속합니다 (RFC 9293 3.4).",
+                    "80 ms에 네트워크가 2^32바이트 전에(1 Gbit/s라면 34초 전에) 보낸 세그먼트의 사본을 전달합니다. 그 순서 번호는 다시 서버의 윈도 안에 있고, 타임스탬프는 34초 전의 것입니다. (먼저 4 GiB를 보내면 데모가 너무 길어지므로, 그런 사본과 똑같이 만든 세그먼트를 씁니다.)",
+                    "순서 번호 검사만으로는 그 내용을 클라이언트의 데이터로 받아들입니다. 타임스탬프가 없으면 오래된 바이트가 전달됩니다. PAWS(RFC 7323 5)는 타임스탬프를 TS.Recent와 비교해 더 오래된 것을 알아보고 버립니다.",
+                    "40,000바이트가 모두 온전히 도착합니다.",
+                ),
+            ),
+            _paws,
         ),
         Scenario(
             "lossy-transfer",

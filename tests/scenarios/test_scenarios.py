@@ -71,7 +71,7 @@ def sent_at(outcome, sender: str, flags: str) -> list[float]:
 
 
 def test_every_scenario_is_narrated_in_both_languages() -> None:
-    assert len(SCENARIOS) == 19
+    assert len(SCENARIOS) == 20
     for scenario in SCENARIOS.values():
         for lang in LANGUAGES:
             title, notes = scenario.describe(lang)
@@ -599,3 +599,33 @@ def test_nagle_narration() -> None:
     reply = next(p for p in packets(outcome, "server") if p.len > 0)
     assert reply.t - (first.arrival or 0) == pytest.approx(0.22)  # 200 ms late, plus a round trip
     assert "200 ms" in notes("nagle")
+
+
+def test_paws_narration() -> None:
+    from synack.scenarios import PAWS_ISN, _paws
+
+    outcome, _, _ = run("paws")
+    text = notes("paws")
+    client = packets(outcome, "client")
+    # the client's sequence numbers wrap past 0
+    assert client[0].seq == PAWS_ISN == 2**32 - 10_000 and "2^32 - 10,000" in text
+    wrapped = [p for p in client if p.len and p.seq < PAWS_ISN and p.fate == "delivered"]
+    assert wrapped and any(p.seq < 10_000 for p in wrapped)
+    # at 80 ms the old copy arrives, inside the server's window, with an old timestamp
+    (stale,) = [p for p in client if p.fate == "old duplicate"]
+    assert stale.t == pytest.approx(0.08)
+    recent = [p for p in client if p.t < stale.t and p.fate == "delivered"][-1]
+
+    def tsval(p) -> int:  # type: ignore[no-untyped-def]
+        return int(p.options.split("TS val ")[1].split(" ")[0])
+
+    assert tsval(recent) - tsval(stale) == 34_400  # 34.4 s of 1 ms ticks
+    # PAWS drops it; every byte arrives intact
+    assert [r.reason for r in dropped(outcome, "server")] == ["PAWS: old timestamp"]
+    assert outcome.server_received == outcome.client_sent and len(outcome.client_sent) == 40_000
+    assert outcome.facts["bytes delivered intact"] == "yes"
+    # without timestamps the same copy passes the sequence check: its text is delivered
+    unprotected = _paws(Options(), timestamps=False)
+    assert unprotected.facts["bytes delivered intact"] == "NO"
+    assert b"stale data from one wrap ago" in unprotected.server_received
+    assert not dropped(unprotected, "server")

@@ -429,6 +429,19 @@ class Network:
         ``count - 1`` more after it), before the link decides its fate."""
         return self.fault(match, "drop", nth, count)
 
+    def inject(self, src: Host, packet: bytes, fate: str = "injected") -> None:
+        """Put ``packet`` on the link from ``src`` to its destination now, as if
+        ``src`` had sent it: the taps see it with ``fate``, and it arrives after
+        the link's delay (a scenario's replayed old duplicate, say)."""
+        dst = self._by_packed.get(packet[16:20] if packet[0] >> 4 == 4 else packet[24:40])
+        if dst is None:
+            raise ValueError("no host on the network has the packet's destination address")
+        now = self.now
+        when = now + self.link(src, dst).config.delay
+        self._tap(PacketEvent(now, when, src, dst, packet, fate))
+        self._counter += 1
+        heapq.heappush(self._queue, (when, self._counter, dst, packet))
+
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
         """Move every packet the hosts have ready onto the links."""
