@@ -30,6 +30,18 @@ needs_chromium = pytest.mark.skipif(
 )
 
 
+def _hangul_fonts() -> str:
+    if shutil.which("fc-list") is None:
+        return ""
+    done = subprocess.run(["fc-list", ":lang=ko", "family"], capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+needs_hangul = pytest.mark.skipif(
+    not _hangul_fonts(), reason="no font with Hangul (apt-get install fonts-noto-cjk)"
+)
+
+
 def _flags(profile: Path) -> list[str]:
     return [
         str(CHROMIUM),
@@ -229,10 +241,11 @@ def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
 
 
 @needs_chromium
-def test_chromium_screenshot_shows_the_current_step(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_chromium_screenshot_shows_the_current_step(tmp_path: Path, lang: str) -> None:
     recorder = conversation()
     timeline = build_timeline(recorder)
-    path = write_html(recorder, tmp_path / "ladder.html", title="a conversation")
+    path = write_html(recorder, tmp_path / "ladder.html", title="a conversation", lang=lang)
     k = next(s.index for s in timeline.steps if s.kind == "arrow")
     shot = tmp_path / "shot.png"
     _run(
@@ -256,3 +269,30 @@ def test_chromium_screenshot_shows_the_current_step(tmp_path: Path) -> None:
     # the current step's band (#fde68a) and each machine's current state (#b45309)
     assert count((0xFD, 0xE6, 0x8A)) > 5_000
     assert count((0xB4, 0x53, 0x09)) > 1_000
+
+
+@needs_chromium
+@needs_hangul
+def test_chromium_draws_hangul_in_the_korean_page(tmp_path: Path) -> None:
+    """Two different Hangul words in the page's own font stack draw different
+    pixels: with no font for them both would be the same row of boxes."""
+    page = render_html(conversation(), lang="ko")
+    drawn = []
+    for word in ("\ub2e4\uc74c \ub2e8\uacc4", "\uc774\uc804 \uc0c1\ud0dc"):  # 다음 단계, 이전 상태
+        probe = (
+            '<div style="position:fixed;left:0;top:0;z-index:9;width:400px;height:120px;'
+            f'background:white;color:black;font:64px var(--sans)">{word}</div>'
+        )
+        path = tmp_path / f"{len(drawn)}.html"
+        path.write_text(page.replace('<body data-step="0">', '<body data-step="0">' + probe))
+        shot = tmp_path / f"{len(drawn)}.png"
+        _run(
+            [*_flags(tmp_path / "profile"), "--window-size=400,120", "--hide-scrollbars",
+             f"--screenshot={shot}", path.resolve().as_uri()]
+        )  # fmt: skip
+        width, height, rows = _png_pixels(shot.read_bytes())
+        assert (width, height) == (400, 120)
+        drawn.append(b"".join(rows))
+    dark = [sum(1 for i in range(0, len(p), 3) if p[i] < 100) for p in drawn]
+    assert min(dark) > 500, dark  # something was drawn
+    assert drawn[0] != drawn[1]

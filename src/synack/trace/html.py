@@ -13,7 +13,9 @@ step is kept in the address as ``#step=N`` (``page.html#step=5`` opens at
 step 5; step 0 is before anything happened). The trace itself is embedded
 as JSON (``<script id="trace-data">``).
 
-The page loads nothing: inline CSS and JavaScript, no fonts, no network.
+The page loads nothing: inline CSS and JavaScript, no fonts, no network. With
+``lang="ko"`` its words are Korean (:mod:`synack.trace.i18n`), it says
+``<html lang="ko">``, and its font stacks name fonts that have Hangul.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from synack.tcp.state import State
+from synack.trace import i18n
 from synack.trace.records import TraceRecorder
 from synack.trace.timeline import Step, Timeline, TraceSource, as_records, build_timeline, ms
 
@@ -86,7 +89,7 @@ class _Geometry:
         return (before[1] if before else TOP) + ROW * 0.8
 
 
-def _arrow_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
+def _arrow_svg(step: Step, geo: _Geometry, timeline: Timeline, lang: str) -> str:
     rightward = timeline.side_of(step.side) == 0
     x1, x2 = (X_LEFT, X_RIGHT) if rightward else (X_RIGHT, X_LEFT)
     y1 = geo.y(step.index)
@@ -108,7 +111,7 @@ def _arrow_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
         tx = x_end + (10 if rightward else -10)
         parts.append(
             f'<text class="fate" x="{_n(tx)}" y="{_n(y_end + 4)}" text-anchor="{anchor}">'
-            f"{escape(step.fate_note())}</text>"
+            f"{escape(step.fate_note(lang))}</text>"
         )
         label_x = (x1 + x_end) / 2
         label_y = y1 + (y_end - y1) / 2 - 8
@@ -135,7 +138,7 @@ def _arrow_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
         )
         lift = 9 + abs(dy) / abs(dx) * 80  # clear of the shaft under the whole label
         label_y = y1 + dy / 2 - lift
-        note = step.fate_note()
+        note = step.fate_note(lang)
         if note:
             parts.append(
                 f'<text class="fate" x="{_n(label_x)}" y="{_n(y1 + dy / 2 + lift + 4)}" '
@@ -148,7 +151,7 @@ def _arrow_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
     return "".join(parts)
 
 
-def _step_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
+def _step_svg(step: Step, geo: _Geometry, timeline: Timeline, lang: str = "en") -> str:
     y = geo.y(step.index)
     side = timeline.side_of(step.side)
     x = X_LEFT if side == 0 else X_RIGHT
@@ -161,7 +164,7 @@ def _step_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
         f'<text class="time" x="8" y="{_n(y + 4)}">{escape(ms(step.t))} ms</text>',
     ]
     if step.kind == "arrow":
-        body.append(_arrow_svg(step, geo, timeline))
+        body.append(_arrow_svg(step, geo, timeline, lang))
     elif step.kind == "state":
         body.append(
             f'<rect class="statebox" x="{_n(x - BOX_W / 2)}" y="{_n(y - BOX_H / 2)}" '
@@ -172,7 +175,8 @@ def _step_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
         cx = x - outward * (BOX_W / 2 + 6)
         body.append(
             f'<text class="cause" x="{_n(cx)}" y="{_n(y + 4)}" '
-            f'text-anchor="{"start" if side == 0 else "end"}">{escape(step.cause)}</text>'
+            f'text-anchor="{"start" if side == 0 else "end"}">'
+            f"{escape(i18n.cause(step.cause, lang))}</text>"
         )
     else:
         tx = x - outward * 12
@@ -181,22 +185,22 @@ def _step_svg(step: Step, geo: _Geometry, timeline: Timeline) -> str:
                 f'<circle class="clock" cx="{x}" cy="{_n(y)}" r="7"/>'
                 f'<path class="hands" d="M{x} {_n(y - 4.5)}V{_n(y)}H{x + 3.5}"/>'
             )
-            text = f"timer: {step.text}"
+            text = i18n.ui("timer_label", lang, timer=i18n.timer(step.text, lang))
         else:
             icon = f'<circle class="dot" cx="{x}" cy="{_n(y)}" r="4"/>'
-            text = f"\u25b8 {step.text}"
+            text = f"\u25b8 {i18n.call(step.text, lang)}"
         body.append(
             f'{icon}<text class="note" x="{_n(tx)}" y="{_n(y + 4)}" '
             f'text-anchor="{"start" if side == 0 else "end"}">{escape(text)}</text>'
         )
-    title = escape(step.describe(timeline.left, timeline.right))
+    title = escape(step.describe(timeline.left, timeline.right, lang))
     return (
         f'<g class="{classes}" id="step-{step.index}" data-step="{step.index}">'
         f"<title>{title}</title>{''.join(body)}</g>"
     )
 
 
-def render_svg(timeline: Timeline) -> str:
+def render_svg(timeline: Timeline, lang: str = "en") -> str:
     """The ladder as an inline ``<svg>`` element (one ``<g class="step">`` per step)."""
     geo = _Geometry(timeline)
     height = geo.bottom + ROW
@@ -204,13 +208,13 @@ def render_svg(timeline: Timeline) -> str:
     parts = [
         f'<svg id="ladder" width="{WIDTH}" '
         f'height="{_n(height)}" viewBox="0 0 {WIDTH} {_n(height)}" role="img" '
-        f'aria-label="ladder diagram">'
+        f'aria-label="{escape(i18n.ui("ladder_aria", lang))}">'
     ]
     for name, x in ((timeline.left, X_LEFT), (timeline.right, X_RIGHT)):
         parts.append(
             f'<rect class="participant" x="{x - 70}" y="14" width="140" height="30" rx="6"/>'
             f'<text class="participant-name" x="{x}" y="34" text-anchor="middle">'
-            f"{escape(name)}</text>"
+            f"{escape(i18n.name(name, lang))}</text>"
             f'<line class="lifeline" x1="{x}" y1="{lifeline_top}" x2="{x}" y2="{_n(height - 10)}"/>'
         )
     for i, x in enumerate((X_LEFT, X_RIGHT)):
@@ -224,12 +228,12 @@ def render_svg(timeline: Timeline) -> str:
         f'width="{WIDTH}" height="{ROW}"/>'
         for step in timeline.steps
     )
-    parts.extend(_step_svg(step, geo, timeline) for step in timeline.steps)
+    parts.extend(_step_svg(step, geo, timeline, lang) for step in timeline.steps)
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _machine_html(position: str, name: str, state: str) -> str:
+def _machine_html(position: str, name: str, state: str, lang: str = "en") -> str:
     nodes = []
     for value, (row, col) in STATE_GRID.items():
         cls = "node current" if value == state else "node"
@@ -239,7 +243,7 @@ def _machine_html(position: str, name: str, state: str) -> str:
         )
     return (
         f'<section class="machine" id="machine-{position}" data-endpoint="{escape(name)}" '
-        f'data-state="{escape(state)}"><h3>{escape(name)}: '
+        f'data-state="{escape(state)}"><h3>{escape(i18n.name(name, lang))}: '
         f'<span class="current-name">{escape(state)}</span></h3>'
         f'<div class="grid">{"".join(nodes)}</div></section>'
     )
@@ -252,9 +256,13 @@ def _json_for_script(data: Any) -> str:
 
 
 _CSS = """
-:root { color-scheme: light; --accent: #b45309; --ink: #1f2937; --muted: #6b7280; }
+:root { color-scheme: light; --accent: #b45309; --ink: #1f2937; --muted: #6b7280;
+  --sans: system-ui, "Noto Sans CJK KR", "Noto Sans KR", "Apple SD Gothic Neo", "Malgun Gothic",
+    "NanumGothic", sans-serif;
+  --mono: ui-monospace, "DejaVu Sans Mono", "Noto Sans Mono CJK KR", "D2Coding",
+    "NanumGothicCoding", "Noto Sans CJK KR", "Apple SD Gothic Neo", "Malgun Gothic", monospace; }
 * { box-sizing: border-box; }
-body { margin: 0; font: 14px/1.45 system-ui, sans-serif; color: var(--ink); background: #fafaf9; }
+body { margin: 0; font: 14px/1.45 var(--sans); color: var(--ink); background: #fafaf9; }
 header { padding: 12px 20px 4px; }
 h1 { font-size: 20px; margin: 0 0 6px; }
 #narration p { margin: 4px 0; max-width: 70em; }
@@ -264,7 +272,7 @@ h1 { font-size: 20px; margin: 0 0 6px; }
   background: white; cursor: pointer; }
 #controls button:disabled { opacity: .4; cursor: default; }
 #step-counter { font-variant-numeric: tabular-nums; min-width: 8em; font-weight: 600; }
-#step-text { color: #374151; font-family: ui-monospace, monospace; font-size: 13px; }
+#step-text { color: #374151; font-family: var(--mono); font-size: 13px; }
 main { display: flex; gap: 20px; padding: 12px 20px; align-items: flex-start; }
 #ladder-box { flex: 0 0 auto; background: white; border: 1px solid #e7e5e4; border-radius: 8px; }
 aside { position: sticky; top: 52px; display: flex; flex-direction: column; gap: 12px; }
@@ -272,12 +280,12 @@ aside { position: sticky; top: 52px; display: flex; flex-direction: column; gap:
 .machine h3 { margin: 0 0 6px; font-size: 14px; }
 .machine .current-name { color: var(--accent); }
 .grid { display: grid; grid-template-columns: repeat(3, 118px); grid-auto-rows: 24px; gap: 4px; }
-.node { font: 11px ui-monospace, monospace; display: flex; align-items: center;
+.node { font: 11px var(--mono); display: flex; align-items: center;
   justify-content: center; border: 1px solid #d6d3d1; border-radius: 4px; color: #9ca3af; }
 .node.visited { color: #92400e; background: #fef3c7; border-color: #fcd34d; }
 .node.current { color: white; background: var(--accent); border-color: var(--accent);
   font-weight: 700; }
-svg text { font: 12px ui-monospace, monospace; fill: var(--ink); }
+svg text { font: 12px var(--mono); fill: var(--ink); }
 .participant { fill: #e7e5e4; stroke: #a8a29e; }
 svg .participant-name { font-weight: 700; font-size: 14px; }
 .lifeline { stroke: #a8a29e; stroke-width: 2; }
@@ -344,10 +352,11 @@ _JS = r"""
         node.classList.toggle("visited", s !== state && !!seen[s]);
       });
     });
-    document.getElementById("step-counter").textContent = "step " + k + " of " + n;
+    document.getElementById("step-counter").textContent =
+      data.ui.step_of.replace("{k}", k).replace("{n}", n);
     document.getElementById("step-text").textContent =
-      k === 0 ? "before the first step: " + data.left + " " + data.initial[0] + ", " +
-                data.right + " " + data.initial[1]
+      k === 0 ? data.ui.before_first + ": " + data.ui.left + " " + data.initial[0] + ", " +
+                data.ui.right + " " + data.initial[1]
               : data.steps[k - 1].describe;
     document.body.setAttribute("data-step", String(k));
     prev.disabled = k === 0;
@@ -408,11 +417,14 @@ def render_html(
     title: str = "",
     narration: list[str] | None = None,
     absolute: bool = False,
+    lang: str = "en",
 ) -> str:
     """The page as a string (see :func:`write_html`)."""
+    i18n.check(lang)
     records = as_records(source)
     timeline = build_timeline(records, left, right, absolute)
-    title = title or f"synack: {left} and {right}"
+    shown = {"left": i18n.name(left, lang), "right": i18n.name(right, lang)}
+    title = title or i18n.ui("page_title", lang, **shown)
     recorder = TraceRecorder()
     recorder.records = list(records)
     data = {
@@ -422,29 +434,40 @@ def render_html(
         "initial": list(timeline.initial),
         "isns": timeline.isns,
         "absolute": absolute,
+        "lang": lang,
+        "ui": {
+            "step_of": i18n.ui("step_of", lang),
+            "before_first": i18n.ui("before_first", lang),
+            **shown,
+        },
         "steps": [
-            dict(step.to_dict(), describe=step.describe(left, right)) for step in timeline.steps
+            dict(step.to_dict(), describe=step.describe(left, right, lang))
+            for step in timeline.steps
         ],
         "records": recorder.to_dicts(),
     }
     story = "".join(f"<p>{escape(p)}</p>" for p in narration or [])
     n = len(timeline.steps)
+
+    def ui(key: str, **values: object) -> str:
+        return escape(i18n.ui(key, lang, **values))
+
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title>
 <style>{_CSS}</style></head>
 <body data-step="0">
 <header><h1>{escape(title)}</h1><div id="narration">{story}</div></header>
 <nav id="controls">
-<button id="prev" type="button" title="previous step (\u2190)">\u25c0 Prev</button>
-<button id="next" type="button" title="next step (\u2192)">Next \u25b6</button>
-<span id="step-counter">step 0 of {n}</span><span id="step-text"></span></nav>
-<main><div id="ladder-box">{render_svg(timeline)}</div>
-<aside>{_machine_html("left", left, timeline.initial[0])}
-{_machine_html("right", right, timeline.initial[1])}
-<p class="hint">{escape(timeline.seq_note())}; times in ms.<br>
-\u2190 \u2192 or Prev/Next to step; click a row to jump.</p></aside></main>
+<button id="prev" type="button" title="{ui("prev_title")}">\u25c0 {ui("prev")}</button>
+<button id="next" type="button" title="{ui("next_title")}">{ui("next")} \u25b6</button>
+<span id="step-counter">{ui("step_of", k=0, n=n)}</span><span id="step-text"></span></nav>
+<main><div id="ladder-box">{render_svg(timeline, lang)}</div>
+<aside>{_machine_html("left", left, timeline.initial[0], lang)}
+{_machine_html("right", right, timeline.initial[1], lang)}
+<p class="hint">{escape(timeline.seq_note(lang))}; {ui("times_in_ms")}.<br>
+{ui("hint_keys")}</p></aside></main>
 <script type="application/json" id="trace-data">{_json_for_script(data)}</script>
 <script>{_JS}</script>
 </body></html>
@@ -459,9 +482,11 @@ def write_html(
     title: str = "",
     narration: list[str] | None = None,
     absolute: bool = False,
+    lang: str = "en",
 ) -> Path:
     """Write the trace's step-through page to ``path``; ``narration`` paragraphs
     go above the ladder."""
     out = Path(path)
-    out.write_text(render_html(source, left, right, title, narration, absolute), encoding="utf-8")
+    page = render_html(source, left, right, title, narration, absolute, lang)
+    out.write_text(page, encoding="utf-8")
     return out

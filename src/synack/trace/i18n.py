@@ -76,6 +76,7 @@ _FATES_KO = {
     "delayed": "지연",
     "corrupted": "손상",
     "unroutable": "경로 없음",
+    "old": "오래됨",
     "delivered": "전달",
     "sent": "보냄",
 }
@@ -109,6 +110,7 @@ _PHRASES_KO = {
     "keep-alive timeout": "keep-alive 시간 초과",
     "retransmission timeout": "재전송 시간 초과",
     "FIN-WAIT-2 timeout": "FIN-WAIT-2 시간 초과",
+    "host crashed": "호스트 다운",
 }
 
 _RCV = re.compile(r"rcv (?P<what>[A-Z,+ ]+?)(?: of (?P<of>[A-Z,]+))?(?: in (?P<where>.+))?$")
@@ -186,6 +188,12 @@ _FACTS_KO = {
     "SYN cookies sent": "보낸 SYN 쿠키",
     "SYN cookies validated": "검증된 SYN 쿠키",
     "half-open entries expired": "만료된 반열림 항목",
+    "losses found by RACK": "RACK으로 찾은 손실",
+    "tail loss probes": "꼬리 손실 탐지",
+    "congestion control": "혼잡 제어",
+    "client ISN": "클라이언트 ISN",
+    "server ISN": "서버 ISN",
+    "bytes delivered intact": "손상 없이 전달된 바이트",
     "yes": "예",
     "no": "아니요",
 }

@@ -58,9 +58,13 @@ class _Layout:
         # decimal points line up; a ladder that grows keeps room for both
         self.int_width = max(LIVE_INT_WIDTH if grows else 6, *(len(t[0]) for t in times))
         self.frac_width = 4 if grows or any(t[2] for t in times) else 0
-        self.header = i18n.ui("time_header", lang)  # over the integer parts if it fits
-        self.int_width = max(self.int_width, cell_len(self.header) - self.frac_width)
+        # the header goes over the integer parts, or on into the room the left
+        # side's name leaves in its column, keeping a space before the name
+        self.header = i18n.ui("time_header", lang)
+        spare = STATE_WIDTH - min(STATE_WIDTH, cell_len(i18n.name(timeline.left, lang)))
+        self.int_width = max(self.int_width, cell_len(self.header) - self.frac_width - spare)
         self.time_width = self.int_width + self.frac_width
+        self.header_width = max(self.int_width, cell_len(self.header))
         # time, space, left state, " │", middle, "│ ", right state
         self.middle = max(24, width - self.time_width - 1 - STATE_WIDTH - 2 - 2 - STATE_WIDTH)
 
@@ -143,10 +147,8 @@ def ladder_lines(
     lay = _Layout(timeline, min(width, MAX_WIDTH), lang, grows=not footer)
     left, right = i18n.name(timeline.left, lang), i18n.name(timeline.right, lang)
     header = Text(
-        _fit(lay.header, max(lay.int_width, cell_len(lay.header)), "right")
-        + " " * (lay.time_width - max(lay.int_width, cell_len(lay.header)))
-        + " "
-        + _fit(left, STATE_WIDTH, "right")
+        _fit(lay.header, lay.header_width, "right")
+        + _fit(left, lay.time_width + 1 + STATE_WIDTH - lay.header_width, "right")
         + "  "
         + " " * lay.middle
         + "  "
