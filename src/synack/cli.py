@@ -139,17 +139,12 @@ def demo(
     outcome = run_scenario(name, options)
     if as_json:
         fmt = "json"
-    if fmt != "json":
-        title, notes = SCENARIOS[name].describe(lang)
-        console.print(f"[bold]{name}[/]: {title}")
-        for line in notes:
-            console.print(f"  - {line}")
-        console.print()
-    _write_trace(outcome, console, fmt, html, pcap, absolute, SCENARIOS[name].describe(lang))
-    if fmt != "json" and outcome.facts:
-        console.print()
-        for key, value in outcome.facts.items():
-            console.print(f"  {key}: [bold]{value}[/]")
+    files = bool(html or pcap)
+    source = click.get_current_context().get_parameter_source("fmt")
+    if files and fmt == "ladder" and source is click.core.ParameterSource.DEFAULT:
+        fmt = "none"  # the files and a summary: the ladder only when asked for
+    _write_trace(outcome, console, fmt, html, pcap, absolute, SCENARIOS[name].describe(lang),
+                 lang)  # fmt: skip
 
 
 def _write_trace(
@@ -160,20 +155,56 @@ def _write_trace(
     pcap: str | None,
     absolute: bool,
     description: tuple[str, tuple[str, ...]],
+    lang: str = "en",
 ) -> None:
-    from synack.trace.output import write_outputs
+    """Show a scenario's run as ``fmt`` with its narration around it, and write the
+    files asked for. Mermaid output stays a valid Mermaid file: the narration and
+    the facts are ``%%`` comments in it; JSON Lines have neither. What was
+    written is said on stdout, or on stderr when stdout holds Mermaid or JSON."""
+    from synack.trace import i18n
+    from synack.trace.html import write_html
+    from synack.trace.ladder import render_ladder, summary_lines
+    from synack.trace.mermaid import render_mermaid
+    from synack.trace.output import json_records
+    from synack.trace.pcap import write_pcap
+    from synack.trace.timeline import build_timeline
 
     title, notes = description
-    write_outputs(
-        outcome.recorder,
-        fmt=fmt,
-        console=console,
-        html=html,
-        pcap=pcap,
-        title=title,
-        narration=list(notes),
-        absolute=absolute,
-    )
+    records = outcome.recorder.records
+    facts = [f"{i18n.fact(k, lang)}: {i18n.fact(v, lang)}" for k, v in outcome.facts.items()]
+    if fmt == "mermaid":
+        head = [f"{outcome.name}: {title}", *(f"  - {note}" for note in notes)]
+        comments = (f"%% {' '.join(line.splitlines())}\n" for line in head)
+        console.out("".join(comments), end="", highlight=False)
+        console.out(render_mermaid(records, absolute=absolute), end="", highlight=False)
+        console.out("".join(f"%% {fact}\n" for fact in facts), end="", highlight=False)
+    elif fmt == "json":
+        for item in json_records(records):
+            console.out(json.dumps(item), highlight=False)
+    else:
+        console.print(f"[bold]{outcome.name}[/]: {title}")
+        if fmt == "ladder" or not (html or pcap):
+            for line in notes:
+                console.print(f"  - {line}")
+        console.print()
+        if fmt == "ladder":
+            render_ladder(records, console, absolute=absolute, title=title, lang=lang)
+            console.print()
+        for line in summary_lines(build_timeline(records, absolute=absolute), lang):
+            console.print(f"  {line}", markup=False)
+        for fact in facts:
+            console.print(f"  {fact}", markup=False)
+    said = console if fmt in ("ladder", "none") else Console(stderr=True, highlight=False)
+    if html is not None:
+        write_html(records, html, title=title, narration=list(notes), absolute=absolute,
+                   lang=lang)  # fmt: skip
+        said.print(i18n.ui("wrote_html", lang, path=html), soft_wrap=True, markup=False)
+    if pcap is not None:
+        count = write_pcap(records, pcap)
+        said.print(i18n.ui("wrote_pcap", lang, count=count, path=pcap), soft_wrap=True,
+                   markup=False)  # fmt: skip
+    if fmt == "none" and (html or pcap):
+        said.print(i18n.ui("ladder_hint", lang), style="dim")
 
 
 # synack.bench.BENCHMARKS, spelled here so that --help needs no import of it
