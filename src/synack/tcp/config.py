@@ -138,6 +138,8 @@ class TcpConfig:
             raise ValueError("need 0 < rto_min <= rto_initial <= rto_max")
         if self.send_buffer <= 0 or self.recv_buffer <= 0:
             raise ValueError("buffer sizes must be positive")
+        if not self.msl > 0:
+            raise ValueError("msl must be positive (seconds; TIME-WAIT lasts 2 x MSL)")
         if self.ecn not in ("off", "passive", "on"):
             raise ValueError(f"ecn must be off, passive or on, not {self.ecn!r}")
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}

@@ -1,0 +1,316 @@
+"""Scenario files: a ``synack demo`` run written in TOML instead of Python.
+
+A file gives the link, the TCP settings, what each side's application does
+and when, the faults the network scripts, and the narration in English and
+Korean; ``synack demo --file FILE`` runs it on the simulated network like
+any built-in scenario. docs/scenario-files.md documents the format, and
+``examples/scenarios/`` holds examples. The file is checked as a whole
+before anything runs (pydantic models, every unknown key refused), and a
+problem is reported as ``FILE: where: what``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from synack.host import Host
+from synack.scenarios import (
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    Options,
+    Outcome,
+    Scenario,
+    World,
+)
+from synack.sim.network import LinkConfig, segment_matcher
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.errors import TcpError
+from synack.tcp.events import Connected, DataReceived, EndOfStream
+from synack.wire.segment import Segment
+
+Seconds = Annotated[float, Field(ge=0.0, le=86_400.0)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ScenarioFileError(ValueError):
+    """A scenario file that cannot be run: the message says where and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Strict):
+    en: str = Field(min_length=1)
+    ko: str = Field(min_length=1)
+
+
+class Notes(_Strict):
+    en: list[str] = Field(min_length=1)
+    ko: list[str] = Field(min_length=1)
+
+
+class Link(_Strict):
+    """One direction of the link, or both (LinkConfig's fields; delay in seconds)."""
+
+    delay: Seconds = 0.010
+    jitter: Seconds = 0.0
+    bandwidth: Annotated[float, Field(gt=0.0)] | None = None
+    queue_limit: Annotated[int, Field(ge=0)] | None = None
+    loss: Probability = 0.0
+    duplicate: Probability = 0.0
+    reorder: Probability = 0.0
+    reorder_delay: Seconds = 0.005
+    corrupt: Probability = 0.0
+
+
+class Links(Link):
+    """``[link]``: both directions, with ``[link.c2s]`` and ``[link.s2c]`` overriding."""
+
+    c2s: Link | None = None
+    s2c: Link | None = None
+
+
+Event = Literal["connected", "data", "end-of-stream"]
+
+
+class Action(_Strict):
+    """One thing an application does: at a time (``at``), or ``delay`` seconds
+    after an event on its connection (``on``). An action on "data" or
+    "end-of-stream" with no delay runs in the same instant, so what it sends
+    leaves with the ACK the event caused; one on "connected" runs once
+    connect() has returned, after the handshake's ACK has left (as a socket
+    program's write does)."""
+
+    action: Literal["connect", "listen", "send", "shutdown", "close", "abort", "read"]
+    at: Seconds | None = None
+    on: Event | None = None
+    delay: Seconds = 0.0
+    data: str | None = None  # for "send": text (UTF-8)
+    bytes: Annotated[int, Field(ge=1, le=100 * 1024 * 1024)] | None = None  # for "send": a pattern
+    once: bool = True  # an "on" action runs on the first such event only
+
+    @model_validator(mode="after")
+    def _when_and_what(self) -> Action:
+        if (self.at is None) == (self.on is None):
+            raise ValueError("give exactly one of 'at' (a time) and 'on' (an event)")
+        if self.action == "send" and (self.data is None) == (self.bytes is None):
+            raise ValueError("a send needs exactly one of 'data' (text) and 'bytes' (a size)")
+        if self.action != "send" and (self.data is not None or self.bytes is not None):
+            raise ValueError(f"'data' and 'bytes' belong to a send, not to {self.action!r}")
+        if self.action in ("connect", "listen") and self.on is not None:
+            raise ValueError(f"{self.action!r} happens at a time ('at'), not on an event")
+        return self
+
+
+class Fault(_Strict):
+    """A scripted fault: the ``nth`` matching packet (and ``count - 1`` after it)."""
+
+    action: Literal["drop", "duplicate", "delay"] = "drop"
+    sender: Literal["client", "server"] = Field(alias="from")
+    flags: str | None = None  # tcpdump letters, e.g. "S." for SYN,ACK
+    with_data: bool | None = None  # only segments with (true) or without (false) text
+    nth: Annotated[int, Field(ge=1)] = 1
+    count: Annotated[int, Field(ge=1)] = 1
+    delay: Seconds = 0.0
+
+
+class ScenarioFile(_Strict):
+    name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: Text
+    notes: Notes
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    duration: Annotated[float, Field(gt=0.0, le=86_400.0)] = 3600.0
+    # the server's application reads what arrives only from this time on
+    # (before it, only a "read" action takes data): a slow reader
+    server_reads_after: Seconds = 0.0
+    link: Links = Links()
+    tcp: dict[str, Any] = {}
+    client: list[Action] = []
+    server: list[Action] = []
+    fault: list[Fault] = []
+
+    @model_validator(mode="after")
+    def _opens(self) -> ScenarioFile:
+        if not any(a.action == "connect" for a in self.client):
+            raise ValueError("the client never connects: add an action 'connect' with 'at'")
+        if any(a.action == "listen" for a in self.client):
+            raise ValueError("the client cannot listen: 'listen' is a server action")
+        if any(a.action == "connect" for a in self.server):
+            raise ValueError("the server does not connect: it listens")
+        return self
+
+
+_TCP_FIELDS = {f.name: f for f in fields(TcpConfig)}
+
+
+def _tcp_config(settings: dict[str, Any], msl: float) -> TcpConfig:
+    unknown = sorted(set(settings) - set(_TCP_FIELDS))
+    if unknown:
+        raise ScenarioFileError(f"tcp: unknown setting {unknown[0]!r}")
+    try:
+        return TcpConfig(**{"msl": msl, **settings})
+    except (TypeError, ValueError) as exc:
+        raise ScenarioFileError(f"tcp: {exc}") from None
+
+
+def _pattern(size: int) -> bytes:
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
+
+
+def _where(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "the file"
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """The scenario in ``path``, checked; :class:`ScenarioFileError` if it is not valid."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioFileError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ScenarioFileError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioFileError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        spec = ScenarioFile.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        raise ScenarioFileError(f"{path}: {_where(first['loc'])}: {message}") from None
+    try:
+        _tcp_config(spec.tcp, 120.0)
+        _links(spec.link)
+    except ScenarioFileError as exc:
+        raise ScenarioFileError(f"{path}: {exc}") from None
+    return Scenario(
+        spec.name,
+        {"en": spec.title.en, "ko": spec.title.ko},
+        {"en": tuple(spec.notes.en), "ko": tuple(spec.notes.ko)},
+        lambda options: _run(spec, options),
+    )
+
+
+def _links(link: Links) -> tuple[LinkConfig, LinkConfig]:
+    both = link.model_dump(exclude={"c2s", "s2c"})
+    try:
+        return tuple(  # type: ignore[return-value]
+            LinkConfig(**{**both, **(one.model_dump(exclude_unset=True) if one else {})})
+            for one in (link.c2s, link.s2c)
+        )
+    except ValueError as exc:
+        raise ScenarioFileError(f"link: {exc}") from None
+
+
+def _with_data(wanted: bool | None) -> Callable[[Segment], bool] | None:
+    """A fault's test of a segment's text: any (None), with text, or without."""
+    if wanted is None:
+        return None
+    return lambda seg: bool(seg.payload) == wanted
+
+
+def _run(spec: ScenarioFile, options: Options) -> Outcome:
+    if spec.seed is not None and options.seed == Options().seed:
+        options = Options(spec.seed, options.isn_client, options.isn_server, options.msl,
+                          options.delay)  # fmt: skip
+    config = _tcp_config(spec.tcp, options.msl)
+    c2s, s2c = _links(spec.link)
+    world = World(spec.name, options, config=config, link=c2s)
+    world.net.set_link(world.server, world.client, s2c)
+    world.server_reads_after = spec.server_reads_after
+    sides = {"client": world.client, "server": world.server}
+    for rule in spec.fault:
+        match = segment_matcher(src=sides[rule.sender], flags=rule.flags,
+                                predicate=_with_data(rule.with_data))  # fmt: skip
+        world.net.fault(match, rule.action, nth=rule.nth, count=rule.count, delay=rule.delay)
+    _Application(world, "client", world.client, spec.client)
+    _Application(world, "server", world.server, spec.server)
+    return world.run(limit=spec.duration)
+
+
+class _Application:
+    """One side's script: timed actions on the agenda, event actions on its handler."""
+
+    def __init__(self, world: World, side: str, host: Host, actions: list[Action]) -> None:
+        self.world = world
+        self.side = side
+        self.host = host
+        self.conns: list[Connection] = []
+        self.pending = [a for a in actions if a.on is not None]
+        for action in actions:
+            if action.at is not None:
+                world.at(action.at, self._timed(action))
+        handler = self._on_event
+        if side == "client":
+            world.on_client = handler
+        else:
+            world.on_server = handler
+
+    def _timed(self, action: Action) -> Callable[[float], None]:
+        return lambda now: self._do(action, now)
+
+    def _on_event(self, conn: Connection, event: object) -> None:
+        if conn not in self.conns:
+            self.conns.append(conn)
+        kind = (
+            "connected" if isinstance(event, Connected)
+            else "data" if isinstance(event, DataReceived)
+            else "end-of-stream" if isinstance(event, EndOfStream)
+            else None
+        )  # fmt: skip
+        for action in [a for a in self.pending if a.on == kind]:
+            if action.once:
+                self.pending.remove(action)
+            now = self.world.net.now
+            if action.delay == 0 and kind != "connected":
+                # at once: what it sends leaves with what the event caused (a
+                # reply rides on the ACK of the request)
+                self._do(action, now)
+            else:
+                self.world.at(now + action.delay, self._timed(action))
+
+    def _do(self, action: Action, now: float) -> None:
+        world = self.world
+        if action.action == "connect":
+            conn = self.host.connect((SERVER_ADDRESS, SERVER_PORT), now)
+            self.conns.append(conn)
+            return
+        if action.action == "listen":
+            self.host.listen(SERVER_PORT, now=now)
+            return
+        if not self.conns:
+            return  # nothing to act on (yet): the action does nothing
+        conn = self.conns[-1]
+        try:
+            if action.action == "send":
+                data = (
+                    action.data.encode() if action.data is not None else _pattern(action.bytes or 0)
+                )
+                world.send(conn, data, self.side)
+            elif action.action == "shutdown":
+                conn.shutdown_write(now)
+            elif action.action == "close":
+                conn.close(now)
+            elif action.action == "abort":
+                conn.abort(now)
+            elif action.action == "read":
+                sink = world.client_received if self.side == "client" else world.server_received
+                sink.extend(conn.receive())
+        except TcpError:
+            # the call fails, as it would on a socket (the connection is closing
+            # or gone): the trace shows the user call, the script goes on
+            pass
+
+
+__all__ = ["ScenarioFile", "ScenarioFileError", "load_scenario"]
