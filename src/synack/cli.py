@@ -94,6 +94,12 @@ def main() -> None:
 @click.option(
     "--seed", type=SEED, default=1, show_default=True, help="Seed of the run (0 to 2^32-1)."
 )
+@click.option(
+    "--file",
+    "scenario_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Run the scenario in this TOML file instead (docs/scenario-files.md).",
+)
 def demo(
     scenario: str | None,
     list_only: bool,
@@ -108,6 +114,7 @@ def demo(
     msl: float,
     delay: float,
     seed: int,
+    scenario_file: str | None,
 ) -> None:
     """Run a scenario on the simulated network and draw what happened.
 
@@ -130,20 +137,32 @@ def demo(
         for name, item in SCENARIOS.items():
             console.print(f"[bold]{name:<20}[/] {item.title[lang]}")
         return
-    name = scenario or DEFAULT_SCENARIO
-    if name not in SCENARIOS:
-        raise click.BadParameter(
-            f"no scenario {name!r}; choose from: {', '.join(SCENARIOS)}", param_hint="SCENARIO"
-        )
+    if scenario_file is not None:
+        from synack.scenario_file import ScenarioFileError, load_scenario
+
+        if scenario is not None:
+            raise click.UsageError("give a SCENARIO name or --file, not both")
+        try:
+            chosen = load_scenario(scenario_file)
+        except ScenarioFileError as exc:
+            raise click.ClickException(str(exc)) from None
+    else:
+        name = scenario or DEFAULT_SCENARIO
+        if name not in SCENARIOS:
+            raise click.BadParameter(
+                f"no scenario {name!r}; choose from: {', '.join(SCENARIOS)}",
+                param_hint="SCENARIO",
+            )
+        chosen = SCENARIOS[name]
     options = Options(seed, isn_client, isn_server, msl, delay / 1000.0)
-    outcome = run_scenario(name, options)
+    outcome = chosen.run(options) if scenario_file else run_scenario(chosen.name, options)
     if as_json:
         fmt = "json"
     files = bool(html or pcap)
     source = click.get_current_context().get_parameter_source("fmt")
     if files and fmt == "ladder" and source is click.core.ParameterSource.DEFAULT:
         fmt = "none"  # the files and a summary: the ladder only when asked for
-    _write_trace(outcome, console, fmt, html, pcap, absolute, SCENARIOS[name].describe(lang),
+    _write_trace(outcome, console, fmt, html, pcap, absolute, chosen.describe(lang),
                  lang)  # fmt: skip
 
 
@@ -1087,7 +1106,10 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
             ) from None
         if not any(getattr(r, "endpoint", None) == endpoint for r in records):
             raise click.ClickException(f"the trace has no records for endpoint {endpoint!r}")
+    from synack.tcp.config import TcpConfig
+
+    config = TcpConfig()  # the configuration synack runs with unless told otherwise
     if fmt == "mermaid":
-        click.echo(state_diagram_mermaid(records, endpoint), nl=False)
+        click.echo(state_diagram_mermaid(records, endpoint, config), nl=False)
         return
-    Console(highlight=False).print(state_diagram_text(records, endpoint))
+    Console(highlight=False).print(state_diagram_text(records, endpoint, config))
