@@ -194,8 +194,16 @@ def _step_svg(step: Step, geo: _Geometry, timeline: Timeline, lang: str = "en") 
             f'text-anchor="{"start" if side == 0 else "end"}">{escape(text)}</text>'
         )
     title = escape(step.describe(timeline.left, timeline.right, lang))
+    data = ""
+    if step.kind == "arrow":
+        # what the arrow stands for, for tests and tools (the numbers as drawn)
+        data = (
+            f' data-endpoint="{escape(step.side)}" data-flags="{escape(step.flags)}"'
+            f' data-seq="{step.seq}" data-ack="{step.ack}" data-len="{step.len}"'
+            f' data-fate="{escape(step.fate_word)}"'
+        )
     return (
-        f'<g class="{classes}" id="step-{step.index}" data-step="{step.index}">'
+        f'<g class="{classes}" id="step-{step.index}" data-step="{step.index}"{data}>'
         f"<title>{title}</title>{''.join(body)}</g>"
     )
 
