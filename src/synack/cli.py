@@ -195,7 +195,7 @@ def _write_trace(
         head = [f"{outcome.name}: {title}", *(f"  - {note}" for note in notes)]
         comments = (f"%% {' '.join(line.splitlines())}\n" for line in head)
         console.out("".join(comments), end="", highlight=False)
-        console.out(render_mermaid(records, absolute=absolute), end="", highlight=False)
+        console.out(render_mermaid(records, absolute=absolute, lang=lang), end="", highlight=False)
         console.out("".join(f"%% {fact}\n" for fact in facts), end="", highlight=False)
     elif fmt == "json":
         for item in json_records(records):
@@ -210,9 +210,9 @@ def _write_trace(
             render_ladder(records, console, absolute=absolute, title=title, lang=lang)
             console.print()
         for line in summary_lines(build_timeline(records, absolute=absolute), lang):
-            console.print(f"  {line}", markup=False)
+            console.print(f"  {line}", markup=False, soft_wrap=True)
         for fact in facts:
-            console.print(f"  {fact}", markup=False)
+            console.print(f"  {fact}", markup=False, soft_wrap=True)
     said = console if fmt in ("ladder", "none") else Console(stderr=True, highlight=False)
     if html is not None:
         write_html(records, html, title=title, narration=list(notes), absolute=absolute,

@@ -24,6 +24,7 @@ from synack.tcp.state import State
 from synack.trace import i18n
 from synack.trace.html import render_html
 from synack.trace.ladder import render_ladder, summary_lines
+from synack.trace.mermaid import render_mermaid
 from synack.trace.timeline import build_timeline
 
 # flags' and segments' names, RFC 9293 states and user calls, option names as
@@ -126,12 +127,21 @@ def test_no_english_left_in_any_korean_view(name: str) -> None:
     timeline = build_timeline(records)
     text = "\n".join(ladder(records, "ko") + summary_lines(timeline, "ko"))
     assert not untranslated(text), (untranslated(text), text)
+    syntax = re.compile(
+        r"^(sequenceDiagram|    participant [LR] as|    Note over [LR]:|    [LR]-+>*x?[LR]:)"
+    )
+    diagram = "\n".join(
+        syntax.sub("", line) for line in render_mermaid(records, lang="ko").splitlines()
+    )
+    assert not untranslated(diagram), untranslated(diagram)
     page = render_html(records, title="-", narration=["-"], lang="ko")  # the scenario's words
     shown = _visible_html(page)
     assert not untranslated(shown), untranslated(shown)
     # and the check bites: the same views in English are full of words
     english = "\n".join(ladder(records, "en") + summary_lines(timeline, "en"))
     assert {"times", "sequence", "numbers", "steps"} <= untranslated(english)
+    english = "\n".join(syntax.sub("", line) for line in render_mermaid(records).splitlines())
+    assert {"active"} <= untranslated(english)
 
 
 def test_no_english_left_in_the_korean_demo_summary(tmp_path: Path) -> None:
