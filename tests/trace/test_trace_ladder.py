@@ -221,6 +221,13 @@ def test_a_window_is_scaled_only_when_both_syns_carried_a_scale() -> None:
         _packet(0.02, "client", ".", 101, 501, 512),
     ]
     assert _labels(zero)[2] == ". seq 1 ack 1 len 0 win 512"
+    # a shift over 14 is taken as 14 (RFC 7323 2.3)
+    big = [
+        _packet(0.0, "client", "S", 100, 0, 65535, "wscale 15"),
+        _packet(0.01, "server", "S.", 500, 101, 29200, "wscale 0"),
+        _packet(0.02, "client", ".", 101, 501, 1),
+    ]
+    assert _labels(big)[2] == ". seq 1 ack 1 len 0 win 16 KiB (1<<14)"
 
 
 def test_times_keep_one_column_for_any_time() -> None:

@@ -227,10 +227,11 @@ def syn_options(options: str) -> str:
 
 
 def _wscale(options: str) -> int | None:
+    """The shift a SYN's options announce; more than 14 counts as 14 (RFC 7323 2.3)."""
     for part in options.split(","):
         if part.strip().startswith("wscale "):
             try:
-                return int(part.split()[1])
+                return min(int(part.split()[1]), 14)
             except (IndexError, ValueError):
                 return None
     return None
