@@ -18,7 +18,7 @@ from synack.wire.seq import MASK
 if TYPE_CHECKING:
     from synack.apps.live_trace import LiveTrace
     from synack.conformance.runtime import RunResult
-    from synack.net.lab import Lab
+    from synack.net.lab import Lab, LabProcess
     from synack.scenarios import Outcome
     from synack.sim.network import LinkConfig
     from synack.trace.records import TraceRecorder
@@ -296,8 +296,8 @@ def _lab_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 
 _LAB_NAME = click.option(
-    "--name", default="synack-lab", show_default=True, callback=_lab_name,
-    help="The lab's network namespace.",
+    "--name", default="synack-lab", show_default=True, callback=_lab_name, envvar="SYNACK_LAB",
+    help="The lab's network namespace (or $SYNACK_LAB).",
 )  # fmt: skip
 
 
@@ -312,8 +312,9 @@ def lab() -> None:
     """A network namespace where synack meets the kernel's TCP.
 
     Inside it, the TUN device synack0 has the kernel's addresses (10.77.0.1,
-    fd77::1); synack answers for 10.77.0.2 and fd77::2 behind it. Nothing
-    leaves the namespace. Needs root.
+    fd77::1); synack answers for 10.77.0.2 and fd77::2 behind it. Each more
+    synack process at once gets a device and addresses of its own (synack1 with
+    10.77.0.3 and fd77::3, ...). Nothing leaves the namespace. Needs root.
     """
 
 
@@ -329,9 +330,10 @@ def lab_up(name: str, mtu: int) -> None:
 
     the_lab = _lab(name, mtu)
     try:
-        the_lab.up()
+        stopped = the_lab.up()
     except LabError as exc:
         raise click.ClickException(str(exc)) from None
+    _say_stopped(name, stopped)
     click.echo(
         f"lab {name} is up: kernel {the_lab.kernel_v4} and {the_lab.kernel_v6}, "
         f"synack {the_lab.synack_v4} and {the_lab.synack_v6} (mtu {mtu})"
@@ -341,13 +343,23 @@ def lab_up(name: str, mtu: int) -> None:
 @lab.command("down")
 @_LAB_NAME
 def lab_down(name: str) -> None:
-    """Remove the lab and everything in it."""
+    """Stop every process in the lab, saying which, and remove it."""
     from synack.net.lab import LabError
 
+    the_lab = _lab(name)
     try:
-        _lab(name).down()
+        if not the_lab.exists:
+            raise LabError(f"no lab named {name}: nothing to take down")
+        stopped = the_lab.down()
     except LabError as exc:
         raise click.ClickException(str(exc)) from None
+    _say_stopped(name, stopped)
+    click.echo(f"lab {name} is down")
+
+
+def _say_stopped(name: str, stopped: list[LabProcess]) -> None:
+    for proc in stopped:
+        click.echo(f"stopped pid {proc.pid} in lab {name}: {proc.command}")
 
 
 @lab.command("exec", context_settings={"ignore_unknown_options": True})
@@ -446,7 +458,8 @@ def listen(
     pcap: str | None,
     impair: str | None,
 ) -> None:
-    """Serve PORT on synack's lab addresses (10.77.0.2, fd77::2).
+    """Serve PORT on synack's lab addresses (10.77.0.2, fd77::2; 10.77.0.3 and
+    fd77::3 if another synack process holds those, and so on).
 
     Try it with: synack lab exec curl http://10.77.0.2:PORT/
     """
@@ -470,9 +483,9 @@ def listen(
     trace = _live_trace(ladder, pcap)
     err = Console(stderr=True, highlight=False)
 
-    def ready() -> None:
+    def ready(addresses: tuple[object, ...]) -> None:
         what = f"files of {http_dir} over HTTP" if http_dir else mode
-        where = f"{the_lab.synack_v4}:{port} and [{the_lab.synack_v6}]:{port}"
+        where = " and ".join(f"[{a}]:{port}" if ":" in str(a) else f"{a}:{port}" for a in addresses)
         err.print(f"synack serves {what} on {where}", markup=False)
 
     try:

@@ -12,6 +12,7 @@ import random
 import sys
 import threading
 from collections.abc import Callable
+from typing import TextIO
 
 from synack.aio import Stack
 from synack.apps.live_trace import LiveTrace
@@ -19,9 +20,13 @@ from synack.apps.servers import Handler
 from synack.host import Host
 from synack.net.driver import TunDriver
 from synack.net.lab import Lab
-from synack.net.tun import open_tun
 from synack.sim.network import Link, LinkConfig
 from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.state import State
+from synack.tcp.tracer import Tracer
+from synack.wire.ip import IPAddress
+from synack.wire.segment import SYN, Segment
 
 
 def lab_stack(
@@ -29,19 +34,24 @@ def lab_stack(
     trace: LiveTrace | None = None,
     impair: LinkConfig | None = None,
     config: TcpConfig | None = None,
+    tracer: Tracer | None = None,
 ) -> tuple[Stack, TunDriver]:
-    """Enter the lab, attach to its TUN device and start a Host for synack's
-    addresses, its MSS from the device's MTU."""
+    """Enter the lab, attach to the first free TUN device (:meth:`Lab.attach`)
+    and start a Host for that device's addresses, its MSS from the lab's MTU.
+    ``tracer`` is told too (after the live trace, if any)."""
     lab.enter()
-    fd = open_tun(lab.device)
-    tracer = trace.tracer() if trace is not None else None
+    place = lab.attach()
+    tracers: list[Tracer] = [
+        t for t in (trace.tracer() if trace is not None else None, tracer) if t is not None
+    ]
     host = Host(
-        [lab.synack_v4, lab.synack_v6],
-        config if config is not None else TcpConfig(mtu=lab.device_mtu()),
-        tracer=tracer,
+        [place.v4, place.v6],
+        config if config is not None else TcpConfig(mtu=place.mtu),
+        tracer=tracers[0] if len(tracers) == 1 else (TeeTracer(tracers) if tracers else None),
     )
     inbound, outbound = impairment(host, impair) if impair is not None else (None, None)
-    driver = TunDriver(host, fd, inbound=inbound, outbound=outbound)
+    driver = TunDriver(host, place.fd, inbound=inbound, outbound=outbound)
+    driver.device = place.device
     if trace is not None:
         trace.wrap(driver)
     return Stack(driver), driver
@@ -59,11 +69,12 @@ async def listen(
     handler: Handler,
     trace: LiveTrace | None,
     count: int | None = None,
-    ready: Callable[[], None] | None = None,
+    ready: Callable[[tuple[IPAddress, ...]], None] | None = None,
     impair: LinkConfig | None = None,
 ) -> None:
     """Serve ``port`` on synack's lab addresses until interrupted, or until
-    ``count`` connections have been served."""
+    ``count`` connections have been served. ``ready`` is called with the
+    addresses served once listening."""
     stack, driver = lab_stack(lab, trace, impair)
     served = 0
     done = asyncio.Event()
@@ -81,7 +92,7 @@ async def listen(
 
     await stack.start_server(handle, None, port)
     if ready is not None:
-        ready()
+        ready(stack.host.addresses)
     try:
         await done.wait()
         await asyncio.sleep(0.05)  # let the last ACKs go out
@@ -95,8 +106,9 @@ async def connect(
     lab: Lab, host: str, port: int, trace: LiveTrace | None, impair: LinkConfig | None = None
 ) -> int:
     """nc-like: stdin to the peer (then our FIN), the peer to stdout. Returns the
-    exit status: 0, or 1 when the connection failed."""
-    stack, driver = lab_stack(lab, trace, impair)
+    exit status: 0, or 1 when the connection failed. Each retransmission of
+    the SYN gets a line on stderr as it happens."""
+    stack, driver = lab_stack(lab, trace, impair, tracer=SynRetransmissions(host, port))
     loop = asyncio.get_running_loop()
     try:
         try:
@@ -142,3 +154,86 @@ async def connect(
         driver.close()
         if trace is not None:
             trace.finish()
+
+
+class TeeTracer:
+    """One tracer hook feeding several."""
+
+    def __init__(self, tracers: list[Tracer]) -> None:
+        self.tracers = tracers
+
+    def state_changed(
+        self, conn: Connection | None, now: float, old: State, new: State, cause: str
+    ) -> None:
+        for tracer in self.tracers:
+            tracer.state_changed(conn, now, old, new, cause)
+
+    def segment(
+        self,
+        conn: Connection | None,
+        now: float,
+        direction: str,
+        segment: Segment,
+        reason: str | None,
+        addresses: tuple[object, object] | None = None,
+    ) -> None:
+        for tracer in self.tracers:
+            tracer.segment(conn, now, direction, segment, reason, addresses)
+
+    def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
+        for tracer in self.tracers:
+            tracer.timer_fired(conn, now, timer)
+
+    def user_call(self, conn: Connection, now: float, call: str) -> None:
+        for tracer in self.tracers:
+            tracer.user_call(conn, now, call)
+
+
+class SynRetransmissions:
+    """A tracer hook that writes a line to stderr for each SYN sent again to
+    ``host:port`` (``synack connect`` to an address that does not answer)::
+
+        synack connect: 10.77.0.200:80: no answer; SYN sent again at 1.00 s (retransmission 1)
+    """
+
+    def __init__(self, host: str, port: int, out: TextIO | None = None) -> None:
+        self.where = f"{host}:{port}"  # as the other lines of synack connect
+        self.out = out
+        self.first: float | None = None  # when the first SYN went
+        self.count = 0
+
+    def state_changed(
+        self, conn: Connection | None, now: float, old: State, new: State, cause: str
+    ) -> None:
+        pass
+
+    def segment(
+        self,
+        conn: Connection | None,
+        now: float,
+        direction: str,
+        segment: Segment,
+        reason: str | None,
+        addresses: tuple[object, object] | None = None,
+    ) -> None:
+        if direction != "sent" or segment.flags & SYN == 0 or conn is None:
+            return
+        if conn.state is not State.SYN_SENT:
+            return
+        if self.first is None:
+            self.first = now
+            return
+        self.count += 1
+        out = self.out if self.out is not None else sys.stderr
+        print(
+            f"synack connect: {self.where}: no answer; SYN sent again at "
+            f"{now - self.first:.2f} s (retransmission {self.count})",
+            file=out,
+            flush=True,
+        )
+
+    def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
+        pass
+
+    def user_call(self, conn: Connection, now: float, call: str) -> None:
+        pass

@@ -37,6 +37,7 @@ class TunDriver(HostDriver):
         self.loop = loop if loop is not None else asyncio.get_running_loop()
         super().__init__(host, self.loop)
         self.fd = fd
+        self.device: str | None = None  # the device's name, where known
         self._backlog: list[bytes] = []  # packets the device would not take yet
         self.packets_in = self.packets_out = self.dropped_out = 0
         self.impaired = 0  # packets lost on the impaired links

@@ -1,36 +1,75 @@
-"""The lab: a network namespace with a TUN device, synack on one side and the
+"""The lab: a network namespace with TUN devices, synack on one side and the
 kernel on the other.
 
 Inside the namespace the TUN device ``synack0`` carries the kernel's
-addresses (10.77.0.1/24, fd77::1/64); synack answers for the peer addresses
-(10.77.0.2, fd77::2) behind it. Everything the kernel sends to those goes
-into the TUN device, that is, to synack; nothing leaves the namespace. It is
-built with iproute2's ``ip``.
+addresses (10.77.0.1/24, fd77::1/64). Each synack process in the lab attaches
+to a TUN device of its own (:meth:`Lab.attach`) and answers for the
+addresses of that device's slot: slot 0 is ``synack0`` with 10.77.0.2 and
+fd77::2; slot n is ``synack<n>`` with 10.77.0.(2+n) and fd77::(2+n), a
+device the process creates and the kernel routes those two addresses to
+(it goes away with the process). A process takes the first slot whose
+device no other process holds, so a listener and clients run side by side.
+Nothing leaves the namespace. It is built with iproute2's ``ip``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import re
 import shutil
+import signal
 import subprocess
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from synack.net.tun import TunBusy, open_tun
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/var/run/netns"
 KERNEL_V4, SYNACK_V4 = IPv4Address("10.77.0.1"), IPv4Address("10.77.0.2")
 KERNEL_V6, SYNACK_V6 = IPv6Address("fd77::1"), IPv6Address("fd77::2")
+MAX_SLOTS = 200  # synack processes in one lab at once (10.77.0.2 to 10.77.0.201)
+STOP_GRACE = 2.0  # seconds a process has to exit on SIGTERM before SIGKILL
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One synack process's place in the lab: its TUN device (an open,
+    non-blocking descriptor) and the addresses it answers for."""
+
+    fd: int
+    slot: int
+    device: str
+    v4: IPv4Address
+    v6: IPv6Address
+    mtu: int
+
+
+@dataclass(frozen=True)
+class LabProcess:
+    pid: int
+    command: str
 
 
 class LabError(RuntimeError):
     """A one-line reason the lab cannot be built or used."""
 
 
+DEFAULT_NAME = "synack-lab"
+NAME_VARIABLE = "SYNACK_LAB"  # an environment variable naming the lab, for the CLI and Lab()
+
+
+def default_name() -> str:
+    """``$SYNACK_LAB``, or ``synack-lab``."""
+    return os.environ.get(NAME_VARIABLE) or DEFAULT_NAME
+
+
 @dataclass(frozen=True)
 class Lab:
-    name: str = "synack-lab"
+    name: str = field(default_factory=default_name)
     device: str = "synack0"
     kernel_v4: IPv4Address = KERNEL_V4
     synack_v4: IPv4Address = SYNACK_V4
@@ -42,11 +81,11 @@ class Lab:
     def exists(self) -> bool:
         return os.path.exists(os.path.join(NETNS_DIR, self.name))
 
-    def up(self) -> None:
-        """Create the namespace and its TUN device (again, if it exists)."""
+    def up(self) -> list[LabProcess]:
+        """Create the namespace and its TUN device (again, if it exists: its
+        processes are stopped first, and returned)."""
         _require_root()
-        if self.exists:
-            self.down()
+        stopped = self.down() if self.exists else []
         _ip("netns", "add", self.name)
         try:
             self.ip("link", "set", "lo", "up")
@@ -54,15 +93,56 @@ class Lab:
             self.ip("link", "set", self.device, "mtu", str(self.mtu), "up")
             self.ip("addr", "add", f"{self.kernel_v4}/24", "dev", self.device)
             self.ip("-6", "addr", "add", f"{self.kernel_v6}/64", "dev", self.device, "nodad")
+            # the kernel routes between synack processes (between their devices)
+            _run(self.command(["sh", "-c", _FORWARDING]))
         except LabError:
             self.down()
             raise
+        return stopped
 
-    def down(self) -> None:
-        """Remove the namespace, and with it the TUN device and its addresses."""
+    def down(self) -> list[LabProcess]:
+        """Stop every process in the namespace, then remove it, and with it the
+        TUN devices and their addresses. Returns the processes stopped."""
         _require_root()
-        if self.exists:
-            _ip("netns", "del", self.name)
+        if not self.exists:
+            return []
+        stopped = self.stop_processes()
+        _ip("netns", "del", self.name)
+        return stopped
+
+    def processes(self) -> list[LabProcess]:
+        """The processes inside the namespace (but this one), as ``ip netns pids``
+        finds them, with their command lines."""
+        found = []
+        for word in _ip("netns", "pids", self.name).split():
+            pid = int(word)
+            if pid == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().rstrip(b"\0").split(b"\0")
+            except OSError:  # gone already
+                continue
+            found.append(LabProcess(pid, " ".join(a.decode(errors="replace") for a in argv)))
+        return found
+
+    def stop_processes(self, grace: float = STOP_GRACE) -> list[LabProcess]:
+        """SIGTERM to every process in the namespace, SIGKILL to those still
+        there after ``grace`` seconds; returns them."""
+        stopped: dict[int, LabProcess] = {}
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+            running = self.processes()
+            for proc in running:
+                stopped.setdefault(proc.pid, proc)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, sig)
+            deadline = time.monotonic() + wait
+            while running and time.monotonic() < deadline:
+                time.sleep(0.05)
+                running = self.processes()
+            if not running:
+                break
+        return list(stopped.values())
 
     def device_mtu(self) -> int:
         """The TUN device's MTU, as ``lab up`` set it."""
@@ -95,6 +175,48 @@ class Lab:
         finally:
             os.close(fd)
 
+    def slot_device(self, slot: int) -> str:
+        """The TUN device of ``slot``: ``synack0``, ``synack1``, ..."""
+        if slot == 0:
+            return self.device
+        return f"{self.device.rstrip('0123456789') or self.device}{slot}"
+
+    def slot_addresses(self, slot: int) -> tuple[IPv4Address, IPv6Address]:
+        return self.synack_v4 + slot, self.synack_v6 + slot
+
+    def attach(self) -> Attachment:
+        """Inside the namespace (after :meth:`enter`): attach to the first free
+        slot's TUN device; slot 0's is ``lab up``'s, a later one is created
+        here, given the lab's MTU, and the kernel routes the slot's addresses
+        to it. The device of a slot above 0 vanishes when the process closes it
+        (or exits)."""
+        mtu = self.device_mtu()
+        for slot in range(MAX_SLOTS):
+            device = self.slot_device(slot)
+            try:
+                fd = open_tun(device)
+            except TunBusy:
+                continue
+            v4, v6 = self.slot_addresses(slot)
+            if slot > 0:
+                try:
+                    self.ip_batch(
+                        [
+                            f"link set dev {device} mtu {mtu} up",
+                            f"route replace {v4}/32 dev {device} src {self.kernel_v4}",
+                            f"route replace {v6}/128 dev {device}",
+                        ]
+                    )
+                except LabError:
+                    os.close(fd)
+                    raise
+            return Attachment(fd, slot, device, v4, v6, mtu)
+        raise LabError(f"all {MAX_SLOTS} synack slots of lab {self.name} are in use")
+
+    def ip_batch(self, commands: list[str]) -> None:
+        """Run ``ip`` commands (one a line) inside the namespace in one process."""
+        _run([_ip_binary(), "-n", self.name, "-batch", "-"], "\n".join(commands) + "\n")
+
     def synack_address(self, version: int) -> IPv4Address | IPv6Address:
         return self.synack_v4 if version == 4 else self.synack_v6
 
@@ -120,9 +242,18 @@ def _ip_binary() -> str:
     return path
 
 
+_FORWARDING = (
+    "echo 1 > /proc/sys/net/ipv4/ip_forward && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding"
+)
+
+
 def _ip(*args: str) -> str:
-    done = subprocess.run([_ip_binary(), *args], capture_output=True, text=True, check=False)
+    return _run([_ip_binary(), *args])
+
+
+def _run(argv: list[str], stdin: str | None = None) -> str:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         reason = done.stderr.strip() or f"exit status {done.returncode}"
-        raise LabError(f"ip {' '.join(args)}: {reason}")
+        raise LabError(f"{' '.join([os.path.basename(argv[0]), *argv[1:]])}: {reason}")
     return done.stdout

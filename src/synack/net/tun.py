@@ -6,6 +6,7 @@ one, with no extra header (linux/if_tun.h).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import struct
@@ -18,6 +19,10 @@ _IFREQ = struct.Struct("16sH")
 
 class TunError(OSError):
     """The TUN device could not be opened, with what to do about it."""
+
+
+class TunBusy(TunError):
+    """Another process is attached to the TUN device already."""
 
 
 def open_tun(name: str) -> int:
@@ -35,5 +40,7 @@ def open_tun(name: str) -> int:
         fcntl.ioctl(fd, TUNSETIFF, _IFREQ.pack(name.encode(), IFF_TUN | IFF_NO_PI))
     except OSError as exc:
         os.close(fd)
+        if exc.errno == errno.EBUSY:
+            raise TunBusy(f"TUN device {name} is in use by another process") from None
         raise TunError(f"cannot attach to TUN device {name}: {exc.strerror}") from None
     return fd
