@@ -1,22 +1,114 @@
 """A live view of a TUN driver's traffic: ladder lines as segments cross, and a
-pcap at the end (``synack listen --ladder --pcap``)."""
+pcap at the end (``synack listen --ladder --pcap``).
+
+The packet path only records (a packet record is a few microseconds); the
+ladder is drawn by a thread of its own, woken after each batch, so that
+drawing never holds up an ACK. The drawing thread takes the records that
+have arrived since it last drew, all at once, at most ``DRAW_RATE`` times a
+second.
+"""
 
 from __future__ import annotations
+
+import dataclasses
+import sys
+import threading
+import time
 
 from rich.console import Console
 
 from synack.net.driver import TunDriver
 from synack.trace.ladder import ladder_lines
 from synack.trace.pcap import write_pcap
-from synack.trace.records import EndpointTracer, TraceRecorder
+from synack.trace.records import (
+    EndpointTracer,
+    PacketRecord,
+    Record,
+    StateRecord,
+    TraceRecorder,
+)
 from synack.trace.timeline import build_timeline
+from synack.wire import seq as sq
+from synack.wire.errors import MalformedPacket
+from synack.wire.ip import parse_tcp_packet
 
 SYNACK, KERNEL = "synack", "kernel"
+DRAW_RATE = 20  # ladder draws a second, at most
+SWITCH_INTERVAL = 0.001  # seconds the drawing thread may hold the GIL while the loop waits
+SIMULTANEOUS = " (simultaneous close)"
+NOT_SENT_YET = " (ours not sent yet)"
+
+Key = tuple[bytes, int, bytes, int]  # our address and port, the peer's address and port
+
+
+class CloseJudge:
+    """Names a close "simultaneous" only when it was one: both FINs sent before
+    either side received the other's.
+
+    The engine calls a FIN that arrives in FIN-WAIT-1 without acknowledging
+    our FIN a simultaneous close (RFC 9293's CLOSING). But FIN-WAIT-1 starts
+    when the application closes, and our FIN may not have left yet (still
+    queued behind data, or in the Host's output when the peer's FIN was read):
+    then the peer closed first, and the close was an ordinary one. Fed the
+    records in order, :meth:`judge` returns each one, a state record's cause
+    rewritten where the packets show that our FIN had not been sent (to the
+    device) when the peer's FIN came, or that the peer's FIN acknowledged ours.
+    """
+
+    def __init__(self, us: str = SYNACK, peer: str = KERNEL) -> None:
+        self.us, self.peer = us, peer
+        self.fin_acks: dict[Key, int] = {}  # connection -> the ACK that covers our FIN
+        self.last_peer_fin: tuple[Key, int | None] | None = None  # and its ACK field
+
+    def judge(self, rec: Record) -> Record:
+        if isinstance(rec, PacketRecord):
+            if "F" in rec.flags or "S" in rec.flags:
+                self._packet(rec)
+        elif isinstance(rec, StateRecord):
+            if rec.endpoint == self.us and SIMULTANEOUS in rec.cause and not self._simultaneous():
+                return dataclasses.replace(rec, cause=self._honest(rec.cause))
+        return rec
+
+    def _packet(self, rec: PacketRecord) -> None:
+        if rec.src not in (self.us, self.peer) or not rec.packet:
+            return
+        try:
+            src, dst, seg = parse_tcp_packet(rec.packet)
+        except MalformedPacket:
+            return
+        ours = rec.src == self.us
+        key = (
+            (src, seg.src_port, dst, seg.dst_port)
+            if ours
+            else (dst, seg.dst_port, src, seg.src_port)
+        )
+        if "S" in rec.flags:  # a new incarnation of the pair
+            self.fin_acks.pop(key, None)
+            return
+        if ours:
+            self.fin_acks.setdefault(key, sq.add(seg.seq, len(seg.payload) + 1))
+        else:
+            self.last_peer_fin = (key, seg.ack if "." in rec.flags else None)
+
+    def _simultaneous(self) -> bool:
+        if self.last_peer_fin is None:
+            return False
+        key, ack = self.last_peer_fin
+        fin_ack = self.fin_acks.get(key)
+        if fin_ack is None:  # our FIN had not left when theirs came
+            return False
+        # their FIN did not acknowledge ours: sent before ours reached them
+        return ack is None or sq.lt(ack, fin_ack)
+
+    def _honest(self, cause: str) -> str:
+        fin_sent = self.last_peer_fin is not None and self.last_peer_fin[0] in self.fin_acks
+        return cause.replace(SIMULTANEOUS, "" if fin_sent else NOT_SENT_YET)
 
 
 class LiveTrace:
     """Records what crosses the TUN device and the Host's state changes; draws
-    new ladder lines as they happen and writes a pcap at the end."""
+    new ladder lines as they happen (from a thread of its own) and writes a
+    pcap at the end."""
 
     def __init__(self, ladder: bool, pcap: str | None, console: Console) -> None:
         self.recorder = TraceRecorder()
@@ -24,14 +116,21 @@ class LiveTrace:
         self.pcap = pcap
         self.console = console
         self._printed = 0
+        self._judge = CloseJudge()
+        self._judged: list[Record] = []  # the records drawn so far, causes made honest
+        self._draw_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._drawer: threading.Thread | None = None
 
     def tracer(self) -> EndpointTracer:
         """The tracer for the Host: synack's side of the ladder."""
         return self.recorder.endpoint(SYNACK)
 
     def wrap(self, driver: TunDriver) -> None:
-        """Tap the driver's packets both ways."""
+        """Tap the driver's packets both ways; with a ladder, start drawing."""
         receive, transmit = driver.receive, driver.transmit
+        wake = self._wake.set if self.ladder else _nothing
 
         def tapped_receive(packets: list[bytes]) -> None:
             now = driver.now()
@@ -39,30 +138,65 @@ class LiveTrace:
                 if _is_tcp(packet):  # not the kernel's neighbour discovery and such
                     self.recorder.packet(now, now, KERNEL, SYNACK, "delivered", packet)
             receive(packets)
-            self.draw()
+            wake()
 
         def tapped_transmit(packets: list[bytes]) -> None:
             now = driver.now()
             for packet in packets:
                 self.recorder.packet(now, now, SYNACK, KERNEL, "delivered", packet)
             transmit(packets)
+            wake()
 
         driver.receive = tapped_receive  # type: ignore[method-assign]
         driver.transmit = tapped_transmit  # type: ignore[method-assign]
+        if self.ladder and self._drawer is None:
+            # hand the GIL back to the packet path within a millisecond (not 5)
+            sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+            self._drawer = threading.Thread(target=self._draw_on_wake, name="ladder", daemon=True)
+            self._drawer.start()
+
+    def _draw_on_wake(self) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopping:
+                return
+            self._wake.clear()
+            self.draw()
+            # at most DRAW_RATE draws a second: each one builds the whole
+            # timeline again, and the GIL is shared with the packet path
+            time.sleep(1 / DRAW_RATE)
 
     def draw(self) -> None:
-        if not self.ladder or not self.recorder.records:
+        """Print the ladder lines of the records that came since the last draw."""
+        if not self.ladder:
             return
-        body = ladder_lines(build_timeline(self.recorder.records, SYNACK, KERNEL), footer=False)
-        for line in body[self._printed :]:
-            self.console.print(line)
-        self._printed = max(self._printed, len(body))
+        with self._draw_lock:
+            records = self.recorder.records
+            new = records[len(self._judged) : len(records)]  # a copy: the loop appends on
+            if not new:
+                return
+            self._judged.extend(self._judge.judge(rec) for rec in new)
+            timeline = build_timeline(self._judged, SYNACK, KERNEL)
+            body = ladder_lines(timeline, footer=False)
+            for line in body[self._printed :]:
+                self.console.print(line)
+            self._printed = max(self._printed, len(body))
 
     def finish(self) -> None:
+        """Stop the drawing thread, draw what is left, write the pcap."""
+        if self._drawer is not None:
+            self._stopping = True
+            self._wake.set()
+            self._drawer.join()
+            self._drawer = None
         self.draw()
         if self.pcap:
             count = write_pcap(self.recorder, self.pcap)
             self.console.print(f"wrote {count} packets to {self.pcap}", style="dim")
+
+
+def _nothing() -> None:
+    pass
 
 
 def _is_tcp(packet: bytes) -> bool:
