@@ -119,13 +119,18 @@ class Stack:
         self._transports[accepted] = transport
         transport.connected.set_result(None)
         reader = asyncio.StreamReader(limit=server.limit, loop=self.loop)
-        protocol = asyncio.StreamReaderProtocol(
-            reader,
-            server.callback,
-            loop=self.loop,
-        )
+        protocol = asyncio.StreamReaderProtocol(reader, loop=self.loop)
         transport.attach(protocol)
         server.connections.add(transport)
+        # The callback runs here rather than in StreamReaderProtocol: on Python
+        # 3.11 its done-callback asks a cancelled task (a handler still running
+        # when asyncio.run ends) for its exception and logs a CancelledError.
+        writer = asyncio.StreamWriter(transport, protocol, reader, self.loop)
+        result = server.callback(reader, writer)
+        if asyncio.iscoroutine(result):
+            task = self.loop.create_task(result)
+            server.handlers.add(task)
+            task.add_done_callback(lambda done: server.handler_done(done, transport))
 
     def _after_flush(self) -> None:
         for transport in list(self._finishing):
@@ -162,7 +167,25 @@ class Server:
         self.callback = callback
         self.limit = limit
         self.connections: set[TcpTransport] = set()
+        self.handlers: set[asyncio.Task[None]] = set()  # running callbacks (strong references)
         self._closed = asyncio.Event()
+
+    def handler_done(self, task: asyncio.Task[None], transport: TcpTransport) -> None:
+        """A callback's task ended: report what it raised (as asyncio does), not
+        that it was cancelled."""
+        self.handlers.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.stack.loop.call_exception_handler(
+                {
+                    "message": "Unhandled exception in client_connected_cb",
+                    "exception": exc,
+                    "transport": transport,
+                }
+            )
+            transport.close()
 
     def close(self) -> None:
         self.stack.stop_serving(self.port)
