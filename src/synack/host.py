@@ -572,6 +572,8 @@ class Host:
         conn.listen(now, iss)  # the listener's own LISTEN is already in the trace
         if flags & SYN:
             conn.tracer = tracer  # otherwise a stray: no connection comes of it
+        elif self.tracer is not None:
+            self.tracer.segment(None, now, "received", seg, None, (local[0], remote[0]))
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
             self._half_open(listener, key, conn, src, dst, now)
@@ -719,6 +721,7 @@ class Host:
         tracer = self.tracer
         addresses = (address_from_packed(dst), address_from_packed(src))
         if tracer is not None:
+            tracer.segment(None, now, "received", seg, None, addresses)
             tracer.segment(None, now, "dropped", seg, "no connection", addresses)
         reply = reset_for(seg)
         if reply is None:

@@ -229,5 +229,7 @@ def test_stray_ack_to_listener_leaves_no_connection_in_the_trace() -> None:
     kinds = [
         (r.kind, getattr(r, "direction", None), getattr(r, "flags", None)) for r in recorder.records
     ]
-    assert kinds == [("state", None, None), ("segment", "sent", "R")]  # the listener, then RST
+    # the listener, the ACK it received (no connection comes of it), then the RST
+    assert kinds == [("state", None, None), ("segment", "received", "."), ("segment", "sent", "R")]
+    assert {r.src for r in recorder.records[1:]} >= {f"{US}:80"}  # real addresses, not "*"
     assert recorder.records[0].new == "LISTEN"  # type: ignore[union-attr]

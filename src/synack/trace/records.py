@@ -8,6 +8,8 @@ the JSON Lines form that ``synack demo --json`` prints.
 
 from __future__ import annotations
 
+import ipaddress
+import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -133,6 +135,38 @@ def options_text(seg: Segment) -> str:
     return ",".join(parts)
 
 
+def unchecked_fields(packet: bytes) -> tuple[str, int, int, int, int] | None:
+    """(flags, seq, ack, payload length, window) read straight from a packet's
+    bytes without verifying anything, for packets that did not decode (a
+    corrupted one still shows what it was). None if it is too short."""
+    if not packet:
+        return None
+    version = packet[0] >> 4
+    if version == 4:
+        ip_len = (packet[0] & 0x0F) * 4
+        total = struct.unpack_from("!H", packet, 2)[0] if len(packet) >= 4 else len(packet)
+    elif version == 6:
+        ip_len = 40
+        total = 40 + (struct.unpack_from("!H", packet, 4)[0] if len(packet) >= 6 else 0)
+    else:
+        return None
+    if len(packet) < ip_len + 20:
+        return None
+    seq, ack, offset_flags, win = struct.unpack_from("!IIHH", packet, ip_len + 4)
+    tcp_len = (offset_flags >> 12) * 4
+    length = max(0, min(total, len(packet)) - ip_len - tcp_len)
+    return tcpdump_flags(offset_flags & 0x1FF), seq, ack, length, win
+
+
+def _destination(packet: bytes) -> str:
+    """The destination address of an IP packet, as text."""
+    if packet and packet[0] >> 4 == 6 and len(packet) >= 40:
+        return str(ipaddress.IPv6Address(packet[24:40]))
+    if len(packet) >= 20:
+        return str(ipaddress.IPv4Address(packet[16:20]))
+    return "?"
+
+
 class TraceRecorder:
     """Collects records from any number of endpoints into one list."""
 
@@ -171,9 +205,23 @@ class TraceRecorder:
         try:
             _, _, seg = parse_tcp_packet(packet)
         except MalformedPacket as exc:
+            # what it was, read from the bytes unchecked (a corrupted packet still
+            # shows its flags and numbers, as they arrived)
+            flags, seq, ack, length, win = unchecked_fields(packet) or ("", 0, 0, 0, 0)
             self.records.append(
                 PacketRecord(
-                    t, arrival, src, dst, f"{fate} ({exc.reason})", "", 0, 0, 0, 0, "", packet
+                    t,
+                    arrival,
+                    src,
+                    dst,
+                    f"{fate} ({exc.reason})",
+                    flags,
+                    seq,
+                    ack,
+                    length,
+                    win,
+                    "",
+                    packet,
                 )
             )
             return
@@ -200,6 +248,9 @@ class TraceRecorder:
 
         def tap(event: Any) -> None:
             src, dst = names.get(event.src), names.get(event.dst)
+            if event.fate == "unroutable" and src is not None:
+                # no host has its destination: name the address it was sent to
+                dst = _destination(event.packet)
             if src is not None and dst is not None:
                 self.packet(event.sent, event.arrival, src, dst, event.fate, event.packet)
 

@@ -18,7 +18,6 @@ acknowledgment numbers from the other side's ISN.
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,8 +31,8 @@ from synack.trace.records import (
     StateRecord,
     TimerRecord,
     TraceRecorder,
+    unchecked_fields,
 )
-from synack.wire.segment import tcpdump_flags
 from synack.wire.seq import MASK
 
 TraceSource = TraceRecorder | Iterable[Record]
@@ -235,29 +234,6 @@ def _wscale(options: str) -> int | None:
             except (IndexError, ValueError):
                 return None
     return None
-
-
-def unchecked_fields(packet: bytes) -> tuple[str, int, int, int, int] | None:
-    """(flags, seq, ack, payload length, window) read straight from a packet's
-    bytes without verifying anything, for packets that did not decode (a
-    corrupted one still shows what it was). None if it is too short."""
-    if not packet:
-        return None
-    version = packet[0] >> 4
-    if version == 4:
-        ip_len = (packet[0] & 0x0F) * 4
-        total = struct.unpack_from("!H", packet, 2)[0] if len(packet) >= 4 else len(packet)
-    elif version == 6:
-        ip_len = 40
-        total = 40 + (struct.unpack_from("!H", packet, 4)[0] if len(packet) >= 6 else 0)
-    else:
-        return None
-    if len(packet) < ip_len + 20:
-        return None
-    seq, ack, offset_flags, win = struct.unpack_from("!IIHH", packet, ip_len + 4)
-    tcp_len = (offset_flags >> 12) * 4
-    length = max(0, min(total, len(packet)) - ip_len - tcp_len)
-    return tcpdump_flags(offset_flags & 0x1FF), seq, ack, length, win
 
 
 def arrow_label(flags: str, seq: int, ack: int, length: int, win: int | None = None) -> str:
