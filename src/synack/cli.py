@@ -912,7 +912,12 @@ def simulate(
                 )
         _compare(compare, bytes_down, links["c2s"], links["s2c"], seed, msl, plot_file)
         return
-    trace_fmt = fmt if fmt is not None else ("ladder" if connections == 1 else "none")
+    # the ladder by default for one connection, unless files are asked for: then
+    # the files and a summary (--format ladder brings the ladder back)
+    files_asked = bool(html or pcap or plot_file or seq_plot_file)
+    trace_fmt = (
+        fmt if fmt is not None else ("ladder" if connections == 1 and not files_asked else "none")
+    )
     for given, hint in (
         (fmt not in (None, "none"), "--format"),
         (html, "--html"),
@@ -989,6 +994,11 @@ def simulate(
             title=title,
             absolute=absolute,
         )
+        said = err_console if trace_fmt == "json" else out_console
+        if html is not None:
+            said.print(f"wrote the HTML page {html}", style="dim", soft_wrap=True)
+        if pcap is not None:
+            said.print(f"wrote the capture {pcap}", style="dim", soft_wrap=True)
     if recorder is not None and plotting:
         _write_plots(recorder, plot_file, seq_plot_file, err_console)
     summary_console = err_console if trace_fmt == "json" else out_console
@@ -1046,10 +1056,10 @@ def _write_plots(
     try:
         if plot_file:
             plot_metrics(recorder.metrics, plot_file)
-            console.print(f"wrote {plot_file}", style="dim")
+            console.print(f"wrote {plot_file}", style="dim", soft_wrap=True)
         if seq_plot_file:
             plot_time_sequence(trace_segments(recorder), seq_plot_file)
-            console.print(f"wrote {seq_plot_file}", style="dim")
+            console.print(f"wrote {seq_plot_file}", style="dim", soft_wrap=True)
     except PlotError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -162,3 +162,17 @@ def test_rates(text: str, rate: float) -> None:
 )
 def test_sizes(text: str, size: int) -> None:
     assert options.parse_size(text) == size
+
+
+def test_files_instead_of_the_ladder_unless_asked(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page, capture = tmp_path / "s.html", tmp_path / "s.pcap"
+    args = ["simulate", "--bytes-up", "300KB", "--html", str(page), "--pcap", str(capture)]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "seq" not in result.output and "│ ESTABLISHED" not in result.output  # no ladder
+    assert f"wrote the HTML page {page}" in result.output
+    assert f"wrote the capture {capture}" in result.output
+    assert page.stat().st_size > 0 and capture.stat().st_size > 24
+    with_ladder = CliRunner().invoke(main, [*args, "--format", "ladder"])
+    assert with_ladder.exit_code == 0 and "ESTABLISHED" in with_ladder.output
+    assert len(with_ladder.output.splitlines()) > 10 * len(result.output.splitlines())
