@@ -132,6 +132,9 @@ def demo(
     """
     from synack.scenarios import DEFAULT_SCENARIO, SCENARIOS, Options, run_scenario
 
+    fmt_given = click.get_current_context().get_parameter_source("fmt")
+    if as_json and fmt != "json" and fmt_given is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError(f"--json is --format json: it cannot go with --format {fmt}")
     console = Console(highlight=False)
     if list_only:
         for name, item in SCENARIOS.items():
@@ -1114,9 +1117,12 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
                 f"no scenario {scenario!r}; choose from: {', '.join(SCENARIOS)}",
                 param_hint="--scenario",
             )
+        if endpoint not in ("client", "server"):  # every scenario's two endpoints
+            raise click.BadParameter(
+                f"a scenario has the endpoints client and server, not {endpoint!r}",
+                param_hint="--endpoint",
+            )
         records = list(run_scenario(scenario).recorder.records)
-        if not any(getattr(r, "endpoint", None) == endpoint for r in records):
-            raise click.ClickException(f"the scenario has no endpoint {endpoint!r}")
     if trace_file is not None:
         try:
             records = read_json_lines(trace_file)
