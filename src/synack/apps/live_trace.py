@@ -1,11 +1,11 @@
 """A live view of a TUN driver's traffic: ladder lines as segments cross, and a
 pcap at the end (``synack listen --ladder --pcap``).
 
-The packet path only records (a packet record is a few microseconds); the
-ladder is drawn by a thread of its own, woken after each batch, so that
-drawing never holds up an ACK. The drawing thread takes the records that
-have arrived since it last drew, all at once, at most ``DRAW_RATE`` times a
-second.
+The packet path only keeps the packets (parsed when drawn, or at the end)
+and the Host's state changes; the ladder is drawn by a thread of its own,
+woken after each batch, so that drawing never holds up an ACK. The drawing
+thread takes the records that have arrived since it last drew, all at once,
+at most ``DRAW_RATE`` times a second and at most a fifth of the time.
 """
 
 from __future__ import annotations
@@ -14,10 +14,13 @@ import dataclasses
 import sys
 import threading
 import time
+from typing import NamedTuple
 
 from rich.console import Console
 
 from synack.net.driver import TunDriver
+from synack.tcp.connection import Connection
+from synack.tcp.state import State
 from synack.trace.ladder import ladder_lines
 from synack.trace.pcap import write_pcap
 from synack.trace.records import (
@@ -31,9 +34,11 @@ from synack.trace.timeline import build_timeline
 from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
 from synack.wire.ip import parse_tcp_packet
+from synack.wire.segment import Segment
 
 SYNACK, KERNEL = "synack", "kernel"
 DRAW_RATE = 20  # ladder draws a second, at most
+DRAW_PAUSE = 4  # after a draw, a pause at least this many times as long
 SWITCH_INTERVAL = 0.001  # seconds the drawing thread may hold the GIL while the loop waits
 SIMULTANEOUS = " (simultaneous close)"
 NOT_SENT_YET = " (ours not sent yet)"
@@ -123,27 +128,30 @@ class LiveTrace:
         self._stopping = False
         self._drawer: threading.Thread | None = None
 
-    def tracer(self) -> EndpointTracer:
-        """The tracer for the Host: synack's side of the ladder."""
-        return self.recorder.endpoint(SYNACK)
+    def tracer(self) -> StatesTracer:
+        """The tracer for the Host: synack's side of the ladder (its states; the
+        segments are drawn from the packets)."""
+        return StatesTracer(self.recorder.endpoint(SYNACK))
 
     def wrap(self, driver: TunDriver) -> None:
         """Tap the driver's packets both ways; with a ladder, start drawing."""
         receive, transmit = driver.receive, driver.transmit
         wake = self._wake.set if self.ladder else _nothing
 
+        records = self.recorder.records  # packets parsed later (RawPacket), off the path
+
         def tapped_receive(packets: list[bytes]) -> None:
             now = driver.now()
             for packet in packets:
                 if _is_tcp(packet):  # not the kernel's neighbour discovery and such
-                    self.recorder.packet(now, now, KERNEL, SYNACK, "delivered", packet)
+                    records.append(RawPacket(now, KERNEL, SYNACK, packet))  # type: ignore[arg-type]
             receive(packets)
             wake()
 
         def tapped_transmit(packets: list[bytes]) -> None:
             now = driver.now()
             for packet in packets:
-                self.recorder.packet(now, now, SYNACK, KERNEL, "delivered", packet)
+                records.append(RawPacket(now, SYNACK, KERNEL, packet))  # type: ignore[arg-type]
             transmit(packets)
             wake()
 
@@ -161,10 +169,12 @@ class LiveTrace:
             if self._stopping:
                 return
             self._wake.clear()
+            start = time.perf_counter()
             self.draw()
-            # at most DRAW_RATE draws a second: each one builds the whole
-            # timeline again, and the GIL is shared with the packet path
-            time.sleep(1 / DRAW_RATE)
+            # at most DRAW_RATE draws a second, and drawing at most a fifth of
+            # the time: each draw builds the whole timeline again, and the GIL
+            # is shared with the packet path
+            time.sleep(max(1 / DRAW_RATE, DRAW_PAUSE * (time.perf_counter() - start)))
 
     def draw(self) -> None:
         """Print the ladder lines of the records that came since the last draw."""
@@ -175,7 +185,7 @@ class LiveTrace:
             new = records[len(self._judged) : len(records)]  # a copy: the loop appends on
             if not new:
                 return
-            self._judged.extend(self._judge.judge(rec) for rec in new)
+            self._judged.extend(self._judge.judge(parsed(rec)) for rec in new)
             timeline = build_timeline(self._judged, SYNACK, KERNEL)
             body = ladder_lines(timeline, footer=False)
             for line in body[self._printed :]:
@@ -190,9 +200,60 @@ class LiveTrace:
             self._drawer.join()
             self._drawer = None
         self.draw()
+        self.recorder.records[:] = [parsed(rec) for rec in self.recorder.records]
         if self.pcap:
             count = write_pcap(self.recorder, self.pcap)
             self.console.print(f"wrote {count} packets to {self.pcap}", style="dim")
+
+
+class RawPacket(NamedTuple):
+    """A packet as the taps keep it: parsed into a PacketRecord (``parsed``)
+    only when drawn, or at the end."""
+
+    t: float
+    src: str
+    dst: str
+    packet: bytes
+
+
+def parsed(rec: Record | RawPacket) -> Record:
+    if not isinstance(rec, RawPacket):
+        return rec
+    scratch = TraceRecorder()
+    scratch.packet(rec.t, rec.t, rec.src, rec.dst, "delivered", rec.packet)
+    return scratch.records[0]
+
+
+class StatesTracer:
+    """The Host's tracer for a live trace: states, timers and calls recorded,
+    segments not (the ladder and the pcap come from the device's packets)."""
+
+    __slots__ = ("inner",)
+
+    def __init__(self, inner: EndpointTracer) -> None:
+        self.inner = inner
+
+    def state_changed(
+        self, conn: Connection | None, now: float, old: State, new: State, cause: str
+    ) -> None:
+        self.inner.state_changed(conn, now, old, new, cause)
+
+    def segment(
+        self,
+        conn: Connection | None,
+        now: float,
+        direction: str,
+        segment: Segment,
+        reason: str | None,
+        addresses: tuple[object, object] | None = None,
+    ) -> None:
+        pass
+
+    def timer_fired(self, conn: Connection, now: float, timer: str) -> None:
+        self.inner.timer_fired(conn, now, timer)
+
+    def user_call(self, conn: Connection, now: float, call: str) -> None:
+        self.inner.user_call(conn, now, call)
 
 
 def _nothing() -> None:
