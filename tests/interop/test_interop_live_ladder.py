@@ -25,6 +25,13 @@ from synack.wire.ip import encode_tcp_packet
 from synack.wire.segment import ACK, FIN, SYN, Segment
 
 US, PEER = ip_address("10.77.0.2"), ip_address("10.77.0.1")
+
+
+@pytest.fixture(scope="module")
+def interop_environment() -> None:
+    """Overrides conftest.py's: these tests need no root, TUN device or lab."""
+
+
 SIMULTANEOUS = "rcv FIN (simultaneous close)"
 
 
