@@ -83,8 +83,14 @@ class Step:
     @property
     def lost(self) -> bool:
         """Never arrived. (An arrow drawn from a sent segment whose arrival nobody
-        recorded has fate ``"sent"`` and is not counted as lost.)"""
-        return self.kind == "arrow" and self.arrival is None and self.fate != "sent"
+        recorded has fate ``"sent"``, and one a capture saw has fate ``"seen"``,
+        perhaps with notes: neither is counted as lost.)"""
+        return (
+            self.kind == "arrow"
+            and self.arrival is None
+            and self.fate != "sent"
+            and not self.fate.startswith("seen")
+        )
 
     @property
     def delay(self) -> float | None:
@@ -100,6 +106,8 @@ class Step:
         word = self.fate_word
         if self.kind != "arrow" or (self.arrival is None and word == "sent"):
             return ""
+        if word == "seen":  # a captured packet: its notes (expert flags), if any
+            return self.fate[len("seen") :].strip(" ()")
         lost = i18n.ui("lost", lang)
         if self.lost:
             return lost if word in ("lost", "") else f"{lost} ({i18n.fate(word, lang)})"
