@@ -1,0 +1,392 @@
+"""Per-segment expert flags, as Wireshark's TCP sequence analysis sets them.
+
+Wireshark marks segments with ``tcp.analysis.*`` flags: retransmissions,
+out-of-order segments, duplicate ACKs, zero windows and so on. Its rules
+are heuristics over a little state kept per direction (the highest sequence
+number seen, the last ACK and window sent, a duplicate-ACK counter...), and
+people read captures by them. :class:`ExpertAnalyzer` applies the same rules,
+in the same order, with the same exclusions, so that ``synack analyze`` and
+Wireshark flag the same segments; ``docs/expert-flags.md`` states each rule
+and the few places where this module knowingly differs.
+
+One analyzer serves one connection: both directions are fed to it, in
+capture order, and it tells the directions apart itself. Like Wireshark, it
+starts a fresh analysis (and flags ``reused_ports``) when a SYN with a new
+initial sequence number arrives on a 4-tuple it has already seen. Its memory
+is a fixed handful of numbers per direction, whatever the length of the
+connection: Wireshark's per-segment lists only feed the RTT and RTO fields,
+which are not flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synack.analyze.model import CapturedSegment
+from synack.wire import seq as sq
+from synack.wire.ip import IPAddress
+from synack.wire.segment import ACK, FIN, RST, SYN, WindowScale
+
+# The flag names, in the order a result lists them: Wireshark's field names
+# without the ``tcp.analysis.`` prefix.
+RETRANSMISSION = "retransmission"
+FAST_RETRANSMISSION = "fast_retransmission"
+SPURIOUS_RETRANSMISSION = "spurious_retransmission"
+OUT_OF_ORDER = "out_of_order"
+DUPLICATE_ACK = "duplicate_ack"
+ZERO_WINDOW = "zero_window"
+ZERO_WINDOW_PROBE = "zero_window_probe"
+ZERO_WINDOW_PROBE_ACK = "zero_window_probe_ack"
+WINDOW_FULL = "window_full"
+WINDOW_UPDATE = "window_update"
+KEEP_ALIVE = "keep_alive"
+KEEP_ALIVE_ACK = "keep_alive_ack"
+LOST_SEGMENT = "lost_segment"
+ACK_LOST_SEGMENT = "ack_lost_segment"
+REUSED_PORTS = "reused_ports"
+
+FLAG_NAMES: tuple[str, ...] = (
+    RETRANSMISSION,
+    FAST_RETRANSMISSION,
+    SPURIOUS_RETRANSMISSION,
+    OUT_OF_ORDER,
+    DUPLICATE_ACK,
+    ZERO_WINDOW,
+    ZERO_WINDOW_PROBE,
+    ZERO_WINDOW_PROBE_ACK,
+    WINDOW_FULL,
+    WINDOW_UPDATE,
+    KEEP_ALIVE,
+    KEEP_ALIVE_ACK,
+    LOST_SEGMENT,
+    ACK_LOST_SEGMENT,
+    REUSED_PORTS,
+)
+
+# Internal bits, one per verdict (the retransmission kinds are kept apart;
+# the result lists "retransmission" beside a fast or spurious one, as
+# Wireshark's tcp.analysis.retransmission field does).
+_RETRANS = 1 << 0
+_FAST = 1 << 1
+_SPURIOUS = 1 << 2
+_OOO = 1 << 3
+_DUPACK = 1 << 4
+_ZW = 1 << 5
+_ZWP = 1 << 6
+_ZWPA = 1 << 7
+_WFULL = 1 << 8
+_WUPD = 1 << 9
+_KA = 1 << 10
+_KAA = 1 << 11
+_LOST = 1 << 12
+_ACKLOST = 1 << 13
+_REUSED = 1 << 14
+
+_BIT_NAMES: tuple[tuple[int, str], ...] = (
+    (_RETRANS | _FAST | _SPURIOUS, RETRANSMISSION),
+    (_FAST, FAST_RETRANSMISSION),
+    (_SPURIOUS, SPURIOUS_RETRANSMISSION),
+    (_OOO, OUT_OF_ORDER),
+    (_DUPACK, DUPLICATE_ACK),
+    (_ZW, ZERO_WINDOW),
+    (_ZWP, ZERO_WINDOW_PROBE),
+    (_ZWPA, ZERO_WINDOW_PROBE_ACK),
+    (_WFULL, WINDOW_FULL),
+    (_WUPD, WINDOW_UPDATE),
+    (_KA, KEEP_ALIVE),
+    (_KAA, KEEP_ALIVE_ACK),
+    (_LOST, LOST_SEGMENT),
+    (_ACKLOST, ACK_LOST_SEGMENT),
+    (_REUSED, REUSED_PORTS),
+)
+
+_MASK = sq.MASK
+_NO_WINDOW = 0xFFFFFFFF  # a direction that has sent nothing yet (Wireshark: G_MAXUINT32)
+_SCALE_UNKNOWN = -1  # no SYN seen: window scaling unknown
+_SCALE_NONE = -2  # the handshake was seen and did not agree on scaling
+_FAST_RETRANSMISSION_NS = 20_000_000  # within 20 ms of the last ACK the other way
+_OOO_DEFAULT_NS = 3_000_000  # the out-of-order horizon before an initial RTT is known
+
+
+@dataclass(frozen=True, slots=True)
+class Expert:
+    """The verdict on one segment: its flags and, for a duplicate ACK, which
+    one it is (1 for the first duplicate) and the frame it duplicates."""
+
+    flags: tuple[str, ...]
+    dup_ack_num: int = 0
+    dup_ack_frame: int = 0
+
+
+NO_FLAGS = Expert(())
+
+
+class _Direction:
+    """What Wireshark remembers of one direction (its ``tcp_flow_t`` and
+    ``tcp_analyze_seq_flow_info_t``, less the per-segment lists)."""
+
+    __slots__ = (
+        "base_seq",
+        "base_set",
+        "dupacknum",
+        "is_first_ack",
+        "lastack",
+        "lastacktime",
+        "lastnondupack",
+        "lastsegmentflags",
+        "maxseqtobeacked",
+        "nextseq",
+        "nextseqtime",
+        "win_scale",
+        "window",
+    )
+
+    def __init__(self) -> None:
+        self.base_seq = 0
+        self.base_set = False
+        self.win_scale = _SCALE_UNKNOWN
+        self.window = _NO_WINDOW  # the raw 16-bit field last sent
+        self.is_first_ack = False  # a SYN was sent and no pure ACK since
+        # 0 means "not seen yet", as in Wireshark (a real 0 is taken as unset too)
+        self.nextseq = 0  # highest sequence number sent, plus one
+        self.nextseqtime = 0  # ns
+        self.maxseqtobeacked = 0  # highest contiguous sequence number sent
+        self.lastack = 0
+        self.lastacktime = 0  # ns: when this direction last sent anything
+        self.dupacknum = 0  # -1: an ACK of unseen data is pending
+        self.lastnondupack = 0  # frame of the last segment whose ACK moved
+        self.lastsegmentflags = 0
+
+
+class ExpertAnalyzer:
+    """Wireshark's TCP expert flags for one connection, segment by segment.
+
+    >>> analyzer = ExpertAnalyzer()
+    >>> for frame, seg in enumerate(segments, 1):   # doctest: +SKIP
+    ...     flags = analyzer.feed(seg, frame)
+
+    ``frame`` is the segment's number in the capture (what Wireshark calls the
+    frame number); it is only used to name the frame a duplicate ACK repeats.
+    """
+
+    __slots__ = ("_dirs", "_ts_first_rtt", "_ts_mru_syn", "last")
+
+    def __init__(self) -> None:
+        self._dirs: dict[tuple[IPAddress, int], _Direction] = {}
+        self._ts_mru_syn = 0  # ns: the most recent pure SYN
+        self._ts_first_rtt = 0  # ns: SYN to the first pure ACK, the out-of-order horizon
+        self.last: Expert = NO_FLAGS  # the verdict on the segment fed last
+
+    def feed(self, seg: CapturedSegment, frame: int) -> tuple[str, ...]:
+        """The flags of ``seg``, the next segment of the connection in capture order."""
+        return self.analyze(seg, frame).flags
+
+    def duplicate_ack_number(self) -> tuple[int, int] | None:
+        """For the segment fed last, if it was a duplicate ACK: which one it
+        is (1, 2...) and the frame whose ACK it repeats."""
+        if self.last.dup_ack_num:
+            return self.last.dup_ack_num, self.last.dup_ack_frame
+        return None
+
+    def analyze(self, seg: CapturedSegment, frame: int) -> Expert:
+        """The full verdict on ``seg``: flags, and the duplicate ACK's number and frame."""
+        now = round(seg.t * 1e9)
+        flags = seg.flags
+        seq = seg.seq & _MASK
+        ack = seg.ack & _MASK
+        fwd, rev = self._directions(seg)
+        bits = 0
+
+        # A new connection on the same ports: a SYN whose sequence number is
+        # not the one this direction started from.
+        if flags & (SYN | ACK) == SYN and fwd.base_set and seq != fwd.base_seq:
+            self._dirs.clear()
+            self._ts_mru_syn = 0
+            self._ts_first_rtt = 0
+            fwd, rev = self._directions(seg)
+            bits |= _REUSED
+        elif flags & (SYN | ACK) == SYN | ACK and fwd.base_set and seq != fwd.base_seq:
+            fwd.base_seq = seq
+            bits |= _REUSED
+
+        if not fwd.base_set:
+            fwd.base_seq = seq if flags & SYN else (seq - 1) & _MASK
+            fwd.base_set = True
+        if not rev.base_set and flags & ACK:
+            rev.base_seq = (ack - 1) & _MASK
+            rev.base_set = True
+
+        bits, dup_num, dup_frame = self._sequence_analysis(
+            fwd, rev, bits, now, frame, seq, ack, seg.payload_len, flags, seg.window & 0xFFFF
+        )
+
+        if flags & SYN:
+            if not flags & ACK:
+                self._ts_mru_syn = now
+            fwd.is_first_ack = True
+        if flags & (SYN | ACK) == ACK:
+            if self._ts_mru_syn and not self._ts_first_rtt:
+                self._ts_first_rtt = now - self._ts_mru_syn
+            fwd.is_first_ack = False
+
+        for opt in seg.options:
+            if isinstance(opt, WindowScale):
+                fwd.win_scale = min(opt.shift, 14)
+        if flags & SYN:
+            _verify_window_scaling(fwd, rev, bool(flags & ACK))
+
+        names = tuple(name for bit, name in _BIT_NAMES if bits & bit)
+        self.last = Expert(names, dup_num, dup_frame) if names else NO_FLAGS
+        return self.last
+
+    def _directions(self, seg: CapturedSegment) -> tuple[_Direction, _Direction]:
+        src = (seg.src, seg.sport)
+        dst = (seg.dst, seg.dport)
+        fwd = self._dirs.get(src)
+        if fwd is None:
+            if len(self._dirs) >= 2 or (self._dirs and dst not in self._dirs):
+                raise ValueError(
+                    f"segment {seg.src}:{seg.sport} -> {seg.dst}:{seg.dport} "
+                    "is not of this analyzer's connection"
+                )
+            fwd = self._dirs[src] = _Direction()
+        rev = self._dirs.get(dst)
+        if rev is None:
+            rev = self._dirs[dst] = _Direction()
+        return fwd, rev
+
+    def _sequence_analysis(
+        self,
+        fwd: _Direction,
+        rev: _Direction,
+        bits: int,
+        now: int,
+        frame: int,
+        seq: int,
+        ack: int,
+        seglen: int,
+        flags: int,
+        window: int,
+    ) -> tuple[int, int, int]:
+        """Wireshark's tcp_analyze_sequence_number: the checks in its order;
+        returns the bits, and the duplicate ACK's number and frame."""
+        dup_num = dup_frame = 0
+        not_syn_fin_rst = not flags & (SYN | FIN | RST)
+        repeats_last = seglen == 0 and seq == fwd.nextseq and ack == fwd.lastack and not_syn_fin_rst
+
+        # fmt: off
+        if seglen == 1 and seq == fwd.nextseq and rev.window == 0:
+            # One byte at the edge of a closed window: a zero-window probe
+            # (and nothing else is checked until the retransmission checks).
+            bits |= _ZWP
+        else:
+            if window == 0 and not flags & (RST | FIN | SYN):
+                bits |= _ZW
+            if fwd.nextseq and sq.gt(seq, fwd.nextseq) and not flags & RST:
+                bits |= _LOST
+            if (
+                seglen <= 1
+                and seq == (fwd.nextseq - 1) & _MASK
+                and not_syn_fin_rst
+            ):
+                bits |= _KA
+            if repeats_last and window and window != fwd.window:
+                bits |= _WUPD
+            if seglen > 0 and rev.win_scale != _SCALE_UNKNOWN and not_syn_fin_rst:
+                shift = 0 if rev.is_first_ack or rev.win_scale == _SCALE_NONE else rev.win_scale
+                edge = (rev.lastack + ((rev.window << shift) & _MASK)) & _MASK
+                if (seq + seglen) & _MASK == edge:
+                    bits |= _WFULL
+            if repeats_last and window and window == fwd.window and rev.lastsegmentflags & _KA:
+                bits |= _KAA
+            elif repeats_last and window == 0 and fwd.window == 0 and rev.lastsegmentflags & _ZWP:
+                bits |= _ZWPA
+            elif repeats_last and window and window == fwd.window:
+                fwd.dupacknum = 1 if fwd.dupacknum == -1 else fwd.dupacknum + 1
+                bits |= _DUPACK
+                dup_num, dup_frame = fwd.dupacknum, fwd.lastnondupack
+        # fmt: on
+
+        if ack != fwd.lastack:
+            fwd.lastnondupack = frame
+            fwd.dupacknum = 0
+
+        # An ACK beyond anything seen the other way: that data was not captured.
+        if rev.maxseqtobeacked and sq.gt(ack, rev.maxseqtobeacked) and flags & ACK:
+            if sq.lt(rev.maxseqtobeacked, rev.nextseq):
+                rev.maxseqtobeacked = rev.nextseq
+                bits |= _ACKLOST
+            else:
+                if rev.dupacknum == 0:
+                    bits |= _ACKLOST
+                rev.dupacknum = -1
+
+        if seglen > 0 or flags & (SYN | FIN):
+            bits |= self._retransmission_kind(fwd, rev, bits, now, seq, seglen, flags)
+
+        nextseq = (seq + seglen + (1 if flags & (SYN | FIN) else 0)) & _MASK
+        if not fwd.nextseq or sq.gt(nextseq, fwd.nextseq):
+            if not bits & _ZWP:
+                fwd.nextseq = nextseq
+                fwd.nextseqtime = now
+        if not fwd.maxseqtobeacked or seq == fwd.maxseqtobeacked:
+            if not bits & _ZWP:
+                fwd.maxseqtobeacked = fwd.nextseq
+
+        fwd.window = window
+        fwd.lastack = ack
+        fwd.lastacktime = now
+        fwd.lastsegmentflags = bits
+        return bits, dup_num, dup_frame
+
+    def _retransmission_kind(
+        self,
+        fwd: _Direction,
+        rev: _Direction,
+        bits: int,
+        now: int,
+        seq: int,
+        seglen: int,
+        flags: int,
+    ) -> int:
+        """Data (or a SYN or FIN) that does not advance the sequence number:
+        spurious, fast, out-of-order or plain retransmission, in that order."""
+        if bits & _KA:
+            return 0
+        seq_not_advanced = bool(fwd.nextseq) and sq.lt(seq, fwd.nextseq)
+        # More than one byte starting one before nextseq: new data after a
+        # probe of one byte, not a retransmission.
+        if seglen > 1 and (fwd.nextseq - 1) & _MASK == seq:
+            seq_not_advanced = False
+        # Everything in it was ACKed already.
+        if seglen > 0 and rev.lastack and sq.le((seq + seglen) & _MASK, rev.lastack):
+            return _SPURIOUS
+        # At least two duplicate ACKs asked for it, the last within 20 ms.
+        since_ack = now - rev.lastacktime
+        if (
+            seq_not_advanced
+            and rev.dupacknum >= 2
+            and rev.lastack == seq
+            and 0 <= since_ack < _FAST_RETRANSMISSION_NS
+        ):
+            return _FAST
+        # Soon after the highest segment so far (within the initial RTT, or
+        # 3 ms without one), and not the same segment again: out of order.
+        since_next = now - fwd.nextseqtime
+        horizon = self._ts_first_rtt or _OOO_DEFAULT_NS
+        if (
+            seq_not_advanced
+            and 0 <= since_next < horizon
+            and fwd.nextseq != (seq + seglen + (1 if flags & (SYN | FIN) else 0)) & _MASK
+        ):
+            return _OOO
+        return _RETRANS if seq_not_advanced else 0
+
+
+def _verify_window_scaling(fwd: _Direction, rev: _Direction, is_synack: bool) -> None:
+    """After a SYN's options: scaling is on only if both SYNs carried the option."""
+    if fwd.win_scale == _SCALE_UNKNOWN:
+        fwd.win_scale = _SCALE_NONE
+        rev.win_scale = _SCALE_NONE
+    elif is_synack and rev.win_scale == _SCALE_NONE:
+        fwd.win_scale = _SCALE_NONE

@@ -1,0 +1,167 @@
+"""The expert flags against tshark's, frame by frame, flag by flag.
+
+Captures come from the simulator: every ``synack demo`` scenario, seeded
+lossy ``synack simulate`` runs, and thinned copies of some of them (records
+left out, as a capture that missed packets would), so that "previous segment
+not captured" and "ACKed unseen segment" occur too. tshark reads each one;
+ExpertAnalyzer reads the same packets, one analyzer per 4-tuple, in capture
+order. Every kind must agree on every frame, except the differences
+docs/expert-flags.md documents (none at present).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from _expert_helpers import read_segments, reorder, reorder_data_past_ack, thin, tshark_flags
+
+from synack.analyze.expert import FLAG_NAMES, ExpertAnalyzer
+
+pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+
+SIMULATE = ["--loss", "3%", "--reorder", "2%", "--duplicate", "1%", "--bytes-up", "300KB"]
+SEEDS = (1, 2, 3, 4)
+# (capture, keep all but every Nth record from offset): captures that missed packets
+THINNED = (("lossy-transfer", 37, 5), ("sim-1", 23, 9), ("half-close", 5, 3), ("zero-window", 4, 1))
+# (capture, swap every Nth record with the next from offset): captures of reordered packets
+REORDERED = (("lossy-transfer", 29, 7), ("sim-2", 17, 4), ("half-close", 6, 2), ("sim-3", 41, 0))
+# captures where data and the pure ACK after it (same direction) trade places
+DATA_PAST_ACK = ("sim-1", "sim-2", "sim-3", "sim-4", "lossy-transfer")
+KINDS = (*FLAG_NAMES, "duplicate_ack_num", "duplicate_ack_frame")
+
+# Kinds allowed to disagree, with the reason (each explained in docs/expert-flags.md).
+DOCUMENTED_DIFFERENCES: dict[str, str] = {}
+
+
+def _synack(*args: str) -> None:
+    subprocess.run(["synack", *args], check=True, capture_output=True, timeout=300)
+
+
+def _scenarios() -> list[str]:
+    out = subprocess.run(
+        ["synack", "demo", "--list"], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
+    return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("expert")
+    paths: dict[str, Path] = {}
+    for name in _scenarios():
+        paths[name] = d / f"{name}.pcap"
+        _synack("demo", name, "--pcap", str(paths[name]))
+    for seed in SEEDS:
+        paths[f"sim-{seed}"] = d / f"sim-{seed}.pcap"
+        _synack(
+            "simulate", *SIMULATE, "--seed", str(seed), "--format", "none",
+            "--summary", "none", "--pcap", str(paths[f"sim-{seed}"]),
+        )  # fmt: skip
+    for name, every, offset in THINNED:
+        thinned = d / f"{name}-thinned-{every}.pcap"
+        thin(paths[name], thinned, every, offset)
+        paths[thinned.stem] = thinned
+    for name, every, offset in REORDERED:
+        reordered = d / f"{name}-reordered-{every}.pcap"
+        reorder(paths[name], reordered, every, offset)
+        paths[reordered.stem] = reordered
+    swaps = 0
+    for name in DATA_PAST_ACK:
+        swapped = d / f"{name}-data-past-ack.pcap"
+        swaps += reorder_data_past_ack(paths[name], swapped)
+        paths[swapped.stem] = swapped
+    assert swaps, "no data segment followed by a pure ACK in the same direction"
+    return paths
+
+
+@dataclass
+class Tally:
+    both: Counter[str] = field(default_factory=Counter)
+    only_tshark: Counter[str] = field(default_factory=Counter)
+    only_ours: Counter[str] = field(default_factory=Counter)
+    frames: int = 0
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def count(self, kind: str, theirs: object, ours: object, where: str) -> None:
+        if theirs == ours:
+            if theirs:
+                self.both[kind] += 1
+            return
+        if theirs and not ours:
+            self.only_tshark[kind] += 1
+        elif ours and not theirs:
+            self.only_ours[kind] += 1
+        else:  # both set, different values (a duplicate ACK's number or frame)
+            self.only_tshark[kind] += 1
+            self.only_ours[kind] += 1
+        self.examples.setdefault(kind, []).append(f"{where}: tshark {theirs!r}, ours {ours!r}")
+
+    def disagreements(self, kind: str) -> int:
+        return max(self.only_tshark[kind], self.only_ours[kind])
+
+    def table(self) -> str:
+        rows = [
+            f"{'kind':<24}{'tshark':>8}{'ours':>8}{'both':>8}"
+            f"{'tshark only':>13}{'ours only':>11}{'agreement':>11}"
+        ]
+        for kind in KINDS:
+            theirs = self.both[kind] + self.only_tshark[kind]
+            ours = self.both[kind] + self.only_ours[kind]
+            agreement = 100 * (self.frames - self.disagreements(kind)) / self.frames
+            rows.append(
+                f"{kind:<24}{theirs:>8}{ours:>8}{self.both[kind]:>8}"
+                f"{self.only_tshark[kind]:>13}{self.only_ours[kind]:>11}{agreement:>10.2f}%"
+            )
+        rows.append(f"{self.frames} frames")
+        return "\n".join(rows)
+
+
+def compare(path: Path, tally: Tally) -> None:
+    theirs = tshark_flags(path)
+    segments = read_segments(path)
+    assert len(theirs) == len(segments), path
+    analyzers: dict[frozenset[tuple[object, int]], ExpertAnalyzer] = {}
+    for frame, seg in enumerate(segments, 1):
+        key = frozenset({(seg.src, seg.sport), (seg.dst, seg.dport)})
+        analyzer = analyzers.setdefault(key, ExpertAnalyzer())
+        ours = analyzer.analyze(seg, frame)
+        t = theirs[frame]
+        where = f"{path.name}#{frame}"
+        tally.frames += 1
+        for kind in FLAG_NAMES:
+            tally.count(kind, kind in t.flags, kind in ours.flags, where)
+        tally.count("duplicate_ack_num", t.dup_ack_num, ours.dup_ack_num, where)
+        tally.count("duplicate_ack_frame", t.dup_ack_frame, ours.dup_ack_frame, where)
+
+
+def test_expert_flags_agree_with_tshark(captures: dict[str, Path]) -> None:
+    tally = Tally()
+    for path in captures.values():
+        compare(path, tally)
+    print()
+    print(tally.table())
+    failures = []
+    for kind in KINDS:
+        if tally.disagreements(kind) and kind not in DOCUMENTED_DIFFERENCES:
+            examples = "\n    ".join(tally.examples[kind][:8])
+            failures.append(f"{kind}: {tally.disagreements(kind)} frames differ\n    {examples}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_kind_is_exercised(captures: dict[str, Path]) -> None:
+    """The comparison means something only for kinds that occur: the
+    captures must make tshark raise each flag at least once."""
+    seen: set[str] = set()
+    for path in captures.values():
+        for frame in tshark_flags(path).values():
+            seen |= frame.flags
+    assert seen >= set(FLAG_NAMES) - NEVER_RAISED, sorted(set(FLAG_NAMES) - seen)
+
+
+# Flags the simulator's captures cannot make tshark raise (see docs/expert-flags.md).
+NEVER_RAISED: frozenset[str] = frozenset()
