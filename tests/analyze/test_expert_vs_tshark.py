@@ -15,19 +15,30 @@ import shutil
 import subprocess
 from collections import Counter
 from dataclasses import dataclass, field
+from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
 from _expert_helpers import read_segments, reorder, reorder_data_past_ack, thin, tshark_flags
 
 from synack.analyze.expert import FLAG_NAMES, ExpertAnalyzer
+from synack.analyze.model import CapturedSegment
+from synack.wire.segment import ACK, SYN, WindowScale
 
-pytestmark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
+needs_tshark = pytest.mark.skipif(shutil.which("tshark") is None, reason="needs tshark")
 
 SIMULATE = ["--loss", "3%", "--reorder", "2%", "--duplicate", "1%", "--bytes-up", "300KB"]
 SEEDS = (1, 2, 3, 4)
 # (capture, keep all but every Nth record from offset): captures that missed packets
-THINNED = (("lossy-transfer", 37, 5), ("sim-1", 23, 9), ("half-close", 5, 3), ("zero-window", 4, 1))
+THINNED = (
+    ("lossy-transfer", 37, 5),
+    ("sim-1", 23, 9),
+    ("half-close", 5, 3),
+    ("zero-window", 4, 1),
+    ("lossy-transfer", 10**6, 0),  # no SYN: the client's window scale is unknown
+    ("zero-window", 10**6, 1),  # no SYN,ACK
+    ("sim-4", 10**6, 1),  # no SYN,ACK, with window scaling on
+)
 # (capture, swap every Nth record with the next from offset): captures of reordered packets
 REORDERED = (("lossy-transfer", 29, 7), ("sim-2", 17, 4), ("half-close", 6, 2), ("sim-3", 41, 0))
 # captures where data and the pure ACK after it (same direction) trade places
@@ -63,7 +74,7 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             "--summary", "none", "--pcap", str(paths[f"sim-{seed}"]),
         )  # fmt: skip
     for name, every, offset in THINNED:
-        thinned = d / f"{name}-thinned-{every}.pcap"
+        thinned = d / f"{name}-thinned-{every}-{offset}.pcap"
         thin(paths[name], thinned, every, offset)
         paths[thinned.stem] = thinned
     for name, every, offset in REORDERED:
@@ -139,6 +150,7 @@ def compare(path: Path, tally: Tally) -> None:
         tally.count("duplicate_ack_frame", t.dup_ack_frame, ours.dup_ack_frame, where)
 
 
+@needs_tshark
 def test_expert_flags_agree_with_tshark(captures: dict[str, Path]) -> None:
     tally = Tally()
     for path in captures.values():
@@ -153,6 +165,7 @@ def test_expert_flags_agree_with_tshark(captures: dict[str, Path]) -> None:
     assert not failures, "\n".join(failures)
 
 
+@needs_tshark
 def test_every_kind_is_exercised(captures: dict[str, Path]) -> None:
     """The comparison means something only for kinds that occur: the
     captures must make tshark raise each flag at least once."""
@@ -165,3 +178,50 @@ def test_every_kind_is_exercised(captures: dict[str, Path]) -> None:
 
 # Flags the simulator's captures cannot make tshark raise (see docs/expert-flags.md).
 NEVER_RAISED: frozenset[str] = frozenset()
+
+
+A, B = ip_address("10.0.0.1"), ip_address("10.0.0.2")
+
+
+def _seg(t: float, up: bool, flags: int, seq: int, ack: int, length: int = 0) -> CapturedSegment:
+    src, dst, sport, dport = (A, B, 40000, 80) if up else (B, A, 80, 40000)
+    options = (WindowScale(7),) if flags & SYN else ()
+    return CapturedSegment(
+        t, 0, src, dst, sport, dport, flags, seq, ack, 1000, 0, options, length, 40 + length
+    )
+
+
+def test_duplicate_acks_are_numbered_and_memory_stays_fixed() -> None:
+    analyzer = ExpertAnalyzer()
+    feed = [
+        _seg(0.000, True, SYN, 100, 0),
+        _seg(0.010, False, SYN | ACK, 500, 101),
+        _seg(0.020, True, ACK, 101, 501),
+    ]
+    for i in range(1000):  # data up, each segment ACKed but the last
+        feed.append(_seg(0.03 + i * 0.01, True, ACK, 101 + 100 * i, 501, 100))
+        if i < 999:
+            feed.append(_seg(0.035 + i * 0.01, False, ACK, 501, 201 + 100 * i))
+    for frame, seg in enumerate(feed, 1):
+        assert analyzer.feed(seg, frame) == (), frame
+    last_ack = len(feed) - 1
+    for n in (1, 2, 3):
+        flags = analyzer.feed(_seg(20.0 + n, False, ACK, 501, 100001), len(feed) + n)
+        assert flags == ("duplicate_ack",)
+        assert analyzer.duplicate_ack_number() == (n, last_ack)
+    # the retransmission the duplicates asked for, within 20 ms of the last one
+    flags = analyzer.feed(_seg(23.01, True, ACK, 100001, 501, 100), len(feed) + 4)
+    assert flags == ("retransmission", "fast_retransmission")
+    assert analyzer.duplicate_ack_number() is None
+    # per direction, a fixed set of numbers: nothing grows with the segments
+    for direction in analyzer._dirs.values():
+        assert all(isinstance(getattr(direction, name), int) for name in direction.__slots__)
+
+
+def test_a_segment_of_another_connection_is_refused() -> None:
+    analyzer = ExpertAnalyzer()
+    analyzer.feed(_seg(0.0, True, SYN, 100, 0), 1)
+    stray = _seg(0.1, True, SYN, 100, 0)
+    stray.sport = 40001
+    with pytest.raises(ValueError, match="not of this analyzer's connection"):
+        analyzer.feed(stray, 2)
