@@ -538,3 +538,68 @@ def test_json_numbers_are_written_as_zeek_writes_them() -> None:
     (line,) = conn_json_lines([dict(record, ts=1300000002.0, duration=1e-07)])
     assert line.startswith('{"ts":1300000002.0,')
     assert '"duration":1e-7,' in line
+
+
+# -- more edges -----------------------------------------------------------------------------
+
+
+def test_a_payload_the_capture_cut_short_is_a_gap_once_acknowledged() -> None:
+    # As in Zeek: a segment whose payload the capture did not keep in full is
+    # not reassembled, so the ACK of it reveals a gap.
+    base = classic()
+    cut = base[3]
+    cut = CapturedSegment(
+        t=cut.t, record=0, src=cut.src, dst=cut.dst, sport=cut.sport, dport=cut.dport,
+        flags=cut.flags, seq=cut.seq, ack=cut.ack, window=cut.window, urgent=0, options=(),
+        payload_len=100, ip_len=140, checksum_ok=None, truncated=True, payload=b"x" * 20,
+    )  # fmt: skip
+    record = run([*base[:3], cut, *base[4:]])
+    assert (record["history"], record["missed_bytes"]) == ("ShADaGdFf", 100)
+
+
+def test_a_rst_carrying_payload_counts_as_a_retransmission() -> None:
+    # R for the RST, then T: its payload does not advance the sequence space.
+    record = run([SYN, SYNACK, ACK3, seg(0.03, CLIENT, SERVER, R | A, 1001, 5001, 20)])
+    assert (record["history"], record["conn_state"]) == ("ShART", "RSTO")
+
+
+def test_likely_server_ports_can_be_given() -> None:
+    first = seg(0.0, SERVER, CLIENT, A, 5001, 1001, 10)
+    conn = ZeekConn("CZ9", first, likely_server_ports=frozenset({5555}))
+    record = conn.record()
+    assert (record["history"], record["id.orig_p"], record["id.resp_p"]) == ("^d", 40000, 5555)
+    assert ZeekConn("CZ9", first).record()["history"] == "D"
+
+
+def test_ipv6_addresses_are_written_as_zeek_writes_them() -> None:
+    c6, s6 = ("2001:db8::1", 40000), ("2001:db8::2", 5555)
+    record = run([seg(0.0, c6, s6, S, 1000), seg(0.01, s6, c6, S | A, 5000, 1001)])
+    assert (record["id.orig_h"], record["id.resp_h"]) == ("2001:db8::1", "2001:db8::2")
+    # The responder's SYN-ACK establishes both sides in Zeek's terms: S1.
+    assert (record["history"], record["conn_state"]) == ("Sh", "S1")
+
+
+def test_memory_stays_bounded_with_many_holes() -> None:
+    # 300 separate 10-byte holes outstanding at once: the picture of what was
+    # seen stays small (merged ranges keep their seen bytes and hole count),
+    # and the gaps come out as Zeek counts them: 3000 bytes, 300 gaps (G at
+    # the 1st, 10th and 100th).
+    segments = [SYN, SYNACK, ACK3]
+    for i in range(300):
+        segments.append(seg(0.03 + i * 1e-4, CLIENT, SERVER, A, 1001 + 20 * i + 10, 5001, 10))
+    conn = ZeekConn("CZ1", segments[0])
+    for s in segments[1:]:
+        conn.feed(s)
+    assert len(conn._orig.reasm.blocks) <= 16
+    conn.feed(seg(0.2, SERVER, CLIENT, A, 5001, 1001 + 20 * 300))
+    record = conn.record()
+    assert (record["missed_bytes"], record["history"]) == (3000, "ShADaGGG")
+    assert record["orig_bytes"] == 20 * 300
+    # The same holes all filled by one retransmission before the ACK: no gap.
+    conn = ZeekConn("CZ1", segments[0])
+    for s in segments[1:]:
+        conn.feed(s)
+    conn.feed(seg(0.15, CLIENT, SERVER, A, 1001, 5001, 20 * 300))
+    conn.feed(seg(0.2, SERVER, CLIENT, A, 5001, 1001 + 20 * 300))
+    record = conn.record()
+    assert (record["missed_bytes"], record["history"]) == (0, "ShADTa")

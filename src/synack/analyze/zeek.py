@@ -141,59 +141,63 @@ class _Reassembly:
     """What one direction's reassembler would know, in bounded memory.
 
     Relative sequence numbers (the first byte after the SYN is 1). Data up
-    to ``delivered`` arrived without holes; ``blocks`` are the disjoint
-    ranges seen above the first hole, at most ``_MAX_HOLES`` of them (past
-    that the two closest merge, as if the hole between them had been
-    seen); ``trimmed`` is how far the peer's acknowledgements have reached.
+    to ``delivered`` arrived without holes; ``trimmed`` is how far the
+    peer's acknowledgements have reached; ``blocks`` are the ranges seen
+    above the first hole, each ``[lo, hi, seen, holes]``: its ends, how many
+    bytes inside it were seen, and how many holes it hides. There are at
+    most ``_MAX_HOLES`` of them: past that the two closest merge into one
+    that keeps both counts, so the missing bytes and holes are still known
+    (only a later segment landing inside a merged range is taken to fill
+    its holes rather than repeat what was seen). ``pending`` holds the
+    missing bytes and holes of merged ranges that new data made contiguous,
+    to be reported at the next acknowledgement, as the reassembler would.
     """
 
-    __slots__ = ("blocks", "delivered", "gave_up", "trimmed")
+    __slots__ = ("blocks", "delivered", "gave_up", "pending", "trimmed")
 
     def __init__(self) -> None:
         self.delivered = 1
         self.trimmed = 1
         self.blocks: list[list[int]] = []
+        self.pending = [0, 0]  # missing bytes, holes
         self.gave_up = False
 
     def add(self, lo: int, hi: int) -> None:
-        if hi <= self.trimmed:
+        lo = max(lo, self.trimmed, self.delivered)
+        if hi <= lo:
             return
-        lo = max(lo, self.trimmed)
-        if lo <= self.delivered:
-            if hi > self.delivered:
-                self.delivered = hi
-                self._absorb()
-            return
-        merged: list[list[int]] = []
-        placed = False
+        new = [lo, hi, hi - lo, 0]
+        kept: list[list[int]] = []
         for block in self.blocks:
-            if block[1] < lo or block[0] > hi:
-                merged.append(block)
+            if block[1] < new[0] or block[0] > new[1]:
+                kept.append(block)
                 continue
-            lo, hi = min(lo, block[0]), max(hi, block[1])
-        for index, block in enumerate(merged):
-            if block[0] > lo:
-                merged.insert(index, [lo, hi])
-                placed = True
-                break
-        if not placed:
-            merged.append([lo, hi])
-        while len(merged) > _MAX_HOLES:
-            gaps = [merged[i + 1][0] - merged[i][1] for i in range(len(merged) - 1)]
-            i = gaps.index(min(gaps))
-            merged[i : i + 2] = [[merged[i][0], merged[i + 1][1]]]
-        self.blocks = merged
-
-    def _absorb(self) -> None:
+            union_lo, union_hi = min(new[0], block[0]), max(new[1], block[1])
+            seen = min(union_hi - union_lo, new[2] + block[2])
+            holes = 0 if seen == union_hi - union_lo else new[3] + block[3]
+            new = [union_lo, union_hi, seen, holes]
+        index = 0
+        while index < len(kept) and kept[index][0] < new[0]:
+            index += 1
+        kept.insert(index, new)
+        while len(kept) > _MAX_HOLES:
+            spaces = [kept[i + 1][0] - kept[i][1] for i in range(len(kept) - 1)]
+            i = spaces.index(min(spaces))
+            a, b = kept[i], kept[i + 1]
+            kept[i : i + 2] = [[a[0], b[1], a[2] + b[2], a[3] + b[3] + 1]]
+        self.blocks = kept
         while self.blocks and self.blocks[0][0] <= self.delivered:
-            self.delivered = max(self.delivered, self.blocks.pop(0)[1])
+            lo, hi, seen, holes = self.blocks.pop(0)
+            self.pending[0] += hi - lo - seen
+            self.pending[1] += holes
+            self.delivered = hi
 
     def above_hole(self) -> int:
         return self.blocks[-1][1] - self.delivered if self.blocks else 0
 
     def held(self) -> int:
         """Bytes a reassembler would hold: delivered but unacknowledged, and above holes."""
-        return (self.delivered - self.trimmed) + sum(hi - lo for lo, hi in self.blocks)
+        return (self.delivered - self.trimmed) + sum(block[2] for block in self.blocks)
 
 
 class _Endpoint:
@@ -680,23 +684,29 @@ class ZeekConn:
             rel_ack = endpoint.fin_seq - 1
         if rel_ack <= reasm.trimmed:
             return
+        if not reasm.gave_up:
+            missing, holes = reasm.pending
+            self._gap(endpoint, missing, holes)
+        reasm.pending = [0, 0]
         if rel_ack > reasm.delivered and not (rel_ack <= 2 and self._is_partial):
             if not reasm.gave_up:
                 while reasm.blocks and reasm.blocks[0][0] < rel_ack:
-                    lo, hi = reasm.blocks.pop(0)
+                    lo, hi, seen, holes = reasm.blocks.pop(0)
                     self._gap(endpoint, lo - reasm.delivered)
-                    reasm.delivered = max(reasm.delivered, hi)
-                    reasm._absorb()
+                    self._gap(endpoint, hi - lo - seen, holes)
+                    reasm.delivered = hi
                 if rel_ack > reasm.delivered:
                     self._gap(endpoint, rel_ack - reasm.delivered)
             reasm.delivered = max(reasm.delivered, rel_ack)
-        reasm.blocks = [b for b in reasm.blocks if b[1] > rel_ack]
+        reasm.blocks = [block for block in reasm.blocks if block[1] > rel_ack]
         reasm.trimmed = rel_ack
 
-    def _gap(self, endpoint: _Endpoint, length: int) -> None:
+    def _gap(self, endpoint: _Endpoint, length: int, holes: int = 1) -> None:
+        """``holes`` content gaps of ``length`` bytes in all, in ``endpoint``'s data."""
         if length <= 0 or not self._clean():
             return
-        self._scaled(endpoint, endpoint.gap, "G")
+        for _ in range(holes):
+            self._scaled(endpoint, endpoint.gap, "G")
         self._missed += length
 
     # -- the record -----------------------------------------------------------
