@@ -603,3 +603,38 @@ def test_memory_stays_bounded_with_many_holes() -> None:
     conn.feed(seg(0.2, SERVER, CLIENT, A, 5001, 1001 + 20 * 300))
     record = conn.record()
     assert (record["missed_bytes"], record["history"]) == (0, "ShADTa")
+
+
+def test_a_close_with_data_missing_before_it_waits_until_the_data_is_accounted_for() -> None:
+    # The originator's 100 bytes are never seen; its FIN comes before any ACK
+    # of them. Zeek takes that FIN as the side's close only once reassembly
+    # has caught up (the responder's ACK of the FIN reveals the gap), at the
+    # originator's next packet: so its last ACK still counts in the duration.
+    record = run(
+        [
+            SYN,
+            SYNACK,
+            ACK3,
+            seg(0.03, CLIENT, SERVER, F | A, 1101, 5001),  # F (data before it missing)
+            seg(0.04, SERVER, CLIENT, F | A, 5001, 1102),  # f, and the gap: G
+            seg(0.05, CLIENT, SERVER, A, 1102, 5002),
+        ]
+    )
+    assert (record["history"], record["missed_bytes"], record["conn_state"]) == (
+        "ShAFfG",
+        100,
+        "SF",
+    )
+    assert record["duration"] == pytest.approx(0.05)
+    # With nothing missing the same last ACK is after both closes: not counted.
+    record = run(
+        [
+            SYN,
+            SYNACK,
+            ACK3,
+            seg(0.03, CLIENT, SERVER, F | A, 1001, 5001),
+            seg(0.04, SERVER, CLIENT, F | A, 5001, 1002),
+            seg(0.05, CLIENT, SERVER, A, 1002, 5002),
+        ]
+    )
+    assert record["duration"] == pytest.approx(0.04)

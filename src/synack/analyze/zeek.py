@@ -207,6 +207,7 @@ class _Endpoint:
         "ack_seq",
         "ack_wraps",
         "chk",
+        "close_pending",
         "did_close",
         "fin_cnt",
         "fin_seq",
@@ -238,7 +239,8 @@ class _Endpoint:
         self.fin_cnt = 0
         self.rst_cnt = 0
         self.fin_seq = 0
-        self.did_close = False
+        self.did_close = False  # Zeek's view: this side's FIN or RST has been taken as its close
+        self.close_pending = False  # it closed with data still undelivered
         self.hist_last_syn = 0
         self.hist_last_fin = 0
         self.hist_last_rst = 0
@@ -456,8 +458,18 @@ class ZeekConn:
             if kept:
                 self._data_sent(endpoint, rel_data, length)
         self._first_seen |= 1 if is_orig else 2
-        if do_close:
+        # A close is only taken once the side's data before it is all
+        # delivered (or known missing): until then it waits, and is checked
+        # again at each of the side's packets.
+        if endpoint.close_pending and not self._data_pending(endpoint):
+            endpoint.close_pending = False
             endpoint.did_close = True
+        if do_close and not endpoint.did_close:
+            if self._data_pending(endpoint):
+                endpoint.close_pending = True
+            else:
+                endpoint.close_pending = False
+                endpoint.did_close = True
         endpoint.pkts += 1
         endpoint.ip_bytes += seg.ip_len
 
@@ -700,6 +712,14 @@ class ZeekConn:
             reasm.delivered = max(reasm.delivered, rel_ack)
         reasm.blocks = [block for block in reasm.blocks if block[1] > rel_ack]
         reasm.trimmed = rel_ack
+
+    @staticmethod
+    def _data_pending(endpoint: _Endpoint) -> bool:
+        """Whether ``endpoint`` sent data (not just a FIN) beyond what reassembly delivered."""
+        if endpoint.reasm.gave_up:
+            return False
+        sent = (endpoint.seq_wraps << 32) + endpoint.last_seq
+        return sent - (endpoint.start_seq + endpoint.reasm.delivered) > 1
 
     def _gap(self, endpoint: _Endpoint, length: int, holes: int = 1) -> None:
         """``holes`` content gaps of ``length`` bytes in all, in ``endpoint``'s data."""
