@@ -638,3 +638,39 @@ def test_a_close_with_data_missing_before_it_waits_until_the_data_is_accounted_f
         ]
     )
     assert record["duration"] == pytest.approx(0.04)
+
+
+def test_any_segment_mix_gives_a_well_formed_record() -> None:
+    # Seeded random segments, both directions, any flags: no exception, every
+    # history letter one of Zeek's, every field of the right type.
+    import random
+
+    rng = random.Random(20261130)
+    letters = set("shadfrcgtwiqSHADFRCGTWIQ^")
+    states = {"S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR"}
+    states |= {"RSTOS0", "RSTRH", "SH", "SHR", "OTH"}
+    for _ in range(300):
+        segments = []
+        for i in range(rng.randint(1, 25)):
+            frm, to = (CLIENT, SERVER) if rng.random() < 0.5 else (SERVER, CLIENT)
+            segments.append(
+                seg(
+                    i * 0.01,
+                    frm,
+                    to,
+                    rng.choice([S, S | A, A, P | A, F | A, R, R | A, F | R, S | F, 0]),
+                    rng.choice([0, 1000, 1001, 1101, 5000, 5001, rng.getrandbits(32)]),
+                    rng.choice([0, 1001, 1101, 5001, 5201, rng.getrandbits(32)]),
+                    rng.choice([0, 0, 10, 100, 1460]),
+                    win=rng.choice([0, 65535]),
+                    ok=rng.choice([True, True, True, None, False]),
+                )
+            )
+        record = run(segments)
+        assert list(record) == list(FIELDS)
+        history = record["history"]
+        assert history is None or (isinstance(history, str) and set(history) <= letters)
+        assert record["conn_state"] in states
+        for field in ("orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "resp_pkts"):
+            value = record[field]
+            assert value is None or (isinstance(value, int) and value >= 0)
