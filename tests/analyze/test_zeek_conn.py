@@ -674,3 +674,60 @@ def test_any_segment_mix_gives_a_well_formed_record() -> None:
         for field in ("orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "resp_pkts"):
             value = record[field]
             assert value is None or (isinstance(value, int) and value >= 0)
+
+
+# -- shapes from Zeek's own outputs --------------------------------------------------------
+
+
+def _with_ip_len(s: CapturedSegment, ip_len: int) -> CapturedSegment:
+    s.ip_len = ip_len
+    return s
+
+
+def test_baseline_rxmit_history_midstream_row() -> None:
+    # Zeek's baseline core.tcp.rxmit-history (conn-2.log) has a connection
+    # joined midway: DdA, OTH, 463 and 350 bytes, 2 packets (567 IP bytes)
+    # and 1 packet (402), duration 0.061329. Same shape, 32-byte TCP headers.
+    c, w = ("141.142.220.118", 35634), ("208.80.152.2", 80)
+    record = run(
+        [
+            _with_ip_len(seg(10.0, c, w, P | A, 7001, 9001, 463), 52 + 463),
+            _with_ip_len(seg(10.030001, w, c, P | A, 9001, 7464, 350), 52 + 350),
+            _with_ip_len(seg(10.061329, c, w, A, 7464, 9351), 52),
+        ]
+    )
+    assert (record["history"], record["conn_state"]) == ("DdA", "OTH")
+    assert (record["orig_bytes"], record["resp_bytes"]) == (463, 350)
+    assert (record["orig_pkts"], record["orig_ip_bytes"]) == (2, 567)
+    assert (record["resp_pkts"], record["resp_ip_bytes"]) == (1, 402)
+    assert f"{record['duration']:.6f}" == "0.061329"
+
+
+def test_baseline_lone_syn_ack_from_port_80() -> None:
+    # The same baseline's last row: one SYN-ACK from port 80, flipped at
+    # once: ^h, OTH, no duration or bytes, 0 and 1 packets (48 IP bytes).
+    c, w = ("141.142.220.235", 6705), ("173.192.163.128", 80)
+    record = run([_with_ip_len(seg(1.0, w, c, S | A, 5000, 1001), 48)])
+    assert (record["history"], record["conn_state"]) == ("^h", "OTH")
+    assert (record["id.orig_h"], record["id.orig_p"]) == ("141.142.220.235", 6705)
+    assert (record["duration"], record["orig_bytes"], record["resp_bytes"]) == (None, None, None)
+    assert (record["orig_pkts"], record["orig_ip_bytes"], record["resp_pkts"]) == (0, 0, 1)
+    assert record["resp_ip_bytes"] == 48
+
+
+def test_one_sided_syn_ack_ack_fin_is_flipped_with_every_packet_the_responders() -> None:
+    # Zeek pull request 5047's trace one-sided-2745: only the responder ever
+    # sends (SYN-ACK, ACK, FIN), no likely port; Zeek logs ^haf and, since
+    # that fix, counts all three packets for the responder.
+    x, y = ("245.181.165.133", 1433), ("247.180.123.139", 2745)
+    record = run(
+        [
+            seg(0.0, x, y, S | A, 5000, 1001),
+            seg(0.1, x, y, A, 5001, 1001),
+            seg(0.2, x, y, F | A, 5001, 1001),
+        ]
+    )
+    assert record["history"] == "^haf"
+    assert (record["id.orig_h"], record["id.orig_p"]) == ("247.180.123.139", 2745)
+    assert (record["orig_pkts"], record["resp_pkts"], record["resp_ip_bytes"]) == (0, 3, 120)
+    assert record["conn_state"] == "SHR"
