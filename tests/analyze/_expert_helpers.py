@@ -8,16 +8,18 @@ timestamps, as ``synack.trace.pcap`` writes them.
 
 from __future__ import annotations
 
+import random
 import struct
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from ipaddress import ip_address
 from pathlib import Path
 
 from synack.analyze.expert import FLAG_NAMES
 from synack.analyze.model import CapturedSegment
-from synack.wire.ip import decode_tcp_packet
-from synack.wire.segment import ACK
+from synack.wire.ip import IPAddress, decode_tcp_packet, encode_tcp_packet
+from synack.wire.segment import ACK, FIN, PSH, RST, SYN, Segment, WindowScale
 
 _FILE_HEADER = struct.Struct("<IHHiIII")
 _RECORD_HEADER = struct.Struct("<IIII")
@@ -143,3 +145,124 @@ def tshark_flags(path: Path) -> dict[int, TsharkFrame]:
             int(stream), flags, int(num) if num else 0, int(dup_frame) if dup_frame else 0
         )
     return frames
+
+
+class _End:
+    """One side of a made-up connection, as the random capture writes it."""
+
+    def __init__(self, rng: random.Random, addr: IPAddress, port: int) -> None:
+        self.addr, self.port = addr, port
+        self.isn = rng.choice((0, 1, 0xFFFFFFFF, 0xFFFFF000, rng.getrandbits(32)))
+        self.nxt = self.isn
+        self.ack = 0
+        self.window = 65535
+        self.scale = 0
+        self.offer: int | None = None  # the window scale its last SYN offered
+        self.starts: list[tuple[int, int]] = []  # (seq, len) of the last data sent
+
+
+def random_capture(path: Path, seed: int, connections: int = 4, segments: int = 250) -> None:
+    """A capture of made-up connections whose segments are chosen at random
+    among the situations the expert flags are about: new data, gaps,
+    retransmissions, old data, keep-alives, window probes, updates and
+    edges, duplicate and early ACKs, FIN, RST, a new SYN on the same ports.
+    Gaps between segments straddle the 3 ms and 20 ms thresholds."""
+    rng = random.Random(seed)
+    start_us = rng.choice((0, 1_700_000_000_000_000))
+    now_us = start_us
+    out = bytearray(_FILE_HEADER.pack(0xA1B2C3D4, 2, 4, 0, 0, 262144, LINKTYPE_RAW))
+    gaps = (0, 0, 1, 500, 2_999, 3_000, 3_001, 10_000, 19_999, 20_000, 20_001, 300_000)
+    conns = []
+    for i in range(connections):
+        a = _End(rng, ip_address("10.1.0.1"), 40000 + i)
+        b = _End(rng, ip_address("10.2.0.1"), 5000 + i)
+        conns.append((a, b, rng.random() < 0.8))  # with or without a handshake
+
+    def emit(me: _End, peer: _End, flags: int, seq: int, length: int, window: int) -> None:
+        nonlocal now_us, out
+        now_us += rng.choice(gaps)
+        options: tuple[WindowScale, ...] = ()
+        if flags & SYN:
+            me.offer = rng.choice((None, 0, 2, 7, 14))
+            options = () if me.offer is None else (WindowScale(me.offer),)
+        seg = Segment(
+            me.port, peer.port, seq & 0xFFFFFFFF, me.ack & 0xFFFFFFFF if flags & ACK else 0,
+            flags, window & 0xFFFF, options=options, payload=bytes(length),
+        )  # fmt: skip
+        packet = encode_tcp_packet(me.addr, peer.addr, seg)
+        secs, micros = divmod(now_us, 1_000_000)
+        out += _RECORD_HEADER.pack(secs, micros, len(packet), len(packet)) + packet
+
+    def handshake(a: _End, b: _End) -> None:
+        emit(a, b, SYN, a.isn, 0, 65535)
+        a.nxt = a.isn + 1
+        if rng.random() < 0.2:
+            emit(a, b, SYN, a.isn, 0, 65535)  # retransmitted
+        b.ack = a.nxt
+        emit(b, a, SYN | ACK, b.isn, 0, 65535)
+        b.nxt = b.isn + 1
+        a.ack = b.nxt
+        both = a.offer is not None and b.offer is not None
+        a.scale = a.offer if both and a.offer is not None else 0
+        b.scale = b.offer if both and b.offer is not None else 0
+        emit(a, b, ACK, a.nxt, 0, a.window)
+
+    for a, b, shake in conns:
+        if shake:
+            handshake(a, b)
+        else:
+            a.nxt, b.nxt = a.isn + 1, b.isn + 1
+            a.ack, b.ack = b.nxt, a.nxt
+
+    kinds = (
+        ["data"] * 30 + ["ack"] * 15 + ["dupack"] * 10 + ["retrans"] * 8 + ["gap"] * 4
+        + ["old"] * 3 + ["update"] * 5 + ["zero"] * 5 + ["probe"] * 5 + ["keepalive"] * 4
+        + ["fill"] * 5 + ["early"] * 2 + ["fin"] * 1 + ["rst"] * 1 + ["resyn"] * 1
+    )  # fmt: skip
+    for _ in range(segments * connections):
+        a, b, _shake = rng.choice(conns)
+        me, peer = (a, b) if rng.random() < 0.6 else (b, a)
+        kind = rng.choice(kinds)
+        if kind in ("data", "gap", "fill"):
+            length = rng.choice((1, 2, 10, 100, 1000, 1448))
+            if kind == "gap":
+                me.nxt += rng.choice((1, 100, 1448, 5000))
+            if kind == "fill":
+                edge = peer.ack + (peer.window << peer.scale)
+                length = (edge - me.nxt) & 0xFFFFFFFF
+                if not 0 < length <= 20000:
+                    length = 1
+            peer.ack = me.nxt + length if rng.random() < 0.9 else peer.ack
+            emit(me, peer, ACK | (PSH if rng.random() < 0.3 else 0), me.nxt, length, me.window)
+            me.starts = [*me.starts[-7:], (me.nxt, length)]
+            me.nxt += length
+        elif kind in ("retrans", "old") and me.starts:
+            seq, length = rng.choice(me.starts)
+            emit(me, peer, ACK, seq, length, me.window)
+        elif kind in ("ack", "dupack", "update", "zero", "early"):
+            if kind == "ack":
+                me.ack = peer.nxt if rng.random() < 0.7 else me.ack
+                me.window = rng.choice((me.window, me.window, 1000, 65535, 200))
+            elif kind == "update":
+                me.window = rng.choice((1, 100, 5000, 65535))
+            elif kind == "zero":
+                me.window = 0
+            elif kind == "early":
+                me.ack = peer.nxt + rng.choice((1, 1448))
+            emit(me, peer, ACK, me.nxt, 0, me.window)
+        elif kind == "probe":
+            emit(me, peer, ACK, me.nxt, 1, me.window)
+            if rng.random() < 0.5:
+                me.nxt += 1
+        elif kind == "keepalive":
+            emit(me, peer, ACK, me.nxt - 1, rng.choice((0, 1)), me.window)
+        elif kind == "fin":
+            emit(me, peer, FIN | ACK, me.nxt, rng.choice((0, 0, 10)), me.window)
+        elif kind == "rst":
+            emit(me, peer, RST | (ACK if rng.random() < 0.5 else 0), me.nxt, 0, 0)
+        elif kind == "resyn":
+            if rng.random() < 0.5:
+                a.isn = rng.getrandbits(32)
+            b.isn = rng.choice((b.isn, rng.getrandbits(32)))
+            handshake(a, b)
+    path.write_bytes(bytes(out))

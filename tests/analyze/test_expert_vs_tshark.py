@@ -19,9 +19,17 @@ from ipaddress import ip_address
 from pathlib import Path
 
 import pytest
-from _expert_helpers import read_segments, reorder, reorder_data_past_ack, thin, tshark_flags
+from _expert_helpers import (
+    TsharkFrame,
+    random_capture,
+    read_segments,
+    reorder,
+    reorder_data_past_ack,
+    thin,
+    tshark_flags,
+)
 
-from synack.analyze.expert import FLAG_NAMES, ExpertAnalyzer
+from synack.analyze.expert import FLAG_NAMES, ExpertAnalyzer, nanoseconds
 from synack.analyze.model import CapturedSegment
 from synack.wire.segment import ACK, SYN, WindowScale
 
@@ -43,6 +51,8 @@ THINNED = (
 REORDERED = (("lossy-transfer", 29, 7), ("sim-2", 17, 4), ("half-close", 6, 2), ("sim-3", 41, 0))
 # captures where data and the pure ACK after it (same direction) trade places
 DATA_PAST_ACK = ("sim-1", "sim-2", "sim-3", "sim-4", "lossy-transfer")
+# made-up connections with segments chosen at random (_expert_helpers.random_capture)
+RANDOM_SEEDS = range(12)
 KINDS = (*FLAG_NAMES, "duplicate_ack_num", "duplicate_ack_frame")
 
 # Kinds allowed to disagree, with the reason (each explained in docs/expert-flags.md).
@@ -87,6 +97,9 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         swaps += reorder_data_past_ack(paths[name], swapped)
         paths[swapped.stem] = swapped
     assert swaps, "no data segment followed by a pure ACK in the same direction"
+    for seed in RANDOM_SEEDS:
+        paths[f"random-{seed}"] = d / f"random-{seed}.pcap"
+        random_capture(paths[f"random-{seed}"], seed)
     return paths
 
 
@@ -132,8 +145,13 @@ class Tally:
         return "\n".join(rows)
 
 
-def compare(path: Path, tally: Tally) -> None:
-    theirs = tshark_flags(path)
+@pytest.fixture(scope="module")
+def tshark_results(captures: dict[str, Path]) -> dict[Path, dict[int, TsharkFrame]]:
+    return {path: tshark_flags(path) for path in captures.values()}
+
+
+def compare(path: Path, tally: Tally, theirs: dict[int, TsharkFrame] | None = None) -> None:
+    theirs = tshark_flags(path) if theirs is None else theirs
     segments = read_segments(path)
     assert len(theirs) == len(segments), path
     analyzers: dict[frozenset[tuple[object, int]], ExpertAnalyzer] = {}
@@ -151,10 +169,12 @@ def compare(path: Path, tally: Tally) -> None:
 
 
 @needs_tshark
-def test_expert_flags_agree_with_tshark(captures: dict[str, Path]) -> None:
+def test_expert_flags_agree_with_tshark(
+    tshark_results: dict[Path, dict[int, TsharkFrame]],
+) -> None:
     tally = Tally()
-    for path in captures.values():
-        compare(path, tally)
+    for path, theirs in tshark_results.items():
+        compare(path, tally, theirs)
     print()
     print(tally.table())
     failures = []
@@ -166,12 +186,12 @@ def test_expert_flags_agree_with_tshark(captures: dict[str, Path]) -> None:
 
 
 @needs_tshark
-def test_every_kind_is_exercised(captures: dict[str, Path]) -> None:
+def test_every_kind_is_exercised(tshark_results: dict[Path, dict[int, TsharkFrame]]) -> None:
     """The comparison means something only for kinds that occur: the
     captures must make tshark raise each flag at least once."""
     seen: set[str] = set()
-    for path in captures.values():
-        for frame in tshark_flags(path).values():
+    for frames in tshark_results.values():
+        for frame in frames.values():
             seen |= frame.flags
     assert seen >= set(FLAG_NAMES) - NEVER_RAISED, sorted(set(FLAG_NAMES) - seen)
 
@@ -225,3 +245,12 @@ def test_a_segment_of_another_connection_is_refused() -> None:
     stray.sport = 40001
     with pytest.raises(ValueError, match="not of this analyzer's connection"):
         analyzer.feed(stray, 2)
+
+
+def test_timestamps_keep_exact_thresholds() -> None:
+    """20 ms apart in a pcap is 20 ms apart here, near today's epoch too."""
+    for base_us in (0, 123_456, 1_700_000_000_123_457, 1_999_999_999_999_999):
+        for gap_us in (3_000, 19_999, 20_000):
+            t0 = base_us // 10**6 + base_us % 10**6 / 1e6
+            t1 = (base_us + gap_us) // 10**6 + (base_us + gap_us) % 10**6 / 1e6
+            assert nanoseconds(t1) - nanoseconds(t0) == gap_us * 1000, (base_us, gap_us)

@@ -190,7 +190,7 @@ class ExpertAnalyzer:
 
     def analyze(self, seg: CapturedSegment, frame: int) -> Expert:
         """The full verdict on ``seg``: flags, and the duplicate ACK's number and frame."""
-        now = round(seg.t * 1e9)
+        now = nanoseconds(seg.t)
         flags = seg.flags
         seq = seg.seq & _MASK
         ack = seg.ack & _MASK
@@ -198,13 +198,18 @@ class ExpertAnalyzer:
         bits = 0
 
         # A new connection on the same ports: a SYN whose sequence number is
-        # not the one this direction started from.
-        if flags & (SYN | ACK) == SYN and fwd.base_set and seq != fwd.base_seq:
-            self._dirs.clear()
-            self._ts_mru_syn = 0
-            self._ts_first_rtt = 0
-            fwd, rev = self._directions(seg)
-            bits |= _REUSED
+        # not the one this direction started from. The same SYN again takes
+        # the direction back to the highest contiguous sequence number sent
+        # (a RST may have been sent from the ACK number received).
+        if flags & (SYN | ACK) == SYN and fwd.base_set:
+            if seq != fwd.base_seq:
+                self._dirs.clear()
+                self._ts_mru_syn = 0
+                self._ts_first_rtt = 0
+                fwd, rev = self._directions(seg)
+                bits |= _REUSED
+            else:
+                fwd.nextseq = fwd.maxseqtobeacked
         elif flags & (SYN | ACK) == SYN | ACK and fwd.base_set and seq != fwd.base_seq:
             fwd.base_seq = seq
             bits |= _REUSED
@@ -365,7 +370,7 @@ class ExpertAnalyzer:
         since_ack = now - rev.lastacktime
         if (
             seq_not_advanced
-            and rev.dupacknum >= 2
+            and rev.dupacknum & _MASK >= 2  # unsigned: -1 (an ACK of unseen data) counts
             and rev.lastack == seq
             and 0 <= since_ack < _FAST_RETRANSMISSION_NS
         ):
@@ -381,6 +386,23 @@ class ExpertAnalyzer:
         ):
             return _OOO
         return _RETRANS if seq_not_advanced else 0
+
+
+def nanoseconds(t: float) -> int:
+    """A capture timestamp (float seconds) as integer nanoseconds, exact for
+    the time a capture can have stamped.
+
+    Wireshark compares times in nanoseconds, against thresholds a capture
+    can hit exactly (20 ms, 3 ms). A float near today's epoch (1.7e9 s)
+    carries about 0.24 us, so ``t * 1e9`` is off by up to a few hundred
+    nanoseconds and a difference of exactly 20 ms can come out 256 ns short;
+    there the time is rounded to the microsecond, which is what pcap files
+    hold (and all a float that large can keep). Smaller times (a simulator's
+    virtual clock, a capture starting in 1970) keep their nanoseconds.
+    """
+    if -1_048_576.0 < t < 1_048_576.0:  # 2**20 s (12 days): the float resolves well under 1 ns
+        return round(t * 1e9)
+    return round(t * 1e6) * 1000
 
 
 def _verify_window_scaling(fwd: _Direction, rev: _Direction, is_synack: bool) -> None:
