@@ -138,3 +138,24 @@ def test_ipv6_payload_length_beyond_the_capture_is_truncated() -> None:
     assert [row(s) for s in segments] == [
         (1, A6, 40000, B6, 80, 0x02, 1000, 0, 65535, 6, 66, None, True)
     ]
+
+
+def test_the_checksum_verdict_agrees_with_the_wire_layer_on_random_segments() -> None:
+    import random
+
+    from synack.wire.checksum import tcp_checksum
+
+    rng = random.Random(9293)
+    records, expected = [], []
+    for i in range(400):
+        v6 = rng.random() < 0.5
+        src, dst = (A6, B6) if v6 else (A4, B4)
+        segment = bytearray(tcp(src, dst, seq=i, payload=rng.randbytes(rng.randrange(0, 1500))))
+        if rng.random() < 0.3:  # damage a byte (sometimes a change that keeps the sum)
+            segment[rng.randrange(len(segment))] ^= rng.choice((0x01, 0x80, 0xFF))
+        packet = (ipv6 if v6 else ipv4)(bytes(segment), src, dst)
+        records.append((T, packet))
+        expected.append(tcp_checksum(ip_address(src).packed, ip_address(dst).packed, segment) == 0)
+    segments, _ = read(pcap(records, 101))
+    assert [s.checksum_ok for s in segments] == expected
+    assert expected.count(False) == 122

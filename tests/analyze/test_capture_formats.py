@@ -25,7 +25,7 @@ from _captures import (
     tcp6,
 )
 
-from synack.analyze.capture import read_segments
+from synack.analyze.capture import CaptureStats, read_segments
 from synack.wire.segment import NOP, MaxSegmentSize, SackPermitted, Timestamps, WindowScale
 
 T = 1_700_000_000.25
@@ -209,3 +209,40 @@ def test_standard_input_is_dash(monkeypatch: object) -> None:
     monkeypatch.setattr(sys, "stdin", Stdin)  # type: ignore[attr-defined]
     segments = list(read_segments("-"))
     assert [(s.seq, s.src) for s in segments] == [(1000, ip_address(A4))]
+
+
+class _Generated(io.RawIOBase):
+    """A pcap of ``n`` records made as it is read: nothing holds the whole file."""
+
+    def __init__(self, n: int) -> None:
+        self.left = n
+        self.pending = pcap([])
+        self.frame = ether(tcp4(flags=0x18, payload=b"x" * 1400))
+
+    def readable(self) -> bool:
+        return True
+
+    def read1(self, size: int = -1) -> bytes:
+        while len(self.pending) < size and self.left:
+            record = pcap([(T, self.frame)])[24:]
+            self.pending += record * min(self.left, 1000)
+            self.left -= min(self.left, 1000)
+        out, self.pending = self.pending[:size], self.pending[size:]
+        return out
+
+
+def test_memory_does_not_grow_with_the_number_of_packets() -> None:
+    import tracemalloc
+
+    peaks = []
+    for n in (3_000, 12_000):
+        stats = CaptureStats()
+        source = _Generated(n)
+        tracemalloc.start()
+        count = sum(1 for _ in read_segments(source, stats=stats))  # type: ignore[arg-type]
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert (count, stats.records) == (n, n)
+    # 12,000 records of 1470 bytes are 17 MiB; a few 1 MiB chunks are held at a time.
+    assert peaks[1] < 10 << 20  # the generator holds a few MiB too
+    assert peaks[1] < peaks[0] + (256 << 10)

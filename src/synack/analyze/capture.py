@@ -310,6 +310,13 @@ class _Decoder:
         self.t = 0.0
         self.record = 0
         self._options: dict[bytes, tuple[Option, ...]] = {}
+        self._addresses: dict[bytes, IPAddress] = {}
+
+    def _address(self, packed: bytes) -> IPAddress:
+        if len(self._addresses) >= 1 << 16:
+            self._addresses.clear()
+        address = self._addresses[packed] = address_from_packed(packed)
+        return address
 
     def link_decoder(self, linktype: int) -> _LinkDecoder | None:
         if linktype == LINKTYPE_ETHERNET:
@@ -447,12 +454,17 @@ class _Decoder:
             self._malformed("ipv4 total length below its header length")
             return None
         ip_ok = True
-        if self.check and int.from_bytes(buf[off : off + ihl], "big") % 0xFFFF:
+        if self.check and int.from_bytes(buf[off : off + ihl], "little") % 0xFFFF:
             ip_ok = False
             self.stats.bad_ip_checksums += 1
         src = buf[off + 12 : off + 16]
         dst = buf[off + 16 : off + 20]
         ip_end = off + total
+        if proto == 6 and not frag & 0x3FFF:  # the usual case, straight to TCP
+            return self.tcp(
+                buf, off + ihl, ip_end, end if end < ip_end else ip_end, src, dst, dst, total,
+                ip_ok,
+            )  # fmt: skip
         if frag & 0x3FFF:
             return self._fragment4(buf, off, ihl, ip_end, end, ident, frag, proto, src, dst, ip_ok,
                                    depth)  # fmt: skip
@@ -692,16 +704,18 @@ class _Decoder:
             stats.truncated += 1
             ok = None if ip_ok else False
         elif self.check:
-            n = ip_end - off
-            total = int.from_bytes(buf[off:ip_end], "big")
-            if n & 1:
-                total <<= 8  # the odd byte is the high half of a last, zero-padded word
-            # The one's complement sum of the pseudo-header and the segment is -0, which
-            # is 0 modulo 0xFFFF (see synack.wire.checksum); it is never +0 (6 is in it).
+            # The one's complement sum of the pseudo-header and the segment must be -0,
+            # which is 0 modulo 0xFFFF (see synack.wire.checksum), and is never +0 (6 is
+            # in it). Read little-endian, every 16-bit word is byte-swapped, which is a
+            # multiplication by 256 modulo 0xFFFF, so the sum is 0 just the same: and the
+            # odd last byte of an odd length lands where a zero-padded word would put it.
             ok = (
                 ip_ok
                 and not (
-                    int.from_bytes(src, "big") + int.from_bytes(pseudo_dst, "big") + 6 + n + total
+                    int.from_bytes(buf[off:ip_end], "little") % 0xFFFF
+                    + int.from_bytes(src, "little")
+                    + int.from_bytes(pseudo_dst, "little")
+                    + ((6 + ip_end - off) << 8)
                 )
                 % 0xFFFF
             )
@@ -713,8 +727,15 @@ class _Decoder:
         else:
             ok = None
         stats.segments += 1
+        addresses = self._addresses
+        source = addresses.get(src)
+        if source is None:
+            source = self._address(src)
+        destination = addresses.get(dst)
+        if destination is None:
+            destination = self._address(dst)
         return CapturedSegment(
-            self.t, self.record, address_from_packed(src), address_from_packed(dst), sport, dport,
+            self.t, self.record, source, destination, sport, dport,
             offset_flags & 0xFF, seq, ack, window, urgent, options, ip_end - data, ip_len, ok,
             truncated, buf[data:cap_end] if self.keep_payload else b"",
         )  # fmt: skip
