@@ -126,10 +126,17 @@ def test_a_zero_total_length_is_segmentation_offload() -> None:
     assert [(s.payload_len, s.ip_len, s.checksum_ok) for s in segments] == [(100, 140, True)]
 
 
+def test_ipv6_zero_payload_length_is_segmentation_offload() -> None:
+    packet = ipv6(tcp(A6, B6, payload=b"x" * 100), plen=0)
+    segments, _ = read(pcap([(T, packet)], 101))
+    assert [(s.payload_len, s.ip_len, s.checksum_ok) for s in segments] == [(100, 160, True)]
+
+
 def test_options_that_overrun_are_dropped_and_counted() -> None:
-    segments, stats = read(pcap([(T, tcp4(options=b"\x02\x08\x05\xb4"))], 101))
-    assert [(s.options, s.checksum_ok) for s in segments] == [((), True)]
-    assert stats.bad_tcp_options == 1
+    packet = tcp4(options=b"\x02\x08\x05\xb4")
+    segments, stats = read(pcap([(T, packet), (T, packet)], 101))
+    assert [(s.options, s.checksum_ok) for s in segments] == [((), True), ((), True)]
+    assert stats.bad_tcp_options == 2
 
 
 def test_ipv6_payload_length_beyond_the_capture_is_truncated() -> None:

@@ -499,9 +499,8 @@ class _Decoder:
             self._malformed("ip header cut short")
             return None
         plen, nh = _V6.unpack_from(buf, off + 4)
-        if plen == 0 and nh == 0:
-            self._not_tcp("ipv6 jumbogram")
-            return None
+        if plen == 0 and nh != 59:  # segmentation offload, or a jumbogram: the record's length
+            plen = end - off - 40
         src = buf[off + 8 : off + 24]
         dst = buf[off + 24 : off + 40]
         ip_end = off + 40 + plen
@@ -696,8 +695,9 @@ class _Decoder:
                     options = decode_options(raw)
                 except MalformedPacket:
                     stats.bad_tcp_options += 1
-                if len(self._options) < 4096:
-                    self._options[raw] = options
+                else:
+                    if len(self._options) < 4096:  # SYNs' options repeat; SACK blocks do not
+                        self._options[raw] = options
         truncated = cap_end < ip_end
         ok: bool | None
         if truncated:
