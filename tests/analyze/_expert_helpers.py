@@ -174,8 +174,9 @@ def random_capture(path: Path, seed: int, connections: int = 4, segments: int = 
     gaps = (0, 0, 1, 500, 2_999, 3_000, 3_001, 10_000, 19_999, 20_000, 20_001, 300_000)
     conns = []
     for i in range(connections):
-        a = _End(rng, ip_address("10.1.0.1"), 40000 + i)
-        b = _End(rng, ip_address("10.2.0.1"), 5000 + i)
+        v6 = i % 3 == 2
+        a = _End(rng, ip_address("fd00::1" if v6 else "10.1.0.1"), 40000 + i)
+        b = _End(rng, ip_address("fd00::2" if v6 else "10.2.0.1"), 5000 + i)
         conns.append((a, b, rng.random() < 0.8))  # with or without a handshake
 
     def emit(me: _End, peer: _End, flags: int, seq: int, length: int, window: int) -> None:
@@ -185,8 +186,10 @@ def random_capture(path: Path, seed: int, connections: int = 4, segments: int = 
         if flags & SYN:
             me.offer = rng.choice((None, 0, 2, 7, 14))
             options = () if me.offer is None else (WindowScale(me.offer),)
+        # no ACK flag: the field is usually 0, sometimes left over
+        ack = me.ack & 0xFFFFFFFF if flags & ACK or rng.random() < 0.2 else 0
         seg = Segment(
-            me.port, peer.port, seq & 0xFFFFFFFF, me.ack & 0xFFFFFFFF if flags & ACK else 0,
+            me.port, peer.port, seq & 0xFFFFFFFF, ack,
             flags, window & 0xFFFF, options=options, payload=bytes(length),
         )  # fmt: skip
         packet = encode_tcp_packet(me.addr, peer.addr, seg)
@@ -194,12 +197,17 @@ def random_capture(path: Path, seed: int, connections: int = 4, segments: int = 
         out += _RECORD_HEADER.pack(secs, micros, len(packet), len(packet)) + packet
 
     def handshake(a: _End, b: _End) -> None:
-        emit(a, b, SYN, a.isn, 0, 65535)
-        a.nxt = a.isn + 1
+        syn_data = rng.choice((0, 0, 0, 0, 0, 0, 0, 0, 0, 10))  # a SYN with data now and then
+        emit(a, b, SYN, a.isn, syn_data, 65535)
+        a.nxt = a.isn + 1 + syn_data
         if rng.random() < 0.2:
-            emit(a, b, SYN, a.isn, 0, 65535)  # retransmitted
+            emit(a, b, SYN, a.isn, syn_data, 65535)  # retransmitted
+        if rng.random() < 0.1:
+            emit(b, a, SYN, b.isn, 0, 65535)  # simultaneous open
         b.ack = a.nxt
         emit(b, a, SYN | ACK, b.isn, 0, 65535)
+        if rng.random() < 0.2:
+            emit(b, a, SYN | ACK, b.isn, 0, 65535)  # retransmitted
         b.nxt = b.isn + 1
         a.ack = b.nxt
         both = a.offer is not None and b.offer is not None

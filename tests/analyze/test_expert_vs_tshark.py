@@ -172,11 +172,13 @@ def compare(path: Path, tally: Tally, theirs: dict[int, TsharkFrame] | None = No
 def test_expert_flags_agree_with_tshark(
     tshark_results: dict[Path, dict[int, TsharkFrame]],
 ) -> None:
-    tally = Tally()
+    tally, simulated, made_up = Tally(), Tally(), Tally()
     for path, theirs in tshark_results.items():
         compare(path, tally, theirs)
-    print()
-    print(tally.table())
+        compare(path, made_up if path.name.startswith("random-") else simulated, theirs)
+    for title, part in (("simulator captures", simulated), ("random captures", made_up)):
+        print(f"\n{title}:\n{part.table()}")
+    print(f"\nall:\n{tally.table()}")
     failures = []
     for kind in KINDS:
         if tally.disagreements(kind) and kind not in DOCUMENTED_DIFFERENCES:
