@@ -1,9 +1,10 @@
-"""Helpers for the expert-flag comparison: read a raw-IP pcap into
-CapturedSegments, run tshark on it, and thin a capture out.
+"""Helpers for the expert-flag comparison: run tshark on a capture, make
+copies of a capture that missed or reordered packets, and make captures of
+random made-up connections.
 
-The pcap parsing here is a stand-in for ``synack.analyze.capture`` until
-that reader lands: classic libpcap, LINKTYPE_RAW (101), microsecond
-timestamps, as ``synack.trace.pcap`` writes them.
+The captures are classic libpcap, LINKTYPE_RAW (101), microsecond
+timestamps, as ``synack.trace.pcap`` writes them; ``synack.analyze.capture``
+reads them back.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from pathlib import Path
 
+from synack.analyze.capture import read_segments
 from synack.analyze.expert import FLAG_NAMES
-from synack.analyze.model import CapturedSegment
-from synack.wire.ip import IPAddress, decode_tcp_packet, encode_tcp_packet
+from synack.wire.ip import IPAddress, encode_tcp_packet
 from synack.wire.segment import ACK, FIN, PSH, RST, SYN, Segment, WindowScale
 
 _FILE_HEADER = struct.Struct("<IHHiIII")
@@ -36,34 +37,6 @@ def _records(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
         off += _RECORD_HEADER.size
         yield secs, micros, orig, data[off : off + incl]
         off += incl
-
-
-def read_segments(path: Path) -> list[CapturedSegment]:
-    """Every record of a raw-IP pcap as a CapturedSegment (all carry TCP here)."""
-    out = []
-    for record, (secs, micros, orig, packet) in enumerate(_records(path.read_bytes()), 1):
-        header, seg = decode_tcp_packet(packet)
-        out.append(
-            CapturedSegment(
-                t=secs + micros / 1e6,
-                record=record,
-                src=header.src,
-                dst=header.dst,
-                sport=seg.src_port,
-                dport=seg.dst_port,
-                flags=seg.flags,
-                seq=seg.seq,
-                ack=seg.ack,
-                window=seg.window,
-                urgent=seg.urgent,
-                options=seg.options,
-                payload_len=len(seg.payload),
-                ip_len=orig,
-                checksum_ok=True,
-                payload=seg.payload,
-            )
-        )
-    return out
 
 
 def thin(src: Path, dst: Path, every: int, offset: int = 0) -> int:
@@ -106,7 +79,7 @@ def reorder_data_past_ack(src: Path, dst: Path) -> int:
     """Swap each data segment that a pure ACK of the same direction follows
     with that ACK (pairs apart): the ACK then seems to skip ahead, and the
     data to come late. Returns how many pairs were swapped."""
-    segments = read_segments(src)
+    segments = list(read_segments(src))
     firsts: list[int] = []
     for i in range(len(segments) - 1):
         a, b = segments[i], segments[i + 1]

@@ -3,8 +3,9 @@
 Captures come from the simulator: every ``synack demo`` scenario, seeded
 lossy ``synack simulate`` runs, and thinned copies of some of them (records
 left out, as a capture that missed packets would), so that "previous segment
-not captured" and "ACKed unseen segment" occur too. tshark reads each one;
-ExpertAnalyzer reads the same packets, one analyzer per 4-tuple, in capture
+not captured" and "ACKed unseen segment" occur too, and random made-up
+connections. tshark reads each one; synack.analyze.capture reads the same
+packets and ExpertAnalyzer flags them, one analyzer per 4-tuple, in capture
 order. Every kind must agree on every frame, except the differences
 docs/expert-flags.md documents (none at present).
 """
@@ -22,13 +23,13 @@ import pytest
 from _expert_helpers import (
     TsharkFrame,
     random_capture,
-    read_segments,
     reorder,
     reorder_data_past_ack,
     thin,
     tshark_flags,
 )
 
+from synack.analyze.capture import read_segments
 from synack.analyze.expert import FLAG_NAMES, ExpertAnalyzer, nanoseconds
 from synack.analyze.model import CapturedSegment
 from synack.wire.segment import ACK, SYN, WindowScale
@@ -152,10 +153,11 @@ def tshark_results(captures: dict[str, Path]) -> dict[Path, dict[int, TsharkFram
 
 def compare(path: Path, tally: Tally, theirs: dict[int, TsharkFrame] | None = None) -> None:
     theirs = tshark_flags(path) if theirs is None else theirs
-    segments = read_segments(path)
-    assert len(theirs) == len(segments), path
+    segments = list(read_segments(path))
+    assert [seg.record for seg in segments] == sorted(theirs), path
     analyzers: dict[frozenset[tuple[object, int]], ExpertAnalyzer] = {}
-    for frame, seg in enumerate(segments, 1):
+    for seg in segments:
+        frame = seg.record
         key = frozenset({(seg.src, seg.sport), (seg.dst, seg.dport)})
         analyzer = analyzers.setdefault(key, ExpertAnalyzer())
         ours = analyzer.analyze(seg, frame)
