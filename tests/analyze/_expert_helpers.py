@@ -75,6 +75,24 @@ def reorder(src: Path, dst: Path, every: int, offset: int = 0) -> None:
     _swap(src, dst, list(range(offset, count - 1, every)))
 
 
+def damage(src: Path, dst: Path, every: int, seed: int) -> None:
+    """Copy a pcap flipping one bit of the TCP header (sequence or ACK
+    number, flags or window) in every ``every``-th record: segments a link
+    damaged, whose checksums fail. Wireshark analyzes them all the same."""
+    rng = random.Random(seed)
+    data = src.read_bytes()
+    out = bytearray(data[: _FILE_HEADER.size])
+    for i, (secs, micros, orig, packet) in enumerate(_records(data)):
+        if i % every == every - 1:
+            damaged = bytearray(packet)
+            ihl = 4 * (damaged[0] & 0x0F) if damaged[0] >> 4 == 4 else 40
+            offset = ihl + rng.choice((4, 5, 6, 7, 8, 9, 10, 11, 13, 14, 15))
+            damaged[offset] ^= 1 << rng.randrange(8)
+            packet = bytes(damaged)
+        out += _RECORD_HEADER.pack(secs, micros, len(packet), orig) + packet
+    dst.write_bytes(bytes(out))
+
+
 def reorder_data_past_ack(src: Path, dst: Path) -> int:
     """Swap each data segment that a pure ACK of the same direction follows
     with that ACK (pairs apart): the ACK then seems to skip ahead, and the

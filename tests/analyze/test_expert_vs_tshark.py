@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from _expert_helpers import (
     TsharkFrame,
+    damage,
     random_capture,
     reorder,
     reorder_data_past_ack,
@@ -52,6 +53,8 @@ THINNED = (
 REORDERED = (("lossy-transfer", 29, 7), ("sim-2", 17, 4), ("half-close", 6, 2), ("sim-3", 41, 0))
 # captures where data and the pure ACK after it (same direction) trade places
 DATA_PAST_ACK = ("sim-1", "sim-2", "sim-3", "sim-4", "lossy-transfer")
+# captures with one bit of a TCP header flipped in every Nth record (bad checksums)
+DAMAGED = (("sim-1", 7), ("lossy-transfer", 11), ("zero-window", 3), ("keepalive", 2))
 # made-up connections with segments chosen at random (_expert_helpers.random_capture)
 RANDOM_SEEDS = range(12)
 KINDS = (*FLAG_NAMES, "duplicate_ack_num", "duplicate_ack_frame")
@@ -98,6 +101,10 @@ def captures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         swaps += reorder_data_past_ack(paths[name], swapped)
         paths[swapped.stem] = swapped
     assert swaps, "no data segment followed by a pure ACK in the same direction"
+    for name, every in DAMAGED:
+        damaged = d / f"{name}-damaged-{every}.pcap"
+        damage(paths[name], damaged, every, seed=every)
+        paths[damaged.stem] = damaged
     for seed in RANDOM_SEEDS:
         paths[f"random-{seed}"] = d / f"random-{seed}.pcap"
         random_capture(paths[f"random-{seed}"], seed)
