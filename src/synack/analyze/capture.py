@@ -186,8 +186,8 @@ _FragmentKey: TypeAlias = "tuple[int, bytes, bytes, int, int]"
 
 class _Reassembler:
     """IP fragment reassembly (RFC 791, RFC 8200 4.5) within a memory cap
-    and a timeout in capture time. Overlapping fragments: the first copy of
-    a byte is kept (what Zeek and Wireshark keep)."""
+    and a timeout in capture time. Where fragments overlap, the first copy
+    of a byte to arrive is kept."""
 
     def __init__(self, stats: CaptureStats, max_bytes: int, timeout: float) -> None:
         self.stats = stats
