@@ -245,7 +245,7 @@ def test_duplicate_acks_are_numbered_and_memory_stays_fixed() -> None:
     assert flags == ("retransmission", "fast_retransmission")
     assert analyzer.duplicate_ack_number() is None
     # per direction, a fixed set of numbers: nothing grows with the segments
-    for direction in analyzer._dirs.values():
+    for direction in (analyzer._a, analyzer._b):
         assert all(isinstance(getattr(direction, name), int) for name in direction.__slots__)
 
 

@@ -21,6 +21,7 @@ which are not flags.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from synack.analyze.model import CapturedSegment
 from synack.wire import seq as sq
@@ -169,10 +170,25 @@ class ExpertAnalyzer:
     frame number); it is only used to name the frame a duplicate ACK repeats.
     """
 
-    __slots__ = ("_dirs", "_ts_first_rtt", "_ts_mru_syn", "last")
+    __slots__ = (
+        "_a",
+        "_a_addr",
+        "_a_port",
+        "_b",
+        "_b_addr",
+        "_b_port",
+        "_ts_first_rtt",
+        "_ts_mru_syn",
+        "last",
+    )
 
     def __init__(self) -> None:
-        self._dirs: dict[tuple[IPAddress, int], _Direction] = {}
+        # The two directions: _a is the one of the first segment's sender.
+        self._a: _Direction | None = None
+        self._b = _Direction()
+        self._a_addr: IPAddress | None = None
+        self._b_addr: IPAddress | None = None
+        self._a_port = self._b_port = -1
         self._ts_mru_syn = 0  # ns: the most recent pure SYN
         self._ts_first_rtt = 0  # ns: SYN to the first pure ACK, the out-of-order horizon
         self.last: Expert = NO_FLAGS  # the verdict on the segment fed last
@@ -203,7 +219,7 @@ class ExpertAnalyzer:
         # (a RST may have been sent from the ACK number received).
         if flags & (SYN | ACK) == SYN and fwd.base_set:
             if seq != fwd.base_seq:
-                self._dirs.clear()
+                self._a = None
                 self._ts_mru_syn = 0
                 self._ts_first_rtt = 0
                 fwd, rev = self._directions(seg)
@@ -240,25 +256,33 @@ class ExpertAnalyzer:
         if flags & SYN:
             _verify_window_scaling(fwd, rev, bool(flags & ACK))
 
-        names = tuple(name for bit, name in _BIT_NAMES if bits & bit)
-        self.last = Expert(names, dup_num, dup_frame) if names else NO_FLAGS
+        if dup_num:
+            self.last = Expert(_names(bits), dup_num, dup_frame)
+        else:
+            self.last = _plain_verdict(bits)
         return self.last
 
     def _directions(self, seg: CapturedSegment) -> tuple[_Direction, _Direction]:
-        src = (seg.src, seg.sport)
-        dst = (seg.dst, seg.dport)
-        fwd = self._dirs.get(src)
-        if fwd is None:
-            if len(self._dirs) >= 2 or (self._dirs and dst not in self._dirs):
-                raise ValueError(
-                    f"segment {seg.src}:{seg.sport} -> {seg.dst}:{seg.dport} "
-                    "is not of this analyzer's connection"
-                )
-            fwd = self._dirs[src] = _Direction()
-        rev = self._dirs.get(dst)
-        if rev is None:
-            rev = self._dirs[dst] = _Direction()
-        return fwd, rev
+        """This segment's direction and the other one (created on the first
+        segment, or anew after a new SYN on the same ports)."""
+        a = self._a
+        if a is None:
+            if self._a_addr is None:
+                self._a_addr, self._a_port = seg.src, seg.sport
+                self._b_addr, self._b_port = seg.dst, seg.dport
+            a = self._a = _Direction()
+            self._b = _Direction()
+        # ports first: they tell the directions apart at the cost of an int compare
+        if seg.sport == self._a_port and seg.dport == self._b_port:
+            if seg.src == self._a_addr and seg.dst == self._b_addr:
+                return a, self._b
+        if seg.sport == self._b_port and seg.dport == self._a_port:
+            if seg.src == self._b_addr and seg.dst == self._a_addr:
+                return self._b, a
+        raise ValueError(
+            f"segment {seg.src}:{seg.sport} -> {seg.dst}:{seg.dport} "
+            "is not of this analyzer's connection"
+        )
 
     def _sequence_analysis(
         self,
@@ -386,6 +410,16 @@ class ExpertAnalyzer:
         ):
             return _OOO
         return _RETRANS if seq_not_advanced else 0
+
+
+@lru_cache(maxsize=1024)
+def _names(bits: int) -> tuple[str, ...]:
+    return tuple(name for bit, name in _BIT_NAMES if bits & bit)
+
+
+@lru_cache(maxsize=1024)
+def _plain_verdict(bits: int) -> Expert:
+    return Expert(_names(bits)) if bits else NO_FLAGS
 
 
 def nanoseconds(t: float) -> int:
