@@ -246,3 +246,13 @@ def test_memory_does_not_grow_with_the_number_of_packets() -> None:
     # 12,000 records of 1470 bytes are 17 MiB; a few 1 MiB chunks are held at a time.
     assert peaks[1] < 10 << 20  # the generator holds a few MiB too
     assert peaks[1] < peaks[0] + (256 << 10)
+
+
+def test_one_stats_adds_up_several_files() -> None:
+    stats = CaptureStats()
+    first = list(read_segments(io.BytesIO(pcap([(T, f) for f in frames(3)])), stats=stats))
+    ng = shb() + idb(101) + epb(0, 0, tcp4(seq=5)) + epb(0, 0, b"\x45")
+    second = list(read_segments(io.BytesIO(ng), stats=stats))
+    assert [s.record for s in first + second] == [1, 2, 3, 1]
+    assert (stats.records, stats.segments, stats.link_types) == (5, 4, {1: 3, 101: 2})
+    assert stats.malformed == {"ip header cut short": 1}

@@ -35,7 +35,7 @@ import os
 import struct
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, TypeAlias
 
@@ -829,7 +829,9 @@ def read_segments(
     (not closed here). With ``ignore_checksums`` nothing is checked and
     every ``checksum_ok`` is None. Without ``keep_payload`` the segments'
     ``payload`` is empty (``payload_len`` still says how much there was).
-    ``stats``, if given, is filled in as the capture is read.
+    ``stats``, if given, is filled in as the capture is read; given to the
+    reading of several files in turn, it adds them up (``record`` in each
+    segment still counts from 1 in its own file, as Wireshark numbers frames).
     """
     stats = stats if stats is not None else CaptureStats()
     f, close = _open(path)
@@ -848,16 +850,16 @@ def read_segments(
         magic = head[:4]
         if magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
                      b"\xa1\xb2\x3c\x4d", b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34"):  # fmt: skip
-            yield from _read_pcap(head, chunks, decoder, stats)
+            records = yield from _read_pcap(head, chunks, decoder, stats)
         elif magic == b"\x0a\x0d\x0d\x0a":
-            yield from _read_pcapng(head, chunks, decoder, stats)
+            records = yield from _read_pcapng(head, chunks, decoder, stats)
         elif len(head) < 4 and head and any(m.startswith(head) for m in _MAGICS):
             raise CaptureError(f"truncated file header: the file is {len(head)} bytes long")
         else:
             raise CaptureError(f"not a pcap or pcapng file ({_describe_start(head)})")
         if gunzip is not None and gunzip.incomplete:
             raise CaptureError(
-                f"gzip: the compressed stream ends early (after record {stats.records}): "
+                f"gzip: the compressed stream ends early (after record {records}): "
                 "the capture was cut short"
             )
     finally:
@@ -888,7 +890,8 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _read_pcap(
     buf: bytes, chunks: Iterator[bytes], decoder: _Decoder, stats: CaptureStats
-) -> Iterator[CapturedSegment]:
+) -> Generator[CapturedSegment, None, int]:
+    """The segments of a pcap file; returns how many records it had."""
     order = (
         "<" if buf[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\x34\xcd\xb2\xa1") else ">"
     )
@@ -907,6 +910,7 @@ def _read_pcap(
     scale = 1e-9 if nano else 1e-6
     unpack = _PCAP_RECORD[order].unpack_from
     header = 16 + extra
+    first = stats.records  # of the files read before into the same stats
     pos = 24
     base = 0  # the file offset of buf[0]
     record = 0
@@ -917,7 +921,7 @@ def _read_pcap(
                 more = next(chunks, None)
                 if more is None:
                     if avail == 0:
-                        return
+                        return record
                     raise CaptureError(
                         f"record {record + 1} at byte {base + pos}: the file ends inside the "
                         f"record header ({avail} of {header} bytes)"
@@ -953,13 +957,13 @@ def _read_pcap(
             decoder.record = record
             segment = link(buf, start, end)
             if segment is not None:
-                stats.records = record
+                stats.records = first + record
                 yield segment
     finally:
-        stats.records = record
+        stats.records = first + record
         if link is None:
-            stats.unsupported_link_types[linktype] = record
-        stats.link_types[linktype] = record
+            _count_int(stats.unsupported_link_types, linktype, record)
+        _count_int(stats.link_types, linktype, record)
 
 
 class _Interface:
@@ -975,8 +979,10 @@ class _Interface:
 
 def _read_pcapng(
     buf: bytes, chunks: Iterator[bytes], decoder: _Decoder, stats: CaptureStats
-) -> Iterator[CapturedSegment]:
+) -> Generator[CapturedSegment, None, int]:
+    """The segments of a pcapng file; returns how many packet records it had."""
     stats.file_format = "pcapng"
+    first = stats.records  # of the files read before into the same stats
     pos = 0
     base = 0
     record = 0
@@ -993,7 +999,7 @@ def _read_pcapng(
                 more = next(chunks, None)
                 if more is None:
                     if avail == 0:
-                        return
+                        return record
                     raise CaptureError(
                         f"{_where(-1, record, base + pos)}: the file ends inside a block header "
                         f"({avail} of 12 bytes)"
@@ -1083,7 +1089,7 @@ def _read_pcapng(
                 decoder.record = record
                 segment = link(buf, start, start + caplen)
                 if segment is not None:
-                    stats.records = record
+                    stats.records = first + record
                     yield segment
             elif block_type == _PCAPNG_SPB:
                 if not interfaces:
@@ -1105,7 +1111,7 @@ def _read_pcapng(
                 decoder.record = record
                 segment = link(buf, block + 12, block + 12 + caplen)
                 if segment is not None:
-                    stats.records = record
+                    stats.records = first + record
                     yield segment
             elif block_type == _PCAPNG_IDB:
                 if length < 20:
@@ -1115,11 +1121,11 @@ def _read_pcapng(
                     )
                 interfaces.append(_interface(buf, block, length, order, decoder))
     finally:
-        stats.records = record
+        stats.records = first + record
 
 
-def _count_int(counter: dict[int, int], key: int) -> None:
-    counter[key] = counter.get(key, 0) + 1
+def _count_int(counter: dict[int, int], key: int, n: int = 1) -> None:
+    counter[key] = counter.get(key, 0) + n
 
 
 def _where(block_type: int, record: int, offset: int) -> str:
