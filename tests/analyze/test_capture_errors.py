@@ -160,6 +160,19 @@ def test_pcapng_packet_block_problems() -> None:
         [1],
         "record 2 at byte 136: a 20-byte packet block is shorter than its fields",
     )
+    assert until_error(ONE + block(3, b"")) == (
+        [1],
+        "record 2 at byte 136: a 12-byte simple packet block is shorter than its fields",
+    )
+    assert until_error(shb() + block(3, b"\x00" * 4)) == (
+        [],
+        "record 1 at byte 28: a simple packet block before any interface was described",
+    )
+    assert until_error(shb() + block(1, b"\x00" * 4)) == (
+        [],
+        "block at byte 28 (type 0x00000001, after record 0): a 16-byte interface description "
+        "block is shorter than its fields",
+    )
 
 
 def test_pcapng_section_header_byte_order() -> None:

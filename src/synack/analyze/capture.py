@@ -1097,6 +1097,11 @@ def _read_pcapng(
                         f"{_where(block_type, record, base + block)}: a simple packet block "
                         "before any interface was described"
                     )
+                if length < 16:
+                    raise CaptureError(
+                        f"{_where(block_type, record, base + block)}: a {length}-byte simple "
+                        "packet block is shorter than its fields"
+                    )
                 record += 1
                 desc = interfaces[0]
                 caplen = min(u32(buf, block + 8)[0], length - 16)
