@@ -1142,3 +1142,53 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
         click.echo(state_diagram_mermaid(records, endpoint, config), nl=False)
         return
     Console(highlight=False).print(state_diagram_text(records, endpoint, config))
+
+
+@main.command()
+@click.argument("captures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--conn", "number", type=click.IntRange(min=1), help="Show connection N in detail.")
+@click.option("--host", help="Show in detail the connections with this address.")
+@click.option("--port", type=click.IntRange(1, 65535), help="... and/or with this port.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "ladder", "mermaid", "json", "story", "conn", "conn-json"]),
+    default=None,
+    help="table: one line per connection (the default); ladder, mermaid, json: the "
+    "chosen connections' trace; story: a paragraph per connection; conn, conn-json: "
+    "a Zeek-style conn.log (TSV, or JSON Lines).",
+)
+@click.option("--html", type=OutputFile(), help="Write the chosen connection as an HTML page.")
+@click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
+@click.option("--ignore-checksums", is_flag=True, help="Use segments whose checksums fail "
+              "(captures taken where the network card fills checksums in later).")  # fmt: skip
+@click.option("--absolute", is_flag=True, help="Absolute sequence numbers (default: relative).")
+def analyze(
+    captures: tuple[str, ...],
+    number: int | None,
+    host: str | None,
+    port: int | None,
+    fmt: str | None,
+    html: str | None,
+    lang: str,
+    ignore_checksums: bool,
+    absolute: bool,
+) -> None:
+    """Analyse TCP in pcap or pcapng captures (gzip too), from any stack.
+
+    Each connection: who opened it, both sides' RFC 9293 states inferred at
+    every segment (marked "inferred" where a passive observer cannot know),
+    Zeek's conn_state and history, Wireshark's expert flags, RTT samples.
+    Pick one with --conn N (or --host/--port) to see its ladder and story.
+
+    \b
+    Examples:
+      synack analyze trace.pcap
+      synack analyze trace.pcap --conn 3
+      synack analyze trace.pcapng.gz --format conn > conn.log
+    """
+    from synack.analyze.present import show
+
+    detail = number is not None or host is not None or port is not None
+    fmt = fmt or ("ladder" if detail else "table")
+    show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute)

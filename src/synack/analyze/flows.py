@@ -50,6 +50,8 @@ LISTEN_ASSUMED = "LISTEN"
 INFERRED = " (inferred)"
 # Outstanding data segments timed for RTT samples, per side: bounded.
 MAX_TIMED = 256
+# A packet's notes (its expert flags) as the ladder shows them: at most this long.
+NOTE_WIDTH = 30
 
 Endpoint = tuple[object, int]
 
@@ -143,11 +145,14 @@ class Flow:
         src, dst = self.sides[src_name], self.sides[dst_name]
         t = seg.t - t0
         usable = seg.checksum_ok is not False
+        if usable:
+            self._sent(src, dst, seg, t)  # what sending it shows comes first, as a stack records it
         if self.keep_records:
             fate = "seen"
             flags_notes = list(notes) if usable else ["bad checksum", *notes]
             if flags_notes:
-                fate += f" ({', '.join(flags_notes)})"
+                text = ", ".join(flags_notes)
+                fate += f" ({text if len(text) <= NOTE_WIDTH else text[: NOTE_WIDTH - 1] + '…'})"
             self.records.append(
                 PacketRecord(
                     t, None, src_name, dst_name, fate, tcpdump_flags(seg.flags), seg.seq,
@@ -156,7 +161,6 @@ class Flow:
             )  # fmt: skip
         if not usable:
             return  # as Zeek does: a segment with a bad checksum tells nothing
-        self._sent(src, dst, seg, t)
         self._received(dst, src, seg, t)
         self._time_rtt(src, dst, seg, t)
 
@@ -260,8 +264,10 @@ class Flow:
                 self._change(dst, "SYN-RECEIVED", t, "rcv SYN (simultaneous open)", True)
             if dst.state == "SYN-SENT" and acks_syn:
                 self._change(dst, "ESTABLISHED", t, "rcv SYN,ACK", inferred=True)
-            elif dst.state == "SYN-RECEIVED" and dst.iss is not None and seg.ack == sq.add(
-                dst.iss, 1
+            elif (
+                dst.state == "SYN-RECEIVED"
+                and dst.iss is not None
+                and seg.ack == sq.add(dst.iss, 1)
             ):
                 self._change(dst, "ESTABLISHED", t, "rcv SYN,ACK (simultaneous open)", True)
             return

@@ -1,0 +1,142 @@
+"""``synack analyze``: captures in, connections out, in every view synack has.
+
+The captures are streamed once (``capture.read_segments``). Each segment
+goes to its connection (``flows.FlowTable``), to that connection's Zeek
+summary (``zeek.ZeekConn``) and to its expert analysis
+(``expert.ExpertAnalyzer``), whose flags become the segment's notes in the
+trace. Only the connections a view needs keep their records; the others
+keep counters, so memory grows with connections, not with packets.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from synack.analyze.capture import CaptureStats, read_segments
+from synack.analyze.expert import ExpertAnalyzer
+from synack.analyze.flows import Flow, FlowTable, canonical
+from synack.analyze.model import CapturedSegment, CaptureError
+from synack.analyze.zeek import ZeekConn
+
+# Flags worth a word in the ladder (Wireshark's names, shortened)
+NOTE_WORDS = {
+    "retransmission": "retransmission",
+    "fast_retransmission": "fast retransmission",
+    "spurious_retransmission": "spurious retransmission",
+    "out_of_order": "out of order",
+    "duplicate_ack": "dup ACK",
+    "zero_window": "zero window",
+    "zero_window_probe": "zero-window probe",
+    "zero_window_probe_ack": "zero-window probe ACK",
+    "window_full": "window full",
+    "window_update": "window update",
+    "keep_alive": "keep-alive",
+    "keep_alive_ack": "keep-alive ACK",
+    "lost_segment": "prev. not captured",
+    "ack_lost_segment": "ACKed unseen",
+    "reused_ports": "reused ports",
+}
+
+
+@dataclass
+class Selection:
+    """Which connections keep their records for a detailed view."""
+
+    number: int | None = None
+    host: str | None = None
+    port: int | None = None
+
+    def any(self) -> bool:
+        return self.number is not None or self.host is not None or self.port is not None
+
+    def wants(self, flow: Flow) -> bool:
+        if not self.any():
+            return False
+        if self.number is not None and flow.number != self.number:
+            return False
+        names = list(flow.sides)
+        hosts = {n.rsplit(":", 1)[0].strip("[]") for n in names}
+        if self.host is not None and self.host not in hosts:
+            return False
+        return self.port is None or any(n.rsplit(":", 1)[1] == str(self.port) for n in names)
+
+
+@dataclass
+class Connection:
+    """One connection, analysed: the flow, its Zeek record, its expert counts."""
+
+    flow: Flow
+    zeek: dict[str, object]
+    expert: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Analysis:
+    connections: list[Connection]
+    stats: CaptureStats
+    error: str | None = None  # where the capture broke, if it did
+    segments: int = 0
+
+
+def analyze(
+    paths: Iterable[str | Path],
+    selection: Selection | None = None,
+    ignore_checksums: bool = False,
+    keep_all: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Analysis:
+    """Read every capture in ``paths`` as one stream of segments (in file order)."""
+    selection = selection or Selection()
+    stats = CaptureStats()
+    done: list[Connection] = []
+    zeeks: dict[int, ZeekConn] = {}
+    experts: dict[int, ExpertAnalyzer] = {}
+    counts: dict[int, Counter[str]] = {}
+    frames = 0
+
+    def keep(flow: Flow) -> bool:
+        return keep_all or selection.wants(flow)
+
+    def notes(flow: Flow, seg: CapturedSegment) -> list[str]:
+        nonlocal frames
+        analyzer = experts.get(flow.number)
+        if analyzer is None:
+            analyzer = experts[flow.number] = ExpertAnalyzer()
+            zeeks[flow.number] = ZeekConn(f"C{flow.number}", seg)
+            counts[flow.number] = Counter()
+        else:
+            zeeks[flow.number].feed(seg)
+        flags = analyzer.feed(seg, frames)
+        counts[flow.number].update(flags)
+        return [NOTE_WORDS.get(f, f) for f in flags]
+
+    def finished(flow: Flow) -> None:
+        number = flow.number
+        zeek = zeeks.pop(number).record()
+        experts.pop(number, None)
+        done.append(Connection(flow, zeek, counts.pop(number)))
+        if not keep(flow):
+            flow.records = []
+
+    table = FlowTable(keep=keep, on_done=finished, notes=notes)
+    error = None
+    segments = 0
+    try:
+        for path in paths:
+            for seg in read_segments(path, ignore_checksums=ignore_checksums, stats=stats):
+                frames += 1
+                segments += 1
+                table.feed(seg)
+                if progress is not None and segments % 100_000 == 0:
+                    progress(segments)
+    except CaptureError as exc:
+        error = str(exc)
+    table.close()
+    done.sort(key=lambda c: c.flow.number)
+    return Analysis(done, stats, error, segments)
+
+
+__all__ = ["NOTE_WORDS", "Analysis", "Connection", "Selection", "analyze", "canonical"]

@@ -1,0 +1,114 @@
+"""synack analyze end to end: captures the simulator made, read back and shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from synack.cli import main
+
+
+def capture(tmp_path: Path, scenario: str) -> Path:
+    path = tmp_path / f"{scenario}.pcap"
+    result = CliRunner().invoke(main, ["demo", scenario, "--pcap", str(path), "--msl", "1"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, ["analyze", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_the_listing_names_each_connection_and_its_verdicts(tmp_path: Path) -> None:
+    close, refused = capture(tmp_path, "close"), capture(tmp_path, "refused")
+    code, out, _ = run(str(close), str(refused))
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0] == "2 connection(s), 11 segment(s)"
+    assert lines[1].startswith("#1    10.0.0.1:") and "→ 10.0.0.2:80  9 packets" in lines[1]
+    assert "Zeek SF ShADdFaf" in lines[1] and "final TIME-WAIT / CLOSED" in lines[1]
+    assert "→ 10.0.0.2:81  2 packets" in lines[2] and "Zeek REJ Sr" in lines[2]
+    assert lines[-1] == "11 record(s) read (pcap); 11 TCP segment(s)"
+
+
+def test_one_connection_in_detail_with_its_story(tmp_path: Path) -> None:
+    path = capture(tmp_path, "close-combined")
+    code, out, _ = run(str(path), "--conn", "1")
+    assert code == 0, out
+    assert "the 3-way handshake took 20 ms" in out
+    assert "closed first" in out and "combined its FIN with its ACK" in out
+    assert "waited in TIME-WAIT" in out
+    assert "rcv FIN,ACK (inferred)" in out  # the ladder, with what is inferred marked
+    code, ko, _ = run(str(path), "--conn", "1", "--format", "story", "--lang", "ko")
+    assert (
+        code == 0
+        and "3-way 핸드셰이크는 20 ms 걸렸습니다" in ko
+        and "TIME-WAIT에서 기다렸습니다" in ko
+    )
+
+
+def test_json_lines_carry_the_inferred_states(tmp_path: Path) -> None:
+    path = capture(tmp_path, "close")
+    code, out, _ = run(str(path), "--conn", "1", "--format", "json")
+    assert code == 0
+    items = [json.loads(line) for line in out.splitlines()]
+    states = [
+        (i["endpoint"].split(":")[1] == "80", i["new"], i["cause"])
+        for i in items
+        if i["kind"] == "state"
+    ]
+    client = [new for server, new, _ in states if not server]
+    server = [new for is_server, new, _ in states if is_server]
+    assert client == ["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT"]
+    assert server == ["LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
+    causes = {cause for _, _, cause in states}
+    assert "active OPEN: send SYN" in causes and "rcv SYN (inferred)" in causes
+    packets = [i for i in items if i["kind"] == "packet"]
+    assert len(packets) == 9 and {p["fate"].split(" ")[0] for p in packets} == {"seen"}
+
+
+def test_conn_log_formats(tmp_path: Path) -> None:
+    path = capture(tmp_path, "close")
+    code, out, _ = run(str(path), "--format", "conn")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "#separator \\x09"
+    fields = next(line for line in lines if line.startswith("#fields")).split("\t")[1:]
+    row = next(line for line in lines if not line.startswith("#")).split("\t")
+    record = dict(zip(fields, row, strict=True))
+    assert (record["conn_state"], record["history"], record["orig_bytes"]) == (
+        "SF",
+        "ShADdFaf",
+        "18",
+    )
+    code, out, _ = run(str(path), "--format", "conn-json")
+    assert json.loads(out.splitlines()[0])["conn_state"] == "SF"
+
+
+def test_html_page_for_one_connection(tmp_path: Path) -> None:
+    path = capture(tmp_path, "lost-final-ack")
+    page = tmp_path / "c.html"
+    code, _, err = run(str(path), "--conn", "1", "--html", str(page))
+    assert code == 0 and f"wrote the HTML page {page}" in err
+    text = page.read_text(encoding="utf-8")
+    assert 'data-fate="seen"' in text and "retransmission" in text
+
+
+def test_a_broken_capture_says_where_and_keeps_what_came_before(tmp_path: Path) -> None:
+    whole = capture(tmp_path, "close").read_bytes()
+    broken = tmp_path / "broken.pcap"
+    broken.write_bytes(whole[:-30])  # the last record cut short
+    code, out, err = run(str(broken))
+    assert code == 1
+    assert "record 9" in err and "what came before it is shown" in err
+    assert out.splitlines()[0] == "1 connection(s), 8 segment(s)"
+
+
+@pytest.mark.parametrize("args", [["--conn", "5"], ["--host", "192.0.2.9"]])
+def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list[str]) -> None:
+    code, _, err = run(str(capture(tmp_path, "close")), *args)
+    assert code == 1 and "no connection matches" in err
