@@ -156,3 +156,27 @@ def test_a_cut_short_inner_packet_is_truncated() -> None:
     ]
     assert segments[0].payload == b"012345"
     assert stats.truncated == 1
+
+
+def test_a_bad_outer_ipv4_header_makes_the_inner_segment_bad() -> None:
+    from ipaddress import ip_address
+
+    records = [
+        (T, ether(ipv4(tcp4(), OUT_A, OUT_B, proto=4, bad_checksum=True))),
+        (T, ether(ipv4(gre(tcp4(payload=b"x")), OUT_A, OUT_B, proto=47, bad_checksum=True))),
+        (
+            T,
+            ether(
+                ipv4(udp(1, 4789, vxlan(ether(tcp4()))), OUT_A, OUT_B, proto=17, bad_checksum=True)
+            ),
+        ),
+        (T, ether(ipv4(tcp4(), OUT_A, OUT_B, proto=4))),
+    ]
+    segments, stats = read(pcap(records))
+    assert [(s.record, s.checksum_ok, s.truncated) for s in segments] == [
+        (1, False, False), (2, False, False), (3, False, False), (4, True, False),
+    ]  # fmt: skip
+    assert (stats.bad_ip_checksums, stats.bad_checksums) == (3, {ip_address(A4): 3})
+    assert stats.checksums_checked == {ip_address(A4): 4}
+    segments, _ = read(pcap(records), ignore_checksums=True)
+    assert [s.checksum_ok for s in segments] == [None, None, None, None]

@@ -570,17 +570,25 @@ class _Decoder:
         if proto == 6:
             return self.tcp(buf, off, ip_end, cap_end, src, dst, pseudo_dst, ip_len, ip_ok)
         if proto == 17:
-            return self._udp(buf, off, cap_end, depth)
-        if depth >= MAX_TUNNEL_DEPTH and proto in (4, 41, 47):
+            segment = self._udp(buf, off, cap_end, depth)
+        elif depth >= MAX_TUNNEL_DEPTH and proto in (4, 41, 47):
             self._malformed("tunnels nested too deep")
             return None
-        if proto == 4 or proto == 41:
+        elif proto == 4 or proto == 41:
             _count(self.stats.tunnels, "ip in ip")
-            return self.ip(buf, off, cap_end, depth + 1)
-        if proto == 47:
-            return self._gre(buf, off, cap_end, depth)
-        self._not_tcp(_PROTO_NAMES.get(proto) or f"ip protocol {proto}")
-        return None
+            segment = self.ip(buf, off, cap_end, depth + 1)
+        elif proto == 47:
+            segment = self._gre(buf, off, cap_end, depth)
+        else:
+            self._not_tcp(_PROTO_NAMES.get(proto) or f"ip protocol {proto}")
+            return None
+        if segment is not None and not ip_ok and segment.checksum_ok is not False:
+            # A tunnel whose outer IPv4 header failed: what it carried is not believed either.
+            if segment.checksum_ok:
+                bad = self.stats.bad_by_source
+                bad[segment.src.packed] = bad.get(segment.src.packed, 0) + 1
+            segment.checksum_ok = False
+        return segment
 
     # -- tunnels ----------------------------------------------------------
 
