@@ -164,10 +164,10 @@ def compare(path: Path, tally: Tally, theirs: dict[int, TsharkFrame] | None = No
     assert [seg.record for seg in segments] == sorted(theirs), path
     analyzers: dict[frozenset[tuple[object, int]], ExpertAnalyzer] = {}
     for seg in segments:
-        frame = seg.record
         key = frozenset({(seg.src, seg.sport), (seg.dst, seg.dport)})
         analyzer = analyzers.setdefault(key, ExpertAnalyzer())
-        ours = analyzer.analyze(seg, frame)
+        ours = analyzer.analyze(seg)  # frame: seg.record
+        frame = seg.record
         t = theirs[frame]
         where = f"{path.name}#{frame}"
         tally.frames += 1

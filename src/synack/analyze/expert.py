@@ -167,7 +167,8 @@ class ExpertAnalyzer:
     ...     flags = analyzer.feed(seg, frame)
 
     ``frame`` is the segment's number in the capture (what Wireshark calls the
-    frame number); it is only used to name the frame a duplicate ACK repeats.
+    frame number; ``seg.record`` if not given); it is only used to name the
+    frame a duplicate ACK repeats.
     """
 
     __slots__ = (
@@ -193,7 +194,7 @@ class ExpertAnalyzer:
         self._ts_first_rtt = 0  # ns: SYN to the first pure ACK, the out-of-order horizon
         self.last: Expert = NO_FLAGS  # the verdict on the segment fed last
 
-    def feed(self, seg: CapturedSegment, frame: int) -> tuple[str, ...]:
+    def feed(self, seg: CapturedSegment, frame: int | None = None) -> tuple[str, ...]:
         """The flags of ``seg``, the next segment of the connection in capture order."""
         return self.analyze(seg, frame).flags
 
@@ -204,8 +205,14 @@ class ExpertAnalyzer:
             return self.last.dup_ack_num, self.last.dup_ack_frame
         return None
 
-    def analyze(self, seg: CapturedSegment, frame: int) -> Expert:
-        """The full verdict on ``seg``: flags, and the duplicate ACK's number and frame."""
+    def analyze(self, seg: CapturedSegment, frame: int | None = None) -> Expert:
+        """The full verdict on ``seg``: flags, and the duplicate ACK's number and frame.
+
+        ``frame`` defaults to ``seg.record``, the record's number in its file,
+        which is Wireshark's frame number for a single capture file.
+        """
+        if frame is None:
+            frame = seg.record
         now = nanoseconds(seg.t)
         flags = seg.flags
         seq = seg.seq & _MASK
