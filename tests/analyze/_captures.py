@@ -301,6 +301,51 @@ def opb(interface: int, units: int, data: bytes, order: str = "<") -> bytes:
     return block(2, body + data, order)
 
 
+# Every kind of frame the reader opens, for the tshark and damage tests.
+
+OUT = "192.0.2.1", "192.0.2.2"
+
+
+def mixed_frames() -> list[bytes]:
+    """Ethernet frames of every kind the reader opens, numbered by their sequence numbers."""
+    segment = tcp(seq=900, flags=0x18, payload=b"0123456789abcdefghijklmn")
+    fragments = [
+        ether(ipv4(segment[a:b], ident=5, flags_fragment=(0x2000 if more else 0) | a // 8))
+        for a, b, more in ((16, 32, True), (0, 16, True), (32, 44, False))
+    ]
+    segment6 = tcp(A6, B6, seq=901, flags=0x18, payload=b"0123456789abcdefghijklmn")
+    fragments6 = [
+        ether(ipv6(frag6(6, a, more, 9) + segment6[a:b], nh=44), 0x86DD)
+        for a, b, more in ((0, 16, True), (32, 44, False), (16, 32, True))
+    ]
+    chain = ext(60, b"\x01\x04\x00\x00\x00\x00") + ext(51, b"\x01\x04\x00\x00\x00\x00") + ah(6)
+    return [
+        ether(tcp4(seq=1, flags=0x12, ack=77, options=b"\x02\x04\x05\xb4")),
+        ether(tcp4(seq=2, payload=b"odd", flags=0x18)),
+        ether(tcp4(seq=3, bad_checksum=True, flags=0x10)),
+        ether(ipv4(tcp(seq=4, flags=0x11), options=b"\x01\x01\x01\x00")),
+        ether(tcp6(seq=5, flags=0x04), 0x86DD, tags=[(0x88A8, 5), (0x8100, 6)]),
+        ether(tcp4(seq=6), tags=[(0x9100, 1), (0x8100, 2), (0x8100, 3)]),
+        ether(mpls(tcp4(seq=7), [16, 17, 18]), 0x8847),
+        ether(mpls(tcp6(seq=8), [16]), 0x8847),
+        ether(pppoe(tcp4(seq=9)), 0x8864),
+        ether(pppoe(tcp6(seq=10), 0x0057), 0x8864),
+        ether(ipv4(gre(tcp4(seq=11), key=3, sequence=4, checksum=True), *OUT, proto=47)),
+        ether(ipv4(gre(ether(tcp4(seq=12)), 0x6558), *OUT, proto=47)),
+        ether(ipv4(udp(5000, 4789, vxlan(ether(tcp4(seq=13)))), *OUT, proto=17)),
+        ether(ipv4(udp(5000, 6081, geneve(ether(tcp4(seq=14)))), *OUT, proto=17)),
+        ether(ipv4(udp(3544, 5000, teredo(tcp6(seq=15), origin=True)), *OUT, proto=17)),
+        ether(ipv4(udp(3544, 5000, teredo(tcp6(seq=16))), *OUT, proto=17)),
+        ether(ipv4(tcp4(seq=17), *OUT, proto=4)),
+        ether(ipv4(tcp6(seq=18), *OUT, proto=41)),
+        ether(ipv6(chain + tcp(A6, B6, seq=19), nh=0), 0x86DD),
+        *fragments,
+        *fragments6,
+        ether(b"\x00\x01\x08\x00\x06\x04\x00\x01" + b"\x00" * 20, 0x0806),
+        ether(ipv4(udp(53, 53, b"dns"), proto=17)),
+    ]
+
+
 # A large capture for the reader's benchmark (docs/analyze.md).
 
 
