@@ -996,6 +996,7 @@ def _read_pcapng(
     record = 0
     order = "<"
     u32 = struct.Struct("<I").unpack_from
+    head = struct.Struct("<II").unpack_from  # block type and length
     epb = struct.Struct("<IIIII").unpack_from
     interfaces: list[_Interface] = []
     last_t = 0.0
@@ -1016,7 +1017,7 @@ def _read_pcapng(
                 base += pos
                 pos = 0
                 continue
-            block_type = u32(buf, pos)[0]
+            block_type, length = head(buf, pos)
             if block_type == PCAPNG_SHB:
                 bom = buf[pos + 8 : pos + 12]
                 if bom == b"\x4d\x3c\x2b\x1a":
@@ -1031,9 +1032,10 @@ def _read_pcapng(
                 if not stats.byte_order:
                     stats.byte_order = "little-endian" if order == "<" else "big-endian"
                 u32 = struct.Struct(order + "I").unpack_from
+                head = struct.Struct(order + "II").unpack_from
                 epb = struct.Struct(order + "IIIII").unpack_from
                 interfaces = []
-            length = u32(buf, pos + 4)[0]
+                length = u32(buf, pos + 4)[0]
             if length < 12 or length % 4:
                 raise CaptureError(
                     f"{_where(block_type, record, base + pos)}: block length {length} is not "
