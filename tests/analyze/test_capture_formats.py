@@ -256,3 +256,31 @@ def test_one_stats_adds_up_several_files() -> None:
     assert [s.record for s in first + second] == [1, 2, 3, 1]
     assert (stats.records, stats.segments, stats.link_types) == (5, 4, {1: 3, 101: 2})
     assert stats.malformed == {"ip header cut short": 1}
+
+
+def test_a_live_capture_on_a_pipe_is_read_as_it_arrives() -> None:
+    import os
+    import threading
+
+    data = pcap([(T, f) for f in frames(3)])
+    first_record_end = 24 + 16 + len(frames(1)[0])
+    read_fd, write_fd = os.pipe()
+    first_seen = threading.Event()
+    waited: list[bool] = []
+
+    def capture() -> None:  # like tcpdump -U -w -: a record at a time, the next one later
+        os.write(write_fd, data[:first_record_end])
+        waited.append(first_seen.wait(timeout=10))
+        os.write(write_fd, data[first_record_end:])
+        os.close(write_fd)
+
+    writer = threading.Thread(target=capture)
+    writer.start()
+    seqs = []
+    with os.fdopen(read_fd, "rb") as pipe:
+        for segment in read_segments(pipe):
+            seqs.append(segment.seq)
+            first_seen.set()
+    writer.join()
+    assert seqs == [1000, 1001, 1002]
+    assert waited == [True]  # the first segment came out before the rest was written
