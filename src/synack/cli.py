@@ -230,7 +230,7 @@ def _write_trace(
 
 
 # synack.bench.BENCHMARKS, spelled here so that --help needs no import of it
-_BENCH_GROUPS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun")
+_BENCH_GROUPS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze")
 
 
 @main.command()
@@ -246,10 +246,12 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
     """Measure the engine in memory: lifecycles/s, bulk MB/s, bytes per connection.
 
     WHICH picks one group (lifecycle, bulk, memory, reassembly, kernel, sim,
-    tun) or all of them but tun; reassembly stores one-byte segments at every
-    other byte and then completes them; sim runs 10,000 connections at once on
-    the simulated network; tun (root only) measures synack against the kernel's
-    TCP through a TUN device in a lab of its own.
+    tun, analyze) or all of them but tun and analyze; reassembly stores
+    one-byte segments at every other byte and then completes them; sim runs
+    10,000 connections at once on the simulated network; tun (root only)
+    measures synack against the kernel's TCP through a TUN device in a lab of
+    its own; analyze makes a capture of about a million packets with the
+    simulator and times `synack analyze` on it against tshark's TCP analysis.
     Progress goes to stderr; the figures, their targets and the ratios (>= 1
     meets the target) go to stdout. synack runs in this process on a virtual
     clock; the kernel reference it is compared with runs over 127.0.0.1 only.

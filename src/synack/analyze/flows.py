@@ -50,6 +50,8 @@ LISTEN_ASSUMED = "LISTEN"
 INFERRED = " (inferred)"
 # Outstanding data segments timed for RTT samples, per side: bounded.
 MAX_TIMED = 256
+# RTT samples kept per connection: memory follows connections, not packets.
+MAX_RTT_SAMPLES = 1000
 # A packet's notes (its expert flags) as the ladder shows them: at most this long.
 NOTE_WIDTH = 30
 
@@ -78,6 +80,7 @@ class Side:
     bare_syn: bool = False  # it sent a SYN without ACK: an active open
     synack_sent: bool = False
     timed: dict[int, float] = field(default_factory=dict)  # end seq -> when sent, first sends only
+    highest_end: int | None = None  # the highest segment end sent so far
     bytes_sent: int = 0
 
 
@@ -110,7 +113,7 @@ class Flow:
         self.keep_records = keep_records
         self.records: list[Record] = []
         self.rtt: list[RttSample] = []
-        self.notes: list[str] = []  # what the story mentions: "combined FIN and ACK"...
+        self.notes: set[str] = set()  # what the story mentions: "combined" (FIN with ACK)
         self._last = 0.0  # the latest state change's time
 
     # -- naming -----------------------------------------------------------
@@ -280,7 +283,7 @@ class Flow:
         fin = bool(flags & FIN)
         if dst.state == "FIN-WAIT-1" and fin and fin_acked:
             self._change(dst, "TIME-WAIT", t, "rcv FIN,ACK", inferred=True)
-            self.notes.append("combined")
+            self.notes.add("combined")
             return
         if fin_acked:
             if dst.state == "FIN-WAIT-1":
@@ -316,10 +319,12 @@ class Flow:
         if seg.seg_len:
             end = sq.add(seg.seq, seg.seg_len)
             timed = src.timed
-            if end in timed or any(sq.ge(e, end) for e in _tail(timed)):
+            if src.highest_end is not None and sq.le(end, src.highest_end):
                 timed.pop(end, None)  # sent again (or within what was): not timed
-            elif len(timed) < MAX_TIMED:
-                timed[end] = t
+            else:
+                src.highest_end = end
+                if len(timed) < MAX_TIMED:
+                    timed[end] = t
         if flags & ACK and dst.timed:
             done = [e for e in dst.timed if sq.le(e, seg.ack)]
             if done:
@@ -327,14 +332,10 @@ class Flow:
                 sent_at = dst.timed[newest]
                 syn = dst.iss is not None and newest == sq.add(dst.iss, 1)
                 kind = "handshake" if syn else "data"
-                self.rtt.append(RttSample(t, dst.name, t - sent_at, kind))
+                if len(self.rtt) < MAX_RTT_SAMPLES:
+                    self.rtt.append(RttSample(t, dst.name, t - sent_at, kind))
                 for e in done:
                     del dst.timed[e]
-
-
-def _tail(timed: dict[int, float]) -> list[int]:
-    """The last few ends timed (enough to spot a resend of recent data)."""
-    return list(timed)[-4:]
 
 
 def _take_syn_options(side: Side, seg: CapturedSegment) -> None:

@@ -93,30 +93,32 @@ def analyze(
     stats = CaptureStats()
     done: list[Connection] = []
     zeeks: dict[int, ZeekConn] = {}
-    experts: dict[int, ExpertAnalyzer] = {}
+    # one expert analyzer per 4-tuple, not per connection: it starts afresh on a
+    # new SYN by itself, and says "reused ports" when it does (as Wireshark)
+    experts: dict[tuple[object, int, object, int], ExpertAnalyzer] = {}
     counts: dict[int, Counter[str]] = {}
-    frames = 0
 
     def keep(flow: Flow) -> bool:
         return keep_all or selection.wants(flow)
 
     def notes(flow: Flow, seg: CapturedSegment) -> list[str]:
-        nonlocal frames
-        analyzer = experts.get(flow.number)
+        key = canonical(seg)
+        analyzer = experts.get(key)
         if analyzer is None:
-            analyzer = experts[flow.number] = ExpertAnalyzer()
+            analyzer = experts[key] = ExpertAnalyzer()
+        zeek = zeeks.get(flow.number)
+        if zeek is None:
             zeeks[flow.number] = ZeekConn(f"C{flow.number}", seg)
             counts[flow.number] = Counter()
         else:
-            zeeks[flow.number].feed(seg)
-        flags = analyzer.feed(seg, frames)
+            zeek.feed(seg)
+        flags = analyzer.feed(seg)  # frames numbered as in the file (Wireshark's)
         counts[flow.number].update(flags)
         return [NOTE_WORDS.get(f, f) for f in flags]
 
     def finished(flow: Flow) -> None:
         number = flow.number
         zeek = zeeks.pop(number).record()
-        experts.pop(number, None)
         done.append(Connection(flow, zeek, counts.pop(number)))
         if not keep(flow):
             flow.records = []
@@ -127,7 +129,6 @@ def analyze(
     try:
         for path in paths:
             for seg in read_segments(path, ignore_checksums=ignore_checksums, stats=stats):
-                frames += 1
                 segments += 1
                 table.feed(seg)
                 if progress is not None and segments % 100_000 == 0:

@@ -55,7 +55,7 @@ __all__ = [
 ]  # fmt: skip
 
 
-BENCHMARKS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun")
+BENCHMARKS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +102,13 @@ def run(which: str = "all", quick: bool = False, progress: Progress = no_progres
             results.append(bench_tun(10_000_000, 300, progress=progress))
         else:
             results.append(bench_tun(progress=progress))
+    if which == "analyze":  # needs tshark and makes a big capture: never part of "all"
+        from synack.bench.analyze import bench_analyze
+
+        if quick:
+            results.append(bench_analyze(2_000, 20_000, progress=progress))
+        else:
+            results.append(bench_analyze(progress=progress))
     if which in ("all", "kernel", "lifecycle", "bulk"):
         progress("kernel (loopback)", 0.0)
         results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))

@@ -28,6 +28,9 @@ def no_progress(label: str, fraction: float) -> None:
     """A Progress that shows nothing."""
 
 
+ANALYZE_TARGET = 1.5  # synack analyze's packets/s over tshark's TCP analysis
+
+
 @dataclass(frozen=True, slots=True)
 class Figure:
     """One line of the report. ``ratio`` >= 1 means the target is met."""
@@ -234,9 +237,33 @@ class TunResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class AnalyzeResult:
+    """``synack analyze`` against tshark's TCP analysis on one capture, one run."""
+
+    packets: int
+    connections: int
+    synack_seconds: float
+    synack_packets_per_second: float
+    synack_peak_mib: float  # tracemalloc's peak during a second, traced pass
+    tshark_seconds: float | None
+    tshark_packets_per_second: float | None
+    capture_mib: float
+
+    @property
+    def ratio(self) -> float | None:
+        tshark = self.tshark_packets_per_second
+        return None if not tshark else self.synack_packets_per_second / tshark
+
+    def figures(self) -> list[Figure]:
+        if self.tshark_packets_per_second is None:
+            return []
+        return [Figure("analyze packets/s over tshark's", self.ratio or 0.0, "x", ANALYZE_TARGET)]
+
+
 Result = (
     LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
-    | ReassemblyResult
+    | ReassemblyResult | AnalyzeResult
 )  # fmt: skip
 
 

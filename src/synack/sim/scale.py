@@ -379,6 +379,7 @@ def simulate(
     recorder: Recorder | None = None,
     progress: ScaleProgress | None = None,
     timeout: float = 3600.0,
+    taps: Sequence[PacketTap] = (),
 ) -> ScaleResult:
     """Run ``connections`` connections (see the module docstring) and sum them up.
 
@@ -388,6 +389,7 @@ def simulate(
     ``recorder`` traces both hosts ("client" and "server") and every packet
     between them, for a single connection only. ``progress(done, total)`` is
     called as connections finish. ``timeout`` caps the virtual clock.
+    ``taps`` see every packet on every link (a capture of the whole run).
     """
     if connections < 1:
         raise ValueError("need at least one connection")
@@ -435,6 +437,7 @@ def simulate(
         )
     if recorder is not None:
         net.taps.append(recorder.packet_tap({client_hosts[0]: "client", server_hosts[0]: "server"}))
+    net.taps.extend(taps)
 
     pattern = rng.randbytes(max(bytes_up, bytes_down) + 65_536)
     apps = _Apps(client_hosts, server_hosts, pattern, bytes_up, bytes_down, connections, progress)

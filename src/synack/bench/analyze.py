@@ -1,0 +1,99 @@
+"""``synack bench analyze``: capture analysis against tshark's, on one big capture.
+
+The simulator makes the capture (many connections over a link that loses
+some packets), written as it runs by a tap that streams every packet to a
+pcap file. Then, on the same file and in the same run: synack's analysis
+(``synack.analyze.report.analyze``: the reader, the connection tracker with
+its inferred states, the Zeek summary and the expert flags, keeping no
+per-packet records) and tshark with its TCP analysis (every packet's
+``tcp.analysis.flags``). Both are timed; the figure is packets per second
+and the ratio synack / tshark. Memory is measured too (tracemalloc's peak for
+synack's analysis), to show it follows connections, not packets.
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+import time
+import tracemalloc
+from pathlib import Path
+from typing import BinaryIO
+
+from synack.bench.results import AnalyzeResult, Progress, no_progress
+from synack.sim.network import LinkConfig, PacketEvent
+from synack.sim.scale import simulate
+
+_PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 101)
+_RECORD = struct.Struct("<IIII")
+
+
+class _PcapWriter:
+    """A packet tap that appends each packet to a raw-IP pcap as it is sent."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.packets = 0
+        stream.write(_PCAP_HEADER)
+
+    def __call__(self, event: PacketEvent) -> None:
+        micros = round(event.sent * 1_000_000)
+        seconds, micros = divmod(micros, 1_000_000)
+        data = event.packet
+        self.stream.write(_RECORD.pack(seconds, micros, len(data), len(data)) + data)
+        self.packets += 1
+
+
+def make_capture(path: Path, connections: int, bytes_each: int, loss: float) -> int:
+    """A capture of ``connections`` connections, ``bytes_each`` bytes each way."""
+    link = LinkConfig(delay=0.01, loss=loss)
+    with path.open("wb") as stream:
+        writer = _PcapWriter(stream)
+        simulate(connections, bytes_up=bytes_each, bytes_down=bytes_each, c2s=link, s2c=link,
+                 msl=1.0, ramp=5.0, taps=[writer])  # fmt: skip
+    return writer.packets
+
+
+def bench_analyze(
+    connections: int = 20_000,
+    bytes_each: int = 40_000,
+    loss: float = 0.01,
+    path: Path | None = None,
+    progress: Progress = no_progress,
+) -> AnalyzeResult:
+    """Make (or reuse) the capture, then time synack's analysis and tshark's."""
+    from synack.analyze.report import analyze
+
+    label = "analyze"
+    path = path or Path("build/bench-analyze.pcap")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress(label, 0.0)
+    packets = make_capture(path, connections, bytes_each, loss)
+    progress(label, 0.4)
+    start = time.perf_counter()
+    result = analyze([path])
+    synack_seconds = time.perf_counter() - start
+    progress(label, 0.6)
+    tracemalloc.start()  # a second pass for memory: tracing slows it down several times
+    analyze([path])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    progress(label, 0.8)
+    tshark_seconds = None
+    tshark = shutil.which("tshark")
+    if tshark is not None:
+        start = time.perf_counter()
+        subprocess.run(
+            [tshark, "-n", "-r", str(path), "-T", "fields", "-e", "frame.number",
+             "-e", "tcp.analysis.flags"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
+        )  # fmt: skip
+        tshark_seconds = time.perf_counter() - start
+    progress(label, 1.0)
+    return AnalyzeResult(
+        packets, len(result.connections), synack_seconds, result.segments / synack_seconds,
+        peak / (1 << 20), tshark_seconds,
+        None if tshark_seconds is None else packets / tshark_seconds,
+        path.stat().st_size / (1 << 20),
+    )  # fmt: skip
