@@ -162,3 +162,13 @@ def test_cut_short_link_headers_are_counted_as_malformed() -> None:
     assert stats.malformed == {"ethernet header cut short": 1, "vlan tag cut short": 1}
     segments, stats = read(pcap([(T, sll(tcp4())[:12])], 113))
     assert stats.malformed == {"linux cooked header cut short": 1}
+
+
+def test_ppp_and_cisco_hdlc() -> None:
+    assert only(pcap([(T, b"\xff\x03\x00\x21" + tcp4())], 9)) == SEG4
+    assert only(pcap([(T, b"\xff\x03\x00\x57" + tcp6())], 50)) == SEG6
+    assert only(pcap([(T, b"\x21" + tcp4())], 9)) == SEG4  # address, control, protocol compressed
+    assert only(pcap([(T, b"\x0f\x00\x08\x00" + tcp4())], 104)) == SEG4
+    assert only(pcap([(T, b"\x8f\x00\x86\xdd" + tcp6())], 104)) == SEG6
+    segments, stats = read(pcap([(T, b"\xff\x03\xc0\x21\x01\x01\x00\x04")], 9))
+    assert (segments, stats.packets_not_tcp) == ([], {"ppp protocol 0xc021": 1})

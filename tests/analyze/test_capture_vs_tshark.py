@@ -151,3 +151,22 @@ def test_a_simulated_transfer_as_pcap_pcapng_gzip_and_damaged(tmp_path: Path) ->
     damaged_rows = tshark(bad)
     assert ours(bad) == damaged_rows
     assert [r[0] for r in damaged_rows if not r[8]] == list(range(9, n + 1, 9))
+
+
+@pytest.mark.parametrize(
+    ("linktype", "frames"),
+    [
+        (9, [b"\xff\x03\x00\x21" + tcp4(seq=1), b"\x21" + tcp4(seq=2), b"\x00\x57" + tcp6(seq=3)]),
+        (104, [b"\x0f\x00\x08\x00" + tcp4(seq=4), b"\x8f\x00\x86\xdd" + tcp6(seq=5)]),
+        (113, [sll(tcp4(seq=6)), sll(tcp6(seq=7), 0x86DD)]),
+        (276, [sll2(tcp4(seq=8)), sll2(tcp6(seq=9), 0x86DD)]),
+        (0, [b"\x02\x00\x00\x00" + tcp4(seq=10), b"\x00\x00\x00\x1e" + tcp6(seq=11)]),
+        (108, [b"\x00\x00\x00\x02" + tcp4(seq=12), b"\x00\x00\x00\x18" + tcp6(seq=13)]),
+    ],
+)
+def test_link_types_against_tshark(tmp_path: Path, linktype: int, frames: list[bytes]) -> None:
+    path = tmp_path / f"link-{linktype}.pcap"
+    path.write_bytes(pcap([(2.0 + i, f) for i, f in enumerate(frames)], linktype))
+    expected = tshark(path)
+    assert len(expected) == len(frames)
+    assert ours(path) == expected

@@ -10,7 +10,8 @@ memory does not grow with the number of packets, and a live capture on a
 pipe (``tcpdump -w - | synack analyze -``) is read as it arrives.
 
 Under the IP layer: Ethernet with any stack of 802.1Q/802.1ad tags, MPLS,
-PPPoE, Linux cooked captures (v1 and v2), BSD loopback and raw IP. Tunnels
+PPPoE, Linux cooked captures (v1 and v2), BSD loopback, PPP, Cisco HDLC
+and raw IP. Tunnels
 are opened the way Zeek opens them: GRE (with ERSPAN and PPTP's PPP),
 VXLAN, Geneve, Teredo and IP in IP; the segment is the innermost one.
 IPv6 extension headers are walked; fragments of both versions are
@@ -62,6 +63,9 @@ LINKTYPE_LINUX_SLL2 = 276
 LINKTYPES_RAW = (101, 12, 14)  # LINKTYPE_RAW, and DLT_RAW's values on some systems
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
+LINKTYPE_PPP = 9
+LINKTYPE_PPP_HDLC = 50
+LINKTYPE_C_HDLC = 104  # Cisco HDLC: address, control, then an Ethernet type
 
 _VLAN_TPIDS = frozenset((0x8100, 0x88A8, 0x9100))
 _MPLS = frozenset((0x8847, 0x8848))
@@ -331,6 +335,10 @@ class _Decoder:
             return self.null
         if linktype == LINKTYPE_LOOP:
             return self.loop
+        if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
+            return self.ppp
+        if linktype == LINKTYPE_C_HDLC:
+            return self.c_hdlc
         return None
 
     def _not_tcp(self, what: str) -> None:
@@ -376,6 +384,27 @@ class _Decoder:
             self._malformed("loopback header cut short")
             return None
         return self._family(_U32.unpack_from(buf, off)[0], buf, off + 4, end)
+
+    def ppp(self, buf: bytes, off: int, end: int, depth: int = 0) -> _Segment:
+        """A PPP frame: address and control (0xff 0x03) if not compressed away, then a
+        protocol field of two bytes, or of one if compressed (its low bit set)."""
+        if end - off >= 2 and buf[off] == 0xFF and buf[off + 1] == 0x03:
+            off += 2
+        if off >= end:
+            self._malformed("ppp header cut short")
+            return None
+        if buf[off] & 1:
+            return self._ppp(buf[off], buf, off + 1, end, depth)
+        if end - off < 2:
+            self._malformed("ppp header cut short")
+            return None
+        return self._ppp(_U16.unpack_from(buf, off)[0], buf, off + 2, end, depth)
+
+    def c_hdlc(self, buf: bytes, off: int, end: int) -> _Segment:
+        if end - off < 4:
+            self._malformed("cisco hdlc header cut short")
+            return None
+        return self.ethertype(_U16.unpack_from(buf, off + 2)[0], buf, off + 4, end, 0)
 
     def _family(self, family: int, buf: bytes, off: int, end: int) -> _Segment:
         if family in (2, 24, 28, 30):  # AF_INET; AF_INET6 on NetBSD/OpenBSD, FreeBSD, macOS
@@ -656,17 +685,7 @@ class _Decoder:
             return None
         _count(self.stats.tunnels, "gre")
         if protocol == 0x880B:  # PPP (PPTP)
-            if end - p >= 2 and buf[p] == 0xFF and buf[p + 1] == 0x03:
-                p += 2  # address and control
-            if p >= end:
-                self._malformed("ppp header cut short")
-                return None
-            if buf[p] & 1:  # a compressed one-byte protocol field
-                return self._ppp(buf[p], buf, p + 1, end, depth + 1)
-            if end - p < 2:
-                self._malformed("ppp header cut short")
-                return None
-            return self._ppp(_U16.unpack_from(buf, p)[0], buf, p + 2, end, depth + 1)
+            return self.ppp(buf, p, end, depth + 1)
         return self.ethertype(protocol, buf, p, end, depth + 1)
 
     # -- TCP --------------------------------------------------------------
