@@ -245,7 +245,7 @@ class AnalyzeResult:
     connections: int
     synack_seconds: float
     synack_packets_per_second: float
-    synack_peak_mib: float  # tracemalloc's peak during a second, traced pass
+    synack_peak_mib: float  # the analysing process's peak resident memory
     tshark_seconds: float | None
     tshark_packets_per_second: float | None
     capture_mib: float
