@@ -183,3 +183,10 @@ def test_pcapng_section_header_byte_order() -> None:
         "block at byte 136 (type 0x0a0d0d0a, after record 1): the section header's "
         "byte-order magic is 01 02 03 04, not 1a 2b 3c 4d either way round",
     )
+
+
+def test_a_file_that_cannot_be_opened(tmp_path: object) -> None:
+    missing = f"{tmp_path}/no-such.pcap"
+    with pytest.raises(CaptureError) as error:
+        list(read_segments(missing))
+    assert str(error.value) == f"cannot open {missing}: No such file or directory"

@@ -853,15 +853,19 @@ def read_segments(
     """The TCP segments of a capture, in the order of its records.
 
     ``path`` is a file name, ``"-"`` for standard input, or a binary file
-    (not closed here). With ``ignore_checksums`` nothing is checked and
-    every ``checksum_ok`` is None. Without ``keep_payload`` the segments'
-    ``payload`` is empty (``payload_len`` still says how much there was).
+    (not closed here); a file that cannot be opened is a CaptureError too.
+    With ``ignore_checksums`` nothing is checked and every ``checksum_ok``
+    is None. Without ``keep_payload`` the segments' ``payload`` is empty
+    (``payload_len`` still says how much there was).
     ``stats``, if given, is filled in as the capture is read; given to the
     reading of several files in turn, it adds them up (``record`` in each
     segment still counts from 1 in its own file, as Wireshark numbers frames).
     """
     stats = stats if stats is not None else CaptureStats()
-    f, close = _open(path)
+    try:
+        f, close = _open(path)
+    except OSError as e:
+        raise CaptureError(f"cannot open {os.fsdecode(path)}: {e.strerror}") from None  # type: ignore[arg-type]
     frags = _Reassembler(stats, fragment_memory, fragment_timeout)
     decoder = _Decoder(stats, not ignore_checksums, keep_payload, frags)
     gunzip: _Gunzip | None = None
@@ -875,8 +879,7 @@ def read_segments(
             head = b""
         head = _take(head, chunks, 32)
         magic = head[:4]
-        if magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
-                     b"\xa1\xb2\x3c\x4d", b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34"):  # fmt: skip
+        if magic in _PCAP_MAGICS:
             records = yield from _read_pcap(head, chunks, decoder, stats)
         elif magic == b"\x0a\x0d\x0d\x0a":
             records = yield from _read_pcapng(head, chunks, decoder, stats)
@@ -895,8 +898,10 @@ def read_segments(
             f.close()
 
 
-_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
-           b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34", b"\x0a\x0d\x0d\x0a")  # fmt: skip
+# microseconds, nanoseconds and modified pcap, each in either byte order
+_PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
+                b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")  # fmt: skip
+_MAGICS = (*_PCAP_MAGICS, b"\x0a\x0d\x0d\x0a")
 
 
 def _take(head: bytes, chunks: Iterator[bytes], n: int) -> bytes:
