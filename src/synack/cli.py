@@ -1147,7 +1147,13 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
 
 
 @main.command()
-@click.argument("captures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("captures", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.option("-i", "--interface", help="Capture live on this interface instead (dumpcap; root).")
+@click.option("--lab", "lab_name", help="With -i: capture inside this lab's namespace.")
+@click.option("--count", type=click.IntRange(min=1), help="With -i: stop after N segments.")
+@click.option(
+    "--seconds", type=click.FloatRange(min=0.1, max=86400), help="With -i: stop after S s."
+)
 @click.option("--conn", "number", type=click.IntRange(min=1), help="Show connection N in detail.")
 @click.option("--host", help="Show in detail the connections with this address.")
 @click.option("--port", type=click.IntRange(1, 65535), help="... and/or with this port.")
@@ -1167,6 +1173,10 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
 @click.option("--absolute", is_flag=True, help="Absolute sequence numbers (default: relative).")
 def analyze(
     captures: tuple[str, ...],
+    interface: str | None,
+    lab_name: str | None,
+    count: int | None,
+    seconds: float | None,
     number: int | None,
     host: str | None,
     port: int | None,
@@ -1182,14 +1192,32 @@ def analyze(
     every segment (marked "inferred" where a passive observer cannot know),
     Zeek's conn_state and history, Wireshark's expert flags, RTT samples.
     Pick one with --conn N (or --host/--port) to see its ladder and story.
+    With -i IFACE it captures live (Wireshark's dumpcap; --lab NAME inside
+    a lab) and shows states as they are inferred, or the chosen
+    connection's ladder as it grows.
 
     \b
     Examples:
       synack analyze trace.pcap
       synack analyze trace.pcap --conn 3
       synack analyze trace.pcapng.gz --format conn > conn.log
+      synack analyze -i synack0 --lab synack --port 8080
     """
     from synack.analyze.present import show
+    from synack.analyze.report import Selection
+
+    if interface is None and not captures:
+        raise click.UsageError("give a capture file, or -i IFACE for a live capture")
+    if interface is not None and captures:
+        raise click.UsageError("give capture files or -i IFACE, not both")
+    if interface is None and (lab_name or count or seconds):
+        raise click.UsageError("--lab, --count and --seconds go with -i IFACE")
+    if interface is not None:
+        from synack.analyze.live import run_live
+
+        run_live(interface, lab_name, Selection(number, host, port), count, seconds,
+                 ignore_checksums, lang)  # fmt: skip
+        return
 
     detail = number is not None or host is not None or port is not None
     fmt = fmt or ("ladder" if detail else "table")

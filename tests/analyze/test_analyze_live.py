@@ -1,0 +1,71 @@
+"""synack analyze -i: the kernel's own TCP on loopback, analysed as it happens."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("dumpcap") is None,
+    reason="a live capture needs root and dumpcap (CI has both)",
+)
+
+
+def exchange(port: int) -> None:
+    """A connection on loopback: a request, a reply, the server closing first."""
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+
+        def serve() -> None:
+            conn, _ = server.accept()
+            conn.recv(100)
+            conn.sendall(b"reply")
+            conn.close()
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            client.sendall(b"hello")
+            client.recv(100)
+            time.sleep(0.1)
+        thread.join()
+
+
+def test_a_live_connection_is_drawn_as_it_happens() -> None:
+    port = 47000 + os.getpid() % 1000
+    analyze = subprocess.Popen(
+        [sys.executable, "-m", "synack", "analyze", "-i", "lo", "--port", str(port),
+         "--seconds", "8", "--ignore-checksums"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2.0)  # dumpcap starts
+    exchange(port)
+    out, err = analyze.communicate(timeout=30)
+    assert analyze.returncode == 0, err
+    assert f"127.0.0.1:{port}" in out
+    for inferred in ("rcv SYN,ACK (inferred)", "rcv ACK of SYN (inferred)", "rcv FIN (inferred)"):
+        assert inferred in out, out
+    assert "active OPEN: send SYN" in out and "CLOSE: send FIN" in out
+    # the server closed first: it waits in TIME-WAIT, the client ends CLOSED
+    listing = out.splitlines()[-1]
+    assert listing.endswith("final CLOSED / TIME-WAIT") or listing.endswith(
+        "final TIME-WAIT / CLOSED"
+    ), listing
+
+
+def test_live_options_need_an_interface(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from synack.cli import main
+
+    result = CliRunner().invoke(main, ["analyze", "--count", "5"])
+    assert result.exit_code == 2 and "-i IFACE" in result.output
