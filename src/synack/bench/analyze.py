@@ -57,7 +57,7 @@ def make_capture(path: Path, connections: int, bytes_each: int, loss: float) -> 
 
 
 def bench_analyze(
-    connections: int = 15_000,
+    connections: int = 21_000,
     bytes_each: int = 30_000,
     loss: float = 0.01,
     path: Path | None = None,
