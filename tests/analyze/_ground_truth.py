@@ -2,8 +2,10 @@
 
 Each run is one connection on the simulator over a link that loses,
 reorders and duplicates packets; the packet tap is the observer (it sits at
-the sender's end of each link). ``compare`` replays the observed segments
-through the passive inference and checks, at every segment, the sender's
+the sender's end of each link), and what it saw is written as a pcap and
+read back by the capture reader, as ``synack analyze`` reads any capture.
+``compare`` replays the observed segments through the passive inference and
+checks, at every segment, the sender's
 inferred state against the true one just after it sent, and the receiver's
 against the true states it passed through at the instant the segment
 arrived.
@@ -12,17 +14,18 @@ arrived.
 from __future__ import annotations
 
 import contextlib
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 
+from synack.analyze.capture import read_segments
 from synack.analyze.flows import Flow
 from synack.analyze.model import CapturedSegment
 from synack.scenarios import REQUEST, Options, World
 from synack.sim.network import LinkConfig
 from synack.tcp.errors import TcpError
+from synack.trace.pcap import captured_packets, pcap_bytes
 from synack.trace.records import PacketRecord, Record, StateRecord
-from synack.wire.errors import MalformedPacket
-from synack.wire.ip import decode_tcp_packet
 
 
 def simulate(seed: int) -> list[Record]:
@@ -52,19 +55,11 @@ def simulate(seed: int) -> list[Record]:
 
 
 def observed(records: list[Record]) -> list[tuple[PacketRecord, CapturedSegment]]:
-    out = []
-    for i, rec in enumerate(records):
-        if not isinstance(rec, PacketRecord) or not rec.packet:
-            continue
-        try:
-            ip, seg = decode_tcp_packet(rec.packet)
-        except MalformedPacket:
-            continue
-        out.append((rec, CapturedSegment(
-            rec.t, i, ip.src, ip.dst, seg.src_port, seg.dst_port, seg.flags, seg.seq, seg.ack,
-            seg.window, seg.urgent, seg.options, len(seg.payload), len(rec.packet), True,
-        )))  # fmt: skip
-    return out
+    """The run's capture as a pcap file, read back by ``synack analyze``'s reader:
+    each segment with the packet record it came from (record N is the Nth packet)."""
+    packets = captured_packets(records)
+    capture = io.BytesIO(pcap_bytes(records))
+    return [(packets[seg.record - 1], seg) for seg in read_segments(capture)]
 
 
 @dataclass
