@@ -1146,6 +1146,9 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
     Console(highlight=False).print(state_diagram_text(records, endpoint, config))
 
 
+_PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
+
+
 @main.command()
 @click.argument("captures", nargs=-1, type=click.Path(exists=True, dir_okay=False))
 @click.option("-i", "--interface", help="Capture live on this interface instead (dumpcap; root).")
@@ -1167,6 +1170,9 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
     "a Zeek-style conn.log (TSV, or JSON Lines).",
 )
 @click.option("--html", type=OutputFile(), help="Write the chosen connection as an HTML page.")
+@click.option("--seq-plot", type=_PLOT_FILE, help="Its time-sequence graph (.png or .svg).")
+@click.option("--rtt-plot", type=_PLOT_FILE, help="Its RTT samples (.png or .svg).")
+@click.option("--flight-plot", type=_PLOT_FILE, help="Its bytes in flight (.png or .svg).")
 @click.option("--lang", type=click.Choice(["en", "ko"]), default="en", show_default=True)
 @click.option("--ignore-checksums", is_flag=True, help="Use segments whose checksums fail "
               "(captures taken where the network card fills checksums in later).")  # fmt: skip
@@ -1185,6 +1191,9 @@ def analyze(
     lang: str,
     ignore_checksums: bool,
     absolute: bool,
+    seq_plot: str | None,
+    rtt_plot: str | None,
+    flight_plot: str | None,
 ) -> None:
     """Analyse TCP in pcap or pcapng captures (gzip too), from any stack.
 
@@ -1221,4 +1230,5 @@ def analyze(
 
     detail = number is not None or host is not None or port is not None
     fmt = fmt or ("ladder" if detail else "table")
-    show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute)
+    plots = {k: v for k, v in (("seq", seq_plot), ("rtt", rtt_plot), ("flight", flight_plot)) if v}
+    show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute, plots)

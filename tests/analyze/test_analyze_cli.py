@@ -112,3 +112,21 @@ def test_a_broken_capture_says_where_and_keeps_what_came_before(tmp_path: Path) 
 def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list[str]) -> None:
     code, _, err = run(str(capture(tmp_path, "close")), *args)
     assert code == 1 and "no connection matches" in err
+
+
+def test_plots_of_one_connection(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    path = capture(tmp_path, "lossy-transfer")
+    files = {kind: tmp_path / f"{kind}.svg" for kind in ("seq", "rtt", "flight")}
+    code, _, err = run(
+        str(path), "--conn", "1", "--format", "story", "--seq-plot", str(files["seq"]),
+        "--rtt-plot", str(files["rtt"]), "--flight-plot", str(files["flight"]),
+    )  # fmt: skip
+    assert code == 0, err
+    for kind, file in files.items():
+        assert f"wrote {file}" in err
+        assert file.read_text(encoding="utf-8").startswith("<?xml"), kind
+    assert "bytes in flight" in files["flight"].read_text(encoding="utf-8")
+    other = capture(tmp_path, "refused")  # two connections, and none chosen
+    code, _, err = run(str(path), str(other), "--rtt-plot", str(tmp_path / "x.svg"))
+    assert code == 1 and "a plot draws one connection" in err

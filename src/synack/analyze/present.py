@@ -27,11 +27,15 @@ def show(
     lang: str,
     ignore_checksums: bool,
     absolute: bool,
+    plots: dict[str, str] | None = None,
 ) -> None:
+    """Analyse ``captures`` and print ``fmt``; ``plots`` maps "seq", "rtt" or
+    "flight" to the file to draw for the one chosen connection."""
+    plots = plots or {}
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     selection = Selection(number, host, port)
-    detailed = fmt in ("ladder", "mermaid", "json", "story") or html is not None
+    detailed = fmt in ("ladder", "mermaid", "json", "story") or html is not None or bool(plots)
     keep_all = detailed and not selection.any()
     result = analyze(captures, selection, ignore_checksums, keep_all=keep_all)
     if result.error is not None:
@@ -58,8 +62,36 @@ def show(
         write_html(conn.flow.records, html, conn.flow.left, conn.flow.right, _title(conn),
                    told, absolute, lang=lang)  # fmt: skip
         err.print(f"wrote the HTML page {html}", style="dim", soft_wrap=True)
+    if plots:
+        _plots(chosen, plots, err)
     if result.error is not None:
         sys.exit(1)
+
+
+def _plots(chosen: list[Connection], plots: dict[str, str], err: Console) -> None:
+    from synack.trace.plot import (
+        PlotError,
+        plot_bytes_in_flight,
+        plot_rtt_samples,
+        plot_time_sequence,
+    )
+
+    if len(chosen) != 1:
+        raise click.ClickException("a plot draws one connection: pick it with --conn N")
+    conn = chosen[0]
+    title = _title(conn)
+    try:
+        if "seq" in plots:
+            plot_time_sequence(conn.wire, plots["seq"], title=title)
+        if "rtt" in plots:
+            samples = [(s.t, s.endpoint, s.rtt) for s in conn.flow.rtt]
+            plot_rtt_samples(samples, plots["rtt"], title=title)
+        if "flight" in plots:
+            plot_bytes_in_flight(conn.wire, plots["flight"], title=title)
+    except PlotError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in plots.values():
+        err.print(f"wrote {path}", style="dim", soft_wrap=True)
 
 
 def _resent(conn: Connection) -> int:

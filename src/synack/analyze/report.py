@@ -20,6 +20,8 @@ from synack.analyze.expert import ExpertAnalyzer
 from synack.analyze.flows import Flow, FlowTable, canonical
 from synack.analyze.model import CapturedSegment, CaptureError
 from synack.analyze.zeek import ZeekConn
+from synack.trace.plot import WireSegment
+from synack.wire.segment import Segment
 
 # Flags worth a word in the ladder (Wireshark's names, shortened)
 NOTE_WORDS = {
@@ -71,6 +73,7 @@ class Connection:
     flow: Flow
     zeek: dict[str, object]
     expert: Counter[str] = field(default_factory=Counter)
+    wire: list[WireSegment] = field(default_factory=list)  # for the plots; kept flows only
 
 
 @dataclass
@@ -97,6 +100,7 @@ def analyze(
     # new SYN by itself, and says "reused ports" when it does (as Wireshark)
     experts: dict[tuple[object, int, object, int], ExpertAnalyzer] = {}
     counts: dict[int, Counter[str]] = {}
+    wire: dict[int, list[WireSegment]] = {}
 
     def keep(flow: Flow) -> bool:
         return keep_all or selection.wants(flow)
@@ -113,13 +117,20 @@ def analyze(
         else:
             zeek.feed(seg)
         flags = analyzer.feed(seg)  # frames numbered as in the file (Wireshark's)
+        if flow.keep_records:
+            src, _ = flow.side_names(seg)
+            text = seg.payload if len(seg.payload) == seg.payload_len else bytes(seg.payload_len)
+            segment = Segment(seg.sport, seg.dport, seg.seq, seg.ack, seg.flags, seg.window,
+                              seg.urgent, seg.options, text)  # fmt: skip
+            t = seg.t - (table.t0 or 0.0)
+            wire.setdefault(flow.number, []).append(WireSegment(t, src, segment))
         counts[flow.number].update(flags)
         return [NOTE_WORDS.get(f, f) for f in flags]
 
     def finished(flow: Flow) -> None:
         number = flow.number
         zeek = zeeks.pop(number).record()
-        done.append(Connection(flow, zeek, counts.pop(number)))
+        done.append(Connection(flow, zeek, counts.pop(number), wire.pop(number, [])))
         if not keep(flow):
             flow.records = []
 

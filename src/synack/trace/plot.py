@@ -250,3 +250,64 @@ def _window_shift(segments: list[WireSegment], sender: str, ports: tuple[int, in
 
 def trace_segments(recorder: TraceRecorder) -> list[WireSegment]:
     return segments_from_trace(recorder.records)
+
+
+# ----------------------------------------------------------------------
+# A capture's RTT samples and bytes in flight (synack analyze)
+# ----------------------------------------------------------------------
+def plot_rtt_samples(
+    samples: list[tuple[float, str, float]], path: str | Path, title: str = ""
+) -> int:
+    """RTT samples as (time, whose segment, seconds), one series per endpoint,
+    in milliseconds; returns how many were drawn."""
+    path = plot_path(path)
+    if not samples:
+        raise PlotError("nothing to plot: no RTT sample")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for who in sorted({s[1] for s in samples}):
+        mine = [s for s in samples if s[1] == who]
+        ax.plot([s[0] for s in mine], [s[2] * 1000 for s in mine], ".", label=f"{who}'s segments")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("RTT (ms)")
+    ax.set_title(title or "RTT samples, as the capture saw them")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return len(samples)
+
+
+def plot_bytes_in_flight(segments: list[WireSegment], path: str | Path, title: str = "") -> int:
+    """Each sender's bytes in flight (its highest sequence sent less the highest
+    acknowledgment it got) at each of its segments; returns the points drawn."""
+    path = plot_path(path)
+    highest: dict[str, int] = {}
+    acked: dict[str, int] = {}
+    points: dict[str, list[tuple[float, int]]] = {}
+    for w in segments:
+        seg = w.segment
+        end = (seg.seq + len(seg.payload) + (1 if seg.flags & 0x03 else 0)) & 0xFFFFFFFF
+        if w.src not in highest or ((end - highest[w.src]) & 0xFFFFFFFF) < 1 << 31:
+            highest[w.src] = end
+        for other in highest:
+            if other != w.src and seg.flags & ACK:
+                acked[other] = seg.ack
+        if w.src in acked:
+            flight = (highest[w.src] - acked[w.src]) & 0xFFFFFFFF
+            if flight < 1 << 31:
+                points.setdefault(w.src, []).append((w.t, flight))
+    if not points:
+        raise PlotError("nothing to plot: no acknowledged data")
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for who, series in sorted(points.items()):
+        ax.step([p[0] for p in series], [p[1] for p in series], where="post", label=who)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("bytes in flight")
+    ax.set_title(title or "bytes in flight, as the capture saw them")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return sum(len(series) for series in points.values())
