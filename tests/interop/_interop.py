@@ -323,13 +323,17 @@ def poll_sockets(
         time.sleep(interval)
 
 
-def ladder_states(text: str) -> list[str]:
-    """The states synack's live ladder went through, in order, repeats merged."""
+def ladder_states(text: str, column: str = "left") -> list[str]:
+    """The states synack's live ladder went through (the left column: synack's;
+    the right: the kernel's, inferred from the packets), in order, repeats merged."""
     states: list[str] = []
     for line in text.splitlines():
         if "│" not in line:
             continue
-        words = line.split("│", 1)[0].split()
+        if column == "left":
+            words = line.split("│", 1)[0].split()
+        else:
+            words = line.rsplit("│", 1)[1].split()[-1:]
         if words and words[-1] in STATES and (not states or states[-1] != words[-1]):
             states.append(words[-1])
     return states

@@ -76,6 +76,10 @@ def test_synack_closes_first_kernel_in_close_wait_synack_in_time_wait(
     expected = ["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT"]
     assert in_order(expected, states), f"synack went through {states}\n{client.err}"
     assert "CLOSE-WAIT" not in states and "LAST-ACK" not in states
+    # the kernel's column: its states inferred from the packets, as ss saw them
+    theirs = ladder_states(client.err, column="right")
+    kernel_path = ["SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
+    assert in_order(kernel_path, theirs), f"the kernel's column: {theirs}\n{client.err}"
 
 
 # ----------------------------------------------------------------------

@@ -236,4 +236,7 @@ def test_the_drawing_thread_prints_the_whole_ladder_each_line_once() -> None:
     for line in whole:
         expected.print(line)
     assert out.getvalue() == expected.file.getvalue()  # type: ignore[attr-defined]
-    assert out.getvalue().count("\n") == len(whole) == 2 + 2 * 85  # head; 85 packets, 2 lines each
+    kernel = [r for r in trace.recorder.records if getattr(r, "endpoint", "") == KERNEL]
+    # head; 85 packets, 2 lines each; a line for each of the kernel's inferred states
+    assert out.getvalue().count("\n") == len(whole) == 2 + 2 * 85 + len(kernel)
+    assert [r.new for r in kernel][:3] == ["LISTEN", "SYN-RECEIVED", "ESTABLISHED"]  # type: ignore[attr-defined]

@@ -18,6 +18,8 @@ from typing import NamedTuple
 
 from rich.console import Console
 
+from synack.analyze.flows import FlowTable
+from synack.analyze.model import CapturedSegment
 from synack.net.driver import TunDriver
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
@@ -33,7 +35,7 @@ from synack.trace.records import (
 from synack.trace.timeline import build_timeline
 from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import parse_tcp_packet
+from synack.wire.ip import decode_tcp_packet, parse_tcp_packet
 from synack.wire.segment import Segment
 
 SYNACK, KERNEL = "synack", "kernel"
@@ -123,10 +125,14 @@ class LiveTrace:
         self._printed = 0
         self._judge = CloseJudge()
         self._judged: list[Record] = []  # the records drawn so far, causes made honest
+        self._taken = 0  # how many of the recorder's records are in _judged
         self._draw_lock = threading.Lock()
         self._wake = threading.Event()
         self._stopping = False
         self._drawer: threading.Thread | None = None
+        # the kernel's side, inferred from the packets as synack analyze infers
+        # a capture's (its states are not ours to know)
+        self._kernel = KernelStates()
 
     def tracer(self) -> StatesTracer:
         """The tracer for the Host: synack's side of the ladder (its states; the
@@ -182,10 +188,14 @@ class LiveTrace:
             return
         with self._draw_lock:
             records = self.recorder.records
-            new = records[len(self._judged) : len(records)]  # a copy: the loop appends on
+            new = records[self._taken : len(records)]  # a copy: the loop appends on
+            self._taken += len(new)
             if not new:
                 return
-            self._judged.extend(self._judge.judge(parsed(rec)) for rec in new)
+            for rec in new:
+                self._judged.append(self._judge.judge(parsed(rec)))
+                if isinstance(rec, RawPacket):
+                    self._judged.extend(self._kernel.feed(rec))
             timeline = build_timeline(self._judged, SYNACK, KERNEL)
             body = ladder_lines(timeline, footer=False)
             for line in body[self._printed :]:
@@ -200,7 +210,13 @@ class LiveTrace:
             self._drawer.join()
             self._drawer = None
         self.draw()
-        self.recorder.records[:] = [parsed(rec) for rec in self.recorder.records]
+        kernel = KernelStates()  # the kernel's inferred states go in the pcap's trace too
+        records: list[Record] = []
+        for rec in self.recorder.records:
+            records.append(parsed(rec))
+            if isinstance(rec, RawPacket):
+                records.extend(kernel.feed(rec))
+        self.recorder.records[:] = records
         if self.pcap:
             count = write_pcap(self.recorder, self.pcap)
             self.console.print(f"wrote {count} packets to {self.pcap}", style="dim")
@@ -214,6 +230,42 @@ class RawPacket(NamedTuple):
     src: str
     dst: str
     packet: bytes
+
+
+class KernelStates:
+    """The kernel's states on the ladder, inferred passively from the packets that
+    cross the device (``synack.analyze.flows``), one connection per 4-tuple."""
+
+    def __init__(self) -> None:
+        self.table = FlowTable()
+        self.seen: dict[int, int] = {}  # state records already handed on, per flow
+        self.last = 0.0
+
+    def feed(self, rec: RawPacket) -> list[Record]:
+        try:
+            header, segment = decode_tcp_packet(rec.packet)
+        except MalformedPacket:
+            return []
+        seg = CapturedSegment(
+            rec.t, 0, header.src, header.dst, segment.src_port, segment.dst_port,
+            segment.flags, segment.seq, segment.ack, segment.window, segment.urgent,
+            segment.options, len(segment.payload), len(rec.packet),
+        )  # fmt: skip
+        self.table.t0 = 0.0  # the driver's clock, as the other records
+        flow = self.table.feed(seg)
+        src, dst = flow.side_names(seg)
+        kernel = src if rec.src == KERNEL else dst
+        states = [r for r in flow.records if isinstance(r, StateRecord)]
+        new = states[self.seen.get(flow.number, 0) :]
+        self.seen[flow.number] = len(states)
+        # never dated before what is drawn already (the ladder grows downwards): a
+        # change inferred late, as LISTEN when the SYN,ACK shows it, is drawn then
+        out: list[Record] = []
+        for r in new:
+            if r.endpoint == kernel:
+                self.last = max(self.last, r.t, rec.t)
+                out.append(StateRecord(self.last, KERNEL, r.old, r.new, r.cause))
+        return out
 
 
 def parsed(rec: Record | RawPacket) -> Record:
