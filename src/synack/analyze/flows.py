@@ -103,7 +103,8 @@ class Flow:
         a = endpoint_name(first.src, first.sport)
         b = endpoint_name(first.dst, first.dport)
         self.sides = {a: Side(a), b: Side(b)}
-        self._addresses = {(first.src, first.sport): a, (first.dst, first.dport): b}
+        # keyed by (address as an integer, port): cheaper to hash than the address
+        self._addresses = {(int(first.src), first.sport): a, (int(first.dst), first.dport): b}
         # who opened it: the sender of a bare SYN; otherwise not known
         syn_only = first.flags & (SYN | ACK) == SYN
         synack = first.flags & (SYN | ACK) == SYN | ACK
@@ -130,8 +131,8 @@ class Flow:
         return next(name for name in self.sides if name != self.left)
 
     def side_names(self, seg: CapturedSegment) -> tuple[str, str]:
-        src = self._addresses[(seg.src, seg.sport)]
-        dst = self._addresses[(seg.dst, seg.dport)]
+        src = self._addresses[(int(seg.src), seg.sport)]
+        dst = self._addresses[(int(seg.dst), seg.dport)]
         return src, dst
 
     def finished(self) -> bool:
@@ -355,9 +356,11 @@ def _options_text(seg: CapturedSegment) -> str:
                                 options=seg.options))  # fmt: skip
 
 
-def canonical(seg: CapturedSegment) -> tuple[object, int, object, int]:
-    a, b = (seg.src, seg.sport), (seg.dst, seg.dport)
-    return (*a, *b) if (str(a[0]), a[1]) <= (str(b[0]), b[1]) else (*b, *a)
+def canonical(seg: CapturedSegment) -> tuple[int, int, int, int, int]:
+    """The connection's key, the same both ways: the IP version, then both
+    (address as an integer, port) pairs, the smaller first."""
+    a, b = (int(seg.src), seg.sport), (int(seg.dst), seg.dport)
+    return (seg.src.version, *a, *b) if a <= b else (seg.src.version, *b, *a)
 
 
 class FlowTable:
@@ -372,7 +375,7 @@ class FlowTable:
         on_done: Callable[[Flow], None] | None = None,
         notes: Callable[[Flow, CapturedSegment], Iterable[str]] | None = None,
     ) -> None:
-        self.open: dict[tuple[object, int, object, int], Flow] = {}
+        self.open: dict[tuple[int, int, int, int, int], Flow] = {}
         self.count = 0
         self.t0: float | None = None
         self._keep = keep
@@ -399,7 +402,7 @@ class FlowTable:
         flow.feed(seg, self.t0, notes)
         return flow
 
-    def _done(self, key: tuple[object, int, object, int], flow: Flow) -> None:
+    def _done(self, key: tuple[int, int, int, int, int], flow: Flow) -> None:
         del self.open[key]
         if self._on_done is not None:
             self._on_done(flow)

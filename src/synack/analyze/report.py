@@ -98,7 +98,7 @@ def analyze(
     zeeks: dict[int, ZeekConn] = {}
     # one expert analyzer per 4-tuple, not per connection: it starts afresh on a
     # new SYN by itself, and says "reused ports" when it does (as Wireshark)
-    experts: dict[tuple[object, int, object, int], ExpertAnalyzer] = {}
+    experts: dict[tuple[int, int, int, int, int], ExpertAnalyzer] = {}
     counts: dict[int, Counter[str]] = {}
     wire: dict[int, list[WireSegment]] = {}
 
