@@ -116,6 +116,7 @@ class Flow:
         self.rtt: list[RttSample] = []
         self.notes: set[str] = set()  # what the story mentions: "combined" (FIN with ACK)
         self._last = 0.0  # the latest state change's time
+        self.key = canonical(first)  # its 4-tuple, the same both ways
 
     # -- naming -----------------------------------------------------------
     @property
@@ -327,9 +328,16 @@ class Flow:
                 if len(timed) < MAX_TIMED:
                     timed[end] = t
         if flags & ACK and dst.timed:
-            done = [e for e in dst.timed if sq.le(e, seg.ack)]
+            # the ends were timed in sequence order (only a new highest end is):
+            # an ACK covers a prefix of them
+            ack = seg.ack
+            done = []
+            for e in dst.timed:
+                if not sq.le(e, ack):
+                    break
+                done.append(e)
             if done:
-                newest = max(done, key=lambda e: sq.sub(e, seg.ack))
+                newest = done[-1]
                 sent_at = dst.timed[newest]
                 syn = dst.iss is not None and newest == sq.add(dst.iss, 1)
                 kind = "handshake" if syn else "data"

@@ -106,7 +106,7 @@ def analyze(
         return keep_all or selection.wants(flow)
 
     def notes(flow: Flow, seg: CapturedSegment) -> list[str]:
-        key = canonical(seg)
+        key = flow.key
         analyzer = experts.get(key)
         if analyzer is None:
             analyzer = experts[key] = ExpertAnalyzer()
@@ -124,6 +124,8 @@ def analyze(
                               seg.urgent, seg.options, text)  # fmt: skip
             t = seg.t - (table.t0 or 0.0)
             wire.setdefault(flow.number, []).append(WireSegment(t, src, segment))
+        if not flags:
+            return []
         counts[flow.number].update(flags)
         return [NOTE_WORDS.get(f, f) for f in flags]
 
