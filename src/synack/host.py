@@ -719,16 +719,16 @@ class Host:
     def _stray(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """No connection and no listener: RFC 9293 3.10.7.1 (CLOSED)."""
         tracer = self.tracer
-        addresses = (address_from_packed(dst), address_from_packed(src))
+        reply = reset_for(seg)
         if tracer is not None:
+            addresses = (address_from_packed(dst), address_from_packed(src))
             tracer.segment(None, now, "received", seg, None, addresses)
             tracer.segment(None, now, "dropped", seg, "no connection", addresses)
-        reply = reset_for(seg)
+            if reply is not None:
+                tracer.segment(None, now, "sent", reply, "no connection", addresses)
         if reply is None:
             return
         self.stats.resets_sent += 1
-        if tracer is not None:
-            tracer.segment(None, now, "sent", reply, "no connection", addresses)
         self._control.append((dst, src, reply))
 
     # -- source address and ephemeral ports -----------------------------

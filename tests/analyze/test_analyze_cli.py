@@ -43,6 +43,8 @@ def test_one_connection_in_detail_with_its_story(tmp_path: Path) -> None:
     assert "closed first" in out and "combined its FIN with its ACK" in out
     assert "waited in TIME-WAIT" in out
     assert "rcv FIN,ACK (inferred)" in out  # the ladder, with what is inferred marked
+    options = next(line for line in out.splitlines() if line.startswith("SYN options: "))
+    assert options.count("mss 1460, wscale 3, SACK, timestamps") == 2  # both sides offered
     code, ko, _ = run(str(path), "--conn", "1", "--format", "story", "--lang", "ko")
     assert (
         code == 0

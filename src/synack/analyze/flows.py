@@ -26,11 +26,11 @@ Lines) draws a capture too. Endpoints are named ``address:port``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from synack.analyze.model import CapturedSegment
-from synack.trace.records import PacketRecord, Record, StateRecord, options_text
+from synack.trace.records import PacketRecord, Record, StateRecord, endpoint_text, options_text
 from synack.wire import seq as sq
 from synack.wire.segment import (
     ACK,
@@ -58,11 +58,6 @@ NOTE_WIDTH = 30
 Endpoint = tuple[object, int]
 
 
-def endpoint_name(address: object, port: int) -> str:
-    text = str(address)
-    return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
-
-
 @dataclass(slots=True)
 class Side:
     """What the observer knows of one endpoint."""
@@ -71,7 +66,6 @@ class Side:
     state: str = UNKNOWN
     iss: int | None = None  # its ISN, from its SYN
     fin_seq: int | None = None  # where its FIN sits
-    snd_max: int | None = None  # the highest sequence number it has sent, plus one
     mss: int | None = None
     wscale: int | None = None
     sack_ok: bool = False
@@ -81,7 +75,6 @@ class Side:
     synack_sent: bool = False
     timed: dict[int, float] = field(default_factory=dict)  # end seq -> when sent, first sends only
     highest_end: int | None = None  # the highest segment end sent so far
-    bytes_sent: int = 0
 
 
 @dataclass(slots=True)
@@ -100,8 +93,8 @@ class Flow:
         self.first_t = first.t
         self.last_t = first.t
         self.packets = 0
-        a = endpoint_name(first.src, first.sport)
-        b = endpoint_name(first.dst, first.dport)
+        a = endpoint_text(first.src, first.sport)
+        b = endpoint_text(first.dst, first.dport)
         self.sides = {a: Side(a), b: Side(b)}
         # keyed by (address as an integer, port): cheaper to hash than the address
         self._addresses = {(int(first.src), first.sport): a, (int(first.dst), first.dport): b}
@@ -183,9 +176,6 @@ class Flow:
     def _sent(self, src: Side, dst: Side, seg: CapturedSegment, t: float) -> None:
         """What sending this segment shows of the sender's own state."""
         flags = seg.flags
-        end = sq.add(seg.seq, seg.seg_len)
-        if src.snd_max is None or sq.gt(end, src.snd_max):
-            src.snd_max = end
         if flags & RST:
             if src.state == "SYN-SENT":
                 return  # RFC 9293 3.10.7.3: a RST for an unacceptable ACK; still SYN-SENT
@@ -246,8 +236,6 @@ class Flow:
                     self._change(src, "FIN-WAIT-1", t, "CLOSE: send FIN", inferred=False)
                 elif src.state == "CLOSE-WAIT":
                     self._change(src, "LAST-ACK", t, "CLOSE: send FIN", inferred=False)
-        if seg.payload_len and src.state not in ("CLOSED",):
-            src.bytes_sent += seg.payload_len
 
     def _received(self, dst: Side, src: Side, seg: CapturedSegment, t: float) -> None:
         """What receiving this segment does to the receiver, if it arrived (inferred)."""
@@ -318,7 +306,9 @@ class Flow:
         """RTT samples as the observer sees them: from a segment to the first ACK
         that covers it (Karn's rule: a resent segment is never timed)."""
         flags = seg.flags
-        if seg.seg_len:
+        if not (self.keep_records or flags & SYN or dst.timed):
+            return  # no view shows this connection: only its handshake is timed
+        if seg.seg_len and (self.keep_records or flags & SYN):
             end = sq.add(seg.seq, seg.seg_len)
             timed = src.timed
             if src.highest_end is not None and sq.le(end, src.highest_end):
@@ -341,7 +331,8 @@ class Flow:
                 sent_at = dst.timed[newest]
                 syn = dst.iss is not None and newest == sq.add(dst.iss, 1)
                 kind = "handshake" if syn else "data"
-                if len(self.rtt) < MAX_RTT_SAMPLES:
+                # a connection no view shows keeps only its handshake's samples
+                if len(self.rtt) < MAX_RTT_SAMPLES and (self.keep_records or syn):
                     self.rtt.append(RttSample(t, dst.name, t - sent_at, kind))
                 for e in done:
                     del dst.timed[e]
@@ -385,12 +376,18 @@ class FlowTable:
     ) -> None:
         self.open: dict[tuple[int, int, int, int, int], Flow] = {}
         self.count = 0
+        self.to_itself = 0  # segments from an endpoint to itself, left out
         self.t0: float | None = None
         self._keep = keep
         self._on_done = on_done
         self._notes = notes
 
-    def feed(self, seg: CapturedSegment) -> Flow:
+    def feed(self, seg: CapturedSegment) -> Flow | None:
+        """Take the capture's next segment; its connection, or None for a segment
+        from an endpoint to itself (a LAND attack: no connection), counted."""
+        if seg.sport == seg.dport and seg.src == seg.dst:
+            self.to_itself += 1
+            return None
         if self.t0 is None:
             self.t0 = seg.t
         key = canonical(seg)
@@ -419,13 +416,3 @@ class FlowTable:
         """The capture ended: hand on every connection still held."""
         for key, flow in list(self.open.items()):
             self._done(key, flow)
-
-
-def flows_of(segments: Iterable[CapturedSegment]) -> Iterator[Flow]:
-    """Every connection in ``segments``, with its records, in the order they began."""
-    done: list[Flow] = []
-    table = FlowTable(on_done=done.append)
-    for seg in segments:
-        table.feed(seg)
-    table.close()
-    yield from sorted(done, key=lambda f: f.number)

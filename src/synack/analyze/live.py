@@ -137,7 +137,9 @@ def run_live(
     stats = CaptureStats()
     try:
         for seg in live_segments(interface, lab, stats, count, seconds, ignore_checksums):
-            view.update(table.feed(seg))
+            flow = table.feed(seg)
+            if flow is not None:
+                view.update(flow)
     except KeyboardInterrupt:
         pass
     except CaptureError as exc:

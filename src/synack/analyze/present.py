@@ -8,6 +8,7 @@ import sys
 import click
 from rich.console import Console
 
+from synack.analyze.flows import Side
 from synack.analyze.report import NOTE_WORDS, Analysis, Connection, Selection, analyze
 from synack.analyze.story import story
 from synack.analyze.zeek import conn_json_lines, write_conn_tsv
@@ -118,6 +119,8 @@ def _detail(conn: Connection, fmt: str, lang: str, absolute: bool, console: Cons
     if fmt == "story":
         console.print()
         return
+    console.print("SYN options: " + "; ".join(_options(side) for side in flow.sides.values()),
+                  soft_wrap=True)  # fmt: skip
     render_ladder(flow.records, console, left=flow.left, right=flow.right, absolute=absolute,
                   lang=lang)  # fmt: skip
     rtt = [s for s in flow.rtt if s.kind == "handshake"]
@@ -125,6 +128,20 @@ def _detail(conn: Connection, fmt: str, lang: str, absolute: bool, console: Cons
         console.print("handshake RTT, as the capture saw it: "
                       + ", ".join(f"{s.endpoint} {s.rtt * 1000:.2f} ms" for s in rtt))  # fmt: skip
     console.print()
+
+
+def _options(side: Side) -> str:
+    """What one side offered in its SYN (both offering is what was agreed)."""
+    if side.iss is None:
+        return f"{side.name} (its SYN was not seen)"
+    offered = [f"mss {side.mss}" if side.mss is not None else "no mss"]
+    if side.wscale is not None:
+        offered.append(f"wscale {side.wscale}")
+    if side.sack_ok:
+        offered.append("SACK")
+    if side.timestamps:
+        offered.append("timestamps")
+    return f"{side.name} {', '.join(offered)}"
 
 
 def _listing(result: Analysis, console: Console) -> None:
@@ -169,6 +186,8 @@ def _capture_notes(result: Analysis, console: Console) -> None:
     line += f"; {stats.segments} TCP segment(s)"
     if skipped:
         line += f", {skipped} other packet(s) skipped"
+    if result.to_itself:
+        line += f", {result.to_itself} from an endpoint to itself left out"
     if stats.truncated:
         line += f", {stats.truncated} cut short by the snap length"
     console.print(line, style="dim", soft_wrap=True)

@@ -10,7 +10,7 @@ keep counters, so memory grows with connections, not with packets.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,10 @@ from synack.analyze.model import CapturedSegment, CaptureError
 from synack.analyze.zeek import ZeekConn
 from synack.trace.plot import WireSegment
 from synack.wire.segment import Segment
+
+# Expert analyzers of ended connections kept, for "reused ports": memory stays
+# bounded by the connections open at once plus this many.
+ENDED_KEPT = 65_536
 
 # Flags worth a word in the ladder (Wireshark's names, shortened)
 NOTE_WORDS = {
@@ -82,6 +86,7 @@ class Analysis:
     stats: CaptureStats
     error: str | None = None  # where the capture broke, if it did
     segments: int = 0
+    to_itself: int = 0  # segments from an endpoint to itself (no connection), left out
 
 
 def analyze(
@@ -97,8 +102,10 @@ def analyze(
     done: list[Connection] = []
     zeeks: dict[int, ZeekConn] = {}
     # one expert analyzer per 4-tuple, not per connection: it starts afresh on a
-    # new SYN by itself, and says "reused ports" when it does (as Wireshark)
+    # new SYN by itself, and says "reused ports" when it does (as Wireshark).
+    # Those of ended connections are kept for that, the most recent ENDED_KEPT.
     experts: dict[tuple[int, int, int, int, int], ExpertAnalyzer] = {}
+    ended: OrderedDict[tuple[int, int, int, int, int], None] = OrderedDict()
     counts: dict[int, Counter[str]] = {}
     wire: dict[int, list[WireSegment]] = {}
 
@@ -110,6 +117,8 @@ def analyze(
         analyzer = experts.get(key)
         if analyzer is None:
             analyzer = experts[key] = ExpertAnalyzer()
+        else:
+            ended.pop(key, None)  # its 4-tuple is in use again
         zeek = zeeks.get(flow.number)
         if zeek is None:
             zeeks[flow.number] = ZeekConn(f"C{flow.number}", seg)
@@ -133,8 +142,10 @@ def analyze(
         number = flow.number
         zeek = zeeks.pop(number).record()
         done.append(Connection(flow, zeek, counts.pop(number), wire.pop(number, [])))
-        if not keep(flow):
-            flow.records = []
+        ended[flow.key] = None
+        ended.move_to_end(flow.key)
+        if len(ended) > ENDED_KEPT:
+            experts.pop(ended.popitem(last=False)[0], None)
 
     table = FlowTable(keep=keep, on_done=finished, notes=notes)
     error = None
@@ -150,7 +161,7 @@ def analyze(
         error = str(exc)
     table.close()
     done.sort(key=lambda c: c.flow.number)
-    return Analysis(done, stats, error, segments)
+    return Analysis(done, stats, error, segments, table.to_itself)
 
 
 __all__ = ["NOTE_WORDS", "Analysis", "Connection", "Selection", "analyze", "canonical"]

@@ -253,6 +253,8 @@ class KernelStates:
         )  # fmt: skip
         self.table.t0 = 0.0  # the driver's clock, as the other records
         flow = self.table.feed(seg)
+        if flow is None:
+            return []
         src, dst = flow.side_names(seg)
         kernel = src if rec.src == KERNEL else dst
         states = [r for r in flow.records if isinstance(r, StateRecord)]

@@ -105,7 +105,8 @@ class MetricSample:
     event: str | None = None
 
 
-def _endpoint_text(address: object, port: int) -> str:
+def endpoint_text(address: object, port: int) -> str:
+    """``address:port``, an IPv6 address in brackets."""
     text = str(address)
     return f"[{text}]:{port}" if ":" in text else f"{text}:{port}"
 
@@ -293,11 +294,11 @@ class EndpointTracer:
         local_port = segment.src_port if direction == "sent" else segment.dst_port
         remote_port = segment.dst_port if direction == "sent" else segment.src_port
         if conn is not None and conn.remote is not None:
-            local = _endpoint_text(conn.local[0], local_port)
-            remote = _endpoint_text(conn.remote[0], conn.remote[1])
+            local = endpoint_text(conn.local[0], local_port)
+            remote = endpoint_text(conn.remote[0], conn.remote[1])
         elif addresses is not None:
-            local = _endpoint_text(addresses[0], local_port)
-            remote = _endpoint_text(addresses[1], remote_port)
+            local = endpoint_text(addresses[0], local_port)
+            remote = endpoint_text(addresses[1], remote_port)
         else:
             local = f"*:{segment.src_port if direction == 'sent' else segment.dst_port}"
             remote = f"*:{segment.dst_port if direction == 'sent' else segment.src_port}"
