@@ -1177,6 +1177,12 @@ _PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
 @click.option("--ignore-checksums", is_flag=True, help="Use segments whose checksums fail "
               "(captures taken where the network card fills checksums in later).")  # fmt: skip
 @click.option("--absolute", is_flag=True, help="Absolute sequence numbers (default: relative).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    help="Processes sharing the connections (default: one per CPU for files of 32 MiB "
+    "or more, else 1; --conn N needs 1).",
+)
 def analyze(
     captures: tuple[str, ...],
     interface: str | None,
@@ -1194,6 +1200,7 @@ def analyze(
     seq_plot: str | None,
     rtt_plot: str | None,
     flight_plot: str | None,
+    jobs: int | None,
 ) -> None:
     """Analyse TCP in pcap or pcapng captures (gzip too), from any stack.
 
@@ -1221,6 +1228,8 @@ def analyze(
         raise click.UsageError("give capture files or -i IFACE, not both")
     if interface is None and (lab_name or count or seconds):
         raise click.UsageError("--lab, --count and --seconds go with -i IFACE")
+    if jobs is not None and jobs > 1 and (number is not None or interface is not None):
+        raise click.UsageError("--conn N and -i IFACE are read by one process: leave out --jobs")
     if interface is not None:
         from synack.analyze.live import run_live
 
@@ -1231,4 +1240,5 @@ def analyze(
     detail = number is not None or host is not None or port is not None
     fmt = fmt or ("ladder" if detail else "table")
     plots = {k: v for k, v in (("seq", seq_plot), ("rtt", rtt_plot), ("flight", flight_plot)) if v}
-    show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute, plots)
+    show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute, plots,
+         jobs)  # fmt: skip

@@ -38,7 +38,7 @@ import sys
 import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, TypeAlias
+from typing import BinaryIO, TypeAlias, TypeVar
 
 from synack.analyze.model import CapturedSegment, CaptureError
 from synack.wire.errors import MalformedPacket
@@ -46,6 +46,7 @@ from synack.wire.ip import IPAddress, address_from_packed
 from synack.wire.segment import NOP, Option, Timestamps, decode_options
 
 CaptureSource: TypeAlias = "str | os.PathLike[str] | BinaryIO"
+_K = TypeVar("_K")
 
 CHUNK = 1 << 20  # bytes read at a time
 FRAGMENT_MEMORY = 4 << 20  # bytes of fragments held, at most, waiting for the rest
@@ -111,6 +112,11 @@ _Segment: TypeAlias = "CapturedSegment | None"
 _LinkDecoder: TypeAlias = "Callable[[bytes, int, int], CapturedSegment | None]"
 
 
+def _add_counts(mine: dict[_K, int], theirs: dict[_K, int]) -> None:
+    for key, n in theirs.items():
+        mine[key] = mine.get(key, 0) + n
+
+
 @dataclass(slots=True)
 class CaptureStats:
     """What reading a capture met, for a summary to print. Filled in as the
@@ -137,6 +143,17 @@ class CaptureStats:
     datagrams_reassembled: int = 0
     fragments_overlapping: int = 0  # reassembled datagrams whose fragments overlapped
     fragments_dropped: dict[str, int] = field(default_factory=dict)  # by why
+    first_tcp_t: float | None = None  # the capture time of the first record that reached TCP
+
+    def add_shard(self, other: CaptureStats) -> None:
+        """Add what another shard's reader counted at TCP (``read_segments``'
+        ``shard``); what it counted above TCP was counted here already."""
+        self.segments += other.segments
+        self.truncated += other.truncated
+        self.bad_tcp_options += other.bad_tcp_options
+        _add_counts(self.malformed, other.malformed)
+        _add_counts(self.checked_by_source, other.checked_by_source)
+        _add_counts(self.bad_by_source, other.bad_by_source)
 
     @property
     def checksums_checked(self) -> dict[IPAddress, int]:
@@ -305,9 +322,17 @@ class _Decoder:
     """
 
     def __init__(
-        self, stats: CaptureStats, check: bool, keep_payload: bool, frags: _Reassembler
+        self,
+        stats: CaptureStats,
+        check: bool,
+        keep_payload: bool,
+        frags: _Reassembler,
+        shard: tuple[int, int] | None = None,
+        tcp_stats: CaptureStats | None = None,
     ) -> None:
-        self.stats = stats
+        self.stats = stats  # what the layers above TCP count
+        self.tcp_stats = tcp_stats if tcp_stats is not None else stats  # what TCP counts
+        self.shard_index, self.shards = shard if shard is not None else (0, 1)
         self.check = check
         self.keep_payload = keep_payload
         self.frags = frags
@@ -690,25 +715,38 @@ class _Decoder:
 
     # -- TCP --------------------------------------------------------------
 
+    def _shard_of(self, buf: bytes, off: int, cap_end: int, src: bytes, dst: bytes) -> int:
+        """Which shard a segment's connection is in: the same both ways (a sum of
+        both ports and both addresses' last bytes), 0 if its ports were not captured."""
+        if cap_end - off < 4:
+            return 0
+        return (buf[off] + buf[off + 1] + buf[off + 2] + buf[off + 3] + src[-1] + dst[-1]) % (
+            self.shards
+        )
+
     def tcp(
         self, buf: bytes, off: int, ip_end: int, cap_end: int, src: bytes, dst: bytes,
         pseudo_dst: bytes, ip_len: int, ip_ok: bool,
     ) -> _Segment:  # fmt: skip
+        stats = self.tcp_stats
+        if stats.first_tcp_t is None:
+            stats.first_tcp_t = self.t
+        if self.shards > 1 and self._shard_of(buf, off, cap_end, src, dst) != self.shard_index:
+            return None  # another reader's connection: it counts this one
         if cap_end - off < 20:
             if ip_end - off < 20:
-                self._malformed("tcp segment shorter than its header")
+                _count(stats.malformed, "tcp segment shorter than its header")
             else:
-                self._malformed("tcp header cut short")
+                _count(stats.malformed, "tcp header cut short")
             return None
         sport, dport, seq, ack, offset_flags, window, urgent = _TCP.unpack_from(buf, off)
         data = off + ((offset_flags >> 10) & 0x3C)
         if data - off < 20 or data > ip_end:
-            self._malformed("tcp data offset out of range")
+            _count(stats.malformed, "tcp data offset out of range")
             return None
         if data > cap_end:
-            self._malformed("tcp header cut short")
+            _count(stats.malformed, "tcp header cut short")
             return None
-        stats = self.stats
         options: tuple[Option, ...] = ()
         if data - off > 20:
             raw = buf[off + 20 : data]
@@ -849,6 +887,7 @@ def read_segments(
     keep_payload: bool = True,
     fragment_memory: int = FRAGMENT_MEMORY,
     fragment_timeout: float = FRAGMENT_TIMEOUT,
+    shard: tuple[int, int] | None = None,
 ) -> Iterator[CapturedSegment]:
     """The TCP segments of a capture, in the order of its records.
 
@@ -860,14 +899,23 @@ def read_segments(
     ``stats``, if given, is filled in as the capture is read; given to the
     reading of several files in turn, it adds them up (``record`` in each
     segment still counts from 1 in its own file, as Wireshark numbers frames).
+
+    ``shard=(i, n)`` yields only the segments of the connections in shard
+    ``i`` of ``n`` (by a hash of the 4-tuple, the same both ways), so that
+    ``n`` readers of one file share its connections. Shard 0's ``stats``
+    count everything; the others' count only what TCP counts (the segments,
+    checksums, TCP's malformed headers), to be added with
+    :meth:`CaptureStats.add_shard`.
     """
     stats = stats if stats is not None else CaptureStats()
     try:
         f, close = _open(path)
     except OSError as e:
         raise CaptureError(f"cannot open {os.fsdecode(path)}: {e.strerror}") from None  # type: ignore[arg-type]
-    frags = _Reassembler(stats, fragment_memory, fragment_timeout)
-    decoder = _Decoder(stats, not ignore_checksums, keep_payload, frags)
+    # a shard but the first counts what lies above TCP where nobody reads it
+    above_tcp = stats if shard is None or shard[0] == 0 else CaptureStats()
+    frags = _Reassembler(above_tcp, fragment_memory, fragment_timeout)
+    decoder = _Decoder(above_tcp, not ignore_checksums, keep_payload, frags, shard, stats)
     gunzip: _Gunzip | None = None
     try:
         chunks = _chunks(f)

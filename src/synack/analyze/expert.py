@@ -279,12 +279,18 @@ class ExpertAnalyzer:
                 self._b_addr, self._b_port = seg.dst, seg.dport
             a = self._a = _Direction()
             self._b = _Direction()
-        # ports first: they tell the directions apart at the cost of an int compare
+        # ports first: they tell the directions apart at the cost of an int compare;
+        # addresses by identity first (the reader shares address objects)
+        src, dst = seg.src, seg.dst
         if seg.sport == self._a_port and seg.dport == self._b_port:
-            if seg.src == self._a_addr and seg.dst == self._b_addr:
+            if (src is self._a_addr or src == self._a_addr) and (
+                dst is self._b_addr or dst == self._b_addr
+            ):
                 return a, self._b
         if seg.sport == self._b_port and seg.dport == self._a_port:
-            if seg.src == self._b_addr and seg.dst == self._a_addr:
+            if (src is self._b_addr or src == self._b_addr) and (
+                dst is self._a_addr or dst == self._a_addr
+            ):
                 return self._b, a
         raise ValueError(
             f"segment {seg.src}:{seg.sport} -> {seg.dst}:{seg.dport} "

@@ -91,6 +91,7 @@ class Flow:
     def __init__(self, number: int, first: CapturedSegment, keep_records: bool = True) -> None:
         self.number = number
         self.first_t = first.t
+        self.first_frame = (0, first.record)  # (which capture file, which record): its place
         self.last_t = first.t
         self.packets = 0
         a = endpoint_text(first.src, first.sport)
@@ -98,6 +99,8 @@ class Flow:
         self.sides = {a: Side(a), b: Side(b)}
         # keyed by (address as an integer, port): cheaper to hash than the address
         self._addresses = {(int(first.src), first.sport): a, (int(first.dst), first.dport): b}
+        self._first_src, self._first_sport = first.src, first.sport
+        self._names, self._names_back = (a, b), (b, a)
         # who opened it: the sender of a bare SYN; otherwise not known
         syn_only = first.flags & (SYN | ACK) == SYN
         synack = first.flags & (SYN | ACK) == SYN | ACK
@@ -125,6 +128,10 @@ class Flow:
         return next(name for name in self.sides if name != self.left)
 
     def side_names(self, seg: CapturedSegment) -> tuple[str, str]:
+        if seg.src is self._first_src and seg.sport == self._first_sport:
+            return self._names  # the first segment's way (the reader shares address objects)
+        if seg.dst is self._first_src and seg.dport == self._first_sport:
+            return self._names_back
         src = self._addresses[(int(seg.src), seg.sport)]
         dst = self._addresses[(int(seg.dst), seg.dport)]
         return src, dst
@@ -378,6 +385,7 @@ class FlowTable:
         self.count = 0
         self.to_itself = 0  # segments from an endpoint to itself, left out
         self.t0: float | None = None
+        self.file_index = 0  # which of the capture files the segments come from now
         self._keep = keep
         self._on_done = on_done
         self._notes = notes
@@ -400,6 +408,7 @@ class FlowTable:
         if flow is None:
             self.count += 1
             flow = Flow(self.count, seg)
+            flow.first_frame = (self.file_index, seg.record)
             if self._keep is not None:
                 flow.keep_records = self._keep(flow)
             self.open[key] = flow

@@ -29,16 +29,18 @@ def show(
     ignore_checksums: bool,
     absolute: bool,
     plots: dict[str, str] | None = None,
+    jobs: int | None = None,
 ) -> None:
     """Analyse ``captures`` and print ``fmt``; ``plots`` maps "seq", "rtt" or
-    "flight" to the file to draw for the one chosen connection."""
+    "flight" to the file to draw for the one chosen connection; ``jobs``
+    processes share the work (None: as many as suits the files)."""
     plots = plots or {}
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
     selection = Selection(number, host, port)
     detailed = fmt in ("ladder", "mermaid", "json", "story") or html is not None or bool(plots)
     keep_all = detailed and not selection.any()
-    result = analyze(captures, selection, ignore_checksums, keep_all=keep_all)
+    result = analyze(captures, selection, ignore_checksums, keep_all=keep_all, jobs=jobs)
     if result.error is not None:
         err.print(f"synack analyze: {result.error}; what came before it is shown", markup=False)
     chosen = [c for c in result.connections if keep_all or selection.wants(c.flow)]

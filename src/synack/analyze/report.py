@@ -10,6 +10,8 @@ keep counters, so memory grows with connections, not with packets.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -95,9 +97,83 @@ def analyze(
     ignore_checksums: bool = False,
     keep_all: bool = False,
     progress: Callable[[int], None] | None = None,
+    jobs: int | None = 1,
 ) -> Analysis:
-    """Read every capture in ``paths`` as one stream of segments (in file order)."""
+    """Read every capture in ``paths`` as one stream of segments (in file order).
+
+    ``jobs`` processes share the work, each reading the whole stream but
+    taking only its shard of the connections (see ``read_segments``); None
+    picks one per CPU for big files. The result is the same as one process's.
+    """
     selection = selection or Selection()
+    paths = list(paths)
+    if jobs is None:
+        jobs = auto_jobs(paths, selection)
+    if jobs > 1:
+        if selection.number is not None:
+            raise ValueError("a connection's number is known only to one reader: jobs=1")
+        return _analyze_sharded(paths, selection, ignore_checksums, keep_all, jobs)
+    return _analyze(paths, selection, ignore_checksums, keep_all, progress, None)
+
+
+# Files smaller than this are read by one process: starting more costs more.
+PARALLEL_BYTES = 32 << 20
+
+
+def auto_jobs(paths: list[str | Path], selection: Selection) -> int:
+    """One process per CPU (at most 8) for regular files of PARALLEL_BYTES or
+    more in all; one for anything else (a pipe, standard input, --conn N)."""
+    if selection.number is not None:
+        return 1
+    try:
+        files = [Path(p) for p in paths if str(p) != "-"]
+        if len(files) < len(paths) or not all(f.is_file() for f in files):
+            return 1
+        size = sum(f.stat().st_size for f in files)
+    except OSError:
+        return 1  # the reader says what is wrong with it
+    if size < PARALLEL_BYTES:
+        return 1
+    return max(1, min(8, len(os.sched_getaffinity(0))))
+
+
+def _analyze_shard(
+    paths: list[str | Path], selection: Selection, ignore_checksums: bool, keep_all: bool,
+    shard: tuple[int, int],
+) -> Analysis:  # fmt: skip
+    return _analyze(paths, selection, ignore_checksums, keep_all, None, shard)
+
+
+def _analyze_sharded(
+    paths: list[str | Path], selection: Selection, ignore_checksums: bool, keep_all: bool,
+    jobs: int,
+) -> Analysis:  # fmt: skip
+    """``jobs`` processes, each with its shard of the connections; merged in the
+    order a single reader would have met them, and numbered so."""
+    context = multiprocessing.get_context("fork")
+    with context.Pool(jobs) as pool:
+        parts = pool.starmap(
+            _analyze_shard,
+            [(paths, selection, ignore_checksums, keep_all, (i, jobs)) for i in range(jobs)],
+        )
+    first, rest = parts[0], parts[1:]
+    connections = [c for part in parts for c in part.connections]
+    connections.sort(key=lambda c: c.flow.first_frame)
+    for number, conn in enumerate(connections, 1):
+        conn.flow.number = number
+        conn.zeek["uid"] = f"C{number}"
+    for part in rest:
+        first.stats.add_shard(part.stats)
+    return Analysis(
+        connections, first.stats, first.error, sum(p.segments for p in parts),
+        sum(p.to_itself for p in parts),
+    )  # fmt: skip
+
+
+def _analyze(
+    paths: list[str | Path], selection: Selection, ignore_checksums: bool, keep_all: bool,
+    progress: Callable[[int], None] | None, shard: tuple[int, int] | None,
+) -> Analysis:  # fmt: skip
     stats = CaptureStats()
     done: list[Connection] = []
     zeeks: dict[int, ZeekConn] = {}
@@ -151,8 +227,13 @@ def analyze(
     error = None
     segments = 0
     try:
-        for path in paths:
-            for seg in read_segments(path, ignore_checksums=ignore_checksums, stats=stats):
+        for index, path in enumerate(paths):
+            table.file_index = index
+            for seg in read_segments(
+                path, ignore_checksums=ignore_checksums, stats=stats, shard=shard
+            ):
+                if table.t0 is None:  # the capture's first TCP record, whoever's shard it is in
+                    table.t0 = stats.first_tcp_t
                 segments += 1
                 table.feed(seg)
                 if progress is not None and segments % 100_000 == 0:
@@ -164,4 +245,7 @@ def analyze(
     return Analysis(done, stats, error, segments, table.to_itself)
 
 
-__all__ = ["NOTE_WORDS", "Analysis", "Connection", "Selection", "analyze", "canonical"]
+__all__ = [
+    "NOTE_WORDS", "PARALLEL_BYTES", "Analysis", "Connection", "Selection", "analyze", "auto_jobs",
+    "canonical",
+]  # fmt: skip

@@ -394,7 +394,9 @@ class ZeekConn:
         return not seg.flags & SYN and seg.sport < seg.dport
 
     def _is_orig(self, seg: CapturedSegment) -> bool:
-        return seg.src == self._orig_h and seg.sport == self._orig_p
+        # the port first, and the address by identity first (the reader shares
+        # address objects): ipaddress's == is a Python call
+        return seg.sport == self._orig_p and (seg.src is self._orig_h or seg.src == self._orig_h)
 
     def _process(self, seg: CapturedSegment) -> None:
         flags = seg.flags

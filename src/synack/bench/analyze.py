@@ -7,9 +7,11 @@ pcap file. Then, on the same file and in the same run: synack's analysis
 its inferred states, the Zeek summary and the expert flags, keeping no
 per-packet records) and tshark with its TCP analysis (every packet's
 ``tcp.analysis.flags``). Both are timed; the figure is packets per second
-and the ratio synack / tshark. synack's analysis runs in a process of its
-own, whose peak resident memory is reported too: it follows the connections
-open at once, not the packets.
+and the ratio synack / tshark. synack runs as ``synack analyze`` does by
+default (one process per CPU, each with its shard of the connections), and
+also in one process, for the ratio of each. It runs in processes of its
+own, whose peak resident memory is reported too: it follows the
+connections open at once, not the packets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import struct
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -70,21 +73,9 @@ def bench_analyze(
     progress(label, 0.0)
     packets = make_capture(path, connections, bytes_each, loss)
     progress(label, 0.4)
-    # in a process of its own, so its peak memory (ru_maxrss) is its own
-    script = (
-        "import resource, sys, time\n"
-        "from synack.analyze.report import analyze\n"
-        "start = time.perf_counter()\n"
-        "result = analyze([sys.argv[1]])\n"
-        "seconds = time.perf_counter() - start\n"
-        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(seconds, result.segments, len(result.connections), peak)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
-    ).stdout.split()
-    synack_seconds, segments, connections_seen = float(out[0]), int(out[1]), int(out[2])
-    peak_mib = int(out[3]) / 1024  # ru_maxrss is in KiB on Linux
+    single = _time_synack(path, jobs=1)
+    progress(label, 0.6)
+    sharded = _time_synack(path, jobs=None)
     progress(label, 0.8)
     tshark_seconds = None
     tshark = shutil.which("tshark")
@@ -98,8 +89,41 @@ def bench_analyze(
         tshark_seconds = time.perf_counter() - start
     progress(label, 1.0)
     return AnalyzeResult(
-        packets, connections_seen, synack_seconds, segments / synack_seconds, peak_mib,
-        tshark_seconds,
+        packets, sharded.connections, sharded.seconds, sharded.segments / sharded.seconds,
+        sharded.peak_mib, tshark_seconds,
         None if tshark_seconds is None else packets / tshark_seconds,
-        path.stat().st_size / (1 << 20),
+        path.stat().st_size / (1 << 20), sharded.jobs, single.segments / single.seconds,
+        single.peak_mib,
     )  # fmt: skip
+
+
+@dataclass
+class _Timed:
+    seconds: float
+    segments: int
+    connections: int
+    peak_mib: float  # the largest of the analysing processes' peaks
+    jobs: int
+
+
+def _time_synack(path: Path, jobs: int | None) -> _Timed:
+    """``synack analyze``'s pipeline on ``path`` in a process of its own (and its
+    workers), so that their peak memory (ru_maxrss) is theirs."""
+    script = (
+        "import resource, sys, time\n"
+        "from synack.analyze.report import Selection, analyze, auto_jobs\n"
+        "path, jobs = sys.argv[1], sys.argv[2]\n"
+        "jobs = auto_jobs([path], Selection()) if jobs == 'auto' else int(jobs)\n"
+        "start = time.perf_counter()\n"
+        "result = analyze([path], jobs=jobs)\n"
+        "seconds = time.perf_counter() - start\n"
+        "peak = max(resource.getrusage(who).ru_maxrss\n"
+        "           for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))\n"
+        "print(seconds, result.segments, len(result.connections), peak, jobs)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(path), "auto" if jobs is None else str(jobs)],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    # ru_maxrss is in KiB on Linux
+    return _Timed(float(out[0]), int(out[1]), int(out[2]), int(out[3]) / 1024, int(out[4]))

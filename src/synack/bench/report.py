@@ -7,14 +7,21 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from synack.bench.results import KernelResult, Result, TunResult, figures, kernel_ratios
+from synack.bench.results import (
+    AnalyzeResult,
+    KernelResult,
+    Result,
+    TunResult,
+    figures,
+    kernel_ratios,
+)
 
 
 def print_report(results: list[Result], title: str, console: Console) -> None:
     """Everything ``synack bench`` prints after a run (without ``--json``)."""
     console.print(figures_table(results, title))
     console.print("ratio >= 1 meets the target; throughput is wall time, sizes are tracemalloc")
-    for line in kernel_lines(results) + tun_lines(results):
+    for line in kernel_lines(results) + tun_lines(results) + analyze_lines(results):
         console.print(line)
 
 
@@ -65,3 +72,29 @@ def tun_lines(results: list[Result]) -> list[str]:
 
 def _ratio_lines(heading: str, ratios: dict[str, float]) -> list[str]:
     return [heading, *(f"  {name}: {value:.3f}" for name, value in ratios.items())]
+
+
+def analyze_lines(results: list[Result]) -> list[str]:
+    """synack analyze's and tshark's packets per second on the same capture."""
+    run = next((r for r in results if isinstance(r, AnalyzeResult)), None)
+    if run is None:
+        return []
+    lines = [
+        f"\na capture of {run.packets:,} packets, {run.connections:,} connections "
+        f"({run.capture_mib:,.0f} MiB), same run:",
+        f"  synack analyze, {run.synack_jobs} process(es): "
+        f"{run.synack_packets_per_second:,.0f} packets/s, peak {run.synack_peak_mib:,.0f} MiB each",
+    ]
+    if run.single_packets_per_second is not None:
+        lines.append(
+            f"  synack analyze --jobs 1: {run.single_packets_per_second:,.0f} packets/s, "
+            f"peak {run.single_peak_mib or 0:,.0f} MiB"
+        )
+    if run.tshark_packets_per_second is None:
+        lines.append("  tshark: not installed, no ratio")
+        return lines
+    lines.append(f"  tshark (one process): {run.tshark_packets_per_second:,.0f} packets/s")
+    lines.append(f"  ratio synack / tshark: {run.ratio or 0:.2f}")
+    if run.single_ratio is not None:
+        lines.append(f"  ratio synack --jobs 1 / tshark: {run.single_ratio:.2f}")
+    return lines

@@ -245,10 +245,19 @@ class AnalyzeResult:
     connections: int
     synack_seconds: float
     synack_packets_per_second: float
-    synack_peak_mib: float  # the analysing process's peak resident memory
+    synack_peak_mib: float  # the largest peak resident memory of its processes
     tshark_seconds: float | None
     tshark_packets_per_second: float | None
     capture_mib: float
+    synack_jobs: int = 1  # processes sharing the connections (synack analyze's default)
+    single_packets_per_second: float | None = None  # the same, in one process
+    single_peak_mib: float | None = None
+
+    @property
+    def single_ratio(self) -> float | None:
+        tshark = self.tshark_packets_per_second
+        single = self.single_packets_per_second
+        return None if not tshark or single is None else single / tshark
 
     @property
     def ratio(self) -> float | None:
