@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import pytest
-from _captures import mixed_frames, pcap, read, row
+from _captures import OUT, ether, gre, ipv4, mixed_frames, pcap, read, row, tcp, tcp4
 from click.testing import CliRunner
 
 from synack.analyze.capture import CaptureStats, read_segments
@@ -31,9 +31,16 @@ def many(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def mixed_capture() -> bytes:
-    """Every kind of frame the reader opens: link types, tunnels, fragments, a
-    bad checksum, non-TCP packets."""
-    return pcap([(1.0 + i / 10, frame) for i, frame in enumerate(mixed_frames())])
+    """Every kind of frame the reader opens: link types, tunnels, fragments, bad
+    checksums (TCP's, and IPv4 headers' both carrying TCP and carrying a
+    tunnel), non-TCP packets, on more than one connection."""
+    bad_headers = [
+        ether(ipv4(tcp(seq=30 + port, sport=port), bad_checksum=True))
+        for port in range(40001, 40005)
+    ]
+    bad_tunnel = ether(ipv4(gre(tcp4(seq=40)), *OUT, proto=47, bad_checksum=True))
+    frames = [*mixed_frames(), *bad_headers, bad_tunnel]
+    return pcap([(1.0 + i / 10, frame) for i, frame in enumerate(frames)])
 
 
 @pytest.mark.parametrize("shards", [2, 3])
@@ -52,6 +59,7 @@ def test_shards_partition_the_segments_and_add_up_to_the_stats(shards: int) -> N
             merged.add_shard(stats)
     together = sorted(r for part in parts for r in part)
     assert together == sorted(row(s) for s in whole)  # each segment in exactly one shard
+    assert whole_stats.bad_ip_checksums == 5
     assert dataclasses.asdict(merged) == dataclasses.asdict(whole_stats)
 
 

@@ -149,6 +149,7 @@ class CaptureStats:
         """Add what another shard's reader counted at TCP (``read_segments``'
         ``shard``); what it counted above TCP was counted here already."""
         self.segments += other.segments
+        self.bad_ip_checksums += other.bad_ip_checksums  # those of headers carrying TCP
         self.truncated += other.truncated
         self.bad_tcp_options += other.bad_tcp_options
         _add_counts(self.malformed, other.malformed)
@@ -507,14 +508,25 @@ class _Decoder:
         if total < ihl:
             self._malformed("ipv4 total length below its header length")
             return None
+        ip_end = off + total
+        direct = proto == 6 and not frag & 0x3FFF  # the usual case, straight to TCP
+        # Another shard's segment goes no further than its ports (nor is its header
+        # checked: a header that carries TCP is counted by the shard it belongs to).
+        if (
+            direct
+            and self.shards > 1
+            and self._other_shard(
+                buf, off + ihl, end if end < ip_end else ip_end, buf[off + 15], buf[off + 19]
+            )
+        ):
+            return None
         ip_ok = True
         if self.check and int.from_bytes(buf[off : off + ihl], "little") % 0xFFFF:
             ip_ok = False
-            self.stats.bad_ip_checksums += 1
+            (self.tcp_stats if direct else self.stats).bad_ip_checksums += 1
         src = buf[off + 12 : off + 16]
         dst = buf[off + 16 : off + 20]
-        ip_end = off + total
-        if proto == 6 and not frag & 0x3FFF:  # the usual case, straight to TCP
+        if direct:
             return self.tcp(
                 buf, off + ihl, ip_end, end if end < ip_end else ip_end, src, dst, dst, total,
                 ip_ok,
@@ -639,7 +651,7 @@ class _Decoder:
         if segment is not None and not ip_ok and segment.checksum_ok is not False:
             # A tunnel whose outer IPv4 header failed: what it carried is not believed either.
             if segment.checksum_ok:
-                bad = self.stats.bad_by_source
+                bad = self.tcp_stats.bad_by_source  # by the segment's shard, as in tcp()
                 bad[segment.src.packed] = bad.get(segment.src.packed, 0) + 1
             segment.checksum_ok = False
         return segment
@@ -715,14 +727,19 @@ class _Decoder:
 
     # -- TCP --------------------------------------------------------------
 
-    def _shard_of(self, buf: bytes, off: int, cap_end: int, src: bytes, dst: bytes) -> int:
-        """Which shard a segment's connection is in: the same both ways (a sum of
-        both ports and both addresses' last bytes), 0 if its ports were not captured."""
+    def _other_shard(
+        self, buf: bytes, off: int, cap_end: int, src_last: int, dst_last: int
+    ) -> bool:
+        """Whether the TCP segment at ``off`` is another shard's: its connection's
+        shard is the sum of both ports' and both addresses' last bytes (the same
+        both ways), 0 if its ports were not captured. Notes the first TCP record."""
+        stats = self.tcp_stats
+        if stats.first_tcp_t is None:
+            stats.first_tcp_t = self.t
         if cap_end - off < 4:
-            return 0
-        return (buf[off] + buf[off + 1] + buf[off + 2] + buf[off + 3] + src[-1] + dst[-1]) % (
-            self.shards
-        )
+            return self.shard_index != 0
+        ports = buf[off] + buf[off + 1] + buf[off + 2] + buf[off + 3]
+        return (ports + src_last + dst_last) % self.shards != self.shard_index
 
     def tcp(
         self, buf: bytes, off: int, ip_end: int, cap_end: int, src: bytes, dst: bytes,
@@ -731,7 +748,7 @@ class _Decoder:
         stats = self.tcp_stats
         if stats.first_tcp_t is None:
             stats.first_tcp_t = self.t
-        if self.shards > 1 and self._shard_of(buf, off, cap_end, src, dst) != self.shard_index:
+        if self.shards > 1 and self._other_shard(buf, off, cap_end, src[-1], dst[-1]):
             return None  # another reader's connection: it counts this one
         if cap_end - off < 20:
             if ip_end - off < 20:
