@@ -206,12 +206,19 @@ def encode_tcp_packet(
     return encode_packed(src.packed, dst.packed, segment, ttl)
 
 
-def encode_packed(src: bytes, dst: bytes, segment: Segment, ttl: int = DEFAULT_TTL) -> bytes:
-    """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6)."""
+def encode_packed(
+    src: bytes, dst: bytes, segment: Segment, ttl: int = DEFAULT_TTL, df: bool = True
+) -> bytes:
+    """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6).
+
+    ``df``: set IPv4's Don't Fragment bit (RFC 1191 3: path MTU discovery
+    sends every packet with DF); IPv6 routers never fragment (RFC 8200 5).
+    """
     tcp = segment.encode(src, dst)
     ecn = segment.ecn
     if len(src) == 4 and len(dst) == 4:
-        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl, tos=ecn) + tcp
+        frag = 0x4000 if df else 0
+        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl, PROTO_TCP, 0, frag, ecn) + tcp
     if len(src) == 16 and len(dst) == 16:
         return _V6.pack((6 << 28) | (ecn << 20), len(tcp), PROTO_TCP, ttl, src, dst) + tcp
     raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
