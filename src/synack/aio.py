@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -254,6 +255,10 @@ class TcpTransport(asyncio.Transport):
                 if "R2" in event.reason or "timeout" in event.reason
                 else ConnectionAbortedError(event.reason)
             )
+            if event.error is not None:
+                # an ICMP error behind it (tcp/icmp.py): OSError picks the subclass
+                # (ConnectionRefusedError for ECONNREFUSED...)
+                aborted = OSError(getattr(errno, event.error, errno.EIO), event.reason)
             self._fail(aborted)
         elif isinstance(event, ConnectionClosed):
             self._lose(None)

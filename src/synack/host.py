@@ -48,6 +48,7 @@ from synack.tcp.timewait import TimeWait, TimeWaitAction, rst_in_time_wait
 from synack.tcp.tracer import Tracer
 from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
+from synack.wire.icmp import parse_icmp_packet
 from synack.wire.ip import (
     IPAddress,
     address_from_packed,
@@ -125,6 +126,12 @@ class HostStats:
     accept_queue_overflows: int = 0
     # half-open entries dropped after ``half_open_lifetime`` in SYN-RECEIVED
     half_open_expired: int = 0
+    # ICMP and ICMPv6 packets: all that parsed; errors handed to the connection
+    # whose segment they quote; the rest (no such connection, not about TCP,
+    # not an error). Malformed ones (a bad ICMP checksum...) count as malformed.
+    icmp_received: int = 0
+    icmp_delivered: int = 0
+    icmp_ignored: int = 0
 
 
 SYN_COOKIE_MODES = ("never", "on-overflow", "always")
@@ -220,6 +227,9 @@ class Host:
         self._packed_of: dict[Connection, tuple[bytes, bytes]] = {}
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
+        # Keys of the connections that send IPv4 without DF (no PMTUD, or a path
+        # MTU under the floor: tcp/icmp.py); usually empty
+        self._no_df: set[Key] = set()
         # A driver's hook, called when a user call (send, close, connect...) gives
         # a quiet host output to send, so a driver of many hosts need not poll them.
         self.on_output: Callable[[Host], None] | None = None
@@ -354,14 +364,48 @@ class Host:
         try:
             src_packed, dst_packed, seg = parse_tcp_packet(data)
         except MalformedPacket as exc:
-            self.stats.malformed += 1
-            reasons = self.stats.malformed_reasons
-            reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
+            if exc.reason == "not-tcp" and self._icmp(data, now):
+                return
+            self._malformed(exc)
             return
         if dst_packed not in self._packed_addresses:
             self.stats.not_for_us += 1
             return
         self._deliver(src_packed, dst_packed, seg, now)
+
+    def _malformed(self, exc: MalformedPacket) -> None:
+        self.stats.malformed += 1
+        reasons = self.stats.malformed_reasons
+        reasons[exc.reason] = reasons.get(exc.reason, 0) + 1
+
+    def _icmp(self, data: bytes | bytearray | memoryview, now: float) -> bool:
+        """An IP packet that is not TCP: if ICMP, hand an error to the connection
+        whose segment it quotes (that segment came from us, so the quoted source
+        is the local end). False: not ICMP at all."""
+        try:
+            msg = parse_icmp_packet(data)
+        except MalformedPacket as exc:
+            if exc.reason == "not-icmp":
+                return False
+            self._malformed(exc)
+            return True
+        stats = self.stats
+        stats.icmp_received += 1
+        packed = self._packed_addresses
+        if msg is None or msg.dst not in packed or msg.quoted_src not in packed:
+            stats.icmp_ignored += 1
+            return True
+        key = msg.quoted_src + msg.quoted_dst + _PORTS.pack(msg.src_port, msg.dst_port)
+        conn = self.connections.get(key)
+        if conn is None:
+            stats.icmp_ignored += 1  # no connection (TIME-WAIT records take none)
+            return True
+        stats.icmp_delivered += 1
+        conn.receive_icmp(msg, now)
+        if not conn.dont_fragment:
+            self._no_df.add(key)
+        self._after(conn)
+        return True
 
     def receive_segment(self, src: bytes, dst: bytes, seg: Segment, now: float) -> None:
         """A decoded segment, its addresses packed (4 or 16 bytes each) as
@@ -411,7 +455,16 @@ class Host:
 
     def packets_to_send(self, now: float) -> list[bytes]:
         """Every packet due now, encoded with IP headers and checksums."""
-        return [encode_packed(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
+        no_df = self._no_df
+        if not no_df:
+            return [encode_packed(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
+        pack = _PORTS.pack
+        return [
+            encode_packed(
+                src, dst, seg, df=src + dst + pack(seg.src_port, seg.dst_port) not in no_df
+            )
+            for src, dst, seg in self.segments_to_send(now)
+        ]
 
     @property
     def has_output(self) -> bool:
@@ -518,6 +571,8 @@ class Host:
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn
         self._packed_of[conn] = (local, remote)
+        if not conn.dont_fragment:
+            self._no_df.add(key)
 
     def _forget(self, conn: Connection) -> Key | None:
         """Drop a connection from every table; its key, if it had one."""
@@ -527,6 +582,7 @@ class Host:
             ports = _PORTS.pack(conn.local[1], conn.remote[1])  # type: ignore[index]
             key = addresses[0] + addresses[1] + ports
             self.connections.pop(key, None)
+            self._no_df.discard(key)
         self._deadlines.pop(conn, None)
         listener = self._listener_of.pop(conn, None)
         if listener is not None:

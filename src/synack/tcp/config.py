@@ -59,6 +59,15 @@ class TcpConfig:
     # 1.2 x after), not sent as a burst; off by default.
     pacing: bool = False
 
+    # ICMP (tcp/icmp.py). Path MTU discovery (RFC 1191, RFC 8201): IPv4
+    # packets carry DF, and "packet too big" lowers the path MTU and the MSS.
+    pmtud: bool = True
+    # In SYN-SENT an ICMP soft error (host or network unreachable, time
+    # exceeded...) aborts the attempt as a hard one does (RFC 5461 4; Linux,
+    # the BSDs). Off: only hard errors abort it (RFC 1122 4.2.3.9), and a soft
+    # one is reported if the SYN times out.
+    icmp_abort_in_syn_sent: bool = True
+
     # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
     delayed_ack: bool = True
     delayed_ack_timeout: float = 0.2

@@ -23,6 +23,7 @@ from synack.tcp.events import (
     RetransmissionWarning,
     SendSpaceAvailable,
 )
+from synack.tcp.icmp import headers_of, icmp_arrives
 from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.options import agree
 from synack.tcp.rack import SentSegment
@@ -33,6 +34,7 @@ from synack.tcp.tcb import Tcb
 from synack.tcp.timewait import TimeWait, TimeWaitAction, rst_in_time_wait
 from synack.tcp.window import acceptable
 from synack.wire import seq as sq
+from synack.wire.icmp import IcmpError
 from synack.wire.segment import (
     ACK,
     CE,
@@ -398,6 +400,11 @@ class Connection(Tcb):
             self._synchronized_segment(seg, now)
         if self._t_keepalive is not None and self.state.synchronized:
             self._arm_keepalive(now)
+
+    def receive_icmp(self, msg: IcmpError, now: float) -> None:
+        """An ICMP error quoting one of our segments (the rules: tcp/icmp.py)."""
+        self._now = now
+        icmp_arrives(self, msg, now)
 
     def _listen_segment(self, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.2."""
@@ -928,6 +935,7 @@ class Connection(Tcb):
 
     def _on_progress(self, now: float) -> None:
         """snd_una moved: restart or stop the retransmission and user timers (RFC 6298 5.2-5.3)."""
+        self.soft_error = None  # the path works after all
         if self.snd_una == self.snd_max:
             self._t_rexmit = None
             self._t_user = None
@@ -1002,7 +1010,12 @@ class Connection(Tcb):
         connection (RFC 9293 3.10.5, as for ABORT), and close."""
         if self.state in _RESET_ON_ABORT:
             self._emit_rst(self.snd_max, self._now)
-        self._event(ConnectionAborted(reason))
+        error = None
+        if self.soft_error is not None and reason != err.CONNECTION_ABORTED:
+            # the last ICMP error explains the timeout (RFC 1122 4.2.3.9; Linux's sk_err_soft)
+            error, text = self.soft_error
+            reason = f"{reason}; last ICMP error: {text}"
+        self._event(ConnectionAborted(reason, error))
         self._enter_closed(_T.TIMEOUT, cause)
 
     def _arm_persist(self, now: float) -> None:
@@ -1294,6 +1307,8 @@ class Connection(Tcb):
         self.rcv_adv = sq.add(self.rcv_nxt, min(self.recv_buffer - len(self._recv_buf), 65535))
         if agreed.snd_mss is not None:
             self.snd_mss = agreed.snd_mss
+        if self.path_mtu < cfg.mtu:  # a "packet too big" came before (tcp/icmp.py)
+            self.snd_mss = min(self.snd_mss, self.path_mtu - headers_of(self.local[0].version))
         if cfg.round_recv_buffer_to_mss:
             mss = self.snd_mss
             self.recv_buffer = -(-self.recv_buffer // mss) * mss

@@ -52,9 +52,14 @@ class ConnectionReset(Event):
 
 @dataclass(frozen=True, slots=True)
 class ConnectionAborted(Event):
-    """The connection was aborted by the user or a timeout; ``reason`` says which."""
+    """The connection was aborted by the user, a timeout or an ICMP error;
+    ``reason`` says which. ``error`` names the errno a socket would report
+    when an ICMP error is behind it: the one that ended a connection attempt
+    (``"ECONNREFUSED"``, ``"EHOSTUNREACH"``...), or the last one a connection
+    took before it timed out (Linux's sk_err_soft); None otherwise."""
 
     reason: str
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,16 @@ class ConnectionStats:
     sack_blocks_invalid: int = 0
     # valid SACK blocks ignored because the scoreboard was at its bound
     sack_blocks_over_limit: int = 0
+    # ICMP errors quoting our segments (tcp/icmp.py): all; ignored (source
+    # quench, a state with nothing in flight, an MTU not lower); quoting a
+    # sequence number outside SND.UNA..SND.MAX (RFC 5927 4.1); remembered as the
+    # soft error; that aborted a connection attempt; path MTU lowered
+    icmp_received: int = 0
+    icmp_ignored: int = 0
+    icmp_out_of_window: int = 0
+    icmp_soft_errors: int = 0
+    icmp_aborts: int = 0
+    pmtu_changes: int = 0
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 

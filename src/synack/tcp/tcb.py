@@ -68,6 +68,8 @@ class Tcb:
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
+        # ICMP (tcp/icmp.py): path MTU (RFC 1191, RFC 8201), DF, the last soft error
+        "path_mtu", "dont_fragment", "soft_error",
     )  # fmt: skip
 
     def __init__(
@@ -142,6 +144,11 @@ class Tcb:
         self._fixed_iss: int | None = None
         self._challenge_window = -1.0
         self._challenge_count = 0
+        self.path_mtu = cfg.mtu
+        self.dont_fragment = cfg.pmtud  # IPv4 DF on what we send (RFC 1191 3)
+        # (errno name, description) of the last ICMP error a synchronized
+        # connection took (RFC 1122 4.2.3.9); a timeout reports it
+        self.soft_error: tuple[str, str] | None = None
 
     # -- derived quantities ------------------------------------------------
     def ts_clock(self, now: float) -> int:

@@ -1,0 +1,194 @@
+"""What a connection does with an ICMP error about one of its segments.
+
+- The quoted sequence number must lie in SND.UNA..SND.MAX, or the message
+  is ignored and counted (RFC 5927 4.1: a blind attacker must guess it).
+- Source quench is ignored (RFC 6633).
+- "Packet too big" (IPv4 "fragmentation needed", RFC 1191; IPv6, RFC 8201)
+  lowers the path MTU, never below a floor (552 for IPv4, as Linux's
+  min_pmtu; 1280 for IPv6, RFC 8200 5), never up; the send MSS follows, and
+  the segments in flight larger than the new MSS are sent again at once in
+  pieces of the new size, with no congestion response (as Linux's
+  tcp_simple_retransmit: the data did not meet congestion, the units changed).
+- Every other error is, in a synchronized state, only remembered as the
+  connection's soft error (RFC 1122 4.2.3.9; RFC 5927 5.2 treats hard errors
+  as soft there too), which a later timeout reports instead of a bare
+  timeout (as Linux's sk_err_soft). In SYN-SENT a hard error (RFC 1122
+  4.2.3.9: protocol or port unreachable...) aborts the attempt, and with
+  ``TcpConfig.icmp_abort_in_syn_sent`` (the default) so does a soft one
+  (RFC 5461 4, as Linux and the BSDs do).
+
+The functions here are the rules; ``Connection.receive_icmp`` calls
+:func:`icmp_arrives`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from synack.tcp.config import IPV4_TCP_HEADERS, IPV6_TCP_HEADERS
+from synack.tcp.events import ConnectionAborted
+from synack.tcp.state import State, Stimulus
+from synack.wire import seq as sq
+from synack.wire.icmp import (
+    PACKET_TOO_BIG,
+    PARAMETER_PROBLEM,
+    SOURCE_QUENCH,
+    TIME_EXCEEDED,
+    IcmpError,
+)
+
+if TYPE_CHECKING:
+    from synack.tcp.connection import Connection
+
+# The least path MTU we accept: Linux's min_pmtu (512 + 20 + 20) for IPv4;
+# the IPv6 minimum link MTU (RFC 8200 5, RFC 8201 4).
+PMTU_FLOOR_V4 = 552
+PMTU_FLOOR_V6 = 1280
+# RFC 1191 7, table 7-1: the plateaus, to guess from when a router names no MTU.
+PLATEAUS = (65535, 32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68)
+
+# Destination unreachable, by code: the errno name Linux reports, what it
+# means, and whether RFC 1122 4.2.3.9 (or RFC 4443 3.1) calls it a hard error.
+_V4_UNREACHABLE: dict[int, tuple[str, str, bool]] = {
+    0: ("ENETUNREACH", "network unreachable", False),
+    1: ("EHOSTUNREACH", "host unreachable", False),
+    2: ("ENOPROTOOPT", "protocol unreachable", True),
+    3: ("ECONNREFUSED", "port unreachable", True),
+    5: ("EOPNOTSUPP", "source route failed", False),
+    6: ("ENETUNREACH", "destination network unknown", True),
+    7: ("EHOSTDOWN", "destination host unknown", True),
+    8: ("ENONET", "source host isolated", True),
+    9: ("ENETUNREACH", "network administratively prohibited", True),
+    10: ("EHOSTUNREACH", "host administratively prohibited", True),
+    11: ("ENETUNREACH", "network unreachable for TOS", False),
+    12: ("EHOSTUNREACH", "host unreachable for TOS", False),
+    13: ("EHOSTUNREACH", "communication administratively prohibited", True),
+    14: ("EHOSTUNREACH", "host precedence violation", True),
+    15: ("EHOSTUNREACH", "precedence cutoff in effect", True),
+}
+_V6_UNREACHABLE: dict[int, tuple[str, str, bool]] = {
+    0: ("ENETUNREACH", "no route to destination", False),
+    1: ("EACCES", "communication administratively prohibited", True),
+    2: ("EHOSTUNREACH", "beyond scope of source address", False),
+    3: ("EHOSTUNREACH", "address unreachable", False),
+    4: ("ECONNREFUSED", "port unreachable", True),
+    5: ("EACCES", "source address failed policy", True),
+    6: ("EACCES", "reject route to destination", True),
+}
+_UNKNOWN = ("EHOSTUNREACH", "destination unreachable", False)
+
+
+def classify(msg: IcmpError) -> tuple[str, str, bool]:
+    """(errno name, description, hard) of an error other than "packet too big"."""
+    if msg.kind == TIME_EXCEEDED:
+        return "EHOSTUNREACH", "time exceeded", False
+    if msg.kind == PARAMETER_PROBLEM:
+        return "EPROTO", "parameter problem", False
+    table = _V4_UNREACHABLE if msg.version == 4 else _V6_UNREACHABLE
+    return table.get(msg.code, _UNKNOWN)
+
+
+def plateau_below(length: int) -> int:
+    """RFC 1191 5 and 7: with no MTU given, the next plateau below the
+    quoted packet's length."""
+    for plateau in PLATEAUS:
+        if plateau < length:
+            return plateau
+    return PLATEAUS[-1]
+
+
+def headers_of(version: int) -> int:
+    """IP and TCP headers without options: what an MTU holds beyond the MSS."""
+    return IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS
+
+
+def icmp_arrives(conn: Connection, msg: IcmpError, now: float) -> None:
+    """An ICMP error quoting one of this connection's segments."""
+    stats = conn.stats
+    stats.icmp_received += 1
+    st = conn.state
+    if st is State.CLOSED or st is State.LISTEN or st is State.TIME_WAIT:
+        stats.icmp_ignored += 1  # nothing of ours can be in flight
+        return
+    if msg.kind == SOURCE_QUENCH:
+        stats.icmp_ignored += 1  # RFC 6633: source quench is ignored
+        return
+    # RFC 5927 4.1: the quoted segment must be one we may still have in flight
+    # (inclusive at SND.MAX, which a bare ACK carries, as Linux does)
+    if sq.lt(msg.seq, conn.snd_una) or sq.gt(msg.seq, conn.snd_max):
+        stats.icmp_out_of_window += 1
+        return
+    if msg.kind == PACKET_TOO_BIG:
+        _packet_too_big(conn, msg, now)
+        return
+    errno, text, hard = classify(msg)
+    if st is State.SYN_SENT and (hard or conn.config.icmp_abort_in_syn_sent):
+        # RFC 1122 4.2.3.9 (hard errors) and RFC 5461 4 (soft ones too): the
+        # attempt fails at once, with the error; our SYN left the peer no TCB
+        stats.icmp_aborts += 1
+        conn._event(ConnectionAborted(f"connection failed: {text}", errno))
+        conn._enter_closed(Stimulus.ABORT, f"ICMP {text}")
+        return
+    # RFC 1122 4.2.3.9 and RFC 5927 5.2: never abort a synchronized
+    # connection on an ICMP error; remember it for the user and for a timeout
+    stats.icmp_soft_errors += 1
+    conn.soft_error = (errno, text)
+
+
+def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
+    """RFC 1191 (IPv4) and RFC 8201 (IPv6): lower the path MTU."""
+    stats = conn.stats
+    if not conn.config.pmtud:
+        stats.icmp_ignored += 1
+        return
+    mtu = msg.mtu or 0
+    if msg.version == 4 and mtu == 0:
+        mtu = plateau_below(msg.quoted_length)  # RFC 1191 5: an old router
+    floor = PMTU_FLOOR_V4 if msg.version == 4 else PMTU_FLOOR_V6
+    if mtu < floor:
+        # RFC 8201 4 never goes below 1280; for IPv4, as Linux, use the floor
+        # and send without DF from then on (a path smaller than that fragments)
+        mtu = floor
+        if msg.version == 4:
+            conn.dont_fragment = False
+    if mtu >= conn.path_mtu:
+        stats.icmp_ignored += 1  # RFC 8201 4, RFC 1191 6.3: never raised by a report
+        return
+    conn.path_mtu = mtu
+    stats.pmtu_changes += 1
+    mss = mtu - headers_of(msg.version)
+    if mss >= conn.snd_mss:
+        return  # the MSS the peer allowed already fits
+    conn.snd_mss = mss
+    rec = conn.recovery
+    rec.mss = rec.cc.mss = conn.mss_payload()
+    if conn.snd_una != conn.iss:  # a SYN in flight is small: nothing to resend
+        _resend_too_big(conn, now)
+
+
+def _resend_too_big(conn: Connection, now: float) -> None:
+    """Send again, at once and in pieces of the new MSS, the segments in
+    flight that were larger (Linux's tcp_simple_retransmit: not a
+    congestion event, so cwnd and ssthresh stay)."""
+    smss = conn.mss_payload()
+    buf = conn.send_buf
+    data_end = conn.snd_nxt if sq.le(conn.snd_nxt, buf.end) else buf.end
+    rec = conn.recovery
+    ranges: list[tuple[int, int]] = []
+    if rec.sack_sender and rec.rack.segments:
+        # per-transmission records: only those larger than the new MSS, not SACKed
+        for seg in rec.rack.segments:
+            end = seg.end if sq.le(seg.end, data_end) else data_end
+            if not seg.sacked and sq.sub(end, seg.start) > smss:
+                ranges.append((seg.start, end))
+    elif sq.sub(data_end, conn.snd_una) > 0:
+        ranges.append((conn.snd_una, data_end))  # no records: the whole flight
+    if not ranges:
+        return
+    conn._rtt_seq = None  # Karn: nothing resent is timed
+    for start, end in ranges:
+        while sq.lt(start, end):
+            size = min(smss, sq.sub(end, start))
+            conn._emit_range(start, size, now, retransmission=True)
+            start = sq.add(start, size)
+    conn._t_rexmit = now + conn.rtt.rto

@@ -1,0 +1,408 @@
+"""ICMP errors about our segments (tcp/icmp.py): soft errors, aborts in
+SYN-SENT, the sequence check, path MTU discovery; and the Host's routing of
+ICMP packets to connections.
+
+Each ICMP message is built as a router would send it (wire/icmp.py) and parsed
+back, so the engine sees what the Host would hand it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from ipaddress import ip_address
+
+from conftest import (
+    IRS,
+    ISS,
+    LOCAL,
+    PLAIN,
+    REMOTE,
+    SYN_OPTS,
+    WINDOW,
+    events,
+    in_state,
+    ours,
+    out,
+    peer,
+)
+
+from synack.host import Host
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.events import Connected, ConnectionAborted
+from synack.tcp.state import State
+from synack.wire.icmp import (
+    FRAGMENTATION_NEEDED,
+    HOST_UNREACHABLE,
+    ICMP6_PACKET_TOO_BIG,
+    ICMP_DEST_UNREACH,
+    ICMP_SOURCE_QUENCH,
+    PORT_UNREACHABLE,
+    IcmpError,
+    icmp_error_for_segment,
+    parse_icmp_packet,
+)
+from synack.wire.ip import decode_tcp_packet, encode_tcp_packet
+from synack.wire.segment import ACK, PSH, RST, SACK_PERMITTED, SYN, MaxSegmentSize, Segment
+
+ROUTER = ip_address("10.0.0.254")
+DATA = bytes(range(256)) * 20  # 5120 bytes
+
+
+def icmp(conn: Connection, seg: Segment, icmp_type: int, code: int = 0, mtu: int = 0) -> IcmpError:
+    """The error a router sends about ``seg``, which ``conn`` sent."""
+    assert conn.remote is not None
+    packet = icmp_error_for_segment(
+        conn.local[0], conn.remote[0], seg, icmp_type, code, mtu, reporter=None
+    )
+    msg = parse_icmp_packet(packet)
+    assert msg is not None
+    return msg
+
+
+def sending(conn: Connection, nbytes: int) -> list[Segment]:
+    conn.send(DATA[:nbytes])
+    return out(conn, 0.1)
+
+
+# -- soft errors --------------------------------------------------------------
+
+
+def test_established_host_unreachable_does_not_abort() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    assert seg == ours(ACK | PSH, ISS + 1, IRS + 1, payload=DATA[:100])
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.2)
+    # RFC 1122 4.2.3.9: a soft error never aborts; nothing is sent either
+    assert conn.state is State.ESTABLISHED
+    assert out(conn, 0.2) == []
+    assert events(conn) == []
+    assert conn.soft_error == ("EHOSTUNREACH", "host unreachable")
+    assert (conn.stats.icmp_received, conn.stats.icmp_soft_errors) == (1, 1)
+
+
+def test_port_unreachable_in_established_is_soft_too() -> None:
+    """RFC 5927 5.2: a hard error in a synchronized state is taken as soft."""
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, PORT_UNREACHABLE), 0.2)
+    assert conn.state is State.ESTABLISHED
+    assert conn.soft_error == ("ECONNREFUSED", "port unreachable")
+
+
+def _time_out(conn: Connection) -> list[Segment]:
+    sent: list[Segment] = []
+    now = 0.2
+    while conn.state is not State.CLOSED:
+        deadline = conn.get_timer()
+        assert deadline is not None
+        now = max(now, deadline)
+        conn.handle_timer(now)
+        sent += out(conn, now)
+    return sent
+
+
+def test_retransmission_timeout_reports_the_soft_error() -> None:
+    config = dataclasses.replace(PLAIN, retries=2, r2=1.0)
+    conn = in_state(State.ESTABLISHED, config)
+    [seg] = sending(conn, 100)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.2)
+    sent = _time_out(conn)
+    resent = ours(ACK | PSH, ISS + 1, IRS + 1, payload=DATA[:100])
+    assert sent == [resent, resent, ours(RST, ISS + 101, 0, window=0)]
+    [aborted] = events(conn)
+    assert isinstance(aborted, ConnectionAborted)
+    assert aborted.error == "EHOSTUNREACH"
+    assert "host unreachable" in aborted.reason
+
+
+def test_retransmission_timeout_without_icmp_names_no_error() -> None:
+    config = dataclasses.replace(PLAIN, retries=2, r2=1.0)
+    conn = in_state(State.ESTABLISHED, config)
+    sending(conn, 100)
+    _time_out(conn)
+    [aborted] = events(conn)
+    assert isinstance(aborted, ConnectionAborted)
+    assert aborted == ConnectionAborted(
+        "connection aborted: retransmissions were not acknowledged (R2)", None
+    )
+    assert "ICMP" not in aborted.reason
+
+
+def test_progress_clears_the_soft_error() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.2)
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 101), 0.3)
+    assert conn.soft_error is None
+
+
+# -- SYN-SENT -----------------------------------------------------------------
+
+
+def test_syn_sent_port_unreachable_aborts() -> None:
+    conn = Connection(LOCAL, REMOTE, PLAIN)
+    conn.connect(0.0, iss=ISS)
+    [syn] = out(conn)
+    assert syn.flags == SYN and syn.seq == ISS
+    conn.receive_icmp(icmp(conn, syn, ICMP_DEST_UNREACH, PORT_UNREACHABLE), 0.1)
+    assert conn.state is State.CLOSED
+    assert out(conn, 0.1) == []  # no RST: the peer has no TCB
+    refused = ConnectionAborted("connection failed: port unreachable", "ECONNREFUSED")
+    assert events(conn) == [refused]
+    assert conn.get_timer() is None
+    assert conn.stats.icmp_aborts == 1
+
+
+def test_syn_sent_host_unreachable_aborts_by_default() -> None:
+    """RFC 5461 4 (Linux, the BSDs): a soft error ends a connection attempt."""
+    conn = Connection(LOCAL, REMOTE, PLAIN)
+    conn.connect(0.0, iss=ISS)
+    [syn] = out(conn)
+    conn.receive_icmp(icmp(conn, syn, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.CLOSED
+    unreachable = ConnectionAborted("connection failed: host unreachable", "EHOSTUNREACH")
+    assert events(conn) == [unreachable]
+
+
+def test_syn_sent_host_unreachable_remembered_without_the_option() -> None:
+    """RFC 1122 4.2.3.9: only hard errors abort; the soft one waits for the timeout."""
+    config = dataclasses.replace(PLAIN, icmp_abort_in_syn_sent=False, syn_retries=1, syn_r2=1.0)
+    conn = Connection(LOCAL, REMOTE, config)
+    conn.connect(0.0, iss=ISS)
+    [syn] = out(conn)
+    conn.receive_icmp(icmp(conn, syn, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.SYN_SENT
+    assert events(conn) == []
+    sent = _time_out(conn)
+    assert [s.flags for s in sent] == [SYN]  # one retransmission, then give up
+    [aborted] = events(conn)
+    assert isinstance(aborted, ConnectionAborted) and aborted.error == "EHOSTUNREACH"
+    # a hard error still aborts at once
+    conn = Connection(LOCAL, REMOTE, config)
+    conn.connect(0.0, iss=ISS)
+    [syn] = out(conn)
+    conn.receive_icmp(icmp(conn, syn, ICMP_DEST_UNREACH, PORT_UNREACHABLE), 0.1)
+    assert conn.state is State.CLOSED
+
+
+# -- validation -----------------------------------------------------------------
+
+
+def test_quoted_sequence_out_of_window_is_ignored() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    # SND.UNA..SND.MAX is ISS+1..ISS+101
+    for seq in (ISS + 102, ISS, (ISS - 5000) % 2**32, ISS + 1 + 70000):
+        forged = dataclasses.replace(seg, seq=seq)
+        conn.receive_icmp(icmp(conn, forged, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.2)
+        conn.receive_icmp(icmp(conn, forged, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 600), 0.2)
+    assert conn.stats.icmp_out_of_window == 8
+    assert conn.soft_error is None
+    assert (conn.path_mtu, conn.snd_mss) == (1500, 1460)
+    assert out(conn, 0.2) == []
+    # SND.MAX itself is in (a bare ACK carries it)
+    conn.receive_icmp(icmp(conn, dataclasses.replace(seg, seq=ISS + 101), 3, 1), 0.2)
+    assert conn.soft_error is not None
+
+
+def test_source_quench_is_ignored() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    cwnd = conn.cc.cwnd
+    conn.receive_icmp(icmp(conn, seg, ICMP_SOURCE_QUENCH), 0.2)
+    assert (conn.stats.icmp_ignored, conn.soft_error, conn.cc.cwnd) == (1, None, cwnd)
+
+
+# -- path MTU discovery -----------------------------------------------------------
+
+
+def test_fragmentation_needed_resends_the_flight_split() -> None:
+    conn = in_state(State.ESTABLISHED)
+    sent = sending(conn, 3 * 1460)  # the initial window: three full segments
+    assert [len(s.payload) for s in sent] == [1460, 1460, 1460]
+    cwnd, ssthresh = conn.cc.cwnd, conn.cc.ssthresh
+    conn.receive_icmp(icmp(conn, sent[0], ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1000), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.mss_payload()) == (1000, 960, 960)
+    # at once, all of the flight in 960-byte pieces (no SACK: no per-segment records)
+    resent = out(conn, 0.2)
+    starts = [ISS + 1 + 960 * i for i in range(5)]
+    sizes = [960, 960, 960, 960, 3 * 1460 - 4 * 960]
+    assert resent == [
+        ours(ACK | (PSH if i == 4 else 0), start, IRS + 1, payload=DATA[start - ISS - 1 :][:size])
+        for i, (start, size) in enumerate(zip(starts, sizes, strict=True))
+    ]
+    # not a congestion event (Linux's tcp_simple_retransmit)
+    assert (conn.cc.cwnd, conn.cc.ssthresh, conn.stats.timeouts) == (cwnd, ssthresh, 0)
+    assert (conn.stats.pmtu_changes, conn.stats.retransmitted_segments) == (1, 5)
+    assert conn.recovery.mss == 960
+    # new data goes out at the new size
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 3 * 1460), 0.3)
+    more = sending(conn, 4000)
+    assert more and all(len(s.payload) <= 960 for s in more)
+
+
+SACK_CONFIG = dataclasses.replace(PLAIN, sack=True, nodelay=True)
+
+
+def test_fragmentation_needed_with_sack_resends_only_the_big_ones() -> None:
+    conn = Connection(LOCAL, REMOTE, SACK_CONFIG)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    conn.receive_segment(
+        peer(SYN | ACK, IRS, ISS + 1, options=(MaxSegmentSize(1460), SACK_PERMITTED)), 0.0
+    )
+    out(conn)
+    conn.send(DATA[:1460])
+    first = out(conn, 0.1)
+    conn.send(DATA[1460:1760])  # a small segment: fits the new MTU
+    second = out(conn, 0.1)
+    assert [len(s.payload) for s in first + second] == [1460, 300]
+    conn.receive_icmp(icmp(conn, first[0], ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1000), 0.2)
+    resent = out(conn, 0.2)
+    assert [(s.seq, len(s.payload)) for s in resent] == [(ISS + 1, 960), (ISS + 961, 500)]
+
+
+LOCAL6 = (ip_address("fd00::1"), 40000)
+REMOTE6 = (ip_address("fd09::2"), 80)
+
+
+def test_ipv6_packet_too_big() -> None:
+    conn = Connection(LOCAL6, REMOTE6, PLAIN)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(MaxSegmentSize(1440),)), 0.0)
+    out(conn)
+    [seg] = sending(conn, 1440)
+    conn.receive_icmp(icmp(conn, seg, ICMP6_PACKET_TOO_BIG, 0, 1280), 0.2)
+    # RFC 8201: 1280 less 40 (IPv6) and 20 (TCP)
+    assert (conn.path_mtu, conn.snd_mss) == (1280, 1220)
+    assert out(conn, 0.2) == [
+        ours(ACK, ISS + 1, IRS + 1, payload=DATA[:1220]),
+        ours(ACK | PSH, ISS + 1221, IRS + 1, payload=DATA[1220:1440]),
+    ]
+    # below the IPv6 minimum: held at 1280, nothing more to do
+    conn.receive_icmp(icmp(conn, seg, ICMP6_PACKET_TOO_BIG, 0, 1000), 0.3)
+    assert (conn.path_mtu, conn.snd_mss) == (1280, 1220)
+
+
+def test_larger_mtu_is_ignored() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 1460)
+    for mtu in (1500, 9000):
+        conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, mtu), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.stats.pmtu_changes) == (1500, 1460, 0)
+    assert conn.stats.icmp_ignored == 2
+    assert out(conn, 0.2) == []
+    # and once lowered, a report between the old and new values does not raise it
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1200), 0.2)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1400), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.stats.pmtu_changes) == (1200, 1160, 1)
+
+
+def test_no_mtu_given_takes_the_plateau_below() -> None:
+    """RFC 1191 5 and 7: a 1500-byte packet's next plateau is 1492."""
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 1460)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 0), 0.2)
+    assert (conn.path_mtu, conn.snd_mss) == (1492, 1452)
+    assert [len(s.payload) for s in out(conn, 0.2)] == [1452, 8]
+
+
+def test_ipv4_mtu_below_the_floor() -> None:
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 1460)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 300), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.dont_fragment) == (552, 512, False)
+
+
+def test_packet_too_big_in_syn_sent_lowers_the_mss_agreed_later() -> None:
+    conn = Connection(LOCAL, REMOTE, PLAIN)
+    conn.connect(0.0, iss=ISS)
+    [syn] = out(conn)
+    conn.receive_icmp(icmp(conn, syn, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1000), 0.1)
+    assert conn.state is State.SYN_SENT and out(conn, 0.1) == []
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=SYN_OPTS), 0.2)
+    assert conn.snd_mss == 960
+
+
+def test_pmtud_off_ignores_packet_too_big() -> None:
+    conn = in_state(State.ESTABLISHED, dataclasses.replace(PLAIN, pmtud=False))
+    assert conn.dont_fragment is False
+    [seg] = sending(conn, 1460)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 1000), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.stats.icmp_ignored) == (1500, 1460, 1)
+
+
+# -- through a Host -----------------------------------------------------------------
+
+US, THEM = LOCAL[0], REMOTE[0]
+
+
+def _host_established(config: TcpConfig = PLAIN) -> tuple[Host, Connection, bytes]:
+    host = Host(US, config=config)
+    conn = host.connect((THEM, 80), 0.0, local_port=LOCAL[1], iss=ISS)
+    host.packets_to_send(0.0)  # the SYN
+    synack = Segment(80, LOCAL[1], IRS, ISS + 1, SYN | ACK, WINDOW, options=SYN_OPTS)
+    host.receive_packet(encode_tcp_packet(THEM, US, synack), 0.0)
+    host.packets_to_send(0.0)
+    while host.next_event() is not None:
+        pass
+    conn.send(DATA[:1460])
+    [data] = host.packets_to_send(0.1)
+    return host, conn, data
+
+
+def test_host_routes_icmp_to_the_quoted_connection() -> None:
+    host, conn, data = _host_established()
+    assert data[6] & 0x40  # DF (RFC 1191 3)
+    _, seg = decode_tcp_packet(data)
+    packet = icmp_error_for_segment(US, THEM, seg, 3, FRAGMENTATION_NEEDED, 1000, ROUTER)
+    host.receive_packet(packet, 0.2)
+    assert (host.stats.icmp_received, host.stats.icmp_delivered) == (1, 1)
+    assert conn.snd_mss == 960
+    resent = [decode_tcp_packet(p)[1] for p in host.packets_to_send(0.2)]
+    assert [(s.seq, len(s.payload)) for s in resent] == [(ISS + 1, 960), (ISS + 961, 500)]
+    # another connection's 4-tuple: ignored
+    other = dataclasses.replace(seg, src_port=40001)
+    host.receive_packet(icmp_error_for_segment(US, THEM, other, 3, 1, reporter=ROUTER), 0.3)
+    assert host.stats.icmp_ignored == 1 and conn.soft_error is None
+
+
+def test_host_drops_and_counts_a_bad_icmp_checksum() -> None:
+    host, conn, data = _host_established()
+    _, seg = decode_tcp_packet(data)
+    bad = icmp_error_for_segment(US, THEM, seg, 3, 4, 1000, ROUTER, checksum=0xBEEF)
+    host.receive_packet(bad, 0.2)
+    assert host.stats.malformed_reasons == {"icmp-checksum": 1}
+    assert host.stats.icmp_delivered == 0
+    assert (conn.snd_mss, conn.stats.icmp_received) == (1460, 0)
+    assert host.packets_to_send(0.2) == []
+
+
+def test_host_sends_without_df_below_the_floor() -> None:
+    host, _, data = _host_established()
+    _, seg = decode_tcp_packet(data)
+    host.receive_packet(icmp_error_for_segment(US, THEM, seg, 3, 4, 400, ROUTER), 0.2)
+    packets = host.packets_to_send(0.2)
+    assert packets and all(not p[6] & 0x40 for p in packets)
+    assert [len(decode_tcp_packet(p)[1].payload) for p in packets] == [512, 512, 436]
+
+
+def test_host_without_pmtud_sends_without_df() -> None:
+    _, _, data = _host_established(dataclasses.replace(PLAIN, pmtud=False))
+    assert not data[6] & 0x40
+
+
+def test_host_syn_sent_port_unreachable_event() -> None:
+    host = Host(US, config=PLAIN)
+    conn = host.connect((THEM, 80), 0.0, local_port=LOCAL[1], iss=ISS)
+    [syn] = host.packets_to_send(0.0)
+    _, seg = decode_tcp_packet(syn)
+    host.receive_packet(icmp_error_for_segment(US, THEM, seg, 3, 3), 0.1)
+    event = host.next_event()
+    assert event is not None and event.connection is conn
+    assert event.event == ConnectionAborted("connection failed: port unreachable", "ECONNREFUSED")
+    assert host.packets_to_send(0.1) == []
+    assert conn.state is State.CLOSED and not host.connections
+    assert not isinstance(host.next_event(), Connected)
