@@ -16,8 +16,11 @@ from synack.cli_params import SEED, SIM_BOUNDS, Bound, BoundedFloat, OutputFile,
 from synack.wire.seq import MASK
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from synack.apps.live_trace import LiveTrace
     from synack.conformance.runtime import RunResult
+    from synack.conformance.suite import SuiteReport
     from synack.net.lab import Lab, LabProcess
     from synack.scenarios import Outcome
     from synack.sim.network import LinkConfig
@@ -556,7 +559,27 @@ def connect(
     type=click.Path(exists=True, dir_okay=False),
     help="A file of 'script.pkt reason' lines: those failures are expected (XFAIL).",
 )
-@click.option("--define", "defines", multiple=True, metavar="NAME", help="Also set #ifdef NAME.")
+@click.option(
+    "--define",
+    "-D",
+    "defines",
+    multiple=True,
+    metavar="NAME[=VALUE]",
+    help="Set #ifdef NAME; with =VALUE, also replace NAME by VALUE in the scripts "
+    "(packetdrill's -D). Repeatable.",
+)
+@click.option(
+    "--ip-version",
+    "ip_version",
+    type=click.Choice(["ipv4", "ipv4-mapped-ipv6", "ipv6"]),
+    help="Run in this mode (its addresses, MTU and -D values; default: the profile's first).",
+)
+@click.option(
+    "--all-ip-versions",
+    is_flag=True,
+    help="Run each script in every mode of the profile that runs it, as packetdrill's "
+    "run_all.py does (*v4.pkt and *v6.pkt only in their own family).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of lines.")
 @click.option("-v", "--verbose", is_flag=True, help="Show the whole difference of each FAIL.")
 def conformance(
@@ -564,6 +587,8 @@ def conformance(
     profile: str,
     expected_failures: str | None,
     defines: tuple[str, ...],
+    ip_version: str | None,
+    all_ip_versions: bool,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -577,12 +602,43 @@ def conformance(
     something this interpreter cannot run). The exit status is 0 when every
     script passed or failed as expected.
 
-    Example: synack conformance DIR, where DIR is a checkout of the FreeBSD
-    tcp-testsuite (this repository keeps one in tests/conformance/tcp-testsuite).
+    Linux's scripts (google/packetdrill's gtests/net/tcp) run as shipped with
+    --profile linux: their `../common/defaults.sh` is read and its sysctls
+    emulated (nothing runs on this machine), in the modes of run_all.py
+    with --all-ip-versions. A summary per folder ends the run.
+
+    \b
+    Examples:
+      synack conformance tests/conformance/tcp-testsuite
+      synack conformance --profile linux --all-ip-versions DIR/gtests/net/tcp
     """
     from synack.conformance.profiles import PROFILES
-    from synack.conformance.suite import find_scripts, load_expected_failures, run_suite
+    from synack.conformance.suite import (
+        expected_reason,
+        find_scripts,
+        load_expected_failures,
+        run_suite,
+    )
 
+    if ip_version is not None and all_ip_versions:
+        raise click.UsageError("--ip-version and --all-ip-versions: choose one")
+    chosen_profile = PROFILES[profile]
+    try:
+        modes = (
+            list(chosen_profile.modes)
+            if all_ip_versions
+            else [chosen_profile.mode(ip_version or chosen_profile.modes[0].name)]
+        )
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ip-version") from None
+    names, definitions = set(), {}
+    for define in defines:
+        name, eq, value = define.partition("=")
+        if not name.isidentifier():
+            raise click.BadParameter(f"{define!r}: expected NAME or NAME=VALUE", param_hint="-D")
+        names.add(name)
+        if eq:
+            definitions[name] = value
     try:
         expected = load_expected_failures(expected_failures) if expected_failures else {}
     except ValueError as exc:
@@ -597,7 +653,9 @@ def conformance(
         if as_json:
             return
         name = str(Path(result.path).resolve().relative_to(root)) if root else result.path
-        listed = Path(result.path).name in expected
+        if len(modes) > 1:
+            name += f" [{result.mode}]"
+        listed = expected_reason(expected, result) is not None
         if result.status == "PASS":
             tag = Text("XPASS" if listed else "PASS", style="red" if listed else "green")
             console.print(tag, name)
@@ -611,16 +669,54 @@ def conformance(
                 console.print(line)
 
     report = run_suite(
-        scripts, PROFILES[profile], defines, expected_failures=expected, on_result=show
-    )
+        scripts, chosen_profile, names, expected_failures=expected, on_result=show,
+        modes=modes, definitions=definitions,
+    )  # fmt: skip
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
+        if len({p.parent for p in scripts}) > 1 or len(modes) > 1:
+            console.print(_conformance_summary(report, root, [m.name for m in modes]))
         xfail = sum(report.expected(r) and r.status != "PASS" for r in report.results)
         tail = f" ({xfail} expected)" if expected else ""
         console.print(f"{report.passed} passed, {report.failed} failed{tail}")
     if report.unexpected:
         sys.exit(1)
+
+
+def _conformance_summary(report: SuiteReport, root: Path | None, modes: list[str]) -> Table:
+    """Passed / failed / expected failures per folder and mode."""
+    from rich.table import Table
+
+    counts: dict[tuple[str, str], list[int]] = {}
+    for result in report.results:
+        path = Path(result.path).resolve()
+        folder = str(path.parent.relative_to(root)) if root else str(path.parent)
+        row = counts.setdefault((folder, result.mode), [0, 0, 0])
+        if result.status == "PASS":
+            row[0] += 1
+        elif report.expected(result):
+            row[2] += 1
+        else:
+            row[1] += 1
+    table = Table(title="by folder")
+    table.add_column("folder")
+    for mode in modes:
+        table.add_column(f"{mode}: pass / fail / xfail", justify="right")
+    for folder in sorted({f for f, _ in counts}):
+        cells = []
+        for mode in modes:
+            p, f, x = counts.get((folder, mode), [0, 0, 0])
+            cells.append(f"{p} / {f} / {x}" if p + f + x else "-")
+        table.add_row(folder, *cells)
+    totals = []
+    for mode in modes:
+        rows = [v for (_, m), v in counts.items() if m == mode]
+        p, f, x = (sum(r[i] for r in rows) for i in range(3))
+        share = f" ({100 * p / (p + f + x):.0f}%)" if p + f + x else ""
+        totals.append(f"{p} / {f} / {x}{share}")
+    table.add_row("all", *totals, style="bold")
+    return table
 
 
 def _common_root(paths: list[Path]) -> Path | None:

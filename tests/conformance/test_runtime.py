@@ -251,9 +251,9 @@ def test_an_unlisted_segment_fails_at_the_next_event() -> None:
     [
         pytest.param(
             PASSIVE,
-            "+0.00 accept(3, ..., ...) = 4",
-            "+0.00 accept(3, ..., ...) = 5",
-            "accept() returned 4, expected 5",
+            "+0.00 listen(3, 1) = 0",
+            "+0.00 listen(3, 1) = 1",
+            "listen() returned 0, expected 1",
             id="return-value",
         ),
         pytest.param(
@@ -617,3 +617,11 @@ def test_cli_missing_path_exits_2(tmp_path: Path) -> None:
     errors = [line for line in lines if line.startswith("Error:")]
     assert len(errors) == 1 and str(missing) in errors[0]
     assert not any("Traceback" in line for line in lines)
+
+
+def test_fds_are_the_ones_the_script_names() -> None:
+    """As packetdrill maps them: a socket gets the fd its line's result names."""
+    text = PASSIVE.read_text().replace("accept(3, ..., ...) = 4", "accept(3, ..., ...) = 7")
+    text = text.replace("(4,", "(7,").replace("close(4)", "close(7)")
+    result = run(text)
+    assert (result.status, result.message) == ("PASS", "")

@@ -15,8 +15,46 @@ from typing import Any
 
 from synack.tcp.config import TcpConfig
 
-# A sysctl's effect: the TcpConfig fields it sets, from its integer value.
-SysctlEffect = Callable[[int], dict[str, Any]]
+# A sysctl's effect: the TcpConfig fields it sets, from its value as written
+# (settings named with a leading "_" are the Host's or the runner's). It
+# raises SysctlError for a value whose behaviour the engine does not have.
+SysctlEffect = Callable[[str], dict[str, Any]]
+
+
+class SysctlError(ValueError):
+    """A sysctl this profile does not know, or a value of it not emulated."""
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value, 0)
+    except ValueError:
+        raise SysctlError(f"{value!r} is not a number") from None
+
+
+def _number(effect: Callable[[int], dict[str, Any]]) -> SysctlEffect:
+    return lambda value: effect(_int(value))
+
+
+def _only(allowed: str, why: str) -> SysctlEffect:
+    """A sysctl whose other values select behaviour the engine does not have."""
+
+    def effect(value: str) -> dict[str, Any]:
+        if value.strip() not in allowed.split("|"):
+            raise SysctlError(f"only {allowed} is emulated ({why})")
+        return {}
+
+    return effect
+
+
+def _no_effect(why: str) -> SysctlEffect:
+    """A sysctl with nothing to change here, whatever its value: ``why`` says
+    why (docs/conformance.md lists them)."""
+    return lambda value: {}
+
+
+def _unsupported(what: str) -> Any:
+    raise SysctlError(f"{what} is not emulated")
 
 
 def _window_scale_for(max_buffer: int) -> int:
@@ -27,28 +65,99 @@ def _window_scale_for(max_buffer: int) -> int:
     return shift
 
 
+def _linux_window_scale(max_buffer: int) -> int:
+    """Linux's shift (tcp_select_initial_window): halve the largest receive
+    buffer until it fits in 16 bits."""
+    shift = 0
+    while max_buffer > 65535 and shift < 14:
+        max_buffer >>= 1
+        shift += 1
+    return shift
+
+
+def _buffers(field_name: str, scale: bool) -> SysctlEffect:
+    """tcp_rmem / tcp_wmem: "min default max"; the default is the buffer a socket
+    starts with, and the receive side's max sets the window scale."""
+
+    def effect(value: str) -> dict[str, Any]:
+        parts = value.split()
+        if len(parts) != 3:
+            raise SysctlError(f"{value!r}: expected three sizes, min default max")
+        _, default, high = (_int(p) for p in parts)
+        changes: dict[str, Any] = {field_name: default}
+        if scale:
+            changes["window_scale"] = _linux_window_scale(high)
+        return changes
+
+    return effect
+
+
+def _congestion_control(value: str) -> dict[str, Any]:
+    names = {"cubic": "cubic", "reno": "newreno"}
+    if value not in names:
+        _unsupported(f"congestion control {value!r} (cubic and reno are)")
+    return {"congestion_control": names[value]}
+
+
 _FREEBSD_SYSCTLS: dict[str, SysctlEffect] = {
-    "net.inet.tcp.rfc1323": lambda v: {"window_scaling": bool(v), "timestamps": bool(v)},
-    "net.inet.tcp.sack.enable": lambda v: {"sack": bool(v)},
-    "net.inet.tcp.recvspace": lambda v: {"recv_buffer": v},
-    "net.inet.tcp.sendspace": lambda v: {"send_buffer": v},
-    "kern.ipc.maxsockbuf": lambda v: {"window_scale": _window_scale_for(v)},
-    "net.inet.tcp.delacktime": lambda v: {"delayed_ack_timeout": v / 1000},
-    "net.inet.tcp.rexmit_initial": lambda v: {"rto_initial": v / 1000},
-    "net.inet.tcp.rexmit_min": lambda v: {"rto_min": v / 1000},
-    "net.inet.tcp.keepinit": lambda v: {"connect_timeout": v / 1000},
-    "net.inet.tcp.insecure_rst": lambda v: {"rfc5961_rst": not v},
-    "net.inet.tcp.insecure_syn": lambda v: {"rfc5961_syn": not v},
-    "net.inet.tcp.ecn.enable": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
-    "net.inet.tcp.ecn.maxretries": lambda v: {"ecn_syn_retries": v},
+    "net.inet.tcp.rfc1323": _number(lambda v: {"window_scaling": bool(v), "timestamps": bool(v)}),
+    "net.inet.tcp.sack.enable": _number(lambda v: {"sack": bool(v)}),
+    "net.inet.tcp.recvspace": _number(lambda v: {"recv_buffer": v}),
+    "net.inet.tcp.sendspace": _number(lambda v: {"send_buffer": v}),
+    "kern.ipc.maxsockbuf": _number(lambda v: {"window_scale": _window_scale_for(v)}),
+    "net.inet.tcp.delacktime": _number(lambda v: {"delayed_ack_timeout": v / 1000}),
+    "net.inet.tcp.rexmit_initial": _number(lambda v: {"rto_initial": v / 1000}),
+    "net.inet.tcp.rexmit_min": _number(lambda v: {"rto_min": v / 1000}),
+    "net.inet.tcp.keepinit": _number(lambda v: {"connect_timeout": v / 1000}),
+    "net.inet.tcp.insecure_rst": _number(lambda v: {"rfc5961_rst": not v}),
+    "net.inet.tcp.insecure_syn": _number(lambda v: {"rfc5961_syn": not v}),
+    "net.inet.tcp.ecn.enable": _number(lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")}),
+    "net.inet.tcp.ecn.maxretries": _number(lambda v: {"ecn_syn_retries": v}),
+    "net.inet.tcp.blackhole": _only("0", "a closed port is answered with a RST (RFC 9293)"),
+    "net.inet.tcp.hostcache.purgenow": _no_effect("no host cache: each script has a new Host"),
+    "net.inet.tcp.drop_synfin": _no_effect("a SYN with FIN is taken as RFC 9293 3.10.7 says"),
+    "net.inet.tcp.rexmit_slop": _no_effect("RFC 6298 backoff; see expected-failures.txt"),
+    "net.inet.tcp.rexmit_drop_options": _no_effect("SYN retransmissions keep their options"),
+    "net.inet.tcp.syncookies": _number(lambda v: {"_syn_cookies": 1 if v else 0}),
+    "net.inet.tcp.syncookies_only": _number(lambda v: {"_syn_cookies": 2} if v else {}),
+    "net.inet.tcp.tolerate_missing_ts": _number(lambda v: {"require_timestamps": not v}),
 }
 
+# Linux's net.ipv4.tcp_* sysctls (Documentation/networking/ip-sysctl.rst), each
+# mapped to the TcpConfig fields that give its behaviour, or accepted only
+# with the values whose behaviour the engine has.
 _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
-    "net.ipv4.tcp_timestamps": lambda v: {"timestamps": bool(v)},
-    "net.ipv4.tcp_window_scaling": lambda v: {"window_scaling": bool(v)},
-    "net.ipv4.tcp_sack": lambda v: {"sack": bool(v)},
-    "net.ipv4.tcp_ecn": lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")},
-    "net.ipv4.tcp_syn_retries": lambda v: {"syn_r2": float((1 << (v + 1)) - 1)},
+    "net.ipv4.tcp_rmem": _buffers("recv_buffer", scale=True),
+    "net.ipv4.tcp_wmem": _buffers("send_buffer", scale=False),
+    "net.ipv4.tcp_timestamps": _number(lambda v: {"timestamps": bool(v)}),
+    "net.ipv4.tcp_window_scaling": _number(lambda v: {"window_scaling": bool(v)}),
+    "net.ipv4.tcp_sack": _number(lambda v: {"sack": bool(v)}),
+    "net.ipv4.tcp_dsack": _number(lambda v: {"dsack": bool(v)}),
+    "net.ipv4.tcp_fack": _only("0", "FACK is gone from Linux; the engine has none"),
+    "net.ipv4.tcp_reordering": _number(lambda v: {"dupack_threshold": v}),
+    "net.ipv4.tcp_congestion_control": _congestion_control,
+    "net.ipv4.tcp_slow_start_after_idle": _only("0", "the engine keeps cwnd over idle periods"),
+    "net.ipv4.tcp_early_retrans": _number(lambda v: {"tail_loss_probe": v >= 3}),
+    "net.ipv4.tcp_recovery": _number(lambda v: {"rack": bool(v & 1)}),
+    "net.ipv4.tcp_frto": _no_effect("F-RTO (RFC 5682) is not implemented"),
+    "net.ipv4.tcp_tso_win_divisor": _no_effect("TSO deferral is not emulated"),
+    "net.ipv4.tcp_min_tso_segs": _no_effect("a super-segment is what cwnd and the window allow"),
+    "net.ipv4.tcp_ecn": _number(lambda v: {"ecn": {0: "off", 1: "on"}.get(v, "passive")}),
+    "net.ipv4.tcp_ecn_option": _no_effect("AccECN is not implemented; RFC 3168 ECN is"),
+    "net.ipv4.tcp_pacing_ss_ratio": _no_effect("pacing is off in this profile"),
+    "net.ipv4.tcp_pacing_ca_ratio": _no_effect("pacing is off in this profile"),
+    "net.ipv4.tcp_notsent_lowat": _no_effect("TCP_NOTSENT_LOWAT is per socket here"),
+    "net.ipv4.tcp_syncookies": _number(lambda v: {"_syn_cookies": v}),
+    "net.ipv4.tcp_syn_retries": _number(
+        lambda v: {"syn_retries": v, "syn_r2": float((1 << (v + 1)) - 1)}
+    ),
+    "net.ipv4.tcp_synack_retries": _number(lambda v: {"synack_retries": v}),
+    "net.ipv4.tcp_fastopen": _number(lambda v: {"_fastopen": v}),
+    "net.ipv4.tcp_fastopen_key": lambda v: {"_fastopen_key": v},
+    "net.ipv4.tcp_fastopen_blackhole_timeout_sec": _no_effect("no TFO blackhole detection"),
+    "net.ipv4.tcp_fastopen_cookies": _no_effect("the client's cookie cache is not bounded"),
+    "net.ipv4.tcp_mtu_probing": _only("0", "packetization-layer PMTUD is not implemented"),
+    "net.ipv4.tcp_base_mss": _no_effect("used by MTU probing only"),
 }
 
 
@@ -63,22 +172,57 @@ class Profile:
     # the ``#ifdef`` names this stack's scripts select: STANDARD is the RFC's
     # behaviour, which is what the engine implements under every profile
     defined: frozenset[str] = frozenset({"STANDARD"})
-    # addresses of the Host under test and of the script's peer (documentation
-    # and unique-local ranges: nothing here ever reaches a network)
-    local_address_v4: str = "192.168.0.1"
-    remote_address_v4: str = "192.0.2.1"
-    local_address_v6: str = "fd3d:fa7b:d17d::1"
-    remote_address_v6: str = "2001:db8::1"
 
-    def config_for(self, sysctl_values: dict[str, int], mtu: int | None) -> TcpConfig:
+    # the ways to run each script: ip version, addresses, MTU and -D values
+    modes: tuple[RunMode, ...] = ()
+
+    def settings_for(self, sysctl_values: dict[str, str]) -> dict[str, Any]:
+        """What the sysctls set: TcpConfig fields, and "_"-named settings of the
+        Host or the runner. A sysctl not known raises SysctlError naming it."""
         changes: dict[str, Any] = {}
         for name, value in sysctl_values.items():
             effect = self.sysctls.get(name)
-            if effect is not None:
+            if effect is None:
+                raise SysctlError(f"sysctl {name} is not known to the {self.name} profile")
+            try:
                 changes.update(effect(value))
+            except SysctlError as exc:
+                raise SysctlError(f"sysctl {name}={value}: {exc}") from None
+        return changes
+
+    def config_for(self, sysctl_values: dict[str, str], mtu: int | None) -> TcpConfig:
+        settings = self.settings_for(sysctl_values).items()
+        changes = {k: v for k, v in settings if not k.startswith("_")}
         if mtu is not None:
             changes["mtu"] = mtu
         return replace(self.config, **changes)
+
+    def mode(self, name: str) -> RunMode:
+        for mode in self.modes:
+            if mode.name == name:
+                return mode
+        known = ", ".join(m.name for m in self.modes)
+        raise ValueError(f"the {self.name} profile has no ip version {name!r} ({known})")
+
+
+@dataclass(frozen=True)
+class RunMode:
+    """One way to run a script (as run_all.py's ipv4, ipv4-mapped-ipv6, ipv6)."""
+
+    name: str
+    ip_version: int  # of the packets on the wire
+    local_address: str
+    remote_address: str
+    mtu: int | None = None
+    definitions: tuple[tuple[str, str], ...] = ()  # -D NAME=VALUE
+
+    def runs(self, script_name: str) -> bool:
+        """Whether a script runs in this mode: ``*v4.pkt`` only over IPv4, ``*v6.pkt`` over IPv6."""
+        if script_name.endswith("v6.pkt"):
+            return self.ip_version == 6
+        if script_name.endswith("v4.pkt"):
+            return self.ip_version == 4
+        return True
 
 
 FREEBSD = Profile(
@@ -106,23 +250,73 @@ FREEBSD = Profile(
     ),
     _FREEBSD_SYSCTLS,
     o_nonblock=0x4,
+    # addresses of the Host under test and of the script's peer (documentation
+    # and unique-local ranges: nothing here ever reaches a network)
+    modes=(
+        RunMode("ipv4", 4, "192.168.0.1", "192.0.2.1"),
+        RunMode("ipv6", 6, "fd3d:fa7b:d17d::1", "2001:db8::1"),
+    ),
 )
 
 LINUX = Profile(
     "linux",
     "Linux's TCP, which google/packetdrill's scripts were written against",
+    # Linux's own defaults, before a script's defaults.sh changes them
     TcpConfig(
-        recv_buffer=131072,
-        send_buffer=16384,
+        recv_buffer=131072,  # tcp_rmem's default
+        send_buffer=16384,  # tcp_wmem's default
         window_scale=7,
         syn_option_order=("mss", "sackOK", "TS", "nop", "wscale"),
-        delayed_ack_timeout=0.04,
+        initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
+        delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
-        rto_min=0.2,
+        rto_min=0.2,  # TCP_RTO_MIN
         ecn="passive",  # net.ipv4.tcp_ecn=2
+        require_timestamps=False,
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
+    # as google/packetdrill's run_all.py runs its scripts
+    modes=(
+        RunMode(
+            "ipv4",
+            4,
+            "192.168.0.1",
+            "192.0.2.1",
+            None,
+            (
+                ("TFO_COOKIE", "3021b9d889017eeb"),
+                ("CODE", "host_unreachable"),
+                ("CMSG_LEVEL_IP", "SOL_IP"),
+                ("CMSG_TYPE_RECVERR", "IP_RECVERR"),
+            ),
+        ),
+        RunMode(
+            "ipv4-mapped-ipv6",
+            4,
+            "192.168.0.1",
+            "192.0.2.1",
+            None,
+            (
+                ("TFO_COOKIE", "3021b9d889017eeb"),
+                ("CODE", "host_unreachable"),
+                ("CMSG_LEVEL_IP", "SOL_IPV6"),
+                ("CMSG_TYPE_RECVERR", "IPV6_RECVERR"),
+            ),
+        ),
+        RunMode(
+            "ipv6",
+            6,
+            "fd3d:a0b:17d6::1",
+            "fd3d:fa7b:d17d::1",
+            1520,
+            (
+                ("TFO_COOKIE", "c1d1e9742a47a9bc"),
+                ("CMSG_LEVEL_IP", "SOL_IPV6"),
+                ("CMSG_TYPE_RECVERR", "IPV6_RECVERR"),
+            ),
+        ),
+    ),
 )
 
 PROFILES = {profile.name: profile for profile in (FREEBSD, LINUX)}

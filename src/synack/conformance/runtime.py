@@ -19,9 +19,10 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
+from pathlib import Path
 from typing import Any
 
-from synack.conformance.profiles import Profile
+from synack.conformance.profiles import Profile, RunMode, SysctlError
 from synack.conformance.script import (
     CodeSpec,
     Event,
@@ -32,6 +33,7 @@ from synack.conformance.script import (
     ShellSpec,
     SyscallSpec,
 )
+from synack.conformance.shell import Effect, ShellError, emulate
 from synack.host import Host
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
@@ -160,6 +162,7 @@ class Blocked:
     call: SyscallSpec
     started: float
     attempt: Callable[[], tuple[int, str | None] | None]
+    end: float | None = None  # when the script says it returns
 
 
 @dataclass
@@ -177,31 +180,45 @@ class RunResult:
     events: int = 0
     virtual_time: float = 0.0
     details: list[str] = field(default_factory=list)
+    mode: str = ""  # the ip version it ran in
 
 
 class Runner:
-    def __init__(self, script: Script, profile: Profile) -> None:
+    def __init__(self, script: Script, profile: Profile, mode: RunMode | None = None) -> None:
         self.script = script
         self.profile = profile
         options = script.options
-        version = options.get("ip_version", "ipv4")
-        if version not in ("ipv4", "ipv6"):
-            raise InterpreterError(0, f"--ip_version={version} is not supported (ipv4, ipv6)")
-        v6 = version == "ipv6"
-        self.local = ip_address(profile.local_address_v6 if v6 else profile.local_address_v4)
-        self.remote = ip_address(profile.remote_address_v6 if v6 else profile.remote_address_v4)
+        mode = mode or profile.modes[0]
+        version = options.get("ip_version")
+        if version is not None and version != mode.name:
+            try:
+                mode = profile.mode(version)
+            except ValueError as exc:
+                raise InterpreterError(0, f"--ip_version={version}: {exc}") from None
+        self.mode = mode
+        # the script's own --local_ip / --remote_ip win over the mode's
+        try:
+            self.local = ip_address(options.get("local_ip", mode.local_address))
+            self.remote = ip_address(options.get("remote_ip", mode.remote_address))
+        except ValueError as exc:
+            raise InterpreterError(0, str(exc)) from None
+        if self.local.version != mode.ip_version or self.remote.version != mode.ip_version:
+            raise InterpreterError(0, f"the script's addresses are not IPv{mode.ip_version}")
         self.local_packed, self.remote_packed = self.local.packed, self.remote.packed
         self.tolerance = int(options.get("tolerance_usecs", "4000")) / 1e6
         mtu = options.get("mtu")
-        self.mtu = int(mtu) if mtu is not None else None
-        self.sysctls: dict[str, int] = {}
+        self.mtu = int(mtu) if mtu is not None else mode.mtu
+        self.route: dict[str, int] = {}  # ip route metrics set: advmss, mtu, initcwnd
+        self.offload: dict[str, bool] = {}  # ethtool -K: tso, gso
+        if "mss" in options:
+            self.route["advmss"] = int(options["mss"])
+        self.event_end: float | None = None  # the current event's end time (a range's)
+        self.sysctls: dict[str, str] = {}
         self.host = Host(
-            self.local, profile.config_for({}, self.mtu), isn=FixedIsn(LOCAL_ISN),
-            secret=b"conformance-key!",
+            self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
         )  # fmt: skip
         self.now = 0.0
         self.sockets: dict[int, Socket] = {}
-        self.next_fd = 3
         self.sent: list[Sent] = []  # outbound segments not yet matched
         self.local_isn: int | None = None
         self.local_port: int | None = None  # the Host's port in the script's connection
@@ -211,6 +228,20 @@ class Runner:
         self.blocked: list[Blocked] = []
         self.current: Socket | None = None  # the socket tcp_info describes
         self.owner: dict[Connection, Socket] = {}
+
+    def _config(self) -> TcpConfig:
+        """The configuration a new socket gets: the profile's, with the script's
+        sysctls, MTU and route metrics."""
+        try:
+            config = self.profile.config_for(self.sysctls, self.route.get("mtu", self.mtu))
+        except SysctlError as exc:
+            raise InterpreterError(0, str(exc)) from None
+        if "advmss" in self.route:
+            config = replace(config, mss=self.route["advmss"])
+        if "initcwnd" in self.route:
+            mss = config.advertised_mss(self.mode.ip_version)
+            config = replace(config, initial_window=self.route["initcwnd"] * mss)
+        return config
 
     # ------------------------------------------------------------------
     # The clock and the Host's output
@@ -257,12 +288,18 @@ class Runner:
         try:
             for event in self.script.events:
                 spec = event.time
+                if spec.kind == "untimed":
+                    # an init or cleanup command: no time of its own
+                    self._perform(event, self.now)
+                    result.events += 1
+                    continue
                 if spec.kind == "absolute":
                     when = spec.value
                 elif spec.kind == "relative":
                     when = base + spec.value
                 else:
                     when = self.now
+                self.event_end = spec.end_time(base, when) if spec.end is not None else None
                 action = event.action
                 if isinstance(action, PacketSpec) and action.direction == ">":
                     base = self._expect(event, action, when, spec.kind == "any")
@@ -309,8 +346,8 @@ class Runner:
     def _expect(self, event: Event, spec: PacketSpec, when: float, any_time: bool) -> float:
         tolerance = self.tolerance
         latest = when + tolerance if not any_time else self.now + 3600.0
-        if spec.start is not None and event.time.end is not None:
-            latest = event.time.end + tolerance
+        if self.event_end is not None:
+            latest = self.event_end + tolerance  # a window (start~end) for the segment
         self._advance(latest, stop_on_output=True)
         if not self.sent:
             # Look ahead a while to tell "late" from "never", then fail either way.
@@ -415,7 +452,8 @@ class Runner:
             raise InterpreterError(event.line, "no socket to send this segment to")
         flags = _flag_bits(spec.flags, event)
         local_isn = self.local_isn if self.local_isn is not None else 0
-        ack = sq.add(local_isn, spec.ack) if spec.ack is not None else 0
+        # an ACK written without "ack" acknowledges relative 0, as packetdrill has it
+        ack = sq.add(local_isn, spec.ack or 0) if spec.ack is not None or flags & ACK else 0
         options: list[Option] = []
         for option in spec.options or ():
             if option.name == "TS":
@@ -471,11 +509,13 @@ class Runner:
                 raise ScriptFailure(
                     event.line, f"{call.name}() would block, and the script gives no end time"
                 )
-            blocked = Blocked(event, call, when, lambda: handler(event, call, retry=True))
+            blocked = Blocked(
+                event, call, when, lambda: handler(event, call, retry=True), self.event_end
+            )
             self.blocked.append(blocked)
             return
-        if event.time.end is not None:
-            self._check_end(event, self._end_of(event, when), when)
+        if self.event_end is not None:
+            self._check_end(event, self.event_end, when)
         self._check_result(event, call, outcome)
         self._collect()
 
@@ -488,14 +528,10 @@ class Runner:
             self._check_end(blocked.event, self._end_time(blocked), self.now)
             self._check_result(blocked.event, blocked.call, outcome)
 
-    def _end_time(self, blocked: Blocked) -> float:
-        return self._end_of(blocked.event, blocked.started)
-
     @staticmethod
-    def _end_of(event: Event, started: float) -> float:
-        spec = event.time
-        assert spec.end is not None
-        return started + spec.end if spec.end_relative else spec.end
+    def _end_time(blocked: Blocked) -> float:
+        assert blocked.end is not None
+        return blocked.end
 
     def _check_end(self, event: Event, end: float, actual: float) -> None:
         if abs(actual - end) > self.tolerance:
@@ -543,18 +579,22 @@ class Runner:
             raise ScriptFailure(event.line, f"fd {fd} is not an open socket")
         return sock
 
-    def _new_socket(self) -> Socket:
-        fd = self.next_fd
-        while fd in self.sockets:
-            fd += 1
-        self.next_fd = fd + 1
-        config = self.profile.config_for(self.sysctls, self.mtu)
-        sock = Socket(fd, config)
+    def _new_socket(self, event: Event, call: SyscallSpec) -> Socket:
+        """A socket on the fd the script's result names (packetdrill maps the
+        script's fds onto its own); else the lowest free one from 3."""
+        fd: int | None = None
+        if call.result.kind == "int" and call.result.value is not None:
+            fd = call.result.value if call.result.value >= 0 else None
+        if fd is None or fd in self.sockets:
+            fd = 3
+            while fd in self.sockets:
+                fd += 1
+        sock = Socket(fd, self._config())
         self.sockets[fd] = sock
         return sock
 
     def _sys_socket(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
-        sock = self._new_socket()
+        sock = self._new_socket(event, call)
         self.current = sock
         return sock.fd, None
 
@@ -635,7 +675,7 @@ class Runner:
         conn = self.host.accept(sock.bound_port)
         if conn is None:
             return (-1, "EWOULDBLOCK") if sock.nonblocking else None
-        new = self._new_socket()
+        new = self._new_socket(event, call)
         new.config = conn.config
         new.conn = conn
         new.connected = True
@@ -764,16 +804,6 @@ class Runner:
     # -- shell lines -----------------------------------------------------
     def _shell(self, event: Event, command: str) -> None:
         words = command.split()
-        if words[:2] == ["sysctl", "-w"] and len(words) == 3:
-            name, _, value = words[2].partition("=")
-            try:
-                self.sysctls[name] = int(value)
-            except ValueError:
-                raise InterpreterError(
-                    event.line, f"sysctl value {value!r} is not a number"
-                ) from None
-            self.host.config = self.profile.config_for(self.sysctls, self.mtu)
-            return
         if words and words[0] == "sockstat":
             self._sockstat(event, command)
             return
@@ -781,7 +811,37 @@ class Runner:
             self.host.drop_connections(_state_named(event, words[2]), self.now)
             self._collect()
             return
-        raise InterpreterError(event.line, f"shell command {command!r} is not emulated")
+        if words[:2] == ["sysctl", "-w"]:
+            words = ["sysctl", *words[2:]]  # FreeBSD's spelling
+        try:
+            effects = emulate(" ".join(words), Path(self.script.path).parent)
+        except ShellError as exc:
+            raise InterpreterError(event.line, str(exc)) from None
+        for effect in effects:
+            if effect.kind == "sysctl":
+                self.sysctls[effect.name] = effect.value
+            elif effect.kind == "route":
+                self.route[effect.name] = int(effect.value)
+            elif effect.kind == "offload":
+                self.offload[effect.name] = effect.value == "on"
+            elif effect.kind in ("module", "flush-metrics"):
+                self._shell_extra(event, effect)
+        try:
+            settings = self.profile.settings_for(self.sysctls)
+        except SysctlError as exc:
+            raise InterpreterError(event.line, str(exc)) from None
+        self.host.config = self._config()
+        if "_syn_cookies" in settings:
+            modes = {0: "never", 1: "on-overflow", 2: "always"}
+            self.host.syn_cookies = modes.get(settings["_syn_cookies"], "on-overflow")
+
+    def _shell_extra(self, event: Event, effect: Effect) -> None:
+        """Module parameters and the TFO cookie cache."""
+        if effect.kind == "module" and effect.name == "tcp_cubic.hystart_detect":
+            return  # HyStart++ (RFC 9406) has one detector, on the RTT: see docs
+        if effect.kind == "flush-metrics":
+            return  # no metrics are kept between scripts: each has a Host of its own
+        raise InterpreterError(event.line, f"{effect.kind} {effect.name} is not emulated")
 
     def _sockstat(self, event: Event, command: str) -> None:
         """``sockstat [-4|-6] -P tcp [-p PORT] -s | grep ... | grep -c STATE | grep N``."""
@@ -936,6 +996,8 @@ class Runner:
 # ----------------------------------------------------------------------
 def _flag_bits(letters: str, event: Event) -> int:
     bits = 0
+    if letters == "-":
+        return 0  # packetdrill's "no flags"
     for letter in letters:
         bit = _FLAG_BITS.get(letter)
         if bit is None:

@@ -15,7 +15,7 @@ project's README for what the runtime does with each record.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,10 +39,19 @@ class TimeSpec:
     blocking call returns, or the latest an outbound packet may appear.
     """
 
-    kind: str
+    kind: str  # also "untimed": a backquoted command without a time, run in order
     value: float = 0.0
     end: float | None = None
-    end_relative: bool = False
+    end_relative: bool = False  # written with "+": after the start (absolute start)
+    range: str = "..."  # "..." (a blocking call's return) or "~" (a window for a packet)
+
+    def end_time(self, base: float, start: float) -> float:
+        """When the range ends: relative to the same point as a relative start
+        (packetdrill's rule), after the start with ``+``, or absolute."""
+        assert self.end is not None
+        if self.kind == "relative":
+            return base + self.end
+        return start + self.end if self.end_relative else self.end
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,9 +247,9 @@ def _conditional_lines(
 # ----------------------------------------------------------------------
 _TIME = re.compile(
     r"\s*(?:(?P<any>\*)|(?P<plus>\+)?\s*(?P<value>\d*\.\d+|\d+))"
-    r"(?:\s*\.\.\.\s*(?P<endplus>\+)?\s*(?P<end>\d*\.\d+|\d+))?"
+    r"(?:\s*(?P<range>\.\.\.|~)\s*(?P<endplus>\+)?\s*(?P<end>\d*\.\d+|\d+))?"
 )
-_FLAGS = re.compile(r"[SFRP.EWUC]+")
+_FLAGS = re.compile(r"[SFRP.EWUC]+|-")
 _ECN = re.compile(r"\[(noecn|ect0|ect1|ect01|ce)\]")
 _NUMBER = re.compile(r"-?(?:0x[0-9a-fA-F]+|\d+)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -312,27 +321,42 @@ class _Cursor:
         return m.group() if m is not None else None
 
 
-def parse_file(path: str | Path, defined: Iterable[str] = ()) -> Script:
+def parse_file(
+    path: str | Path, defined: Iterable[str] = (), definitions: Mapping[str, str] | None = None
+) -> Script:
     path = Path(path)
     try:
         text = path.read_text()
     except UnicodeDecodeError as exc:
         raise ScriptError(str(path), 1, 1, f"not a text file: {exc.reason}") from None
-    return parse_script(text, str(path), defined)
+    return parse_script(text, str(path), defined, definitions)
 
 
-def parse_script(text: str, path: str = "<script>", defined: Iterable[str] = ()) -> Script:
-    """Parse a whole script; ``defined`` names the ``#ifdef`` symbols that are set."""
+def parse_script(
+    text: str,
+    path: str = "<script>",
+    defined: Iterable[str] = (),
+    definitions: Mapping[str, str] | None = None,
+) -> Script:
+    """Parse a whole script; ``defined`` names the ``#ifdef`` symbols that are set,
+    and ``definitions`` (packetdrill's ``-D NAME=VALUE``) are replaced, word for
+    word, by their values (and are defined too)."""
     script = Script(path)
     clean, continued = _strip_comments(text, path)
-    lines = list(_conditional_lines(clean.split("\n"), frozenset(defined), path, continued))
+    values = definitions or {}
+    names = frozenset(defined) | frozenset(values)
+    lines = list(_conditional_lines(clean.split("\n"), names, path, continued))
+    if values:  # in the lines kept, not in the #ifdef lines themselves
+        words = re.compile(r"\b(" + "|".join(map(re.escape, values)) + r")\b")
+        lines = [(n, words.sub(lambda m: values[m.group(1)], line)) for n, line in lines]
     i = 0
     in_header = True
     while i < len(lines):
         number, line = lines[i]
         i += 1
-        # A %{ }% block or a backquoted command may span lines: join them.
-        while i < len(lines) and lines[i][0] in continued:
+        # A %{ }% block or a backquoted command may span lines: join them; and
+        # so may a system call's arguments, until its brackets close.
+        while i < len(lines) and (lines[i][0] in continued or _open_brackets(line) > 0):
             line += "\n" + lines[i][1]
             i += 1
         stripped = line.strip()
@@ -340,18 +364,38 @@ def parse_script(text: str, path: str = "<script>", defined: Iterable[str] = ())
             continue
         if in_header and stripped.startswith("--"):
             name, eq, value = stripped[2:].partition("=")
-            if not name or not eq:
-                raise ScriptError(path, number, 1, f"expected --option=value, found {stripped!r}")
-            script.options[name.strip()] = value.strip()
+            if not name or (eq and not value.strip()):
+                raise ScriptError(path, number, 1, f"expected --option[=value], found {stripped!r}")
+            script.options[name.strip()] = value.strip() if eq else "true"
             continue
         in_header = False
         script.events.append(_parse_event(line, path, number))
     return script
 
 
+def _open_brackets(line: str) -> int:
+    """How many (, [ and { a line leaves open (outside strings, code and commands)."""
+    if "`" in line or "%{" in line:
+        return 0
+    depth = 0
+    in_string = False
+    for c in line:
+        if c == '"':
+            in_string = not in_string
+        elif not in_string:
+            if c in "([{":
+                depth += 1
+            elif c in ")]}":
+                depth -= 1
+    return depth
+
+
 def _parse_event(line: str, path: str, number: int) -> Event:
     cur = _Cursor(line, path, number, 0)
-    time = _parse_time(cur)
+    cur.skip()
+    # A backquoted command without a time (packetdrill's init and cleanup
+    # commands) runs in its place, with no time of its own.
+    time = TimeSpec("untimed") if cur.peek("`") else _parse_time(cur)
     cur.skip()
     action: Action
     if cur.peek("<") or cur.peek(">"):
@@ -385,7 +429,9 @@ def _parse_time(cur: _Cursor) -> TimeSpec:
         return TimeSpec("any")
     kind = "relative" if m.group("plus") else "absolute"
     end = float(m.group("end")) if m.group("end") is not None else None
-    return TimeSpec(kind, float(m.group("value")), end, bool(m.group("endplus")))
+    return TimeSpec(
+        kind, float(m.group("value")), end, bool(m.group("endplus")), m.group("range") or "..."
+    )
 
 
 def _parse_packet(cur: _Cursor) -> PacketSpec:

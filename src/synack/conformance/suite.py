@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from synack.conformance.profiles import Profile
+from synack.conformance.profiles import Profile, RunMode
 from synack.conformance.runtime import InterpreterError, Runner, RunResult
 from synack.conformance.script import ScriptError, parse_file
 
@@ -24,23 +24,36 @@ def find_scripts(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def run_file(path: str | Path, profile: Profile, defined: Iterable[str] = ()) -> RunResult:
-    """Parse and run one script. A syntax error or an unsupported construct is
-    an ERROR; the stack doing something else than the script says is a FAIL."""
+def run_file(
+    path: str | Path,
+    profile: Profile,
+    defined: Iterable[str] = (),
+    mode: RunMode | None = None,
+    definitions: dict[str, str] | None = None,
+) -> RunResult:
+    """Parse and run one script in ``mode`` (the profile's first by default),
+    with the mode's ``-D`` values and ``definitions`` (which win). A syntax
+    error or an unsupported construct is an ERROR; the stack doing something
+    else than the script says is a FAIL."""
+    mode = mode or profile.modes[0]
+    values = dict(mode.definitions) | dict(definitions or {})
     try:
-        script = parse_file(path, set(profile.defined) | set(defined))
+        script = parse_file(path, set(profile.defined) | set(defined), values)
     except ScriptError as exc:
-        return RunResult(str(path), "ERROR", exc.line, str(exc))
+        return RunResult(str(path), "ERROR", exc.line, str(exc), mode=mode.name)
     except OSError as exc:
-        return RunResult(str(path), "ERROR", 0, f"{path}: {exc.strerror}")
+        return RunResult(str(path), "ERROR", 0, f"{path}: {exc.strerror}", mode=mode.name)
     try:
-        runner = Runner(script, profile)
+        runner = Runner(script, profile, mode)
     except InterpreterError as exc:
-        return RunResult(str(path), "ERROR", exc.line, exc.message)
+        return RunResult(str(path), "ERROR", exc.line, exc.message, mode=mode.name)
     try:
-        return runner.run()
+        result = runner.run()
     except Exception as exc:  # a bug here, not in the stack: report it, run the rest
-        return RunResult(str(path), "ERROR", 0, f"internal error: {type(exc).__name__}: {exc}")
+        message = f"internal error: {type(exc).__name__}: {exc}"
+        return RunResult(str(path), "ERROR", 0, message, mode=mode.name)
+    result.mode = runner.mode.name  # a script's --ip_version may choose another
+    return result
 
 
 def load_expected_failures(path: str | Path) -> dict[str, str]:
@@ -63,7 +76,7 @@ class SuiteReport:
     expected_failures: dict[str, str] = field(default_factory=dict)
 
     def expected(self, result: RunResult) -> bool:
-        return Path(result.path).name in self.expected_failures
+        return expected_reason(self.expected_failures, result) is not None
 
     @property
     def passed(self) -> int:
@@ -89,17 +102,39 @@ class SuiteReport:
         }
 
 
+def expected_reason(expected_failures: dict[str, str], result: RunResult) -> str | None:
+    """Why ``result``'s script is expected to fail, if it is: listed by file
+    name, or by the end of its path (``client/poll.pkt``), either one alone or
+    with its mode (``poll.pkt@ipv6``)."""
+    parts = Path(result.path).parts
+    for n in range(1, len(parts) + 1):
+        name = "/".join(parts[-n:])
+        for key in (f"{name}@{result.mode}", name):
+            if key in expected_failures:
+                return expected_failures[key]
+    return None
+
+
 def run_suite(
     paths: Iterable[Path],
     profile: Profile,
     defined: Iterable[str] = (),
     expected_failures: dict[str, str] | None = None,
     on_result: Callable[[RunResult], None] | None = None,
+    modes: Iterable[RunMode] | None = None,
+    definitions: dict[str, str] | None = None,
 ) -> SuiteReport:
+    """Every script in each of ``modes`` (the profile's first by default); with
+    more than one, only in those that run it (``*v4.pkt`` and ``*v6.pkt`` only
+    in their own family, as run_all.py does)."""
     report = SuiteReport(expected_failures=dict(expected_failures or {}))
+    chosen = list(modes) if modes is not None else [profile.modes[0]]
     for path in paths:
-        result = run_file(path, profile, defined)
-        report.results.append(result)
-        if on_result is not None:
-            on_result(result)
+        for mode in chosen:
+            if len(chosen) > 1 and not mode.runs(Path(path).name):
+                continue
+            result = run_file(path, profile, defined, mode, definitions)
+            report.results.append(result)
+            if on_result is not None:
+                on_result(result)
     return report
