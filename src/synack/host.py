@@ -32,6 +32,7 @@ from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection, reset_for
 from synack.tcp.events import Connected, Event
+from synack.tcp.fastopen import CookieCache, CookieJar, FastOpenState
 from synack.tcp.isn import IsnSource, Rfc6528Isn
 from synack.tcp.options import agree, syn_options
 from synack.tcp.state import State
@@ -126,6 +127,11 @@ class HostStats:
     accept_queue_overflows: int = 0
     # half-open entries dropped after ``half_open_lifetime`` in SYN-RECEIVED
     half_open_expired: int = 0
+    # TCP Fast Open (RFC 7413) at listeners: SYNs taken as Fast Open (in the
+    # accept queue before the handshake completes), and Fast Open SYNs handled
+    # the ordinary way because the listener's Fast Open queue was full
+    fastopen_accepted: int = 0
+    fastopen_queue_full: int = 0
     # ICMP and ICMPv6 packets: all that parsed; errors handed to the connection
     # whose segment they quote; the rest (no such connection, not about TCP,
     # not an error). Malformed ones (a bad ICMP checksum...) count as malformed.
@@ -147,7 +153,10 @@ class Listener:
     order they came (so the oldest is first).
     """
 
-    __slots__ = ("accept_queue", "address", "backlog", "config", "port", "syn_queue")
+    __slots__ = (
+        "accept_queue", "address", "backlog", "config", "port", "syn_queue",
+        "fastopen", "fastopen_cookies", "fastopen_pending",
+    )  # fmt: skip
 
     def __init__(
         self, port: int, backlog: int, config: TcpConfig, address: IPAddress | None
@@ -158,6 +167,19 @@ class Listener:
         self.address = address  # None: every address of the host
         self.syn_queue: dict[Connection, float] = {}
         self.accept_queue: deque[Connection] = deque()
+        # TCP Fast Open (RFC 7413): at most this many Fast Open connections
+        # still in SYN-RECEIVED (Linux's TCP_FASTOPEN queue length); 0: off.
+        # Its own cookie keys (TCP_FASTOPEN_KEY on the listener), else the Host's.
+        self.fastopen = 0
+        self.fastopen_cookies: CookieJar | None = None
+        self.fastopen_pending: dict[Connection, None] = {}
+
+    def fastopen_room(self) -> bool:
+        """Is there room in the Fast Open queue (its connections not yet ESTABLISHED)?"""
+        pending = self.fastopen_pending
+        for conn in [c for c in pending if c.state is not State.SYN_RECEIVED]:
+            del pending[conn]
+        return len(pending) < self.fastopen
 
     @property
     def full(self) -> bool:
@@ -211,6 +233,13 @@ class Host:
         self.half_open_lifetime = half_open_lifetime
         self.cookies = SynCookies(hashlib.blake2s(b"syn cookies", key=self._secret).digest())
         self._cookie_sent_at: float | None = None  # when the last cookie went out
+        # TCP Fast Open (RFC 7413, tcp/fastopen.py): the server's cookie keys
+        # (the config's, else derived from the secret; rotate with
+        # ``fastopen_cookies.rotate``), and the client's cookies by server address
+        self.fastopen_cookies = CookieJar.from_config(
+            self.config, hashlib.blake2s(b"fast open", key=self._secret, digest_size=16).digest()
+        )
+        self.fastopen_cache = CookieCache()
 
         self.connections: dict[Key, Connection] = {}
         self.listeners: dict[int, Listener] = {}
@@ -244,8 +273,12 @@ class Host:
         config: TcpConfig | None = None,
         address: IPAddress | str | None = None,
         now: float = 0.0,
+        fastopen: int = 0,
     ) -> Listener:
         """Passive OPEN on ``port`` (every address unless ``address`` is given).
+
+        ``fastopen``: the Fast Open queue length (Linux's TCP_FASTOPEN socket
+        option; RFC 7413 5.1), used when the config has ``fastopen_server``.
 
         The trace shows one CLOSED -> LISTEN, here; each connection the
         listener spawns starts from LISTEN when its SYN arrives.
@@ -258,6 +291,7 @@ class Host:
             raise ValueError("backlog must be at least 1")
         local = parse_address(address) if address is not None else None
         listener = Listener(port, backlog, config or self.config, local)
+        listener.fastopen = fastopen
         self.listeners[port] = listener
         if self.tracer is not None:
             cause = f"passive OPEN, port {port}"
@@ -284,8 +318,20 @@ class Host:
         local_address: IPAddress | str | None = None,
         config: TcpConfig | None = None,
         iss: int | None = None,
+        fastopen: bool = False,
+        data: bytes = b"",
+        defer: bool = False,
     ) -> Connection:
-        """Active OPEN to ``remote``; the SYN goes out with the next ``packets_to_send``."""
+        """Active OPEN to ``remote``; the SYN goes out with the next ``packets_to_send``.
+
+        ``fastopen`` (RFC 7413, with the config's ``fastopen_client``): with a
+        cookie for the server in ``fastopen_cache``, the SYN carries it and the
+        data queued before it leaves (``data``, or a ``send`` right after this
+        call), as much as one segment holds; without one it asks for a cookie
+        and the data follows the handshake (Linux's MSG_FASTOPEN, which takes
+        no data then, is ``data`` only when ``fastopen_cache.cookie`` has one).
+        ``defer``: with a cookie, the SYN waits for the first ``send``
+        (Linux's TCP_FASTOPEN_CONNECT)."""
         raddr = parse_address(remote[0])
         rport = remote[1]
         if not 0 < rport <= 65535:
@@ -298,9 +344,14 @@ class Host:
         key = _key((laddr, local_port), (raddr, rport))
         if key in self.connections or key in self._time_wait:
             raise err.TcpError(err.CONNECTION_EXISTS)
-        conn = self._new_connection((laddr, local_port), (raddr, rport), config or self.config)
+        cfg = config or self.config
+        conn = self._new_connection((laddr, local_port), (raddr, rport), cfg)
+        if fastopen and cfg.fastopen_client:
+            conn.fastopen = FastOpenState.client(self.fastopen_cache, raddr, defer=defer)
         self._add(key, conn, laddr.packed, raddr.packed)
         conn.connect(now, iss)
+        if data:
+            conn.send(data)
         return conn
 
     def next_event(self) -> HostEvent | None:
@@ -630,9 +681,19 @@ class Host:
             conn.tracer = tracer  # otherwise a stray: no connection comes of it
         elif self.tracer is not None:
             self.tracer.segment(None, now, "received", seg, None, (local[0], remote[0]))
+        if flags & SYN and listener.config.fastopen_server:
+            self._fastopen_listener(listener, conn, seg)
         conn.receive_segment(seg, now)
         if conn.state is State.SYN_RECEIVED:
-            self._half_open(listener, key, conn, src, dst, now)
+            tfo = conn.fastopen
+            if tfo is not None and tfo.accepted:
+                # RFC 7413 4.2.2: accepted before the handshake completes
+                self.stats.fastopen_accepted += 1
+                self._add(key, conn, dst, src)
+                listener.fastopen_pending[conn] = None
+                listener.accept_queue.append(conn)
+            else:
+                self._half_open(listener, key, conn, src, dst, now)
         for reply in conn.segments_to_send(now):
             if conn.tracer is None and self.tracer is not None:
                 self.tracer.segment(
@@ -643,6 +704,18 @@ class Host:
             self._settle(conn, now)
         else:
             conn.on_wakeup = None
+
+    def _fastopen_listener(self, listener: Listener, conn: Connection, seg: Segment) -> None:
+        """Fast Open at this listener: its cookie keys, or none (no queue set,
+        or the queue full: the SYN is handled the ordinary way, and gets no
+        cookie, as on Linux)."""
+        jar = None
+        if listener.fastopen:
+            if listener.fastopen_room():
+                jar = listener.fastopen_cookies or self.fastopen_cookies
+            elif seg.fastopen is not None or seg.payload:
+                self.stats.fastopen_queue_full += 1
+        conn.fastopen = FastOpenState.server_side(jar)
 
     def _iss_above(self, local: Endpoint, remote: Endpoint, now: float, floor: int) -> int:
         """RFC 1122 4.2.2.13: a connection reopened from TIME-WAIT starts above

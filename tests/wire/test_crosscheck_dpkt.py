@@ -20,6 +20,8 @@ import pytest
 import wire_naive
 
 from synack.wire import (
+    FastOpen,
+    FastOpenExp,
     IPv4Header,
     IPv6Header,
     MaxSegmentSize,
@@ -37,13 +39,19 @@ from synack.wire.segment import EndOfOptions
 
 N = 10_000
 MAX_OPTIONS = 40
-# the lengths RFC 9293, RFC 7323 and RFC 2018 give the options synack decodes
-VALID_LENGTHS = {2: {4}, 3: {3}, 4: {2}, 5: {10, 18, 26, 34}, 8: {10}}
+# the lengths RFC 9293, RFC 7323, RFC 2018 and RFC 7413 give the options synack decodes
+VALID_LENGTHS = {2: {4}, 3: {3}, 4: {2}, 5: {10, 18, 26, 34}, 8: {10}, 34: {2, *range(6, 19)}}
 
 
 def random_option(rng: random.Random):
     """One option as (synack object, its wire bytes built by hand)."""
-    kind = rng.randrange(9)
+    kind = rng.randrange(10)
+    if kind == 8:
+        # TCP Fast Open (RFC 7413 4.1.1): a request, or a 4 to 16-byte cookie
+        cookie = rng.randbytes(rng.choice([0, 4, 8, 16]))
+        if rng.random() < 0.5:
+            return FastOpen(cookie), bytes([34, 2 + len(cookie)]) + cookie
+        return FastOpenExp(cookie), bytes([254, 4 + len(cookie), 0xF9, 0x89]) + cookie
     if kind == 0:
         return NoOperation(), b"\x01"
     if kind == 1:
@@ -67,9 +75,11 @@ def random_option(rng: random.Random):
         length = rng.choice([n for n in range(2, 12) if n not in VALID_LENGTHS[k]])
         data = rng.randbytes(length - 2)
         return UnknownOption(k, data), bytes([k, length]) + data
-    # kinds synack does not know: MD5 (19), MPTCP (30), TFO (34), experimental...
-    k = rng.choice([6, 7, 9, 19, 28, 29, 30, 34, 69, 253, 254, 255])
+    # kinds synack does not know: MD5 (19), MPTCP (30), experimental (not TFO's magic)...
+    k = rng.choice([6, 7, 9, 19, 28, 29, 30, 69, 253, 254, 255])
     data = rng.randbytes(rng.randint(0, 10))
+    if k == 254 and data[:2] == b"\xf9\x89":
+        data = b"\x00" + data[1:]
     return UnknownOption(k, data), bytes([k, 2 + len(data)]) + data
 
 
@@ -122,6 +132,10 @@ def kind_data(opt) -> tuple[int, bytes]:
         return 5, b"".join(struct.pack("!II", *b) for b in opt.blocks)
     if isinstance(opt, Timestamps):
         return 8, struct.pack("!II", opt.value, opt.echo_reply)
+    if isinstance(opt, FastOpen):
+        return 34, opt.cookie
+    if isinstance(opt, FastOpenExp):
+        return 254, b"\xf9\x89" + opt.cookie
     return opt.kind, opt.data
 
 
@@ -291,6 +305,8 @@ def test_generators_cover_every_option_kind(seed):
         SackPermitted,
         Sack,
         Timestamps,
+        FastOpen,
+        FastOpenExp,
         UnknownOption,
         EndOfOptions,
     }

@@ -15,6 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from synack.wire import (
+    FastOpen,
+    FastOpenExp,
     IPv4Header,
     MalformedPacket,
     MaxSegmentSize,
@@ -48,8 +50,15 @@ option = st.one_of(
     st.just(SackPermitted()),
     st.builds(Sack, st.lists(st.tuples(u32, u32), min_size=1, max_size=4).map(tuple)),
     st.builds(Timestamps, u32, u32),
-    # kinds synack does not decode (6 and 7 are the obsolete echo options)
-    st.builds(UnknownOption, st.sampled_from([6, 7]) | st.integers(9, 255), st.binary(max_size=10)),
+    st.builds(FastOpen, st.binary(min_size=4, max_size=16) | st.just(b"")),
+    st.builds(FastOpenExp, st.binary(min_size=4, max_size=16) | st.just(b"")),
+    # kinds synack does not decode (6 and 7 are the obsolete echo options; 34
+    # and 254 are Fast Open's, 254 only with its magic)
+    st.builds(
+        UnknownOption,
+        st.sampled_from([6, 7]) | st.integers(9, 33) | st.integers(35, 253) | st.just(255),
+        st.binary(max_size=10),
+    ),
 )
 
 

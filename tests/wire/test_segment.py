@@ -321,7 +321,7 @@ def test_padding_is_added_to_a_multiple_of_four():
         b"\x1e\x04\xaa\xbb",  # MPTCP (30)
         b"\xfd\x06\x01\x02\x03\x04",  # experimental (253)
         b"\x13\x12" + bytes(range(16)),  # TCP-MD5 (19), 16-byte digest
-        b"\x22\x02",  # TFO cookie request (34), empty
+        b"\xfe\x04\x12\x34",  # experimental (254), not Fast Open's magic
         b"\xff\x03\x00",
     ],
 )

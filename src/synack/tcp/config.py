@@ -40,6 +40,9 @@ class TcpConfig:
     tail_loss_probe: bool = True  # RFC 8985 7 (TLP): probe a silent tail before the RTO
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
+    # A SACK-permitted option sent without timestamps goes after NOPs that end
+    # it on a 32-bit boundary (Linux: "nop,nop,sackOK"); off, it stays unpadded.
+    pad_sack_permitted: bool = False
 
     # ECN (RFC 3168): "off"; "passive", agree when a peer's SYN asks; "on", ask
     # in our SYN too, and in its first ``ecn_syn_retries`` retransmissions
@@ -48,6 +51,11 @@ class TcpConfig:
     ecn_syn_retries: int = 1
 
     # Sending.
+    # Segmentation offload (TSO/GSO): the device under us cuts segments, so new
+    # data goes out as one segment of up to this many bytes (whole SMSS-sized
+    # pieces, unless it ends the data), as Linux hands its device a super-
+    # segment. Loss recovery still counts SMSS-sized pieces. 0: none.
+    segmentation_offload: int = 0
     nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
     initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
@@ -75,6 +83,10 @@ class TcpConfig:
     # Count only full-sized segments toward ``quickack_segments`` (RFC 5681 4.2's
     # minimum); off, every second segment of any size is ACKed at once (BSD).
     delayed_ack_full_segments_only: bool = True
+    # At most this many of the first data segments are ACKed at once, never
+    # delayed (Linux's quick-ACK mode at a connection's start: it helps the
+    # peer's slow start; bounded, as Linux, by half the window in segments).
+    quickack_initial: int = 0
 
     # Retransmission (RFC 6298).
     rto_initial: float = 1.0
@@ -132,6 +144,18 @@ class TcpConfig:
     # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
     challenge_ack_limit: int = 1000
 
+    # TCP Fast Open (RFC 7413, tcp/fastopen.py; docs/fastopen.md). Off by
+    # default; Linux's net.ipv4.tcp_fastopen bits: 1 client, 2 server, 0x200
+    # (TFO_SERVER_COOKIE_NOT_REQD) is ``fastopen_cookie_required=False``.
+    fastopen_client: bool = False
+    fastopen_server: bool = False
+    fastopen_cookie_required: bool = True
+    # The server's key: Linux's text ("a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4",
+    # optionally ",backup") or 16 bytes; None: a Host derives one from its secret.
+    fastopen_key: str | bytes | None = None
+    # "blake2s" (keyed BLAKE2s, 8 bytes) or "siphash" (SipHash-2-4, as Linux).
+    fastopen_cookie_algorithm: str = "blake2s"
+
     # RFC 7323 timestamp clock, in ticks per second (1 ms).
     timestamp_hz: int = 1000
     # RFC 7323 3.2: once timestamps are agreed, a non-RST segment without one is
@@ -151,6 +175,8 @@ class TcpConfig:
             raise ValueError("msl must be positive (seconds; TIME-WAIT lasts 2 x MSL)")
         if self.ecn not in ("off", "passive", "on"):
             raise ValueError(f"ecn must be off, passive or on, not {self.ecn!r}")
+        if self.fastopen_cookie_algorithm not in ("blake2s", "siphash"):
+            raise ValueError("fastopen_cookie_algorithm must be blake2s or siphash")
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}
         if unknown:
             raise ValueError(f"unknown SYN options {sorted(unknown)}")

@@ -23,6 +23,7 @@ from synack.tcp.events import (
     RetransmissionWarning,
     SendSpaceAvailable,
 )
+from synack.tcp.fastopen import CookieJar, FastOpenState
 from synack.tcp.icmp import headers_of, icmp_arrives
 from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.options import agree
@@ -426,8 +427,23 @@ class Connection(Tcb):
         self._choose_iss(now, self._fixed_iss)
         self._take_syn(seg, now)
         self._transition(_T.RCV_SYN, "rcv SYN")
-        # Text or FIN on the SYN would be queued until ESTABLISHED; we let the
-        # peer retransmit it instead.
+        if self.fastopen is not None or self.config.fastopen_server:
+            self._fastopen_syn(seg, now)
+        # Otherwise text or FIN on the SYN would be queued until ESTABLISHED; we
+        # let the peer retransmit it instead.
+
+    def _fastopen_syn(self, seg: Segment, now: float) -> None:
+        """RFC 7413 4.2.2: a SYN with a valid cookie (tcp/fastopen.py decides):
+        its text is taken at once, and our SYN,ACK acknowledges it. A FIN on
+        it is left for the peer to send again."""
+        tfo = self.fastopen
+        if tfo is None:
+            tfo = self.fastopen = FastOpenState.server_side(CookieJar.from_config(self.config))
+        assert self.remote is not None
+        if tfo.passive_syn(self.config, seg, self.remote[0].packed, self.local[0].packed):
+            if seg.payload:
+                self.stats.syn_data_acked = True
+                self._accept_text(self.rcv_nxt, seg.payload, now)
 
     def _syn_sent_segment(self, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.3."""
@@ -457,6 +473,8 @@ class Connection(Tcb):
             self._rtt_seq = None
             if rtt is not None:
                 self.recovery.on_syn_rtt_sample(rtt)
+            if self.fastopen is not None:
+                self._fastopen_syn_ack(seg)
             self._syn_acked_after_timeout()
             self.snd_una = seg.ack
             self._on_progress(now)
@@ -481,6 +499,17 @@ class Connection(Tcb):
             self.snd_nxt = self.iss
             self._t_rexmit = None
             self._transition(_T.RCV_SYN, "rcv SYN (simultaneous open)")
+
+    def _fastopen_syn_ack(self, seg: Segment) -> None:
+        """RFC 7413 4.1.3: cache the cookie; 4.2.1: text on our SYN that the
+        SYN,ACK does not acknowledge goes again, right after the handshake."""
+        tfo = self.fastopen
+        assert tfo is not None
+        tfo.syn_ack_arrived(seg, seg.ack == self.snd_max, self._retransmits > 0)
+        self.stats.syn_data_acked = tfo.syn_data_acked
+        self.send_buf.release(seg.ack)
+        if sq.lt(seg.ack, self.snd_nxt):
+            self.snd_nxt = seg.ack
 
     def _time_wait_segment(self, seg: Segment, now: float) -> None:
         tw = self._time_wait
@@ -786,6 +815,15 @@ class Connection(Tcb):
         if not self.config.delayed_ack:
             self._ack_now = True
             return
+        if self._quickacks is None:  # the first data: the quick-ACK budget
+            mss = self.rcv_mss or self.mss_payload()
+            self._quickacks = min(
+                self.config.quickack_initial, max(self._receive_window() // (2 * mss), 2)
+            )
+        if self._quickacks > 0:
+            self._quickacks -= 1
+            self._ack_now = True
+            return
         full = nbytes >= self.mss_payload() or not self.config.delayed_ack_full_segments_only
         self._unacked_segments += 1 if full else 0
         if self._unacked_segments >= self.config.quickack_segments:
@@ -1050,8 +1088,12 @@ class Connection(Tcb):
             return
         # Our SYN, first sent or resent after a timeout.
         if self.snd_una == self.iss and self.snd_nxt == self.iss:
-            self._send_syn(now)
-            self._advance_snd_nxt(sq.add(self.iss, 1), now)
+            tfo = self.fastopen
+            if tfo is not None and self.snd_max == self.iss and st is _S.SYN_SENT:
+                if tfo.holds_syn(len(self.send_buf), self.send_buf.fin_queued):
+                    return  # TCP_FASTOPEN_CONNECT: the SYN waits for data
+            text = self._send_syn(now)
+            self._advance_snd_nxt(sq.add(self.iss, 1 + text), now)
             if self._retransmits == 0 and self._rtt_seq is None:
                 self._rtt_seq, self._rtt_time = self.iss, now
         if self.snd_una != self.iss or st is not _S.SYN_SENT:
@@ -1076,9 +1118,12 @@ class Connection(Tcb):
 
     def _output_data(self, now: float) -> None:
         """Send what the windows allow, with Nagle and sender SWS avoidance (3.7.4, 3.8.6.2.1)."""
-        if self.state not in _SENDING_STATES and not self._fin_unacked():
+        # RFC 7413 4.2.2: a Fast Open server may send before the handshake completes
+        early = self.state is _S.SYN_RECEIVED and self.fastopen is not None
+        early = early and self.fastopen.accepted  # type: ignore[union-attr]
+        if self.state not in _SENDING_STATES and not self._fin_unacked() and not early:
             return
-        syn_acked = self.snd_una != self.iss
+        syn_acked = self.snd_una != self.iss or early
         mss = self.mss_payload()
         nodelay = self.config.nodelay
         rec = self.recovery
@@ -1090,7 +1135,9 @@ class Connection(Tcb):
             flight = self._flight()
             # the peer's window counts all sent; congestion control, what it says
             usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
-            size = min(mss, unsent, usable)
+            size = min(self._size_goal(mss), unsent, usable)
+            if mss < size < unsent:
+                size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
                 if (
                     self.snd_wnd == 0
@@ -1101,7 +1148,8 @@ class Connection(Tcb):
                     self._arm_persist(now)
                 break
             if size < mss and not (
-                (size == unsent and (flight == 0 or nodelay or buf.fin_queued))
+                # nothing in flight (an early Fast Open answer: nothing but our SYN)
+                (size == unsent and (flight == early or nodelay or buf.fin_queued))
                 or (self.max_snd_wnd and size >= self.max_snd_wnd // 2)
             ):
                 if flight == 0 and self._t_persist is None:
@@ -1116,6 +1164,12 @@ class Connection(Tcb):
         if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
             if syn_acked or not buf:
                 self._emit_range(self.snd_nxt, 0, now)
+
+    def _size_goal(self, mss: int) -> int:
+        """The most one new segment carries: SMSS, or with segmentation offload
+        the device's limit in whole SMSS-sized pieces."""
+        offload = self.config.segmentation_offload
+        return max(mss, offload - offload % mss) if offload > mss else mss
 
     # -- tail loss probe (RFC 8985 7) ---------------------------------------
     def _arm_tail_probe(self, now: float) -> None:
@@ -1191,7 +1245,14 @@ class Connection(Tcb):
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1
         if rec.sack_sender:  # only a SACK sender keeps per-segment records
-            rec.on_segment_sent(seq, end, size, now, retransmission, probe)
+            # a super-segment (segmentation offload) is recorded as the
+            # SMSS-sized segments the device cuts it into
+            mss = self.mss_payload()
+            piece, left = seq, size
+            while left > mss:
+                rec.on_segment_sent(piece, sq.add(piece, mss), mss, now, retransmission, probe)
+                piece, left = sq.add(piece, mss), left - mss
+            rec.on_segment_sent(piece, end, left, now, retransmission, probe)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.
             if sq.gt(end, self.snd_max):
@@ -1275,12 +1336,26 @@ class Connection(Tcb):
             return SYN
         return SYN | ACK | ECE if self.ecn_ok else SYN | ACK
 
-    def _send_syn(self, now: float) -> None:
-        """Our SYN (or SYN,ACK), first sent or resent."""
+    def _send_syn(self, now: float) -> int:
+        """Our SYN (or SYN,ACK), first sent or resent; how much text it carries
+        (RFC 7413: a Fast Open SYN)."""
         flags = self._syn_flags()
-        if self.snd_max != self.iss:  # sent before: this is a retransmission
+        first = self.snd_max == self.iss
+        if not first:  # sent before: this is a retransmission
             self.stats.retransmitted_segments += 1
-        self._emit_control(self.iss, flags, now, self._syn_options_for(flags))
+        options = self._syn_options_for(flags)
+        text = b""
+        tfo = self.fastopen
+        if tfo is not None:
+            if tfo.active:
+                options, size = tfo.client_syn(options, first, len(self.send_buf), self.rcv_mss)
+                if size:
+                    text = self.send_buf.text(sq.add(self.iss, 1), size)[0]
+                    self.stats.bytes_sent += size
+            else:
+                options = tfo.server_syn_ack(options, first)
+        self._emit_control(self.iss, flags, now, options, text)
+        return len(text)
 
     def _acceptable(self, seq: int, seg_len: int) -> bool:
         """RFC 9293 3.10.7.4, the sequence check, for RCV.WND as it is now."""

@@ -42,6 +42,9 @@ class ConnectionStats:
     icmp_soft_errors: int = 0
     icmp_aborts: int = 0
     pmtu_changes: int = 0
+    # RFC 7413: data on the SYN was acknowledged by the peer (client) or
+    # accepted with the SYN (server): tcp_info's TCPI_OPT_SYN_DATA
+    syn_data_acked: bool = False
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
+from synack.tcp.fastopen import FastOpenState
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
 from synack.tcp.options import syn_options
 from synack.tcp.reassembly import OutOfOrderQueue
@@ -58,6 +59,7 @@ class Tcb:
         "send_buf", "_user_closed",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
+        "_quickacks",
         "_ack_now", "_syn_text",
         # retransmission; loss recovery and congestion control (tcp/recovery.py)
         "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
@@ -68,6 +70,8 @@ class Tcb:
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
+        # TCP Fast Open (RFC 7413, tcp/fastopen.py): None when not in use
+        "fastopen",
         # ICMP (tcp/icmp.py): path MTU (RFC 1191, RFC 8201), DF, the last soft error
         "path_mtu", "dont_fragment", "soft_error",
     )  # fmt: skip
@@ -120,6 +124,7 @@ class Tcb:
         self._ooo_fin: int | None = None
         self._fin_received = False
         self._unacked_segments = 0
+        self._quickacks: int | None = None  # quick ACKs left at the start; None: not begun
         self._ack_now = False
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
@@ -144,6 +149,7 @@ class Tcb:
         self._fixed_iss: int | None = None
         self._challenge_window = -1.0
         self._challenge_count = 0
+        self.fastopen: FastOpenState | None = None
         self.path_mtu = cfg.mtu
         self.dont_fragment = cfg.pmtud  # IPv4 DF on what we send (RFC 1191 3)
         # (errno name, description) of the last ICMP error a synchronized

@@ -131,6 +131,8 @@ def options_text(seg: Segment) -> str:
             parts.append("nop")
         elif name == "EndOfOptions":
             parts.append("eol")
+        elif name in ("FastOpen", "FastOpenExp"):
+            parts.append(opt.text)  # type: ignore[union-attr]  # packetdrill's FO / FOEXP
         else:
             parts.append(f"unknown-{opt.kind}")
     return ",".join(parts)

@@ -26,6 +26,8 @@ from synack.wire.segment import (
     SYN,
     URG,
     EndOfOptions,
+    FastOpen,
+    FastOpenExp,
     MaxSegmentSize,
     NoOperation,
     Option,
@@ -40,7 +42,8 @@ from synack.wire.segment import (
 
 __all__ = [
     "ACK", "CWR", "ECE", "FIN", "NOP", "PSH", "RST", "SACK_PERMITTED", "SYN", "URG",
-    "EndOfOptions", "IPAddress", "IPv4Header", "IPv6Header", "MalformedPacket",
+    "EndOfOptions", "FastOpen", "FastOpenExp", "IPAddress", "IPv4Header", "IPv6Header",
+    "MalformedPacket",
     "MaxSegmentSize", "NoOperation", "Option", "Sack", "SackPermitted", "Segment",
     "Timestamps", "UnknownOption", "WindowScale", "address_from_packed", "decode_ip",
     "decode_tcp_packet", "encode_packed", "encode_tcp_packet", "tcpdump_flags",

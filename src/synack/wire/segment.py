@@ -1,7 +1,9 @@
 """TCP segment encode and decode (RFC 9293 section 3.1), with options.
 
 Options covered: EOL, NOP, MSS (RFC 9293 3.2), window scale and timestamps
-(RFC 7323), SACK-permitted and SACK blocks (RFC 2018). Any other kind, or a
+(RFC 7323), SACK-permitted and SACK blocks (RFC 2018), TCP Fast Open (RFC 7413
+4.1.1, kind 34, and the experimental kind 254 with magic 0xF989 that Linux
+still understands). Any other kind, or a
 known kind with a length it should not have, is kept as an
 :class:`UnknownOption` with its raw bytes, so decode-encode loses nothing.
 """
@@ -56,6 +58,11 @@ KIND_WSCALE = 3
 KIND_SACK_PERMITTED = 4
 KIND_SACK = 5
 KIND_TIMESTAMPS = 8
+KIND_FASTOPEN = 34  # RFC 7413 4.1.1
+KIND_EXPERIMENTAL = 254  # RFC 6994 shared experimental kind
+FASTOPEN_MAGIC = 0xF989  # the experimental kind's magic for Fast Open
+FASTOPEN_COOKIE_MIN = 4  # RFC 7413 4.1.1: a cookie is 4 to 16 bytes
+FASTOPEN_COOKIE_MAX = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +106,41 @@ class Timestamps:
 
 
 @dataclass(frozen=True, slots=True)
+class FastOpen:
+    """TCP Fast Open (RFC 7413 4.1.1): an empty cookie is a cookie request.
+
+    packetdrill writes it ``FO`` (a request) or ``FO <cookie in hex>``."""
+
+    cookie: bytes = b""
+    kind = KIND_FASTOPEN
+
+    @property
+    def length(self) -> int:
+        return 2 + len(self.cookie)
+
+    @property
+    def text(self) -> str:
+        return f"FO {self.cookie.hex()}" if self.cookie else "FO"
+
+
+@dataclass(frozen=True, slots=True)
+class FastOpenExp:
+    """Fast Open in the experimental option (kind 254, magic 0xF989), as
+    Linux sent it before kind 34 was assigned: ``FOEXP`` or ``FOEXP <hex>``."""
+
+    cookie: bytes = b""
+    kind = KIND_EXPERIMENTAL
+
+    @property
+    def length(self) -> int:
+        return 4 + len(self.cookie)
+
+    @property
+    def text(self) -> str:
+        return f"FOEXP {self.cookie.hex()}" if self.cookie else "FOEXP"
+
+
+@dataclass(frozen=True, slots=True)
 class UnknownOption:
     """An option kept as raw bytes: ``data`` is everything after kind and length."""
 
@@ -108,7 +150,7 @@ class UnknownOption:
 
 Option: TypeAlias = (
     EndOfOptions | NoOperation | MaxSegmentSize | WindowScale | SackPermitted | Sack
-    | Timestamps | UnknownOption
+    | Timestamps | FastOpen | FastOpenExp | UnknownOption
 )  # fmt: skip
 
 _O = TypeVar("_O", bound=Option)
@@ -154,6 +196,11 @@ def encode_options(options: tuple[Option, ...]) -> bytes:
             out += b"\x04\x02"
         elif isinstance(opt, EndOfOptions):
             out.append(KIND_EOL)
+        elif isinstance(opt, FastOpen):
+            out += bytes((KIND_FASTOPEN, 2 + len(opt.cookie))) + opt.cookie
+        elif isinstance(opt, FastOpenExp):
+            out += bytes((KIND_EXPERIMENTAL, 4 + len(opt.cookie)))
+            out += _U16.pack(FASTOPEN_MAGIC) + opt.cookie
         else:
             out += bytes((opt.kind, 2 + len(opt.data))) + opt.data
     if len(out) % 4:
@@ -176,6 +223,8 @@ def options_length(options: tuple[Option, ...] | list[Option]) -> int:
             size += 2 + len(opt.data)
         elif isinstance(opt, EndOfOptions):
             size += 1
+        elif isinstance(opt, FastOpen | FastOpenExp):
+            size += opt.length
         else:
             size += _OPTION_SIZES[type(opt)]
     return size
@@ -199,7 +248,9 @@ def exact_options_length(options: tuple[Option, ...]) -> int | None:
         else:
             n = _OPTION_SIZES.get(type(opt))
             if n is None:
-                return None
+                if not isinstance(opt, FastOpen | FastOpenExp):
+                    return None
+                n = opt.length
             size += n
     if size % 4 or size > MAX_HEADER_LEN - HEADER_LEN:
         return None
@@ -256,6 +307,15 @@ def _decode_option(kind: int, body: bytes) -> Option:
         return SACK_PERMITTED
     if kind == KIND_SACK and n and n % 8 == 0:
         return Sack(tuple(_TS.unpack_from(body, j) for j in range(0, n, 8)))
+    if kind == KIND_FASTOPEN and (n == 0 or FASTOPEN_COOKIE_MIN <= n <= FASTOPEN_COOKIE_MAX):
+        return FastOpen(body)
+    if (
+        kind == KIND_EXPERIMENTAL
+        and n >= 2
+        and _U16.unpack_from(body)[0] == FASTOPEN_MAGIC
+        and (n == 2 or FASTOPEN_COOKIE_MIN <= n - 2 <= FASTOPEN_COOKIE_MAX)
+    ):
+        return FastOpenExp(body[2:])
     return UnknownOption(kind, body)
 
 
@@ -327,6 +387,14 @@ class Segment:
         if len(options) == 3 and type(options[2]) is Timestamps:
             return options[2]  # NOP, NOP, TS: the usual case, found without a scan
         return self._first(Timestamps)
+
+    @property
+    def fastopen(self) -> FastOpen | FastOpenExp | None:
+        """The Fast Open option (RFC 7413 4.1.1), either form, or None."""
+        for opt in self.options:
+            if isinstance(opt, FastOpen | FastOpenExp):
+                return opt
+        return None
 
     @property
     def sack_blocks(self) -> tuple[tuple[int, int], ...]:
