@@ -25,6 +25,8 @@ from conftest import (
     out,
     peer,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from synack.host import Host
 from synack.tcp.config import TcpConfig
@@ -406,3 +408,46 @@ def test_host_syn_sent_port_unreachable_event() -> None:
     assert host.packets_to_send(0.1) == []
     assert conn.state is State.CLOSED and not host.connections
     assert not isinstance(host.next_event(), Connected)
+
+
+# -- robustness ---------------------------------------------------------------------
+
+icmp_messages = st.builds(
+    IcmpError,
+    version=st.just(4),
+    type=st.sampled_from([3, 4, 11, 12]),
+    code=st.integers(0, 15),
+    kind=st.sampled_from(
+        ["unreachable", "packet-too-big", "time-exceeded", "parameter-problem", "source-quench"]
+    ),
+    mtu=st.one_of(st.none(), st.integers(0, 70000)),
+    src=st.just(ROUTER.packed),
+    dst=st.just(US.packed),
+    quoted_src=st.just(US.packed),
+    quoted_dst=st.just(THEM.packed),
+    src_port=st.just(LOCAL[1]),
+    dst_port=st.just(REMOTE[1]),
+    seq=st.one_of(st.integers(ISS - 2, ISS + 3000), st.integers(0, 2**32 - 1)),
+    quoted_length=st.integers(0, 65535),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    state=st.sampled_from([s for s in State if s is not State.LISTEN]),
+    messages=st.lists(icmp_messages, max_size=5),
+)
+def test_any_icmp_in_any_state_never_raises(state: State, messages: list[IcmpError]) -> None:
+    """Network input never raises (docs/architecture.md); the MSS never rises,
+    the path MTU never goes under its floor, and synchronized states survive."""
+    conn = in_state(state)
+    if state in (State.ESTABLISHED, State.CLOSE_WAIT):
+        conn.send(DATA[:3000])
+        out(conn, 0.1)
+    mss = conn.snd_mss
+    for msg in messages:
+        conn.receive_icmp(msg, 0.2)
+        out(conn, 0.2)
+        assert conn.snd_mss <= mss and conn.path_mtu >= 552
+        if state.synchronized:
+            assert conn.state is state
