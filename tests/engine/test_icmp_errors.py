@@ -283,9 +283,19 @@ def test_ipv6_packet_too_big() -> None:
         ours(ACK, ISS + 1, IRS + 1, payload=DATA[:1220]),
         ours(ACK | PSH, ISS + 1221, IRS + 1, payload=DATA[1220:1440]),
     ]
-    # below the IPv6 minimum: held at 1280, nothing more to do
-    conn.receive_icmp(icmp(conn, seg, ICMP6_PACKET_TOO_BIG, 0, 1000), 0.3)
-    assert (conn.path_mtu, conn.snd_mss) == (1280, 1220)
+
+
+def test_ipv6_packet_too_big_under_1280_is_discarded() -> None:
+    """RFC 8201 4: a next-hop MTU under the IPv6 minimum link MTU is discarded."""
+    conn = Connection(LOCAL6, REMOTE6, PLAIN)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(MaxSegmentSize(1440),)), 0.0)
+    out(conn)
+    [seg] = sending(conn, 1440)
+    conn.receive_icmp(icmp(conn, seg, ICMP6_PACKET_TOO_BIG, 0, 1000), 0.2)
+    assert (conn.path_mtu, conn.snd_mss, conn.stats.icmp_ignored) == (1500, 1440, 1)
+    assert out(conn, 0.2) == []
 
 
 def test_larger_mtu_is_ignored() -> None:
@@ -357,7 +367,7 @@ def _host_established(config: TcpConfig = PLAIN) -> tuple[Host, Connection, byte
 
 def test_host_routes_icmp_to_the_quoted_connection() -> None:
     host, conn, data = _host_established()
-    assert data[6] & 0x40  # DF (RFC 1191 3)
+    assert data[6] & 0x40  # DF (RFC 1191 2)
     _, seg = decode_tcp_packet(data)
     packet = icmp_error_for_segment(US, THEM, seg, 3, FRAGMENTATION_NEEDED, 1000, ROUTER)
     host.receive_packet(packet, 0.2)

@@ -157,6 +157,6 @@ def test_echo_and_udp_quotes_are_not_for_tcp() -> None:
 
 
 def test_df_bit() -> None:
-    """PMTUD sends with DF (RFC 1191 3); off, the bit is clear."""
+    """PMTUD sends with DF (RFC 1191 2); off, the bit is clear."""
     assert encode_packed(US4.packed, PEER4.packed, SEG)[6] & 0x40
     assert not encode_packed(US4.packed, PEER4.packed, SEG, df=False)[6] & 0x40

@@ -4,11 +4,12 @@
   is ignored and counted (RFC 5927 4.1: a blind attacker must guess it).
 - Source quench is ignored (RFC 6633).
 - "Packet too big" (IPv4 "fragmentation needed", RFC 1191; IPv6, RFC 8201)
-  lowers the path MTU, never below a floor (552 for IPv4, as Linux's
-  min_pmtu; 1280 for IPv6, RFC 8200 5), never up; the send MSS follows, and
-  the segments in flight larger than the new MSS are sent again at once in
-  pieces of the new size, with no congestion response (as Linux's
-  tcp_simple_retransmit: the data did not meet congestion, the units changed).
+  lowers the path MTU, never up, and never below a floor (552 for IPv4, as
+  Linux's min_pmtu; for IPv6 a report under 1280 is discarded, RFC 8201 4);
+  the send MSS follows, and the segments in flight larger than the new MSS
+  are sent again at once in pieces of the new size, with no congestion
+  response (as Linux's tcp_simple_retransmit: the data did not meet
+  congestion, the units changed).
 - Every other error is, in a synchronized state, only remembered as the
   connection's soft error (RFC 1122 4.2.3.9; RFC 5927 5.2 treats hard errors
   as soft there too), which a later timeout reports instead of a bare
@@ -146,13 +147,15 @@ def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
         mtu = plateau_below(msg.quoted_length)  # RFC 1191 5: an old router
     floor = PMTU_FLOOR_V4 if msg.version == 4 else PMTU_FLOOR_V6
     if mtu < floor:
-        # RFC 8201 4 never goes below 1280; for IPv4, as Linux, use the floor
-        # and send without DF from then on (a path smaller than that fragments)
+        if msg.version == 6:
+            stats.icmp_ignored += 1  # RFC 8201 4: under the IPv6 minimum, discarded
+            return
+        # RFC 1191 3 allows a host to stop setting DF: as Linux, use the floor
+        # and send without DF from then on (a narrower path fragments)
         mtu = floor
-        if msg.version == 4:
-            conn.dont_fragment = False
+        conn.dont_fragment = False
     if mtu >= conn.path_mtu:
-        stats.icmp_ignored += 1  # RFC 8201 4, RFC 1191 6.3: never raised by a report
+        stats.icmp_ignored += 1  # RFC 1191 3, RFC 8201 4: never raised by a report
         return
     conn.path_mtu = mtu
     stats.pmtu_changes += 1

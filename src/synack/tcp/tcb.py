@@ -151,7 +151,7 @@ class Tcb:
         self._challenge_count = 0
         self.fastopen: FastOpenState | None = None
         self.path_mtu = cfg.mtu
-        self.dont_fragment = cfg.pmtud  # IPv4 DF on what we send (RFC 1191 3)
+        self.dont_fragment = cfg.pmtud  # IPv4 DF on what we send (RFC 1191 2)
         # (errno name, description) of the last ICMP error a synchronized
         # connection took (RFC 1122 4.2.3.9); a timeout reports it
         self.soft_error: tuple[str, str] | None = None

@@ -211,7 +211,7 @@ def encode_packed(
 ) -> bytes:
     """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6).
 
-    ``df``: set IPv4's Don't Fragment bit (RFC 1191 3: path MTU discovery
+    ``df``: set IPv4's Don't Fragment bit (RFC 1191 2: path MTU discovery
     sends every packet with DF); IPv6 routers never fragment (RFC 8200 5).
     """
     tcp = segment.encode(src, dst)
