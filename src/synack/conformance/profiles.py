@@ -161,6 +161,52 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
 }
 
 
+# Linux's errno values (asm-generic/errno*.h).
+LINUX_ERRNO = {
+    "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EIO": 5, "EBADF": 9, "EAGAIN": 11,
+    "EWOULDBLOCK": 11, "ENOMEM": 12, "EFAULT": 14, "EINVAL": 22, "EPIPE": 32,
+    "ENOTSOCK": 88, "EDESTADDRREQ": 89, "EMSGSIZE": 90, "ENOPROTOOPT": 92,
+    "EOPNOTSUPP": 95, "EADDRINUSE": 98, "ENETUNREACH": 101, "ECONNABORTED": 103,
+    "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
+    "ETIMEDOUT": 110, "ECONNREFUSED": 111, "EHOSTUNREACH": 113, "EALREADY": 114,
+    "EINPROGRESS": 115,
+}  # fmt: skip
+
+# Linux's constants for the socket calls of its scripts (socket.h, tcp.h,
+# poll.h, eventpoll.h, sockios.h), and the names its %{ }% blocks compare with.
+LINUX_SYMBOLS = {
+    "AF_INET": 2, "AF_INET6": 10, "SOCK_STREAM": 1, "IPPROTO_TCP": 6, "IPPROTO_IP": 0,
+    "SOL_SOCKET": 1, "SOL_TCP": 6, "SOL_IP": 0, "SOL_IPV6": 41,
+    "SO_REUSEADDR": 2, "SO_ERROR": 4, "SO_SNDBUF": 7, "SO_RCVBUF": 8, "SO_KEEPALIVE": 9,
+    "SO_LINGER": 13, "SO_MARK": 36, "SO_TIMESTAMPING": 37, "SO_ZEROCOPY": 60,
+    "TCP_NODELAY": 1, "TCP_MAXSEG": 2, "TCP_CORK": 3, "TCP_KEEPIDLE": 4,
+    "TCP_KEEPINTVL": 5, "TCP_KEEPCNT": 6, "TCP_SYNCNT": 7, "TCP_INFO": 11,
+    "TCP_MD5SIG": 14, "TCP_USER_TIMEOUT": 18, "TCP_FASTOPEN": 23, "TCP_NOTSENT_LOWAT": 25,
+    "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_KEY": 33, "TCP_INQ": 36, "TCP_CM_INQ": 36,
+    "IP_TOS": 1, "IP_MTU_DISCOVER": 10, "IP_FREEBIND": 15, "IP_PMTUDISC_DONT": 0,
+    "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_NONBLOCK": 0x800,
+    "MSG_PEEK": 0x2, "MSG_TRUNC": 0x20, "MSG_DONTWAIT": 0x40, "MSG_EOR": 0x80,
+    "MSG_ERRQUEUE": 0x2000, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000,
+    "MSG_ZEROCOPY": 0x4000000, "MSG_FASTOPEN": 0x20000000,
+    "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
+    "POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4, "POLLERR": 0x8, "POLLHUP": 0x10,
+    "POLLNVAL": 0x20, "POLLRDNORM": 0x40, "POLLWRNORM": 0x100, "POLLRDHUP": 0x2000,
+    "EPOLLIN": 0x1, "EPOLLPRI": 0x2, "EPOLLOUT": 0x4, "EPOLLERR": 0x8, "EPOLLHUP": 0x10,
+    "EPOLLRDNORM": 0x40, "EPOLLWRNORM": 0x100, "EPOLLRDHUP": 0x2000,
+    "EPOLLONESHOT": 1 << 30, "EPOLLET": 1 << 31,
+    "EPOLL_CTL_ADD": 1, "EPOLL_CTL_DEL": 2, "EPOLL_CTL_MOD": 3,
+    "SIOCOUTQ": 0x5411, "SIOCINQ": 0x541B, "SIOCOUTQNSD": 0x894B, "NULL": 0,
+    # struct tcp_info: tcpi_state (TCP_ESTABLISHED...) and tcpi_ca_state
+    "TCP_ESTABLISHED": 1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4,
+    "TCP_FIN_WAIT2": 5, "TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8,
+    "TCP_LAST_ACK": 9, "TCP_LISTEN": 10, "TCP_CLOSING": 11,
+    "TCP_CA_Open": 0, "TCP_CA_Disorder": 1, "TCP_CA_CWR": 2, "TCP_CA_Recovery": 3,
+    "TCP_CA_Loss": 4, "TCP_INFINITE_SSTHRESH": 0x7FFFFFFF,
+    "TCPI_OPT_TIMESTAMPS": 1, "TCPI_OPT_SACK": 2, "TCPI_OPT_WSCALE": 4,
+    "TCPI_OPT_ECN": 8, "TCPI_OPT_ECN_SEEN": 16, "TCPI_OPT_SYN_DATA": 32,
+}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Profile:
     name: str
@@ -169,6 +215,16 @@ class Profile:
     sysctls: dict[str, SysctlEffect] = field(default_factory=dict)
     # what fcntl(F_GETFL) reports, and the O_NONBLOCK bit
     o_nonblock: int = 0x4
+    # The socket layer's numbers where the stacks differ: errno values and
+    # constants by name (empty: the runner's, FreeBSD's). Scripts compare
+    # errnos by name, so only a table's consistency matters.
+    errno: dict[str, int] = field(default_factory=dict)
+    symbols: dict[str, int] = field(default_factory=dict)
+    # Linux doubles a SO_SNDBUF/SO_RCVBUF value set, and getsockopt reports
+    # the doubled value (socket(7)); FreeBSD keeps it as set
+    sockbuf_doubled: bool = False
+    # whose struct tcp_info the names in %{ }% follow: "freebsd" or "linux"
+    tcp_info: str = "freebsd"
     # the ``#ifdef`` names this stack's scripts select: STANDARD is the RFC's
     # behaviour, which is what the engine implements under every profile
     defined: frozenset[str] = frozenset({"STANDARD"})
@@ -267,6 +323,9 @@ LINUX = Profile(
         send_buffer=16384,  # tcp_wmem's default
         window_scale=7,
         syn_option_order=("mss", "sackOK", "TS", "nop", "wscale"),
+        pad_sack_permitted=True,  # "nop,nop,sackOK" without timestamps
+        segmentation_offload=65536,  # packetdrill's tun device does TSO/GSO
+        quickack_initial=16,  # TCP_MAX_QUICKACKS
         initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
@@ -276,6 +335,10 @@ LINUX = Profile(
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
+    errno=LINUX_ERRNO,
+    symbols=LINUX_SYMBOLS,
+    sockbuf_doubled=True,
+    tcp_info="linux",
     # as google/packetdrill's run_all.py runs its scripts
     modes=(
         RunMode(

@@ -210,8 +210,6 @@ class Runner:
         self.mtu = int(mtu) if mtu is not None else mode.mtu
         self.route: dict[str, int] = {}  # ip route metrics set: advmss, mtu, initcwnd
         self.offload: dict[str, bool] = {}  # ethtool -K: tso, gso
-        if "mss" in options:
-            self.route["advmss"] = int(options["mss"])
         self.event_end: float | None = None  # the current event's end time (a range's)
         self.sysctls: dict[str, str] = {}
         self.host = Host(
@@ -238,6 +236,8 @@ class Runner:
             raise InterpreterError(0, str(exc)) from None
         if "advmss" in self.route:
             config = replace(config, mss=self.route["advmss"])
+        if self.offload.get("tso") is False and self.offload.get("gso") is False:
+            config = replace(config, segmentation_offload=0)  # ethtool -K ... tso off gso off
         if "initcwnd" in self.route:
             mss = config.advertised_mss(self.mode.ip_version)
             config = replace(config, initial_window=self.route["initcwnd"] * mss)
@@ -811,10 +811,8 @@ class Runner:
             self.host.drop_connections(_state_named(event, words[2]), self.now)
             self._collect()
             return
-        if words[:2] == ["sysctl", "-w"]:
-            words = ["sysctl", *words[2:]]  # FreeBSD's spelling
         try:
-            effects = emulate(" ".join(words), Path(self.script.path).parent)
+            effects = emulate(command, Path(self.script.path).parent)
         except ShellError as exc:
             raise InterpreterError(event.line, str(exc)) from None
         for effect in effects:

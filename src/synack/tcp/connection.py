@@ -500,6 +500,11 @@ class Connection(Tcb):
             self._t_rexmit = None
             self._transition(_T.RCV_SYN, "rcv SYN (simultaneous open)")
 
+    def _fastopen_accepted(self) -> bool:
+        """A Fast Open server connection: its user has it already (RFC 7413
+        4.2.2), so it cannot quietly go back to LISTEN."""
+        return self.fastopen is not None and self.fastopen.accepted
+
     def _fastopen_syn_ack(self, seg: Segment) -> None:
         """RFC 7413 4.1.3: cache the cookie; 4.2.1: text on our SYN that the
         SYN,ACK does not acknowledge goes again, right after the handshake."""
@@ -640,13 +645,14 @@ class Connection(Tcb):
             return
         st = self.state
         if st is _S.SYN_RECEIVED:
-            if self.passive:
+            if self.passive and not self._fastopen_accepted():
                 self._transition(_T.RETURN_TO_LISTEN, "rcv RST")
                 self._clear_timers()
                 return
-            self._event(ConnectionReset(err.CONNECTION_REFUSED))
-            self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
-            return
+            if not self.passive:
+                self._event(ConnectionReset(err.CONNECTION_REFUSED))
+                self._enter_closed(_T.RCV_RST, "rcv RST (connection refused)")
+                return
         self._event(ConnectionReset(err.CONNECTION_RESET))
         self._enter_closed(_T.RCV_RST, "rcv RST")
 
@@ -659,7 +665,7 @@ class Connection(Tcb):
 
     def _syn_in_window(self, seg: Segment, now: float) -> None:
         """Fourth step: a SYN in a synchronized state."""
-        if self.state is _S.SYN_RECEIVED and self.passive:
+        if self.state is _S.SYN_RECEIVED and self.passive and not self._fastopen_accepted():
             # RFC 9293: a passive open's SYN-RECEIVED goes back to LISTEN
             self._drop(seg, "SYN in SYN-RECEIVED")
             self._transition(_T.RETURN_TO_LISTEN, "rcv SYN")
@@ -1119,8 +1125,7 @@ class Connection(Tcb):
     def _output_data(self, now: float) -> None:
         """Send what the windows allow, with Nagle and sender SWS avoidance (3.7.4, 3.8.6.2.1)."""
         # RFC 7413 4.2.2: a Fast Open server may send before the handshake completes
-        early = self.state is _S.SYN_RECEIVED and self.fastopen is not None
-        early = early and self.fastopen.accepted  # type: ignore[union-attr]
+        early = self.state is _S.SYN_RECEIVED and self._fastopen_accepted()
         if self.state not in _SENDING_STATES and not self._fin_unacked() and not early:
             return
         syn_acked = self.snd_una != self.iss or early
@@ -1232,6 +1237,10 @@ class Connection(Tcb):
                 flags |= PSH
         if sq.lt(seq, self.snd_max):
             retransmission = True
+        elif self.config.segmentation_offload and size > self.mss_payload():
+            # a super-segment of new data goes pushed, as Linux's full write
+            # buffers do (one SMSS or less is pushed only if it ends the data)
+            flags |= PSH
         # RFC 3168 6.1.5/6.1.6: new data is ECN-capable; retransmissions and
         # probes are not. The first new data after a reduction carries CWR.
         ect = self.ecn_ok and size > 0 and not retransmission and not probe

@@ -89,6 +89,8 @@ def syn_options(
             option = WindowScale(wscale)
         elif name == "sackOK" and cfg.sack and sack:
             option = SACK_PERMITTED
+            if cfg.pad_sack_permitted and not (cfg.timestamps and timestamps):
+                nops = -(options_length(opts) + 2) % 4
         elif name == "TS" and cfg.timestamps and timestamps:
             option = Timestamps(tsval, tsecr if answering else 0)
             # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
