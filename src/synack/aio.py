@@ -256,9 +256,11 @@ class TcpTransport(asyncio.Transport):
                 else ConnectionAbortedError(event.reason)
             )
             if event.error is not None:
-                # an ICMP error behind it (tcp/icmp.py): OSError picks the subclass
-                # (ConnectionRefusedError for ECONNREFUSED...)
-                aborted = OSError(getattr(errno, event.error, errno.EIO), event.reason)
+                # an ICMP error behind it (tcp/icmp.py): its errno, and
+                # ConnectionRefusedError for a port unreachable
+                code = getattr(errno, event.error, errno.EIO)
+                cls = ConnectionRefusedError if code == errno.ECONNREFUSED else type(aborted)
+                aborted = cls(code, event.reason)
             self._fail(aborted)
         elif isinstance(event, ConnectionClosed):
             self._lose(None)

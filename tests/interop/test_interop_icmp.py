@@ -16,6 +16,7 @@ path is narrower.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable
@@ -93,3 +94,22 @@ def test_router_icmp_lowers_the_mss_and_the_upload_completes(
     assert client.out.decode().strip() == expected
     # the router did answer with ICMP: the segments synack started with were too big
     assert icmp_out(router, version) > before
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_unreachable_neighbour_fails_the_connection_attempt(
+    procs: Callable[..., Proc], labs: tuple[Lab, Lab], version: int
+) -> None:
+    """No one answers the router's ARP (neighbour discovery) for the address:
+    after a few seconds it sends "host unreachable" ("address unreachable"),
+    and synack's connection attempt fails with EHOSTUNREACH at once (RFC 5461
+    4) instead of resending its SYN for three minutes."""
+    router, _ = labs
+    if version == 6:
+        router.ip("link", "set", "narrow", "mtu", "1280")
+        router.ip("addr", "replace", f"{ROUTER_V6}/64", "dev", "narrow", "nodad")
+    nobody = "10.78.0.99" if version == 4 else "fd78::99"
+    client = procs(synack("connect", nobody, 9200, "--name", router.name))
+    assert client.wait(30.0) == 1, client.describe()
+    assert f"[Errno {errno.EHOSTUNREACH}]" in client.err, client.describe()
+    assert "connection failed" in client.err, client.describe()
