@@ -97,7 +97,7 @@ def test_text_output_is_a_ladder_in_80_columns() -> None:
 def test_scenario_list_and_korean_narration() -> None:
     listing = CliRunner().invoke(main, ["demo", "--list", "--lang", "ko"])
     assert listing.exit_code == 0
-    assert len(listing.output.splitlines()) == 20 and "lost-final-ack" in listing.output
+    assert len(listing.output.splitlines()) == 21 and "lost-final-ack" in listing.output
     assert "syn-flood" in listing.output
     result = CliRunner().invoke(main, ["demo", "lost-final-ack", "--lang", "ko"])
     assert result.exit_code == 0

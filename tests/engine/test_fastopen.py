@@ -13,13 +13,14 @@ from conftest import IRS, ISS, LOCAL, MSS, PLAIN, REMOTE, events, ours, out, pee
 
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
-from synack.tcp.events import Connected, DataReceived
+from synack.tcp.events import Connected, ConnectionReset, DataReceived
 from synack.tcp.fastopen import CookieCache, CookieJar, FastOpenState, make_cookie
 from synack.tcp.state import State
 from synack.wire.segment import (
     ACK,
     NOP,
     PSH,
+    RST,
     SACK_PERMITTED,
     SYN,
     FastOpen,
@@ -268,3 +269,28 @@ def test_option_layout_after_the_other_syn_options() -> None:
         FastOpen(COOKIE), NOP, NOP,
     )  # fmt: skip
     assert syn.payload == b"x"
+
+
+def accepted_server() -> Connection:
+    conn = server()
+    syn = peer(SYN, IRS, options=(MSS_OPT, FastOpen(COOKIE), NOP, NOP), payload=b"abc")
+    conn.receive_segment(syn, 0.0)
+    out(conn)
+    events(conn)
+    return conn
+
+
+def test_rst_resets_an_accepted_fast_open_connection() -> None:
+    conn = accepted_server()
+    conn.receive_segment(peer(RST, IRS + 4), 0.01)
+    # its user holds it already: reset, not a silent return to LISTEN
+    assert conn.state is State.CLOSED
+    assert events(conn) == [ConnectionReset("connection reset")]
+
+
+def test_new_syn_to_an_accepted_fast_open_connection_draws_a_challenge_ack() -> None:
+    conn = accepted_server()
+    conn.receive_segment(peer(SYN, IRS + 100), 0.01)
+    assert conn.state is State.SYN_RECEIVED
+    # RFC 5961 4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    assert out(conn, 0.01) == [ours(ACK, ISS + 1, IRS + 4, window=65532)]

@@ -71,7 +71,7 @@ def sent_at(outcome, sender: str, flags: str) -> list[float]:
 
 
 def test_every_scenario_is_narrated_in_both_languages() -> None:
-    assert len(SCENARIOS) == 20
+    assert len(SCENARIOS) == 21
     for scenario in SCENARIOS.values():
         for lang in LANGUAGES:
             title, notes = scenario.describe(lang)

@@ -32,7 +32,7 @@ from synack.trace.timeline import build_timeline
 PROTOCOL_WORDS = """
 SYN ACK FIN RST PSH URG ECE CWR ECN SACK RACK ISN MSL RTO TLP
 OPEN CLOSE ABORT SEND RECEIVE
-mss sackOK TS wscale nop eol sack
+mss sackOK TS wscale nop eol sack FO FOEXP
 seq ack len win
 ms KiB MiB MB HTML pcap
 keep-alive synack cubic newreno

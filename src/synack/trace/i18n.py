@@ -2,7 +2,7 @@
 
 Protocol terms stay as they are in every language: flags (``S.``), segment
 names (SYN, ACK, FIN, RST), RFC 9293 state names (ESTABLISHED), user calls
-(OPEN, CLOSE, ABORT), option names (mss, sackOK, TS, wscale) and tcpdump's
+(OPEN, CLOSE, ABORT), option names (mss, sackOK, TS, wscale, FO) and tcpdump's
 field names (seq, ack, len, win). Everything else a view shows comes from
 here: :func:`ui` for the fixed strings, and :func:`cause`, :func:`timer`,
 :func:`call`, :func:`fate` for the words the engine and the links record.
@@ -194,6 +194,9 @@ _FACTS_KO = {
     "client ISN": "클라이언트 ISN",
     "server ISN": "서버 ISN",
     "bytes delivered intact": "손상 없이 전달된 바이트",
+    "first reply, 1st connection (ms after connect)": "첫 번째 연결의 첫 응답 (연결 시작 뒤 ms)",
+    "first reply, 2nd connection (ms after connect)": "두 번째 연결의 첫 응답 (연결 시작 뒤 ms)",
+    "Fast Open SYNs accepted": "받아들인 패스트 오픈 SYN",
     "yes": "예",
     "no": "아니요",
 }
