@@ -30,6 +30,7 @@ from synack.wire.icmp import (
     UNREACHABLE,
     icmp_error,
     icmp_error_for_segment,
+    icmp_type_code,
     parse_icmp_packet,
 )
 from synack.wire.ip import _pack_v4, encode_packed
@@ -160,3 +161,29 @@ def test_df_bit() -> None:
     """PMTUD sends with DF (RFC 1191 2); off, the bit is clear."""
     assert encode_packed(US4.packed, PEER4.packed, SEG)[6] & 0x40
     assert not encode_packed(US4.packed, PEER4.packed, SEG, df=False)[6] & 0x40
+
+
+def test_packetdrill_names() -> None:
+    assert icmp_type_code(4, "unreachable", "frag_needed") == (3, 4)
+    assert icmp_type_code(4, "unreachable", "port_unreachable") == (3, 3)
+    assert icmp_type_code(4, "time_exceeded") == (11, 0)
+    assert icmp_type_code(4, "type_42", "code_7") == (42, 7)
+    assert icmp_type_code(6, "packet_too_big") == (2, 0)
+    assert icmp_type_code(6, "unreachable", "port_unreachable") == (1, 4)
+    assert icmp_type_code(6, "unreachable", "address_unreachable") == (1, 3)
+    for bad in ((4, "packet_too_big", None), (4, "unreachable", "no_route"), (5, "x", None)):
+        with pytest.raises(ValueError):
+            icmp_type_code(*bad)
+    with pytest.raises(ValueError):
+        icmp_type_code(4, "type_300")
+
+
+def test_packetdrill_style_quote_of_8_bytes() -> None:
+    """A quote of the IP header and the first 8 bytes of TCP, the length
+    field naming the whole segment, no inner checksum (as packetdrill makes it)."""
+    inner = bytearray(_pack_v4(US4.packed, PEER4.packed, 20 + 20 + 1000))
+    inner[10:12] = b"\0\0"
+    inner += struct.pack("!HHI", 40000, 80, 12345)
+    err = parse_icmp_packet(icmp_error(bytes(inner), 3, 4, 600, ROUTER4))
+    assert err is not None
+    assert (err.seq, err.quoted_length, err.mtu) == (12345, 1040, 600)

@@ -271,3 +271,88 @@ def icmp_error_for_segment(
     (the quoted packet is encoded as synack encodes it, DF set on IPv4)."""
     packet = encode_packed(src.packed, dst.packed, segment)
     return icmp_error(packet, icmp_type, code, mtu, reporter, quote, checksum)
+
+
+# The names packetdrill scripts give ICMP types and codes (its ``icmp`` lines),
+# per family: type name -> (type, {code name: code}).
+_V4_UNREACHABLE_NAMES = {
+    "net_unreachable": NET_UNREACHABLE,
+    "host_unreachable": HOST_UNREACHABLE,
+    "protocol_unreachable": PROTOCOL_UNREACHABLE,
+    "port_unreachable": PORT_UNREACHABLE,
+    "frag_needed": FRAGMENTATION_NEEDED,
+    "source_route_failed": SOURCE_ROUTE_FAILED,
+    "net_unknown": NET_UNKNOWN,
+    "host_unknown": HOST_UNKNOWN,
+    "source_host_isolated": HOST_ISOLATED,
+    "net_prohibited": NET_PROHIBITED,
+    "host_prohibited": HOST_PROHIBITED,
+    "net_unreachable_for_tos": NET_UNREACHABLE_TOS,
+    "host_unreachable_for_tos": HOST_UNREACHABLE_TOS,
+    "packet_filtered": ADMIN_PROHIBITED,
+    "precedence_violation": PRECEDENCE_VIOLATION,
+    "precedence_cutoff": PRECEDENCE_CUTOFF,
+}
+_NAMES: dict[int, dict[str, tuple[int, dict[str, int]]]] = {
+    4: {
+        "echo_reply": (0, {}),
+        "unreachable": (ICMP_DEST_UNREACH, _V4_UNREACHABLE_NAMES),
+        "source_quench": (ICMP_SOURCE_QUENCH, {}),
+        "redirect": (5, {}),
+        "echo_request": (8, {}),
+        "time_exceeded": (ICMP_TIME_EXCEEDED, {}),
+        "parameter_problem": (ICMP_PARAMETER_PROBLEM, {}),
+    },
+    6: {
+        "unreachable": (
+            ICMP6_DEST_UNREACH,
+            {
+                "net_unreachable": NO_ROUTE,
+                "no_route": NO_ROUTE,
+                "admin_prohibited": ADMIN_PROHIBITED6,
+                "not_neighbour": BEYOND_SCOPE,
+                "address_unreachable": ADDRESS_UNREACHABLE,
+                "port_unreachable": PORT_UNREACHABLE6,
+            },
+        ),
+        "packet_too_big": (ICMP6_PACKET_TOO_BIG, {}),
+        "time_exceeded": (
+            ICMP6_TIME_EXCEEDED,
+            {"exceeded_hop_limit": 0, "exceeded_frag_time": 1},
+        ),
+        "parameter_problem": (
+            ICMP6_PARAMETER_PROBLEM,
+            {"header_field": 0, "unknown_next_header": 1, "unknown_option": 2},
+        ),
+        "echo_request": (128, {}),
+        "echo_reply": (129, {}),
+    },
+}
+
+
+def icmp_type_code(version: int, type_name: str, code_name: str | None = None) -> tuple[int, int]:
+    """(type, code) for packetdrill's names of them, in ``version``'s family
+    (e.g. 4, "unreachable", "frag_needed" -> (3, 4); 6, "packet_too_big" ->
+    (2, 0)); "type_N" and "code_N" give numbers directly, and no code is 0.
+    An unknown name raises ValueError."""
+    table = _NAMES.get(version)
+    if table is None:
+        raise ValueError(f"IP version {version} is neither 4 nor 6")
+    codes: dict[str, int] = {}
+    if type_name.startswith("type_") and type_name[5:].isdigit():
+        icmp_type = int(type_name[5:])
+    elif type_name in table:
+        icmp_type, codes = table[type_name]
+    else:
+        raise ValueError(f"unknown ICMPv{4 if version == 4 else 6} type {type_name!r}")
+    if code_name is None:
+        code = 0
+    elif code_name.startswith("code_") and code_name[5:].isdigit():
+        code = int(code_name[5:])
+    elif code_name in codes:
+        code = codes[code_name]
+    else:
+        raise ValueError(f"unknown code {code_name!r} for ICMP type {type_name!r}")
+    if not (0 <= icmp_type <= 255 and 0 <= code <= 255):
+        raise ValueError(f"ICMP type {icmp_type} or code {code} is not a byte")
+    return icmp_type, code
