@@ -323,6 +323,12 @@ class FastOpenState:
         mss = rcv_mss if self.mss_limit is None else min(rcv_mss, self.mss_limit)
         return max(mss - MAX_OPTION_SPACE, 0)
 
+    def syn_capacity(self, rcv_mss: int) -> int:
+        """How much of what is queued before the SYN leaves will ride on it: the
+        SYN's room with a cookie, 0 without (the bytes Linux's sendto with
+        MSG_FASTOPEN reports for a non-blocking socket)."""
+        return self.syn_data_room(rcv_mss) if self.cookie is not None else 0
+
     def client_syn(
         self, options: tuple[Option, ...], first: bool, unsent: int, rcv_mss: int
     ) -> tuple[tuple[Option, ...], int]:
