@@ -92,6 +92,21 @@ def _buffers(field_name: str, scale: bool) -> SysctlEffect:
     return effect
 
 
+def _linux_fastopen(bits: int) -> dict[str, Any]:
+    """net.ipv4.tcp_fastopen: 0x1 client, 0x2 server, 0x200 no cookie needed
+    (TFO_SERVER_COOKIE_NOT_REQD), 0x400 every listener without the socket
+    option, its queue length in the upper 16 bits (TFO_SERVER_WO_SOCKOPT1)."""
+    unknown = bits & ~(0x1 | 0x2 | 0x200 | 0x400 | 0xFFFF0000)
+    if unknown:
+        raise SysctlError(f"bits {unknown:#x} are not emulated")
+    return {
+        "fastopen_client": bool(bits & 0x1),
+        "fastopen_server": bool(bits & 0x2),
+        "fastopen_cookie_required": not bits & 0x200,
+        "_fastopen_queue": bits >> 16 if bits & 0x400 else 0,
+    }
+
+
 def _congestion_control(value: str) -> dict[str, Any]:
     names = {"cubic": "cubic", "reno": "newreno"}
     if value not in names:
@@ -152,8 +167,8 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
         lambda v: {"syn_retries": v, "syn_r2": float((1 << (v + 1)) - 1)}
     ),
     "net.ipv4.tcp_synack_retries": _number(lambda v: {"synack_retries": v}),
-    "net.ipv4.tcp_fastopen": _number(lambda v: {"_fastopen": v}),
-    "net.ipv4.tcp_fastopen_key": lambda v: {"_fastopen_key": v},
+    "net.ipv4.tcp_fastopen": _number(lambda v: _linux_fastopen(v)),
+    "net.ipv4.tcp_fastopen_key": lambda v: {"fastopen_key": v},
     "net.ipv4.tcp_fastopen_blackhole_timeout_sec": _no_effect("no TFO blackhole detection"),
     "net.ipv4.tcp_fastopen_cookies": _no_effect("the client's cookie cache is not bounded"),
     "net.ipv4.tcp_mtu_probing": _only("0", "packetization-layer PMTUD is not implemented"),
@@ -332,6 +347,7 @@ LINUX = Profile(
         rto_min=0.2,  # TCP_RTO_MIN
         ecn="passive",  # net.ipv4.tcp_ecn=2
         require_timestamps=False,
+        fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,

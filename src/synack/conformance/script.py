@@ -59,7 +59,8 @@ class OptionSpec:
     """One TCP option as written: ``name`` and its integer arguments.
 
     Names: mss, nop, eol, wscale, sackOK, sack (``blocks`` of (start, end)),
-    TS (``values`` = (val, ecr)), and "..." for "any options".
+    TS (``values`` = (val, ecr)), FO and FOEXP (Fast Open: ``values`` are the
+    cookie's bytes, none for a request), and "..." for "any options".
     """
 
     name: str
@@ -82,6 +83,19 @@ class PacketSpec:
     urgent: int | None = None
     options: tuple[OptionSpec, ...] | None = None  # None: not written
     ecn: str | None = None  # "[noecn]", "[ect0]"...: the IP ECN field
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpSpec:
+    """A ``< icmp TYPE [CODE] [mtu N] [start:end(length)]`` line: an ICMP error
+    about one of our segments (its sequence numbers relative to our ISN; 0
+    and no length when not written)."""
+
+    kind: str  # "unreachable", "packet_too_big", "time_exceeded"
+    code: str | None = None  # "frag_needed", "host_unreachable"...
+    mtu: int | None = None
+    start: int = 0
+    length: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +129,7 @@ class CodeSpec:
     code: str
 
 
-Action = PacketSpec | SyscallSpec | ShellSpec | CodeSpec
+Action = PacketSpec | IcmpSpec | SyscallSpec | ShellSpec | CodeSpec
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +267,7 @@ _FLAGS = re.compile(r"[SFRP.EWUC]+|-")
 _ECN = re.compile(r"\[(noecn|ect0|ect1|ect01|ce)\]")
 _NUMBER = re.compile(r"-?(?:0x[0-9a-fA-F]+|\d+)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_HEX_COOKIE = re.compile(r"((?:[0-9a-fA-F]{2})+)(?=\s*[,>])")
 _TCP_FLAG_LETTERS = "SFRP.EWUC"
 
 
@@ -398,7 +413,9 @@ def _parse_event(line: str, path: str, number: int) -> Event:
     time = TimeSpec("untimed") if cur.peek("`") else _parse_time(cur)
     cur.skip()
     action: Action
-    if cur.peek("<") or cur.peek(">"):
+    if cur.peek("<") and re.match(r"<\s*icmp\b", line[cur.pos :]):
+        action = _parse_icmp(cur)
+    elif cur.peek("<") or cur.peek(">"):
         action = _parse_packet(cur)
     elif cur.peek("`"):
         start = cur.pos
@@ -478,6 +495,39 @@ def _parse_packet(cur: _Cursor) -> PacketSpec:
     )  # fmt: skip
 
 
+def _parse_icmp(cur: _Cursor) -> IcmpSpec:
+    cur.expect("<")
+    cur.skip()
+    cur.expect("icmp")
+    cur.skip()
+    at = cur.pos
+    kind = cur.word()
+    if kind not in ("unreachable", "packet_too_big", "time_exceeded"):
+        raise cur.error("expected an ICMP type: unreachable, packet_too_big, time_exceeded", at)
+    code = mtu = None
+    start = length = 0
+    while not cur.done():
+        cur.skip()
+        if cur.take("["):
+            start = cur.number("the quoted segment's start")
+            cur.expect(":", "':' in start:end(length)")
+            cur.number("the quoted segment's end")
+            cur.expect("(")
+            length = cur.number("the quoted segment's length")
+            cur.expect(")")
+            cur.expect("]")
+            continue
+        at = cur.pos
+        word = cur.word()
+        if word == "mtu":
+            mtu = cur.number("the MTU")
+        elif word is not None and code is None:
+            code = word
+        else:
+            raise cur.error(f"unexpected {cur.text[at : at + 12]!r} in an icmp line", at)
+    return IcmpSpec(kind, code, mtu, start, length)
+
+
 def _parse_options(cur: _Cursor) -> tuple[OptionSpec, ...]:
     cur.expect("<")
     if cur.take("..."):
@@ -499,6 +549,11 @@ def _parse_options(cur: _Cursor) -> tuple[OptionSpec, ...]:
             val = cur.number("the TS val")
             cur.expect("ecr")
             options.append(OptionSpec("TS", (val, cur.number("the TS ecr"))))
+        elif name in ("FO", "FOEXP"):
+            cur.skip()
+            m = cur.match(_HEX_COOKIE)
+            cookie = bytes.fromhex(m.group(1)) if m is not None else b""
+            options.append(OptionSpec(name, tuple(cookie)))
         elif name == "sack":
             blocks = []
             while cur.at_digit():

@@ -56,10 +56,10 @@ def emulate(command: str, script_dir: Path, depth: int = 0) -> list[Effect]:
 
 def _logical_lines(text: str) -> list[str]:
     """Lines with their ``\\`` continuations joined, comments and blank ones left out."""
-    joined = re.sub(r"\\\n", " ", text)
+    joined = re.sub(r"\\[ \t]*\n", " ", text)
     lines = []
     for raw in joined.split("\n"):
-        line = raw.strip()
+        line = raw.strip().removesuffix("\\").strip()  # a "\" that continues nothing
         if line.startswith("#!") or line.startswith("#"):
             continue
         if line:

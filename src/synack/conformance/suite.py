@@ -123,15 +123,18 @@ def run_suite(
     on_result: Callable[[RunResult], None] | None = None,
     modes: Iterable[RunMode] | None = None,
     definitions: dict[str, str] | None = None,
+    by_family: bool | None = None,
 ) -> SuiteReport:
-    """Every script in each of ``modes`` (the profile's first by default); with
-    more than one, only in those that run it (``*v4.pkt`` and ``*v6.pkt`` only
-    in their own family, as run_all.py does)."""
+    """Every script in each of ``modes`` (the profile's first by default). With
+    ``by_family`` (by default when there is more than one mode), only in the
+    modes that run it: ``*v4.pkt`` and ``*v6.pkt`` only in their own family,
+    as run_all.py does."""
     report = SuiteReport(expected_failures=dict(expected_failures or {}))
     chosen = list(modes) if modes is not None else [profile.modes[0]]
+    family = by_family if by_family is not None else len(chosen) > 1
     for path in paths:
         for mode in chosen:
-            if len(chosen) > 1 and not mode.runs(Path(path).name):
+            if family and not mode.runs(Path(path).name):
                 continue
             result = run_file(path, profile, defined, mode, definitions)
             report.results.append(result)
