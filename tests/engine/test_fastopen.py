@@ -294,3 +294,10 @@ def test_new_syn_to_an_accepted_fast_open_connection_draws_a_challenge_ack() -> 
     assert conn.state is State.SYN_RECEIVED
     # RFC 5961 4.2: <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
     assert out(conn, 0.01) == [ours(ACK, ISS + 1, IRS + 4, window=65532)]
+
+
+def test_syn_capacity_is_what_msg_fastopen_reports() -> None:
+    with_cookie, without = client(COOKIE), client(None)
+    assert with_cookie.fastopen is not None and without.fastopen is not None
+    assert with_cookie.fastopen.syn_capacity(with_cookie.rcv_mss) == MSS - 40
+    assert without.fastopen.syn_capacity(without.rcv_mss) == 0
