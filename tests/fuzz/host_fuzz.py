@@ -58,6 +58,7 @@ from synack.tcp.errors import TcpError
 from synack.tcp.state import State
 from synack.wire import seq as sq
 from synack.wire.checksum import internet_checksum, tcp_checksum
+from synack.wire.icmp import icmp_error
 from synack.wire.ip import IPv4Header, IPv6Header
 
 # -- the world's addresses, ports and configurations ---------------------------------
@@ -164,6 +165,14 @@ class Reader:
 OP_PACKET = range(0, 7)
 OP_MUTATED, OP_RAW, OP_TIMER, OP_WIRE, OP_HOST_CALL, OP_PEER_CALL, OP_OPEN, OP_PUMP = range(7, 15)
 OP_TRAIN = 15
+
+# ICMP errors the fuzzer sends: (type, code), per family.
+ICMP4_KINDS = (
+    (3, 0), (3, 1), (3, 2), (3, 3), (3, 4), (3, 4), (3, 4), (3, 13), (4, 0), (11, 0), (12, 0),
+    (0, 0), (5, 1),
+)  # fmt: skip
+ICMP6_KINDS = ((1, 0), (1, 3), (1, 4), (1, 1), (2, 0), (2, 0), (2, 0), (3, 0), (4, 0), (128, 0))
+ROUTER4 = ip_address("10.0.0.254")
 
 COMMON_FLAGS = (
     0x10, 0x18, 0x02, 0x12, 0x11, 0x19, 0x04, 0x14, 0x30, 0x01, 0x03, 0x06, 0x00, 0x3F,
@@ -596,6 +605,9 @@ class World:
         packed_of = getattr(host, "_packed_of", None)
         if packed_of is not None and len(packed_of) != len(conns):
             raise Finding(f"{len(packed_of)} packed addresses for {len(conns)} connections")
+        no_df = getattr(host, "_no_df", ())
+        if len(no_df) > len(conns):
+            raise Finding(f"{len(no_df)} connections without DF for {len(conns)} connections")
         heap = getattr(host, "_heap", ())
         stats.max_connections = max(stats.max_connections, len(conns))
         stats.max_time_wait = max(stats.max_time_wait, host.time_wait_count)
@@ -923,6 +935,9 @@ class Harness:
 
     def _raw(self, r: Reader) -> None:
         mode = r.u8()
+        if mode & 0x70 == 0x10:
+            self._icmp(r)
+            return
         body = r.take(r.u8() % 120)
         if mode & 3 == 0:
             pkt = body
@@ -934,6 +949,42 @@ class Harness:
         if mode & 0x80:
             pkt = fix_checksums(pkt)
         self._inject(pkt, None, 0, OP_RAW)
+
+    def _icmp(self, r: Reader) -> None:
+        """An ICMP error from a router, quoting a segment the Host might have sent
+        on an aimed 4-tuple (docs/icmp.md): any type and code, a sequence number
+        near the connection's own, an MTU near the usual ones, a short or long
+        quote, sometimes a bad checksum."""
+        peer, us, rport, lport, conn = self._aim(r)
+        sel = r.u8()
+        if conn is not None and sel < 192:
+            base = (conn.snd_una, conn.snd_max, conn.snd_nxt, conn.iss)[sel & 3]
+            seq = (base + r.s8()) & sq.MASK
+        else:
+            seq = r.u32()
+        quoted = ip_packet(
+            us, peer, tcp_bytes(us, peer, lport, rport, seq, 0, 0x18, 512, 0, b"", r.take(r.u8()))
+        )
+        v6 = len(us) == 16
+        kinds = ICMP6_KINDS if v6 else ICMP4_KINDS
+        pick = r.u8()
+        icmp_type, code = kinds[pick % len(kinds)] if pick < 240 else (r.u8(), r.u8())
+        mtu = (0, 68, 300, 552, 576, 1000, 1280, 1400, 1500, 9000)[r.u8() % 10]
+        mtu = mtu if r.u8() & 1 else r.u16()
+        tweak = r.u8()
+        quote = (None, 28, 48, 27, 60)[tweak % 5] if tweak & 0x80 else None
+        checksum = 0xBEEF if tweak & 0x40 else None
+        reporter = PEER6 if v6 else (ROUTER4 if tweak & 0x20 else PEER4)
+        pkt = icmp_error(quoted, icmp_type, code, mtu, reporter, quote, checksum)
+        host = self.world.host
+        counts = (host.stats.icmp_delivered, host.stats.icmp_ignored)
+        before = conn.stats.pmtu_changes if conn is not None else 0
+        self._inject(pkt, conn, 0, OP_RAW)
+        delivered = host.stats.icmp_delivered != counts[0]
+        ignored = host.stats.icmp_ignored != counts[1]
+        self._feature("icmp", v6, pick % len(kinds) if pick < 240 else -1, delivered, ignored)
+        if conn is not None:
+            self._feature("icmp-pmtu", conn.stats.pmtu_changes != before, conn.state)
 
     def _timer(self, r: Reader) -> None:
         world = self.world
@@ -1095,6 +1146,13 @@ def seed_corpus() -> list[bytes]:
         bytes([2, OP_HOST_CALL, 0, 0, 0x40, 0, OP_HOST_CALL, 4, 1, OP_PEER_CALL, 5, 2]),
         bytes([1, OP_OPEN, 0, OP_OPEN, 3, OP_OPEN, 4, OP_OPEN, 6, 7, OP_PUMP, 4]),
         bytes([0, OP_RAW, 0, 40]) + bytes(40),
+        # ICMP errors quoting live connections: fragmentation needed, unreachable
+        *(
+            bytes(
+                [0, OP_RAW, 0x10, aim, 1, 0, 0, 4, 5, 1, 0, OP_RAW, 0x10, aim, 0, 0, 0, 1, 0, 1, 0]
+            )
+            for aim in range(12)
+        ),
         bytes([0, OP_RAW, 0x81, 20]) + bytes([0x04, 0x00, 0x00, 0x50]) + bytes(16),
         bytes([0, OP_MUTATED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 40, 0x41]),
     ]
