@@ -91,11 +91,14 @@ class Stack:
         *,
         limit: int = DEFAULT_LIMIT,
         backlog: int = 128,
+        fastopen: int = 0,
     ) -> Server:
-        """Listen on ``port``; each accepted connection calls ``client_connected_cb``."""
+        """Listen on ``port``; each accepted connection calls ``client_connected_cb``.
+        ``fastopen``: the listener's Fast Open queue (docs/fastopen.md), used when
+        the Host's config has ``fastopen_server``."""
         if not port:
             raise ValueError("give the port to listen on")
-        self.host.listen(port, backlog, address=host, now=self.driver.now())
+        self.host.listen(port, backlog, address=host, now=self.driver.now(), fastopen=fastopen)
         server = Server(self, port, client_connected_cb, limit)
         self._servers[port] = server
         return server
@@ -105,8 +108,10 @@ class Stack:
         conn, event = hev.connection, hev.event
         transport = self._transports.get(conn)
         if transport is None:
-            if isinstance(event, Connected):
-                self._accept(conn)
+            tfo = conn.fastopen
+            if isinstance(event, Connected) or (tfo is not None and tfo.accepted):
+                # a Fast Open connection is accepted with its SYN's data (RFC 7413 4.2.2)
+                self._accept(conn)  # attaching delivers what has arrived
             return
         transport.on_event(event)
 
