@@ -16,17 +16,20 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
+from synack.conformance.fastopen_calls import FastOpenCalls
 from synack.conformance.profiles import Profile, RunMode, SysctlError
 from synack.conformance.script import (
     CodeSpec,
     Event,
     Expr,
+    IcmpSpec,
     OptionSpec,
     PacketSpec,
     Script,
@@ -34,15 +37,34 @@ from synack.conformance.script import (
     SyscallSpec,
 )
 from synack.conformance.shell import Effect, ShellError, emulate
+from synack.conformance.structs import Array, StructError, Value, parse_expr
+from synack.conformance.structs import Struct as StructValue
 from synack.host import Host
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
-from synack.tcp.events import Connected, ConnectionAborted, ConnectionReset
+from synack.tcp.events import Connected, ConnectionAborted, ConnectionReset, DataReceived
+from synack.tcp.fastopen import CookieCache
 from synack.tcp.isn import FixedIsn
 from synack.tcp.state import State
 from synack.wire import seq as sq
+from synack.wire.icmp import (
+    ADDRESS_UNREACHABLE,
+    FRAGMENTATION_NEEDED,
+    HOST_UNREACHABLE,
+    ICMP6_DEST_UNREACH,
+    ICMP6_PACKET_TOO_BIG,
+    ICMP6_TIME_EXCEEDED,
+    ICMP_DEST_UNREACH,
+    ICMP_TIME_EXCEEDED,
+    NET_UNREACHABLE,
+    NO_ROUTE,
+    PORT_UNREACHABLE,
+    PORT_UNREACHABLE6,
+    PROTOCOL_UNREACHABLE,
+    icmp_error,
+)
 from synack.wire.ip import encode_packed
 from synack.wire.segment import (
     ACK,
@@ -60,6 +82,8 @@ from synack.wire.segment import (
     SACK_PERMITTED,
     SYN,
     URG,
+    FastOpen,
+    FastOpenExp,
     MaxSegmentSize,
     Option,
     Sack,
@@ -91,6 +115,7 @@ _TCPI_NUMBER = {state: number for number, state in enumerate(_SOCKSTAT_NAMES)}
 _TCPI_STATES = {f"TCPI_{name}": _TCPI_NUMBER[state] for state, name in _SOCKSTAT_NAMES.items()}
 _TCPI_STATES["TCPI_SYN_RECEIVED"] = _TCPI_STATES["TCPI_SYN_RCVD"]
 TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK, TCPI_OPT_WSCALE, TCPI_OPT_ECN = 1, 2, 4, 8
+TCPI_OPT_SYN_DATA = 32  # Linux: the SYN's data was acknowledged (or accepted)
 
 # The IP ECN codepoints a script's [tag] allows (RFC 3168 5); ect01 is either ECT.
 _ECN_CODEPOINTS = {
@@ -115,8 +140,53 @@ SYMBOLS = {
     "TCP_NOPUSH": 4, "TCP_NOOPT": 8, "TCP_KEEPINIT": 128, "TCP_KEEPIDLE": 256,
     "TCP_KEEPINTVL": 512, "TCP_KEEPCNT": 1024, "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2,
     "MSG_PEEK": 0x2, "MSG_DONTWAIT": 0x80, "SHUT_RD": 0, "SHUT_WR": 1, "SHUT_RDWR": 2,
+    "MSG_EOR": 0x8, "MSG_NOSIGNAL": 0x20000, "POLLIN": 0x1, "POLLPRI": 0x2, "POLLOUT": 0x4,
+    "POLLERR": 0x8, "POLLHUP": 0x10, "POLLNVAL": 0x20, "POLLRDNORM": 0x40, "POLLWRNORM": 0x4,
+    "FIONREAD": 0x4004667F, "NULL": 0,
 }  # fmt: skip
 
+
+# What the Linux scripts use that synack does not implement, by name: an
+# ERROR saying so (tests/conformance/linux-expected-failures.txt lists them).
+_OUT_OF_SCOPE = {
+    "SO_ZEROCOPY": "zerocopy", "MSG_ZEROCOPY": "zerocopy",
+    "SO_TIMESTAMPING": "timestamping (SO_TIMESTAMPING)",
+    "MSG_ERRQUEUE": "the error queue (zerocopy and timestamping notifications)",
+    "TCP_MD5SIG": "TCP MD5 signatures (RFC 2385)",
+}  # fmt: skip
+_OUT_OF_SCOPE_CALLS = {
+    "splice": "splice", "pipe": "splice (pipes)", "sendfile": "sendfile",
+    "open": "sendfile (files)",
+}  # fmt: skip
+# setsockopt options that set a count or a time in seconds
+_COUNT_OPTIONS: dict[str, tuple[str, Callable[[int], Any]]] = {
+    "TCP_KEEPIDLE": ("keepalive_idle", float), "TCP_KEEPINTVL": ("keepalive_interval", float),
+    "TCP_KEEPCNT": ("keepalive_probes", int), "TCP_SYNCNT": ("syn_retries", int),
+}  # fmt: skip
+_RECV_FLAGS = ("MSG_PEEK", "MSG_DONTWAIT")
+_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL")
+
+# Linux's names for the states (tcpi_state), and the tcp_info fields the
+# engine does not keep, with why.
+_LINUX_STATES = {
+    State.ESTABLISHED: "TCP_ESTABLISHED", State.SYN_SENT: "TCP_SYN_SENT",
+    State.SYN_RECEIVED: "TCP_SYN_RECV", State.FIN_WAIT_1: "TCP_FIN_WAIT1",
+    State.FIN_WAIT_2: "TCP_FIN_WAIT2", State.TIME_WAIT: "TCP_TIME_WAIT", State.CLOSED: "TCP_CLOSE",
+    State.CLOSE_WAIT: "TCP_CLOSE_WAIT", State.LAST_ACK: "TCP_LAST_ACK", State.LISTEN: "TCP_LISTEN",
+    State.CLOSING: "TCP_CLOSING",
+}  # fmt: skip
+_LINUX_TCPI_UNKNOWN = {
+    "tcpi_delivered": "the engine does not count delivered packets",
+    "tcpi_delivered_ce": "the engine does not count delivered packets",
+    "tcpi_busy_time": "the engine does not time busy, rwnd- or sndbuf-limited periods",
+    "tcpi_rwnd_limited": "the engine does not time busy, rwnd- or sndbuf-limited periods",
+    "tcpi_sndbuf_limited": "the engine does not time busy, rwnd- or sndbuf-limited periods",
+    "tcpi_reord_seen": "the engine does not count reordering events",
+    "tcpi_data_segs_out": "the engine does not count data segments apart",
+    "tcpi_data_segs_in": "the engine does not count data segments apart",
+    "tcpi_delivery_rate": "the engine does not estimate the delivery rate",
+    "tcpi_pacing_rate": "the engine does not keep a pacing rate",
+}
 
 # The engine's reasons that a socket reports as ETIMEDOUT.
 _TIMEOUTS = frozenset({err.USER_TIMEOUT, err.RETRANSMISSION_TIMEOUT, err.KEEPALIVE_TIMEOUT})
@@ -152,6 +222,30 @@ class Socket:
     closed: bool = False
     shut_wr: bool = False
     connected: bool = False  # the handshake completed
+    shut_rd: bool = False  # shutdown(SHUT_RD): reads return 0 at once
+    notsent_lowat: int = 0  # TCP_NOTSENT_LOWAT; 0: the sysctl's (no limit by default)
+    inq: bool = False  # TCP_INQ: recvmsg carries a TCP_CM_INQ control message
+    cork: bool = False  # TCP_CORK
+    sndbuf: int | None = None  # SO_SNDBUF / SO_RCVBUF as getsockopt reports them
+    rcvbuf: int | None = None
+    user_mss: int | None = None  # TCP_MAXSEG set
+
+
+@dataclass
+class Interest:
+    """One fd in an epoll set: the events asked for, the data returned with
+    them, and for EPOLLET the readiness already reported."""
+
+    events: int
+    data: tuple[str, int]  # ("fd", n) or ("ptr", n): the epoll_data member set
+    seen: int = 0  # EPOLLET: the bits ready at the last look
+    pending: int = 0  # EPOLLET: bits that became ready since the last report
+
+
+@dataclass
+class Epoll:
+    fd: int
+    interests: dict[int, Interest] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,6 +257,7 @@ class Blocked:
     started: float
     attempt: Callable[[], tuple[int, str | None] | None]
     end: float | None = None  # when the script says it returns
+    wake: float | None = None  # when its own timeout (poll's) makes it return
 
 
 @dataclass
@@ -183,7 +278,7 @@ class RunResult:
     mode: str = ""  # the ip version it ran in
 
 
-class Runner:
+class Runner(FastOpenCalls):
     def __init__(self, script: Script, profile: Profile, mode: RunMode | None = None) -> None:
         self.script = script
         self.profile = profile
@@ -211,6 +306,9 @@ class Runner:
         self.route: dict[str, int] = {}  # ip route metrics set: advmss, mtu, initcwnd
         self.offload: dict[str, bool] = {}  # ethtool -K: tso, gso
         self.event_end: float | None = None  # the current event's end time (a range's)
+        self.code_names: dict[str, Any] = {}  # what %{ NAME = value }% blocks set
+        self.fastopen_queue: dict[int, int] = {}  # fd -> TCP_FASTOPEN's queue length
+        self.fastopen_connect: set[int] = set()  # fds with TCP_FASTOPEN_CONNECT
         self.sysctls: dict[str, str] = {}
         self.host = Host(
             self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
@@ -226,6 +324,17 @@ class Runner:
         self.blocked: list[Blocked] = []
         self.current: Socket | None = None  # the socket tcp_info describes
         self.owner: dict[Connection, Socket] = {}
+        self.errno = dict(profile.errno) or ERRNO
+        self.symbols = {**SYMBOLS, **profile.symbols}
+        self.epolls: dict[int, Epoll] = {}
+        self.last_data_recv: dict[Connection, float] = {}  # tcpi_last_data_recv
+        self.pending_wake: float | None = None  # a blocking call's timeout (poll)
+        self.progress: dict[int, int] = {}  # a blocking write's bytes so far, by event
+        self.deadlines: dict[int, float | None] = {}  # a waiting poll's timeout, by event
+
+    def _settings(self) -> dict[str, Any]:
+        """What the script's sysctls set (checked when they were set)."""
+        return self.profile.settings_for(self.sysctls)
 
     def _config(self) -> TcpConfig:
         """The configuration a new socket gets: the profile's, with the script's
@@ -250,18 +359,21 @@ class Runner:
         for _, _, segment in self.host.segments_to_send(self.now):
             self.sent.append(Sent(self.now, segment))
         while (hev := self.host.next_event()) is not None:
+            event = hev.event
+            if isinstance(event, (Connected, DataReceived)):
+                # Linux's lrcvtime: the handshake's end, then each data arrival
+                self.last_data_recv[hev.connection] = self.now
             sock = self.owner.get(hev.connection)
             if sock is None:
                 continue
-            event = hev.event
             if isinstance(event, Connected):
                 sock.connected = True
             elif isinstance(event, ConnectionReset):
                 # sockets call a RST before the handshake completed a refusal
                 refused = "refused" in event.reason or not sock.connected
-                sock.error = ERRNO["ECONNREFUSED" if refused else "ECONNRESET"]
+                sock.error = self.errno["ECONNREFUSED" if refused else "ECONNRESET"]
             elif isinstance(event, ConnectionAborted) and event.reason in _TIMEOUTS:
-                sock.error = ERRNO["ETIMEDOUT"]
+                sock.error = self.errno["ETIMEDOUT"]
 
     def _advance(self, until: float, stop_on_output: bool = False) -> None:
         """Run timers up to ``until``; with ``stop_on_output``, stop at the first segment."""
@@ -271,6 +383,9 @@ class Runner:
             if stop_on_output and self.sent:
                 return
             deadline = self.host.get_timer()
+            wake = min((b.wake for b in self.blocked if b.wake is not None), default=None)
+            if wake is not None and (deadline is None or wake < deadline):
+                deadline = wake  # a blocked poll's timeout
             if deadline is None or deadline > until:
                 break
             self.now = max(self.now, deadline)
@@ -484,6 +599,22 @@ class Runner:
                 self.current = sock
         self._retry_blocked()
 
+    def _inject_icmp(self, event: Event, spec: IcmpSpec) -> None:
+        """An ICMP error from the peer's side about one of our segments: the
+        quoted segment is ours (sequence numbers relative to our ISN)."""
+        if self.local_port is None:
+            raise InterpreterError(event.line, "no connection for this ICMP error to quote")
+        icmp_type, code = _icmp_type_code(spec, self.mode.ip_version, event)
+        local_isn = self.local_isn if self.local_isn is not None else 0
+        quoted = Segment(
+            self.local_port, self.remote_port, sq.add(local_isn, spec.start), 0, ACK, 0,
+            payload=bytes(spec.length),
+        )  # fmt: skip
+        packet = encode_packed(self.local_packed, self.remote_packed, quoted)
+        self.host.receive_packet(icmp_error(packet, icmp_type, code, spec.mtu or 0), self.now)
+        self._collect()
+        self._retry_blocked()
+
     # ------------------------------------------------------------------
     # Everything else
     # ------------------------------------------------------------------
@@ -491,6 +622,8 @@ class Runner:
         action = event.action
         if isinstance(action, PacketSpec):
             self._inject(event, action)
+        elif isinstance(action, IcmpSpec):
+            self._inject_icmp(event, action)
         elif isinstance(action, SyscallSpec):
             self._syscall(event, action, when)
         elif isinstance(action, ShellSpec):
@@ -500,26 +633,33 @@ class Runner:
 
     # -- system calls ----------------------------------------------------
     def _syscall(self, event: Event, call: SyscallSpec, when: float) -> None:
-        handler = getattr(self, f"_sys_{call.name}", None)
-        if handler is None:
-            raise InterpreterError(event.line, f"system call {call.name}() is not emulated")
-        outcome = handler(event, call)
+        handled, outcome = self.fastopen_call(event, call)
+        handler: Callable[..., Any] | None = self._fastopen_retry
+        if not handled:
+            handler = getattr(self, f"_sys_{call.name}", None)
+            if handler is None:
+                raise InterpreterError(event.line, f"system call {call.name}() is not emulated")
+            outcome = handler(event, call)
         if outcome is None:  # it blocks
             if event.time.end is None:
                 raise ScriptFailure(
                     event.line, f"{call.name}() would block, and the script gives no end time"
                 )
             blocked = Blocked(
-                event, call, when, lambda: handler(event, call, retry=True), self.event_end
-            )
+                event, call, when, lambda: handler(event, call, retry=True), self.event_end,
+                self.pending_wake,
+            )  # fmt: skip
+            self.pending_wake = None
             self.blocked.append(blocked)
             return
+        self.pending_wake = None
         if self.event_end is not None:
             self._check_end(event, self.event_end, when)
         self._check_result(event, call, outcome)
         self._collect()
 
     def _retry_blocked(self) -> None:
+        self._refresh_epolls()
         for blocked in list(self.blocked):
             outcome = blocked.attempt()
             if outcome is None:
@@ -547,7 +687,8 @@ class Runner:
         value, errno = outcome
         expected = self._value(call.result, event)
         # errnos compare by number: EAGAIN is EWOULDBLOCK
-        same_errno = ERRNO.get(errno or "", errno) == ERRNO.get(call.errno or "", call.errno)
+        table = self.errno
+        same_errno = table.get(errno or "", errno) == table.get(call.errno or "", call.errno)
         if value != expected or (expected == -1 and not same_errno):
             got = f"{value}" + (f" {errno}" if errno else "")
             want = f"{expected}" + (f" {call.errno}" if call.errno else "")
@@ -557,10 +698,10 @@ class Runner:
         if expr.value is not None:
             return expr.value
         if expr.kind == "name":
-            if expr.text in SYMBOLS:
-                return SYMBOLS[expr.text]
-            if expr.text in ERRNO:
-                return ERRNO[expr.text]
+            if expr.text in self.symbols:
+                return self.symbols[expr.text]
+            if expr.text in self.errno:
+                return self.errno[expr.text]
             if expr.text == "O_NONBLOCK":
                 return self.profile.o_nonblock
         if expr.kind == "or":
@@ -585,9 +726,9 @@ class Runner:
         fd: int | None = None
         if call.result.kind == "int" and call.result.value is not None:
             fd = call.result.value if call.result.value >= 0 else None
-        if fd is None or fd in self.sockets:
+        if fd is None or fd in self.sockets or fd in self.epolls:
             fd = 3
-            while fd in self.sockets:
+            while fd in self.sockets or fd in self.epolls:
                 fd += 1
         sock = Socket(fd, self._config())
         self.sockets[fd] = sock
@@ -602,7 +743,8 @@ class Runner:
         sock = self._socket(event, call.args[0])
         command = call.args[1].text
         if command == "F_GETFL":
-            return SYMBOLS["O_RDWR"] | (self.profile.o_nonblock if sock.nonblocking else 0), None
+            o_rdwr = self.symbols["O_RDWR"]
+            return o_rdwr | (self.profile.o_nonblock if sock.nonblocking else 0), None
         if command == "F_SETFL":
             flags = self._value(call.args[2], event)
             sock.nonblocking = bool(flags & self.profile.o_nonblock)
@@ -612,44 +754,140 @@ class Runner:
     def _sys_setsockopt(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
         name = call.args[2].text
+        _refuse_out_of_scope(event, name)
         value = self._value(call.args[3], event)
-        cfg = sock.config
-        if name == "SO_REUSEADDR":
-            pass  # ports are free to reuse here: nothing else runs on this Host
+        doubled = 2 if self.profile.sockbuf_doubled else 1
+        if name in ("SO_REUSEADDR", "SO_MARK", "IP_FREEBIND"):
+            pass  # ports are free to reuse, nothing routes by mark, any address binds
         elif name == "SO_RCVBUF":
-            sock.config = replace(cfg, recv_buffer=value)
+            sock.rcvbuf = value * doubled
+            self._configure(sock, recv_buffer=value)
         elif name == "SO_SNDBUF":
-            sock.config = replace(cfg, send_buffer=value)
+            sock.sndbuf = value * doubled
+            self._configure(sock, send_buffer=sock.sndbuf)
+            if sock.conn is not None:
+                sock.conn.send_buf.capacity = sock.sndbuf
         elif name == "SO_KEEPALIVE":
-            sock.config = replace(cfg, keepalive=bool(value))
+            self._configure(sock, keepalive=bool(value))
         elif name == "TCP_NODELAY":
-            sock.config = replace(cfg, nodelay=bool(value))
+            self._configure(sock, nodelay=bool(value))
         elif name == "TCP_NOOPT":
             if value:
-                sock.config = replace(cfg, tcp_options=False)
+                self._configure(sock, tcp_options=False)
         elif name == "TCP_KEEPINIT":
-            sock.config = replace(cfg, connect_timeout=float(value))
+            self._configure(sock, connect_timeout=float(value))
         elif name == "TCP_MAXSEG":
-            sock.config = replace(cfg, mss=value)
+            sock.user_mss = value
+            self._configure(sock, mss=value)
+        elif name in ("TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_SYNCNT"):
+            if value < 1:
+                return -1, "EINVAL"
+            field_name, kind = _COUNT_OPTIONS[name]
+            changes: dict[str, Any] = {field_name: kind(value)}
+            if name == "TCP_SYNCNT":  # as the sysctl tcp_syn_retries
+                changes["syn_r2"] = float((1 << (value + 1)) - 1)
+            self._configure(sock, **changes)
+        elif name == "TCP_USER_TIMEOUT":
+            # RFC 5482: how long sent data may stay unacknowledged, in ms; 0: the default
+            if value < 0:
+                return -1, "EINVAL"
+            self._configure(sock, user_timeout=value / 1000 if value else None)
+        elif name == "TCP_CORK":
+            sock.cork = bool(value)
+            if sock.conn is not None:
+                sock.conn.set_cork(sock.cork)
+        elif name == "TCP_NOTSENT_LOWAT":
+            sock.notsent_lowat = value & 0xFFFFFFFF
+        elif name == "TCP_INQ":
+            sock.inq = bool(value)
         else:
             raise InterpreterError(event.line, f"setsockopt {name} is not emulated")
+        self._collect()
         return 0, None
+
+    def _configure(self, sock: Socket, **changes: Any) -> None:
+        """Change a socket's settings, and its connection's or listener's too."""
+        sock.config = replace(sock.config, **changes)
+        conn = sock.conn
+        if conn is not None:
+            conn.config = replace(conn.config, **changes)
+            if conn.on_wakeup is not None:
+                conn.on_wakeup(conn)  # TCP_NODELAY and the like may let data out
+        if sock.listening and sock.bound_port is not None:
+            listener = self.host.listeners.get(sock.bound_port)
+            if listener is not None:
+                listener.config = sock.config
 
     def _sys_getsockopt(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
         name = call.args[2].text
+        _refuse_out_of_scope(event, name)
+        cfg = sock.conn.config if sock.conn is not None else sock.config
+        actual: int
         if name == "SO_ERROR":
             actual = sock.error
             sock.error = 0
         elif name == "SO_RCVBUF":
-            actual = sock.conn.recv_buffer if sock.conn is not None else sock.config.recv_buffer
+            if sock.rcvbuf is not None:
+                actual = sock.rcvbuf
+            else:
+                actual = sock.conn.recv_buffer if sock.conn is not None else cfg.recv_buffer
         elif name == "SO_SNDBUF":
-            actual = sock.config.send_buffer
+            actual = sock.sndbuf if sock.sndbuf is not None else cfg.send_buffer
+        elif name == "SO_KEEPALIVE":
+            actual = int(cfg.keepalive)
+        elif name == "TCP_NODELAY":
+            actual = int(cfg.nodelay)
+        elif name == "TCP_MAXSEG":
+            actual = self._maxseg(sock)
+        elif name == "TCP_KEEPIDLE":
+            actual = int(cfg.keepalive_idle)
+        elif name == "TCP_KEEPINTVL":
+            actual = int(cfg.keepalive_interval)
+        elif name == "TCP_KEEPCNT":
+            actual = cfg.keepalive_probes
+        elif name == "TCP_SYNCNT":
+            actual = cfg.syn_retries
+        elif name == "TCP_USER_TIMEOUT":
+            actual = round((cfg.user_timeout or 0) * 1000)
+        elif name == "TCP_CORK":
+            actual = int(sock.cork)
+        elif name == "TCP_NOTSENT_LOWAT":
+            actual = sock.notsent_lowat
+        elif name == "TCP_INQ":
+            actual = int(sock.inq)
         else:
             raise InterpreterError(event.line, f"getsockopt {name} is not emulated")
         expected = self._value(call.args[3], event)
         if actual != expected:
             raise ScriptFailure(event.line, f"getsockopt {name} gave {actual}, expected {expected}")
+        return 0, None
+
+    def _maxseg(self, sock: Socket) -> int:
+        """TCP_MAXSEG as Linux reports it: the current send MSS of a connection
+        (less the timestamp option), else the MSS set, else the default 536."""
+        conn = sock.conn
+        if conn is not None and conn.state not in (State.CLOSED, State.SYN_SENT, State.LISTEN):
+            return conn.mss_payload()
+        return sock.user_mss if sock.user_mss is not None else 536
+
+    def _sys_ioctl(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        sock = self._socket(event, call.args[0])
+        request = call.args[1].text
+        conn = sock.conn
+        if sock.listening:
+            return -1, "EINVAL"
+        if request in ("SIOCINQ", "FIONREAD"):
+            actual = conn.receive_queued if conn is not None else 0  # the FIN not counted
+        elif request == "SIOCOUTQ":
+            actual = conn.send_queued if conn is not None else 0
+        elif request == "SIOCOUTQNSD":
+            actual = _unsent(conn) if conn is not None else 0
+        else:
+            raise InterpreterError(event.line, f"ioctl {request} is not emulated")
+        expected = self._value(call.args[2], event)
+        if actual != expected:
+            raise ScriptFailure(event.line, f"ioctl {request} gave {actual}, expected {expected}")
         return 0, None
 
     def _sys_bind(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
@@ -661,7 +899,11 @@ class Runner:
     def _sys_listen(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
         port = sock.bound_port or LOCAL_PORT
-        self.host.listen(port, self._value(call.args[1], event), sock.config, now=self.now)
+        # net.ipv4.tcp_fastopen's 0x400: every listener has a Fast Open queue
+        queue = self.fastopen_queue.get(sock.fd) or self._settings().get("_fastopen_queue", 0)
+        self.host.listen(
+            port, self._value(call.args[1], event), sock.config, now=self.now, fastopen=queue
+        )
         sock.listening = True
         self.local_port = port
         self.remote_port = REMOTE_CLIENT_PORT
@@ -682,6 +924,31 @@ class Runner:
         self.owner[conn] = new
         self.current = new
         return new.fd, None
+
+    def _fastopen_retry(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        """A blocked Fast Open connect or send returns when the handshake is done."""
+        sock = self._socket(event, call.args[0])
+        outcome = self._connect_outcome(sock)
+        if outcome is None or outcome[0] < 0 or call.name == "connect":
+            return outcome
+        conn = sock.conn
+        assert conn is not None
+        size = self._send_size(event, call)
+        return conn.send(bytes(size)), None
+
+    def _open_connection(
+        self, sock: Socket, fastopen: bool = False, defer: bool = False, data: bytes = b""
+    ) -> None:
+        """connect(): the Host's active open for ``sock``, to the script's peer."""
+        conn = self.host.connect(
+            (self.remote, REMOTE_PORT), self.now, local_port=sock.bound_port,
+            config=sock.config, fastopen=fastopen, data=data, defer=defer,
+        )  # fmt: skip
+        sock.conn = conn
+        self.owner[conn] = sock
+        self.current = sock
+        self.local_port = conn.local[1]
+        self.remote_port = REMOTE_PORT
 
     def _sys_connect(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
@@ -711,74 +978,426 @@ class Runner:
         if sock.error:
             errno = sock.error
             sock.error = 0
-            return -1, _errno_name(errno)
+            return -1, self._errno_name(errno)
         return 0, None
 
     def _sys_read(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
-        return self._receive(event, call, self._value(call.args[2], event), 0)
+        return self._receive(event, call, self._value(call.args[2], event), 0, call.args[1])
 
     def _sys_recv(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         flags = self._value(call.args[3], event) if len(call.args) > 3 else 0
-        return self._receive(event, call, self._value(call.args[2], event), flags)
+        return self._receive(event, call, self._value(call.args[2], event), flags, call.args[1])
 
-    @staticmethod
-    def _unusable(sock: Socket) -> tuple[int, str] | None:
+    _sys_recvfrom = _sys_recv
+
+    def _sys_recvmsg(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        sock = self._socket(event, call.args[0])
+        msg = self._msghdr(event, call.args[1])
+        flags = self._flags(event, call.args[2])
+        size = self._iov_length(event, msg)
+        outcome = self._receive(event, call, size, flags, None)
+        if outcome is None or outcome[0] < 0:
+            return outcome
+        flags_expr = msg.get("msg_flags")
+        if isinstance(flags_expr, Expr) and flags_expr.kind != "ellipsis":
+            expected = self._value(flags_expr, event)
+            if expected != 0:
+                raise ScriptFailure(event.line, f"recvmsg() msg_flags 0, expected {expected}")
+        self._check_inq(event, sock, msg.get("msg_control"))
+        return outcome
+
+    def _check_inq(self, event: Event, sock: Socket, control: Value | None) -> None:
+        """TCP_INQ: recvmsg returns a TCP_CM_INQ message with the bytes left to
+        read (and 1 once the peer's FIN is in and nothing is left, as Linux)."""
+        wanted: list[StructValue] = []
+        if isinstance(control, Array):
+            wanted = [item for item in control.items if isinstance(item, StructValue)]
+        elif isinstance(control, StructValue):
+            wanted = [control]
+        if not sock.inq:
+            if wanted:
+                raise ScriptFailure(event.line, "recvmsg() gave no control message")
+            return
+        conn = sock.conn
+        assert conn is not None
+        inq = conn.receive_queued
+        if inq == 0 and _peer_finished(conn):
+            inq = 1
+        if len(wanted) != 1:
+            raise ScriptFailure(event.line, f"recvmsg() gave one TCP_CM_INQ message ({inq})")
+        cmsg = wanted[0]
+        kind = cmsg.get("cmsg_type")
+        data = cmsg.get("cmsg_data")
+        if not isinstance(kind, Expr) or kind.text != "TCP_CM_INQ" or not isinstance(data, Expr):
+            raise InterpreterError(event.line, "only TCP_CM_INQ control messages are emulated")
+        expected = self._value(data, event)
+        if inq != expected:
+            raise ScriptFailure(event.line, f"recvmsg() TCP_CM_INQ gave {inq}, expected {expected}")
+
+    def _unusable(self, sock: Socket) -> tuple[int, str] | None:
         """The failure a read or write on ``sock`` returns before anything else:
         not connected, or the pending socket error (which it clears)."""
         if sock.conn is None:
             return -1, "ENOTCONN"
         if sock.error:
             errno, sock.error = sock.error, 0
-            return -1, _errno_name(errno)
+            return -1, self._errno_name(errno)
         return None
 
-    def _receive(self, event: Event, call: SyscallSpec, size: int, flags: int) -> Any:
+    def _receive(
+        self, event: Event, call: SyscallSpec, size: int, flags: int, buffer: Expr | None
+    ) -> Any:
         sock = self._socket(event, call.args[0])
+        flags = self._check_flags(event, flags, _RECV_FLAGS)
         failure = self._unusable(sock)
         if failure is not None:
             return failure
         conn = sock.conn
         assert conn is not None
+        symbols = self.symbols
         if conn.receive_queued:
-            data = conn.peek(size) if flags & SYMBOLS["MSG_PEEK"] else conn.receive(size)
+            if buffer is not None and buffer.text == "NULL" and size:
+                return -1, "EFAULT"
+            peek = flags & symbols["MSG_PEEK"]
+            data = conn.peek(size) if peek else conn.receive(size)
             self._collect()
             return len(data), None
-        if conn.at_eof or conn.state is State.CLOSED:
-            return 0, None
-        if sock.nonblocking or flags & SYMBOLS["MSG_DONTWAIT"]:
+        if sock.shut_rd or conn.at_eof or conn.state is State.CLOSED:
+            return 0, None  # after shutdown(SHUT_RD) a read never waits (Linux)
+        if sock.nonblocking or flags & symbols["MSG_DONTWAIT"]:
             return -1, "EWOULDBLOCK"
         return None
 
     def _sys_write(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        size = self._value(call.args[2], event)
+        return self._send(event, call, size, 0, call.args[1], retry)
+
+    def _sys_send(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        size = self._value(call.args[2], event)
+        flags = self._flags(event, call.args[3]) if len(call.args) > 3 else 0
+        return self._send(event, call, size, flags, call.args[1], retry)
+
+    _sys_sendto = _sys_send
+
+    def _sys_sendmsg(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        msg = self._msghdr(event, call.args[1])
+        if msg.get("msg_control") is not None:
+            raise InterpreterError(event.line, "sendmsg() control messages are not emulated")
+        size = self._iov_length(event, msg)
+        return self._send(event, call, size, self._flags(event, call.args[2]), None, retry)
+
+    def _send(
+        self,
+        event: Event,
+        call: SyscallSpec,
+        size: int,
+        flags: int,
+        buffer: Expr | None,
+        retry: bool,
+    ) -> Any:
+        """write, send, sendto, sendmsg: ``size`` bytes. A blocking socket waits
+        until all of them are in the send buffer; a non-blocking one takes what
+        fits, or fails with EAGAIN. MSG_EOR ends a record: no segment carries
+        bytes from both sides of its end."""
         sock = self._socket(event, call.args[0])
-        failure = self._unusable(sock)
-        if failure is not None:
-            return failure
+        flags = self._check_flags(event, flags, _SEND_FLAGS)
+        key = id(event)
+        done = self.progress.get(key, 0) if retry else 0
+        if not retry:
+            failure = self._unusable(sock)
+            if failure is not None:
+                return failure
+            if buffer is not None and buffer.text == "NULL" and size:
+                return -1, "EFAULT"
         conn = sock.conn
         assert conn is not None
         if sock.shut_wr or conn.state is State.CLOSED:
+            self.progress.pop(key, None)
             return -1, "EPIPE"
-        size = self._value(call.args[2], event)
+        symbols = self.symbols
+        eor = bool(flags & symbols.get("MSG_EOR", 0))
         try:
-            accepted = conn.send(bytes(size))
+            accepted = conn.send(bytes(size - done), eor=eor)
         except TcpError:
+            self.progress.pop(key, None)
             return -1, "EPIPE"
+        done += accepted
         self._collect()
-        return accepted, None
+        nonblocking = sock.nonblocking or flags & symbols["MSG_DONTWAIT"]
+        if done < size and not nonblocking:
+            self.progress[key] = done
+            return None  # blocks until everything is in the buffer
+        self.progress.pop(key, None)
+        if done == 0 and size:
+            return -1, "EWOULDBLOCK"
+        return done, None
 
-    _sys_send = _sys_write
+    def _msghdr(self, event: Event, expr: Expr) -> StructValue:
+        try:
+            msg = parse_expr(expr)
+        except StructError as exc:
+            raise InterpreterError(event.line, str(exc)) from None
+        if not isinstance(msg, StructValue):
+            raise InterpreterError(event.line, f"expected a struct msghdr, not {expr.text!r}")
+        return msg
+
+    def _iov_length(self, event: Event, msg: StructValue) -> int:
+        """The bytes a msghdr's msg_iov holds: the sum of its iov_len."""
+        iov = msg.get("msg_iov")
+        items: tuple[Value, ...] = ()
+        if isinstance(iov, Array):
+            items = iov.items
+        elif isinstance(iov, StructValue):
+            items = (iov,)
+        total = 0
+        for item in items:
+            if not isinstance(item, StructValue):
+                raise InterpreterError(event.line, "msg_iov holds {iov_base, iov_len} structs")
+            length = item.get("iov_len")
+            if length is None and len(item.positional) == 2:
+                length = item.positional[1]
+            if not isinstance(length, Expr):
+                raise InterpreterError(event.line, "an iovec without its length")
+            total += self._value(length, event)
+        return total
+
+    def _flags(self, event: Event, expr: Expr) -> int:
+        for item in expr.items if expr.kind == "or" else (expr,):
+            _refuse_out_of_scope(event, item.text)
+        return self._value(expr, event)
+
+    def _check_flags(self, event: Event, flags: int, allowed: tuple[str, ...]) -> int:
+        """``flags``, with those not emulated refused by name."""
+        known = 0
+        for name in allowed:
+            known |= self.symbols.get(name, 0)
+        unknown = flags & ~known
+        if unknown:
+            names = [n for n, v in self.symbols.items() if n.startswith("MSG_") and v & unknown]
+            raise InterpreterError(
+                event.line, f"flag(s) {'|'.join(names) or hex(unknown)} are not emulated"
+            )
+        return flags
 
     def _sys_shutdown(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
         how = call.args[1].text
         if sock.conn is None:
             return -1, "ENOTCONN"
+        if how in ("SHUT_RD", "SHUT_RDWR"):
+            sock.shut_rd = True  # reads return what is queued, then 0 without waiting
         if how in ("SHUT_WR", "SHUT_RDWR") and not sock.shut_wr:
             sock.shut_wr = True
             if sock.conn.state is not State.CLOSED:
                 sock.conn.shutdown_write(self.now)
         self._collect()
         return 0, None
+
+    # -- poll and epoll --------------------------------------------------
+    def _readiness(self, sock: Socket) -> int:
+        """What poll() reports for ``sock``, as Linux's tcp_poll works it out."""
+        s = self.symbols
+        mask = s["POLLERR"] if sock.error else 0
+        if sock.listening:
+            listener = self.host.listeners.get(sock.bound_port or 0)
+            if listener is not None and listener.accept_queue:
+                mask |= s["POLLIN"] | s["POLLRDNORM"]
+            return mask
+        conn = sock.conn
+        if conn is None:
+            return mask | s["POLLOUT"] | s["POLLWRNORM"] | s["POLLHUP"]
+        state = self.host.state_of(conn)
+        closed = state is State.CLOSED
+        rcv_shutdown = sock.shut_rd or closed or _peer_finished(conn)
+        send_shutdown = sock.shut_wr or closed
+        if closed or (rcv_shutdown and send_shutdown):
+            mask |= s["POLLHUP"]
+        if rcv_shutdown:
+            mask |= s["POLLIN"] | s["POLLRDNORM"] | s.get("POLLRDHUP", 0)
+        if state in (State.SYN_SENT, State.SYN_RECEIVED):
+            return mask
+        if conn.receive_queued:
+            mask |= s["POLLIN"] | s["POLLRDNORM"]
+        if not send_shutdown and self._writable(sock, conn):
+            mask |= s["POLLOUT"] | s["POLLWRNORM"]
+        return mask
+
+    def _writable(self, sock: Socket, conn: Connection) -> bool:
+        """Linux's sk_stream_is_writeable on a wakeup: free space at least half
+        what is queued, and (TCP_NOTSENT_LOWAT) twice the unsent bytes below
+        the low-water mark."""
+        queued = conn.send_queued
+        if conn.send_space <= 0 or conn.send_space < queued // 2:
+            return False
+        lowat = sock.notsent_lowat or int(self.sysctls.get("net.ipv4.tcp_notsent_lowat", "0"), 0)
+        return not lowat or 2 * _unsent(conn) < lowat
+
+    def _sys_poll(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        pollfds = self._struct_list(event, call.args[0])
+        timeout = self._value(call.args[2], event)
+        s = self.symbols
+        always = s["POLLERR"] | s["POLLHUP"] | s["POLLNVAL"]
+        actual: list[int] = []
+        for pollfd in pollfds:
+            fd = self._member_value(event, pollfd, "fd")
+            sock = self.sockets.get(fd)
+            events = self._member_value(event, pollfd, "events")
+            ready = s["POLLNVAL"] if sock is None else self._readiness(sock)
+            actual.append(ready & (events | always))
+        count = sum(1 for revents in actual if revents)
+        if count == 0 and self._waits(event, timeout, retry):
+            return None
+        for pollfd, revents in zip(pollfds, actual, strict=True):
+            wanted = pollfd.get("revents")
+            if isinstance(wanted, Expr) and wanted.kind != "ellipsis":
+                expected = self._value(wanted, event)
+                if revents != expected:
+                    fd = self._member_value(event, pollfd, "fd")
+                    raise ScriptFailure(
+                        event.line,
+                        f"poll() fd {fd} revents {self._mask_text(revents, 'POLL')}, "
+                        f"expected {self._mask_text(expected, 'POLL')}",
+                    )
+        return count, None
+
+    def _waits(self, event: Event, timeout: int, retry: bool) -> bool:
+        """Whether a poll or epoll_wait with nothing to report waits on: until its
+        timeout (ms; negative: none), which the clock then stops at."""
+        if timeout == 0:
+            return False
+        key = id(event)
+        if not retry:
+            deadline = self.now + timeout / 1000 if timeout > 0 else None
+            self.deadlines[key] = deadline
+            self.pending_wake = deadline
+            return True
+        deadline = self.deadlines.get(key)
+        if deadline is not None and self.now >= deadline - 1e-9:
+            del self.deadlines[key]
+            return False
+        return True
+
+    def _mask_text(self, mask: int, prefix: str) -> str:
+        names = [
+            name
+            for name, bit in self.symbols.items()
+            if name.startswith(prefix) and bit and bit & (bit - 1) == 0
+            and mask & bit and not name.endswith(("NORM", "_CTL_ADD", "_CTL_DEL", "_CTL_MOD"))
+        ]  # fmt: skip
+        return "|".join(names) or "0"
+
+    def _struct_list(self, event: Event, expr: Expr) -> list[StructValue]:
+        try:
+            value = parse_expr(expr)
+        except StructError as exc:
+            raise InterpreterError(event.line, str(exc)) from None
+        items = value.items if isinstance(value, Array) else (value,)
+        if not all(isinstance(item, StructValue) for item in items):
+            raise InterpreterError(event.line, f"expected structs in {expr.text!r}")
+        return [item for item in items if isinstance(item, StructValue)]
+
+    def _member_value(self, event: Event, struct: StructValue, name: str) -> int:
+        value = struct.get(name)
+        if not isinstance(value, Expr):
+            raise InterpreterError(event.line, f"{name} is missing from {struct!r}")
+        return self._value(value, event)
+
+    def _sys_epoll_create(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        fd = call.result.value if call.result.kind == "int" and call.result.value else None
+        if fd is None or fd < 0 or fd in self.sockets or fd in self.epolls:
+            fd = 3
+            while fd in self.sockets or fd in self.epolls:
+                fd += 1
+        self.epolls[fd] = Epoll(fd)
+        return fd, None
+
+    _sys_epoll_create1 = _sys_epoll_create
+
+    def _epoll(self, event: Event, expr: Expr) -> Epoll:
+        fd = self._value(expr, event)
+        epoll = self.epolls.get(fd)
+        if epoll is None:
+            raise ScriptFailure(event.line, f"fd {fd} is not an epoll instance")
+        return epoll
+
+    def _sys_epoll_ctl(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        epoll = self._epoll(event, call.args[0])
+        op = call.args[1].text
+        fd = self._value(call.args[2], event)
+        sock = self.sockets.get(fd)
+        if sock is None:
+            return -1, "EBADF"
+        if op == "EPOLL_CTL_DEL":
+            return (0, None) if epoll.interests.pop(fd, None) is not None else (-1, "ENOENT")
+        if (op == "EPOLL_CTL_ADD") == (fd in epoll.interests):
+            return -1, "EEXIST" if op == "EPOLL_CTL_ADD" else "ENOENT"
+        (spec,) = self._struct_list(event, call.args[3])
+        events = self._member_value(event, spec, "events")
+        data_name = next((n for n in ("fd", "ptr", "u32", "u64") if spec.get(n) is not None), "fd")
+        data = (data_name, self._member_value(event, spec, data_name))
+        interest = Interest(events, data)
+        # ADD and MOD look at the fd at once: what is ready now is reported
+        ready = self._readiness(sock) & self._epoll_mask(events)
+        interest.seen = interest.pending = ready
+        epoll.interests[fd] = interest
+        return 0, None
+
+    def _epoll_mask(self, events: int) -> int:
+        """The readiness bits an interest watches: its events, with EPOLLERR and
+        EPOLLHUP always (and none once an EPOLLONESHOT interest has fired)."""
+        s = self.symbols
+        flags = s["EPOLLET"] | s["EPOLLONESHOT"]
+        wanted = events & ~flags
+        return (wanted | s["EPOLLERR"] | s["EPOLLHUP"]) if events != -1 else 0
+
+    def _refresh_epolls(self) -> None:
+        """EPOLLET: note the bits that became ready since the last look."""
+        for epoll in self.epolls.values():
+            for fd, interest in epoll.interests.items():
+                sock = self.sockets.get(fd)
+                if sock is None or interest.events == -1:
+                    continue
+                ready = self._readiness(sock) & self._epoll_mask(interest.events)
+                interest.pending |= ready & ~interest.seen
+                interest.seen = ready
+
+    def _sys_epoll_wait(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        epoll = self._epoll(event, call.args[0])
+        maxevents = self._value(call.args[2], event)
+        timeout = self._value(call.args[3], event)
+        s = self.symbols
+        self._refresh_epolls()
+        reported: list[tuple[int, Interest]] = []
+        for fd, interest in epoll.interests.items():
+            sock = self.sockets.get(fd)
+            if sock is None or interest.events == -1 or len(reported) >= maxevents:
+                continue
+            ready = self._readiness(sock) & self._epoll_mask(interest.events)
+            if interest.events & s["EPOLLET"]:
+                ready = ready if interest.pending else 0
+            if not ready:
+                continue
+            interest.pending = 0
+            if interest.events & s["EPOLLONESHOT"]:
+                interest.events = -1  # disabled until EPOLL_CTL_MOD
+            reported.append((ready, interest))
+        if not reported and self._waits(event, timeout, retry):
+            return None
+        expected = self._struct_list(event, call.args[1]) if reported else []
+        for spec, (ready, interest) in zip(expected, reported, strict=False):
+            wanted = self._member_value(event, spec, "events")
+            name, value = interest.data
+            other = spec.get(name)
+            if wanted != ready or (
+                isinstance(other, Expr) and other.kind != "ellipsis"
+                and self._value(other, event) != value
+            ):  # fmt: skip
+                raise ScriptFailure(
+                    event.line,
+                    f"epoll_wait() gave {{events={self._mask_text(ready, 'EPOLL')}, "
+                    f"{name}={value}}}, expected {call.args[1].text}",
+                )
+        return len(reported), None
 
     def _sys_close(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
@@ -800,6 +1419,19 @@ class Runner:
                 conn.close(self.now)
         self._collect()
         return 0, None
+
+    def _out_of_scope_call(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        raise InterpreterError(
+            event.line, f"{_OUT_OF_SCOPE_CALLS[call.name]} is not implemented (out of scope)"
+        )
+
+    _sys_splice = _sys_sendfile = _sys_pipe = _sys_open = _out_of_scope_call
+
+    def _errno_name(self, errno: int) -> str:
+        for name, value in self.errno.items():
+            if value == errno and name != "EAGAIN":
+                return name
+        return str(errno)
 
     # -- shell lines -----------------------------------------------------
     def _shell(self, event: Event, command: str) -> None:
@@ -828,7 +1460,9 @@ class Runner:
             settings = self.profile.settings_for(self.sysctls)
         except SysctlError as exc:
             raise InterpreterError(event.line, str(exc)) from None
-        self.host.config = self._config()
+        self.host.config = config = self._config()
+        if config.fastopen_key is not None:  # net.ipv4.tcp_fastopen_key
+            self.host.fastopen_cookies.set_keys(config.fastopen_key)
         if "_syn_cookies" in settings:
             modes = {0: "never", 1: "on-overflow", 2: "always"}
             self.host.syn_cookies = modes.get(settings["_syn_cookies"], "on-overflow")
@@ -838,7 +1472,8 @@ class Runner:
         if effect.kind == "module" and effect.name == "tcp_cubic.hystart_detect":
             return  # HyStart++ (RFC 9406) has one detector, on the RTT: see docs
         if effect.kind == "flush-metrics":
-            return  # no metrics are kept between scripts: each has a Host of its own
+            self.host.fastopen_cache = CookieCache()  # the client's Fast Open cookies
+            return
         raise InterpreterError(event.line, f"{effect.kind} {effect.name} is not emulated")
 
     def _sockstat(self, event: Event, command: str) -> None:
@@ -903,9 +1538,17 @@ class Runner:
         names.update(
             TCPI_OPT_TIMESTAMPS=TCPI_OPT_TIMESTAMPS, TCPI_OPT_SACK=TCPI_OPT_SACK,
             TCPI_OPT_WSCALE=TCPI_OPT_WSCALE, TCPI_OPT_ECN=TCPI_OPT_ECN,
+            TCPI_OPT_SYN_DATA=TCPI_OPT_SYN_DATA,
         )  # fmt: skip
-        names.update(self._tcp_info())
-        for statement in _statements(code, event):
+        if self.profile.tcp_info == "linux":
+            names.update(self._linux_tcp_info(event, code))
+        else:
+            names.update(self._tcp_info())
+        names.update(self.code_names)
+        for target, statement in _statements(code, event):
+            if target is not None:  # NAME = value: kept for the blocks after
+                self.code_names[target] = names[target] = _evaluate(statement, names, event)
+                continue
             if not _evaluate(statement, names, event):
                 raise ScriptFailure(
                     event.line,
@@ -916,6 +1559,71 @@ class Runner:
                         if name.startswith("tcpi_")
                     ),
                 )
+
+    def _linux_tcp_info(self, event: Event, code: str) -> dict[str, int]:
+        """Linux's struct tcp_info, from the engine's state: cwnd and ssthresh
+        in packets, times in microseconds (tcpi_last_data_recv in ms), the
+        per-packet counts from the loss recovery's records. A field the engine
+        does not know is an ERROR naming it."""
+        for name in sorted(set(re.findall(r"\btcpi_\w+", code))):
+            why = _LINUX_TCPI_UNKNOWN.get(name)
+            if why is not None:
+                raise InterpreterError(event.line, f"tcp_info field {name} is not emulated: {why}")
+        names = dict(self.symbols)
+        sock = self.current
+        conn = sock.conn if sock is not None else None
+        if sock is None or conn is None:
+            state = State.LISTEN if sock is not None and sock.listening else State.CLOSED
+            names.update(tcpi_state=self.symbols[_LINUX_STATES[state]], tcpi_options=0)
+            return names
+        state = self.host.state_of(conn)
+        mss = conn.mss_payload()
+        rec = conn.recovery
+        records = rec.rack.segments if rec.sack_sender else []
+        options = (
+            (1 if conn.ts_ok else 0) | (2 if conn.sack_ok else 0) | (4 if conn.ws_ok else 0)
+            | (8 if conn.ecn_ok else 0) | (32 if conn.stats.syn_data_acked else 0)
+        )  # fmt: skip
+        if rec.rto_recovery:
+            ca_state = "TCP_CA_Loss"
+        elif rec.in_recovery:
+            ca_state = "TCP_CA_Recovery"
+        elif rec.dupacks or rec.rack.sacked_count:
+            ca_state = "TCP_CA_Disorder"
+        else:
+            ca_state = "TCP_CA_Open"
+        flight = sq.sub(conn.snd_max, conn.snd_una)
+        ssthresh = conn.cc.ssthresh
+        srtt, rttvar = conn.rtt.srtt, conn.rtt.rttvar
+        min_rtt = rec.rack.min_rtt
+        received = self.last_data_recv.get(conn, 0.0)
+        names.update(
+            tcpi_state=self.symbols[_LINUX_STATES[state]],
+            tcpi_ca_state=self.symbols[ca_state],
+            tcpi_options=options,
+            tcpi_snd_mss=mss,
+            tcpi_rcv_mss=conn.rcv_mss,
+            tcpi_advmss=conn.rcv_mss,
+            tcpi_snd_wscale=conn.snd_wscale,
+            tcpi_rcv_wscale=conn.rcv_wscale,
+            tcpi_rto=round(conn.rtt.rto * 1e6),
+            tcpi_rtt=round(srtt * 1e6) if srtt is not None else 0,
+            tcpi_rttvar=round(rttvar * 1e6),
+            tcpi_min_rtt=round(min_rtt * 1e6) if min_rtt is not None else 0xFFFFFFFF,
+            tcpi_snd_cwnd=conn.cc.cwnd // mss,
+            tcpi_snd_ssthresh=0x7FFFFFFF if ssthresh >= 1 << 30 else ssthresh // mss,
+            tcpi_rcv_space=conn.recv_buffer,
+            tcpi_unacked=len(records) if rec.sack_sender else -(-flight // mss),
+            tcpi_sacked=sum(1 for r in records if r.sacked),
+            tcpi_lost=sum(1 for r in records if r.lost),
+            tcpi_retrans=sum(1 for r in records if r.retransmitted and not (r.sacked or r.lost)),
+            tcpi_total_retrans=conn.stats.retransmitted_segments,
+            tcpi_reordering=conn.config.dupack_threshold,
+            tcpi_last_data_recv=round((self.now - received) * 1000),
+            tcpi_notsent_bytes=_unsent(conn),
+            tcpi_bytes_acked=max(sq.sub(conn.snd_una, conn.iss) - 1, 0),
+        )
+        return names
 
     def _tcp_info(self) -> dict[str, int]:
         sock = self.current
@@ -931,6 +1639,7 @@ class Runner:
             | (TCPI_OPT_SACK if conn.sack_ok else 0)
             | (TCPI_OPT_WSCALE if conn.ws_ok else 0)
             | (TCPI_OPT_ECN if conn.ecn_ok else 0)
+            | (TCPI_OPT_SYN_DATA if conn.stats.syn_data_acked else 0)  # RFC 7413
         )
         return {
             "tcpi_state": _TCPI_NUMBER[state],
@@ -1009,7 +1718,42 @@ def _letters(flags: int) -> str:
     return text + ("." if flags & ACK else "") or "none"
 
 
+# packetdrill's names of ICMP errors, as (type, code) for IPv4 and for IPv6
+_ICMP_V4 = {
+    ("unreachable", "net_unreachable"): (ICMP_DEST_UNREACH, NET_UNREACHABLE),
+    ("unreachable", "host_unreachable"): (ICMP_DEST_UNREACH, HOST_UNREACHABLE),
+    ("unreachable", "protocol_unreachable"): (ICMP_DEST_UNREACH, PROTOCOL_UNREACHABLE),
+    ("unreachable", "port_unreachable"): (ICMP_DEST_UNREACH, PORT_UNREACHABLE),
+    ("unreachable", "frag_needed"): (ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED),
+    ("unreachable", None): (ICMP_DEST_UNREACH, NET_UNREACHABLE),
+    ("time_exceeded", None): (ICMP_TIME_EXCEEDED, 0),
+}
+_ICMP_V6 = {
+    ("unreachable", "net_unreachable"): (ICMP6_DEST_UNREACH, NO_ROUTE),
+    ("unreachable", "host_unreachable"): (ICMP6_DEST_UNREACH, ADDRESS_UNREACHABLE),
+    ("unreachable", "port_unreachable"): (ICMP6_DEST_UNREACH, PORT_UNREACHABLE6),
+    ("unreachable", "frag_needed"): (ICMP6_PACKET_TOO_BIG, 0),
+    ("unreachable", None): (ICMP6_DEST_UNREACH, NO_ROUTE),
+    ("packet_too_big", None): (ICMP6_PACKET_TOO_BIG, 0),
+    ("time_exceeded", None): (ICMP6_TIME_EXCEEDED, 0),
+}
+
+
+def _icmp_type_code(spec: IcmpSpec, ip_version: int, event: Event) -> tuple[int, int]:
+    table = _ICMP_V4 if ip_version == 4 else _ICMP_V6
+    found = table.get((spec.kind, spec.code))
+    if found is None:
+        raise InterpreterError(
+            event.line, f"icmp {spec.kind} {spec.code or ''} is not known over IPv{ip_version}"
+        )
+    return found
+
+
 def _simple_option(spec: OptionSpec, event: Event) -> Option:
+    if spec.name == "FO":
+        return FastOpen(bytes(spec.values))
+    if spec.name == "FOEXP":
+        return FastOpenExp(bytes(spec.values))
     if spec.name == "mss":
         return MaxSegmentSize(spec.values[0])
     if spec.name == "wscale":
@@ -1023,11 +1767,23 @@ def _simple_option(spec: OptionSpec, event: Event) -> Option:
     raise InterpreterError(event.line, f"option {spec.name!r} is not supported")
 
 
-def _errno_name(errno: int) -> str:
-    for name, value in ERRNO.items():
-        if value == errno and name != "EAGAIN":
-            return name
-    return str(errno)
+def _unsent(conn: Connection) -> int:
+    """Bytes queued and not yet sent (tcpi_notsent_bytes, SIOCOUTQNSD)."""
+    return max(conn.send_buf.unsent(conn.snd_nxt), 0)
+
+
+def _peer_finished(conn: Connection) -> bool:
+    """The peer's FIN has arrived."""
+    return conn.at_eof or conn.state in _PEER_FIN_STATES
+
+
+_PEER_FIN_STATES = frozenset({State.CLOSE_WAIT, State.LAST_ACK, State.CLOSING, State.TIME_WAIT})
+
+
+def _refuse_out_of_scope(event: Event, name: str) -> None:
+    what = _OUT_OF_SCOPE.get(name)
+    if what is not None:
+        raise InterpreterError(event.line, f"{what} is not implemented (out of scope)")
 
 
 def _state_named(event: Event, name: str) -> State:
@@ -1044,23 +1800,34 @@ _ALLOWED_NODES = (
 )  # fmt: skip
 
 
-def _statements(code: str, event: Event) -> list[ast.expr]:
-    """The ``assert`` expressions of a %{ }% block (Python syntax, a subset)."""
+def _statements(code: str, event: Event) -> list[tuple[str | None, ast.expr]]:
+    """The statements of a %{ }% block (Python syntax, a subset): ``assert``
+    expressions (target None), and ``NAME = expression`` assignments."""
     try:
         module = ast.parse(code.strip())
     except SyntaxError as exc:
         raise InterpreterError(event.line, f"%{{ }}% does not parse: {exc.msg}") from None
-    tests = []
+    statements: list[tuple[str | None, ast.expr]] = []
     for statement in module.body:
-        if not isinstance(statement, ast.Assert):
-            raise InterpreterError(event.line, "only assert statements are supported in %{ }%")
-        for node in ast.walk(statement.test):
+        if isinstance(statement, ast.Assert):
+            target, expression = None, statement.test
+        elif (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+        ):
+            target, expression = statement.targets[0].id, statement.value
+        else:
+            raise InterpreterError(
+                event.line, "only assert statements and NAME = value are supported in %{ }%"
+            )
+        for node in ast.walk(expression):
             if not isinstance(node, _ALLOWED_NODES):
                 raise InterpreterError(
                     event.line, f"{type(node).__name__} is not supported in %{{ }}%"
                 )
-        tests.append(statement.test)
-    return tests
+        statements.append((target, expression))
+    return statements
 
 
 def _names_in(node: ast.AST) -> set[str]:

@@ -144,8 +144,10 @@ class Connection(Tcb):
         self._transition(_T.RCV_SYN, "SYN cookie valid")
         self.snd_nxt = self.snd_max = sq.add(self.iss, 1)
 
-    def send(self, data: bytes | bytearray | memoryview) -> int:
-        """SEND: copy as much of ``data`` as fits into the send buffer."""
+    def send(self, data: bytes | bytearray | memoryview, eor: bool = False) -> int:
+        """SEND: copy as much of ``data`` as fits into the send buffer. With
+        ``eor`` (MSG_EOR), data that fits whole ends a record: no segment will
+        carry octets from both sides of its end."""
         st = self.state
         if st is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
@@ -158,9 +160,18 @@ class Connection(Tcb):
         ):  # fmt: skip
             raise err.TcpError(err.CONNECTION_CLOSING)
         n = self.send_buf.queue(data)
+        if eor and n == len(data):
+            self.send_buf.end_record()
         if n > 0:
             self._notify()
         return n
+
+    def set_cork(self, on: bool) -> None:
+        """TCP_CORK: while on, a segment smaller than the MSS waits (for more
+        data, or a FIN), whatever Nagle and TCP_NODELAY say; off lets it go."""
+        self.cork = on
+        if not on:
+            self._notify()
 
     def receive(self, max_bytes: int = 1 << 30) -> bytes:
         """RECEIVE: up to ``max_bytes`` of in-order data.
@@ -1137,11 +1148,12 @@ class Connection(Tcb):
             unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
                 break
+            record = buf.record_room(self.snd_nxt, unsent)  # MSG_EOR: up to a record's end
             flight = self._flight()
             # the peer's window counts all sent; congestion control, what it says
             usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
-            size = min(self._size_goal(mss), unsent, usable)
-            if mss < size < unsent:
+            size = min(self._size_goal(mss), record, usable)
+            if mss < size < record:
                 size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
                 if (
@@ -1152,10 +1164,13 @@ class Connection(Tcb):
                 ):
                     self._arm_persist(now)
                 break
+            held = self.cork and not buf.fin_queued  # TCP_CORK, until a FIN
             if size < mss and not (
+                # a record's end goes at once (only the last data waits, as Linux)
+                (size == record < unsent)
                 # nothing in flight (an early Fast Open answer: nothing but our SYN)
-                (size == unsent and (flight == early or nodelay or buf.fin_queued))
-                or (self.max_snd_wnd and size >= self.max_snd_wnd // 2)
+                or (size == unsent and not held and (flight == early or nodelay or buf.fin_queued))
+                or (not held and self.max_snd_wnd and size >= self.max_snd_wnd // 2)
             ):
                 if flight == 0 and self._t_persist is None:
                     self._arm_persist(now)  # the SWS override timeout

@@ -17,7 +17,7 @@ from synack.wire import seq as sq
 class SendBuffer:
     """Octets from ``start`` on, at most ``capacity`` of them, and maybe a FIN after."""
 
-    __slots__ = ("capacity", "data", "fin_queued", "overflowed", "start")
+    __slots__ = ("capacity", "data", "fin_queued", "overflowed", "records", "start")
 
     def __init__(self, capacity: int, start: int = 0) -> None:
         self.capacity = capacity
@@ -26,6 +26,8 @@ class SendBuffer:
         self.fin_queued = False  # CLOSE: a FIN follows the last octet
         # a SEND did not fit whole: the user waits to hear there is room
         self.overflowed = False
+        # the ends of records (MSG_EOR), in order: no segment crosses one
+        self.records: list[int] = []
 
     def __len__(self) -> int:
         return len(self.data)
@@ -52,6 +54,20 @@ class SendBuffer:
         """Octets at or after ``snd_nxt`` (negative once the FIN is sent)."""
         return len(self.data) - sq.sub(snd_nxt, self.start)
 
+    def end_record(self) -> None:
+        """The octets queued so far end a record (MSG_EOR): later ones never
+        share a segment with them."""
+        if self.data and (not self.records or self.records[-1] != self.end):
+            self.records.append(self.end)
+
+    def record_room(self, snd_nxt: int, unsent: int) -> int:
+        """Of the ``unsent`` octets from ``snd_nxt``, those before the end of
+        the record they start in."""
+        for end in self.records:
+            if sq.gt(end, snd_nxt):
+                return min(unsent, sq.sub(end, snd_nxt))
+        return unsent
+
     def fin_unacked(self, snd_una: int) -> bool:
         """A FIN is queued or sent, and ``snd_una`` does not cover it yet."""
         return self.fin_queued and sq.le(snd_una, self.end)
@@ -69,6 +85,9 @@ class SendBuffer:
         if freed:
             del self.data[:freed]
             self.start = sq.add(self.start, freed)
+            records = self.records
+            while records and sq.le(records[0], self.start):
+                del records[0]
         return freed
 
     def last_segment_start(self, mss: int, floor: int) -> int:
@@ -80,3 +99,4 @@ class SendBuffer:
     def clear(self) -> None:
         """TIME-WAIT or CLOSED: nothing will be sent again."""
         self.data = bytearray()
+        self.records = []

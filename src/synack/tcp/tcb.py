@@ -56,7 +56,7 @@ class Tcb:
         # ECN (RFC 3168)
         "ecn_ok", "_ece_due", "_cwr_mark",
         # send side
-        "send_buf", "_user_closed",
+        "send_buf", "_user_closed", "cork",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
         "_quickacks",
@@ -116,6 +116,7 @@ class Tcb:
 
         self.send_buf = SendBuffer(cfg.send_buffer)
         self._user_closed = False
+        self.cork = False  # TCP_CORK: partial segments wait (Connection.set_cork)
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
         # text above RCV.NXT and the D-SACK to report; what it holds, overhead
