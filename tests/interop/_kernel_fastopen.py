@@ -1,12 +1,17 @@
-"""The kernel's side of the Fast Open lab test, run inside the lab's namespace:
+"""The kernel's side of the Fast Open lab tests, run inside the lab's namespace:
 
-    python _kernel_fastopen.py HOST PORT COUNT
+    python _kernel_fastopen.py client HOST PORT COUNT
+    python _kernel_fastopen.py server HOST PORT COUNT
 
-Turns the namespace's Fast Open client on (net.ipv4.tcp_fastopen = 1, this
-namespace only), then makes COUNT connections, each with sendto(MSG_FASTOPEN)
-of "hello N\\n", and reads the answer. Prints for each "answer LINE" and
-"syn_data X", X being TCPI_OPT_SYN_DATA from TCP_INFO: 1 when the SYN's data
-was acknowledged.
+Each first sets net.ipv4.tcp_fastopen in this namespace only (1: client, 3:
+client and server).
+
+client: COUNT connections, each sending "hello N\\n" with sendto(MSG_FASTOPEN)
+and reading the answer; prints "answer LINE" and "syn_data X" for each.
+server: listens with the TCP_FASTOPEN socket option, prints "ready", then for
+each of COUNT connections reads a line, answers "got LINE" and prints
+"syn_data X". X is TCPI_OPT_SYN_DATA from TCP_INFO: 1 when data on the SYN
+was acknowledged (client) or accepted (server).
 """
 
 from __future__ import annotations
@@ -18,12 +23,34 @@ TIMEOUT = 20.0
 TCPI_OPT_SYN_DATA = 32
 
 
-def main(host: str, port: int, count: int) -> None:
+def fastopen_sysctl(value: int) -> None:
     with open("/proc/sys/net/ipv4/tcp_fastopen", "w") as f:
-        f.write("1")
-    fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        f.write(str(value))
+
+
+def syn_data(sock: socket.socket) -> int:
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+    return int(bool(info[5] & TCPI_OPT_SYN_DATA))  # tcpi_options
+
+
+def read_line(sock: socket.socket) -> bytes:
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(100)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def client(host: str, port: int, count: int) -> None:
+    fastopen_sysctl(1)
     for i in range(count):
-        sock = socket.socket(fam, socket.SOCK_STREAM)
+        sock = socket.socket(family(host), socket.SOCK_STREAM)
         sock.settimeout(TIMEOUT)
         message = f"hello {i}\n".encode()
         try:  # the socket is non-blocking underneath (it has a timeout)
@@ -32,17 +59,31 @@ def main(host: str, port: int, count: int) -> None:
             sent = 0  # no cookie yet: the SYN asks for one and carries nothing
         if sent < len(message):
             sock.sendall(message[sent:])  # waits for the handshake
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = sock.recv(100)
-            if not chunk:
-                break
-            data += chunk
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        data = read_line(sock)
         print("answer", data.decode().strip(), flush=True)
-        print("syn_data", int(bool(info[5] & TCPI_OPT_SYN_DATA)), flush=True)
+        print("syn_data", syn_data(sock), flush=True)
         sock.close()
 
 
+def server(host: str, port: int, count: int) -> None:
+    fastopen_sysctl(3)
+    srv = socket.socket(family(host), socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 16)
+    srv.bind((host, port))
+    srv.listen(4)
+    srv.settimeout(TIMEOUT)
+    print("ready", flush=True)
+    for _ in range(count):
+        conn, _ = srv.accept()
+        conn.settimeout(TIMEOUT)
+        line = read_line(conn)
+        conn.sendall(b"got " + line)
+        print("syn_data", syn_data(conn), flush=True)
+        conn.close()
+    srv.close()
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    command = {"client": client, "server": server}[sys.argv[1]]
+    command(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))

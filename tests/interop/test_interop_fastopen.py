@@ -1,9 +1,12 @@
-"""TCP Fast Open (RFC 7413) between the kernel and synack, in a lab: the
-kernel's client (net.ipv4.tcp_fastopen = 1 in the lab's namespace, a socket
-sending with MSG_FASTOPEN) connects twice to synack's server. The first SYN
-asks for a cookie and the request follows the handshake; the second carries
-the cookie and the request, which synack takes in SYN-RECEIVED and the
-kernel reports as SYN data acknowledged (TCPI_OPT_SYN_DATA)."""
+"""TCP Fast Open (RFC 7413) between the kernel and synack, in a lab, both ways.
+
+The kernel's client (net.ipv4.tcp_fastopen = 1 in the lab's namespace, a
+socket sending with MSG_FASTOPEN) connects twice to synack's server: the
+first SYN asks for a cookie and the request follows the handshake; the
+second carries the cookie and the request, which synack takes in
+SYN-RECEIVED and the kernel reports as SYN data acknowledged
+(TCPI_OPT_SYN_DATA). Then synack's client does the same to the kernel's
+server (tcp_fastopen = 3, the TCP_FASTOPEN socket option)."""
 
 from __future__ import annotations
 
@@ -38,7 +41,15 @@ def test_kernel_client_gets_a_cookie_then_sends_data_in_the_syn(
     address = str(lab.synack_address(version))
     client = procs(
         lab.command(
-            [sys.executable, "-u", str(HERE / "_kernel_fastopen.py"), address, str(port), "2"]
+            [
+                sys.executable,
+                "-u",
+                str(HERE / "_kernel_fastopen.py"),
+                "client",
+                address,
+                str(port),
+                "2",
+            ]
         )
     )
     assert client.wait(TIMEOUT) == 0, client.describe()
@@ -51,3 +62,46 @@ def test_kernel_client_gets_a_cookie_then_sends_data_in_the_syn(
     # second in SYN-RECEIVED, with the SYN's data taken (RFC 7413 4.2.2)
     served = re.findall(r"^conn (\S+) (\S+)$", server.out.decode(), re.M)
     assert served == [("ESTABLISHED", "False"), ("SYN-RECEIVED", "True")]
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_synack_client_gets_a_cookie_then_sends_data_in_the_syn(
+    procs: Callable[..., Proc], lab: Lab, version: int
+) -> None:
+    port = 7500 + version
+    address = str(lab.kernel_v4 if version == 4 else lab.kernel_v6)
+    server = procs(
+        lab.command(
+            [
+                sys.executable,
+                "-u",
+                str(HERE / "_kernel_fastopen.py"),
+                "server",
+                address,
+                str(port),
+                "2",
+            ]
+        )
+    )
+    server.wait_for(r"^ready")
+    client = procs(
+        [
+            sys.executable,
+            "-u",
+            str(HERE / "_synack_fastopen_client.py"),
+            lab.name,
+            address,
+            str(port),
+            "2",
+        ]
+    )
+    assert client.wait(TIMEOUT) == 0, client.describe()
+    assert server.wait(TIMEOUT) == 0, server.describe()
+    out = client.out.decode()
+    assert re.findall(r"^answer (.*)$", out, re.M) == ["got hello 0", "got hello 1"]
+    # the kernel's cookie (8 bytes) is cached after the first connection and kept
+    cookies = re.findall(r"^cookie (\S+)$", out, re.M)
+    assert len(cookies) == 2 and cookies[0] == cookies[1] and len(cookies[0]) == 16
+    # the second SYN's data was acknowledged: synack says so, and so does the kernel
+    assert re.findall(r"^syn_data (\d)$", out, re.M) == ["0", "1"]
+    assert re.findall(r"^syn_data (\d)$", server.out.decode(), re.M) == ["0", "1"]
