@@ -179,7 +179,7 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
 # Linux's errno values (asm-generic/errno*.h).
 LINUX_ERRNO = {
     "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EIO": 5, "EBADF": 9, "EAGAIN": 11,
-    "EWOULDBLOCK": 11, "ENOMEM": 12, "EFAULT": 14, "EINVAL": 22, "EPIPE": 32,
+    "EWOULDBLOCK": 11, "ENOMEM": 12, "EFAULT": 14, "EEXIST": 17, "EINVAL": 22, "EPIPE": 32,
     "ENOTSOCK": 88, "EDESTADDRREQ": 89, "EMSGSIZE": 90, "ENOPROTOOPT": 92,
     "EOPNOTSUPP": 95, "EADDRINUSE": 98, "ENETUNREACH": 101, "ECONNABORTED": 103,
     "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
@@ -244,6 +244,10 @@ class Profile:
     # behaviour, which is what the engine implements under every profile
     defined: frozenset[str] = frozenset({"STANDARD"})
 
+    # Google's packetdrill counts the script's sequence numbers (and our ACKs)
+    # from its SYN's (S. 123:123(0), then ack 1); the nplab packetdrill of
+    # FreeBSD's suite takes them as written
+    remote_seq_from_syn: bool = False
     # the ways to run each script: ip version, addresses, MTU and -D values
     modes: tuple[RunMode, ...] = ()
 
@@ -351,6 +355,7 @@ LINUX = Profile(
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
+    remote_seq_from_syn=True,
     errno=LINUX_ERRNO,
     symbols=LINUX_SYMBOLS,
     sockbuf_doubled=True,

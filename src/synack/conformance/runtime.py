@@ -96,7 +96,7 @@ from synack.wire.segment import (
 LOCAL_PORT = 8080  # what bind() gives a listening socket
 REMOTE_PORT = 8080  # what connect() reaches
 REMOTE_CLIENT_PORT = 40000  # the script's port when it connects to us
-REMOTE_ISN = 0  # the script's ISN: its sequence numbers go out as written
+REMOTE_ISN = 0  # the script's ISN until its first SYN says another
 LOCAL_ISN = 3_000_000_000  # the ISN the Host is given; scripts see it only as 0
 DEFAULT_WINDOW = 65535
 LATE_HORIZON = 60.0  # virtual seconds to look past a missed deadline for a late segment
@@ -126,7 +126,7 @@ _ECN_NAMES = {NOT_ECT: "not-ECT", ECT_1: "ECT(1)", ECT_0: "ECT(0)", CE: "CE"}
 ERRNO = {
     "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EIO": 5, "EBADF": 9, "EAGAIN": 35,
     "EWOULDBLOCK": 35, "EINPROGRESS": 36, "EALREADY": 37, "ENOTSOCK": 38,
-    "EDESTADDRREQ": 39, "EINVAL": 22, "EPIPE": 32, "EADDRINUSE": 48,
+    "EDESTADDRREQ": 39, "EINVAL": 22, "EPIPE": 32, "EADDRINUSE": 48, "EEXIST": 17, "EFAULT": 14,
     "ENETUNREACH": 51, "ECONNABORTED": 53, "ECONNRESET": 54, "EISCONN": 56,
     "ENOTCONN": 57, "ETIMEDOUT": 60, "ECONNREFUSED": 61, "EOPNOTSUPP": 45,
 }  # fmt: skip
@@ -307,6 +307,7 @@ class Runner(FastOpenCalls):
         self.offload: dict[str, bool] = {}  # ethtool -K: tso, gso
         self.event_end: float | None = None  # the current event's end time (a range's)
         self.code_names: dict[str, Any] = {}  # what %{ NAME = value }% blocks set
+        self.remote_isn = REMOTE_ISN  # the script's ISN: what its SYN says
         self.fastopen_queue: dict[int, int] = {}  # fd -> TCP_FASTOPEN's queue length
         self.fastopen_connect: set[int] = set()  # fds with TCP_FASTOPEN_CONNECT
         self.sysctls: dict[str, str] = {}
@@ -507,7 +508,7 @@ class Runner(FastOpenCalls):
         if len(seg.payload) != spec.length:
             differences.append(f"length {len(seg.payload)} (expected {spec.length})")
         if spec.ack is not None:
-            relative = sq.sub(seg.ack, REMOTE_ISN)
+            relative = sq.sub(seg.ack, self.remote_isn)
             if relative != spec.ack % (1 << 32):
                 differences.append(f"ack {relative} (expected {spec.ack})")
         if spec.window is not None and seg.window != spec.window:
@@ -550,7 +551,7 @@ class Runner(FastOpenCalls):
                 options.append(Timestamps(val, spec.values[1]))
             elif spec.name == "sack":
                 blocks = tuple(
-                    (sq.add(REMOTE_ISN, a), sq.add(REMOTE_ISN, b)) for a, b in spec.blocks
+                    (sq.add(self.remote_isn, a), sq.add(self.remote_isn, b)) for a, b in spec.blocks
                 )
                 options.append(Sack(blocks))
             else:
@@ -567,6 +568,11 @@ class Runner(FastOpenCalls):
             raise InterpreterError(event.line, "no socket to send this segment to")
         flags = _flag_bits(spec.flags, event)
         local_isn = self.local_isn if self.local_isn is not None else 0
+        # As packetdrill: the script's SYN says its ISN (as written), and its
+        # sequence numbers after that count from it.
+        if flags & SYN and self.profile.remote_seq_from_syn:
+            self.remote_isn = spec.start
+        seq = sq.add(self.remote_isn, spec.start) if not flags & SYN else spec.start
         # an ACK written without "ack" acknowledges relative 0, as packetdrill has it
         ack = sq.add(local_isn, spec.ack or 0) if spec.ack is not None or flags & ACK else 0
         options: list[Option] = []
@@ -585,7 +591,7 @@ class Runner(FastOpenCalls):
             else:
                 options.append(_simple_option(option, event))
         segment = Segment(
-            self.remote_port, self.local_port, sq.add(REMOTE_ISN, spec.start), ack, flags,
+            self.remote_port, self.local_port, seq, ack, flags,
             spec.window if spec.window is not None else DEFAULT_WINDOW,
             urgent=spec.urgent or 0, options=tuple(options), payload=bytes(spec.length),
         )  # fmt: skip
@@ -634,11 +640,12 @@ class Runner(FastOpenCalls):
     # -- system calls ----------------------------------------------------
     def _syscall(self, event: Event, call: SyscallSpec, when: float) -> None:
         handled, outcome = self.fastopen_call(event, call)
-        handler: Callable[..., Any] | None = self._fastopen_retry
+        handler: Callable[..., Any] = self._fastopen_retry
         if not handled:
-            handler = getattr(self, f"_sys_{call.name}", None)
-            if handler is None:
+            found = getattr(self, f"_sys_{call.name}", None)
+            if found is None:
                 raise InterpreterError(event.line, f"system call {call.name}() is not emulated")
+            handler = found
             outcome = handler(event, call)
         if outcome is None:  # it blocks
             if event.time.end is None:
@@ -1666,14 +1673,13 @@ class Runner(FastOpenCalls):
             f"{_letters(seg.flags)} {start}:{sq.add(start, len(seg.payload))}({len(seg.payload)})"
         )
         if seg.flags & ACK:
-            text += f" ack {sq.sub(seg.ack, REMOTE_ISN)}"
+            text += f" ack {sq.sub(seg.ack, self.remote_isn)}"
         text += f" win {seg.window}"
         if seg.options:
             text += f" <{self._options_text(seg.options)}>"
         return text
 
-    @staticmethod
-    def _options_text(options: tuple[Option, ...]) -> str:
+    def _options_text(self, options: tuple[Option, ...]) -> str:
         parts = []
         for option in options:
             if isinstance(option, MaxSegmentSize):
@@ -1683,9 +1689,8 @@ class Runner(FastOpenCalls):
             elif isinstance(option, Timestamps):
                 parts.append(f"TS val {option.value} ecr {option.echo_reply}")
             elif isinstance(option, Sack):
-                blocks = " ".join(
-                    f"{sq.sub(a, REMOTE_ISN)}:{sq.sub(b, REMOTE_ISN)}" for a, b in option.blocks
-                )
+                isn = self.remote_isn
+                blocks = " ".join(f"{sq.sub(a, isn)}:{sq.sub(b, isn)}" for a, b in option.blocks)
                 parts.append(f"sack {blocks}")
             elif option is NOP:
                 parts.append("nop")
