@@ -19,6 +19,8 @@ from synack.tcp.state import State
 from synack.wire.segment import (
     NOP,
     SACK_PERMITTED,
+    FastOpen,
+    FastOpenExp,
     MaxSegmentSize,
     Sack,
     Segment,
@@ -39,6 +41,8 @@ options = st.lists(
         st.builds(Timestamps, u32, u32),
         st.builds(Sack, st.lists(st.tuples(u32, u32), min_size=1, max_size=3).map(tuple)),
         st.builds(UnknownOption, st.integers(9, 255), st.binary(max_size=4)),
+        st.builds(FastOpen, st.binary(max_size=16)),
+        st.builds(FastOpenExp, st.binary(max_size=8)),
     ),
     max_size=3,
 ).map(tuple)
@@ -54,7 +58,12 @@ segments = st.builds(
     options=options,
     payload=st.binary(max_size=64),
 )
-configs = st.sampled_from([PLAIN, replace(PLAIN, timestamps=True, sack=True, window_scaling=True)])
+configs = st.sampled_from([
+    PLAIN,
+    replace(PLAIN, timestamps=True, sack=True, window_scaling=True),
+    # RFC 7413: SYNs with data taken with or without a cookie
+    replace(PLAIN, fastopen_server=True, fastopen_client=True, fastopen_cookie_required=False),
+])  # fmt: skip
 
 
 @settings(max_examples=600, deadline=None)
