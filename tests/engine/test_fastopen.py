@@ -231,13 +231,19 @@ def test_syn_timeout_resends_the_syn_without_data_or_option() -> None:
 
 def test_unsolicited_cookie_is_not_cached() -> None:
     cache = CookieCache()
-    conn = Connection(LOCAL, REMOTE, CLIENT)
-    conn.fastopen = FastOpenState.client(cache, REMOTE[0])
-    conn.fastopen.sent_option = False
-    conn.connect(0.0, iss=ISS)
-    conn.fastopen.cookie = None
-    conn.receive_segment(peer(SYN, IRS, 0, options=(MSS_OPT,)), 0.0)  # simultaneous open
+    tfo = FastOpenState.client(cache, REMOTE[0])  # its SYN never carried the option
+    tfo.syn_ack_arrived(peer(SYN | ACK, IRS, ISS + 1, options=(FastOpen(COOKIE),)), True, False)
     assert cache.cookie(REMOTE[0]) is None
+
+
+def test_cookie_answering_a_retransmitted_syn_is_cached() -> None:
+    conn = client()
+    assert out(conn)[0].fastopen == FastOpen()  # the first SYN asked
+    conn.handle_timer(1.0)
+    assert out(conn, 1.0)[0].fastopen is None  # the retransmission does not
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(MSS_OPT, FastOpen(COOKIE))), 1.1)
+    assert conn.fastopen is not None and conn.fastopen.cache is not None
+    assert conn.fastopen.cache.cookie(REMOTE[0]) == COOKIE
 
 
 def test_deferred_connect_holds_the_syn_until_data() -> None:
