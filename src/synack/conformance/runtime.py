@@ -318,6 +318,7 @@ class Runner(FastOpenCalls):
         self.sockets: dict[int, Socket] = {}
         self.sent: list[Sent] = []  # outbound segments not yet matched
         self.local_isn: int | None = None
+        self.script_local_isn = 0  # the ISN our last SYN has in the script (Linux)
         self.local_port: int | None = None  # the Host's port in the script's connection
         self.remote_port = REMOTE_CLIENT_PORT
         self.ts_map: dict[int, int] = {}  # script TS val -> the value the Host sent
@@ -496,7 +497,13 @@ class Runner(FastOpenCalls):
         flags = _flag_bits(spec.flags, event)
         if seg.flags != flags:
             differences.append(f"flags {_letters(seg.flags)} (expected {_letters(flags)})")
-        if seg.flags & SYN and (self.local_isn is None or spec.start is None):
+        if seg.flags & SYN and self.profile.remote_seq_from_syn:
+            # Google packetdrill (socket.h): every SYN we send names our ISN, a
+            # new connection's too; the script's ISN is what its line says, and
+            # the segments without SYN count from the live ISN.
+            self.local_isn, self.script_local_isn = seg.seq, spec.start or 0
+            spec = replace(spec, start=0) if spec.start else spec
+        elif seg.flags & SYN and (self.local_isn is None or spec.start is None):
             self.local_isn = sq.add(seg.seq, -(spec.start or 0))
         if self.local_port is None:
             self.local_port = seg.src_port
@@ -508,7 +515,7 @@ class Runner(FastOpenCalls):
         if len(seg.payload) != spec.length:
             differences.append(f"length {len(seg.payload)} (expected {spec.length})")
         if spec.ack is not None:
-            relative = sq.sub(seg.ack, self.remote_isn)
+            relative = sq.sub(seg.ack, self._ack_base(seg))
             if relative != spec.ack % (1 << 32):
                 differences.append(f"ack {relative} (expected {spec.ack})")
         if spec.window is not None and seg.window != spec.window:
@@ -574,6 +581,8 @@ class Runner(FastOpenCalls):
             self.remote_isn = spec.start
         seq = sq.add(self.remote_isn, spec.start) if not flags & SYN else spec.start
         # an ACK written without "ack" acknowledges relative 0, as packetdrill has it
+        if flags & SYN:  # packetdrill: a SYN's ack counts from the script's ISN
+            local_isn = sq.sub(local_isn, self.script_local_isn)
         ack = sq.add(local_isn, spec.ack or 0) if spec.ack is not None or flags & ACK else 0
         options: list[Option] = []
         for option in spec.options or ():
@@ -1663,6 +1672,13 @@ class Runner(FastOpenCalls):
             "tcpi_total_retrans": conn.stats.retransmitted_segments,
         }
 
+    def _ack_base(self, seg: Segment) -> int:
+        """What an outbound ack is written relative to: the script's ISN, but on
+        a SYN,ACK Google packetdrill writes the ack as is (its SYN's sequence
+        number was written as is: socket.h's remote_seq_live_to_script_offset
+        is 0 for a SYN)."""
+        return 0 if seg.flags & SYN and self.profile.remote_seq_from_syn else self.remote_isn
+
     # -- text ------------------------------------------------------------
     def _describe(self, seg: Segment) -> str:
         local_isn = self.local_isn if self.local_isn is not None else 0
@@ -1673,7 +1689,7 @@ class Runner(FastOpenCalls):
             f"{_letters(seg.flags)} {start}:{sq.add(start, len(seg.payload))}({len(seg.payload)})"
         )
         if seg.flags & ACK:
-            text += f" ack {sq.sub(seg.ack, self.remote_isn)}"
+            text += f" ack {sq.sub(seg.ack, self._ack_base(seg))}"
         text += f" win {seg.window}"
         if seg.options:
             text += f" <{self._options_text(seg.options)}>"

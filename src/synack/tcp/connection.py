@@ -1153,7 +1153,8 @@ class Connection(Tcb):
             # the peer's window counts all sent; congestion control, what it says
             usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
             size = min(self._size_goal(mss), record, usable)
-            if mss < size < record:
+            held = self.cork and not buf.fin_queued  # TCP_CORK, until a FIN
+            if mss < size < record or (held and size > mss):
                 size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
                 if (
@@ -1164,7 +1165,6 @@ class Connection(Tcb):
                 ):
                     self._arm_persist(now)
                 break
-            held = self.cork and not buf.fin_queued  # TCP_CORK, until a FIN
             if size < mss and not (
                 # a record's end goes at once (only the last data waits, as Linux)
                 (size == record < unsent)
@@ -1180,6 +1180,8 @@ class Connection(Tcb):
             self._emit_range(self.snd_nxt, size, now)
             if self.config.pacing:
                 self._pace(size, now)
+        if self.config.cwnd_validation:
+            rec.note_flight(self.snd_una, self.snd_nxt, self._flight())
         # A FIN with no data left to carry it.
         if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
             if syn_acked or not buf:
@@ -1250,6 +1252,8 @@ class Connection(Tcb):
                 end = sq.add(end, 1)
             if size:
                 flags |= PSH
+        elif size and end in self.send_buf.records:
+            flags |= PSH  # MSG_EOR: a record's end is pushed, as the end of a write
         if sq.lt(seq, self.snd_max):
             retransmission = True
         elif self.config.segmentation_offload and size > self.mss_payload():
