@@ -26,6 +26,7 @@ from typing import Any
 from synack.driver import HostDriver
 from synack.host import Host, HostEvent
 from synack.tcp import errors as err
+from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.errors import TcpError
 from synack.tcp.events import (
@@ -92,13 +93,16 @@ class Stack:
         limit: int = DEFAULT_LIMIT,
         backlog: int = 128,
         fastopen: int = 0,
+        config: TcpConfig | None = None,
     ) -> Server:
         """Listen on ``port``; each accepted connection calls ``client_connected_cb``.
         ``fastopen``: the listener's Fast Open queue (docs/fastopen.md), used when
-        the Host's config has ``fastopen_server``."""
+        its config (``config``, else the Host's) has ``fastopen_server``."""
         if not port:
             raise ValueError("give the port to listen on")
-        self.host.listen(port, backlog, address=host, now=self.driver.now(), fastopen=fastopen)
+        self.host.listen(
+            port, backlog, config, address=host, now=self.driver.now(), fastopen=fastopen
+        )
         server = Server(self, port, client_connected_cb, limit)
         self._servers[port] = server
         return server

@@ -449,6 +449,11 @@ _PCAP = click.option("--pcap", type=OutputFile(), help="Write the packets here."
     "against slow readers) before the connection is reset.",
 )  # fmt: skip
 @click.option("--count", type=click.IntRange(1), help="Exit after this many connections.")
+@click.option(
+    "--fastopen", type=click.IntRange(1, 65535), metavar="QLEN",
+    help="TCP Fast Open (RFC 7413) with this queue length: a client with our cookie "
+    "sends its request in the SYN (curl --tcp-fastopen; docs/fastopen.md).",
+)  # fmt: skip
 @_LAB_NAME
 @_LADDER
 @_PCAP
@@ -461,6 +466,7 @@ def listen(
     header_timeout: float,
     send_timeout: float,
     count: int | None,
+    fastopen: int | None,
     name: str,
     ladder: bool,
     pcap: str | None,
@@ -497,7 +503,7 @@ def listen(
         err.print(f"synack serves {what} on {where}", markup=False)
 
     try:
-        asyncio.run(serve(the_lab, port, handler, trace, count, ready, link))
+        asyncio.run(serve(the_lab, port, handler, trace, count, ready, link, fastopen or 0))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

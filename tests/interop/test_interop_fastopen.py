@@ -13,11 +13,14 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
-from _interop import HERE, Proc
+from _interop import HERE, Proc, run, synack
 
 from synack.net.lab import Lab
+from synack.trace.plot import read_pcap
+from synack.wire.segment import SYN, FastOpen
 
 pytestmark = pytest.mark.interop
 
@@ -105,3 +108,35 @@ def test_synack_client_gets_a_cookie_then_sends_data_in_the_syn(
     # the second SYN's data was acknowledged: synack says so, and so does the kernel
     assert re.findall(r"^syn_data (\d)$", out, re.M) == ["0", "1"]
     assert re.findall(r"^syn_data (\d)$", server.out.decode(), re.M) == ["0", "1"]
+
+
+def test_curl_tcp_fastopen_to_synack_listen(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path
+) -> None:
+    port = 7600
+    (tmp_path / "index.html").write_bytes(b"hello over fast open\n")
+    capture = tmp_path / "fastopen.pcap"
+    server = procs(
+        synack(
+            "listen", port, "--http", tmp_path, "--fastopen", 16, "--count", 2,
+            "--pcap", capture, "--name", lab.name,
+        )
+    )  # fmt: skip
+    server.wait_for(r"synack serves", stream="err")
+    enable = run(lab.command(["sh", "-c", "echo 1 > /proc/sys/net/ipv4/tcp_fastopen"]))
+    assert enable.returncode == 0
+    # forget cookies from other synack processes in this lab (the kernel keeps
+    # them in its TCP metrics, in this namespace)
+    assert run(lab.command(["ip", "tcp_metrics", "flush"])).returncode == 0
+    url = f"http://{lab.synack_address(4)}:{port}/index.html"
+    for _ in range(2):
+        got = run(lab.command(["curl", "-sS", "--fail", "--tcp-fastopen", "--max-time", "10", url]))
+        assert got.returncode == 0 and got.stdout == "hello over fast open\n", got.stderr
+    assert server.wait(TIMEOUT) == 0, server.describe()
+    syns = [w.segment for w in read_pcap(capture) if w.segment.flags == SYN]
+    assert [s.dst_port for s in syns] == [port, port]
+    first, second = syns
+    # curl's first SYN asks for synack's cookie; its second carries it and the request
+    assert first.fastopen == FastOpen() and first.payload == b""
+    assert second.fastopen is not None and len(second.fastopen.cookie) == 8
+    assert second.payload.startswith(b"GET /index.html HTTP/1.1\r\n")

@@ -12,6 +12,7 @@ import random
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TextIO
 
 from synack.aio import Stack
@@ -71,10 +72,12 @@ async def listen(
     count: int | None = None,
     ready: Callable[[tuple[IPAddress, ...]], None] | None = None,
     impair: LinkConfig | None = None,
+    fastopen: int = 0,
 ) -> None:
     """Serve ``port`` on synack's lab addresses until interrupted, or until
     ``count`` connections have been served. ``ready`` is called with the
-    addresses served once listening."""
+    addresses served once listening. ``fastopen``: TCP Fast Open (RFC 7413)
+    with this queue length (docs/fastopen.md); 0, off."""
     stack, driver = lab_stack(lab, trace, impair)
     served = 0
     done = asyncio.Event()
@@ -90,7 +93,8 @@ async def listen(
             if count is not None and served >= count:
                 done.set()
 
-    await stack.start_server(handle, None, port)
+    config = replace(stack.host.config, fastopen_server=True) if fastopen else None
+    await stack.start_server(handle, None, port, fastopen=fastopen, config=config)
     if ready is not None:
         ready(stack.host.addresses)
     try:
