@@ -351,6 +351,7 @@ LINUX = Profile(
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
         rto_min=0.2,  # TCP_RTO_MIN
+        persist_min=0.2,  # tcp_probe0_base: the RTO, at least TCP_RTO_MIN
         ecn="passive",  # net.ipv4.tcp_ecn=2
         require_timestamps=False,
         fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match

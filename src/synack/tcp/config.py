@@ -60,6 +60,14 @@ class TcpConfig:
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
     initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
     congestion_control: str = "cubic"  # RFC 9438, as on Linux; "newreno" (RFC 6582)
+    # Slow start grows cwnd by at most this many SMSS per ACK (RFC 5681 3.1:
+    # one; RFC 3465 allows two); None: by all it acknowledges (Linux).
+    slow_start_ack_limit: int | None = 1
+    # cwnd grows only while the flight uses it (RFC 7661's aim; Linux's
+    # tcp_is_cwnd_limited): in slow start while cwnd is under twice the
+    # largest flight since the last round began; otherwise when a send
+    # found cwnd full in that round. Off: every ACK of new data grows it.
+    cwnd_validation: bool = False
     dupack_threshold: int = 3  # RFC 5681 3.2
     limited_transmit: bool = True  # RFC 3042: new data on the first two duplicate ACKs
     hystart: bool = True  # RFC 9406 HyStart++: leave slow start as the RTT climbs

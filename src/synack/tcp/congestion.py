@@ -41,11 +41,12 @@ class HyStart:
         self._samples += 1
         self._srtt = srtt
 
-    def growth(self, acked: int, mss: int, now: float) -> int:
-        """Bytes to add to cwnd for ``acked`` bytes acknowledged in slow start."""
+    def growth(self, acked: int, mss: int, now: float, limit: int | None = 1) -> int:
+        """Bytes to add to cwnd for ``acked`` bytes acknowledged in slow start
+        (at most ``limit`` SMSS; None: all of them)."""
         if self._round_end is None or now >= self._round_end:
             self._new_round(now)
-        increase = min(acked, mss)  # RFC 5681 3.1 (L unlimited: not paced)
+        increase = acked if limit is None else min(acked, limit * mss)  # RFC 5681 3.1
         if self._baseline is None:
             if (
                 self._samples >= self.N_RTT_SAMPLE
@@ -79,10 +80,11 @@ class CongestionControl:
     """The interface every algorithm implements. Sizes are in bytes."""
 
     name: ClassVar[str] = "base"
-    __slots__ = ("_hystart", "cwnd", "mss", "ssthresh")
+    __slots__ = ("_hystart", "ack_limit", "cwnd", "mss", "ssthresh")
 
     def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
         self.mss = mss
+        self.ack_limit: int | None = 1  # slow start: SMSS per ACK at most (None: no limit)
         self.cwnd = (
             initial_window if initial_window is not None else self.rfc5681_initial_window(mss)
         )
@@ -93,9 +95,10 @@ class CongestionControl:
         """RFC 5681 3.1's slow start, through HyStart++ when it is on."""
         hystart = self._hystart
         if hystart is None:
-            self.cwnd += min(acked, self.mss)
+            limit = self.ack_limit
+            self.cwnd += acked if limit is None else min(acked, limit * self.mss)
             return
-        self.cwnd += hystart.growth(acked, self.mss, now)
+        self.cwnd += hystart.growth(acked, self.mss, now, self.ack_limit)
         if hystart.done:  # RFC 9406 4.2: CSS is over, congestion avoidance from here
             self.ssthresh = self.cwnd
             self._hystart = None
@@ -277,7 +280,11 @@ ALGORITHMS: dict[str, type[CongestionControl]] = {"newreno": NewReno, "cubic": C
 
 
 def make_congestion_control(
-    name: str, mss: int, initial_window: int | None, hystart: bool = False
+    name: str,
+    mss: int,
+    initial_window: int | None,
+    hystart: bool = False,
+    ack_limit: int | None = 1,
 ) -> CongestionControl:
     try:
         cls = ALGORITHMS[name]
@@ -285,4 +292,6 @@ def make_congestion_control(
         raise ValueError(
             f"unknown congestion control {name!r}; choose from {sorted(ALGORITHMS)}"
         ) from None
-    return cls(mss, initial_window, hystart)
+    cc = cls(mss, initial_window, hystart)
+    cc.ack_limit = ack_limit
+    return cc

@@ -144,10 +144,15 @@ class Connection(Tcb):
         self._transition(_T.RCV_SYN, "SYN cookie valid")
         self.snd_nxt = self.snd_max = sq.add(self.iss, 1)
 
-    def send(self, data: bytes | bytearray | memoryview, eor: bool = False) -> int:
+    def send(
+        self, data: bytes | bytearray | memoryview, eor: bool = False, more: bool = False
+    ) -> int:
         """SEND: copy as much of ``data`` as fits into the send buffer. With
         ``eor`` (MSG_EOR), data that fits whole ends a record: no segment will
-        carry octets from both sides of its end."""
+        carry octets from both sides of its end. With ``more`` (MSG_MORE), a
+        partial segment at the end waits, as corked, until the next SEND
+        without it, a segment from the peer, or the persist timer (Linux's
+        probe timer, which ends a hold with nothing in flight)."""
         st = self.state
         if st is _S.CLOSED:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
@@ -160,6 +165,8 @@ class Connection(Tcb):
         ):  # fmt: skip
             raise err.TcpError(err.CONNECTION_CLOSING)
         n = self.send_buf.queue(data)
+        self._more = more
+        self._unpushed = self.send_buf.end if more else None
         if eor and n == len(data):
             self.send_buf.end_record()
         if n > 0:
@@ -367,6 +374,10 @@ class Connection(Tcb):
         if self._t_persist is not None and now >= self._t_persist:
             self._t_persist = None
             self._timer(now, "persist")
+            # a MSG_MORE hold ends: the output after this sends it, pushed (as
+            # Linux's tcp_write_wakeup)
+            self._more = False
+            self._unpushed = None
             self._send_window_probe(now)
         if self._t_delack is not None and now >= self._t_delack:
             self._t_delack = None
@@ -392,6 +403,7 @@ class Connection(Tcb):
     # ------------------------------------------------------------------
     def receive_segment(self, seg: Segment, now: float) -> None:
         self._now = now
+        self._more = False  # what arrives lets held data go as Nagle says (Linux)
         self.stats.segments_received += 1
         tracer = self.tracer
         if tracer is not None:
@@ -1153,7 +1165,7 @@ class Connection(Tcb):
             # the peer's window counts all sent; congestion control, what it says
             usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
             size = min(self._size_goal(mss), record, usable)
-            held = self.cork and not buf.fin_queued  # TCP_CORK, until a FIN
+            held = (self.cork or self._more) and not buf.fin_queued  # until a FIN
             if mss < size < record or (held and size > mss):
                 size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
@@ -1250,15 +1262,16 @@ class Connection(Tcb):
             if self.send_buf.fin_queued:
                 flags |= FIN
                 end = sq.add(end, 1)
-            if size:
-                flags |= PSH
+            if size and (self.send_buf.fin_queued or end != self._unpushed):
+                flags |= PSH  # the end of a write, unless written with MSG_MORE
         elif size and end in self.send_buf.records:
             flags |= PSH  # MSG_EOR: a record's end is pushed, as the end of a write
         if sq.lt(seq, self.snd_max):
             retransmission = True
-        elif self.config.segmentation_offload and size > self.mss_payload():
+        elif self.config.segmentation_offload and size > self.mss_payload() and not self._more:
             # a super-segment of new data goes pushed, as Linux's full write
-            # buffers do (one SMSS or less is pushed only if it ends the data)
+            # buffers do (one SMSS or less is pushed only if it ends the data;
+            # none under MSG_MORE)
             flags |= PSH
         # RFC 3168 6.1.5/6.1.6: new data is ECN-capable; retransmissions and
         # probes are not. The first new data after a reduction carries CWR.

@@ -302,7 +302,8 @@ class LossRecovery:
         "config", "stats", "rtt", "cc", "mss", "iss", "scoreboard", "rack", "sack_sender",
         "in_recovery", "sack_recovery", "rto_recovery", "recover", "dupacks", "delivered",
         "prr_delivered", "prr_out", "recover_fs", "ecn_recover", "reductions",
-        "reorder_deadline", "probe_deadline", "probe_out", "probe_episode",
+        "reorder_deadline", "probe_deadline", "probe_out", "probe_episode", "max_flight",
+        "usage_seq", "cwnd_full",
     )  # fmt: skip
 
     def __init__(
@@ -326,6 +327,9 @@ class LossRecovery:
         self.rto_recovery = False  # after an RTO, RACK resends only what it marked lost
         self.recover = 0  # RFC 6582 "recover": SND.MAX when recovery began
         self.dupacks = 0
+        self.max_flight = 0  # the largest flight of this round (cwnd validation)
+        self.usage_seq = 0  # where this round ends: SND.NXT when it began
+        self.cwnd_full = False  # a send found cwnd full this round
         self.delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
         self.prr_delivered = self.prr_out = self.recover_fs = 0
         self.ecn_recover = 0  # ECE below this is from the same window: one reduction
@@ -342,7 +346,7 @@ class LossRecovery:
     def start(self, iss: int) -> None:
         """The ISN is chosen: nothing before it counts as recovered or delivered."""
         self.iss = iss
-        self.recover = self.ecn_recover = iss
+        self.recover = self.ecn_recover = self.usage_seq = iss
         self.rack.start(iss)
 
     def on_handshake(self, mss: int, sack_ok: bool) -> None:
@@ -353,8 +357,9 @@ class LossRecovery:
         self.reductions = 0
         self.sack_sender = sack_ok and cfg.sack_recovery
         self.cc = make_congestion_control(
-            cfg.congestion_control, mss, cfg.initial_window_for(mss), cfg.hystart
-        )
+            cfg.congestion_control, mss, cfg.initial_window_for(mss), cfg.hystart,
+            cfg.slow_start_ack_limit,
+        )  # fmt: skip
 
     def on_syn_rtt_sample(self, rtt: float) -> None:
         """The handshake's RTT measurement (the controller starts after it)."""
@@ -369,6 +374,25 @@ class LossRecovery:
         self.probe_deadline = None
 
     # -- sending ------------------------------------------------------------
+    def note_flight(self, snd_una: int, snd_nxt: int, flight: int) -> None:
+        """After a send: the flight now, for cwnd validation (``cwnd_validation``).
+        A round ends when SND.UNA passes where the last began (Linux's
+        cwnd_usage_seq): then the largest flight starts afresh."""
+        if not sq.lt(snd_una, self.usage_seq) or flight > self.max_flight:
+            if not sq.lt(snd_una, self.usage_seq):
+                self.cwnd_full = False
+            self.max_flight = flight
+            self.usage_seq = snd_nxt
+        if flight >= self.cc.cwnd:
+            self.cwnd_full = True
+
+    def cwnd_limited(self) -> bool:
+        """Whether the flight uses cwnd, so that it may grow."""
+        if not self.config.cwnd_validation or self.cwnd_full:
+            return True
+        cc = self.cc
+        return cc.cwnd < cc.ssthresh and cc.cwnd < 2 * self.max_flight
+
     def send_room(self, snd_una: int, snd_nxt: int) -> int:
         """How many more bytes congestion control lets out now: cwnd less what
         is in flight (the pipe, in SACK recovery and after a RACK timeout)."""
@@ -478,7 +502,7 @@ class LossRecovery:
                 resend = self._on_ack_in_recovery(acked, ack, snd_nxt, snd_max)
             elif not ecn_echo:  # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
                 data_acked = acked - 1 if syn_acked else acked
-                if data_acked:
+                if data_acked and self.cwnd_limited():
                     self.cc.on_ack(data_acked, (snd_max - ack) & sq.MASK, now)  # RFC 5681 3.1
         elif ack == snd_una and duplicate:
             resend = self._on_duplicate_ack(blocks, snd_una, snd_nxt, snd_max, now)

@@ -1,0 +1,46 @@
+"""Slow start as Linux does it, each knob alone: cwnd grows by all an ACK
+acknowledges (``slow_start_ack_limit=None``), and only while the flight
+uses it (``cwnd_validation``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import IRS, ISS, MSS, PLAIN, in_state, out, peer
+
+from synack.tcp.state import State
+from synack.wire.segment import ACK
+
+DATA = bytes(range(256)) * 60
+BASE = replace(PLAIN, congestion_control="newreno", hystart=False)
+
+
+def _after_ack(config, sent: int, acked: int) -> int:
+    conn = in_state(State.ESTABLISHED, config)
+    conn.send(DATA[: sent * MSS])
+    assert sum(len(s.payload) for s in out(conn)) == min(sent * MSS, conn.cc.cwnd)
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + acked * MSS), 0.1)
+    out(conn, 0.1)
+    return conn.cc.cwnd // MSS
+
+
+def test_one_smss_per_ack_by_default() -> None:
+    assert _after_ack(replace(BASE, initial_window=4 * MSS), 4, 2) == 5  # RFC 5681 3.1
+
+
+def test_all_it_acknowledges_without_a_limit() -> None:
+    config = replace(BASE, initial_window=4 * MSS, slow_start_ack_limit=None)
+    assert _after_ack(config, 4, 2) == 6
+
+
+def test_two_smss_per_ack_with_rfc3465s_limit() -> None:
+    config = replace(BASE, initial_window=4 * MSS, slow_start_ack_limit=2)
+    assert _after_ack(config, 4, 3) == 6
+
+
+def test_no_growth_when_the_application_leaves_cwnd_unused() -> None:
+    config = replace(BASE, initial_window=10 * MSS, slow_start_ack_limit=None)
+    assert _after_ack(config, 5, 5) == 15  # without validation: grows anyway
+    validated = replace(config, cwnd_validation=True)
+    assert _after_ack(validated, 5, 5) == 10  # 10 is not under twice the flight of 5
+    assert _after_ack(validated, 6, 6) == 16  # 10 < 12: it is used, it grows
