@@ -56,6 +56,24 @@ def test_linux_cookies_from_packetdrill(client: str, server: str, cookie: str) -
     assert jar.check(bytes.fromhex(cookie), s, c) == 0  # the order of the addresses matters
 
 
+@pytest.mark.parametrize(
+    ("client", "server", "cookie"),
+    [
+        ("10.248.0.2", "192.168.0.2", "00abaaabe8e954c2"),
+        ("10.248.0.3", "192.168.0.2", "1313a2da994a0951"),
+        ("10.248.0.3", "192.168.0.3", "76d2c1c530f51f79"),
+    ],
+)
+def test_asymmetric_key_fixes_the_word_order(client: str, server: str, cookie: str) -> None:
+    # packetdrill's fastopen/server/opt34/simple*.pkt, key a0bf63f7-ed803d81-cd641d30-cebc4a90:
+    # each word of the key text is little-endian in the key bytes
+    key, _ = parse_linux_key("a0bf63f7-ed803d81-cd641d30-cebc4a90")
+    c, s = ip_address(client).packed, ip_address(server).packed
+    assert make_cookie("siphash", key, c, s).hex() == cookie
+    big_endian = bytes.fromhex("a0bf63f7ed803d81cd641d30cebc4a90")
+    assert make_cookie("siphash", big_endian, c, s).hex() != cookie
+
+
 def test_blake2s_cookie_is_keyed() -> None:
     c, s = bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
     a = make_cookie("blake2s", bytes(16), c, s)
