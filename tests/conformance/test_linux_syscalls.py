@@ -391,7 +391,7 @@ def test_tcp_info_in_linux_units(old: str, new: str) -> None:
          "TCP MD5 signatures (RFC 2385) is not implemented (out of scope)"),
         ("+0 splice(4, NULL, 5, NULL, 100, 0) = 100", "splice is not implemented (out of scope)"),
         ("+0 sendfile(4, 5, NULL, 100) = 100", "sendfile is not implemented (out of scope)"),
-        ("+0 send(4, ..., 100, MSG_MORE) = 100", "MSG_MORE are not emulated"),
+        ("+0 send(4, ..., 100, MSG_TRUNC) = 100", "MSG_TRUNC are not emulated"),
     ],
 )  # fmt: skip
 def test_what_is_out_of_scope_is_an_error_naming_it(line: str, message: str) -> None:
@@ -413,3 +413,26 @@ def test_a_blocking_write_waits_for_room() -> None:
     assert result.status == "PASS", result
     result = run(body.replace("+0...0.010 write", "+0...0.020 write"))
     assert result.status == "FAIL" and "returned at" in result.message, result
+
+
+MORE = """\
+   +0 setsockopt(4, SOL_TCP, TCP_NODELAY, [1], 4) = 0
+   +0 sendmsg(4, {msg_name(...)=..., msg_iov(1)=[{..., 100}], msg_flags=0}, MSG_MORE) = 100
+ +.01 send(4, ..., 200, MSG_MORE) = 200
+ +.01 write(4, ..., 50) = 50
+   +0 > P. 1:351(350) ack 1 <...>
+ +.01 < . 1:1(0) ack 351 win 257
+   +0 send(4, ..., 40, MSG_MORE) = 40
+ +.2~+.25 > P. 351:391(40) ack 1 <...>
+"""
+
+
+def test_msg_more_holds_a_partial_segment_until_a_send_without_it() -> None:
+    # the write without MSG_MORE lets the 350 bytes go
+    assert_fails(MORE, " +.01 write(4, ..., 50) = 50", " +.01 send(4, ..., 50, MSG_MORE) = 50",
+                 "too late for", at="P. 1:351(350)")  # fmt: skip
+
+
+def test_msg_more_hold_ends_at_the_probe_timer() -> None:
+    # nothing in flight: the probe timer (the RTO, at least 200 ms) sends it
+    assert_fails(MORE, " +.2~+.25 > P. 351:391(40)", "   +0 > P. 351:391(40)", "too late for")

@@ -94,3 +94,34 @@ def test_send_buffer_record_room() -> None:
     assert buf.record_room(400, 200) == 200  # past the last end: all of it
     buf.release(400)
     assert buf.records == []
+
+
+def test_msg_more_holds_until_a_send_without_it() -> None:
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.send(bytes(100), more=True)
+    conn.send(bytes(1500), more=True)
+    # whole segments go; the partial tail waits, and is not pushed
+    assert sizes(conn) == [(0, 1460, ACK)]
+    assert sizes(conn) == []
+    conn.send(bytes(10))
+    assert sizes(conn) == [(1460, 150, ACK | PSH)]
+
+
+def test_msg_more_hold_ends_when_the_peer_sends_unpushed() -> None:
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.send(bytes(1500), more=True)
+    assert sizes(conn) == [(0, 1460, ACK)]
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 1460), 0.05)
+    assert sizes(conn) == [(1460, 40, ACK)]  # written with MSG_MORE: no PSH
+
+
+def test_msg_more_hold_ends_at_the_persist_timer_pushed() -> None:
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.send(bytes(40), more=True)
+    assert sizes(conn) == []
+    deadline = conn.get_timer()
+    assert deadline is not None
+    conn.handle_timer(deadline)
+    assert [(seg.seq - ISS - 1, len(seg.payload), seg.flags) for seg in out(conn, deadline)] == [
+        (0, 40, ACK | PSH)
+    ]

@@ -248,6 +248,10 @@ class Profile:
     # from its SYN's (S. 123:123(0), then ack 1); the nplab packetdrill of
     # FreeBSD's suite takes them as written
     remote_seq_from_syn: bool = False
+    # Google's packetdrill checks what the stack sent only at the script's
+    # next '>' line (the oldest segment not yet matched must match it); ours
+    # also fails at once when a segment went out that no line expected.
+    unexpected_at_once: bool = True
     # the ways to run each script: ip version, addresses, MTU and -D values
     modes: tuple[RunMode, ...] = ()
 
@@ -359,6 +363,7 @@ LINUX = Profile(
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
     remote_seq_from_syn=True,
+    unexpected_at_once=False,
     errno=LINUX_ERRNO,
     symbols=LINUX_SYMBOLS,
     sockbuf_doubled=True,

@@ -164,7 +164,7 @@ _COUNT_OPTIONS: dict[str, tuple[str, Callable[[int], Any]]] = {
     "TCP_KEEPCNT": ("keepalive_probes", int), "TCP_SYNCNT": ("syn_retries", int),
 }  # fmt: skip
 _RECV_FLAGS = ("MSG_PEEK", "MSG_DONTWAIT")
-_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL")
+_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE")
 
 # Linux's names for the states (tcpi_state), and the tcp_info fields the
 # engine does not keep, with why.
@@ -448,7 +448,10 @@ class Runner(FastOpenCalls):
         # a final close(), say) is not the script's business.
 
     def _check_unexpected(self, when: float, event: Event) -> None:
-        """Segments sent before ``when`` less the tolerance were never expected."""
+        """Segments sent before ``when`` less the tolerance were never expected
+        (with packetdrill's rule, they are compared at the next '>' line)."""
+        if not self.profile.unexpected_at_once:
+            return
         for sent in self.sent:
             if sent.time < when - self.tolerance:
                 raise ScriptFailure(
@@ -1132,8 +1135,9 @@ class Runner(FastOpenCalls):
             return -1, "EPIPE"
         symbols = self.symbols
         eor = bool(flags & symbols.get("MSG_EOR", 0))
+        more = bool(flags & symbols.get("MSG_MORE", 0))
         try:
-            accepted = conn.send(bytes(size - done), eor=eor)
+            accepted = conn.send(bytes(size - done), eor=eor, more=more)
         except TcpError:
             self.progress.pop(key, None)
             return -1, "EPIPE"

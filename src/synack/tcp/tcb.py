@@ -56,7 +56,7 @@ class Tcb:
         # ECN (RFC 3168)
         "ecn_ok", "_ece_due", "_cwr_mark",
         # send side
-        "send_buf", "_user_closed", "cork",
+        "send_buf", "_user_closed", "cork", "_more", "_unpushed",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
         "_quickacks",
@@ -117,6 +117,8 @@ class Tcb:
         self.send_buf = SendBuffer(cfg.send_buffer)
         self._user_closed = False
         self.cork = False  # TCP_CORK: partial segments wait (Connection.set_cork)
+        self._more = False  # MSG_MORE on the last SEND: its partial segment waits
+        self._unpushed: int | None = None  # where that SEND ended: no PSH there
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
         # text above RCV.NXT and the D-SACK to report; what it holds, overhead
@@ -228,5 +230,9 @@ class Tcb:
 
     def _window_update_due(self) -> bool:
         """After a read: would a window update move the right edge by enough to matter?"""
-        space = self.recv_buffer - len(self._recv_buf)
-        return update_worthwhile(space, self._offered_window(), self.recv_buffer, self.rcv_mss)
+        # the window field cannot say more than 65535 << shift (RFC 7323 2.3):
+        # room past that is no news to the peer (as Linux's window_clamp)
+        largest = 0xFFFF << self.rcv_wscale
+        space = min(self.recv_buffer - len(self._recv_buf), largest)
+        capacity = min(self.recv_buffer, largest)
+        return update_worthwhile(space, self._offered_window(), capacity, self.rcv_mss)
