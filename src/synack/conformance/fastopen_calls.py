@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from synack.conformance.script import Event, SyscallSpec
@@ -91,9 +90,15 @@ class FastOpenCalls:
             return 0, None
         value = self._value(call.args[3], event)
         if option == "TCP_FASTOPEN":
+            # Linux: on a socket closed or listening, the Fast Open queue's
+            # length (RFC 7413 5.1); Fast Open still needs the sysctl's
+            # server bit when the SYN comes (tcp_fastopen.c, tcp_try_fastopen)
+            if value < 0 or sock.conn is not None:
+                return -1, "EINVAL"
             self.fastopen_queue[sock.fd] = value
-            if not sock.config.fastopen_server:
-                sock.config = replace(sock.config, fastopen_server=True)
+            listener = self.host.listeners.get(sock.bound_port or 0)
+            if sock.listening and listener is not None:
+                listener.fastopen = value
             return 0, None
         if value:
             self.fastopen_connect.add(sock.fd)

@@ -1,0 +1,88 @@
+"""Fast Open's system calls under --profile linux (conformance/fastopen_calls.py):
+each in a small script of our own that must PASS, and a change to one of its
+lines that must FAIL (or be an ERROR) at that line. The behaviour is Linux's
+(net/ipv4/tcp_fastopen.c, tcp.c), the RFC 7413 sections cited per test."""
+
+from __future__ import annotations
+
+import textwrap
+
+from synack.conformance.profiles import LINUX
+from synack.conformance.runtime import Runner, RunResult
+from synack.conformance.script import parse_script
+
+
+def run(text: str) -> RunResult:
+    text = textwrap.dedent(text)
+    return Runner(parse_script(text, "t.pkt", set(LINUX.defined)), LINUX).run()
+
+
+def assert_passes(text: str) -> None:
+    result = run(text)
+    assert result.status == "PASS", result
+
+
+def assert_fails(
+    text: str, old: str, new: str, *message: str, status: str = "FAIL", at: str | None = None
+) -> None:
+    """``text`` passes; with ``old`` changed to ``new``, it fails at the line
+    changed (or at the line holding ``at``) saying each of ``message``."""
+    assert_passes(text)
+    changed = text.replace(old, new)
+    assert changed != text
+    result = run(changed)
+    before, after = textwrap.dedent(text).splitlines(), textwrap.dedent(changed).splitlines()
+    line = next(n for n, (a, b) in enumerate(zip(before, after, strict=False), 1) if a != b)
+    if at is not None:
+        line = next(n for n, text_line in enumerate(after, 1) if at in text_line)
+    assert (result.status, result.line) == (status, line), result
+    for part in message:
+        assert part in result.message, result.message
+
+
+# -- server: the listener's queue -------------------------------------------------
+# No 0x400 in the sysctl: a listener takes Fast Open only with TCP_FASTOPEN,
+# which Linux takes after listen() too (RFC 7413 5.1: the queue). 0x200: data
+# on a SYN without a cookie is taken (TFO_SERVER_COOKIE_NOT_REQD).
+QUEUE_AFTER_LISTEN = """\
+    `sysctl -q net.ipv4.tcp_fastopen=0x202`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [2], 4) = 0
+   +0 < S 0:1000(1000) win 32792 <mss 1460,sackOK,nop,nop>
+   +0 > S. 0:0(0) ack 1001 <mss 1460,nop,nop,sackOK>
+  +.1 accept(3, ..., ...) = 4
+   +0 read(4, ..., 1024) = 1000
+"""
+
+
+def test_tcp_fastopen_after_listen_sets_the_queue() -> None:
+    assert_fails(
+        QUEUE_AFTER_LISTEN,
+        "TCP_FASTOPEN, [2], 4) = 0",
+        "TCP_FASTOPEN, [0], 4) = 0",
+        "ack 1 (expected 1001)",
+        at="> S. 0:0(0) ack 1001",
+    )
+
+
+def test_tcp_fastopen_needs_the_sysctl_server_bit() -> None:
+    # Linux's tcp_try_fastopen: TFO_SERVER_ENABLE (0x2) is read when the SYN comes
+    assert_fails(
+        QUEUE_AFTER_LISTEN,
+        "tcp_fastopen=0x202",
+        "tcp_fastopen=0x201",
+        "ack 1 (expected 1001)",
+        at="> S. 0:0(0) ack 1001",
+    )
+
+
+def test_tcp_fastopen_with_a_negative_queue_is_einval() -> None:
+    assert_fails(
+        QUEUE_AFTER_LISTEN,
+        "TCP_FASTOPEN, [2], 4) = 0",
+        "TCP_FASTOPEN, [-1], 4) = 0",
+        "EINVAL",
+    )

@@ -1,0 +1,54 @@
+"""TCP Fast Open (RFC 7413) in the engine as Linux does it: what Linux's
+packetdrill scripts (tcp/fastopen) expect, in exact segments.
+
+The connection under test is at LOCAL, the peer at REMOTE; the server's key and
+cookie are those of test_fastopen.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import IRS, ISS, LOCAL, MSS, PLAIN, REMOTE, events, ours, out, peer
+
+from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
+from synack.tcp.events import DataReceived
+from synack.tcp.fastopen import make_cookie
+from synack.tcp.state import State
+from synack.wire.segment import ACK, NOP, PSH, SYN, FastOpen, MaxSegmentSize
+
+KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
+KEY = bytes.fromhex("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
+SERVER = replace(
+    PLAIN, fastopen_server=True, fastopen_key=KEY_TEXT, fastopen_cookie_algorithm="siphash"
+)
+COOKIE = make_cookie("siphash", KEY, REMOTE[0].packed, LOCAL[0].packed)
+MSS_OPT = MaxSegmentSize(MSS)
+
+
+def server(config: TcpConfig = SERVER) -> Connection:
+    conn = Connection(LOCAL, REMOTE, config)
+    conn.listen(0.0, iss=ISS)
+    return conn
+
+
+def fastopen_syn(payload: bytes, cookie: bytes = COOKIE) -> object:
+    return peer(SYN, IRS, options=(MSS_OPT, FastOpen(cookie), NOP, NOP), payload=payload)
+
+
+# -- server ---------------------------------------------------------------------
+def test_reading_the_syn_data_sends_no_window_update_past_the_unscaled_field() -> None:
+    # A buffer far above 65535 and a peer without window scaling: the SYN,ACK
+    # offered the most the field can say, so reading the SYN's data opens
+    # nothing the peer can be told (Linux's tcp_cleanup_rbuf, bounded by its
+    # window_clamp); the server's first segment is its answer (server/basic-rw.pkt).
+    conn = server(replace(SERVER, recv_buffer=540000))
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)  # RFC 7413 4.2.2
+    assert out(conn) == [ours(SYN | ACK, ISS, IRS + 11, options=(MSS_OPT,))]
+    assert events(conn) == [DataReceived(10)]
+    assert conn.receive(512) == b"x" * 10
+    assert out(conn, 0.1) == []
+    assert conn.state is State.SYN_RECEIVED
+    conn.send(b"y" * 100)
+    assert out(conn, 0.2) == [ours(ACK | PSH, ISS + 1, IRS + 11, payload=b"y" * 100)]
