@@ -351,11 +351,13 @@ LINUX = Profile(
         quickack_initial=16,  # TCP_MAX_QUICKACKS
         slow_start_ack_limit=None,  # tcp_slow_start: cwnd grows by every segment ACKed
         cwnd_validation=True,  # tcp_is_cwnd_limited
+        prr_variant="linux",  # tcp_cwnd_reduction
         initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
         rto_min=0.2,  # TCP_RTO_MIN
         persist_min=0.2,  # tcp_probe0_base: the RTO, at least TCP_RTO_MIN
+        window_update_on_doubling=True,  # tcp_cleanup_rbuf
         ecn="passive",  # net.ipv4.tcp_ecn=2
         require_timestamps=False,
         fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match

@@ -36,6 +36,10 @@ class TcpConfig:
     dsack: bool = True  # RFC 2883: report duplicate segments in the first SACK block
     sack_recovery: bool = True  # RFC 6675: as a sender, recover from the peer's SACK blocks
     prr: bool = True  # RFC 6937: cwnd during SACK recovery follows the data delivered
+    # "rfc6937"; or "linux": RecoverFS is the cwnd before the cut, PRR-SSRB's
+    # extra segment only on an ACK that advances SND.UNA and marks no new
+    # loss, and the first retransmission always goes (tcp_cwnd_reduction)
+    prr_variant: str = "rfc6937"
     rack: bool = True  # RFC 8985 6 (RACK): judge losses by send time too, with SACK
     tail_loss_probe: bool = True  # RFC 8985 7 (TLP): probe a silent tail before the RTO
     # The order of options in our SYN, by name.
@@ -95,6 +99,10 @@ class TcpConfig:
     # delayed (Linux's quick-ACK mode at a connection's start: it helps the
     # peer's slow start; bounded, as Linux, by half the window in segments).
     quickack_initial: int = 0
+    # After a read, a window update goes only once the window would at least
+    # double (Linux's tcp_cleanup_rbuf); off: once it opens by two segments or
+    # half the buffer (RFC 9293 3.8.6.2.2's receiver SWS rule).
+    window_update_on_doubling: bool = False
 
     # Retransmission (RFC 6298).
     rto_initial: float = 1.0
@@ -183,6 +191,8 @@ class TcpConfig:
             raise ValueError("msl must be positive (seconds; TIME-WAIT lasts 2 x MSL)")
         if self.ecn not in ("off", "passive", "on"):
             raise ValueError(f"ecn must be off, passive or on, not {self.ecn!r}")
+        if self.prr_variant not in ("rfc6937", "linux"):
+            raise ValueError(f"prr_variant must be rfc6937 or linux, not {self.prr_variant!r}")
         if self.fastopen_cookie_algorithm not in ("blake2s", "siphash"):
             raise ValueError("fastopen_cookie_algorithm must be blake2s or siphash")
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}

@@ -235,4 +235,10 @@ class Tcb:
         largest = 0xFFFF << self.rcv_wscale
         space = min(self.recv_buffer - len(self._recv_buf), largest)
         capacity = min(self.recv_buffer, largest)
-        return update_worthwhile(space, self._offered_window(), capacity, self.rcv_mss)
+        return update_worthwhile(
+            space,
+            self._offered_window(),
+            capacity,
+            self.rcv_mss,
+            self.config.window_update_on_doubling,
+        )

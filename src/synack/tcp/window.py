@@ -43,7 +43,13 @@ def advertise(space: int, offered: int, capacity: int, mss: int, shift: int) -> 
     return field, field << shift
 
 
-def update_worthwhile(space: int, offered: int, capacity: int, mss: int) -> bool:
+def update_worthwhile(
+    space: int, offered: int, capacity: int, mss: int, on_doubling: bool = False
+) -> bool:
     """After the user reads: would a window update open the window by enough
-    to matter (two segments, or half the buffer)?"""
+    to matter (two segments, or half the buffer)? ``on_doubling``: only if
+    the window offered is at most half the largest and would at least double
+    (as Linux)."""
+    if on_doubling:
+        return 2 * offered <= capacity and space > 0 and space >= 2 * offered
     return space - offered >= min(2 * mss, capacity // 2)
