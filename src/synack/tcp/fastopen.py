@@ -200,12 +200,16 @@ class CookieJar:
 @dataclass(slots=True)
 class CacheEntry:
     """What a client remembers of a server: its cookie (empty: none yet), the
-    MSS its SYN,ACK named (bounds the data on our next SYN), and whether it
-    answered the experimental option."""
+    MSS its SYN,ACK named (bounds the data on our next SYN), whether the
+    cookie came in the experimental option, and ``try_exp``, Linux's way of
+    asking a server that never answered: 0, ask in kind 34; 1, it did not
+    answer, ask once in the experimental option; 2, neither answered, kind
+    34 from now on."""
 
     cookie: bytes = b""
     mss: int | None = None
     experimental: bool = False
+    try_exp: int = 0
 
 
 class CookieCache:
@@ -224,12 +228,22 @@ class CookieCache:
         entry = self.entries.get(server)
         return entry.cookie if entry is not None and entry.cookie else None
 
-    def store(self, server: object, cookie: bytes, mss: int | None, experimental: bool) -> None:
-        """A SYN,ACK's news: a cookie (kept unless a new one comes) and the MSS."""
+    def store(
+        self,
+        server: object,
+        cookie: bytes,
+        mss: int | None,
+        experimental: bool,
+        try_exp: int = 0,
+    ) -> None:
+        """A SYN,ACK's news: a cookie (kept unless a new one comes), the MSS,
+        and, for a request left unanswered, the next ``try_exp`` (it only grows)."""
         entry = self.entries.setdefault(server, CacheEntry())
         if cookie:
             entry.cookie = cookie
             entry.experimental = experimental
+        elif try_exp > entry.try_exp and not entry.cookie:
+            entry.try_exp = try_exp
         if mss is not None:
             entry.mss = mss
 
@@ -243,6 +257,14 @@ class CookieCache:
 # ----------------------------------------------------------------------
 # One connection's Fast Open
 # ----------------------------------------------------------------------
+def fastopen_option(seg: Segment) -> FastOpenOption | FastOpenExp | None:
+    """The SYN's (or SYN,ACK's) Fast Open option, if it counts: Linux takes
+    only an even cookie length (RFC 7413 4.1.1 allows 4 to 16 bytes; the wire
+    layer decodes any of them), and treats another as no option at all."""
+    opt = seg.fastopen
+    return opt if opt is not None and not len(opt.cookie) % 2 else None
+
+
 def option_for(cookie: bytes, experimental: bool) -> tuple[Option, ...]:
     """The Fast Open option and the NOPs that align it to 32 bits (as Linux
     lays it out: after the other SYN options)."""
@@ -300,9 +322,11 @@ class FastOpenState:
         if cookie is None and entry is not None and entry.cookie:
             cookie = entry.cookie
         tfo.cookie = cookie or None
-        tfo.experimental = (
-            entry.experimental if experimental is None and entry else bool(experimental)
-        )
+        if experimental is not None:
+            tfo.experimental = experimental
+        elif entry is not None:
+            # the cookie's own form; without one, the form the cache says to try
+            tfo.experimental = entry.experimental if tfo.cookie else entry.try_exp == 1
         tfo.mss_limit = entry.mss if entry is not None else None
         return tfo
 
@@ -349,11 +373,15 @@ class FastOpenState:
     def syn_ack_arrived(self, seg: Segment, data_acked: bool, retransmitted: bool) -> None:
         """Our SYN is answered: cache the cookie and the MSS (RFC 7413 4.1.3;
         a cookie we did not ask for is ignored), note whether the data was
-        acknowledged."""
-        opt = seg.fastopen
+        acknowledged. A request that got no cookie (and no retransmission
+        muddles it) moves the cache's ``try_exp`` on, as Linux does."""
+        opt = fastopen_option(seg)
         cookie = opt.cookie if opt is not None and self.sent_option else b""
+        try_exp = 0
+        if self.sent_option and opt is None and not self.syn_data and not retransmitted:
+            try_exp = 2 if self.experimental else 1
         if self.cache is not None and (self.sent_option or seg.mss is not None):
-            self.cache.store(self.server, cookie, seg.mss, isinstance(opt, FastOpenExp))
+            self.cache.store(self.server, cookie, seg.mss, isinstance(opt, FastOpenExp), try_exp)
         self.syn_data_acked = self.syn_data > 0 and data_acked and not retransmitted
 
     # -- server -----------------------------------------------------------------
@@ -363,7 +391,7 @@ class FastOpenState:
         (``reply``): a fresh one for a request or an invalid cookie, the
         primary key's for a cookie made with the backup key, none otherwise."""
         jar = self.jar
-        opt = seg.fastopen
+        opt = fastopen_option(seg)
         if jar is None or (opt is None and not seg.payload):
             return False
         exp = isinstance(opt, FastOpenExp)
