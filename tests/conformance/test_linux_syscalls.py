@@ -436,3 +436,23 @@ def test_msg_more_holds_a_partial_segment_until_a_send_without_it() -> None:
 def test_msg_more_hold_ends_at_the_probe_timer() -> None:
     # nothing in flight: the probe timer (the RTO, at least 200 ms) sends it
     assert_fails(MORE, " +.2~+.25 > P. 351:391(40)", "   +0 > P. 351:391(40)", "too late for")
+
+
+RCV_MSS = """\
+   +0 %{ assert tcpi_rcv_mss == 536, tcpi_rcv_mss }%
+   +0 < P. 1:501(500) ack 1 win 257
+   +0 > . 1:1(0) ack 501 <...>
+   +0 %{ assert tcpi_rcv_mss == 536, tcpi_rcv_mss }%
+   +0 < P. 501:1301(800) ack 1 win 257
+   +0 > . 1:1(0) ack 1301 <...>
+   +0 %{ assert tcpi_rcv_mss == 800, tcpi_rcv_mss }%
+   +0 < P. 1301:1401(100) ack 1 win 257
+   +0 > . 1:1(0) ack 1401 <...>
+   +0 %{ assert tcpi_rcv_mss == 800, tcpi_rcv_mss }%
+"""
+
+
+def test_tcpi_rcv_mss_is_the_largest_segment_received() -> None:
+    # Linux's first guess is 536; a larger segment raises it, a smaller one does not
+    assert_fails(RCV_MSS, "tcpi_rcv_mss == 800, tcpi_rcv_mss }%\n   +0 < P. 1301",
+                 "tcpi_rcv_mss == 536, tcpi_rcv_mss }%\n   +0 < P. 1301", "is false")  # fmt: skip

@@ -330,6 +330,7 @@ class Runner(FastOpenCalls):
         self.symbols = {**SYMBOLS, **profile.symbols}
         self.epolls: dict[int, Epoll] = {}
         self.last_data_recv: dict[Connection, float] = {}  # tcpi_last_data_recv
+        self.rcv_mss: dict[Connection, int] = {}  # tcpi_rcv_mss: the largest segment seen
         self.pending_wake: float | None = None  # a blocking call's timeout (poll)
         self.progress: dict[int, int] = {}  # a blocking write's bytes so far, by event
         self.deadlines: dict[int, float | None] = {}  # a waiting poll's timeout, by event
@@ -365,6 +366,8 @@ class Runner(FastOpenCalls):
             if isinstance(event, (Connected, DataReceived)):
                 # Linux's lrcvtime: the handshake's end, then each data arrival
                 self.last_data_recv[hev.connection] = self.now
+            if isinstance(event, DataReceived):
+                self._measure_rcv_mss(hev.connection, event.length)
             sock = self.owner.get(hev.connection)
             if sock is None:
                 continue
@@ -1622,7 +1625,8 @@ class Runner(FastOpenCalls):
             tcpi_ca_state=self.symbols[ca_state],
             tcpi_options=options,
             tcpi_snd_mss=mss,
-            tcpi_rcv_mss=conn.rcv_mss,
+            # Linux's first guess (tcp_initialize_rcv_mss), then the largest seen
+            tcpi_rcv_mss=max(max(min(conn.rcv_mss, mss, 536), 88), self.rcv_mss.get(conn, 0)),
             tcpi_advmss=conn.rcv_mss,
             tcpi_snd_wscale=conn.snd_wscale,
             tcpi_rcv_wscale=conn.rcv_wscale,
@@ -1644,6 +1648,16 @@ class Runner(FastOpenCalls):
             tcpi_bytes_acked=max(sq.sub(conn.snd_una, conn.iss) - 1, 0),
         )
         return names
+
+    def _measure_rcv_mss(self, conn: Connection, length: int) -> None:
+        """Linux's tcp_measure_rcv_mss: the largest segment received, at most
+        our MSS; a segment the script's --mss cuts up (GRO) counts as its pieces."""
+        gso = self.script.options.get("mss")
+        if gso is not None:
+            length = min(length, int(gso))
+        seen = min(length, conn.rcv_mss)
+        if seen > self.rcv_mss.get(conn, 0):
+            self.rcv_mss[conn] = seen
 
     def _tcp_info(self) -> dict[str, int]:
         sock = self.current
