@@ -7,12 +7,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conftest import IRS, ISS, MSS, PLAIN, WINDOW, in_state, ours, out, peer
+from conftest import IRS, ISS, MSS, PLAIN, WINDOW, in_state, make, ours, out, peer
 
 from synack.tcp.config import TcpConfig
+from synack.tcp.connection import Connection
 from synack.tcp.options import syn_options
 from synack.tcp.state import State
-from synack.wire.segment import ACK, NOP, PSH, SACK_PERMITTED, MaxSegmentSize, Sack, WindowScale
+from synack.wire.segment import (
+    ACK,
+    NOP,
+    PSH,
+    SACK_PERMITTED,
+    SYN,
+    MaxSegmentSize,
+    Sack,
+    WindowScale,
+)
 
 DATA = bytes(range(256)) * 60  # 15,360 bytes
 OFFLOAD = replace(PLAIN, initial_window=4 * MSS, segmentation_offload=65536)
@@ -80,3 +90,42 @@ def test_sack_permitted_without_timestamps_is_padded() -> None:
     unpadded = syn_options(replace(linux, pad_sack_permitted=False), False, 1460, 8,
                            (True, True, False), 0, 0)  # fmt: skip
     assert unpadded == (MaxSegmentSize(1460), SACK_PERMITTED, NOP, WindowScale(8))
+
+
+def _sack_connection(config: TcpConfig) -> Connection:
+    """An active open whose peer agreed to SACK (so recovery keeps per-segment records)."""
+    conn = make(config)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    offer = (MaxSegmentSize(MSS), SACK_PERMITTED)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=offer), 0.0)
+    out(conn)
+    return conn
+
+
+def _after_rto(config: TcpConfig) -> list[tuple[int, int]]:
+    """Four segments out, an RTO, then the ACK of the first resend: what goes next."""
+    conn = _sack_connection(config)
+    conn.send(DATA[: 4 * MSS])
+    assert sum(len(s.payload) for s in out(conn)) == 4 * MSS
+    deadline = conn.get_timer()
+    assert deadline is not None
+    conn.handle_timer(deadline)  # the RTO: cwnd one segment, the first resent alone
+    assert [(s.seq, len(s.payload)) for s in out(conn, deadline)] == [(ISS + 1, MSS)]
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + MSS), deadline + 0.1)
+    return [(s.seq, len(s.payload)) for s in out(conn, deadline + 0.1)]
+
+
+def test_lost_pieces_in_a_row_are_resent_as_one_super_segment() -> None:
+    """After an RTO, lost segments that follow one another go in one resend, as
+    far as cwnd allows (Linux retransmits whole buffers through TSO)."""
+    config = replace(OFFLOAD, sack=True, congestion_control="newreno", tail_loss_probe=False)
+    assert _after_rto(config) == [(ISS + 1 + MSS, 2 * MSS)]  # cwnd 2: two pieces, one segment
+
+
+def test_without_offload_they_go_one_by_one() -> None:
+    config = replace(
+        PLAIN, sack=True, congestion_control="newreno", initial_window=4 * MSS,
+        tail_loss_probe=False,
+    )  # fmt: skip
+    assert _after_rto(config) == [(ISS + 1 + MSS, MSS), (ISS + 1 + 2 * MSS, MSS)]

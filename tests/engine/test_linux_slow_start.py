@@ -44,3 +44,20 @@ def test_no_growth_when_the_application_leaves_cwnd_unused() -> None:
     validated = replace(config, cwnd_validation=True)
     assert _after_ack(validated, 5, 5) == 10  # 10 is not under twice the flight of 5
     assert _after_ack(validated, 6, 6) == 16  # 10 < 12: it is used, it grows
+
+
+def test_linux_prr_gives_the_extra_segment_only_when_snd_una_advances() -> None:
+    """PRR-SSRB (RFC 6937) allows one segment more than delivered on every ACK
+    once the pipe is under ssthresh; Linux only on an ACK that moves SND.UNA."""
+    from synack.tcp.recovery import LossRecovery
+
+    for variant, extra in (("rfc6937", MSS), ("linux", 0)):
+        config = replace(BASE, sack=True, prr_variant=variant)
+        conn = in_state(State.ESTABLISHED, config)
+        rec: LossRecovery = conn.recovery
+        rec.cc.ssthresh = 10 * MSS
+        rec.recover_fs = 10 * MSS
+        rec.prr_delivered, rec.prr_out, rec.delivered = 0, MSS, MSS
+        rec.prr_extra_ok = False  # a duplicate ACK: SND.UNA did not move
+        rec._prr_update(ISS + 1, ISS + 1 + 2 * MSS)  # pipe 2 SMSS, under ssthresh
+        assert rec.cc.cwnd == 2 * MSS + MSS + extra

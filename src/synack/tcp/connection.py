@@ -184,12 +184,14 @@ class Connection(Tcb):
         """RECEIVE: up to ``max_bytes`` of in-order data.
 
         Returns ``b""`` when nothing is there yet; raises "connection closing"
-        once the peer's FIN has been read past.
+        once the peer's FIN has been read past. What arrived before a RST
+        closed the connection can still be read (as Linux: tcp_reset leaves
+        the receive queue, a Fast Open server's SYN data included).
         """
         st = self.state
-        if st is _S.CLOSED:
-            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         buf = self._recv_buf
+        if st is _S.CLOSED and not buf:
+            raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
         if not buf:
             if st in _PEER_FINISHED_STATES or self._fin_received:
                 raise err.TcpError(err.CONNECTION_CLOSING)
@@ -202,7 +204,7 @@ class Connection(Tcb):
             del buf[:max_bytes]
         # Reading made room: tell the peer if the window opened enough (3.8.6.2.2);
         # once its FIN is in, it sends no more data, and the news would be wasted.
-        if not self._fin_received and self._window_update_due():
+        if st is not _S.CLOSED and not self._fin_received and self._window_update_due():
             self._ack_now = True
             self._notify()
         return data
@@ -247,7 +249,11 @@ class Connection(Tcb):
         """
         self._clock(now)
         self._user_call(self._now, "CLOSE")
-        if self.config.rst_on_data_after_close and self._recv_buf and self.state.synchronized:
+        if (
+            self.config.rst_on_data_after_close
+            and self._recv_buf
+            and (self.state.synchronized or self._fastopen_accepted())
+        ):
             self._abort("CLOSE with unread data", err.CONNECTION_ABORTED)
             return
         self._close(full=True)
@@ -986,7 +992,12 @@ class Connection(Tcb):
     def _resend(self, lost: SentSegment, now: float) -> None:
         """Resend (up to one SMSS of) a segment judged lost."""
         buffered = sq.sub(self.send_buf.end, lost.start)
-        size = min(self.mss_payload(), sq.sub(lost.end, lost.start), max(buffered, 0))
+        mss = self.mss_payload()
+        end = lost.end
+        if self.config.segmentation_offload > mss:  # the device cuts one resend of a run
+            end = self.recovery.lost_run_end(lost, self.snd_una, self.snd_nxt, self._size_goal(mss))
+            mss = sq.sub(end, lost.start)
+        size = min(mss, sq.sub(end, lost.start), max(buffered, 0))
         if size == 0 and not (self.send_buf.fin_queued and buffered == 0):
             self.recovery.nothing_left_at(lost)
             return

@@ -151,6 +151,18 @@ class Rack:
             i -= 1
         return i
 
+    def lost_run_end(self, start: int, limit: int) -> int:
+        """The end of the run of lost, not yet resent records from ``start``
+        (contiguous, at most ``limit`` bytes): what one resend may cover."""
+        segments = self.segments
+        end = start
+        for i in range(self._index(start), len(segments)):
+            seg = segments[i]
+            if seg.start != end or not seg.lost or seg.gone or sq.sub(seg.end, start) > limit:
+                break
+            end = seg.end
+        return end
+
     # -- sending --------------------------------------------------------
     def on_send(self, start: int, end: int, now: float, retransmission: bool) -> None:
         """Record a transmission. New data is appended; a resend replaces what

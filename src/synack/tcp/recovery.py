@@ -303,7 +303,7 @@ class LossRecovery:
         "in_recovery", "sack_recovery", "rto_recovery", "recover", "dupacks", "delivered",
         "prr_delivered", "prr_out", "recover_fs", "ecn_recover", "reductions",
         "reorder_deadline", "probe_deadline", "probe_out", "probe_episode", "max_flight",
-        "usage_seq", "cwnd_full",
+        "usage_seq", "cwnd_full", "prr_extra_ok",
     )  # fmt: skip
 
     def __init__(
@@ -330,6 +330,7 @@ class LossRecovery:
         self.max_flight = 0  # the largest flight of this round (cwnd validation)
         self.usage_seq = 0  # where this round ends: SND.NXT when it began
         self.cwnd_full = False  # a send found cwnd full this round
+        self.prr_extra_ok = False  # the ACK being processed advanced SND.UNA, no new loss
         self.delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
         self.prr_delivered = self.prr_out = self.recover_fs = 0
         self.ecn_recover = 0  # ECE below this is from the same window: one reduction
@@ -422,6 +423,16 @@ class LossRecovery:
             return None
         return self.rack.first_lost()
 
+    def lost_run_end(self, lost: SentSegment, snd_una: int, snd_nxt: int, limit: int) -> int:
+        """With segmentation offload, one resend covers the lost segments that
+        follow ``lost`` without a gap, as far as cwnd - pipe and ``limit`` allow
+        (at least ``lost`` itself)."""
+        room = min(limit, self.cc.cwnd - self.pipe(snd_una, snd_nxt))
+        room -= room % self.mss
+        return max(
+            self.rack.lost_run_end(lost.start, room), lost.end, key=lambda e: sq.sub(e, lost.start)
+        )
+
     def first_to_resend(self) -> SentSegment:
         """For :attr:`Resend.FIRST_LOST`: the first segment judged lost, or the
         first one out."""
@@ -488,6 +499,8 @@ class LossRecovery:
             if self.rack.segments
             else 0
         )
+        # for Linux's PRR: SND.UNA moved, and no new loss was marked
+        self.prr_extra_ok = advanced and not lost
         resend = Resend.NOTHING
         if advanced:
             syn_acked = snd_una == self.iss  # this ACK covers our SYN, which is not data
@@ -680,6 +693,7 @@ class LossRecovery:
         self.in_recovery = True
         self.recover = snd_max
         flight = sq.sub(snd_max, snd_una)
+        prior_cwnd = self.cc.cwnd
         if sq.lt(snd_una, self.ecn_recover):
             # RFC 3168 6.1.2: this window's cwnd was cut for an ECN echo already;
             # losses from the same window are repaired without a second cut
@@ -697,7 +711,8 @@ class LossRecovery:
         self.sack_recovery = True
         self.cc.cwnd = self.cc.ssthresh
         self.prr_delivered = self.prr_out = 0
-        self.recover_fs = flight
+        # RecoverFS (RFC 6937): the flight; Linux divides by the cwnd before the cut
+        self.recover_fs = prior_cwnd if self.config.prr_variant == "linux" else flight
         self._prr_update(snd_una, snd_nxt)
         # RFC 6675 5 (4.2): the first segment presumed lost goes at once
         return Resend.FIRST_LOST | Resend.LOST
@@ -711,12 +726,18 @@ class LossRecovery:
         ssthresh = self.cc.ssthresh
         self.prr_delivered += self.delivered
         pipe = self.pipe(snd_una, snd_nxt)
+        linux = self.config.prr_variant == "linux"
         if pipe > ssthresh:
             wanted = -(-self.prr_delivered * ssthresh // max(self.recover_fs, 1))  # ceil
             sndcnt = wanted - self.prr_out
         else:
-            limit = max(self.prr_delivered - self.prr_out, self.delivered) + self.mss
+            # PRR-SSRB's extra segment; Linux gives it only when SND.UNA advanced
+            # and no new loss was marked (tcp_cwnd_reduction)
+            extra = self.mss if not linux or self.prr_extra_ok else 0
+            limit = max(self.prr_delivered - self.prr_out, self.delivered) + extra
             sndcnt = min(ssthresh - pipe, limit)
+        if linux and not self.prr_out:
+            sndcnt = max(sndcnt, self.mss)  # Linux: the fast retransmit always goes
         self.cc.cwnd = pipe + max(sndcnt, 0)
 
     # -- timers -------------------------------------------------------------
