@@ -15,7 +15,7 @@ from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.events import Event
 from synack.tcp.state import State
-from synack.wire.segment import ACK, FIN, SYN, MaxSegmentSize, Option, Segment
+from synack.wire.segment import ACK, FIN, SACK_PERMITTED, SYN, MaxSegmentSize, Option, Segment
 
 LOCAL = (ip_address("10.0.0.1"), 40000)
 REMOTE = (ip_address("10.0.0.2"), 80)
@@ -76,6 +76,18 @@ SYN_OPTS = (MaxSegmentSize(MSS),)
 
 def make(config: TcpConfig = PLAIN) -> Connection:
     return Connection(LOCAL, REMOTE, config)
+
+
+def sack_connection(config: TcpConfig) -> Connection:
+    """An active open, ESTABLISHED, whose peer agreed to SACK (so loss recovery
+    keeps per-segment records), output drained."""
+    conn = make(config)
+    conn.connect(0.0, iss=ISS)
+    out(conn)
+    offer = (MaxSegmentSize(MSS), SACK_PERMITTED)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=offer), 0.0)
+    out(conn)
+    return conn
 
 
 def in_state(state: State, config: TcpConfig = PLAIN) -> Connection:

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conftest import IRS, ISS, MSS, PLAIN, WINDOW, in_state, make, ours, out, peer
+from conftest import IRS, ISS, MSS, PLAIN, WINDOW, in_state, ours, out, peer, sack_connection
 
 from synack.tcp.config import TcpConfig
-from synack.tcp.connection import Connection
 from synack.tcp.options import syn_options
 from synack.tcp.state import State
 from synack.wire.segment import (
@@ -18,7 +17,6 @@ from synack.wire.segment import (
     NOP,
     PSH,
     SACK_PERMITTED,
-    SYN,
     MaxSegmentSize,
     Sack,
     WindowScale,
@@ -92,20 +90,9 @@ def test_sack_permitted_without_timestamps_is_padded() -> None:
     assert unpadded == (MaxSegmentSize(1460), SACK_PERMITTED, NOP, WindowScale(8))
 
 
-def _sack_connection(config: TcpConfig) -> Connection:
-    """An active open whose peer agreed to SACK (so recovery keeps per-segment records)."""
-    conn = make(config)
-    conn.connect(0.0, iss=ISS)
-    out(conn)
-    offer = (MaxSegmentSize(MSS), SACK_PERMITTED)
-    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=offer), 0.0)
-    out(conn)
-    return conn
-
-
 def _after_rto(config: TcpConfig) -> list[tuple[int, int]]:
     """Four segments out, an RTO, then the ACK of the first resend: what goes next."""
-    conn = _sack_connection(config)
+    conn = sack_connection(config)
     conn.send(DATA[: 4 * MSS])
     assert sum(len(s.payload) for s in out(conn)) == 4 * MSS
     deadline = conn.get_timer()

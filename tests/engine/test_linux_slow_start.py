@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from conftest import IRS, ISS, MSS, PLAIN, in_state, out, peer
+from conftest import IRS, ISS, MSS, PLAIN, in_state, out, peer, sack_connection
 
 from synack.tcp.state import State
 from synack.wire.segment import ACK
@@ -61,3 +61,24 @@ def test_linux_prr_gives_the_extra_segment_only_when_snd_una_advances() -> None:
         rec.prr_extra_ok = False  # a duplicate ACK: SND.UNA did not move
         rec._prr_update(ISS + 1, ISS + 1 + 2 * MSS)  # pipe 2 SMSS, under ssthresh
         assert rec.cc.cwnd == 2 * MSS + MSS + extra
+
+
+def test_growth_by_what_the_ack_delivers() -> None:
+    """The second segment was SACKed before: the ACK that covers both delivers
+    only the first, and Linux grows cwnd by that alone."""
+    from synack.wire.segment import Sack
+
+    grown = {}
+    for by_delivered in (False, True):
+        config = replace(
+            BASE, sack=True, initial_window=4 * MSS, slow_start_ack_limit=None,
+            cwnd_growth_by_delivered=by_delivered, tail_loss_probe=False, rack=False,
+        )  # fmt: skip
+        conn = sack_connection(config)
+        conn.send(DATA[: 4 * MSS])
+        out(conn)
+        block = ((ISS + 1 + MSS, ISS + 1 + 2 * MSS),)
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1, options=(Sack(block),)), 0.1)
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 2 * MSS), 0.1)
+        grown[by_delivered] = conn.cc.cwnd // MSS
+    assert grown == {False: 6, True: 5}

@@ -240,6 +240,12 @@ class Profile:
     sockbuf_doubled: bool = False
     # whose struct tcp_info the names in %{ }% follow: "freebsd" or "linux"
     tcp_info: str = "freebsd"
+    # Linux's tcp_sendmsg: a write fills buffers ("skbs") of half the peer's
+    # largest window (at most 64 KB); a new one only while less than SO_SNDBUF
+    # is queued and fewer than TCP_NOTSENT_LOWAT bytes wait unsent, so a write
+    # may queue up to one buffer past SO_SNDBUF. Off: the send buffer's size
+    # is a hard limit.
+    write_in_skbs: bool = False
     # the ``#ifdef`` names this stack's scripts select: STANDARD is the RFC's
     # behaviour, which is what the engine implements under every profile
     defined: frozenset[str] = frozenset({"STANDARD"})
@@ -352,6 +358,7 @@ LINUX = Profile(
         slow_start_ack_limit=None,  # tcp_slow_start: cwnd grows by every segment ACKed
         cwnd_validation=True,  # tcp_is_cwnd_limited
         prr_variant="linux",  # tcp_cwnd_reduction
+        cwnd_growth_by_delivered=True,  # tcp_cong_avoid(sk, ack, acked_sacked)
         initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
@@ -361,6 +368,7 @@ LINUX = Profile(
         ecn="passive",  # net.ipv4.tcp_ecn=2
         require_timestamps=False,
         fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match
+        abort_rst_ack=True,  # tcp_send_active_reset: RST,ACK
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
@@ -370,6 +378,7 @@ LINUX = Profile(
     symbols=LINUX_SYMBOLS,
     sockbuf_doubled=True,
     tcp_info="linux",
+    write_in_skbs=True,
     # as google/packetdrill's run_all.py runs its scripts
     modes=(
         RunMode(

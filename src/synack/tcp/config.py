@@ -72,6 +72,10 @@ class TcpConfig:
     # largest flight since the last round began; otherwise when a send
     # found cwnd full in that round. Off: every ACK of new data grows it.
     cwnd_validation: bool = False
+    # An ACK grows cwnd by the data it delivers (newly ACKed less what SACKs
+    # had covered before: RFC 6937's DeliveredData), as Linux; off, by all the
+    # cumulative ACK covers (RFC 5681 3.1).
+    cwnd_growth_by_delivered: bool = False
     dupack_threshold: int = 3  # RFC 5681 3.2
     limited_transmit: bool = True  # RFC 3042: new data on the first two duplicate ACKs
     hystart: bool = True  # RFC 9406 HyStart++: leave slow start as the RTT climbs
@@ -145,6 +149,10 @@ class TcpConfig:
     fin_wait_2_timeout: float | None = None
     rfc1337: bool = True  # ignore RST in TIME-WAIT (RFC 1337)
     rst_on_data_after_close: bool = True  # RFC 9293 3.6 / RFC 1122 4.2.2.13
+    # The RST of an ABORT (or of a CLOSE with unread data) also acknowledges
+    # RCV.NXT, as Linux's tcp_send_active_reset does; RFC 9293 3.10.5 sends a bare
+    # <SEQ=SND.NXT><CTL=RST>.
+    abort_rst_ack: bool = False
 
     # Keep-alive (RFC 9293 3.8.4): off by default, and never under 2 hours idle.
     keepalive: bool = False

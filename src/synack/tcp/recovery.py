@@ -515,6 +515,10 @@ class LossRecovery:
                 resend = self._on_ack_in_recovery(acked, ack, snd_nxt, snd_max)
             elif not ecn_echo:  # RFC 3168 6.1.2: an ECN-Echo ACK does not grow the window
                 data_acked = acked - 1 if syn_acked else acked
+                if self.config.cwnd_growth_by_delivered:
+                    # Linux: by what this ACK delivered (RFC 6937's DeliveredData);
+                    # what earlier SACKs covered grew nothing then and nothing now
+                    data_acked = min(data_acked, self.delivered)
                 if data_acked and self.cwnd_limited():
                     self.cc.on_ack(data_acked, (snd_max - ack) & sq.MASK, now)  # RFC 5681 3.1
         elif ack == snd_una and duplicate:
