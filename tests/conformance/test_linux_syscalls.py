@@ -304,7 +304,7 @@ OPTIONS = """\
    +0 getsockopt(4, SOL_TCP, TCP_KEEPIDLE, [30], [4]) = 0
    +0 setsockopt(4, SOL_TCP, TCP_KEEPIDLE, [0], 4) = -1 EINVAL (Invalid argument)
    +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
-   +0 write(4, ..., 15000) = 10000
+   +0 write(4, ..., 40000) = 26000
    +0 write(4, ..., 100) = -1 EAGAIN (Resource temporarily unavailable)
    +0 > P. 1:10001(10000) ack 1 <...>
 """
@@ -317,7 +317,7 @@ OPTIONS = """\
         ("SO_RCVBUF, [12000], [4])", "SO_RCVBUF, [6000], [4])", "gave 12000"),
         ("TCP_MAXSEG, [1000], [4])", "TCP_MAXSEG, [1460], [4])", "gave 1000"),
         ("TCP_USER_TIMEOUT, [1500], [4])", "TCP_USER_TIMEOUT, [1], [4])", "gave 1500"),
-        ("write(4, ..., 15000) = 10000", "write(4, ..., 15000) = 15000", "returned 10000"),
+        ("write(4, ..., 40000) = 26000", "write(4, ..., 40000) = 40000", "returned 26000"),
     ],
 )
 def test_socket_options_and_a_doubled_send_buffer(old: str, new: str, message: str) -> None:
@@ -404,15 +404,18 @@ def test_what_is_out_of_scope_is_an_error_naming_it(line: str, message: str) -> 
 def test_a_blocking_write_waits_for_room() -> None:
     body = """\
        +0 setsockopt(4, SOL_SOCKET, SO_SNDBUF, [5000], 4) = 0
-       +0...0.010 write(4, ..., 12000) = 12000
+       +0...0.020 write(4, ..., 40000) = 40000
        +0 > P. 1:10001(10000) ack 1 <...>
-     +.01 < . 1:1(0) ack 2001 win 257
-       +0 > P. 10001:12001(2000) ack 1 <...>
+     +.01 < . 1:1(0) ack 10001 win 257
+       +0 > P. 10001:26001(16000) ack 1 <...>
+     +.01 < . 1:1(0) ack 26001 win 257
+       +0 > P. 26001:40001(14000) ack 1 <...>
     """
     result = run(body)
     assert result.status == "PASS", result
-    result = run(body.replace("+0...0.010 write", "+0...0.020 write"))
-    assert result.status == "FAIL" and "returned at" in result.message, result
+    # 16000 queued after the first ACK: not writable yet (free less than half that)
+    result = run(body.replace("+0...0.020 write", "+0...0.010 write"))
+    assert result.status == "FAIL" and "returned at 0.030" in result.message, result
 
 
 MORE = """\
@@ -456,3 +459,34 @@ def test_tcpi_rcv_mss_is_the_largest_segment_received() -> None:
     # Linux's first guess is 536; a larger segment raises it, a smaller one does not
     assert_fails(RCV_MSS, "tcpi_rcv_mss == 800, tcpi_rcv_mss }%\n   +0 < P. 1301",
                  "tcpi_rcv_mss == 536, tcpi_rcv_mss }%\n   +0 < P. 1301", "is false")  # fmt: skip
+
+
+# Linux's tcp_sendmsg: buffers of half the peer's largest window (here 32896:
+# 16000 bytes, whole segments); the first is sent as far as cwnd allows (10
+# segments), its unsent rest filled up again; a new one only while less than
+# SO_SNDBUF is queued and fewer than TCP_NOTSENT_LOWAT bytes are unsent.
+WRITES = """\
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 setsockopt(4, SOL_SOCKET, SO_SNDBUF, [25000], 4) = 0
+   +0 write(4, ..., 59000) = 58000
+   +0 > P. 1:10001(10000) ack 1 <...>
+   +0 write(4, ..., 1000) = -1 EAGAIN (Resource temporarily unavailable)
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
+   +0 setsockopt(5, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # one buffer past SO_SNDBUF, no more
+        ("write(4, ..., 59000) = 58000", "write(4, ..., 59000) = 50000", "returned 58000"),
+        # TCP_NOTSENT_LOWAT: no new buffer while 16000 wait unsent
+        ("SO_SNDBUF, [25000], 4) = 0", "SO_SNDBUF, [25000], 4) = 0\n"
+         "   +0 setsockopt(4, SOL_TCP, TCP_NOTSENT_LOWAT, [4000], 4) = 0", "returned 26000"),
+    ],
+)  # fmt: skip
+def test_a_write_fills_buffers_as_linux(old: str, new: str, message: str) -> None:
+    assert_passes(WRITES)
+    result = run(WRITES.replace(old, new))
+    assert result.status == "FAIL" and message in result.message, result

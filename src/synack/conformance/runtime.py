@@ -164,6 +164,7 @@ _COUNT_OPTIONS: dict[str, tuple[str, Callable[[int], Any]]] = {
     "TCP_KEEPCNT": ("keepalive_probes", int), "TCP_SYNCNT": ("syn_retries", int),
 }  # fmt: skip
 _RECV_FLAGS = ("MSG_PEEK", "MSG_DONTWAIT")
+_GSO_MAX = 65536 - 1 - 320  # the most one buffer holds (gso_max_size less MAX_TCP_HEADER)
 _SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE")
 
 # Linux's names for the states (tcpi_state), and the tcp_info fields the
@@ -229,6 +230,7 @@ class Socket:
     sndbuf: int | None = None  # SO_SNDBUF / SO_RCVBUF as getsockopt reports them
     rcvbuf: int | None = None
     user_mss: int | None = None  # TCP_MAXSEG set
+    tail_start: int | None = None  # write_in_skbs: where the last buffer began
 
 
 @dataclass
@@ -1151,14 +1153,19 @@ class Runner(FastOpenCalls):
         symbols = self.symbols
         eor = bool(flags & symbols.get("MSG_EOR", 0))
         more = bool(flags & symbols.get("MSG_MORE", 0))
+        nonblocking = sock.nonblocking or flags & symbols["MSG_DONTWAIT"]
+        if retry and self.profile.write_in_skbs and not self._writable(sock, conn):
+            return None  # a blocked writer wakes only once the socket is writable
         try:
-            accepted = conn.send(bytes(size - done), eor=eor, more=more)
+            if self.profile.write_in_skbs:
+                accepted = self._write_in_skbs(sock, conn, size - done, eor, more)
+            else:
+                accepted = conn.send(bytes(size - done), eor=eor, more=more)
         except TcpError:
             self.progress.pop(key, None)
             return -1, "EPIPE"
         done += accepted
         self._collect()
-        nonblocking = sock.nonblocking or flags & symbols["MSG_DONTWAIT"]
         if done < size and not nonblocking:
             self.progress[key] = done
             return None  # blocks until everything is in the buffer
@@ -1166,6 +1173,51 @@ class Runner(FastOpenCalls):
         if done == 0 and size:
             return -1, "EWOULDBLOCK"
         return done, None
+
+    def _write_in_skbs(
+        self, sock: Socket, conn: Connection, wanted: int, eor: bool, more: bool
+    ) -> int:
+        """What Linux's tcp_sendmsg copies of ``wanted`` bytes now: the last
+        buffer's unsent part is filled up to the size goal; a new buffer needs
+        less than SO_SNDBUF queued and, with TCP_NOTSENT_LOWAT, fewer unsent
+        bytes than that. What the window allows goes out as each one fills."""
+        buf = conn.send_buf
+        sndbuf = self._sndbuf(sock)
+        buf.capacity = max(buf.capacity, sndbuf + _GSO_MAX)  # the limit is ours
+        mss = conn.mss_payload()
+        goal = mss
+        if conn.max_snd_wnd > 536:  # tcp_bound_to_half_wnd
+            goal = max(mss, min(_GSO_MAX, conn.max_snd_wnd // 2) // mss * mss)
+        lowat = self._lowat(sock)
+        copied = 0
+        while copied < wanted:
+            unsent = _unsent(conn)
+            closed = bool(buf.records) and buf.records[-1] == buf.end  # MSG_EOR
+            tail = 0
+            if unsent > 0 and not closed and sock.tail_start is not None:
+                tail = sq.sub(buf.end, sq.max_seq(sock.tail_start, conn.snd_nxt))
+            room = goal - tail if tail > 0 else 0
+            if room <= 0:
+                if conn.send_queued >= sndbuf or (lowat and unsent >= lowat):
+                    break
+                sock.tail_start = buf.end
+                room = goal
+            n = min(room, wanted - copied)
+            accepted = conn.send(bytes(n), eor=eor and copied + n == wanted, more=more)
+            copied += accepted
+            self._collect()  # a full buffer is pushed: the window's share goes
+            if accepted < n:
+                break
+        return copied
+
+    def _sndbuf(self, sock: Socket) -> int:
+        if sock.sndbuf is not None:
+            return sock.sndbuf
+        return (sock.conn.config if sock.conn is not None else sock.config).send_buffer
+
+    def _lowat(self, sock: Socket) -> int:
+        """TCP_NOTSENT_LOWAT, else the sysctl's; 0: no limit."""
+        return sock.notsent_lowat or int(self.sysctls.get("net.ipv4.tcp_notsent_lowat", "0"), 0)
 
     def _msghdr(self, event: Event, expr: Expr) -> StructValue:
         try:
@@ -1262,9 +1314,10 @@ class Runner(FastOpenCalls):
         what is queued, and (TCP_NOTSENT_LOWAT) twice the unsent bytes below
         the low-water mark."""
         queued = conn.send_queued
-        if conn.send_space <= 0 or conn.send_space < queued // 2:
+        space = self._sndbuf(sock) - queued if self.profile.write_in_skbs else conn.send_space
+        if space <= 0 or space < queued // 2:
             return False
-        lowat = sock.notsent_lowat or int(self.sysctls.get("net.ipv4.tcp_notsent_lowat", "0"), 0)
+        lowat = self._lowat(sock)
         return not lowat or 2 * _unsent(conn) < lowat
 
     def _sys_poll(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
