@@ -18,6 +18,7 @@ from synack.tcp.fastopen import CookieCache, CookieJar, FastOpenState, make_cook
 from synack.tcp.state import State
 from synack.wire.segment import (
     ACK,
+    FIN,
     NOP,
     PSH,
     RST,
@@ -307,3 +308,78 @@ def test_syn_capacity_is_what_msg_fastopen_reports() -> None:
     assert with_cookie.fastopen is not None and without.fastopen is not None
     assert with_cookie.fastopen.syn_capacity(with_cookie.rcv_mss) == MSS - 40
     assert without.fastopen.syn_capacity(without.rcv_mss) == 0
+
+
+def test_close_with_the_syns_data_unread_resets() -> None:
+    conn = accepted_server()  # its 3 bytes not read
+    conn.close(0.01)
+    # RFC 9293 3.6 / RFC 1122 4.2.2.13, as for any connection the user holds
+    assert out(conn, 0.01) == [ours(RST, ISS + 1, window=0)]
+    assert conn.state is State.CLOSED
+
+
+def test_close_after_reading_sends_fin_before_the_third_ack() -> None:
+    conn = accepted_server()
+    assert conn.receive() == b"abc"
+    conn.close(0.01)
+    assert conn.state is State.FIN_WAIT_1
+    assert out(conn, 0.01) == [ours(FIN | ACK, ISS + 1, IRS + 4)]
+
+
+def connect_with(cache: CookieCache, data: bytes = REQUEST) -> tuple[Connection, list]:
+    conn = Connection(LOCAL, REMOTE, CLIENT)
+    conn.fastopen = FastOpenState.client(cache, REMOTE[0])
+    conn.connect(0.0, iss=ISS)
+    conn.send(data)
+    return conn, out(conn)
+
+
+def test_unanswered_requests_try_the_experimental_option_once() -> None:
+    # Linux: kind 34 first; no answer, the experimental option once; no answer
+    # again, kind 34 from then on
+    cache = CookieCache()
+    asked = []
+    for _ in range(4):
+        conn, [syn] = connect_with(cache)
+        asked.append(syn.fastopen)
+        conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(MSS_OPT,)), 0.1)
+    assert asked == [FastOpen(), FastOpenExp(), FastOpen(), FastOpen()]
+
+
+def test_experimental_cookie_is_used_in_its_own_form() -> None:
+    cache = CookieCache()
+    conn, _ = connect_with(cache)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(MSS_OPT,)), 0.1)
+    conn, [syn] = connect_with(cache)
+    assert syn.fastopen == FastOpenExp()
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(FastOpenExp(b"abcd"),)), 0.1)
+    conn, [syn] = connect_with(cache)
+    assert syn.fastopen == FastOpenExp(b"abcd") and syn.payload == REQUEST
+    n = len(REQUEST)
+    new = (MSS_OPT, FastOpen(b"wxyz"), NOP, NOP)  # the server now answers in kind 34
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1 + n, options=new), 0.1)
+    _, [syn] = connect_with(cache)
+    assert syn.fastopen == FastOpen(b"wxyz")
+
+
+def test_odd_cookie_lengths_count_as_no_option() -> None:
+    # Linux takes only even lengths: a 5-byte cookie is neither cached...
+    cache = CookieCache()
+    conn, _ = connect_with(cache)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1, options=(FastOpen(b"12345"),)), 0.1)
+    assert cache.cookie(REMOTE[0]) is None
+    # ... nor answered by a server: no data taken, no cookie sent
+    srv = server()
+    syn = peer(SYN, IRS, options=(MSS_OPT, FastOpen(b"12345"), NOP), payload=b"abc")
+    srv.receive_segment(syn, 0.0)
+    assert out(srv) == [ours(SYN | ACK, ISS, IRS + 1, options=(MSS_OPT,))]
+
+
+def test_partly_acknowledged_syn_data_resends_the_rest() -> None:
+    conn = client(COOKIE)
+    conn.send(REQUEST)
+    out(conn)
+    n = len(REQUEST)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + n, options=(MSS_OPT,)), 0.1)
+    # all but the last byte: that one goes again, carrying the ACK
+    assert out(conn, 0.1) == [ours(ACK | PSH, ISS + n, IRS + 1, payload=REQUEST[-1:])]
