@@ -82,3 +82,22 @@ def test_growth_by_what_the_ack_delivers() -> None:
         conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 2 * MSS), 0.1)
         grown[by_delivered] = conn.cc.cwnd // MSS
     assert grown == {False: 6, True: 5}
+
+
+def test_without_sack_duplicate_acks_count_as_delivered() -> None:
+    """RFC 6937 3's estimate without SACK: two duplicate ACKs delivered two
+    segments, so the ACK that then covers three delivers only one more."""
+    grown = {}
+    for by_delivered in (False, True):
+        config = replace(
+            BASE, initial_window=6 * MSS, slow_start_ack_limit=None,
+            cwnd_growth_by_delivered=by_delivered, tail_loss_probe=False,
+        )  # fmt: skip
+        conn = in_state(State.ESTABLISHED, config)
+        conn.send(DATA[: 6 * MSS])
+        out(conn)
+        for _ in range(2):
+            conn.receive_segment(peer(ACK, IRS + 1, ISS + 1), 0.1)
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 3 * MSS), 0.1)
+        grown[by_delivered] = conn.cc.cwnd // MSS
+    assert grown == {False: 9, True: 7}

@@ -303,7 +303,7 @@ class LossRecovery:
         "in_recovery", "sack_recovery", "rto_recovery", "recover", "dupacks", "delivered",
         "prr_delivered", "prr_out", "recover_fs", "ecn_recover", "reductions",
         "reorder_deadline", "probe_deadline", "probe_out", "probe_episode", "max_flight",
-        "usage_seq", "cwnd_full", "prr_extra_ok",
+        "usage_seq", "cwnd_full", "prr_extra_ok", "dup_delivered",
     )  # fmt: skip
 
     def __init__(
@@ -331,6 +331,7 @@ class LossRecovery:
         self.usage_seq = 0  # where this round ends: SND.NXT when it began
         self.cwnd_full = False  # a send found cwnd full this round
         self.prr_extra_ok = False  # the ACK being processed advanced SND.UNA, no new loss
+        self.dup_delivered = 0  # without SACK: bytes duplicate ACKs said arrived
         self.delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
         self.prr_delivered = self.prr_out = self.recover_fs = 0
         self.ecn_recover = 0  # ECE below this is from the same window: one reduction
@@ -492,6 +493,8 @@ class LossRecovery:
             if refused:
                 self.stats.sack_blocks_over_limit += refused
             self.delivered = acked + board.total - sacked
+        elif self.config.cwnd_growth_by_delivered and not self.sack_sender:
+            self.delivered = self._estimated_delivery(acked, duplicate)
         else:
             self.delivered = acked if advanced else 0
         lost = (
@@ -720,6 +723,20 @@ class LossRecovery:
         self._prr_update(snd_una, snd_nxt)
         # RFC 6675 5 (4.2): the first segment presumed lost goes at once
         return Resend.FIRST_LOST | Resend.LOST
+
+    def _estimated_delivery(self, acked: int, duplicate: bool) -> int:
+        """DeliveredData without SACK (RFC 6937 3): a duplicate ACK says one
+        segment arrived; the ACK that moves SND.UNA then delivers what it
+        covers less what those duplicate ACKs already counted (its first
+        segment always counts: it filled the hole)."""
+        if not acked:
+            if duplicate:
+                self.dup_delivered += self.mss
+                return self.mss
+            return 0
+        counted = min(max(acked - self.mss, 0), self.dup_delivered)
+        self.dup_delivered -= counted
+        return acked - counted
 
     def _prr_update(self, snd_una: int, snd_nxt: int) -> None:
         """RFC 6937 3: set cwnd for this ACK so that recovery sends in proportion
