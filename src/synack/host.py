@@ -298,10 +298,19 @@ class Host:
             self.tracer.state_changed(None, now, State.CLOSED, State.LISTEN, cause)
         return listener
 
-    def close_listener(self, port: int) -> None:
-        """Stop listening; connections already accepted or half-open carry on."""
-        if self.listeners.pop(port, None) is None:
+    def close_listener(self, port: int, now: float | None = None) -> None:
+        """Stop listening. Connections already accepted or half-open carry on;
+        those the application never accepted are aborted (RFC 9293 3.10.5: a
+        RST where the peer has a TCB), as Linux does when a listener closes
+        (a Fast Open child still in SYN-RECEIVED included, RFC 7413 4.2.2)."""
+        listener = self.listeners.pop(port, None)
+        if listener is None:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
+        while listener.accept_queue:
+            conn = listener.accept_queue.popleft()
+            listener.fastopen_pending.pop(conn, None)
+            if conn.state is not State.CLOSED:
+                conn.abort(now)
 
     def accept(self, port: int) -> Connection | None:
         """The next ESTABLISHED connection on a listening port, or None."""

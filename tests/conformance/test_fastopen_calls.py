@@ -86,3 +86,71 @@ def test_tcp_fastopen_with_a_negative_queue_is_einval() -> None:
         "TCP_FASTOPEN, [-1], 4) = 0",
         "EINVAL",
     )
+
+
+# -- server: a child reset, closed, or never accepted ------------------------------
+CHILD = """\
+    `sysctl -q net.ipv4.tcp_fastopen=0x202`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN, [2], 4) = 0
+   +0 < S 0:10(10) win 32792 <mss 1460,sackOK,nop,nop>
+   +0 > S. 0:0(0) ack 11 <mss 1460,nop,nop,sackOK>
+"""
+
+
+def test_a_child_reset_before_accept_is_accepted_with_its_data_then_the_error() -> None:
+    # RFC 7413 4.2.2: the child is in the accept queue from its SYN; Linux keeps
+    # it there when reset, its SYN data readable before the error (tcp_recvmsg)
+    script = (
+        CHILD
+        + """\
+  +.1 < R. 11:11(0) win 257
+  +.1 accept(3, ..., ...) = 4
+   +0 read(4, ..., 512) = 10
+   +0 read(4, ..., 512) = -1 ECONNRESET (Connection reset by peer)
+   +0 read(4, ..., 512) = 0
+"""
+    )
+    assert_fails(script, "= 10", "= 0", "read() returned 10, expected 0")
+    assert_fails(script, "-1 ECONNRESET", "-1 ECONNREFUSED", "ECONNRESET")
+
+
+def test_minus_one_without_an_errno_takes_any_errno() -> None:
+    # packetdrill compares the errno only where the script names one
+    script = (
+        CHILD
+        + """\
+  +.1 accept(3, ..., ...) = 4
+   +0 < R. 11:11(0) win 257
+   +0 read(4, ..., 512) = 10
+   +0 read(4, ..., 512) = -1
+"""
+    )
+    assert_fails(script, "512) = -1", "512) = -1 EPIPE", "expected -1 EPIPE")
+
+
+def test_close_with_unread_syn_data_sends_rst_ack() -> None:
+    # Linux's tcp_send_active_reset acknowledges RCV.NXT (abort_rst_ack)
+    script = (
+        CHILD
+        + """\
+  +.1 accept(3, ..., ...) = 4
+  +.1 close(4) = 0
+   +0 > R. 1:1(0) ack 11
+"""
+    )
+    assert_fails(script, "> R. 1:1(0) ack 11", "> R 1:1(0)", "flags R. (expected R)")
+
+
+def test_closing_the_listener_resets_the_child_never_accepted() -> None:
+    script = (
+        CHILD
+        + """\
+  +.1 close(3) = 0
+   +0 > R. 1:1(0) ack 11
+"""
+    )
+    assert_fails(script, "+.1 close(3) = 0", "+.1 accept(3, ..., ...) = 4", "too late", at="> R.")

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from conftest import IRS, ISS, LOCAL, MSS, PLAIN, REMOTE, events, ours, out, peer
 
+from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
-from synack.tcp.events import DataReceived
+from synack.tcp.events import ConnectionReset, DataReceived
 from synack.tcp.fastopen import make_cookie
 from synack.tcp.state import State
-from synack.wire.segment import ACK, NOP, PSH, SYN, FastOpen, MaxSegmentSize
+from synack.wire.segment import ACK, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize
 
 KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
 KEY = bytes.fromhex("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
@@ -52,3 +54,42 @@ def test_reading_the_syn_data_sends_no_window_update_past_the_unscaled_field() -
     assert conn.state is State.SYN_RECEIVED
     conn.send(b"y" * 100)
     assert out(conn, 0.2) == [ours(ACK | PSH, ISS + 1, IRS + 11, payload=b"y" * 100)]
+
+
+def test_a_reset_child_keeps_its_syn_data_readable() -> None:
+    # A Fast Open child is the application's before the handshake completes
+    # (RFC 7413 4.2.2); a RST closes it, but what came with the SYN can still
+    # be read, as Linux's tcp_reset leaves the receive queue
+    # (server/reset-before-accept.pkt), and then RECEIVE is an error.
+    conn = server()
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    out(conn)
+    conn.receive_segment(peer(RST | ACK, IRS + 11, ISS + 1), 0.1)
+    assert conn.state is State.CLOSED
+    assert events(conn) == [DataReceived(10), ConnectionReset(err.CONNECTION_RESET)]
+    assert out(conn, 0.1) == []
+    assert conn.receive(512) == b"x" * 10
+    assert out(conn, 0.1) == []
+    with pytest.raises(err.TcpError, match=err.CONNECTION_DOES_NOT_EXIST):
+        conn.receive(512)
+
+
+def test_close_with_unread_syn_data_resets_with_an_ack_as_linux() -> None:
+    # RFC 9293 3.6 (RFC 1122 4.2.2.13): CLOSE with unread data sends a RST; with
+    # abort_rst_ack it acknowledges RCV.NXT too, as Linux's
+    # tcp_send_active_reset (server/unread-data-closed-trigger-rst.pkt)
+    conn = server(replace(SERVER, abort_rst_ack=True))
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    out(conn)
+    conn.close(0.1)
+    assert out(conn, 0.1) == [ours(RST | ACK, ISS + 1, IRS + 11, window=0)]
+    assert conn.state is State.CLOSED
+
+
+def test_close_with_unread_syn_data_resets_bare_by_default() -> None:
+    # RFC 9293 3.10.5: <SEQ=SND.NXT><CTL=RST>
+    conn = server()
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    out(conn)
+    conn.close(0.1)
+    assert out(conn, 0.1) == [ours(RST, ISS + 1, window=0)]

@@ -11,7 +11,7 @@ from synack.tcp.events import Connected, DataReceived
 from synack.tcp.fastopen import make_cookie
 from synack.tcp.isn import FixedIsn
 from synack.tcp.state import State
-from synack.wire.segment import ACK, NOP, PSH, SYN, FastOpen, MaxSegmentSize, Segment
+from synack.wire.segment import ACK, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize, Segment
 
 CLIENT_ADDR = ip_address("10.0.0.1")
 SERVER_ADDR = ip_address("10.0.0.2")
@@ -136,3 +136,20 @@ def test_deferred_connect_sends_nothing_until_data() -> None:
     conn.send(b"late")
     [(_, _, syn)] = client.segments_to_send(0.5)
     assert syn.payload == b"late" and syn.fastopen == FastOpen(COOKIE)
+
+
+def test_closing_the_listener_resets_the_children_never_accepted() -> None:
+    # RFC 7413 4.2.2: a Fast Open child is in the accept queue from its SYN on;
+    # the application closing the listener will never take it, so it is
+    # aborted with a RST (RFC 9293 3.10.5), as Linux's inet_csk_listen_stop does
+    client, server = hosts()
+    client.fastopen_cache.store(SERVER_ADDR, COOKIE, 1460, False)
+    conn = client.connect((SERVER_ADDR, 80), 0.0, local_port=40000, fastopen=True, data=b"hi")
+    step(client, server, 0.0)
+    [synack] = step(server, client, 0.01)
+    assert synack.ack == 1003
+    server.close_listener(80, 0.1)
+    [rst] = step(server, client, 0.1)
+    assert (rst.flags, rst.seq, rst.ack) == (RST, 5001, 0)
+    assert conn.state is State.CLOSED
+    assert server.connections == {}

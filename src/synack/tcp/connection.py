@@ -296,7 +296,7 @@ class Connection(Tcb):
 
     def _abort(self, cause: str, reason: str) -> None:
         if self.state in _RESET_ON_ABORT:
-            self._emit_rst(self.snd_max, self._now)
+            self._emit_rst(self.snd_max, self._now, ack=self.config.abort_rst_ack)
         self._event(ConnectionAborted(reason))
         self._enter_closed(_T.ABORT, cause)
         self._notify()
