@@ -258,6 +258,10 @@ class Profile:
     # next '>' line (the oldest segment not yet matched must match it); ours
     # also fails at once when a segment went out that no line expected.
     unexpected_at_once: bool = True
+    # Google's packetdrill gives the peer a fresh port for the first SYN each
+    # listener gets (run_packet.c, handle_listen_for_script_packet), so a
+    # script's second connection is never the first one's 4-tuple
+    new_port_per_listen: bool = False
     # the ways to run each script: ip version, addresses, MTU and -D values
     modes: tuple[RunMode, ...] = ()
 
@@ -363,6 +367,9 @@ LINUX = Profile(
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,
         rto_min=0.2,  # TCP_RTO_MIN
+        # Linux's RTO is SRTT + max(4 x RTTVAR, TCP_RTO_MIN) (tcp_set_rto): RFC
+        # 6298's formula with the clock granularity G at 200 ms
+        clock_granularity=0.2,
         persist_min=0.2,  # tcp_probe0_base: the RTO, at least TCP_RTO_MIN
         window_update_on_doubling=True,  # tcp_cleanup_rbuf
         ecn="passive",  # net.ipv4.tcp_ecn=2
@@ -373,6 +380,7 @@ LINUX = Profile(
     _LINUX_SYSCTLS,
     o_nonblock=0x800,
     remote_seq_from_syn=True,
+    new_port_per_listen=True,
     unexpected_at_once=False,
     errno=LINUX_ERRNO,
     symbols=LINUX_SYMBOLS,
