@@ -179,9 +179,6 @@ _LINUX_STATES = {
 _LINUX_TCPI_UNKNOWN = {
     "tcpi_delivered": "the engine does not count delivered packets",
     "tcpi_delivered_ce": "the engine does not count delivered packets",
-    "tcpi_busy_time": "the engine does not time busy, rwnd- or sndbuf-limited periods",
-    "tcpi_rwnd_limited": "the engine does not time busy, rwnd- or sndbuf-limited periods",
-    "tcpi_sndbuf_limited": "the engine does not time busy, rwnd- or sndbuf-limited periods",
     "tcpi_reord_seen": "the engine does not count reordering events",
     "tcpi_data_segs_out": "the engine does not count data segments apart",
     "tcpi_data_segs_in": "the engine does not count data segments apart",
@@ -231,6 +228,26 @@ class Socket:
     rcvbuf: int | None = None
     user_mss: int | None = None  # TCP_MAXSEG set
     tail_start: int | None = None  # write_in_skbs: where the last buffer began
+    nospace: bool = False  # a write found no room (Linux's SOCK_NOSPACE), until writable
+
+
+@dataclass
+class Chrono:
+    """Linux's chronograph of a connection's sending (tcp_info's busy time):
+    which state it is in (1 busy, 2 limited by the peer's window, 3 limited
+    by the send buffer; 0 idle), since when, and the time spent in each."""
+
+    kind: int = 0
+    since: float = 0.0
+    spent: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0, 0.0])
+
+    def move(self, kind: int, now: float) -> None:
+        if kind != self.kind:
+            self.spent[self.kind] += now - self.since
+            self.kind, self.since = kind, now
+
+    def total(self, kind: int, now: float) -> float:
+        return self.spent[kind] + (now - self.since if kind == self.kind else 0.0)
 
 
 @dataclass
@@ -333,12 +350,14 @@ class Runner(FastOpenCalls):
         self.epolls: dict[int, Epoll] = {}
         self.last_data_recv: dict[Connection, float] = {}  # tcpi_last_data_recv
         self.rcv_mss: dict[Connection, int] = {}  # tcpi_rcv_mss: the largest segment seen
+        self.chronos: dict[Connection, Chrono] = {}  # tcpi_busy_time and the limited times
         self.pending_wake: float | None = None  # a blocking call's timeout (poll)
         self.progress: dict[int, int] = {}  # a blocking write's bytes so far, by event
         self.deadlines: dict[int, float | None] = {}  # a waiting poll's timeout, by event
         # the error of a connection reset before accept() took it (Linux keeps
         # the child in the accept queue, its sk_err set)
         self.unaccepted_error: dict[Connection, int] = {}
+        self.listens = 0  # listen() calls so far
 
     def _settings(self) -> dict[str, Any]:
         """What the script's sysctls set (checked when they were set)."""
@@ -692,6 +711,7 @@ class Runner(FastOpenCalls):
 
     def _retry_blocked(self) -> None:
         self._refresh_epolls()
+        self._time_chronos()
         for blocked in list(self.blocked):
             outcome = blocked.attempt()
             if outcome is None:
@@ -759,7 +779,10 @@ class Runner(FastOpenCalls):
         fd: int | None = None
         if call.result.kind == "int" and call.result.value is not None:
             fd = call.result.value if call.result.value >= 0 else None
-        if fd is None or fd in self.sockets or fd in self.epolls:
+        # a script fd still open names the new socket from now on (packetdrill
+        # maps a script's fd to the latest live one); the old one's connection
+        # lives on in the Host
+        if fd is None or fd in self.epolls:
             fd = 3
             while fd in self.sockets or fd in self.epolls:
                 fd += 1
@@ -940,6 +963,9 @@ class Runner(FastOpenCalls):
         sock.listening = True
         self.local_port = port
         self.remote_port = REMOTE_CLIENT_PORT
+        if self.profile.new_port_per_listen:
+            self.remote_port += self.listens  # packetdrill: a new peer port each listener
+        self.listens += 1
         self.current = sock
         return 0, None
 
@@ -1166,6 +1192,8 @@ class Runner(FastOpenCalls):
             return -1, "EPIPE"
         done += accepted
         self._collect()
+        if done < size:
+            sock.nospace = True
         if done < size and not nonblocking:
             self.progress[key] = done
             return None  # blocks until everything is in the buffer
@@ -1685,6 +1713,8 @@ class Runner(FastOpenCalls):
         srtt, rttvar = conn.rtt.srtt, conn.rtt.rttvar
         min_rtt = rec.rack.min_rtt
         received = self.last_data_recv.get(conn, 0.0)
+        self._time_chronos()
+        chrono = self.chronos.get(conn) or Chrono(since=self.now)
         names.update(
             tcpi_state=self.symbols[_LINUX_STATES[state]],
             tcpi_ca_state=self.symbols[ca_state],
@@ -1711,8 +1741,42 @@ class Runner(FastOpenCalls):
             tcpi_last_data_recv=round((self.now - received) * 1000),
             tcpi_notsent_bytes=_unsent(conn),
             tcpi_bytes_acked=max(sq.sub(conn.snd_una, conn.iss) - 1, 0),
+            tcpi_busy_time=round(sum(chrono.total(k, self.now) for k in (1, 2, 3)) * 1e6),
+            tcpi_rwnd_limited=round(chrono.total(2, self.now) * 1e6),
+            tcpi_sndbuf_limited=round(chrono.total(3, self.now) * 1e6),
         )
         return names
+
+    def _time_chronos(self) -> None:
+        """Move each connection's chronograph to the state it is in now: idle
+        with nothing unacknowledged; limited by the send buffer with nothing
+        left to send while the writer wants room; by the peer's window when
+        that, not cwnd, stops what is queued; else busy."""
+        for sock in self.sockets.values():
+            conn = sock.conn
+            if conn is None:
+                continue
+            if sock.nospace and self._writable(sock, conn):
+                sock.nospace = False
+            kind = 0
+            if conn.send_queued and conn.state is not State.CLOSED:
+                unsent = _unsent(conn)
+                flight = sq.sub(conn.snd_nxt, conn.snd_una)
+                need = min(unsent, conn.mss_payload())
+                if unsent == 0:
+                    kind = 3 if sock.nospace else 1
+                elif conn.snd_wnd - flight < need and (
+                    conn.recovery.send_room(conn.snd_una, conn.snd_nxt) >= need
+                ):  # the window stops what cwnd would let out
+                    kind = 2
+                else:
+                    kind = 1
+            chrono = self.chronos.get(conn)
+            if chrono is None:
+                if not kind:
+                    continue
+                chrono = self.chronos[conn] = Chrono(since=self.now)
+            chrono.move(kind, self.now)
 
     def _measure_rcv_mss(self, conn: Connection, length: int) -> None:
         """Linux's tcp_measure_rcv_mss: the largest segment received, at most
