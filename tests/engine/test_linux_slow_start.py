@@ -101,3 +101,13 @@ def test_without_sack_duplicate_acks_count_as_delivered() -> None:
         conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 3 * MSS), 0.1)
         grown[by_delivered] = conn.cc.cwnd // MSS
     assert grown == {False: 9, True: 7}
+
+
+def test_an_ack_of_unsent_data_is_challenged_or_dropped() -> None:
+    """RFC 5961 5.2 answers an ACK above SND.NXT with a challenge ACK; Linux
+    drops it without a word (``challenge_unsent_ack=False``)."""
+    for challenge, expected in ((True, 1), (False, 0)):
+        conn = in_state(State.ESTABLISHED, replace(BASE, challenge_unsent_ack=challenge))
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 9999), 0.1)
+        assert len(out(conn, 0.1)) == expected
+        assert conn.state is State.ESTABLISHED

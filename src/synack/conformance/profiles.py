@@ -363,6 +363,7 @@ LINUX = Profile(
         cwnd_validation=True,  # tcp_is_cwnd_limited
         prr_variant="linux",  # tcp_cwnd_reduction
         cwnd_growth_by_delivered=True,  # tcp_cong_avoid(sk, ack, acked_sacked)
+        challenge_unsent_ack=False,  # tcp_ack drops an ACK of unsent data silently
         initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,

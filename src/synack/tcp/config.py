@@ -165,6 +165,9 @@ class TcpConfig:
     # in-window RST or SYN resets the connection.
     rfc5961_rst: bool = True
     rfc5961_syn: bool = True
+    # RFC 5961 5.2: an ACK of data not yet sent draws a challenge ACK; off, it
+    # is dropped without a word (Linux's tcp_ack).
+    challenge_unsent_ack: bool = True
     # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
     challenge_ack_limit: int = 1000
 

@@ -721,6 +721,9 @@ class Connection(Tcb):
             return False
         # RFC 5961 5.2: an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT] gets a challenge ACK.
         ack = seg.ack
+        if sq.gt(ack, self.snd_max) and not self.config.challenge_unsent_ack:
+            self._drop(seg, "ACK of data not yet sent")  # Linux: no challenge ACK
+            return False
         if sq.lt(ack, sq.add(self.snd_una, -self.max_snd_wnd)) or sq.gt(ack, self.snd_max):
             self._drop(seg, "ACK outside the send window (challenge ACK)")
             self._challenge_ack(now)
