@@ -1,4 +1,4 @@
-"""Slow start as Linux does it, each knob alone: cwnd grows by all an ACK
+"""Linux behaviours as engine knobs, each alone: cwnd grows by all an ACK
 acknowledges (``slow_start_ack_limit=None``), and only while the flight
 uses it (``cwnd_validation``)."""
 
