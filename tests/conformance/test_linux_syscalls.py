@@ -381,7 +381,8 @@ def test_tcp_info_in_linux_units(old: str, new: str) -> None:
     ("line", "message"),
     [
         ("+0 %{ assert tcpi_reord_seen == 0 }%", "tcp_info field tcpi_reord_seen is not emulated"),
-        ("+0 %{ assert tcpi_delivered == 1 }%", "tcp_info field tcpi_delivered is not emulated"),
+        ("+0 %{ assert tcpi_data_segs_out == 1 }%",
+         "tcp_info field tcpi_data_segs_out is not emulated"),
         ("+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0",
          "zerocopy is not implemented (out of scope)"),
         ("+0 send(4, ..., 100, MSG_ZEROCOPY) = 100", "zerocopy is not implemented (out of scope)"),
@@ -532,3 +533,26 @@ def test_busy_and_limited_times(old: str, new: str) -> None:
     result = run(CHRONO.replace(old, new))
     expression = new.split(",")[0]
     assert result.status == "FAIL" and f"%{{ {expression} }}% is false" in result.message, result
+
+
+DELIVERED = """\
+   +0 %{ assert tcpi_delivered == 1, tcpi_delivered }%
+   +0 write(4, ..., 4000) = 4000
+   +0 > P. 1:4001(4000) ack 1 <...>
+ +.01 < . 1:1(0) ack 1 win 257 <sack 2001:3001,nop,nop>
+   +0 %{ assert tcpi_delivered == 2, tcpi_delivered }%
+   +0 < . 1:1(0) ack 4001 win 257
+   +0 %{ assert tcpi_delivered == 5, tcpi_delivered }%
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("tcpi_delivered == 1,", "tcpi_delivered == 0,"),  # the SYN,ACK counts
+        ("tcpi_delivered == 2,", "tcpi_delivered == 1,"),  # a SACKed packet counts
+        ("tcpi_delivered == 5,", "tcpi_delivered == 6,"),  # ... once
+    ],
+)
+def test_tcpi_delivered_counts_packets_acknowledged_or_sacked(old: str, new: str) -> None:
+    assert_fails(DELIVERED, old, new, f"%{{ {new.rstrip(',')} }}% is false")

@@ -177,7 +177,6 @@ _LINUX_STATES = {
     State.CLOSING: "TCP_CLOSING",
 }  # fmt: skip
 _LINUX_TCPI_UNKNOWN = {
-    "tcpi_delivered": "the engine does not count delivered packets",
     "tcpi_delivered_ce": "the engine does not count delivered packets",
     "tcpi_reord_seen": "the engine does not count reordering events",
     "tcpi_data_segs_out": "the engine does not count data segments apart",
@@ -351,6 +350,7 @@ class Runner(FastOpenCalls):
         self.last_data_recv: dict[Connection, float] = {}  # tcpi_last_data_recv
         self.rcv_mss: dict[Connection, int] = {}  # tcpi_rcv_mss: the largest segment seen
         self.chronos: dict[Connection, Chrono] = {}  # tcpi_busy_time and the limited times
+        self.sent_log: dict[Connection, list[Segment]] = {}  # each one's segments: tcpi_delivered
         self.pending_wake: float | None = None  # a blocking call's timeout (poll)
         self.progress: dict[int, int] = {}  # a blocking write's bytes so far, by event
         self.deadlines: dict[int, float | None] = {}  # a waiting poll's timeout, by event
@@ -385,6 +385,7 @@ class Runner(FastOpenCalls):
     def _collect(self) -> None:
         for _, _, segment in self.host.segments_to_send(self.now):
             self.sent.append(Sent(self.now, segment))
+            self._log_sent(segment)
         while (hev := self.host.next_event()) is not None:
             event = hev.event
             if isinstance(event, (Connected, DataReceived)):
@@ -396,6 +397,9 @@ class Runner(FastOpenCalls):
             if sock is None:
                 if isinstance(event, ConnectionReset) and hev.connection.passive:
                     self.unaccepted_error[hev.connection] = self.errno["ECONNRESET"]
+                elif isinstance(event, ConnectionAborted) and event.error in self.errno:
+                    # an ICMP error closed a Fast Open child before accept()
+                    self.unaccepted_error[hev.connection] = self.errno[event.error]
                 continue
             if isinstance(event, Connected):
                 sock.connected = True
@@ -406,6 +410,10 @@ class Runner(FastOpenCalls):
                     sock.connected or hev.connection.passive
                 )
                 sock.error = self.errno["ECONNREFUSED" if refused else "ECONNRESET"]
+            elif isinstance(event, ConnectionAborted) and event.error in self.errno:
+                # an ICMP error's errno (one that ended the attempt, or the
+                # last soft one before a timeout: Linux's sk_err_soft)
+                sock.error = self.errno[event.error]
             elif isinstance(event, ConnectionAborted) and event.reason in _TIMEOUTS:
                 sock.error = self.errno["ETIMEDOUT"]
 
@@ -1734,13 +1742,15 @@ class Runner(FastOpenCalls):
             tcpi_rcv_space=conn.recv_buffer,
             tcpi_unacked=len(records) if rec.sack_sender else -(-flight // mss),
             tcpi_sacked=sum(1 for r in records if r.sacked),
-            tcpi_lost=sum(1 for r in records if r.lost),
+            # Linux's lost_out keeps a lost segment counted after its resend
+            tcpi_lost=sum(1 for r in records if r.lost or (r.retransmitted and not r.sacked)),
             tcpi_retrans=sum(1 for r in records if r.retransmitted and not (r.sacked or r.lost)),
             tcpi_total_retrans=conn.stats.retransmitted_segments,
-            tcpi_reordering=conn.config.dupack_threshold,
+            tcpi_reordering=rec.reordering,
             tcpi_last_data_recv=round((self.now - received) * 1000),
             tcpi_notsent_bytes=_unsent(conn),
             tcpi_bytes_acked=max(sq.sub(conn.snd_una, conn.iss) - 1, 0),
+            tcpi_delivered=self._delivered(conn),
             tcpi_busy_time=round(sum(chrono.total(k, self.now) for k in (1, 2, 3)) * 1e6),
             tcpi_rwnd_limited=round(chrono.total(2, self.now) * 1e6),
             tcpi_sndbuf_limited=round(chrono.total(3, self.now) * 1e6),
@@ -1777,6 +1787,56 @@ class Runner(FastOpenCalls):
                     continue
                 chrono = self.chronos[conn] = Chrono(since=self.now)
             chrono.move(kind, self.now)
+
+    def _log_sent(self, segment: Segment) -> None:
+        for conn in self.host.connections.values():
+            remote = conn.remote
+            if (
+                remote is not None
+                and conn.local[1] == segment.src_port
+                and remote[1] == segment.dst_port
+            ):
+                self.sent_log.setdefault(conn, []).append(segment)
+                return
+
+    def _delivered(self, conn: Connection) -> int:
+        """Linux's tcpi_delivered: the packets of ours acknowledged or SACKed,
+        each counted once (retransmissions are not new packets): the SYN or
+        SYN,ACK, every MSS-sized piece of data, a FIN alone."""
+        una = conn.snd_una
+        mss = conn.mss_payload()
+        board = conn.recovery.scoreboard
+        count = 0
+        highest: int | None = None
+        for seg in self.sent_log.get(conn, ()):
+            if seg.flags & RST:
+                continue
+            if seg.flags & SYN:
+                # one packet, whatever data it carried: data sent after it
+                # counts anew (Linux requeues SYN data the SYN,ACK did not take)
+                if highest is None and sq.gt(una, seg.seq):
+                    count += 1
+                    highest = sq.add(seg.seq, 1)
+                continue
+            size = len(seg.payload)
+            if not size and not seg.flags & FIN:
+                continue
+            end = sq.add(seg.seq, size + (1 if seg.flags & FIN else 0))
+            if highest is not None and not sq.gt(end, highest):
+                continue  # sent before: a retransmission
+            start = seg.seq if highest is None or sq.ge(seg.seq, highest) else highest
+            highest = end
+            if size == 0:
+                count += sq.le(end, una)
+                continue
+            piece = start
+            while sq.lt(piece, end):
+                top = min(sq.sub(end, piece), mss)
+                stop = sq.add(piece, top)
+                if sq.le(stop, una) or (board and board.covers(piece, stop)):
+                    count += 1
+                piece = stop
+        return count
 
     def _measure_rcv_mss(self, conn: Connection, length: int) -> None:
         """Linux's tcp_measure_rcv_mss: the largest segment received, at most
