@@ -111,3 +111,21 @@ def test_an_ack_of_unsent_data_is_challenged_or_dropped() -> None:
         conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 9999), 0.1)
         assert len(out(conn, 0.1)) == expected
         assert conn.state is State.ESTABLISHED
+
+
+def test_reordering_is_measured_from_sack_blocks() -> None:
+    """Data newly SACKed below the highest SACKed byte arrived out of order by
+    that distance, in segments (what tcp_info's tcpi_reordering reports)."""
+    from synack.wire.segment import Sack
+
+    config = replace(BASE, sack=True, initial_window=6 * MSS, tail_loss_probe=False, rack=False)
+    conn = sack_connection(config)
+    conn.send(DATA[: 6 * MSS])
+    out(conn)
+    assert conn.recovery.reordering == 3  # the duplicate-ACK threshold to start with
+    fifth = (ISS + 1 + 4 * MSS, ISS + 1 + 5 * MSS)
+    second = (ISS + 1 + MSS, ISS + 1 + 2 * MSS)
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1, options=(Sack((fifth,)),)), 0.1)
+    assert conn.recovery.reordering == 3  # nothing below the highest yet
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1, options=(Sack((second, fifth)),)), 0.1)
+    assert conn.recovery.reordering == 4  # the second came 4 segments below the fifth's end

@@ -303,7 +303,7 @@ class LossRecovery:
         "in_recovery", "sack_recovery", "rto_recovery", "recover", "dupacks", "delivered",
         "prr_delivered", "prr_out", "recover_fs", "ecn_recover", "reductions",
         "reorder_deadline", "probe_deadline", "probe_out", "probe_episode", "max_flight",
-        "usage_seq", "cwnd_full", "prr_extra_ok", "dup_delivered",
+        "usage_seq", "cwnd_full", "prr_extra_ok", "dup_delivered", "reordering",
     )  # fmt: skip
 
     def __init__(
@@ -332,6 +332,7 @@ class LossRecovery:
         self.cwnd_full = False  # a send found cwnd full this round
         self.prr_extra_ok = False  # the ACK being processed advanced SND.UNA, no new loss
         self.dup_delivered = 0  # without SACK: bytes duplicate ACKs said arrived
+        self.reordering = config.dupack_threshold  # the most reordering seen, in segments
         self.delivered = 0  # DeliveredData of the ACK being processed (RFC 6937)
         self.prr_delivered = self.prr_out = self.recover_fs = 0
         self.ecn_recover = 0  # ECE below this is from the same window: one reduction
@@ -485,6 +486,7 @@ class LossRecovery:
             blocks, dsack = self._valid_blocks(blocks, ack, snd_una, snd_max, max_window)
         newly = _NOTHING_NEW
         if blocks or board.count:
+            fack = board.tops[-1] if board.count else None  # the highest SACKed, unwrapped
             sacked = board.total
             limit = max(
                 SCOREBOARD_RANGES_PER_RECORD * len(self.rack.segments), SCOREBOARD_MIN_RANGES
@@ -493,6 +495,8 @@ class LossRecovery:
             if refused:
                 self.stats.sack_blocks_over_limit += refused
             self.delivered = acked + board.total - sacked
+            if fack is not None:
+                self._note_reordering(newly, fack)
         elif self.config.cwnd_growth_by_delivered and not self.sack_sender:
             self.delivered = self._estimated_delivery(acked, duplicate)
         else:
@@ -723,6 +727,15 @@ class LossRecovery:
         self._prr_update(snd_una, snd_nxt)
         # RFC 6675 5 (4.2): the first segment presumed lost goes at once
         return Resend.FIRST_LOST | Resend.LOST
+
+    def _note_reordering(self, newly: list[tuple[int, int]], fack: int) -> None:
+        """The reordering a SACK shows: data newly SACKed below the highest
+        SACKed byte arrived that far out of order (in segments, as Linux's
+        tcp_check_sack_reordering measures it; tcp_info reports it)."""
+        for start, _ in newly:
+            if start < fack:
+                degree = -(-(fack - start) // self.mss)
+                self.reordering = max(self.reordering, degree)
 
     def _estimated_delivery(self, acked: int, duplicate: bool) -> int:
         """DeliveredData without SACK (RFC 6937 3): a duplicate ACK says one
