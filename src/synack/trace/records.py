@@ -17,6 +17,7 @@ from typing import Any
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
 from synack.wire.errors import MalformedPacket
+from synack.wire.icmp import parse_icmp_packet
 from synack.wire.ip import parse_tcp_packet
 from synack.wire.segment import Segment, tcpdump_flags
 
@@ -161,6 +162,18 @@ def unchecked_fields(packet: bytes) -> tuple[str, int, int, int, int] | None:
     return tcpdump_flags(offset_flags & 0x1FF), seq, ack, length, win
 
 
+def icmp_note(packet: bytes) -> str | None:
+    """What an ICMP packet is, for a packet record's fate (``"ICMP
+    packet-too-big mtu 1000"``), or None if it is not a valid ICMP packet."""
+    try:
+        msg = parse_icmp_packet(packet)
+    except MalformedPacket:
+        return None
+    if msg is None:
+        return "ICMP"
+    return f"ICMP {msg.kind}" + (f" mtu {msg.mtu}" if msg.mtu is not None else "")
+
+
 def _destination(packet: bytes) -> str:
     """The destination address of an IP packet, as text."""
     if packet and packet[0] >> 4 == 6 and len(packet) >= 40:
@@ -209,15 +222,20 @@ class TraceRecorder:
             _, _, seg = parse_tcp_packet(packet)
         except MalformedPacket as exc:
             # what it was, read from the bytes unchecked (a corrupted packet still
-            # shows its flags and numbers, as they arrived)
-            flags, seq, ack, length, win = unchecked_fields(packet) or ("", 0, 0, 0, 0)
+            # shows its flags and numbers, as they arrived); ICMP is named as such
+            note = icmp_note(packet) if exc.reason == "not-tcp" else None
+            if note is not None:
+                flags, seq, ack, length, win = "", 0, 0, 0, 0
+            else:
+                note = exc.reason
+                flags, seq, ack, length, win = unchecked_fields(packet) or ("", 0, 0, 0, 0)
             self.records.append(
                 PacketRecord(
                     t,
                     arrival,
                     src,
                     dst,
-                    f"{fate} ({exc.reason})",
+                    f"{fate} ({note})",
                     flags,
                     seq,
                     ack,
