@@ -317,7 +317,12 @@ class Host:
         listener = self.listeners.get(port)
         if listener is None:
             raise err.TcpError(err.CONNECTION_DOES_NOT_EXIST)
-        return listener.accept_queue.popleft() if listener.accept_queue else None
+        if not listener.accept_queue:
+            return None
+        conn = listener.accept_queue.popleft()
+        if conn.fastopen is not None:
+            conn.fastopen.taken = True  # the application's now (tcp/icmp.py)
+        return conn
 
     def connect(
         self,

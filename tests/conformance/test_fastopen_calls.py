@@ -154,3 +154,60 @@ def test_closing_the_listener_resets_the_child_never_accepted() -> None:
 """
     )
     assert_fails(script, "+.1 close(3) = 0", "+.1 accept(3, ..., ...) = 4", "too late", at="> R.")
+
+
+def test_an_icmp_error_before_accept_is_the_childs_error_after_its_data() -> None:
+    # Linux's tcp_v4_err: the child not yet accepted closes with the error
+    # (icmp_abort_in_syn_received), stays in the accept queue
+    script = (
+        CHILD
+        + """\
+  +.1 < icmp unreachable host_unreachable [0:10(10)]
+   +0 accept(3, ..., ...) = 4
+   +0 read(4, ..., 512) = 10
+   +0 read(4, ..., 512) = -1 EHOSTUNREACH (No route to host)
+   +0 write(4, ..., 100) = -1 EPIPE (Broken pipe)
+  +.1 < . 1:1(0) ack 1 win 32792
+   +0 > R 1:1(0)
+"""
+    )
+    assert_fails(script, "-1 EHOSTUNREACH", "-1 ECONNRESET", "EHOSTUNREACH")
+
+
+# -- a second listener: a fresh peer port, the script's fd reused ----------------------
+SECOND_LISTENER = """\
+    `sysctl -q net.ipv4.tcp_fastopen=0x70403`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 999000:999040(40) win 32792 <mss 1460,sackOK,nop,nop>
+   +0 > S. 1234:1234(0) ack 999001 <mss 1460,nop,nop,sackOK>
+   +0 < . 1:1(0) ack 1 win 100
+   +0 accept(3, ..., ...) = 4
+   +0 close(3) = 0
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 999000:999040(40) win 32792 <mss 1460,sackOK,nop,nop>
+   +0 > S. 1234:1234(0) ack 999001 <mss 1460,nop,nop,sackOK>
+   +0 < . 1:1(0) ack 1 win 100
+   +0 accept(3, ..., ...) = 4
+"""
+
+
+def test_a_second_listener_gets_its_syn_from_a_fresh_port_and_fd_4_again() -> None:
+    # packetdrill: a new peer port for each listener's first SYN (the first
+    # connection, still open on fd 4, would answer the same 4-tuple with a
+    # challenge ACK), and the script's fd 4 names the new socket
+    # (with the old port the SYN would meet the first connection, which
+    # answers with a challenge ACK; read(4) reads the new connection's data)
+    script = (
+        SECOND_LISTENER
+        + """\
+   +0 < P. 1:11(10) ack 1 win 100
+   +0 read(4, ..., 512) = 10
+"""
+    )
+    assert_fails(script, "read(4, ..., 512) = 10", "read(4, ..., 512) = 0", "returned 10")

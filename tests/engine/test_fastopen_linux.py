@@ -15,10 +15,18 @@ from conftest import IRS, ISS, LOCAL, MSS, PLAIN, REMOTE, events, ours, out, pee
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
-from synack.tcp.events import ConnectionReset, DataReceived
+from synack.tcp.events import ConnectionAborted, ConnectionReset, DataReceived
 from synack.tcp.fastopen import make_cookie
 from synack.tcp.state import State
-from synack.wire.segment import ACK, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize
+from synack.wire.icmp import (
+    HOST_UNREACHABLE,
+    ICMP_DEST_UNREACH,
+    PORT_UNREACHABLE,
+    IcmpError,
+    icmp_error_for_segment,
+    parse_icmp_packet,
+)
+from synack.wire.segment import ACK, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize, Segment
 
 KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
 KEY = bytes.fromhex("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
@@ -35,7 +43,7 @@ def server(config: TcpConfig = SERVER) -> Connection:
     return conn
 
 
-def fastopen_syn(payload: bytes, cookie: bytes = COOKIE) -> object:
+def fastopen_syn(payload: bytes, cookie: bytes = COOKIE) -> Segment:
     return peer(SYN, IRS, options=(MSS_OPT, FastOpen(cookie), NOP, NOP), payload=payload)
 
 
@@ -93,3 +101,73 @@ def test_close_with_unread_syn_data_resets_bare_by_default() -> None:
     out(conn)
     conn.close(0.1)
     assert out(conn, 0.1) == [ours(RST, ISS + 1, window=0)]
+
+
+# -- ICMP errors in SYN-RECEIVED (icmp_abort_in_syn_received, as Linux) -------------
+LINUX_ICMP = replace(SERVER, icmp_abort_in_syn_received=True)
+
+
+def icmp_about(conn: Connection, seg: Segment, code: int) -> IcmpError:
+    assert conn.remote is not None
+    packet = icmp_error_for_segment(
+        conn.local[0], conn.remote[0], seg, ICMP_DEST_UNREACH, code, 0, reporter=None
+    )
+    msg = parse_icmp_packet(packet)
+    assert msg is not None
+    return msg
+
+
+def test_icmp_error_closes_a_fast_open_child_not_yet_accepted() -> None:
+    # RFC 7413 4.2.2 made it the user's, but the application has not taken it:
+    # Linux's tcp_v4_err treats it as SYN-SENT, any error ends it, with its
+    # errno (server/opt34/icmp-before-accept.pkt); the SYN data stays readable
+    conn = server(LINUX_ICMP)
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    [synack] = out(conn)
+    conn.receive_icmp(icmp_about(conn, synack, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.CLOSED
+    assert out(conn, 0.1) == []
+    assert events(conn) == [
+        DataReceived(10),
+        ConnectionAborted("connection failed: host unreachable", "EHOSTUNREACH"),
+    ]
+    assert conn.receive() == b"x" * 10
+
+
+def test_icmp_error_is_soft_for_a_fast_open_child_accepted() -> None:
+    conn = server(LINUX_ICMP)
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    [synack] = out(conn)
+    assert conn.fastopen is not None
+    conn.fastopen.taken = True  # the Host's accept()
+    conn.receive_icmp(icmp_about(conn, synack, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.SYN_RECEIVED
+    assert conn.soft_error == ("EHOSTUNREACH", "host unreachable")
+
+
+def test_host_unreachable_drops_an_ordinary_passive_open_silently() -> None:
+    # Linux's tcp_req_err: network or host unreachable ends a request sock
+    # (server/icmp-baseline.pkt); no RST, and the third ACK will find no one
+    conn = server(LINUX_ICMP)
+    conn.receive_segment(peer(SYN, IRS, options=(MSS_OPT,)), 0.0)
+    [synack] = out(conn)
+    conn.receive_icmp(icmp_about(conn, synack, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.CLOSED
+    assert out(conn, 0.1) == []
+
+
+def test_port_unreachable_leaves_an_ordinary_passive_open_over_ipv4() -> None:
+    conn = server(LINUX_ICMP)
+    conn.receive_segment(peer(SYN, IRS, options=(MSS_OPT,)), 0.0)
+    [synack] = out(conn)
+    conn.receive_icmp(icmp_about(conn, synack, PORT_UNREACHABLE), 0.1)
+    assert conn.state is State.SYN_RECEIVED
+
+
+def test_without_the_knob_syn_received_keeps_the_rfc_rule() -> None:
+    # RFC 1122 4.2.3.9: a soft error never aborts
+    conn = server()
+    conn.receive_segment(fastopen_syn(b"x" * 10), 0.0)
+    [synack] = out(conn)
+    conn.receive_icmp(icmp_about(conn, synack, HOST_UNREACHABLE), 0.1)
+    assert conn.state is State.SYN_RECEIVED

@@ -315,8 +315,12 @@ class Runner(FastOpenCalls):
             self.remote = ip_address(options.get("remote_ip", mode.remote_address))
         except ValueError as exc:
             raise InterpreterError(0, str(exc)) from None
-        if self.local.version != mode.ip_version or self.remote.version != mode.ip_version:
-            raise InterpreterError(0, f"the script's addresses are not IPv{mode.ip_version}")
+        if self.local.version != self.remote.version:
+            raise InterpreterError(0, "the script's local and remote addresses differ in family")
+        if self.local.version != mode.ip_version:
+            # the family the script's own addresses have wins (as packetdrill
+            # runs a script that names IPv4 addresses over IPv4)
+            mode = self.mode = next(m for m in profile.modes if m.ip_version == self.local.version)
         self.local_packed, self.remote_packed = self.local.packed, self.remote.packed
         self.tolerance = int(options.get("tolerance_usecs", "4000")) / 1e6
         mtu = options.get("mtu")

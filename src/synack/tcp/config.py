@@ -91,6 +91,12 @@ class TcpConfig:
     # the BSDs). Off: only hard errors abort it (RFC 1122 4.2.3.9), and a soft
     # one is reported if the SYN times out.
     icmp_abort_in_syn_sent: bool = True
+    # In SYN-RECEIVED some ICMP errors end a passive open, as on Linux
+    # (tcp/icmp.py, _aborts_syn_received): a Fast Open child not yet accepted
+    # on any error, an ordinary one on network or host unreachable (IPv4) or a
+    # hard error (IPv6). Off: RFC 1122 4.2.3.9 and RFC 5927 5.2, soft errors
+    # never abort, and a passive open is kept.
+    icmp_abort_in_syn_received: bool = False
 
     # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
     delayed_ack: bool = True

@@ -286,7 +286,7 @@ class FastOpenState:
 
     __slots__ = (
         "active", "cache", "cookie", "defer", "experimental", "jar", "mss_limit", "reply",
-        "server", "syn_data", "syn_data_acked", "sent_option", "accepted",
+        "server", "syn_data", "syn_data_acked", "sent_option", "accepted", "taken",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -302,6 +302,7 @@ class FastOpenState:
         self.syn_data = 0  # bytes our SYN carried (client)
         self.sent_option = False  # our first SYN carried the option (client)
         self.accepted = False  # server: the SYN passed, its data was taken
+        self.taken = False  # server: the application accepted the connection
         self.syn_data_acked = False  # TCPI_OPT_SYN_DATA
 
     # -- construction ---------------------------------------------------------

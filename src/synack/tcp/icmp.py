@@ -31,10 +31,13 @@ from synack.tcp.events import ConnectionAborted
 from synack.tcp.state import State, Stimulus
 from synack.wire import seq as sq
 from synack.wire.icmp import (
+    HOST_UNREACHABLE,
+    NET_UNREACHABLE,
     PACKET_TOO_BIG,
     PARAMETER_PROBLEM,
     SOURCE_QUENCH,
     TIME_EXCEEDED,
+    UNREACHABLE,
     IcmpError,
 )
 
@@ -130,10 +133,40 @@ def icmp_arrives(conn: Connection, msg: IcmpError, now: float) -> None:
         conn._event(ConnectionAborted(f"connection failed: {text}", errno))
         conn._enter_closed(Stimulus.ABORT, f"ICMP {text}")
         return
+    if st is State.SYN_RECEIVED and conn.config.icmp_abort_in_syn_received:
+        if _aborts_syn_received(conn, msg, hard):
+            # our SYN,ACK left the peer no TCB (Linux: a request sock dropped, a
+            # Fast Open child the application has not taken closed with the
+            # error, still to be accepted: RFC 7413 4.2.2 made it the user's)
+            stats.icmp_aborts += 1
+            conn._event(ConnectionAborted(f"connection failed: {text}", errno))
+            conn._enter_closed(Stimulus.ABORT, f"ICMP {text}")
+            return
     # RFC 1122 4.2.3.9 and RFC 5927 5.2: never abort a synchronized
     # connection on an ICMP error; remember it for the user and for a timeout
     stats.icmp_soft_errors += 1
     conn.soft_error = (errno, text)
+
+
+def _aborts_syn_received(conn: Connection, msg: IcmpError, hard: bool) -> bool:
+    """With ``icmp_abort_in_syn_received``, which errors end a passive open in
+    SYN-RECEIVED, as Linux's tcp_v4_err / tcp_v6_err: for a Fast Open child not
+    yet accepted, any (as in SYN-SENT); one accepted is the application's
+    connection, with soft errors only; for an ordinary one (a request sock,
+    tcp_req_err), over IPv4 network or host unreachable, time exceeded and
+    parameter problem, over IPv6 the errors icmpv6_err_convert calls fatal."""
+    if not conn.passive:
+        return False
+    tfo = conn.fastopen
+    if tfo is not None and tfo.accepted:
+        return not tfo.taken
+    if msg.kind == PARAMETER_PROBLEM:
+        return True
+    if msg.version == 4:
+        return msg.kind == TIME_EXCEEDED or (
+            msg.kind == UNREACHABLE and msg.code in (NET_UNREACHABLE, HOST_UNREACHABLE)
+        )
+    return hard
 
 
 def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
