@@ -660,19 +660,19 @@ def conformance(
             return
         name = str(Path(result.path).resolve().relative_to(root)) if root else result.path
         if len(modes) > 1:
-            name += f" [{result.mode}]"
+            name += f" ({result.mode})"
         listed = expected_reason(expected, result) is not None
         if result.status == "PASS":
             tag = Text("XPASS" if listed else "PASS", style="red" if listed else "green")
-            console.print(tag, name)
+            console.print(tag, name, markup=False)  # script text is not markup
             return
         tag = Text("XFAIL" if listed else result.status, style="yellow" if listed else "red")
         first, *rest = result.message.split("\n")
         where = f":{result.line}" if result.line else ""
-        console.print(tag, f"{name}{where}", first)
+        console.print(tag, f"{name}{where}", first, markup=False)
         if verbose or not listed:
             for line in rest:
-                console.print(line)
+                console.print(line, markup=False)
 
     report = run_suite(
         scripts, chosen_profile, names, expected_failures=expected, on_result=show,

@@ -52,7 +52,9 @@ def run_file(
     except Exception as exc:  # a bug here, not in the stack: report it, run the rest
         message = f"internal error: {type(exc).__name__}: {exc}"
         return RunResult(str(path), "ERROR", 0, message, mode=mode.name)
-    result.mode = runner.mode.name  # a script's --ip_version may choose another
+    # the mode it ran in: the one asked for, unless the script's --ip_version
+    # named another (a script naming IPv4 addresses runs over IPv4 in any mode)
+    result.mode = runner.mode.name if "ip_version" in script.options else mode.name
     return result
 
 
