@@ -373,6 +373,7 @@ LINUX = Profile(
         clock_granularity=0.2,
         persist_min=0.2,  # tcp_probe0_base: the RTO, at least TCP_RTO_MIN
         window_update_on_doubling=True,  # tcp_cleanup_rbuf
+        tlp_pto_extra=0.002,  # tcp_schedule_loss_probe: TCP_TIMEOUT_MIN
         ecn="passive",  # net.ipv4.tcp_ecn=2
         require_timestamps=False,
         fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match

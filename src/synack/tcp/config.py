@@ -42,6 +42,9 @@ class TcpConfig:
     prr_variant: str = "rfc6937"
     rack: bool = True  # RFC 8985 6 (RACK): judge losses by send time too, with SACK
     tail_loss_probe: bool = True  # RFC 8985 7 (TLP): probe a silent tail before the RTO
+    # added to 2 x SRTT for the probe timeout when more than one segment is out
+    # (Linux's TCP_TIMEOUT_MIN, 2 ms: never at once, even with a tiny RTT)
+    tlp_pto_extra: float = 0.0
     # The order of options in our SYN, by name.
     syn_option_order: tuple[str, ...] = ("mss", "sackOK", "TS", "nop", "wscale")
     # A SACK-permitted option sent without timestamps goes after NOPs that end

@@ -841,6 +841,8 @@ class LossRecovery:
         pto = 2 * srtt
         if flight <= self.mss:
             pto += WORST_CASE_DELAYED_ACK
+        else:
+            pto += self.config.tlp_pto_extra
         deadline = now + pto
         if rto_deadline is not None and deadline >= rto_deadline:
             self.probe_deadline = None  # the RTO comes first: no probe
