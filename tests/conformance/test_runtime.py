@@ -407,8 +407,8 @@ def test_a_syntax_error_is_an_error_with_file_line_and_column(tmp_path: Path) ->
             "+0.00 `ls -l /tmp`", "shell command 'ls -l /tmp' is not emulated", id="shell"
         ),
         pytest.param(
-            "+0.00 %{ tcpi_state = 1 }%",
-            "only assert statements are supported in %{ }%",
+            "+0.00 %{ print(tcpi_state) }%",
+            "only assert statements and NAME = value are supported in %{ }%",
             id="code-not-assert",
         ),
     ],
@@ -625,3 +625,13 @@ def test_fds_are_the_ones_the_script_names() -> None:
     text = text.replace("(4,", "(7,").replace("close(4)", "close(7)")
     result = run(text)
     assert (result.status, result.message) == ("PASS", "")
+
+
+def test_a_code_block_may_name_a_value_for_later_blocks() -> None:
+    text = PASSIVE.read_text().replace(
+        "+0.00 %{ assert tcpi_state == TCPI_LISTEN }%",
+        "+0.00 %{ EXPECTED = TCPI_LISTEN }%\n+0.00 %{ assert tcpi_state == EXPECTED }%",
+    )
+    assert run(text).status == "PASS"
+    wrong = text.replace("EXPECTED = TCPI_LISTEN", "EXPECTED = TCPI_CLOSED")
+    assert run(wrong).status == "FAIL"
