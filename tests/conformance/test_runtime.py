@@ -407,7 +407,7 @@ def test_a_syntax_error_is_an_error_with_file_line_and_column(tmp_path: Path) ->
             "+0.00 `ls -l /tmp`", "shell command 'ls -l /tmp' is not emulated", id="shell"
         ),
         pytest.param(
-            "+0.00 %{ print(tcpi_state) }%",
+            "+0.00 %{ tcpi_state += 1 }%",
             "only assert statements and NAME = value are supported in %{ }%",
             id="code-not-assert",
         ),
