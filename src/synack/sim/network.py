@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ from synack.driver import HostSchedule, VirtualClock
 from synack.host import Host, Outgoing
 from synack.wire.checksum import internet_checksum
 from synack.wire.errors import MalformedPacket
+from synack.wire.icmp import ICMP6_PACKET_TOO_BIG, ICMP_DEST_UNREACH, icmp_error
 from synack.wire.ip import IPAddress, encode_packed, parse_tcp_packet
 from synack.wire.segment import CE, ECT_0, ECT_1, Segment, exact_options_length, tcpdump_flags
 
@@ -70,11 +72,12 @@ class PacketEvent:
     dst: Host
     packet: bytes  # as it arrives (corrupted packets carry the damage)
     # delivered, lost, dropped (a fault rule), queue-full, duplicated, reordered,
-    # delayed (a fault rule), corrupted, unroutable
+    # delayed (a fault rule), corrupted, unroutable, too-big (over the link's MTU)
     fate: str
 
 
 PacketTap = Callable[[PacketEvent], None]
+_PORTS = struct.Struct("!HH")
 _Route = tuple[Host, "Link", "LinkConfig", bool]  # see Network._routes
 
 
@@ -102,6 +105,12 @@ class LinkConfig:
     # already queued, an ECN-capable packet is marked CE instead of queueing
     # silently (a full queue still drops). Needs a bandwidth to queue behind.
     ecn_mark: int | None = None
+    # The link's MTU, as a router before it sees it: a larger IP packet is
+    # dropped ("too-big") and, if it may not be fragmented (IPv4 DF, or IPv6),
+    # answered with "fragmentation needed" (RFC 1191) or "packet too big"
+    # (RFC 8201) naming the MTU, sent back over the reverse link from the
+    # destination's address. None: no limit.
+    mtu: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("loss", "duplicate", "reorder", "corrupt"):
@@ -116,13 +125,15 @@ class LinkConfig:
             raise ValueError("queue limit cannot be negative")
         if self.ecn_mark is not None and (self.ecn_mark < 0 or self.bandwidth is None):
             raise ValueError("ECN marking needs a bandwidth and a threshold of 0 or more")
+        if self.mtu is not None and not 68 <= self.mtu <= 65535:
+            raise ValueError("an MTU must be between 68 (RFC 791) and 65535 bytes")
 
     @property
     def plain(self) -> bool:
         """Whether every packet simply arrives ``delay`` later (no random fate, no queue)."""
         return not (
             self.jitter or self.bandwidth is not None or self.loss or self.duplicate
-            or self.reorder or self.corrupt
+            or self.reorder or self.corrupt or self.mtu is not None
         )  # fmt: skip
 
 
@@ -151,6 +162,8 @@ class Link:
         cfg = self.config
         rng = self.rng
         start = now
+        if cfg.mtu is not None and size > cfg.mtu:
+            return [(-1.0, packet, "too-big")]  # before the queue: never sent on
         if cfg.bandwidth is not None:
             departures = self._departures
             while departures and departures[0] <= now:
@@ -483,6 +496,8 @@ class Network:
                     if when < 0:
                         self.packets_lost += 1
                         self._tap(PacketEvent(now, None, host, dst, copy, fate))
+                        if fate == "too-big":
+                            self._too_big(host, dst, copy, link)
                         continue
                     self._tap(PacketEvent(now, when, host, dst, copy, fate))
                     self._counter += 1
@@ -535,13 +550,47 @@ class Network:
                     arrivals = self._faulted(host, dst, link, packet, size)
                 else:
                     arrivals = link.arrivals(now, packet, size)
-                for when, copy, _ in arrivals:
+                for when, copy, fate in arrivals:
                     if when < 0:
                         lost += 1
+                        if fate == "too-big":
+                            self._too_big(host, dst, copy, link)
                         continue
                     self._counter += 1
                     heapq.heappush(queue, (when, self._counter, dst, copy))
         self.packets_lost += lost
+
+    def _too_big(self, host: Host, dst: Host, packet: Packet, link: Link) -> None:
+        """A packet over ``link``'s MTU was dropped: as the router before the
+        link would, answer one that may not be fragmented (IPv4 with DF, any
+        IPv6) with an ICMP error naming the MTU (RFC 1191 4, RFC 8201), back to
+        the sender over the reverse link. An IPv4 packet without DF is only
+        dropped: the simulator does not fragment."""
+        mtu = link.config.mtu
+        assert mtu is not None
+        if isinstance(packet, bytes):
+            data = packet
+            df = data[0] >> 4 == 6 or bool(data[6] & 0x40)
+        else:
+            src, dst_packed, seg = packet
+            conn = host.connections.get(src + dst_packed + _PORTS.pack(seg.src_port, seg.dst_port))
+            df = len(src) == 16 or conn is None or conn.dont_fragment
+            data = encode_packed(src, dst_packed, seg, df=df)
+        if not df:
+            return
+        if data[0] >> 4 == 4:
+            icmp = icmp_error(data, ICMP_DEST_UNREACH, 4, mtu)  # fragmentation needed
+        else:
+            icmp = icmp_error(data, ICMP6_PACKET_TOO_BIG, 0, mtu)
+        now = self.now
+        for when, copy, fate in self.link(dst, host).arrivals(now, icmp, len(icmp)):
+            assert isinstance(copy, bytes)
+            self._tap(PacketEvent(now, when if when >= 0 else None, dst, host, copy, fate))
+            if when < 0:
+                self.packets_lost += 1
+                continue
+            self._counter += 1
+            heapq.heappush(self._queue, (when, self._counter, host, copy))
 
     def _route(self, host: Host, dst_packed: bytes) -> _Route | None:
         dst = self._by_packed.get(dst_packed)

@@ -76,6 +76,7 @@ _FATES_KO = {
     "delayed": "지연",
     "corrupted": "손상",
     "unroutable": "경로 없음",
+    "too-big": "MTU 초과",
     "old": "오래됨",
     "delivered": "전달",
     "sent": "보냄",
