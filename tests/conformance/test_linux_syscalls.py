@@ -556,3 +556,18 @@ DELIVERED = """\
 )
 def test_tcpi_delivered_counts_packets_acknowledged_or_sacked(old: str, new: str) -> None:
     assert_fails(DELIVERED, old, new, f"%{{ {new.rstrip(',')} }}% is false")
+
+
+@pytest.mark.parametrize(("mode", "df"), [("IP_PMTUDISC_DONT", False), ("IP_PMTUDISC_DO", True)])
+def test_ip_mtu_discover_sets_df(mode: str, df: bool) -> None:
+    text = ACCEPTED + f"   +0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [{mode}], 1) = 0\n"
+    runner = Runner(parse_script(text, "t.pkt", set(LINUX.defined)), LINUX)
+    assert runner.run().status == "PASS"
+    conn = runner.sockets[4].conn
+    assert conn is not None and conn.dont_fragment is df and conn.config.pmtud is df
+
+
+def test_ip_tos_dscp_is_accepted_ecn_bits_are_not() -> None:
+    assert_passes("   +0 setsockopt(4, SOL_IP, IP_TOS, [4], 1) = 0\n")
+    result = run("   +0 setsockopt(4, SOL_IP, IP_TOS, [5], 1) = 0\n")
+    assert result.status == "ERROR" and "ECN bits" in result.message, result

@@ -868,6 +868,18 @@ class Runner(FastOpenCalls):
             sock.notsent_lowat = value & 0xFFFFFFFF
         elif name == "TCP_INQ":
             sock.inq = bool(value)
+        elif name == "IP_MTU_DISCOVER":
+            # IP_PMTUDISC_DONT: no DF, no path MTU discovery; the others: both
+            pmtud = value != self.symbols.get("IP_PMTUDISC_DONT", 0)
+            self._configure(sock, pmtud=pmtud)
+            if sock.conn is not None:
+                sock.conn.dont_fragment = pmtud
+        elif name == "IP_TOS":
+            if value & 3:
+                raise InterpreterError(
+                    event.line, "IP_TOS with ECN bits is not emulated (ECN is TCP's to set)"
+                )
+            # the DSCP bits change nothing TCP does: no packet here is routed by them
         else:
             raise InterpreterError(event.line, f"setsockopt {name} is not emulated")
         self._collect()
