@@ -558,7 +558,8 @@ def test_tcpi_delivered_counts_packets_acknowledged_or_sacked(old: str, new: str
     assert_fails(DELIVERED, old, new, f"%{{ {new.rstrip(',')} }}% is false")
 
 
-@pytest.mark.parametrize(("mode", "df"), [("IP_PMTUDISC_DONT", False), ("2", True)]  # 2: IP_PMTUDISC_DO)
+# 2 is IP_PMTUDISC_DO
+@pytest.mark.parametrize(("mode", "df"), [("IP_PMTUDISC_DONT", False), ("2", True)])
 def test_ip_mtu_discover_sets_df(mode: str, df: bool) -> None:
     text = ACCEPTED + f"   +0 setsockopt(4, SOL_IP, IP_MTU_DISCOVER, [{mode}], 1) = 0\n"
     runner = Runner(parse_script(text, "t.pkt", set(LINUX.defined)), LINUX)
