@@ -129,3 +129,22 @@ def test_reordering_is_measured_from_sack_blocks() -> None:
     assert conn.recovery.reordering == 3  # nothing below the highest yet
     conn.receive_segment(peer(ACK, IRS + 1, ISS + 1, options=(Sack((second, fifth)),)), 0.1)
     assert conn.recovery.reordering == 4  # the second came 4 segments below the fifth's end
+
+
+def test_cwnd_restarts_after_an_idle_time_longer_than_the_rto() -> None:
+    """RFC 5681 4.1 (Linux's tcp_slow_start_after_idle): after idling longer
+    than the RTO, cwnd goes back to min(IW, cwnd), halving per RTO of idle."""
+    sent = {}
+    for restart in (False, True):
+        config = replace(
+            BASE, initial_window=4 * MSS, slow_start_ack_limit=None, restart_after_idle=restart
+        )
+        conn = in_state(State.ESTABLISHED, config)
+        conn.send(DATA[: 4 * MSS])
+        out(conn)
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 4 * MSS), 0.1)
+        assert conn.cc.cwnd == 8 * MSS
+        later = 0.1 + 2.5 * conn.rtt.rto
+        conn.send(DATA[: 10 * MSS])
+        sent[restart] = sum(len(s.payload) for s in out(conn, later)) // MSS
+    assert sent == {False: 8, True: 4}

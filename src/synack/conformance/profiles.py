@@ -93,15 +93,17 @@ def _buffers(field_name: str, scale: bool) -> SysctlEffect:
 
 
 def _linux_fastopen(bits: int) -> dict[str, Any]:
-    """net.ipv4.tcp_fastopen: 0x1 client, 0x2 server, 0x200 no cookie needed
+    """net.ipv4.tcp_fastopen: 0x1 client, 0x2 server, 0x4 client data
+    without a cookie (TFO_CLIENT_NO_COOKIE), 0x200 no cookie needed
     (TFO_SERVER_COOKIE_NOT_REQD), 0x400 every listener without the socket
     option, its queue length in the upper 16 bits (TFO_SERVER_WO_SOCKOPT1)."""
-    unknown = bits & ~(0x1 | 0x2 | 0x200 | 0x400 | 0xFFFF0000)
+    unknown = bits & ~(0x1 | 0x2 | 0x4 | 0x200 | 0x400 | 0xFFFF0000)
     if unknown:
         raise SysctlError(f"bits {unknown:#x} are not emulated")
     return {
         "fastopen_client": bool(bits & 0x1),
         "fastopen_server": bool(bits & 0x2),
+        "fastopen_client_no_cookie": bool(bits & 0x4),
         "fastopen_cookie_required": not bits & 0x200,
         "_fastopen_queue": bits >> 16 if bits & 0x400 else 0,
     }
@@ -151,7 +153,7 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
     "net.ipv4.tcp_fack": _only("0", "FACK is gone from Linux; the engine has none"),
     "net.ipv4.tcp_reordering": _number(lambda v: {"dupack_threshold": v}),
     "net.ipv4.tcp_congestion_control": _congestion_control,
-    "net.ipv4.tcp_slow_start_after_idle": _only("0", "the engine keeps cwnd over idle periods"),
+    "net.ipv4.tcp_slow_start_after_idle": _number(lambda v: {"restart_after_idle": bool(v)}),
     "net.ipv4.tcp_early_retrans": _number(lambda v: {"tail_loss_probe": v >= 3}),
     "net.ipv4.tcp_recovery": _number(lambda v: {"rack": bool(v & 1)}),
     "net.ipv4.tcp_frto": _no_effect("F-RTO (RFC 5682) is not implemented"),
@@ -199,6 +201,7 @@ LINUX_SYMBOLS = {
     "TCP_MD5SIG": 14, "TCP_USER_TIMEOUT": 18, "TCP_FASTOPEN": 23, "TCP_NOTSENT_LOWAT": 25,
     "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_KEY": 33, "TCP_INQ": 36, "TCP_CM_INQ": 36,
     "IP_TOS": 1, "IP_MTU_DISCOVER": 10, "IP_FREEBIND": 15, "IP_PMTUDISC_DONT": 0,
+    "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IPV6_TCLASS": 67,
     "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_NONBLOCK": 0x800,
     "MSG_PEEK": 0x2, "MSG_TRUNC": 0x20, "MSG_DONTWAIT": 0x40, "MSG_EOR": 0x80,
     "MSG_ERRQUEUE": 0x2000, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000,
@@ -364,6 +367,7 @@ LINUX = Profile(
         prr_variant="linux",  # tcp_cwnd_reduction
         cwnd_growth_by_delivered=True,  # tcp_cong_avoid(sk, ack, acked_sacked)
         challenge_unsent_ack=False,  # tcp_ack drops an ACK of unsent data silently
+        restart_after_idle=True,  # tcp_slow_start_after_idle=1 (defaults.sh sets 0)
         initial_window_rfc6928=True,  # TCP_INIT_CWND: 10 segments
         delayed_ack_timeout=0.04,  # TCP_DELACK_MIN
         rto_initial=1.0,

@@ -75,6 +75,10 @@ class TcpConfig:
     # largest flight since the last round began; otherwise when a send
     # found cwnd full in that round. Off: every ACK of new data grows it.
     cwnd_validation: bool = False
+    # RFC 5681 4.1 (and RFC 2861's decay, as Linux's tcp_cwnd_restart): after
+    # an idle time longer than the RTO, cwnd restarts from min(IW, cwnd),
+    # halved for each RTO of idleness down to that. Off: cwnd is kept.
+    restart_after_idle: bool = False
     # An ACK grows cwnd by the data it delivers (newly ACKed less what SACKs
     # had covered before: RFC 6937's DeliveredData), as Linux; off, by all the
     # cumulative ACK covers (RFC 5681 3.1).
@@ -186,6 +190,10 @@ class TcpConfig:
     fastopen_client: bool = False
     fastopen_server: bool = False
     fastopen_cookie_required: bool = True
+    # The client sends data on its SYN with no cookie and no option at all
+    # (Linux's 0x4, TFO_CLIENT_NO_COOKIE, for servers known to take it; RFC
+    # 7413 4.1.3 leaves the cookie out only for such servers).
+    fastopen_client_no_cookie: bool = False
     # The server's key: Linux's text ("a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4",
     # optionally ",backup") or 16 bytes; None: a Host derives one from its secret.
     fastopen_key: str | bytes | None = None

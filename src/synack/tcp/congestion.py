@@ -112,6 +112,18 @@ class CongestionControl:
             return 3 * mss
         return 4 * mss
 
+    def restart_after_idle(self, idle: float, rto: float, restart_window: int) -> None:
+        """RFC 5681 4.1 with RFC 2861's decay: ssthresh keeps three quarters of
+        cwnd, cwnd halves per RTO of idleness, never below the restart window."""
+        restart = min(restart_window, self.cwnd)
+        cwnd = self.cwnd
+        self.ssthresh = max(self.ssthresh, cwnd // 2 + cwnd // 4)
+        idle -= rto
+        while idle > 0 and cwnd > restart:
+            cwnd //= 2
+            idle -= rto
+        self.cwnd = max(cwnd, restart)
+
     def on_ack(self, acked: int, flight_size: int, now: float) -> None:
         """New data was cumulatively acknowledged outside fast recovery."""
 

@@ -231,6 +231,15 @@ class Connection(Tcb):
         """The peer's FIN arrived and every byte before it has been read."""
         return self._fin_received and not self._recv_buf
 
+    def release_syn(self) -> None:
+        """A SYN held for data (TCP_FASTOPEN_CONNECT, RFC 7413) goes now, with
+        what is queued, nothing if nothing is: Linux's send of 0 bytes on a
+        deferred socket connects all the same."""
+        tfo = self.fastopen
+        if tfo is not None and tfo.defer:
+            tfo.defer = False
+            self._notify()
+
     def shutdown_write(self, now: float | None = None) -> None:
         """Half-close: send FIN after the queued data, keep receiving.
 
@@ -1170,6 +1179,7 @@ class Connection(Tcb):
         nodelay = self.config.nodelay
         rec = self.recovery
         buf = self.send_buf
+        self._restart_after_idle(now)
         while True:
             unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
@@ -1212,6 +1222,23 @@ class Connection(Tcb):
         if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
             if syn_acked or not buf:
                 self._emit_range(self.snd_nxt, 0, now)
+
+    def _restart_after_idle(self, now: float) -> None:
+        """RFC 5681 4.1: new data after an idle time longer than the RTO starts
+        from the restart window (``restart_after_idle``)."""
+        last = self._last_data_sent
+        if (
+            not self.config.restart_after_idle
+            or last is None
+            or self._flight()
+            or not self._unsent()
+            or now - last <= self.rtt.rto
+        ):
+            return
+        mss = self.mss_payload()
+        iw = self.config.initial_window_for(mss) or self.recovery.cc.rfc5681_initial_window(mss)
+        self.recovery.cc.restart_after_idle(now - last, self.rtt.rto, iw)
+        self._last_data_sent = now
 
     def _size_goal(self, mss: int) -> int:
         """The most one new segment carries: SMSS, or with segmentation offload
@@ -1297,6 +1324,8 @@ class Connection(Tcb):
         self._emit_control(seq, flags, now, None, payload, ECT_0 if ect else NOT_ECT)
         if not retransmission:
             self.stats.bytes_sent += size
+            if size:
+                self._last_data_sent = now
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1
         if rec.sack_sender:  # only a SACK sender keeps per-segment records

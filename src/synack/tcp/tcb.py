@@ -66,7 +66,7 @@ class Tcb:
         "_persist_backoff", "_probes_unanswered",
         # timers (absolute deadlines or None)
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
-        "_t_pace",
+        "_t_pace", "_last_data_sent",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
         # RFC 5961 rate limit
         "_challenge_window", "_challenge_count",
@@ -147,6 +147,7 @@ class Tcb:
         self._t_user: float | None = None
         self._t_fin_wait_2: float | None = None
         self._t_pace: float | None = None  # pacing: when the next new segment may leave
+        self._last_data_sent: float | None = None  # when new data last went out
         self._keepalive_probes = 0
         self._time_wait: TimeWait | None = None
         self._fixed_iss: int | None = None
