@@ -69,6 +69,7 @@ class Link(_Strict):
     reorder: Probability = 0.0
     reorder_delay: Seconds = 0.005
     corrupt: Probability = 0.0
+    mtu: Annotated[int, Field(ge=68, le=65535)] | None = None
 
 
 class Links(Link):

@@ -103,7 +103,7 @@ class _Layout:
 
     def label(self, step: Step) -> Text:
         label = step.text
-        if step.text != "(malformed)":
+        if not step.text.startswith(("(malformed)", "ICMP")):  # a TCP segment's label
             # the whole window if it fits, else the bytes it stands for
             full = f"{label} win {step.window}"
             short = full.split(" (", 1)[0]

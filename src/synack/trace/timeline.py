@@ -133,7 +133,7 @@ class Step:
             text = self.text
             if self.options:
                 text += f" <{self.options}>"
-            if self.text != "(malformed)":
+            if not self.text.startswith(("(malformed)", "ICMP")):  # a TCP segment's
                 text += f" win {self.window}"
             if self.lost:
                 why = i18n.fate(self.fate_word or "lost", lang)
@@ -316,6 +316,10 @@ def build_timeline(
             if not use_packets or rec.src not in names or rec.dst not in names:
                 continue
             if rec.src == rec.dst:
+                continue
+            if not rec.flags and "(ICMP" in rec.fate:  # an ICMP error (records.icmp_note)
+                add("arrow", rec.t, rec.src, text=rec.fate.split("(", 1)[1].rstrip(")"),
+                    dst=rec.dst, arrival=rec.arrival, fate=rec.fate)  # fmt: skip
                 continue
             fields: tuple[str, int, int, int, int] | None
             fields = (rec.flags, rec.seq, rec.ack, rec.len, rec.win) if rec.flags else None
