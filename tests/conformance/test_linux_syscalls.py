@@ -572,3 +572,33 @@ def test_ip_tos_dscp_is_accepted_ecn_bits_are_not() -> None:
     assert_passes("   +0 setsockopt(4, SOL_IP, IP_TOS, [4], 1) = 0\n")
     result = run("   +0 setsockopt(4, SOL_IP, IP_TOS, [5], 1) = 0\n")
     assert result.status == "ERROR" and "ECN bits" in result.message, result
+
+
+HANGUP = """\
+   +0 < F. 1:1(0) ack 1 win 257
+   +0 > . 1:1(0) ack 2 <...>
+   +0 poll([{fd=4, events=POLLIN|POLLOUT|POLLRDHUP, revents=POLLIN|POLLOUT|POLLRDHUP}], 1, 0) = 1
+   +0 < R. 2:2(0) ack 1 win 257
+   +0 poll([{fd=4, events=POLLIN|POLLOUT|POLLRDHUP,
+             revents=POLLIN|POLLRDHUP|POLLERR|POLLHUP}], 1, 0) = 1
+   +0 read(4, ..., 100) = -1 ECONNRESET (Connection reset by peer)
+   +0 poll([{fd=4, events=POLLIN, revents=POLLIN|POLLHUP}], 1, 0) = 1
+   +0 poll([{fd=9, events=POLLIN, revents=POLLNVAL}], 1, 0) = 1
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # the peer's FIN: readable (EOF) and POLLRDHUP, still writable
+        ("revents=POLLIN|POLLOUT|POLLRDHUP}]", "revents=POLLIN|POLLOUT}]"),
+        # a reset: the error until read, hung up, not writable
+        ("revents=POLLIN|POLLRDHUP|POLLERR|POLLHUP}]", "revents=POLLIN|POLLRDHUP|POLLHUP}]"),
+        ("revents=POLLIN|POLLHUP}]", "revents=POLLIN|POLLERR|POLLHUP}]"),
+        ("revents=POLLNVAL}]", "revents=0}]"),
+    ],
+)
+def test_poll_after_fin_and_reset(old: str, new: str) -> None:
+    assert_passes(HANGUP)
+    result = run(HANGUP.replace(old, new))
+    assert result.status == "FAIL" and "revents" in result.message, result
