@@ -107,6 +107,10 @@ EPOLL = """\
    +0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, fd=4}) = -1 EEXIST (File exists)
    +0 epoll_ctl(5, EPOLL_CTL_DEL, 4, {events=0, fd=4}) = 0
    +0 epoll_ctl(5, EPOLL_CTL_DEL, 4, {events=0, fd=4}) = -1 ENOENT (No such file or directory)
+   +0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLOUT, fd=4}) = 0
+   +0 close(4) = 0
+   +0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
+   +0 close(5) = 0
 """
 
 

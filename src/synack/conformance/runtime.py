@@ -332,6 +332,8 @@ class Runner(FastOpenCalls):
         self.remote_isn = REMOTE_ISN  # the script's ISN: what its SYN says
         self.fastopen_queue: dict[int, int] = {}  # fd -> TCP_FASTOPEN's queue length
         self.fastopen_connect: set[int] = set()  # fds with TCP_FASTOPEN_CONNECT
+        self.fastopen_deferred: set[int] = set()  # connect() done, the SYN held for data
+        self.fastopen_sizes: dict[int, int] = {}  # a blocked Fast Open write's return
         self.sysctls: dict[str, str] = {}
         self.host = Host(
             self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
@@ -1009,17 +1011,6 @@ class Runner(FastOpenCalls):
         self.current = new
         return new.fd, None
 
-    def _fastopen_retry(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
-        """A blocked Fast Open connect or send returns when the handshake is done."""
-        sock = self._socket(event, call.args[0])
-        outcome = self._connect_outcome(sock)
-        if outcome is None or outcome[0] < 0 or call.name == "connect":
-            return outcome
-        conn = sock.conn
-        assert conn is not None
-        size = self._send_size(event, call)
-        return conn.send(bytes(size)), None
-
     def _open_connection(
         self, sock: Socket, fastopen: bool = False, defer: bool = False, data: bytes = b""
     ) -> None:
@@ -1540,6 +1531,8 @@ class Runner(FastOpenCalls):
         return len(reported), None
 
     def _sys_close(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        if self.epolls.pop(self._value(call.args[0], event), None) is not None:
+            return 0, None  # an epoll instance
         sock = self._socket(event, call.args[0])
         for blocked in self.blocked:
             if self._value(blocked.call.args[0], blocked.event) == sock.fd:
@@ -1550,6 +1543,8 @@ class Runner(FastOpenCalls):
                     f"socket was closed (expected to return at {end:.3f} s)",
                 )
         del self.sockets[sock.fd]
+        for epoll in self.epolls.values():
+            epoll.interests.pop(sock.fd, None)  # a closed fd leaves every epoll set
         if sock.listening and sock.bound_port is not None:
             self.host.close_listener(sock.bound_port, self.now)
         conn = sock.conn
