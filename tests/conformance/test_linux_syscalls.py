@@ -385,8 +385,8 @@ def test_tcp_info_in_linux_units(old: str, new: str) -> None:
     ("line", "message"),
     [
         ("+0 %{ assert tcpi_reord_seen == 0 }%", "tcp_info field tcpi_reord_seen is not emulated"),
-        ("+0 %{ assert tcpi_data_segs_out == 1 }%",
-         "tcp_info field tcpi_data_segs_out is not emulated"),
+        ("+0 %{ assert tcpi_delivery_rate == 1 }%",
+         "tcp_info field tcpi_delivery_rate is not emulated"),
         ("+0 setsockopt(4, SOL_SOCKET, SO_ZEROCOPY, [1], 4) = 0",
          "zerocopy is not implemented (out of scope)"),
         ("+0 send(4, ..., 100, MSG_ZEROCOPY) = 100", "zerocopy is not implemented (out of scope)"),
@@ -606,3 +606,24 @@ def test_poll_after_fin_and_reset(old: str, new: str) -> None:
     assert_passes(HANGUP)
     result = run(HANGUP.replace(old, new))
     assert result.status == "FAIL" and "revents" in result.message, result
+
+
+SENT = """\
+   +0 write(4, ..., 3000) = 3000
+   +0 > P. 1:3001(3000) ack 1 <...>
+ +.01 < . 1:1(0) ack 1001 win 257
+   +0 %{
+assert tcpi_segs_out == 4, tcpi_segs_out
+assert tcpi_data_segs_out == 3, tcpi_data_segs_out
+assert tcpi_bytes_sent == 3000 and tcpi_bytes_retrans == 0
+}%
+"""
+
+
+def test_segments_and_bytes_sent() -> None:
+    # the SYN,ACK and three MSS-sized pieces of one super-segment
+    for old, new in (
+        ("tcpi_segs_out == 4,", "tcpi_segs_out == 2,"),
+        ("tcpi_data_segs_out == 3,", "tcpi_data_segs_out == 1,"),
+    ):
+        assert_fails(SENT, old, new, f"%{{ {new[:-1]} }}% is false", at="+0 %{")

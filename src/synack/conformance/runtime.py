@@ -179,7 +179,6 @@ _LINUX_STATES = {
 _LINUX_TCPI_UNKNOWN = {
     "tcpi_delivered_ce": "the engine does not count delivered packets",
     "tcpi_reord_seen": "the engine does not count reordering events",
-    "tcpi_data_segs_out": "the engine does not count data segments apart",
     "tcpi_data_segs_in": "the engine does not count data segments apart",
     "tcpi_delivery_rate": "the engine does not estimate the delivery rate",
     "tcpi_pacing_rate": "the engine does not keep a pacing rate",
@@ -1762,6 +1761,7 @@ class Runner(FastOpenCalls):
             tcpi_notsent_bytes=_unsent(conn),
             tcpi_bytes_acked=max(sq.sub(conn.snd_una, conn.iss) - 1, 0),
             tcpi_delivered=self._delivered(conn),
+            **self._sent_counts(conn),
             tcpi_busy_time=round(sum(chrono.total(k, self.now) for k in (1, 2, 3)) * 1e6),
             tcpi_rwnd_limited=round(chrono.total(2, self.now) * 1e6),
             tcpi_sndbuf_limited=round(chrono.total(3, self.now) * 1e6),
@@ -1848,6 +1848,32 @@ class Runner(FastOpenCalls):
                     count += 1
                 piece = stop
         return count
+
+    def _sent_counts(self, conn: Connection) -> dict[str, int]:
+        """What Linux counts of the segments sent: each MSS-sized piece of a
+        super-segment is one (as the device sends it); bytes sent and resent."""
+        mss = conn.mss_payload()
+        segs = data_segs = sent = resent = 0
+        highest: int | None = None
+        for seg in self.sent_log.get(conn, ()):
+            size = len(seg.payload)
+            pieces = max(1, -(-size // mss))
+            segs += pieces
+            if not size:
+                continue
+            data_segs += pieces
+            sent += size
+            end = sq.add(seg.seq, size)
+            if highest is not None and sq.lt(seg.seq, highest):
+                resent += min(size, sq.sub(highest, seg.seq))
+            if highest is None or sq.gt(end, highest):
+                highest = end
+        return {
+            "tcpi_segs_out": segs,
+            "tcpi_data_segs_out": data_segs,
+            "tcpi_bytes_sent": sent,
+            "tcpi_bytes_retrans": resent,
+        }
 
     def _measure_rcv_mss(self, conn: Connection, length: int) -> None:
         """Linux's tcp_measure_rcv_mss: the largest segment received, at most
