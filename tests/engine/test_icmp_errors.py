@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from ipaddress import ip_address
 
+import pytest
 from conftest import (
     IRS,
     ISS,
@@ -39,6 +40,7 @@ from synack.wire.icmp import (
     ICMP6_PACKET_TOO_BIG,
     ICMP_DEST_UNREACH,
     ICMP_SOURCE_QUENCH,
+    NET_UNREACHABLE,
     PORT_UNREACHABLE,
     IcmpError,
     icmp_error_for_segment,
@@ -461,3 +463,66 @@ def test_any_icmp_in_any_state_never_raises(state: State, messages: list[IcmpErr
         assert conn.snd_mss <= mss and conn.path_mtu >= 552
         if state.synchronized:
             assert conn.state is state
+
+
+# -- RFC 6069: the RTO reverted ---------------------------------------------------------
+
+
+def _retransmitting() -> tuple[Connection, Segment]:
+    """ESTABLISHED with 100 bytes out since 0.1 s, resent at 1.1 and 3.1 s (RTO 1,
+    2, then 4 s: the next timeout at 7.1 s)."""
+    conn = in_state(State.ESTABLISHED)
+    [seg] = sending(conn, 100)
+    for t in (1.1, 3.1):
+        assert conn.get_timer() == pytest.approx(t)
+        conn.handle_timer(t)
+        assert out(conn, t) == [seg]
+    assert (conn.rtt.rto, conn.get_timer()) == (4.0, pytest.approx(7.1))
+    return conn, seg
+
+
+def test_unreachable_for_snd_una_undoes_one_rto_back_off() -> None:
+    conn, seg = _retransmitting()
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 3.5)
+    # one back-off undone: RTO 2 s, the timer 2 s earlier; nothing sent yet
+    assert (conn.rtt.rto, conn.get_timer()) == (2.0, pytest.approx(5.1))
+    assert out(conn, 3.5) == []
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, NET_UNREACHABLE), 4.0)
+    assert (conn.rtt.rto, conn.get_timer()) == (1.0, pytest.approx(4.1))
+    # no back-off left to undo
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 4.05)
+    assert (conn.rtt.rto, conn.get_timer()) == (1.0, pytest.approx(4.1))
+    assert conn.stats.rto_reverts == 2
+
+
+def test_reverted_timer_already_run_out_fires_now() -> None:
+    conn, seg = _retransmitting()
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 6.0)
+    # reverted to 2 s, the timer would have run out at 5.1: the segment goes now,
+    # and the timeout backs the RTO off again
+    assert out(conn, 6.0) == [seg]
+    assert (conn.rtt.rto, conn.get_timer()) == (4.0, pytest.approx(10.0))
+    assert (conn.stats.rto_reverts, conn.stats.timeouts) == (1, 3)
+
+
+def test_no_revert_unless_retransmitting_the_quoted_snd_una() -> None:
+    conn, seg = _retransmitting()
+    # port unreachable is not a path failure (RFC 6069 3)
+    conn.receive_icmp(icmp(conn, seg, ICMP_DEST_UNREACH, PORT_UNREACHABLE), 3.5)
+    # a sequence number in the flight but not SND.UNA
+    later = dataclasses.replace(seg, seq=ISS + 50)
+    conn.receive_icmp(icmp(conn, later, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 3.5)
+    assert (conn.rtt.rto, conn.get_timer(), conn.stats.rto_reverts) == (4.0, pytest.approx(7.1), 0)
+    # nothing resent yet: nothing to undo
+    fresh = in_state(State.ESTABLISHED)
+    [first] = sending(fresh, 100)
+    fresh.receive_icmp(icmp(fresh, first, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 0.5)
+    assert (fresh.rtt.rto, fresh.get_timer()) == (1.0, pytest.approx(1.1))
+    # and off, as RFC 6298 alone would have it
+    off = in_state(State.ESTABLISHED, dataclasses.replace(PLAIN, icmp_rto_revert=False))
+    [data] = sending(off, 100)
+    for t in (1.1, 3.1):
+        off.handle_timer(t)
+        out(off, t)
+    off.receive_icmp(icmp(off, data, ICMP_DEST_UNREACH, HOST_UNREACHABLE), 3.5)
+    assert (off.rtt.rto, off.get_timer()) == (4.0, pytest.approx(7.1))

@@ -98,6 +98,10 @@ class TcpConfig:
     # the BSDs). Off: only hard errors abort it (RFC 1122 4.2.3.9), and a soft
     # one is reported if the SYN times out.
     icmp_abort_in_syn_sent: bool = True
+    # RFC 6069 (TCP-LD, Linux's default): a network or host unreachable for the
+    # segment at SND.UNA, while it is being retransmitted, undoes one RTO
+    # back-off, so a connection across an outage resumes soon after it ends.
+    icmp_rto_revert: bool = True
     # In SYN-RECEIVED some ICMP errors end a passive open, as on Linux
     # (tcp/icmp.py, _aborts_syn_received): a Fast Open child not yet accepted
     # on any error, an ordinary one on network or host unreachable (IPv4) or a

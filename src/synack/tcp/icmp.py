@@ -17,6 +17,9 @@
   4.2.3.9: protocol or port unreachable...) aborts the attempt, and with
   ``TcpConfig.icmp_abort_in_syn_sent`` (the default) so does a soft one
   (RFC 5461 4, as Linux and the BSDs do).
+- A network or host unreachable for the segment at SND.UNA while it is being
+  retransmitted undoes one back-off of the RTO (RFC 6069, Linux's
+  tcp_ld_RTO_revert; ``TcpConfig.icmp_rto_revert``).
 
 The functions here are the rules; ``Connection.receive_icmp`` calls
 :func:`icmp_arrives`.
@@ -146,6 +149,41 @@ def icmp_arrives(conn: Connection, msg: IcmpError, now: float) -> None:
     # connection on an ICMP error; remember it for the user and for a timeout
     stats.icmp_soft_errors += 1
     conn.soft_error = (errno, text)
+    if conn.config.icmp_rto_revert and _unreachable(msg) and msg.seq == conn.snd_una:
+        _revert_rto(conn, now)
+
+
+def _unreachable(msg: IcmpError) -> bool:
+    """RFC 6069 3: the errors that say the path, not congestion, lost the
+    segment: network or host unreachable (ICMPv6: no route, address unreachable)."""
+    if msg.kind != UNREACHABLE:
+        return False
+    if msg.version == 4:
+        return msg.code in (NET_UNREACHABLE, HOST_UNREACHABLE)
+    return msg.code in (0, 3)
+
+
+def _revert_rto(conn: Connection, now: float) -> None:
+    """RFC 6069 (TCP-LD, as Linux's tcp_ld_RTO_revert): while retransmitting
+    the segment at SND.UNA, an unreachable for it undoes one back-off of the
+    RTO, so the connection probes again soon after the path comes back; if
+    the reverted timer has run out already, it fires now."""
+    deadline = conn._t_rexmit
+    rtt = conn.rtt
+    if deadline is None or not conn._retransmits:
+        return
+    before = rtt.rto
+    if not rtt.revert_back_off():
+        return
+    conn.stats.rto_reverts += 1
+    deadline -= before - rtt.rto
+    if deadline > now:
+        conn._t_rexmit = deadline
+        return
+    conn._t_rexmit = None
+    conn.recovery.cancel_probe()
+    conn._timer(now, "retransmission (RFC 6069 revert)")
+    conn._on_retransmission_timeout(now)
 
 
 def _aborts_syn_received(conn: Connection, msg: IcmpError, hard: bool) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 class RttEstimator:
     """SRTT, RTTVAR and RTO per RFC 6298 section 2, with exponential backoff (5.5)."""
 
-    __slots__ = ("_granularity", "_max", "_min", "rto", "rttvar", "srtt")
+    __slots__ = ("_backed_off", "_granularity", "_max", "_min", "rto", "rttvar", "srtt")
 
     def __init__(self, initial: float, minimum: float, maximum: float, granularity: float) -> None:
         self.srtt: float | None = None
@@ -15,6 +15,7 @@ class RttEstimator:
         self._min = minimum
         self._max = maximum
         self._granularity = granularity
+        self._backed_off: list[float] = []  # the RTO before each back-off since the last sample
 
     def sample(self, rtt: float) -> None:
         """Take a round-trip sample (never from a retransmitted segment: Karn, 3)."""
@@ -28,7 +29,18 @@ class RttEstimator:
             self.srtt = 0.875 * self.srtt + 0.125 * rtt
         rto = self.srtt + max(self._granularity, 4 * self.rttvar)
         self.rto = min(max(rto, self._min), self._max)  # 2.4, 2.5
+        if self._backed_off:
+            self._backed_off.clear()
 
     def back_off(self) -> None:
         """5.5: double the RTO after a retransmission timeout, up to the maximum."""
+        self._backed_off.append(self.rto)
         self.rto = min(self.rto * 2, self._max)
+
+    def revert_back_off(self) -> bool:
+        """Undo the last back-off (RFC 6069's TCP-LD: an ICMP unreachable shows
+        the loss was the path's, not congestion). False if there is none."""
+        if not self._backed_off:
+            return False
+        self.rto = self._backed_off.pop()
+        return True

@@ -42,6 +42,7 @@ class ConnectionStats:
     icmp_soft_errors: int = 0
     icmp_aborts: int = 0
     pmtu_changes: int = 0
+    rto_reverts: int = 0  # RTO back-offs undone for an ICMP unreachable (RFC 6069)
     # RFC 7413: data on the SYN was acknowledged by the peer (client) or
     # accepted with the SYN (server): tcp_info's TCPI_OPT_SYN_DATA
     syn_data_acked: bool = False
