@@ -361,7 +361,9 @@ class Host:
         cfg = config or self.config
         conn = self._new_connection((laddr, local_port), (raddr, rport), cfg)
         if fastopen and cfg.fastopen_client:
-            conn.fastopen = FastOpenState.client(self.fastopen_cache, raddr, defer=defer)
+            conn.fastopen = FastOpenState.client(
+                self.fastopen_cache, raddr, defer=defer, no_cookie=cfg.fastopen_client_no_cookie
+            )
         self._add(key, conn, laddr.packed, raddr.packed)
         conn.connect(now, iss)
         if data:

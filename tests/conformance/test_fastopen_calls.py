@@ -211,3 +211,131 @@ def test_a_second_listener_gets_its_syn_from_a_fresh_port_and_fd_4_again() -> No
 """
     )
     assert_fails(script, "read(4, ..., 512) = 10", "read(4, ..., 512) = 0", "returned 10")
+
+
+# -- client: MSG_FASTOPEN and TCP_FASTOPEN_CONNECT ---------------------------------
+# A first connection gets the cookie 0102030405060708 (RFC 7413 4.1.3); the
+# peer's MSS is 1460, so a SYN carries at most 1420 bytes (Linux keeps 40
+# bytes for options).
+WARM = """\
+    `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_fastopen=1`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(3, ..., 1000, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO,nop,nop>
+   +0 sendto(3, ..., 1000, MSG_FASTOPEN, ..., ...) = -1 EALREADY (Operation already in progress)
+   +0 write(3, ..., 1000) = -1 EAGAIN (Resource temporarily unavailable)
+ +.01 < S. 0:0(0) ack 1 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6,FO 0102030405060708,nop,nop>
+   +0 > . 1:1(0) ack 1
+   +0 sendto(3, ..., 10, MSG_FASTOPEN, ..., ...) = -1 EISCONN (Already connected)
+   +0 close(3) = 0
+   +0 > F. 1:1(0) ack 1
+ +.01 < F. 1:1(0) ack 2 win 92
+   +0 > . 2:2(0) ack 2
+"""
+
+
+def test_msg_fastopen_without_a_cookie_asks_for_one() -> None:
+    # tcp_sendmsg_fastopen: no cookie, no data on the SYN, EINPROGRESS; the
+    # connect in progress makes another MSG_FASTOPEN EALREADY, a write EAGAIN;
+    # once connected, MSG_FASTOPEN is EISCONN
+    assert_fails(WARM, "= -1 EALREADY", "= 1000", "returned -1 EALREADY, expected 1000")
+    assert_fails(WARM, "= -1 EAGAIN", "= 1000", "returned -1 EAGAIN, expected 1000")
+    assert_fails(WARM, "= -1 EISCONN", "= 10", "returned -1 EISCONN, expected 10")
+
+
+def test_msg_fastopen_with_a_cookie_carries_data_on_the_syn() -> None:
+    # RFC 7413 4.2: the cached cookie, and as much as fits (1420 of 2000)
+    script = (
+        WARM
+        + """\
+ +.01 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(4, ..., 2000, MSG_FASTOPEN, ..., ...) = 1420
+   +0 > S 0:1420(1420) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0102030405060708,nop,nop>
+ +.01 < S. 0:0(0) ack 1421 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6>
+   +0 > . 1421:1421(0) ack 1
+   +0 %{ assert (tcpi_options & TCPI_OPT_SYN_DATA) != 0, tcpi_options }%
+"""
+    )
+    assert_fails(script, ") = 1420", ") = 2000", "returned 1420, expected 2000")
+
+
+def test_msg_fastopen_needs_the_client_bit_and_an_address() -> None:
+    script = """\
+    `sysctl -q net.ipv4.tcp_fastopen=2`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(3, ..., 0, MSG_FASTOPEN, ..., ...) = -1 EOPNOTSUPP (Operation not supported)
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = -1 EOPNOTSUPP (Not supported)
+   +0 `sysctl -q net.ipv4.tcp_fastopen=3`
+   +0 sendto(3, ..., 0, MSG_FASTOPEN, AF_UNSPEC, ...) = -1 EOPNOTSUPP (Operation not supported)
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [2], 4) = -1 EINVAL (Invalid argument)
+"""
+    assert_fails(
+        script, "tcp_fastopen=2`", "tcp_fastopen=3`", "EINPROGRESS", at="sendto(3, ..., 0, MSG_"
+    )
+    assert_fails(script, "AF_UNSPEC", "...", "EINPROGRESS")
+
+
+def test_fastopen_connect_with_a_cookie_holds_the_syn_for_the_first_write() -> None:
+    # TCP_FASTOPEN_CONNECT: connect() returns 0 at once (DEFER_CONNECT), the
+    # first write's data rides on the SYN; connect() again is EISCONN
+    script = (
+        WARM
+        + """\
+ +.01 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 setsockopt(4, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0
+   +0 connect(4, ..., ...) = 0
+   +0 connect(4, ..., ...) = -1 EISCONN (Transport endpoint is already connected)
+ +.01 write(4, ..., 2000) = 1420
+   +0 > S 0:1420(1420) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0102030405060708,nop,nop>
+   +0 connect(4, ..., ...) = -1 EALREADY (Operation already in progress)
+"""
+    )
+    assert_fails(script, "connect(4, ..., ...) = 0", "connect(4, ..., ...) = -1 EINPROGRESS",
+                 "returned 0, expected -1 EINPROGRESS")  # fmt: skip
+    assert_fails(script, "+.01 write(4, ..., 2000) = 1420", "+.01 write(4, ..., 0) = 0",
+                 "returned -1 EINPROGRESS, expected 0")  # fmt: skip
+
+
+def test_fastopen_connect_without_a_cookie_asks_at_once() -> None:
+    script = """\
+    `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_fastopen=1`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0
+   +0 connect(3, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO,nop,nop>
+"""
+    assert_fails(script, "= -1 EINPROGRESS", "= 0", "returned -1 EINPROGRESS, expected 0")
+
+
+def test_a_blocking_msg_fastopen_returns_when_the_handshake_is_over() -> None:
+    # the SYN takes 1420 bytes, the rest follows on the SYN,ACK's ACK, and the
+    # call returns them all then (tcp_sendmsg_fastopen waits in
+    # __inet_stream_connect)
+    script = (
+        WARM
+        + """\
+ +.01 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0...0.020 sendto(4, ..., 1900, MSG_FASTOPEN, ..., ...) = 1900
+   +0 > S 0:1420(1420) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0102030405060708,nop,nop>
+ +.02 < S. 0:0(0) ack 1421 win 5840 <mss 1460,nop,nop,sackOK,nop,wscale 6>
+   +0 > P. 1421:1901(480) ack 1
+"""
+    )
+    assert_fails(script, "+0...0.020 sendto", "+0...0.010 sendto", "returned at")
+
+
+def test_cookie_less_mode_sends_data_without_an_option() -> None:
+    # net.ipv4.tcp_fastopen's 0x4 (TFO_CLIENT_NO_COOKIE)
+    script = """\
+    `sysctl -q net.ipv4.tcp_timestamps=0 net.ipv4.tcp_fastopen=5`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(3, ..., 1000, MSG_FASTOPEN, ..., ...) = 1000
+   +0 > S 0:1000(1000) <mss 1460,nop,nop,sackOK,nop,wscale 7>
+"""
+    assert_fails(script, "tcp_fastopen=5", "tcp_fastopen=1", "EINPROGRESS", at="sendto(")

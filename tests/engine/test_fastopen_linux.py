@@ -16,7 +16,7 @@ from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.events import ConnectionAborted, ConnectionReset, DataReceived
-from synack.tcp.fastopen import make_cookie
+from synack.tcp.fastopen import CookieCache, FastOpenState, make_cookie
 from synack.tcp.state import State
 from synack.wire.icmp import (
     HOST_UNREACHABLE,
@@ -26,7 +26,7 @@ from synack.wire.icmp import (
     icmp_error_for_segment,
     parse_icmp_packet,
 )
-from synack.wire.segment import ACK, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize, Segment
+from synack.wire.segment import ACK, FIN, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize, Segment
 
 KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
 KEY = bytes.fromhex("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
@@ -171,3 +171,108 @@ def test_without_the_knob_syn_received_keeps_the_rfc_rule() -> None:
     [synack] = out(conn)
     conn.receive_icmp(icmp_about(conn, synack, HOST_UNREACHABLE), 0.1)
     assert conn.state is State.SYN_RECEIVED
+
+
+# -- client ---------------------------------------------------------------------
+CLIENT = replace(PLAIN, fastopen_client=True)
+ROOM = MSS - 40  # Linux keeps 40 bytes for options (tcp_send_syn_data)
+
+
+def client(
+    config: TcpConfig = CLIENT, cookie: bytes | None = COOKIE, **kw: bool
+) -> tuple[Connection, CookieCache]:
+    cache = CookieCache()
+    if cookie is not None:
+        cache.store(REMOTE[0], cookie, MSS, False)
+    conn = Connection(LOCAL, REMOTE, config)
+    conn.fastopen = FastOpenState.client(cache, REMOTE[0], **kw)
+    conn.connect(0.0, iss=ISS)
+    return conn, cache
+
+
+def test_no_cookie_mode_sends_data_on_a_syn_without_the_option() -> None:
+    # Linux's TFO_CLIENT_NO_COOKIE (0x4), for servers that take data without a
+    # cookie (RFC 7413 4.1.3); a cookie on the SYN,ACK was not asked for and is
+    # not cached (client/cookie-less-sendto.pkt)
+    conn, cache = client(cookie=None, no_cookie=True)
+    assert conn.fastopen is not None and conn.fastopen.syn_capacity(conn.rcv_mss) == ROOM
+    conn.send(b"x" * 1000)
+    assert out(conn) == [ours(SYN, ISS, payload=b"x" * 1000, options=(MSS_OPT,))]
+    synack = peer(SYN | ACK, IRS, ISS + 1001, options=(MSS_OPT, FastOpen(b"\xab" * 4), NOP, NOP))
+    conn.receive_segment(synack, 0.01)
+    assert conn.stats.syn_data_acked
+    assert cache.cookie(REMOTE[0]) is None
+    assert out(conn, 0.01) == [ours(ACK, ISS + 1001, IRS + 1)]
+
+
+def test_release_syn_sends_a_held_syn_without_data() -> None:
+    # TCP_FASTOPEN_CONNECT with a cookie holds the SYN for data; a send of
+    # nothing connects all the same (Linux: EINPROGRESS, and the SYN with the
+    # cookie alone; client/nonblocking-connect-bypass-errno.pkt)
+    conn, _ = client(defer=True)
+    assert out(conn) == []
+    conn.release_syn()
+    assert out(conn, 0.01) == [ours(SYN, ISS, options=(MSS_OPT, FastOpen(COOKIE), NOP, NOP))]
+
+
+LINUX_ACKS = replace(
+    CLIENT, delayed_ack=True, delayed_ack_timeout=0.04, quickack_initial=16, pingpong_acks=True
+)
+
+
+def handshake_with_a_waiting_writer(config: TcpConfig) -> Connection:
+    """A blocking write of 1900 bytes: the SYN carries what fits (RFC 7413
+    4.2.1 bounds it by the room), the rest follows the SYN,ACK on its ACK."""
+    conn, _ = client(config)
+    conn.send(b"x" * 1900)
+    [syn] = out(conn)
+    assert len(syn.payload) == ROOM
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1 + ROOM, options=(MSS_OPT,)), 0.02)
+    assert out(conn, 0.02) == [
+        ours(ACK | PSH, ISS + 1 + ROOM, IRS + 1, payload=b"x" * (1900 - ROOM))
+    ]
+    return conn
+
+
+def test_a_reply_sent_at_once_suspends_quick_acks() -> None:
+    # Linux's pingpong mode: our data went within the ACK timeout of the
+    # SYN,ACK (a writer was waiting), so the peer's data is not quick-ACKed;
+    # the ACK waits, to ride on what we send next (client/blocking-sendto.pkt)
+    conn = handshake_with_a_waiting_writer(LINUX_ACKS)
+    conn.receive_segment(peer(ACK | PSH, IRS + 1, ISS + 1901, payload=b"y" * 500), 0.04)
+    assert out(conn, 0.04) == []
+    assert conn.receive() == b"y" * 500
+    conn.close(0.04)
+    assert out(conn, 0.04) == [ours(FIN | ACK, ISS + 1901, IRS + 501)]
+
+
+def test_the_delayed_ack_timer_ends_pingpong_mode() -> None:
+    conn = handshake_with_a_waiting_writer(LINUX_ACKS)
+    conn.receive_segment(peer(ACK | PSH, IRS + 1, ISS + 1901, payload=b"y" * 500), 0.04)
+    assert out(conn, 0.04) == []
+    conn.handle_timer(0.08)
+    assert out(conn, 0.08) == [ours(ACK, ISS + 1901, IRS + 501, window=65535 - 500)]
+    conn.receive_segment(peer(ACK | PSH, IRS + 501, ISS + 1901, payload=b"z" * 100), 0.5)
+    # quick again
+    assert out(conn, 0.5) == [ours(ACK, ISS + 1901, IRS + 601, window=65535 - 600)]
+
+
+def test_without_pingpong_acks_the_peers_data_is_quick_acked() -> None:
+    conn = handshake_with_a_waiting_writer(replace(LINUX_ACKS, pingpong_acks=False))
+    conn.receive_segment(peer(ACK | PSH, IRS + 1, ISS + 1901, payload=b"y" * 500), 0.04)
+    assert out(conn, 0.04) == [ours(ACK, ISS + 1901, IRS + 501, window=65535 - 500)]
+
+
+def test_no_waiting_writer_no_pingpong() -> None:
+    # the SYN,ACK found nothing more to send: Linux ACKs it at once and its
+    # ACK timeout is not started, so a write right after is no reply
+    # (client/nonblocking-sendto-over-mss.pkt)
+    conn, _ = client(LINUX_ACKS)
+    conn.send(b"x" * ROOM)
+    out(conn)
+    conn.receive_segment(peer(SYN | ACK, IRS, ISS + 1 + ROOM, options=(MSS_OPT,)), 0.02)
+    assert out(conn, 0.02) == [ours(ACK, ISS + 1 + ROOM, IRS + 1)]
+    conn.send(b"w" * 100)
+    assert out(conn, 0.02) == [ours(ACK | PSH, ISS + 1 + ROOM, IRS + 1, payload=b"w" * 100)]
+    conn.receive_segment(peer(ACK | PSH, IRS + 1, ISS + 1 + ROOM + 100, payload=b"y" * 10), 0.03)
+    assert out(conn, 0.03) == [ours(ACK, ISS + 1 + ROOM + 100, IRS + 11, window=65535 - 10)]

@@ -1,32 +1,50 @@
-"""The Fast Open system calls of Linux's scripts (RFC 7413 over the Host API).
+"""The Fast Open system calls of Linux's scripts (RFC 7413 over the Host API),
+as Linux's tcp.c, tcp_fastopen.c and af_inet.c have them.
 
 - ``setsockopt(fd, SOL_TCP, TCP_FASTOPEN, [qlen], 4)``: the listener's Fast
-  Open queue (``Host.listen(fastopen=qlen)``);
-- ``setsockopt(fd, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4)``: connect()
-  returns at once and the SYN waits for the first data (with a cookie);
-- ``setsockopt(fd, SOL_TCP, TCP_FASTOPEN_KEY, "...", 16)``: the server's key;
+  Open queue (``Host.listen(fastopen=qlen)``; RFC 7413 5.1), before or after
+  listen(); the sysctl's server bit still decides when a SYN comes;
+- ``setsockopt(fd, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4)``: EOPNOTSUPP
+  without the sysctl's client bit; then connect() with a cookie cached
+  returns 0 at once and the SYN waits for the first write, which it carries
+  (Linux's DEFER_CONNECT); without one, the SYN asks for a cookie at once
+  (RFC 7413 4.1.3) and connect() is an ordinary one;
+- ``setsockopt(fd, SOL_TCP, TCP_FASTOPEN_KEY, "...", 16 or 32)``: the server's
+  key (and a backup);
 - ``sendto``/``sendmsg`` with ``MSG_FASTOPEN`` on a socket not connected:
-  connect, with the data in the SYN if a cookie is cached (the call reports
-  how much the SYN carries), else a cookie request and EINPROGRESS on a
-  non-blocking socket (Linux's tcp_sendmsg_fastopen).
+  connect, with the data on the SYN if a cookie is cached (or none is needed,
+  the sysctl's 0x4), else a cookie request (Linux's tcp_sendmsg_fastopen).
+  A non-blocking call returns what the SYN carries, or EINPROGRESS when it
+  carries nothing; a blocking one queues everything (the SYN takes what fits,
+  the rest follows the handshake, riding on its ACK) and returns when the
+  handshake is over, or with its error. EOPNOTSUPP without the client bit or
+  to AF_UNSPEC; EALREADY while the SYN is out; EISCONN once connected.
+- a write on a socket still in SYN-SENT: EAGAIN if non-blocking, else it
+  waits for the handshake (sk_stream_wait_connect).
 
 :class:`FastOpenCalls` is a part of the Runner (runtime.py): the Runner calls
-:meth:`FastOpenCalls.fastopen_call` before its own handlers.
+:meth:`FastOpenCalls.fastopen_call` before its own handlers, and
+:meth:`FastOpenCalls._fastopen_retry` when a call it blocked may return.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from synack.conformance.script import Event, SyscallSpec
+from synack.tcp.state import State
 
 if TYPE_CHECKING:
     from synack.conformance.runtime import Socket
     from synack.conformance.script import Expr
+    from synack.conformance.structs import Struct
     from synack.host import Host
+    from synack.tcp.config import TcpConfig
 
 _OPTIONS = ("TCP_FASTOPEN", "TCP_FASTOPEN_CONNECT", "TCP_FASTOPEN_KEY")
-REMOTE_PORT = 8080  # runtime.REMOTE_PORT: what connect() reaches
+_WRITES = ("write", "send", "sendto", "sendmsg")
+Outcome = tuple[int, str | None] | None  # None: the call blocks
 
 
 class FastOpenCalls:
@@ -37,15 +55,23 @@ class FastOpenCalls:
     symbols: dict[str, int]
     fastopen_queue: dict[int, int]  # fd -> TCP_FASTOPEN's queue length
     fastopen_connect: set[int]  # fds with TCP_FASTOPEN_CONNECT
+    # fds whose connect() returned 0 with the SYN held for data (DEFER_CONNECT)
+    fastopen_deferred: set[int]
+    # what a blocked Fast Open write returns once connected, by event
+    fastopen_sizes: dict[int, int]
 
     if TYPE_CHECKING:  # the Runner's
 
         def _socket(self, event: Event, expr: Expr) -> Socket: ...
         def _value(self, expr: Expr, event: Event) -> int: ...
+        def _config(self) -> TcpConfig: ...
         def _open_connection(
             self, sock: Socket, fastopen: bool = False, defer: bool = False, data: bytes = b""
         ) -> None: ...
         def _collect(self) -> None: ...
+        def _connect_outcome(self, sock: Socket) -> tuple[int, str | None] | None: ...
+        def _msghdr(self, event: Event, expr: Expr) -> Struct: ...
+        def _iov_length(self, event: Event, msg: Struct) -> int: ...
 
     def fastopen_call(self, event: Event, call: SyscallSpec) -> tuple[bool, Any]:
         """(True, outcome) if ``call`` is Fast Open's to carry out, else (False, None)."""
@@ -54,27 +80,41 @@ class FastOpenCalls:
             return True, self._fastopen_option(event, call)
         if name == "connect":
             sock = self._socket(event, call.args[0])
+            if sock.fd in self.fastopen_deferred:
+                # Linux's __inet_stream_connect: SS_CONNECTING with DEFER_CONNECT
+                return True, (-1, "EISCONN")
             if sock.fd in self.fastopen_connect and sock.conn is None:
-                # TCP_FASTOPEN_CONNECT: the SYN waits for data (with a cookie)
-                self._open_connection(sock, fastopen=True, defer=True)
-                conn = sock.conn
-                assert conn is not None
-                if conn.fastopen is not None and conn.fastopen.cookie is not None:
-                    return True, (0, None)
-                return True, ((-1, "EINPROGRESS") if sock.nonblocking else None)
+                return True, self._fastopen_connect(event, sock)
             return False, None
-        if name in ("sendto", "sendmsg", "send"):
-            flags_at = {"sendto": 3, "send": 3, "sendmsg": 2}[name]
-            if len(call.args) <= flags_at:
-                return False, None
+        if name not in _WRITES:
+            return False, None
+        flags_at = {"write": None, "send": 3, "sendto": 3, "sendmsg": 2}[name]
+        flags = 0
+        if flags_at is not None and len(call.args) > flags_at:
             flags = self._value(call.args[flags_at], event)
-            fastopen = self.symbols.get("MSG_FASTOPEN", 0)
-            sock = self._socket(event, call.args[0])
-            if not flags & fastopen or sock.conn is not None:
+        fastopen = bool(flags & self.symbols.get("MSG_FASTOPEN", 0))
+        nonblocking = bool(flags & self.symbols.get("MSG_DONTWAIT", 0))
+        sock = self._socket(event, call.args[0])
+        nonblocking = nonblocking or sock.nonblocking
+        conn = sock.conn
+        if conn is None:
+            if not fastopen:
                 return False, None
-            return True, self._fastopen_send(event, call, sock)
+            return True, self._fastopen_send(event, call, sock, nonblocking)
+        if sock.fd in self.fastopen_deferred:
+            return True, self._deferred_send(event, call, sock, nonblocking)
+        if sock.error or conn.state is not State.SYN_SENT:
+            # tcp_sendmsg_fastopen's __inet_stream_connect on a connected socket
+            return (True, (-1, "EISCONN")) if fastopen and not sock.error else (False, None)
+        # SYN-SENT: another MSG_FASTOPEN finds the connect in progress; a
+        # write waits for the handshake (Linux's sk_stream_wait_connect)
+        if fastopen and nonblocking:
+            return True, (-1, "EALREADY")
+        if nonblocking:
+            return True, (-1, "EAGAIN")
         return False, None
 
+    # -- socket options --------------------------------------------------------
     def _fastopen_option(self, event: Event, call: SyscallSpec) -> tuple[int, str | None]:
         sock = self._socket(event, call.args[0])
         option = call.args[2].text
@@ -84,9 +124,10 @@ class FastOpenCalls:
                 raw = key.encode("latin-1").decode("unicode_escape").encode("latin-1")
             except (UnicodeDecodeError, UnicodeEncodeError):
                 return -1, "EINVAL"
-            if len(raw) != 16:
-                return -1, "EINVAL"
-            self.host.fastopen_cookies.set_keys(raw)
+            length = self._value(call.args[4], event) if len(call.args) > 4 else len(raw)
+            if length not in (16, 32) or len(raw) != length:
+                return -1, "EINVAL"  # TCP_FASTOPEN_KEY_LENGTH, or with a backup key
+            self.host.fastopen_cookies.set_keys(raw[:16], raw[16:] or None)
             return 0, None
         value = self._value(call.args[3], event)
         if option == "TCP_FASTOPEN":
@@ -100,47 +141,99 @@ class FastOpenCalls:
             if sock.listening and listener is not None:
                 listener.fastopen = value
             return 0, None
+        # TCP_FASTOPEN_CONNECT (do_tcp_setsockopt)
+        if value not in (0, 1):
+            return -1, "EINVAL"
+        if not self._config().fastopen_client:
+            return -1, "EOPNOTSUPP"
+        if sock.conn is not None:
+            return -1, "EINVAL"
         if value:
             self.fastopen_connect.add(sock.fd)
         else:
             self.fastopen_connect.discard(sock.fd)
         return 0, None
 
+    # -- connect and send --------------------------------------------------------
+    def _fastopen_open(self, sock: Socket, defer: bool = False) -> None:
+        """The active open, a Fast Open one (the sysctl's 0x4 read now)."""
+        current = self._config()
+        sock.config = replace(
+            sock.config,
+            fastopen_client=True,
+            fastopen_client_no_cookie=current.fastopen_client_no_cookie,
+        )
+        self._open_connection(sock, fastopen=True, defer=defer)
+
+    def _fastopen_connect(self, event: Event, sock: Socket) -> Outcome:
+        """connect() with TCP_FASTOPEN_CONNECT (tcp_fastopen_defer_connect): with
+        a cookie the SYN waits for data and connect() returns 0; without, the
+        SYN asks for a cookie now, and connect() is an ordinary one."""
+        self._fastopen_open(sock, defer=True)
+        conn = sock.conn
+        assert conn is not None and conn.fastopen is not None
+        if conn.fastopen.has_room():
+            self.fastopen_deferred.add(sock.fd)
+            return 0, None
+        self._collect()
+        return (-1, "EINPROGRESS") if sock.nonblocking else None
+
     def _fastopen_send(
-        self, event: Event, call: SyscallSpec, sock: Socket
-    ) -> tuple[int, str | None] | None:
+        self, event: Event, call: SyscallSpec, sock: Socket, nonblocking: bool
+    ) -> Outcome:
         """sendto/sendmsg with MSG_FASTOPEN on a socket not yet connected."""
         size = self._send_size(event, call)
-        if not sock.config.fastopen_client:
+        address = call.args[4].text if call.name == "sendto" and len(call.args) > 4 else ""
+        if not self._config().fastopen_client or address == "AF_UNSPEC":
             return -1, "EOPNOTSUPP"
-        self._open_connection(sock, fastopen=True)
+        self._fastopen_open(sock)
+        return self._syn_send(event, sock, size, nonblocking)
+
+    def _deferred_send(
+        self, event: Event, call: SyscallSpec, sock: Socket, nonblocking: bool
+    ) -> Outcome:
+        """A write on a deferred socket: the held SYN goes, with the data."""
+        self.fastopen_deferred.discard(sock.fd)
+        return self._syn_send(event, sock, self._send_size(event, call), nonblocking)
+
+    def _syn_send(self, event: Event, sock: Socket, size: int, nonblocking: bool) -> Outcome:
+        """The SYN of a Fast Open connect leaves with what of ``size`` bytes it
+        holds (tcp_send_syn_data). Non-blocking: that is what the call copied,
+        EINPROGRESS when nothing; blocking: everything is queued, the rest
+        follows the handshake, and the call returns when it is over."""
         conn = sock.conn
         assert conn is not None and conn.fastopen is not None
         room = conn.fastopen.syn_capacity(conn.rcv_mss)
-        if room == 0:  # no cookie: the SYN asks for one, the data waits
-            self._collect()
-            return (-1, "EINPROGRESS") if sock.nonblocking else None
-        taken = conn.send(bytes(min(size, room)))
+        taken = size if not nonblocking else min(size, room)
+        if taken:
+            taken = conn.send(bytes(taken))
+        conn.release_syn()  # a deferred SYN goes even without data
         self._collect()
-        return taken, None
+        if not nonblocking:
+            self.fastopen_sizes[id(event)] = taken
+            return self._fastopen_outcome(event)
+        if taken:
+            return taken, None
+        return -1, "EINPROGRESS"
+
+    def _fastopen_retry(self, event: Event, call: SyscallSpec, retry: bool = False) -> Outcome:
+        """A blocked Fast Open connect or write returns once the handshake is
+        over: connect() 0, a write what it queued; or the connection's error."""
+        return self._fastopen_outcome(event)
+
+    def _fastopen_outcome(self, event: Event) -> Outcome:
+        call = event.action
+        assert isinstance(call, SyscallSpec)
+        sock = self._socket(event, call.args[0])
+        outcome = self._connect_outcome(sock)
+        if outcome is None:
+            return None
+        size = self.fastopen_sizes.pop(id(event), 0)
+        if outcome[0] < 0 or call.name == "connect":
+            return outcome
+        return size, None
 
     def _send_size(self, event: Event, call: SyscallSpec) -> int:
         if call.name == "sendmsg":
-            from synack.conformance.structs import Array, StructError, parse_expr
-            from synack.conformance.structs import Struct as StructValue
-
-            try:
-                msg = parse_expr(call.args[1])
-            except StructError:
-                return 0
-            iov = msg.get("msg_iov") if isinstance(msg, StructValue) else None
-            items = iov.items if isinstance(iov, Array) else ()
-            total = 0
-            for item in items:
-                length = item.get("iov_len") if isinstance(item, StructValue) else None
-                if length is None and isinstance(item, StructValue) and len(item.positional) == 2:
-                    length = item.positional[1]
-                if length is not None and not isinstance(length, (StructValue, Array)):
-                    total += self._value(length, event)
-            return total
+            return self._iov_length(event, self._msghdr(event, call.args[1]))
         return self._value(call.args[2], event)

@@ -362,6 +362,7 @@ LINUX = Profile(
         pad_sack_permitted=True,  # "nop,nop,sackOK" without timestamps
         segmentation_offload=65536,  # packetdrill's tun device does TSO/GSO
         quickack_initial=16,  # TCP_MAX_QUICKACKS
+        pingpong_acks=True,  # inet_csk_enter_pingpong_mode
         slow_start_ack_limit=None,  # tcp_slow_start: cwnd grows by every segment ACKed
         cwnd_validation=True,  # tcp_is_cwnd_limited
         prr_variant="linux",  # tcp_cwnd_reduction

@@ -120,6 +120,11 @@ class TcpConfig:
     # delayed (Linux's quick-ACK mode at a connection's start: it helps the
     # peer's slow start; bounded, as Linux, by half the window in segments).
     quickack_initial: int = 0
+    # Linux's interactive ("pingpong") mode: data we send within the delayed
+    # ACK timeout of the last data (or SYN,ACK) we received looks like a reply,
+    # and from then on no data is ACKed at once by the quick-ACK budget above,
+    # until a delayed ACK timer fires (tcp_event_data_sent, tcp_delack_timer).
+    pingpong_acks: bool = False
     # After a read, a window update goes only once the window would at least
     # double (Linux's tcp_cleanup_rbuf); off: once it opens by two segments or
     # half the buffer (RFC 9293 3.8.6.2.2's receiver SWS rule).

@@ -398,6 +398,7 @@ class Connection(Tcb):
             self._t_delack = None
             self._timer(now, "delayed ACK")
             self._ack_now = True
+            self._pingpong = False  # a delayed ACK was missed: not interactive
         if self._t_keepalive is not None and now >= self._t_keepalive:
             self._t_keepalive = None
             self._timer(now, "keep-alive")
@@ -522,6 +523,11 @@ class Connection(Tcb):
             self._transition(_T.RCV_SYN_ACK, "rcv SYN,ACK")
             self._event(Connected())
             self._ack_now = True
+            self._last_received = now  # Linux's lrcvtime (tcp_finish_connect)
+            if sq.gt(self.send_buf.end, self.snd_max):
+                # a writer waits for the handshake: Linux's quick-ACK mode
+                # (tcp_enter_quickack_mode), which starts its ACK timeout
+                self._ato_set = True
             if self.send_buf.fin_queued:  # a shutdown_write() made while in SYN-SENT
                 self._transition(_T.CLOSE, "queued CLOSE")
             if seg.payload or flags & FIN:
@@ -859,6 +865,8 @@ class Connection(Tcb):
 
     def _schedule_ack(self, nbytes: int, now: float) -> None:
         """Delayed ACK: at least every second full segment, within the timeout."""
+        self._last_received = now
+        self._ato_set = True  # tcp_event_data_recv: the first data sets ato
         if not self.config.delayed_ack:
             self._ack_now = True
             return
@@ -867,7 +875,7 @@ class Connection(Tcb):
             self._quickacks = min(
                 self.config.quickack_initial, max(self._receive_window() // (2 * mss), 2)
             )
-        if self._quickacks > 0:
+        if self._quickacks > 0 and not self._pingpong:
             self._quickacks -= 1
             self._ack_now = True
             return
@@ -1008,6 +1016,8 @@ class Connection(Tcb):
         end = lost.end
         if self.config.segmentation_offload > mss:  # the device cuts one resend of a run
             end = self.recovery.lost_run_end(lost, self.snd_una, self.snd_nxt, self._size_goal(mss))
+            # MSG_EOR: a resend does not cross a record's end either
+            end = sq.add(lost.start, self.send_buf.record_room(lost.start, sq.sub(end, lost.start)))
             mss = sq.sub(end, lost.start)
         size = min(mss, sq.sub(end, lost.start), max(buffered, 0))
         if size == 0 and not (self.send_buf.fin_queued and buffered == 0):
@@ -1021,6 +1031,7 @@ class Connection(Tcb):
             self._send_syn(now)
             return
         size = min(self.mss_payload(), len(self.send_buf))
+        size = self.send_buf.record_room(self.snd_una, size)  # not past a record's end
         self._emit_range(self.snd_una, size, now, retransmission=True)
 
     def _on_progress(self, now: float) -> None:
@@ -1328,6 +1339,11 @@ class Connection(Tcb):
                 self._last_data_sent = now
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1
+        if size and not probe and self.config.pingpong_acks:
+            heard = self._last_received
+            ato = self.config.delayed_ack_timeout
+            if self._ato_set and heard is not None and now - heard < ato:
+                self._pingpong = True  # a reply: interactive (tcp_event_data_sent)
         if rec.sack_sender:  # only a SACK sender keeps per-segment records
             # a super-segment (segmentation offload) is recorded as the
             # SMSS-sized segments the device cuts it into

@@ -287,6 +287,7 @@ class FastOpenState:
     __slots__ = (
         "active", "cache", "cookie", "defer", "experimental", "jar", "mss_limit", "reply",
         "server", "syn_data", "syn_data_acked", "sent_option", "accepted", "taken",
+        "no_cookie",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -296,6 +297,7 @@ class FastOpenState:
         self.cookie: bytes | None = None
         self.experimental = False
         self.defer = False
+        self.no_cookie = False  # client: data on the SYN without any option
         self.mss_limit: int | None = None  # the cached MSS of the server
         self.jar: CookieJar | None = None
         self.reply: bytes | None = None  # the cookie our SYN,ACK carries
@@ -314,11 +316,15 @@ class FastOpenState:
         cookie: bytes | None = None,
         defer: bool = False,
         experimental: bool | None = None,
+        no_cookie: bool = False,
     ) -> FastOpenState:
-        """An active open that uses Fast Open; the cookie from ``cache`` unless given."""
+        """An active open that uses Fast Open; the cookie from ``cache`` unless
+        given. ``no_cookie``: the SYN carries data and no option, whatever the
+        cache holds (Linux's TFO_CLIENT_NO_COOKIE)."""
         tfo = cls()
         tfo.active = True
         tfo.cache, tfo.server, tfo.defer = cache, server, defer
+        tfo.no_cookie = no_cookie
         entry = cache.get(server) if cache is not None else None
         if cookie is None and entry is not None and entry.cookie:
             cookie = entry.cookie
@@ -340,7 +346,11 @@ class FastOpenState:
     # -- client -----------------------------------------------------------------
     def holds_syn(self, queued: int, fin: bool) -> bool:
         """TCP_FASTOPEN_CONNECT: with a cookie, the SYN waits for the first data."""
-        return self.defer and self.cookie is not None and not queued and not fin
+        return self.defer and self.has_room() and not queued and not fin
+
+    def has_room(self) -> bool:
+        """Will our first SYN carry data: a cookie, or no cookie needed?"""
+        return self.cookie is not None or self.no_cookie
 
     def syn_data_room(self, rcv_mss: int) -> int:
         """How much data our SYN may carry (Linux: the MSS from our MTU, and
@@ -352,7 +362,7 @@ class FastOpenState:
         """How much of what is queued before the SYN leaves will ride on it: the
         SYN's room with a cookie, 0 without (the bytes Linux's sendto with
         MSG_FASTOPEN reports for a non-blocking socket)."""
-        return self.syn_data_room(rcv_mss) if self.cookie is not None else 0
+        return self.syn_data_room(rcv_mss) if self.has_room() else 0
 
     def client_syn(
         self, options: tuple[Option, ...], first: bool, unsent: int, rcv_mss: int
@@ -362,6 +372,9 @@ class FastOpenState:
         and without data (as Linux; RFC 7413 4.1.3 leaves it to us)."""
         if not first:
             return options, 0
+        if self.no_cookie:  # data and no option (RFC 7413 4.1.3's exception)
+            self.syn_data = min(unsent, self.syn_data_room(rcv_mss))
+            return options, self.syn_data
         cookie = self.cookie or b""
         fo = option_for(cookie, self.experimental)
         if options_length(options) + options_length(fo) > MAX_OPTION_SPACE:

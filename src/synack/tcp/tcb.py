@@ -59,7 +59,7 @@ class Tcb:
         "send_buf", "_user_closed", "cork", "_more", "_unpushed",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_quickacks",
+        "_quickacks", "_pingpong", "_last_received", "_ato_set",
         "_ack_now", "_syn_text",
         # retransmission; loss recovery and congestion control (tcp/recovery.py)
         "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
@@ -128,6 +128,9 @@ class Tcb:
         self._fin_received = False
         self._unacked_segments = 0
         self._quickacks: int | None = None  # quick ACKs left at the start; None: not begun
+        self._pingpong = False  # interactive: quick ACKs suspended (pingpong_acks)
+        self._last_received: float | None = None  # the last data or SYN,ACK in
+        self._ato_set = False  # Linux's icsk_ack.ato is set: replies can be seen
         self._ack_now = False
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
