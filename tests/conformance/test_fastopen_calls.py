@@ -6,6 +6,7 @@ lines that must FAIL (or be an ERROR) at that line. The behaviour is Linux's
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 from synack.conformance.profiles import LINUX
 from synack.conformance.runtime import Runner, RunResult
@@ -339,3 +340,26 @@ def test_cookie_less_mode_sends_data_without_an_option() -> None:
    +0 > S 0:1000(1000) <mss 1460,nop,nop,sackOK,nop,wscale 7>
 """
     assert_fails(script, "tcp_fastopen=5", "tcp_fastopen=1", "EINPROGRESS", at="sendto(")
+
+
+def test_only_the_socket_under_test_is_looked_at() -> None:
+    # packetdrill sniffs the packets of the latest socket only: the FIN the
+    # first connection sends at close() is never checked once socket() opens
+    # the next one
+    script = WARM.replace("   +0 > F. 1:1(0) ack 1\n +.01 < F. 1:1(0) ack 2 win 92\n", "")
+    script = (
+        script.replace("   +0 > . 2:2(0) ack 2\n", "")
+        + """\
+ +.01 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(4, ..., 10, MSG_FASTOPEN, ..., ...) = 10
+   +0 > S 0:10(10) <mss 1460,nop,nop,sackOK,nop,wscale 7,FO 0102030405060708,nop,nop>
+"""
+    )
+    assert_passes(script)
+    every_socket = replace(LINUX, sniff_socket_under_test=False)
+    text = textwrap.dedent(script)
+    result = Runner(parse_script(text, "t.pkt", set(LINUX.defined)), every_socket).run()
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "> S 0:10" in t)
+    assert (result.status, result.line) == ("FAIL", line), result
+    assert "F. 1:1(0)" in result.message

@@ -265,6 +265,11 @@ class Profile:
     # listener gets (run_packet.c, handle_listen_for_script_packet), so a
     # script's second connection is never the first one's 4-tuple
     new_port_per_listen: bool = False
+    # Google's packetdrill looks only at the packets of the socket under test
+    # (the latest socket() call, or the child of the latest SYN to a listener):
+    # what other connections send is not checked (run_packet.c,
+    # sniff_outbound_live_packet)
+    sniff_socket_under_test: bool = False
     # the ways to run each script: ip version, addresses, MTU and -D values
     modes: tuple[RunMode, ...] = ()
 
@@ -389,6 +394,7 @@ LINUX = Profile(
     o_nonblock=0x800,
     remote_seq_from_syn=True,
     new_port_per_listen=True,
+    sniff_socket_under_test=True,
     unexpected_at_once=False,
     errno=LINUX_ERRNO,
     symbols=LINUX_SYMBOLS,

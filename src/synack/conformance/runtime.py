@@ -388,7 +388,12 @@ class Runner(FastOpenCalls):
     # The clock and the Host's output
     # ------------------------------------------------------------------
     def _collect(self) -> None:
+        under_test = self.profile.sniff_socket_under_test
         for _, _, segment in self.host.segments_to_send(self.now):
+            if under_test and (segment.src_port, segment.dst_port) != (
+                self.local_port, self.remote_port,
+            ):  # fmt: skip
+                continue  # not the socket under test's: packetdrill never sees it
             self.sent.append(Sent(self.now, segment))
             self._log_sent(segment)
         while (hev := self.host.next_event()) is not None:
@@ -806,6 +811,11 @@ class Runner(FastOpenCalls):
     def _sys_socket(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._new_socket(event, call)
         self.current = sock
+        if self.profile.sniff_socket_under_test:
+            # the new socket is the one under test: what the others sent and
+            # no line matched is never looked at
+            self.sent.clear()
+            self.local_port = None
         return sock.fd, None
 
     def _sys_fcntl(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
