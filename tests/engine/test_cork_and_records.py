@@ -10,9 +10,17 @@ from conftest import IRS, ISS, PLAIN, in_state, out, peer
 from synack.tcp.connection import Connection
 from synack.tcp.sendbuffer import SendBuffer
 from synack.tcp.state import State
-from synack.wire.segment import ACK, FIN, PSH
+from synack.wire.segment import ACK, FIN, PSH, Segment
 
 NODELAY = replace(PLAIN, nodelay=True)
+
+
+def rto(conn: Connection) -> list[Segment]:
+    """What goes out when the next timer (the retransmission timeout) fires."""
+    deadline = conn.get_timer()
+    assert deadline is not None
+    conn.handle_timer(deadline)
+    return out(conn, deadline)
 
 
 def sizes(conn: Connection) -> list[tuple[int, int, int]]:
@@ -125,3 +133,23 @@ def test_msg_more_hold_ends_at_the_persist_timer_pushed() -> None:
     assert [(seg.seq - ISS - 1, len(seg.payload), seg.flags) for seg in out(conn, deadline)] == [
         (0, 40, ACK | PSH)
     ]
+
+
+def test_a_retransmission_does_not_cross_a_record_end() -> None:
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.send(bytes(500), eor=True)
+    assert sizes(conn) == [(0, 500, ACK | PSH)]
+    conn.send(bytes(500))
+    assert sizes(conn) == [(500, 500, ACK | PSH)]
+    sent = rto(conn)  # the first segment again, no more than its record; then the next
+    assert [(seg.seq - ISS - 1, len(seg.payload)) for seg in sent] == [(0, 500), (500, 500)]
+
+
+def test_without_eor_a_retransmission_takes_a_full_segment() -> None:
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.send(bytes(500))
+    assert sizes(conn) == [(0, 500, ACK | PSH)]
+    conn.send(bytes(500))
+    assert sizes(conn) == [(500, 500, ACK | PSH)]
+    sent = rto(conn)
+    assert [(seg.seq - ISS - 1, len(seg.payload)) for seg in sent] == [(0, 1000)]
