@@ -59,6 +59,8 @@ class FastOpenCalls:
     fastopen_deferred: set[int]
     # what a blocked Fast Open write returns once connected, by event
     fastopen_sizes: dict[int, int]
+    # fds a blocking Fast Open call saw connected (Linux's SS_CONNECTED)
+    fastopen_connected: set[int]
 
     if TYPE_CHECKING:  # the Runner's
 
@@ -104,8 +106,13 @@ class FastOpenCalls:
         if sock.fd in self.fastopen_deferred:
             return True, self._deferred_send(event, call, sock, nonblocking)
         if sock.error or conn.state is not State.SYN_SENT:
-            # tcp_sendmsg_fastopen's __inet_stream_connect on a connected socket
-            return (True, (-1, "EISCONN")) if fastopen and not sock.error else (False, None)
+            # tcp_sendmsg_fastopen's __inet_stream_connect: on a socket a blocking
+            # Fast Open call connected (SS_CONNECTED), EISCONN; on one still
+            # SS_CONNECTING (a non-blocking connect), it finds the handshake
+            # over, and the data goes as from any write
+            if fastopen and not sock.error and sock.fd in self.fastopen_connected:
+                return True, (-1, "EISCONN")
+            return False, None
         # SYN-SENT: another MSG_FASTOPEN finds the connect in progress; a
         # write waits for the handshake (Linux's sk_stream_wait_connect)
         if fastopen and nonblocking:
@@ -229,6 +236,8 @@ class FastOpenCalls:
         if outcome is None:
             return None
         size = self.fastopen_sizes.pop(id(event), 0)
+        if outcome[0] >= 0:
+            self.fastopen_connected.add(sock.fd)
         if outcome[0] < 0 or call.name == "connect":
             return outcome
         return size, None

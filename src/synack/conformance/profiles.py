@@ -172,7 +172,9 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
     "net.ipv4.tcp_fastopen": _number(lambda v: _linux_fastopen(v)),
     "net.ipv4.tcp_fastopen_key": lambda v: {"fastopen_key": v},
     "net.ipv4.tcp_fastopen_blackhole_timeout_sec": _no_effect("no TFO blackhole detection"),
-    "net.ipv4.tcp_fastopen_cookies": _no_effect("the client's cookie cache is not bounded"),
+    "net.ipv4.tcp_fastopen_cookies": _no_effect(
+        "the client's cookie cache is not bounded (0 empties it: runtime.py)"
+    ),
     "net.ipv4.tcp_mtu_probing": _only("0", "packetization-layer PMTUD is not implemented"),
     "net.ipv4.tcp_base_mss": _no_effect("used by MTU probing only"),
 }

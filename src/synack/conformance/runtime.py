@@ -165,7 +165,9 @@ _COUNT_OPTIONS: dict[str, tuple[str, Callable[[int], Any]]] = {
 }  # fmt: skip
 _RECV_FLAGS = ("MSG_PEEK", "MSG_DONTWAIT")
 _GSO_MAX = 65536 - 1 - 320  # the most one buffer holds (gso_max_size less MAX_TCP_HEADER)
-_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE")
+# MSG_FASTOPEN reaches _send only where fastopen_calls.py found nothing to
+# do: on a socket whose connection is up, it is an ordinary send
+_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE", "MSG_FASTOPEN")
 
 # Linux's names for the states (tcpi_state), and the tcp_info fields the
 # engine does not keep, with why.
@@ -308,18 +310,20 @@ class Runner(FastOpenCalls):
             except ValueError as exc:
                 raise InterpreterError(0, f"--ip_version={version}: {exc}") from None
         self.mode = mode
-        # the script's own --local_ip / --remote_ip win over the mode's
+        # the script's own --local_ip / --remote_ip win over the mode's, and
+        # their family too (packetdrill runs a script naming IPv4 addresses
+        # over IPv4 whatever the mode)
         try:
+            named = [ip_address(options[k]) for k in ("local_ip", "remote_ip") if k in options]
+            if named and named[0].version != mode.ip_version:
+                mode = next(m for m in profile.modes if m.ip_version == named[0].version)
+                self.mode = mode
             self.local = ip_address(options.get("local_ip", mode.local_address))
             self.remote = ip_address(options.get("remote_ip", mode.remote_address))
         except ValueError as exc:
             raise InterpreterError(0, str(exc)) from None
         if self.local.version != self.remote.version:
             raise InterpreterError(0, "the script's local and remote addresses differ in family")
-        if self.local.version != mode.ip_version:
-            # the family the script's own addresses have wins (as packetdrill
-            # runs a script that names IPv4 addresses over IPv4)
-            mode = self.mode = next(m for m in profile.modes if m.ip_version == self.local.version)
         self.local_packed, self.remote_packed = self.local.packed, self.remote.packed
         self.tolerance = int(options.get("tolerance_usecs", "4000")) / 1e6
         mtu = options.get("mtu")
@@ -333,6 +337,7 @@ class Runner(FastOpenCalls):
         self.fastopen_connect: set[int] = set()  # fds with TCP_FASTOPEN_CONNECT
         self.fastopen_deferred: set[int] = set()  # connect() done, the SYN held for data
         self.fastopen_sizes: dict[int, int] = {}  # a blocked Fast Open write's return
+        self.fastopen_connected: set[int] = set()  # SS_CONNECTED by a blocking call
         self.sysctls: dict[str, str] = {}
         self.host = Host(
             self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
@@ -1594,6 +1599,10 @@ class Runner(FastOpenCalls):
         for effect in effects:
             if effect.kind == "sysctl":
                 self.sysctls[effect.name] = effect.value
+                if effect.name == "net.ipv4.tcp_fastopen_cookies" and effect.value == "0":
+                    # a cache of no cookies forgets them all (the sysctl of
+                    # Google's kernels; mainline scripts flush tcp_metrics)
+                    self.host.fastopen_cache = CookieCache()
             elif effect.kind == "route":
                 self.route[effect.name] = int(effect.value)
             elif effect.kind == "offload":
