@@ -584,9 +584,9 @@ HANGUP = """\
    +0 poll([{fd=4, events=POLLIN|POLLOUT|POLLRDHUP, revents=POLLIN|POLLOUT|POLLRDHUP}], 1, 0) = 1
    +0 < R. 2:2(0) ack 1 win 257
    +0 poll([{fd=4, events=POLLIN|POLLOUT|POLLRDHUP,
-             revents=POLLIN|POLLRDHUP|POLLERR|POLLHUP}], 1, 0) = 1
+             revents=POLLIN|POLLOUT|POLLRDHUP|POLLERR|POLLHUP}], 1, 0) = 1
    +0 read(4, ..., 100) = -1 ECONNRESET (Connection reset by peer)
-   +0 poll([{fd=4, events=POLLIN, revents=POLLIN|POLLHUP}], 1, 0) = 1
+   +0 poll([{fd=4, events=POLLIN|POLLOUT, revents=POLLIN|POLLOUT|POLLHUP}], 1, 0) = 1
    +0 poll([{fd=9, events=POLLIN, revents=POLLNVAL}], 1, 0) = 1
 """
 
@@ -596,9 +596,13 @@ HANGUP = """\
     [
         # the peer's FIN: readable (EOF) and POLLRDHUP, still writable
         ("revents=POLLIN|POLLOUT|POLLRDHUP}]", "revents=POLLIN|POLLOUT}]"),
-        # a reset: the error until read, hung up, not writable
-        ("revents=POLLIN|POLLRDHUP|POLLERR|POLLHUP}]", "revents=POLLIN|POLLRDHUP|POLLHUP}]"),
-        ("revents=POLLIN|POLLHUP}]", "revents=POLLIN|POLLERR|POLLHUP}]"),
+        # a reset: the error until read, hung up; "writable", as a write fails
+        # at once (Linux reports POLLOUT once shut down for sending)
+        (
+            "revents=POLLIN|POLLOUT|POLLRDHUP|POLLERR|POLLHUP}]",
+            "revents=POLLIN|POLLRDHUP|POLLERR|POLLHUP}]",
+        ),
+        ("revents=POLLIN|POLLOUT|POLLHUP}]", "revents=POLLIN|POLLOUT|POLLERR|POLLHUP}]"),
         ("revents=POLLNVAL}]", "revents=0}]"),
     ],
 )

@@ -1358,12 +1358,15 @@ class Runner(FastOpenCalls):
             mask |= s["POLLHUP"]
         if rcv_shutdown:
             mask |= s["POLLIN"] | s["POLLRDNORM"] | s.get("POLLRDHUP", 0)
-        if state in (State.SYN_SENT, State.SYN_RECEIVED):
-            return mask
+        writable = s["POLLOUT"] | s["POLLWRNORM"]
+        if state is State.SYN_SENT and conn.fastopen is not None and conn.snd_max == conn.iss:
+            return mask | writable  # a deferred Fast Open connect: a write sends the SYN
+        if state is State.SYN_SENT or (state is State.SYN_RECEIVED and conn.fastopen is None):
+            return mask  # a passive Fast Open connection counts as connected
         if conn.receive_queued:
             mask |= s["POLLIN"] | s["POLLRDNORM"]
-        if not send_shutdown and self._writable(sock, conn):
-            mask |= s["POLLOUT"] | s["POLLWRNORM"]
+        if send_shutdown or self._writable(sock, conn):
+            mask |= writable  # shut down for sending, a write fails at once (Linux)
         return mask
 
     def _writable(self, sock: Socket, conn: Connection) -> bool:
