@@ -665,8 +665,6 @@ def _reorder_timer(s: Sender) -> None:
 @pytest.mark.parametrize(
     ("setup", "options", "eligible", "rto_deadline"),
     [
-        pytest.param(None, {}, True, 1.0 + 2 * RTT, id="at-the-rto"),
-        pytest.param(None, {}, True, 1.0 + RTT, id="after-the-rto"),
         pytest.param(None, {}, False, 2.0, id="not-eligible"),
         pytest.param(None, {"tail_loss_probe": False}, True, 2.0, id="turned-off"),
         pytest.param(None, {"rtt": None}, True, 2.0, id="no-srtt"),
@@ -682,6 +680,15 @@ def test_no_probe_timer(setup, options, eligible, rto_deadline) -> None:  # type
     s.rec.probe_deadline = 0.5  # whatever was armed before
     s.rec.arm_probe(1.0, eligible=eligible, flight=6 * MSS, rto_deadline=rto_deadline)
     assert s.rec.probe_deadline is None
+
+
+@pytest.mark.parametrize("rto_deadline", [1.0 + 2 * RTT, 1.0 + RTT], ids=["at", "before"])
+def test_a_probe_due_after_the_rto_goes_in_its_place(rto_deadline: float) -> None:
+    """RFC 8985 7.2: a PTO later than the RTO is cut to the RTO's expiry: the
+    probe goes then, in the RTO's place (7.3 re-arms the RTO from it)."""
+    rec = recovery()
+    rec.arm_probe(1.0, eligible=True, flight=6 * MSS, rto_deadline=rto_deadline)
+    assert rec.probe_deadline == rto_deadline
 
 
 def test_probe_timer_just_before_the_rto() -> None:

@@ -844,9 +844,8 @@ class LossRecovery:
         else:
             pto += self.config.tlp_pto_extra
         deadline = now + pto
-        if rto_deadline is not None and deadline >= rto_deadline:
-            self.probe_deadline = None  # the RTO comes first: no probe
-            return
+        if rto_deadline is not None and deadline > rto_deadline:
+            deadline = rto_deadline  # RFC 8985 7.2: never later than the RTO, in its place
         self.probe_deadline = deadline
 
     def on_probe_timeout(self, snd_una: int, snd_max: int) -> bool:
