@@ -276,3 +276,25 @@ def test_no_waiting_writer_no_pingpong() -> None:
     assert out(conn, 0.02) == [ours(ACK | PSH, ISS + 1 + ROOM, IRS + 1, payload=b"w" * 100)]
     conn.receive_segment(peer(ACK | PSH, IRS + 1, ISS + 1 + ROOM + 100, payload=b"y" * 10), 0.03)
     assert out(conn, 0.03) == [ours(ACK, ISS + 1 + ROOM + 100, IRS + 11, window=65535 - 10)]
+
+
+def test_a_syn_with_data_times_out_on_the_dot() -> None:
+    # TCP_SYNCNT 1 (client/blocking-sendto-errnos.pkt): the SYN with data at
+    # 0.3 s, one bare retransmission at 1.3 s (RFC 7413 4.1.3 leaves out the
+    # data; Linux does), then the attempt ends at 3.3 s, not a SYN later:
+    # 3.3 - 0.3 is a hair under 3.0 in floating point
+    cfg = replace(CLIENT, syn_retries=1, syn_r2=3.0)
+    cache = CookieCache()
+    cache.store(REMOTE[0], COOKIE, MSS, False)
+    conn = Connection(LOCAL, REMOTE, cfg)
+    conn.fastopen = FastOpenState.client(cache, REMOTE[0])
+    conn.connect(0.3, iss=ISS)
+    conn.send(b"x" * 100)
+    [syn] = out(conn, 0.3)
+    assert len(syn.payload) == 100
+    conn.handle_timer(1.3)
+    assert out(conn, 1.3) == [ours(SYN, ISS, options=(MSS_OPT,))]
+    assert conn.get_timer() == 3.3
+    conn.handle_timer(3.3)
+    assert out(conn, 3.3) == []
+    assert conn.state is State.CLOSED

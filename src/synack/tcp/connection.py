@@ -1059,6 +1059,11 @@ class Connection(Tcb):
             return
         if self._rexmit_since is None:
             self._rexmit_since = now
+            first_syn = self._rtt_time if self._rtt_seq == self.iss else None
+            if self.snd_una == self.iss and first_syn is not None:
+                # a SYN's time counts from when it first went, as Linux's
+                # retrans_stamp (its tcp_syn_retries model: 1 + 2 + ... s)
+                self._rexmit_since = first_syn
         elif self._past_r2(now):
             self._give_up("retransmission limit R2", err.RETRANSMISSION_TIMEOUT)
             return
@@ -1078,7 +1083,8 @@ class Connection(Tcb):
         the RFC's minimum time has passed (3 minutes for a SYN)."""
         cfg = self.config
         assert self._rexmit_since is not None
-        elapsed = now - self._rexmit_since
+        # (a nanosecond's slack: 3.3 - 0.3 is 2.9999999999999996 in floats)
+        elapsed = now - self._rexmit_since + 1e-9
         if self.snd_una != self.iss:
             return self._retransmits >= cfg.retries and elapsed >= cfg.r2
         limit = cfg.synack_retries if self.state is _S.SYN_RECEIVED else cfg.syn_retries
