@@ -117,8 +117,11 @@ def test_linux_sysctls_map_or_are_refused() -> None:
     assert settings == {"recv_buffer": 540000, "window_scale": 8, "send_buffer": 262144}
     with pytest.raises(SysctlError, match=r"net\.ipv4\.tcp_bogus is not known"):
         LINUX.settings_for({"net.ipv4.tcp_bogus": "1"})
-    with pytest.raises(SysctlError, match="tcp_slow_start_after_idle=1: only 0"):
-        LINUX.settings_for({"net.ipv4.tcp_slow_start_after_idle": "1"})
+    with pytest.raises(SysctlError, match="tcp_fack=1: only 0"):
+        LINUX.settings_for({"net.ipv4.tcp_fack": "1"})
+    assert LINUX.settings_for({"net.ipv4.tcp_slow_start_after_idle": "1"}) == {
+        "restart_after_idle": True
+    }
 
 
 def test_modes_choose_addresses_and_mtu() -> None:
