@@ -631,3 +631,17 @@ def test_segments_and_bytes_sent() -> None:
         ("tcpi_data_segs_out == 3,", "tcpi_data_segs_out == 1,"),
     ):
         assert_fails(SENT, old, new, f"%{{ {new[:-1]} }}% is false", at="+0 %{")
+
+
+def test_a_fast_open_send_from_a_null_buffer_is_efault() -> None:
+    # its data is copied before anything is sent (the peer sees no SYN)
+    body = """\
+       +0 `sysctl -q net.ipv4.tcp_fastopen=1`
+       +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 5
+       +0 fcntl(5, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+       +0 sendto(5, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)
+       +0 sendto(5, ..., 1, MSG_FASTOPEN, ..., ...) = -1 EINPROGRESS (no cookie yet)
+    """
+    assert_fails(body, "sendto(5, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
+                 "sendto(5, NULL, 0, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
+                 "returned -1 EINPROGRESS")  # fmt: skip

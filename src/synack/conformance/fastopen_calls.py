@@ -99,6 +99,8 @@ class FastOpenCalls:
         sock = self._socket(event, call.args[0])
         nonblocking = nonblocking or sock.nonblocking
         conn = sock.conn
+        if (fastopen or sock.fd in self.fastopen_deferred) and _null_buffer(event, call, self):
+            return True, (-1, "EFAULT")  # the data is copied before anything is sent
         if conn is None:
             if not fastopen:
                 return False, None
@@ -246,3 +248,10 @@ class FastOpenCalls:
         if call.name == "sendmsg":
             return self._iov_length(event, self._msghdr(event, call.args[1]))
         return self._value(call.args[2], event)
+
+
+def _null_buffer(event: Event, call: SyscallSpec, calls: FastOpenCalls) -> bool:
+    """A write whose buffer is NULL with a length (sendmsg's iovecs are never NULL here)."""
+    if call.name == "sendmsg" or len(call.args) < 3:
+        return False
+    return call.args[1].text == "NULL" and calls._value(call.args[2], event) > 0
