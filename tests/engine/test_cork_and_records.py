@@ -153,3 +153,20 @@ def test_without_eor_a_retransmission_takes_a_full_segment() -> None:
     assert sizes(conn) == [(500, 500, ACK | PSH)]
     sent = rto(conn)
     assert [(seg.seq - ISS - 1, len(seg.payload)) for seg in sent] == [(0, 1000)]
+
+
+def test_corked_data_goes_when_the_persist_timer_fires() -> None:
+    # nothing in flight: the persist timer ends the hold, once (Linux's ceiling)
+    conn = in_state(State.ESTABLISHED, NODELAY)
+    conn.set_cork(True)
+    conn.send(bytes(100))
+    assert sizes(conn) == []
+    deadline = conn.get_timer()
+    assert deadline is not None
+    conn.handle_timer(deadline)
+    assert [(s.seq - ISS - 1, len(s.payload), s.flags) for s in out(conn, deadline)] == [
+        (0, 100, ACK | PSH)
+    ]
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1 + 100), deadline + 0.01)
+    conn.send(bytes(50))
+    assert sizes(conn) == []  # still corked

@@ -175,7 +175,9 @@ class Connection(Tcb):
 
     def set_cork(self, on: bool) -> None:
         """TCP_CORK: while on, a segment smaller than the MSS waits (for more
-        data, or a FIN), whatever Nagle and TCP_NODELAY say; off lets it go."""
+        data, or a FIN), whatever Nagle and TCP_NODELAY say; off lets it go.
+        With nothing in flight the persist timer lets it out (Linux's 200 ms
+        ceiling on corking)."""
         self.cork = on
         if not on:
             self._notify()
@@ -389,10 +391,11 @@ class Connection(Tcb):
         if self._t_persist is not None and now >= self._t_persist:
             self._t_persist = None
             self._timer(now, "persist")
-            # a MSG_MORE hold ends: the output after this sends it, pushed (as
-            # Linux's tcp_write_wakeup)
+            # a MSG_MORE hold ends, and TCP_CORK's has its ceiling: the output
+            # after this sends what they held, pushed (Linux's tcp_write_wakeup)
             self._more = False
             self._unpushed = None
+            self._cork_flush = self.cork
             self._send_window_probe(now)
         if self._t_delack is not None and now >= self._t_delack:
             self._t_delack = None
@@ -1206,7 +1209,8 @@ class Connection(Tcb):
             # the peer's window counts all sent; congestion control, what it says
             usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
             size = min(self._size_goal(mss), record, usable)
-            held = (self.cork or self._more) and not buf.fin_queued  # until a FIN
+            corked = self.cork and not self._cork_flush
+            held = (corked or self._more) and not buf.fin_queued  # until a FIN
             if mss < size < record or (held and size > mss):
                 size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
@@ -1233,6 +1237,7 @@ class Connection(Tcb):
             self._emit_range(self.snd_nxt, size, now)
             if self.config.pacing:
                 self._pace(size, now)
+        self._cork_flush = False
         if self.config.cwnd_validation:
             rec.note_flight(self.snd_una, self.snd_nxt, self._flight())
         # A FIN with no data left to carry it.
