@@ -19,6 +19,7 @@ from synack.tcp.events import ConnectionAborted, ConnectionReset, DataReceived
 from synack.tcp.fastopen import CookieCache, FastOpenState, make_cookie
 from synack.tcp.state import State
 from synack.wire.icmp import (
+    FRAGMENTATION_NEEDED,
     HOST_UNREACHABLE,
     ICMP_DEST_UNREACH,
     PORT_UNREACHABLE,
@@ -298,3 +299,27 @@ def test_a_syn_with_data_times_out_on_the_dot() -> None:
     conn.handle_timer(3.3)
     assert out(conn, 3.3) == []
     assert conn.state is State.CLOSED
+
+
+def test_a_syn_with_data_too_big_for_the_path_goes_again_bare_at_once() -> None:
+    # RFC 1191: fragmentation needed on our SYN with data (RFC 7413): the SYN
+    # goes again at once, without the data and offering the path's MSS, as
+    # Linux's tcp_simple_retransmit does for SYN data; the data follows the
+    # handshake (client/syn-data-icmp-unreach-frag-needed-with-seq.pkt)
+    conn, _ = client(replace(CLIENT, pmtud=True))
+    conn.send(b"x" * 1000)
+    [syn] = out(conn)
+    assert len(syn.payload) == 1000
+    packet = icmp_error_for_segment(
+        LOCAL[0], REMOTE[0], syn, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, 840, reporter=None
+    )
+    msg = parse_icmp_packet(packet)
+    assert msg is not None
+    conn.receive_icmp(msg, 0.01)
+    assert out(conn, 0.01) == [ours(SYN, ISS, options=(MaxSegmentSize(800),))]
+    synack = peer(SYN | ACK, IRS, ISS + 1, options=(MaxSegmentSize(1040),))
+    conn.receive_segment(synack, 0.03)
+    assert not conn.stats.syn_data_acked
+    # RFC 7413 4.2.1: the data again, on the ACK of the SYN,ACK, in segments
+    # the path takes (the rest waits for Nagle)
+    assert out(conn, 0.03) == [ours(ACK, ISS + 1, IRS + 1, payload=b"x" * 800)]

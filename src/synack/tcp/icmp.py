@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from synack.tcp.config import IPV4_TCP_HEADERS, IPV6_TCP_HEADERS
 from synack.tcp.events import ConnectionAborted
+from synack.tcp.mtuprobe import path_mtu_lowered
 from synack.tcp.state import State, Stimulus
 from synack.wire import seq as sq
 from synack.wire.icmp import (
@@ -207,6 +208,23 @@ def _aborts_syn_received(conn: Connection, msg: IcmpError, hard: bool) -> bool:
     return hard
 
 
+def _syn_too_big(conn: Connection, mss: int, now: float) -> None:
+    """The path is narrower than our SYN: the MSS our SYN offers is the
+    path's from now on (as Linux's advmss follows the route's MTU); a SYN that
+    carried data (RFC 7413) is taken as lost to it and sent again at once,
+    bare (Linux's tcp_simple_retransmit for SYN data); the data follows the
+    handshake."""
+    conn.rcv_mss = min(conn.rcv_mss, mss)
+    tfo = conn.fastopen
+    if tfo is None or not tfo.syn_data or conn.snd_una != conn.iss:
+        return
+    if conn.snd_nxt == conn.iss:
+        return  # a bare SYN is already due
+    conn.snd_nxt = conn.iss  # the next output sends the SYN again, bare
+    conn._rtt_seq = None  # Karn: the answer times no SYN
+    conn._notify()
+
+
 def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
     """RFC 1191 (IPv4) and RFC 8201 (IPv6): lower the path MTU."""
     stats = conn.stats
@@ -230,7 +248,11 @@ def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
         return
     conn.path_mtu = mtu
     stats.pmtu_changes += 1
+    path_mtu_lowered(conn, msg.seq)  # RFC 4821's search follows
     mss = mtu - headers_of(msg.version)
+    if conn.state is State.SYN_SENT:
+        _syn_too_big(conn, mss, now)
+        return
     if mss >= conn.snd_mss:
         return  # the MSS the peer allowed already fits
     conn.snd_mss = mss
