@@ -645,3 +645,25 @@ def test_a_fast_open_send_from_a_null_buffer_is_efault() -> None:
     assert_fails(body, "sendto(5, NULL, 1, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
                  "sendto(5, NULL, 0, MSG_FASTOPEN, ..., ...) = -1 EFAULT (Bad address)",
                  "returned -1 EINPROGRESS")  # fmt: skip
+
+
+EDGE_IN = """\
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 epoll_create(1) = 5
+   +0 epoll_ctl(5, EPOLL_CTL_ADD, 4, {events=EPOLLIN|EPOLLET, fd=4}) = 0
+   +0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
+   +0 < P. 1:101(100) ack 1 win 257
+   +0 > . 1:1(0) ack 101 <...>
+   +0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
+   +0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0
+   +0 < P. 101:201(100) ack 1 win 257
+   +0 > . 1:1(0) ack 201 <...>
+   +0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1
+"""
+
+
+def test_edge_triggered_epollin_fires_again_on_new_data() -> None:
+    # already readable, but each arrival is an edge (Linux wakes on every one)
+    assert_fails(EDGE_IN, "ack 201 <...>\n   +0 epoll_wait(5, {events=EPOLLIN, fd=4}, 1, 0) = 1",
+                 "ack 201 <...>\n   +0 epoll_wait(5, {events=0, ptr=0}, 1, 0) = 0",
+                 "gave {events=EPOLLIN, fd=4}")  # fmt: skip

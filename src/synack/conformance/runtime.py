@@ -259,6 +259,7 @@ class Interest:
     data: tuple[str, int]  # ("fd", n) or ("ptr", n): the epoll_data member set
     seen: int = 0  # EPOLLET: the bits ready at the last look
     pending: int = 0  # EPOLLET: bits that became ready since the last report
+    received: int | None = None  # EPOLLET: RCV.NXT at the last look (new data wakes)
 
 
 @dataclass
@@ -1499,7 +1500,9 @@ class Runner(FastOpenCalls):
         return (wanted | s["EPOLLERR"] | s["EPOLLHUP"]) if events != -1 else 0
 
     def _refresh_epolls(self) -> None:
-        """EPOLLET: note the bits that became ready since the last look."""
+        """EPOLLET: note the bits that became ready since the last look, and
+        (as each arrival wakes Linux's waiters) readable again on new data."""
+        readable = self.symbols["EPOLLIN"] | self.symbols["EPOLLRDNORM"]
         for epoll in self.epolls.values():
             for fd, interest in epoll.interests.items():
                 sock = self.sockets.get(fd)
@@ -1508,6 +1511,11 @@ class Runner(FastOpenCalls):
                 ready = self._readiness(sock) & self._epoll_mask(interest.events)
                 interest.pending |= ready & ~interest.seen
                 interest.seen = ready
+                conn = sock.conn
+                if conn is not None:
+                    if interest.received is not None and conn.rcv_nxt != interest.received:
+                        interest.pending |= ready & readable
+                    interest.received = conn.rcv_nxt
 
     def _sys_epoll_wait(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         epoll = self._epoll(event, call.args[0])
@@ -1608,6 +1616,9 @@ class Runner(FastOpenCalls):
                     self.host.fastopen_cache = CookieCache()
             elif effect.kind == "route":
                 self.route[effect.name] = int(effect.value)
+                if effect.name == "mtu":  # the connections on that route see it
+                    for conn in self.host.connections.values():
+                        conn.route_mtu_changed(int(effect.value))
             elif effect.kind == "offload":
                 self.offload[effect.name] = effect.value == "on"
             elif effect.kind in ("module", "flush-metrics"):
