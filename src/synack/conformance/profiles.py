@@ -109,6 +109,14 @@ def _linux_fastopen(bits: int) -> dict[str, Any]:
     }
 
 
+def _mtu_probing(mode: int) -> dict[str, Any]:
+    """net.ipv4.tcp_mtu_probing: RFC 4821's PLPMTUD off (0), on once a black
+    hole is suspected (1), always on (2)."""
+    if mode not in (0, 1, 2):
+        raise SysctlError(f"{mode}: expected 0, 1 or 2")
+    return {"mtu_probing": mode}
+
+
 def _congestion_control(value: str) -> dict[str, Any]:
     names = {"cubic": "cubic", "reno": "newreno"}
     if value not in names:
@@ -175,8 +183,11 @@ _LINUX_SYSCTLS: dict[str, SysctlEffect] = {
     "net.ipv4.tcp_fastopen_cookies": _no_effect(
         "the client's cookie cache is not bounded (0 empties it: runtime.py)"
     ),
-    "net.ipv4.tcp_mtu_probing": _only("0", "packetization-layer PMTUD is not implemented"),
-    "net.ipv4.tcp_base_mss": _no_effect("used by MTU probing only"),
+    "net.ipv4.tcp_mtu_probing": _number(_mtu_probing),
+    "net.ipv4.tcp_base_mss": _number(lambda v: {"base_mss": v}),
+    "net.ipv4.tcp_probe_threshold": _number(lambda v: {"mtu_probe_threshold": v}),
+    "net.ipv4.tcp_probe_interval": _number(lambda v: {"mtu_probe_interval": float(v)}),
+    "net.ipv4.tcp_mtu_probe_floor": _number(lambda v: {"mtu_probe_floor": v}),
 }
 
 

@@ -108,6 +108,23 @@ class TcpConfig:
     # hard error (IPv6). Off: RFC 1122 4.2.3.9 and RFC 5927 5.2, soft errors
     # never abort, and a passive open is kept.
     icmp_abort_in_syn_received: bool = False
+    # In SYN-SENT, an ACK whose timestamp echoes a value our clock never sent
+    # since our SYN is answered with a RST, as a bad ACK is (Linux; RFC 7323
+    # asks for no such check).
+    syn_sent_check_tsecr: bool = False
+    # Packetization-layer path MTU discovery (RFC 4821, tcp/mtuprobe.py), as
+    # Linux's net.ipv4.tcp_mtu_probing: 0 off; 1 once a black hole is
+    # suspected (``r1`` timeouts of a segment); 2 always. The search starts
+    # at ``base_mss`` (tcp_base_mss), ends when its range is narrower than
+    # ``mtu_probe_threshold`` bytes (tcp_probe_threshold) and starts again
+    # after ``mtu_probe_interval`` seconds (tcp_probe_interval); a suspected
+    # black hole halves its bottom, never under ``mtu_probe_floor`` bytes of
+    # payload (tcp_mtu_probe_floor).
+    mtu_probing: int = 0
+    base_mss: int = 1024
+    mtu_probe_threshold: int = 8
+    mtu_probe_interval: float = 600.0
+    mtu_probe_floor: int = 48
 
     # Receiving: delayed ACK (RFC 9293 3.8.6.3, RFC 5681 4.2).
     delayed_ack: bool = True
@@ -230,6 +247,8 @@ class TcpConfig:
             raise ValueError(f"ecn must be off, passive or on, not {self.ecn!r}")
         if self.prr_variant not in ("rfc6937", "linux"):
             raise ValueError(f"prr_variant must be rfc6937 or linux, not {self.prr_variant!r}")
+        if self.mtu_probing not in (0, 1, 2):
+            raise ValueError("mtu_probing must be 0, 1 or 2 (net.ipv4.tcp_mtu_probing)")
         if self.fastopen_cookie_algorithm not in ("blake2s", "siphash"):
             raise ValueError("fastopen_cookie_algorithm must be blake2s or siphash")
         unknown = set(self.syn_option_order) - {"mss", "sackOK", "TS", "nop", "wscale"}

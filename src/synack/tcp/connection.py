@@ -10,6 +10,7 @@ RFC 5961's defences and RFC 7323's PAWS.
 from __future__ import annotations
 
 from synack.tcp import errors as err
+from synack.tcp import mtuprobe
 from synack.tcp.config import TcpConfig
 from synack.tcp.congestion import CongestionControl
 from synack.tcp.events import (
@@ -448,6 +449,11 @@ class Connection(Tcb):
         """An ICMP error quoting one of our segments (the rules: tcp/icmp.py)."""
         self._now = now
         icmp_arrives(self, msg, now)
+
+    def route_mtu_changed(self, mtu: int) -> None:
+        """The route's MTU changed (``ip route change ... mtu``): a smaller one
+        holds at once, a larger one once probing confirms it (tcp/mtuprobe.py)."""
+        mtuprobe.route_mtu_changed(self, mtu)
 
     def _listen_segment(self, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.2."""
@@ -937,6 +943,8 @@ class Connection(Tcb):
             now,
             self.max_snd_wnd,  # max_window: how far below SND.UNA a SACK block may reach
         )  # fmt: skip
+        if self.mtu_probing.probe_mtu:  # RFC 4821: the probe's fate
+            mtuprobe.on_ack(self, ack, bool(resend))
         if advanced:
             self._take_acknowledged(ack, now)
         if resend:
@@ -1071,6 +1079,8 @@ class Connection(Tcb):
             self._give_up("retransmission limit R2", err.RETRANSMISSION_TIMEOUT)
             return
         self._retransmits += 1
+        if cfg.mtu_probing:  # RFC 4821: a lost probe, or a black hole
+            mtuprobe.on_retransmission_timeout(self)
         if self._retransmits == cfg.r1:
             self._event(RetransmissionWarning(self._retransmits))
         self.rtt.back_off()  # RFC 6298 5.5
@@ -1200,6 +1210,9 @@ class Connection(Tcb):
         rec = self.recovery
         buf = self.send_buf
         self._restart_after_idle(now)
+        # RFC 4821: a probe first, if one is due; or new data waits for ACKs
+        if self.mtu_probing.enabled and syn_acked and mtuprobe.probe(self, now) is None:
+            return
         while True:
             unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
@@ -1316,8 +1329,10 @@ class Connection(Tcb):
         now: float,
         retransmission: bool = False,
         probe: bool = False,
+        mtu_probe: bool = False,
     ) -> None:
-        """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they end it."""
+        """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
+        end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's."""
         payload, last = self.send_buf.text(seq, size)
         flags = ACK
         end = sq.add(seq, size)
@@ -1331,7 +1346,12 @@ class Connection(Tcb):
             flags |= PSH  # MSG_EOR: a record's end is pushed, as the end of a write
         if sq.lt(seq, self.snd_max):
             retransmission = True
-        elif self.config.segmentation_offload and size > self.mss_payload() and not self._more:
+        elif (
+            self.config.segmentation_offload
+            and size > self.mss_payload()
+            and not self._more
+            and not mtu_probe
+        ):
             # a super-segment of new data goes pushed, as Linux's full write
             # buffers do (one SMSS or less is pushed only if it ends the data;
             # none under MSG_MORE)
@@ -1509,6 +1529,7 @@ class Connection(Tcb):
             self.ts_recent = ts.value
         self.sack_ok = agreed.sack
         self.recovery.on_handshake(self.mss_payload(), self.sack_ok)
+        mtuprobe.handshake_done(self, seg.mss, now)
         if not self.passive:
             return
         self.snd_wnd = seg.window

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
 from synack.tcp.fastopen import FastOpenState
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
+from synack.tcp.mtuprobe import MtuProbing
 from synack.tcp.options import syn_options
 from synack.tcp.reassembly import OutOfOrderQueue
 from synack.tcp.recovery import LossRecovery
@@ -74,6 +75,8 @@ class Tcb:
         "fastopen",
         # ICMP (tcp/icmp.py): path MTU (RFC 1191, RFC 8201), DF, the last soft error
         "path_mtu", "dont_fragment", "soft_error",
+        # packetization-layer PMTUD (RFC 4821, tcp/mtuprobe.py)
+        "mtu_probing",
     )  # fmt: skip
 
     def __init__(
@@ -163,6 +166,7 @@ class Tcb:
         # (errno name, description) of the last ICMP error a synchronized
         # connection took (RFC 1122 4.2.3.9); a timeout reports it
         self.soft_error: tuple[str, str] | None = None
+        self.mtu_probing = MtuProbing(version)  # RFC 4821's search
 
     # -- derived quantities ------------------------------------------------
     def ts_clock(self, now: float) -> int:
