@@ -63,7 +63,18 @@ class TcpConfig:
     # pieces, unless it ends the data), as Linux hands its device a super-
     # segment. Loss recovery still counts SMSS-sized pieces. 0: none.
     segmentation_offload: int = 0
+    # With no offload (``segmentation_offload`` 0), the stack still builds
+    # GSO packets and cuts them into SMSS-sized segments itself (Linux's
+    # software GSO): each holds at most half of cwnd, in segments, and no more
+    # than cwnd leaves room for (tcp_cwnd_test: two GSO packets in flight),
+    # and the last segment of each carries PSH when the data was pushed.
+    # Off: only the end of the data (or of a record) is pushed.
+    software_gso: bool = False
     nodelay: bool = False  # False: Nagle's algorithm (RFC 9293 3.7.4) is on
+    # Minshall's variant of Nagle (draft-minshall-nagle, Linux's
+    # tcp_minshall_check): a segment smaller than the MSS waits only while an
+    # earlier small one is unacknowledged, not while any data is.
+    nagle_minshall: bool = False
     initial_window: int | None = None  # bytes; None: RFC 5681 section 3.1's formula
     initial_window_rfc6928: bool = False  # RFC 6928's ten segments (when no bytes are set)
     congestion_control: str = "cubic"  # RFC 9438, as on Linux; "newreno" (RFC 6582)

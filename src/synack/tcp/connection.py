@@ -1213,6 +1213,8 @@ class Connection(Tcb):
         # RFC 4821: a probe first, if one is due; or new data waits for ACKs
         if self.mtu_probing.enabled and syn_acked and mtuprobe.probe(self, now) is None:
             return
+        gso = self.config.software_gso and not self.config.segmentation_offload
+        gso_left = 0  # segments left in the current software GSO packet
         while True:
             unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
@@ -1241,13 +1243,22 @@ class Connection(Tcb):
                 # nothing in flight (an early Fast Open answer: nothing but our SYN)
                 or (size == unsent and not held and (flight == early or nodelay or buf.fin_queued))
                 or (not held and self.max_snd_wnd and size >= self.max_snd_wnd // 2)
+                # Minshall: no small segment of ours is unacknowledged
+                or (size == unsent and not held and self._no_small_unacked())
             ):
                 if flight == 0 and self._t_persist is None:
                     self._arm_persist(now)  # the SWS override timeout
                 break
             if self._t_pace is not None:
                 break  # paced: the timer lets the next one out
-            self._emit_range(self.snd_nxt, size, now)
+            push = False
+            if gso:  # a GSO packet's last segment is pushed (config.software_gso)
+                if gso_left <= 0:
+                    cwnd = rec.cc.cwnd // mss
+                    gso_left = max(min(cwnd // 2, cwnd - -(-flight // mss)), 1)
+                gso_left -= 1
+                push = gso_left == 0 and not held
+            self._emit_range(self.snd_nxt, size, now, push=push)
             if self.config.pacing:
                 self._pace(size, now)
         self._cork_flush = False
@@ -1257,6 +1268,14 @@ class Connection(Tcb):
         if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
             if syn_acked or not buf:
                 self._emit_range(self.snd_nxt, 0, now)
+
+    def _no_small_unacked(self) -> bool:
+        """Minshall's Nagle (``nagle_minshall``): no segment smaller than the
+        MSS is in flight (Linux's tcp_minshall_check)."""
+        sml = self._snd_sml
+        return self.config.nagle_minshall and (
+            sml is None or not sq.gt(sml, self.snd_una) or sq.gt(sml, self.snd_nxt)
+        )
 
     def _restart_after_idle(self, now: float) -> None:
         """RFC 5681 4.1: new data after an idle time longer than the RTO starts
@@ -1330,11 +1349,13 @@ class Connection(Tcb):
         retransmission: bool = False,
         probe: bool = False,
         mtu_probe: bool = False,
+        push: bool = False,
     ) -> None:
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
-        end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's."""
+        end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's; ``push``:
+        PSH, whatever the data's end."""
         payload, last = self.send_buf.text(seq, size)
-        flags = ACK
+        flags = ACK | PSH if push and size else ACK
         end = sq.add(seq, size)
         if last:
             if self.send_buf.fin_queued:
@@ -1368,6 +1389,8 @@ class Connection(Tcb):
             self.stats.bytes_sent += size
             if size:
                 self._last_data_sent = now
+                if size < self.mss_payload():
+                    self._snd_sml = end  # a small segment (Minshall's Nagle)
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1
         if size and not probe and self.config.pingpong_acks:

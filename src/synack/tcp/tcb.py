@@ -57,7 +57,7 @@ class Tcb:
         # ECN (RFC 3168)
         "ecn_ok", "_ece_due", "_cwr_mark",
         # send side
-        "send_buf", "_user_closed", "cork", "_more", "_unpushed", "_cork_flush",
+        "send_buf", "_user_closed", "cork", "_more", "_unpushed", "_cork_flush", "_snd_sml",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
         "_quickacks", "_pingpong", "_last_received", "_ato_set",
@@ -123,6 +123,7 @@ class Tcb:
         self._more = False  # MSG_MORE on the last SEND: its partial segment waits
         self._unpushed: int | None = None  # where that SEND ended: no PSH there
         self._cork_flush = False  # the persist timer lets corked data out once
+        self._snd_sml: int | None = None  # the end of the last small segment sent
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
         # text above RCV.NXT and the D-SACK to report; what it holds, overhead
