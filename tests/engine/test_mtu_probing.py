@@ -1,0 +1,198 @@
+"""Packetization-layer path MTU discovery (RFC 4821, tcp/mtuprobe.py), as
+Linux's tcp_mtu_probing: the probe, its ACK raising the MSS, its loss
+lowering the search's top, the conditions for sending one, black hole
+detection, and software GSO's pushed GSO packets.
+
+The setting is Linux's mtu_probe/basic-v4.pkt: a route locked at MTU 640
+(MSS 600) that then becomes 1500, a peer offering MSS 1460, base MSS 512.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from conftest import IRS, ISS, PLAIN, in_state, ours, out, peer
+
+from synack.tcp.connection import Connection
+from synack.tcp.state import State
+from synack.wire.segment import ACK, PSH
+
+DATA = bytes(range(256)) * 40  # 10240 bytes
+
+PROBING = replace(
+    PLAIN,
+    mss=None,  # from the MTU: 600
+    mtu=640,
+    mtu_probing=2,
+    base_mss=512,
+    initial_window=11 * 600,  # Linux's tcp_mtu_probe wants 11 segments of cwnd
+    nodelay=True,
+)
+
+
+def established(config: object = PROBING) -> Connection:
+    assert isinstance(config, type(PLAIN))
+    conn = in_state(State.ESTABLISHED, config)
+    assert conn.snd_mss == 600
+    return conn
+
+
+def data(start: int, end: int, flags: int = ACK) -> object:
+    """Our segment carrying DATA[start:end] (offsets from ISS + 1)."""
+    return ours(flags, ISS + 1 + start, IRS + 1, payload=DATA[start:end])
+
+
+def test_the_range_is_set_up_at_the_handshake() -> None:
+    conn = established()
+    mp = conn.mtu_probing
+    assert mp.enabled
+    assert (mp.search_low, mp.search_high) == (552, 640)  # base 512 + 40; the route
+    assert mp.clamp == 1460  # the peer's MSS
+
+
+def test_a_probe_goes_first_and_its_ack_raises_the_mss() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    assert conn.snd_mss == 600  # a larger route MTU waits for a probe
+    assert conn.mtu_probing.search_high == 1500
+    conn.send(DATA[:4000])
+    # the probe: the midpoint of 552..1500 is 1026, 986 bytes of data; then
+    # the rest in segments of the MSS that works
+    assert out(conn, 0.1) == [
+        data(0, 986),
+        data(986, 1586),
+        data(1586, 2186),
+        data(2186, 2786),
+        data(2786, 3386),
+        data(3386, 3986),
+        data(3986, 4000, ACK | PSH),
+    ]
+    mp = conn.mtu_probing
+    assert (mp.probe_mtu, mp.probe_start, mp.probe_end) == (1026, ISS + 1, ISS + 987)
+    # an ACK short of the probe's end changes nothing
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 501), 0.2)
+    assert conn.snd_mss == 600 and mp.probe_mtu == 1026
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 4001), 0.2)
+    assert (mp.search_low, mp.probe_mtu, mp.probes_acked) == (1026, 0, 1)
+    assert conn.snd_mss == 986
+    assert conn.recovery.mss == conn.cc.mss == 986
+    conn.send(DATA[4000:6000])
+    # too little queued for the next probe (1223 bytes and four segments)
+    assert out(conn, 0.3) == [
+        data(4000, 4986),
+        data(4986, 5972),
+        data(5972, 6000, ACK | PSH),
+    ]
+
+
+def test_without_the_route_raised_no_probe_is_larger_than_the_mss() -> None:
+    conn = established()
+    conn.send(DATA[:4000])
+    # 552..640: the midpoint, 596, carries 556 bytes: no larger than 600
+    segs = out(conn, 0.1)
+    assert [len(s.payload) for s in segs] == [600] * 6 + [400]
+    assert conn.mtu_probing.probes_sent == 0
+
+
+def test_no_probe_without_enough_queued() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    # the probe (986) and four segments of 600 need 3386 bytes
+    conn.send(DATA[:3385])
+    assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 5 + [385]
+    assert conn.mtu_probing.probes_sent == 0
+
+
+def test_no_probe_under_eleven_segments_of_cwnd() -> None:
+    conn = established(replace(PROBING, initial_window=10 * 600))
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 6 + [400]
+    assert conn.mtu_probing.probes_sent == 0
+
+
+def test_mode_zero_never_probes() -> None:
+    conn = established(replace(PROBING, mtu_probing=0))
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 6 + [400]
+    assert not conn.mtu_probing.enabled
+
+
+def test_a_lost_probe_lowers_the_top_of_the_range() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    assert len(out(conn, 0.1)[0].payload) == 986
+    # the probe is lost: three duplicate ACKs for its start
+    for _ in range(3):
+        conn.receive_segment(peer(ACK, IRS + 1, ISS + 1), 0.2)
+    mp = conn.mtu_probing
+    assert (mp.search_high, mp.probe_mtu, mp.probes_lost) == (1025, 0, 1)
+    # the MSS is what the range's bottom vouches for, and the probe's data
+    # goes again in a segment of that size
+    assert conn.snd_mss == 512
+    assert out(conn, 0.2) == [data(0, 512)]
+
+
+def test_a_probe_lost_to_a_timeout_lowers_the_top() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    out(conn, 0.1)
+    timer = conn.get_timer()
+    assert timer is not None
+    conn.handle_timer(timer)
+    mp = conn.mtu_probing
+    assert (mp.search_high, mp.probes_lost) == (1025, 1)
+    assert out(conn, timer) == [data(0, 512)]
+
+
+def test_mode_one_starts_after_r1_timeouts() -> None:
+    conn = established(replace(PROBING, mtu_probing=1))
+    assert not conn.mtu_probing.enabled
+    conn.send(DATA[:600])
+    assert out(conn, 0.1) == [data(0, 600, ACK | PSH)]
+    sizes = []
+    for _ in range(3):
+        timer = conn.get_timer()
+        assert timer is not None
+        conn.handle_timer(timer)
+        sizes.append([len(s.payload) for s in out(conn, timer)])
+    # the third timeout (r1) suspects a black hole: the MSS falls to the base
+    assert sizes == [[600], [600], [512]]
+    assert conn.mtu_probing.enabled
+    assert conn.snd_mss == 512
+
+
+def test_software_gso_pushes_each_gso_packet() -> None:
+    # Linux with offload off: GSO packets of at most half of cwnd (11 segments:
+    # 5), cut into segments, the last of each pushed
+    conn = established(replace(PROBING, mtu_probing=0, software_gso=True))
+    conn.send(DATA[:4000])
+    segs = out(conn, 0.1)
+    assert [(len(s.payload), bool(s.flags & PSH)) for s in segs] == [
+        (600, False),
+        (600, False),
+        (600, False),
+        (600, False),
+        (600, True),
+        (600, False),
+        (400, True),
+    ]
+
+
+def test_minshall_sends_a_runt_when_no_small_segment_is_out() -> None:
+    nagle = replace(PROBING, mtu_probing=0, nodelay=False)
+    conn = established(replace(nagle, nagle_minshall=True))
+    conn.send(DATA[:1000])
+    assert [len(s.payload) for s in out(conn, 0.1)] == [600, 400]
+    # now a small segment is out: the next runt waits for its ACK
+    conn.send(DATA[1000:1100])
+    assert out(conn, 0.1) == []
+    conn.receive_segment(peer(ACK, IRS + 1, ISS + 1001), 0.2)
+    assert out(conn, 0.2) == [data(1000, 1100, ACK | PSH)]
+    # classic Nagle holds the first runt already
+    conn = established(nagle)
+    conn.send(DATA[:1000])
+    assert [len(s.payload) for s in out(conn, 0.1)] == [600]
