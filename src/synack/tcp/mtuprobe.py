@@ -99,7 +99,7 @@ class MtuProbing:
 
 
 def handshake_done(conn: Connection, peer_mss: int | None, now: float) -> None:
-    """The SYN's options are agreed: set the range up (Linux's tcp_mtup_init).
+    """The SYN's options are agreed: set the range up (RFC 4821 7.2, Linux's tcp_mtup_init).
     The MSS stays what the route allows until a probe says more."""
     mp = conn.mtu_probing
     if peer_mss is not None:
@@ -206,7 +206,7 @@ def on_retransmission_timeout(conn: Connection) -> None:
 
 
 def probe(conn: Connection, now: float) -> bool | None:
-    """Before new data goes out (Linux's tcp_mtu_probe): send a probe if one
+    """Before new data goes out (RFC 4821 7.3, Linux's tcp_mtu_probe): send a probe if one
     is due and allowed. True: sent; None: new data waits for ACKs (the
     window or cwnd is short of the probe with data in flight); False: send
     as usual."""
