@@ -15,7 +15,14 @@ from conftest import IRS, ISS, PLAIN, in_state, ours, out, peer
 
 from synack.tcp.connection import Connection
 from synack.tcp.state import State
-from synack.wire.segment import ACK, PSH
+from synack.wire.icmp import (
+    FRAGMENTATION_NEEDED,
+    ICMP_DEST_UNREACH,
+    IcmpError,
+    icmp_error_for_segment,
+    parse_icmp_packet,
+)
+from synack.wire.segment import ACK, PSH, Segment
 
 DATA = bytes(range(256)) * 40  # 10240 bytes
 
@@ -196,3 +203,39 @@ def test_minshall_sends_a_runt_when_no_small_segment_is_out() -> None:
     conn = established(nagle)
     conn.send(DATA[:1000])
     assert [len(s.payload) for s in out(conn, 0.1)] == [600]
+
+
+def icmp_too_big(conn: Connection, seg: object, mtu: int) -> IcmpError:
+    assert isinstance(seg, Segment) and conn.remote is not None
+    packet = icmp_error_for_segment(
+        conn.local[0], conn.remote[0], seg, ICMP_DEST_UNREACH, FRAGMENTATION_NEEDED, mtu
+    )
+    msg = parse_icmp_packet(packet)
+    assert msg is not None
+    return msg
+
+
+def test_a_probe_too_big_for_a_router_goes_again_at_once() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    segs = out(conn, 0.1)
+    conn.receive_icmp(icmp_too_big(conn, segs[0], 1000), 0.15)
+    mp = conn.mtu_probing
+    assert (conn.path_mtu, mp.search_high, mp.probes_lost) == (1000, 1000, 1)
+    # the probe's data, in segments of what the range's bottom vouches for;
+    # the 600-byte segments after it fit the path and stay
+    assert conn.snd_mss == 512
+    assert out(conn, 0.15) == [data(0, 512), data(512, 986)]
+
+
+def test_a_router_narrower_than_every_segment_has_the_flight_resent() -> None:
+    conn = established()
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    segs = out(conn, 0.1)
+    conn.receive_icmp(icmp_too_big(conn, segs[0], 580), 0.15)
+    # 580 carries 540 bytes: the probe and the 600-byte segments were all
+    # dropped; the range's bottom (512) is what is sent now
+    assert conn.snd_mss == 512
+    assert [len(s.payload) for s in out(conn, 0.15)] == [512] * 7 + [416]

@@ -1389,7 +1389,7 @@ class Connection(Tcb):
             self.stats.bytes_sent += size
             if size:
                 self._last_data_sent = now
-                if size < self.mss_payload():
+                if self.config.nagle_minshall and size < self.mss_payload():
                     self._snd_sml = end  # a small segment (Minshall's Nagle)
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1

@@ -248,7 +248,8 @@ def _packet_too_big(conn: Connection, msg: IcmpError, now: float) -> None:
         return
     conn.path_mtu = mtu
     stats.pmtu_changes += 1
-    path_mtu_lowered(conn, msg.seq)  # RFC 4821's search follows
+    if path_mtu_lowered(conn, msg.seq, now):  # RFC 4821: a probe it quotes was lost
+        return  # the MSS worked out again, the probe's data sent again
     mss = mtu - headers_of(msg.version)
     if conn.state is State.SYN_SENT:
         _syn_too_big(conn, mss, now)

@@ -147,18 +147,38 @@ def route_mtu_changed(conn: Connection, mtu: int) -> None:
             mp.search_high = mtu
 
 
-def path_mtu_lowered(conn: Connection, seq: int) -> None:
+def path_mtu_lowered(conn: Connection, seq: int, now: float) -> bool:
     """An ICMP "packet too big" lowered the path MTU (tcp/icmp.py): the range's
-    top follows, and a probe it quotes has failed."""
+    top follows, and a probe it quotes has failed: its data goes again at
+    once, in segments of the current MSS (the router dropped it). True if
+    so: the caller need not resend it."""
     mp = conn.mtu_probing
     if not mp.enabled:
-        return
-    if mp.probe_mtu and sq.le(mp.probe_start, seq) and sq.lt(seq, mp.probe_end):
+        return False
+    lost = bool(mp.probe_mtu) and sq.le(mp.probe_start, seq) and sq.lt(seq, mp.probe_end)
+    start, end = mp.probe_start, mp.probe_end
+    if lost:
         _probe_failed(mp)
     if mp.search_high > conn.path_mtu:
         mp.search_high = conn.path_mtu
     if mp.search_low > mp.search_high:
         mp.search_low = mp.search_high
+    if not lost:
+        return False
+    regular = conn.snd_mss
+    sync_mss(conn)
+    if sq.lt(start, conn.snd_una) or conn.path_mtu - mp.headers < regular:
+        # the segments after it were too big as well: the whole flight again
+        start = conn.snd_una
+        end = conn.snd_nxt if sq.le(conn.snd_nxt, conn.send_buf.end) else conn.send_buf.end
+    conn._rtt_seq = None  # Karn: nothing resent is timed
+    smss = conn.mss_payload()
+    while sq.lt(start, end):
+        size = min(smss, sq.sub(end, start))
+        conn._emit_range(start, size, now, retransmission=True)
+        start = sq.add(start, size)
+    conn._t_rexmit = now + conn.rtt.rto
+    return True
 
 
 def _probe_failed(mp: MtuProbing) -> None:
