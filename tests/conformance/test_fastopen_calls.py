@@ -400,3 +400,22 @@ def test_only_the_socket_under_test_is_looked_at() -> None:
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "> S 0:10" in t)
     assert (result.status, result.line) == ("FAIL", line), result
     assert "F. 1:1(0)" in result.message
+
+
+def test_an_echo_of_no_tsval_we_sent_counts_from_the_first_one() -> None:
+    # Google packetdrill maps a TSecr it never saw from the first TSval mapped
+    # (run_packet.c): ecr 9999 is our clock 9998 ticks after that SYN, which
+    # Linux (syn_sent_check_tsecr) answers with a RST
+    script = """\
+    `sysctl -q net.ipv4.tcp_fastopen=0x5`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 fcntl(3, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 sendto(3, ..., 100, MSG_FASTOPEN, ..., ...) = 100
+   +0 > S 0:100(100) <mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7>
+ +.01 < S. 0:0(0) ack 101 win 5840 <mss 1040,TS val 700 ecr 9999,sackOK,nop,wscale 6>
+   +0 > R 101:101(0)
+ +.01 < S. 0:0(0) ack 101 win 5840 <mss 1040,TS val 700 ecr 1,sackOK,nop,wscale 6>
+   +0 > . 101:101(0) ack 1 <...>
+"""
+    assert_fails(script, "TS val 700 ecr 9999", "TS val 700 ecr 1", "flags . (expected R)",
+                 at="> R 101")  # fmt: skip

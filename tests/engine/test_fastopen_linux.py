@@ -27,7 +27,18 @@ from synack.wire.icmp import (
     icmp_error_for_segment,
     parse_icmp_packet,
 )
-from synack.wire.segment import ACK, FIN, NOP, PSH, RST, SYN, FastOpen, MaxSegmentSize, Segment
+from synack.wire.segment import (
+    ACK,
+    FIN,
+    NOP,
+    PSH,
+    RST,
+    SYN,
+    FastOpen,
+    MaxSegmentSize,
+    Segment,
+    Timestamps,
+)
 
 KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
 KEY = bytes.fromhex("a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4")
@@ -323,3 +334,53 @@ def test_a_syn_with_data_too_big_for_the_path_goes_again_bare_at_once() -> None:
     # RFC 7413 4.2.1: the data again, on the ACK of the SYN,ACK, in segments
     # the path takes (the rest waits for Nagle)
     assert out(conn, 0.03) == [ours(ACK, ISS + 1, IRS + 1, payload=b"x" * 800)]
+
+
+def test_a_syn_ack_that_acks_the_first_syns_data_after_a_bare_resend() -> None:
+    # Our SYN with data timed out and went again bare (RFC 7413 4.1.3 leaves
+    # that to us); the SYN,ACK acknowledges the data of the first one, which
+    # arrived: it is done, and what we send next starts after it
+    # (client/synack-data.pkt, TEST3)
+    conn, _ = client()
+    conn.send(b"x" * 1000)
+    out(conn)
+    conn.handle_timer(1.0)
+    assert out(conn, 1.0) == [ours(SYN, ISS, options=(MSS_OPT,))]
+    synack = peer(SYN | ACK, IRS, ISS + 1001, options=(MSS_OPT,), payload=b"y" * 100)
+    conn.receive_segment(synack, 1.01)
+    assert conn.snd_una == conn.snd_nxt == ISS + 1001
+    assert conn.receive() == b"y" * 100
+    conn.close(1.02)
+    assert out(conn, 1.02) == [ours(FIN | ACK, ISS + 1001, IRS + 101)]
+
+
+TS_CLIENT = replace(CLIENT, timestamps=True, syn_sent_check_tsecr=True)
+
+
+def test_a_syn_ack_echoing_a_timestamp_never_sent_is_reset() -> None:
+    # Linux: a SYN,ACK whose TSecr our clock never sent since our SYN is
+    # answered as a bad ACK, <SEQ=SEG.ACK><CTL=RST>, and SYN-SENT waits for a
+    # good one (client/synack-data.pkt, TEST5)
+    conn, _ = client(TS_CLIENT)
+    conn.send(b"x" * 100)
+    [syn] = out(conn)
+    ts = syn.timestamps
+    assert ts is not None
+    bad = peer(SYN | ACK, IRS, ISS + 101, options=(MSS_OPT, Timestamps(7, ts.value + 9999)))
+    conn.receive_segment(bad, 0.01)
+    assert out(conn, 0.01) == [ours(RST, ISS + 101, window=0)]
+    assert conn.state is State.SYN_SENT
+    good = peer(SYN | ACK, IRS, ISS + 101, options=(MSS_OPT, Timestamps(8, ts.value)))
+    conn.receive_segment(good, 0.02)
+    assert conn.state is State.ESTABLISHED
+
+
+def test_without_the_tsecr_check_any_echo_is_taken() -> None:
+    conn, _ = client(replace(TS_CLIENT, syn_sent_check_tsecr=False))
+    conn.send(b"x" * 100)
+    [syn] = out(conn)
+    ts = syn.timestamps
+    assert ts is not None
+    bad = peer(SYN | ACK, IRS, ISS + 101, options=(MSS_OPT, Timestamps(7, ts.value + 9999)))
+    conn.receive_segment(bad, 0.01)
+    assert conn.state is State.ESTABLISHED

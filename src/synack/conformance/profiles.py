@@ -404,6 +404,7 @@ LINUX = Profile(
         fastopen_cookie_algorithm="siphash",  # Linux's cookies, so scripts' TFO_COOKIE match
         abort_rst_ack=True,  # tcp_send_active_reset: RST,ACK
         icmp_abort_in_syn_received=True,  # tcp_v4_err, tcp_req_err
+        syn_sent_check_tsecr=True,  # tcp_rcv_synsent_state_process
     ),
     _LINUX_SYSCTLS,
     o_nonblock=0x800,

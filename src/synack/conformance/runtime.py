@@ -648,6 +648,12 @@ class Runner(FastOpenCalls):
             if option.name == "TS":
                 val, ecr = option.values
                 echoed = self.ts_map.get(ecr, self.last_ts_val if ecr else 0)
+                scaled = self.profile.new_port_per_listen  # Google packetdrill's
+                if ecr and ecr not in self.ts_map and self.ts_map and scaled:
+                    # Google packetdrill (run_packet.c, tcp_ts_ecr_scaled): an
+                    # echo of no TSval we sent counts from the first one mapped
+                    script_val, live_val = next(iter(self.ts_map.items()))
+                    echoed = (live_val + ecr - script_val) & 0xFFFFFFFF
                 options.append(Timestamps(val, echoed or 0))
             elif option.name == "sack":
                 blocks = tuple(
@@ -1502,6 +1508,8 @@ class Runner(FastOpenCalls):
     def _refresh_epolls(self) -> None:
         """EPOLLET: note the bits that became ready since the last look, and
         (as each arrival wakes Linux's waiters) readable again on new data."""
+        if not self.epolls:
+            return  # (a profile without epoll's names has no epolls either)
         readable = self.symbols["EPOLLIN"] | self.symbols["EPOLLRDNORM"]
         for epoll in self.epolls.values():
             for fd, interest in epoll.interests.items():

@@ -493,6 +493,17 @@ class Connection(Tcb):
                 self.stats.syn_data_acked = True
                 self._accept_text(self.rcv_nxt, seg.payload, now)
 
+    def _tsecr_never_sent(self, seg: Segment, now: float) -> bool:
+        """A nonzero TSecr outside our clock since our first SYN (Linux's
+        check against retrans_stamp in tcp_rcv_synsent_state_process)."""
+        ts = seg.timestamps
+        first = self._rtt_time if self._rtt_seq == self.iss else self._rexmit_since
+        if ts is None or not ts.echo_reply or first is None or not self.config.timestamps:
+            return False
+        return not sq.le(self.ts_clock(first), ts.echo_reply) or sq.gt(
+            ts.echo_reply, self.ts_clock(now)
+        )
+
     def _syn_sent_segment(self, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.3."""
         flags = seg.flags
@@ -500,6 +511,14 @@ class Connection(Tcb):
             # first: an ACK that does not cover exactly our SYN is unacceptable
             if sq.le(seg.ack, self.iss) or sq.gt(seg.ack, self.snd_max):
                 self._drop(seg, "unacceptable ACK in SYN-SENT")
+                if not flags & RST:
+                    self._emit_rst(seg.ack, now)
+                return
+            if self.config.syn_sent_check_tsecr and self._tsecr_never_sent(seg, now):
+                # Linux (PAWSActiveRejected): an echo of a timestamp we never
+                # sent, like a bad ACK, is answered with a reset; we stay in
+                # SYN-SENT for a good SYN,ACK
+                self._drop(seg, "TSecr never sent in SYN-SENT")
                 if not flags & RST:
                     self._emit_rst(seg.ack, now)
                 return
@@ -566,8 +585,9 @@ class Connection(Tcb):
         tfo.syn_ack_arrived(seg, seg.ack == self.snd_max, self._retransmits > 0)
         self.stats.syn_data_acked = tfo.syn_data_acked
         self.send_buf.release(seg.ack)
-        if sq.lt(seg.ack, self.snd_nxt):
-            self.snd_nxt = seg.ack
+        # below SND.NXT: the text goes again; above it (our SYN went again
+        # bare, but the first, with its text, arrived): that text is done
+        self.snd_nxt = seg.ack
 
     def _time_wait_segment(self, seg: Segment, now: float) -> None:
         tw = self._time_wait
