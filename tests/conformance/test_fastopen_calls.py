@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import replace
+from ipaddress import ip_address
 
 from synack.conformance.profiles import LINUX
 from synack.conformance.runtime import Runner, RunResult
 from synack.conformance.script import parse_script
+from synack.tcp.fastopen import make_cookie, parse_linux_key
 
 
 def run(text: str) -> RunResult:
@@ -419,3 +421,32 @@ def test_an_echo_of_no_tsval_we_sent_counts_from_the_first_one() -> None:
 """
     assert_fails(script, "TS val 700 ecr 9999", "TS val 700 ecr 1", "flags . (expected R)",
                  at="> R 101")  # fmt: skip
+
+
+def test_tcp_fastopen_key_is_the_listeners_own() -> None:
+    # tcp_fastopen_reset_cipher with a socket: that listener's cookies (RFC
+    # 7413 4.1.2) come from its key; the next listener has the sysctl's again
+    key = bytes(range(16))
+    mine = make_cookie("siphash", key, ip_address("192.0.2.1").packed,
+                       ip_address("192.168.0.1").packed).hex()  # fmt: skip
+    sysctl_key = parse_linux_key("a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4")[0]
+    theirs = make_cookie("siphash", sysctl_key, ip_address("192.0.2.1").packed,
+                         ip_address("192.168.0.1").packed).hex()  # fmt: skip
+    escaped = "".join(f"\\x{b:02x}" for b in key)
+    script = f"""\
+    `sysctl -q net.ipv4.tcp_fastopen=0x70403
+     sysctl -q net.ipv4.tcp_fastopen_key=a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 setsockopt(3, SOL_TCP, TCP_FASTOPEN_KEY, "{escaped}", 16) = 0
+   +0 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,FO,nop,nop>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,FO {mine},nop,nop>
+   +0 close(3) = 0
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 32792 <mss 1460,sackOK,nop,nop,FO,nop,nop>
+   +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,FO {theirs},nop,nop>
+"""
+    assert_fails(script, f"FO {theirs}", f"FO {mine}", "options")

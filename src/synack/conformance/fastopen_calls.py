@@ -33,13 +33,14 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from synack.conformance.script import Event, SyscallSpec
+from synack.tcp.fastopen import CookieJar
 from synack.tcp.state import State
 
 if TYPE_CHECKING:
     from synack.conformance.runtime import Socket
     from synack.conformance.script import Expr
     from synack.conformance.structs import Struct
-    from synack.host import Host
+    from synack.host import Host, Listener
     from synack.tcp.config import TcpConfig
 
 _OPTIONS = ("TCP_FASTOPEN", "TCP_FASTOPEN_CONNECT", "TCP_FASTOPEN_KEY")
@@ -61,6 +62,8 @@ class FastOpenCalls:
     fastopen_sizes: dict[int, int]
     # fds a blocking Fast Open call saw connected (Linux's SS_CONNECTED)
     fastopen_connected: set[int]
+    # TCP_FASTOPEN_KEY by fd: the socket's own key (and backup), not the Host's
+    fastopen_keys: dict[int, tuple[Socket, bytes, bytes | None]]
 
     if TYPE_CHECKING:  # the Runner's
 
@@ -136,7 +139,12 @@ class FastOpenCalls:
             length = self._value(call.args[4], event) if len(call.args) > 4 else len(raw)
             if length not in (16, 32) or len(raw) != length:
                 return -1, "EINVAL"  # TCP_FASTOPEN_KEY_LENGTH, or with a backup key
-            self.host.fastopen_cookies.set_keys(raw[:16], raw[16:] or None)
+            # the socket's own key (tcp_fastopen_reset_cipher with a socket):
+            # its listener's cookies, while other listeners keep the sysctl's
+            self.fastopen_keys[sock.fd] = (sock, raw[:16], raw[16:] or None)
+            listener = self.host.listeners.get(sock.bound_port or 0)
+            if sock.listening and listener is not None:
+                self._fastopen_listening(sock, listener)
             return 0, None
         value = self._value(call.args[3], event)
         if option == "TCP_FASTOPEN":
@@ -162,6 +170,13 @@ class FastOpenCalls:
         else:
             self.fastopen_connect.discard(sock.fd)
         return 0, None
+
+    def _fastopen_listening(self, sock: Socket, listener: Listener) -> None:
+        """A listener takes its socket's TCP_FASTOPEN_KEY, if one was set."""
+        keys = self.fastopen_keys.get(sock.fd)
+        if keys is not None and keys[0] is sock:  # not an earlier socket's fd
+            algorithm = sock.config.fastopen_cookie_algorithm
+            listener.fastopen_cookies = CookieJar(keys[1], keys[2], algorithm)
 
     # -- connect and send --------------------------------------------------------
     def _fastopen_open(self, sock: Socket, defer: bool = False) -> None:

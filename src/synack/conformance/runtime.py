@@ -339,6 +339,7 @@ class Runner(FastOpenCalls):
         self.fastopen_deferred: set[int] = set()  # connect() done, the SYN held for data
         self.fastopen_sizes: dict[int, int] = {}  # a blocked Fast Open write's return
         self.fastopen_connected: set[int] = set()  # SS_CONNECTED by a blocking call
+        self.fastopen_keys: dict[int, tuple[Socket, bytes, bytes | None]] = {}  # by fd
         self.sysctls: dict[str, str] = {}
         self.host = Host(
             self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
@@ -1004,9 +1005,10 @@ class Runner(FastOpenCalls):
         port = sock.bound_port or LOCAL_PORT
         # net.ipv4.tcp_fastopen's 0x400: every listener has a Fast Open queue
         queue = self.fastopen_queue.get(sock.fd) or self._settings().get("_fastopen_queue", 0)
-        self.host.listen(
+        listener = self.host.listen(
             port, self._value(call.args[1], event), sock.config, now=self.now, fastopen=queue
         )
+        self._fastopen_listening(sock, listener)
         sock.listening = True
         self.local_port = port
         self.remote_port = REMOTE_CLIENT_PORT
