@@ -450,3 +450,29 @@ def test_tcp_fastopen_key_is_the_listeners_own() -> None:
    +0 > S. 0:0(0) ack 1 <mss 1460,nop,nop,sackOK,FO {theirs},nop,nop>
 """
     assert_fails(script, f"FO {theirs}", f"FO {mine}", "options")
+
+
+def test_a_new_socket_on_a_closed_ones_fd_starts_afresh() -> None:
+    # TCP_FASTOPEN_CONNECT was the old socket's: the new fd 4 connects the
+    # ordinary way (a SYN without the option, EINPROGRESS)
+    script = (
+        WARM
+        + """\
+ +.01 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 setsockopt(4, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0
+   +0 connect(4, ..., ...) = 0
+   +0 close(4) = 0
+   +0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0
+   +0 connect(4, ..., ...) = -1 EINPROGRESS (Operation now in progress)
+   +0 > S 0:0(0) <mss 1460,nop,nop,sackOK,nop,wscale 7>
+"""
+    )
+    changed = script.replace(
+        "   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n",
+        "   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n"
+        "   +0 setsockopt(4, SOL_TCP, TCP_FASTOPEN_CONNECT, [1], 4) = 0\n",
+    )
+    assert_passes(script)
+    result = run(changed)
+    assert result.status == "FAIL" and "returned 0, expected -1 EINPROGRESS" in result.message

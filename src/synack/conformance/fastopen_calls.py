@@ -64,6 +64,9 @@ class FastOpenCalls:
     fastopen_connected: set[int]
     # TCP_FASTOPEN_KEY by fd: the socket's own key (and backup), not the Host's
     fastopen_keys: dict[int, tuple[Socket, bytes, bytes | None]]
+    # the socket the fd-keyed state above belongs to: a new socket on a
+    # closed one's fd starts with none of it
+    fastopen_owner: dict[int, Socket]
 
     if TYPE_CHECKING:  # the Runner's
 
@@ -85,6 +88,7 @@ class FastOpenCalls:
             return True, self._fastopen_option(event, call)
         if name == "connect":
             sock = self._socket(event, call.args[0])
+            self._fastopen_fresh(sock)
             if sock.fd in self.fastopen_deferred:
                 # Linux's __inet_stream_connect: SS_CONNECTING with DEFER_CONNECT
                 return True, (-1, "EISCONN")
@@ -100,6 +104,7 @@ class FastOpenCalls:
         fastopen = bool(flags & self.symbols.get("MSG_FASTOPEN", 0))
         nonblocking = bool(flags & self.symbols.get("MSG_DONTWAIT", 0))
         sock = self._socket(event, call.args[0])
+        self._fastopen_fresh(sock)
         nonblocking = nonblocking or sock.nonblocking
         conn = sock.conn
         if (fastopen or sock.fd in self.fastopen_deferred) and _null_buffer(event, call, self):
@@ -127,8 +132,25 @@ class FastOpenCalls:
         return False, None
 
     # -- socket options --------------------------------------------------------
+    def _fastopen_fresh(self, sock: Socket) -> None:
+        """Forget what an earlier socket on ``sock``'s fd left (fds are reused)."""
+        fd = sock.fd
+        if self.fastopen_owner.get(fd) is sock:
+            return
+        self.fastopen_owner[fd] = sock
+        for flags in (self.fastopen_connect, self.fastopen_deferred, self.fastopen_connected):
+            flags.discard(fd)
+        self.fastopen_queue.pop(fd, None)
+        self.fastopen_keys.pop(fd, None)
+
+    def _fastopen_queue_of(self, sock: Socket) -> int:
+        """The TCP_FASTOPEN queue length set on ``sock`` (0: none)."""
+        self._fastopen_fresh(sock)
+        return self.fastopen_queue.get(sock.fd, 0)
+
     def _fastopen_option(self, event: Event, call: SyscallSpec) -> tuple[int, str | None]:
         sock = self._socket(event, call.args[0])
+        self._fastopen_fresh(sock)
         option = call.args[2].text
         if option == "TCP_FASTOPEN_KEY":
             key = call.args[3].text.strip('"')
@@ -173,6 +195,7 @@ class FastOpenCalls:
 
     def _fastopen_listening(self, sock: Socket, listener: Listener) -> None:
         """A listener takes its socket's TCP_FASTOPEN_KEY, if one was set."""
+        self._fastopen_fresh(sock)
         keys = self.fastopen_keys.get(sock.fd)
         if keys is not None and keys[0] is sock:  # not an earlier socket's fd
             algorithm = sock.config.fastopen_cookie_algorithm

@@ -340,6 +340,7 @@ class Runner(FastOpenCalls):
         self.fastopen_sizes: dict[int, int] = {}  # a blocked Fast Open write's return
         self.fastopen_connected: set[int] = set()  # SS_CONNECTED by a blocking call
         self.fastopen_keys: dict[int, tuple[Socket, bytes, bytes | None]] = {}  # by fd
+        self.fastopen_owner: dict[int, Socket] = {}  # the socket the fd's Fast Open state is of
         self.sysctls: dict[str, str] = {}
         self.host = Host(
             self.local, self._config(), isn=FixedIsn(LOCAL_ISN), secret=b"conformance-key!",
@@ -1004,7 +1005,7 @@ class Runner(FastOpenCalls):
         sock = self._socket(event, call.args[0])
         port = sock.bound_port or LOCAL_PORT
         # net.ipv4.tcp_fastopen's 0x400: every listener has a Fast Open queue
-        queue = self.fastopen_queue.get(sock.fd) or self._settings().get("_fastopen_queue", 0)
+        queue = self._fastopen_queue_of(sock) or self._settings().get("_fastopen_queue", 0)
         listener = self.host.listen(
             port, self._value(call.args[1], event), sock.config, now=self.now, fastopen=queue
         )
