@@ -38,6 +38,7 @@ from synack.wire.segment import (
     MaxSegmentSize,
     Segment,
     Timestamps,
+    WindowScale,
 )
 
 KEY_TEXT = "a1a1a1a1-b2b2b2b2-c3c3c3c3-d4d4d4d4"
@@ -384,3 +385,42 @@ def test_without_the_tsecr_check_any_echo_is_taken() -> None:
     bad = peer(SYN | ACK, IRS, ISS + 101, options=(MSS_OPT, Timestamps(7, ts.value + 9999)))
     conn.receive_segment(bad, 0.01)
     assert conn.state is State.ESTABLISHED
+
+
+def test_a_read_right_after_the_syn_ack_announces_no_window_as_linux() -> None:
+    # Linux takes the window its SYN,ACK chose as the whole space, though the
+    # unscaled field said 65535 (tcp_select_initial_window): with its rule for
+    # window updates (window_update_on_doubling), reading the SYN's data
+    # before anything else is sent announces nothing; the FIN goes alone
+    # (server/sockopt-fastopen-key.pkt)
+    cfg = replace(SERVER, window_scaling=True, recv_buffer=540000, window_update_on_doubling=True)
+    conn = server(cfg)
+    syn = peer(SYN, IRS, options=(MSS_OPT, WindowScale(7), FastOpen(COOKIE), NOP, NOP),
+               payload=b"x" * 1000)  # fmt: skip
+    conn.receive_segment(syn, 0.0)
+    [synack] = out(conn)
+    assert (synack.ack, synack.window) == (IRS + 1001, 65535)
+    conn.receive_segment(peer(ACK, IRS + 1001, ISS + 1), 0.01)
+    assert conn.receive() == b"x" * 1000
+    assert out(conn, 0.01) == []
+    conn.close(0.01)
+    [fin] = out(conn, 0.01)
+    assert (fin.flags, fin.seq, fin.ack) == (FIN | ACK, ISS + 1, IRS + 1001)
+
+
+def test_a_fast_open_child_sends_a_full_window_before_the_third_ack() -> None:
+    # RFC 7413 4.2.2: the server may send in SYN-RECEIVED; our SYN,ACK takes
+    # no room of the peer's window nor of cwnd (Linux's child starts at
+    # SND.UNA = ISS + 1): a 10000-byte window takes 10000 bytes
+    # (server/opt34/simple3.pkt)
+    cfg = replace(SERVER, initial_window=10 * MSS)
+    conn = server(cfg)
+    syn = peer(SYN, IRS, window=10 * MSS, options=(MSS_OPT, FastOpen(COOKIE), NOP, NOP),
+               payload=b"x" * 10)  # fmt: skip
+    conn.receive_segment(syn, 0.0)
+    out(conn)
+    conn.receive()
+    conn.send(b"y" * (12 * MSS))
+    sent = out(conn, 0.01)
+    assert sum(len(s.payload) for s in sent) == 10 * MSS
+    assert sent[0].seq == ISS + 1

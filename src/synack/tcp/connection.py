@@ -1240,9 +1240,13 @@ class Connection(Tcb):
             if unsent <= 0 or not syn_acked:
                 break
             record = buf.record_room(self.snd_nxt, unsent)  # MSG_EOR: up to a record's end
-            flight = self._flight()
+            # a Fast Open child's SYN,ACK is no part of its flight: Linux's
+            # child starts at SND.UNA = ISS + 1 (RFC 7413 4.2.2, data in
+            # SYN-RECEIVED; tcp_create_openreq_child)
+            base = sq.add(self.snd_una, 1) if early and self.snd_una == self.iss else self.snd_una
+            flight = sq.sub(self.snd_nxt, base)
             # the peer's window counts all sent; congestion control, what it says
-            usable = min(self.snd_wnd - flight, rec.send_room(self.snd_una, self.snd_nxt))
+            usable = min(self.snd_wnd - flight, rec.send_room(base, self.snd_nxt))
             size = min(self._size_goal(mss), record, usable)
             corked = self.cork and not self._cork_flush
             held = (corked or self._more) and not buf.fin_queued  # until a FIN
@@ -1261,7 +1265,7 @@ class Connection(Tcb):
                 # a record's end goes at once (only the last data waits, as Linux)
                 (size == record < unsent)
                 # nothing in flight (an early Fast Open answer: nothing but our SYN)
-                or (size == unsent and not held and (flight == early or nodelay or buf.fin_queued))
+                or (size == unsent and not held and (flight == 0 or nodelay or buf.fin_queued))
                 or (not held and self.max_snd_wnd and size >= self.max_snd_wnd // 2)
                 # Minshall: no small segment of ours is unacknowledged
                 or (size == unsent and not held and self._no_small_unacked())

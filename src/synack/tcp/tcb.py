@@ -60,7 +60,7 @@ class Tcb:
         "send_buf", "_user_closed", "cork", "_more", "_unpushed", "_cork_flush", "_snd_sml",
         # receive side
         "_recv_buf", "recv_buffer", "_ooo", "_ooo_fin", "_fin_received", "_unacked_segments",
-        "_quickacks", "_pingpong", "_last_received", "_ato_set",
+        "_quickacks", "_pingpong", "_last_received", "_ato_set", "_offered_in_syn",
         "_ack_now", "_syn_text",
         # retransmission; loss recovery and congestion control (tcp/recovery.py)
         "rtt", "recovery", "_rtt_seq", "_rtt_time", "_retransmits", "_rexmit_since",
@@ -136,6 +136,7 @@ class Tcb:
         self._pingpong = False  # interactive: quick ACKs suspended (pingpong_acks)
         self._last_received: float | None = None  # the last data or SYN,ACK in
         self._ato_set = False  # Linux's icsk_ack.ato is set: replies can be seen
+        self._offered_in_syn = False  # the last window we offered was a SYN's
         self._ack_now = False
         self._syn_text = b""  # text that came on a SYN, held until ESTABLISHED
 
@@ -236,6 +237,7 @@ class Tcb:
         )
         if advertised > offered:
             self.rcv_adv = (rcv_nxt + advertised) & sq.MASK
+        self._offered_in_syn = syn
         return field
 
     def _window_update_due(self) -> bool:
@@ -245,10 +247,11 @@ class Tcb:
         largest = 0xFFFF << self.rcv_wscale
         space = min(self.recv_buffer - len(self._recv_buf), largest)
         capacity = min(self.recv_buffer, largest)
-        return update_worthwhile(
-            space,
-            self._offered_window(),
-            capacity,
-            self.rcv_mss,
-            self.config.window_update_on_doubling,
-        )
+        on_doubling = self.config.window_update_on_doubling
+        offered = self._offered_window()
+        if on_doubling and self._offered_in_syn:
+            # Linux's rcv_wnd after a SYN is the whole space it chose, though the
+            # unscaled field said at most 65535 (tcp_select_initial_window): a
+            # read before anything else is sent finds nothing to announce
+            offered = capacity
+        return update_worthwhile(space, offered, capacity, self.rcv_mss, on_doubling)
