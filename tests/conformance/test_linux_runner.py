@@ -11,7 +11,7 @@ import pytest
 
 from synack.conformance.profiles import LINUX, SysctlError
 from synack.conformance.runtime import Runner
-from synack.conformance.script import TimeSpec, parse_script
+from synack.conformance.script import ScriptError, TimeSpec, parse_script
 from synack.conformance.shell import Effect, ShellError, emulate
 
 
@@ -139,3 +139,43 @@ def test_modes_choose_addresses_and_mtu() -> None:
     v4 = Runner(own, LINUX, LINUX.mode("ipv4"))
     assert (str(v4.local), str(v4.remote)) == ("192.168.0.2", "10.248.0.2")
     assert LINUX.mode("ipv4").runs("x-v4.pkt") and not LINUX.mode("ipv6").runs("x-v4.pkt")
+
+
+def test_ip_fields_in_packet_lines_parse() -> None:
+    text = (
+        "+0 < [ect0] S 0:0(0) win 1\n"
+        "+0 > (tos 0x2, flowlabel 0x12345) S. 0:0(0) ack 1\n"
+        "+0 < [ttl 5] . 1:1(0) ack 1 win 1\n"
+    )
+    specs = [e.action for e in parse_script(text).events]
+    fields = [(s.ecn, s.tos, s.flow_label, s.ttl) for s in specs]  # type: ignore[union-attr]
+    assert fields == [("ect0", None, None, None), (None, 2, 0x12345, None), (None, None, None, 5)]
+    with pytest.raises(ScriptError, match="tos 256 is out of range"):
+        parse_script("+0 < [tos 0x100] S 0:0(0) win 1\n")
+    with pytest.raises(ScriptError, match="expected an ECN codepoint, tos, flowlabel or ttl"):
+        parse_script("+0 < [hoplimit 3] S 0:0(0) win 1\n")
+
+
+@pytest.mark.parametrize(
+    ("fields", "difference"),
+    [
+        ("(tos 0x0)", None),
+        ("[ttl 64]", None),
+        ("(tos 0x0, flowlabel 0x0)", None),
+        ("(tos 0x10)", "IP TOS 0x00 (expected 0x10)"),
+        ("[ttl 63]", "TTL 64 (expected 63)"),
+        ("(tos 0x0, flowlabel 0x1)", "flow label 0x0 (expected 0x1)"),
+    ],
+)
+def test_ip_fields_of_outbound_segments_are_checked(fields: str, difference: str | None) -> None:
+    from synack.conformance.profiles import FREEBSD
+
+    here = Path(__file__).parent
+    text = (here / "scripts" / "passive-open-close.pkt").read_text()
+    text = text.replace("+0.00 > S. 0:0(0)", f"+0.00 > {fields} S. 0:0(0)")
+    assert fields in text
+    result = Runner(parse_script(text, "t.pkt", FREEBSD.defined), FREEBSD).run()
+    if difference is None:
+        assert (result.status, result.message) == ("PASS", "")
+    else:
+        assert result.status == "FAIL" and difference in result.message

@@ -352,3 +352,16 @@ def test_encode_packed_refuses_mixed_families() -> None:
     assert v4 == encode_tcp_packet(ip_address("10.0.0.1"), ip_address("10.0.0.2"), seg)
     v6 = encode_packed(ip_address("fd00::1").packed, ip_address("fd00::2").packed, seg)
     assert v6 == encode_tcp_packet(ip_address("fd00::1"), ip_address("fd00::2"), seg)
+
+
+def test_encode_packed_carries_an_ipv6_flow_label() -> None:
+    from ipaddress import ip_address
+
+    from synack.wire.ip import encode_packed
+    from synack.wire.segment import ACK, Segment
+
+    src, dst = ip_address("2001:db8::1").packed, ip_address("2001:db8::2").packed
+    packet = encode_packed(src, dst, Segment(1, 2, 3, 4, ACK, 5), flow_label=0x12345)
+    assert int.from_bytes(packet[:4], "big") & 0xFFFFF == 0x12345
+    plain = encode_packed(src, dst, Segment(1, 2, 3, 4, ACK, 5))
+    assert int.from_bytes(plain[:4], "big") & 0xFFFFF == 0

@@ -65,7 +65,7 @@ from synack.wire.icmp import (
     PROTOCOL_UNREACHABLE,
     icmp_error,
 )
-from synack.wire.ip import encode_packed
+from synack.wire.ip import DEFAULT_TTL, encode_packed
 from synack.wire.segment import (
     ACK,
     CE,
@@ -585,6 +585,7 @@ class Runner(FastOpenCalls):
             differences.append(f"urg {seg.urgent} (expected {spec.urgent})")
         if spec.ecn is not None and seg.ecn not in _ECN_CODEPOINTS[spec.ecn]:
             differences.append(f"IP ECN field {_ECN_NAMES[seg.ecn]} (expected {spec.ecn})")
+        differences.extend(_ip_field_differences(spec, seg))
         actual_ts = next((o for o in seg.options if isinstance(o, Timestamps)), None)
         if spec.options != (OptionSpec("..."),):
             expected = self._outbound_options(spec.options or (), actual_ts, event)
@@ -673,7 +674,13 @@ class Runner(FastOpenCalls):
         )  # fmt: skip
         if spec.ecn is not None:
             segment.ecn = _ECN_CODEPOINTS[spec.ecn][0]
-        packet = encode_packed(self.remote_packed, self.local_packed, segment)
+        if spec.tos is not None:
+            segment.ecn = spec.tos & 3  # the DSCP bits change nothing TCP does
+        packet = encode_packed(
+            self.remote_packed, self.local_packed, segment,
+            ttl=spec.ttl if spec.ttl is not None else DEFAULT_TTL,
+            flow_label=spec.flow_label or 0,
+        )  # fmt: skip
         self.host.receive_packet(packet, self.now)
         self._collect()
         for sock in self.sockets.values():
@@ -2056,6 +2063,20 @@ def _icmp_type_code(spec: IcmpSpec, ip_version: int, event: Event) -> tuple[int,
             event.line, f"icmp {spec.kind} {spec.code or ''} is not known over IPv{ip_version}"
         )
     return found
+
+
+def _ip_field_differences(spec: PacketSpec, seg: Segment) -> list[str]:
+    """The IP header fields a '>' line states, against what the Host sends: no
+    DSCP of its own (the TOS byte is its ECN field), TTL / hop limit 64, no
+    IPv6 flow label."""
+    differences = []
+    if spec.tos is not None and spec.tos != seg.ecn:
+        differences.append(f"IP TOS 0x{seg.ecn:02x} (expected 0x{spec.tos:02x})")
+    if spec.ttl is not None and spec.ttl != DEFAULT_TTL:
+        differences.append(f"TTL {DEFAULT_TTL} (expected {spec.ttl})")
+    if spec.flow_label is not None and spec.flow_label != 0:
+        differences.append(f"flow label 0x0 (expected 0x{spec.flow_label:x})")
+    return differences
 
 
 def _simple_option(spec: OptionSpec, event: Event) -> Option:

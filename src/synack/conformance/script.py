@@ -83,6 +83,11 @@ class PacketSpec:
     urgent: int | None = None
     options: tuple[OptionSpec, ...] | None = None  # None: not written
     ecn: str | None = None  # "[noecn]", "[ect0]"...: the IP ECN field
+    # the IP header fields written in [...] or (...): the whole TOS / traffic
+    # class byte (``[tos 0x10]``), the IPv6 flow label, the TTL / hop limit
+    tos: int | None = None
+    flow_label: int | None = None
+    ttl: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,10 +459,7 @@ def _parse_time(cur: _Cursor) -> TimeSpec:
 def _parse_packet(cur: _Cursor) -> PacketSpec:
     direction = cur.text[cur.pos]
     cur.pos += 1
-    ecn = None
-    m = cur.match(_ECN)
-    if m is not None:
-        ecn = m.group(1)
+    ecn, ip_fields = _parse_ip_info(cur)
     m = cur.match(_FLAGS)
     if m is None:
         raise cur.error(f"expected TCP flags (letters of {_TCP_FLAG_LETTERS})")
@@ -492,7 +494,40 @@ def _parse_packet(cur: _Cursor) -> PacketSpec:
     return PacketSpec(
         direction, flags, start, end, length,
         packet.get("ack"), packet.get("win"), packet.get("urg"), options, ecn,
+        ip_fields.get("tos"), ip_fields.get("flowlabel"), ip_fields.get("ttl"),
     )  # fmt: skip
+
+
+def _parse_ip_info(cur: _Cursor) -> tuple[str | None, dict[str, int]]:
+    """packetdrill's IP fields before the flags, in [...] or (...): an ECN
+    codepoint (noecn, ect0, ect1, ect01, ce) or ``tos 0xNN``, and/or
+    ``flowlabel 0xNNNNN``, or ``ttl N``."""
+    cur.skip()
+    if not (cur.peek("[") or cur.peek("(")):
+        return None, {}
+    at = cur.pos
+    close = "]" if cur.text[cur.pos] == "[" else ")"
+    cur.pos += 1
+    ecn: str | None = None
+    fields: dict[str, int] = {}
+    while True:
+        cur.skip()
+        word_at = cur.pos
+        word = cur.word()
+        if word in ("noecn", "ect0", "ect1", "ect01", "ce") and ecn is None and not fields:
+            ecn = word
+        elif word in ("tos", "flowlabel", "ttl") and word not in fields:
+            fields[word] = cur.number(f"the {word} value")
+        else:
+            raise cur.error("expected an ECN codepoint, tos, flowlabel or ttl", word_at)
+        if cur.take(close):
+            break
+        cur.expect(",", f"',' or '{close}' in the IP fields")
+    limits = {"tos": 0xFF, "flowlabel": 0xFFFFF, "ttl": 0xFF}
+    for name, value in fields.items():
+        if not 0 <= value <= limits[name]:
+            raise cur.error(f"{name} {value} is out of range", at)
+    return ecn, fields
 
 
 def _parse_icmp(cur: _Cursor) -> IcmpSpec:

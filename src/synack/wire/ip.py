@@ -207,12 +207,18 @@ def encode_tcp_packet(
 
 
 def encode_packed(
-    src: bytes, dst: bytes, segment: Segment, ttl: int = DEFAULT_TTL, df: bool = True
+    src: bytes,
+    dst: bytes,
+    segment: Segment,
+    ttl: int = DEFAULT_TTL,
+    df: bool = True,
+    flow_label: int = 0,
 ) -> bytes:
     """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6).
 
     ``df``: set IPv4's Don't Fragment bit (RFC 1191 2: path MTU discovery
     sends every packet with DF); IPv6 routers never fragment (RFC 8200 5).
+    ``flow_label``: IPv6's (RFC 6437); synack sends none.
     """
     tcp = segment.encode(src, dst)
     ecn = segment.ecn
@@ -220,7 +226,8 @@ def encode_packed(
         frag = 0x4000 if df else 0
         return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl, PROTO_TCP, 0, frag, ecn) + tcp
     if len(src) == 16 and len(dst) == 16:
-        return _V6.pack((6 << 28) | (ecn << 20), len(tcp), PROTO_TCP, ttl, src, dst) + tcp
+        first = (6 << 28) | (ecn << 20) | (flow_label & 0xFFFFF)
+        return _V6.pack(first, len(tcp), PROTO_TCP, ttl, src, dst) + tcp
     raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
 
 
