@@ -309,10 +309,10 @@ _LAB_NAME = click.option(
 )  # fmt: skip
 
 
-def _lab(name: str, mtu: int = 1500) -> Lab:
+def _lab(name: str, mtu: int = 1500, offload: bool = False) -> Lab:
     from synack.net.lab import Lab
 
-    return Lab(name=name, mtu=mtu)
+    return Lab(name=name, mtu=mtu, offload=offload)
 
 
 @main.group()
@@ -418,7 +418,16 @@ def _impairment(text: str | None) -> LinkConfig | None:
         raise click.BadParameter(str(exc), param_hint="--impair") from None
 
 
-_PCAP = click.option("--pcap", type=OutputFile(), help="Write the packets here.")
+_PCAP = click.option(
+    "--pcap", type=OutputFile(),
+    help="Write the packets here: as synack handed them to the TUN device and got them "
+    "from it (with --offload, super-segments whole, before the kernel cut them).",
+)  # fmt: skip
+_OFFLOAD = click.option(
+    "--offload", is_flag=True,
+    help="Open the TUN device with a virtio-net header and TSO/checksum offloads: "
+    "super-segments of up to 64 KB both ways (plain packets, said once, if the kernel refuses).",
+)  # fmt: skip
 
 
 @main.command()
@@ -458,6 +467,7 @@ _PCAP = click.option("--pcap", type=OutputFile(), help="Write the packets here."
 @_LADDER
 @_PCAP
 @_IMPAIR
+@_OFFLOAD
 def listen(
     port: int,
     mode: str,
@@ -471,6 +481,7 @@ def listen(
     ladder: bool,
     pcap: str | None,
     impair: str | None,
+    offload: bool,
 ) -> None:
     """Serve PORT on synack's lab addresses (10.77.0.2, fd77::2; 10.77.0.3 and
     fd77::3 if another synack process holds those, and so on).
@@ -493,7 +504,7 @@ def listen(
             head_timeout=header_timeout,
             idle_timeout=send_timeout,
         )
-    the_lab = _lab(name)
+    the_lab = _lab(name, offload=offload)
     trace = _live_trace(ladder, pcap)
     err = Console(stderr=True, highlight=False)
 
@@ -517,8 +528,15 @@ def listen(
 @_LADDER
 @_PCAP
 @_IMPAIR
+@_OFFLOAD
 def connect(
-    host: str, port: int, name: str, ladder: bool, pcap: str | None, impair: str | None
+    host: str,
+    port: int,
+    name: str,
+    ladder: bool,
+    pcap: str | None,
+    impair: str | None,
+    offload: bool,
 ) -> None:
     """Connect from synack to HOST:PORT in the lab, like nc: stdin goes to the
     peer (then a FIN), the peer's bytes to stdout.
@@ -540,7 +558,7 @@ def connect(
     link = _impairment(impair)
     try:
         trace = _live_trace(ladder, pcap)
-        status = asyncio.run(open_session(_lab(name), host, port, trace, link))
+        status = asyncio.run(open_session(_lab(name, offload=offload), host, port, trace, link))
     except (LabError, TunError) as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

@@ -29,6 +29,8 @@ from synack.tcp.tracer import Tracer
 from synack.wire.ip import IPAddress
 from synack.wire.segment import SYN, Segment
 
+OFFLOAD_BYTES = 65536  # the most one super-segment carries, as Linux's GSO_MAX_SIZE
+
 
 def lab_stack(
     lab: Lab,
@@ -39,19 +41,29 @@ def lab_stack(
 ) -> tuple[Stack, TunDriver]:
     """Enter the lab, attach to the first free TUN device (:meth:`Lab.attach`)
     and start a Host for that device's addresses, its MSS from the lab's MTU.
-    ``tracer`` is told too (after the live trace, if any)."""
+    ``tracer`` is told too (after the live trace, if any). With
+    ``lab.offload``, the Host's segmentation offload is 64 KB when the device
+    took the offloads, and off (said once on stderr) when the kernel refused."""
     lab.enter()
     place = lab.attach()
+    if place.offload_refused is not None:
+        print(f"synack: {place.offload_refused}: plain packets instead", file=sys.stderr)
+    if config is None:
+        config = TcpConfig(mtu=place.mtu)
+    if lab.offload:
+        config = replace(config, segmentation_offload=OFFLOAD_BYTES if place.offload else 0)
     tracers: list[Tracer] = [
         t for t in (trace.tracer() if trace is not None else None, tracer) if t is not None
     ]
     host = Host(
         [place.v4, place.v6],
-        config if config is not None else TcpConfig(mtu=place.mtu),
+        config,
         tracer=tracers[0] if len(tracers) == 1 else (TeeTracer(tracers) if tracers else None),
     )
     inbound, outbound = impairment(host, impair) if impair is not None else (None, None)
-    driver = TunDriver(host, place.fd, inbound=inbound, outbound=outbound)
+    driver = TunDriver(
+        host, place.fd, inbound=inbound, outbound=outbound, vnet=place.offload, mtu=place.mtu
+    )
     driver.device = place.device
     if trace is not None:
         trace.wrap(driver)

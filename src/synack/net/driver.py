@@ -12,9 +12,12 @@ from collections.abc import Callable
 
 from synack.driver import HostDriver, Impairment
 from synack.host import Host
+from synack.net import vnet
 
 READ_BATCH = 256  # packets read from the device before the Host's output is flushed
 MAX_PACKET = 65536
+# with a virtio-net header: the header, and an IPv6 packet of a 65,535-byte payload
+MAX_VNET_READ = vnet.VNET_HDR_LEN + 40 + 65535
 
 
 class TunDriver(HostDriver):
@@ -24,6 +27,13 @@ class TunDriver(HostDriver):
     ``inbound`` and ``outbound`` put an :class:`~synack.driver.Impairment`
     (say, a simulated link with loss, delay, jitter, reordering, duplication)
     between the device and the Host, for kernels without netem.
+
+    ``vnet``: the device was opened with a virtio-net header and offloads
+    (:func:`synack.net.tun.open_tun_offload`). Each packet read then loses its
+    header (a super-segment's partial checksum completed first), and each
+    packet longer than ``mtu`` (the Host's, by default) goes out asking the
+    kernel to cut it into segments of its connection's SMSS. Callers tapping
+    ``receive`` and ``transmit`` see plain IP packets, super-segments whole.
     """
 
     def __init__(
@@ -33,6 +43,8 @@ class TunDriver(HostDriver):
         loop: asyncio.AbstractEventLoop | None = None,
         inbound: Impairment | None = None,
         outbound: Impairment | None = None,
+        vnet: bool = False,
+        mtu: int | None = None,
     ) -> None:
         self.loop = loop if loop is not None else asyncio.get_running_loop()
         super().__init__(host, self.loop)
@@ -43,6 +55,10 @@ class TunDriver(HostDriver):
         self.impaired = 0  # packets lost on the impaired links
         self.inbound = inbound
         self.outbound = outbound
+        self.vnet = vnet
+        self.mtu = mtu if mtu is not None else host.config.mtu
+        self.largest_in = self.largest_out = 0  # the longest IP packets read and written
+        self.gso_out = 0  # packets handed to the kernel to segment
         self.loop.add_reader(fd, self._readable)
 
     def receive(self, packets: list[bytes]) -> None:
@@ -63,6 +79,9 @@ class TunDriver(HostDriver):
                     self.loop.call_later(max(when - now, 0.0), onward, [copy])
 
     def _readable(self) -> None:
+        if self.vnet:
+            self._readable_vnet()
+            return
         packets = []
         read = os.read
         fd = self.fd
@@ -77,6 +96,65 @@ class TunDriver(HostDriver):
         if packets:
             self.packets_in += len(packets)
             self.receive(packets)
+
+    def _readable_vnet(self) -> None:
+        packets: list[bytes] = []
+        read = os.read
+        fd = self.fd
+        largest = self.largest_in
+        for _ in range(READ_BATCH):
+            try:
+                data = read(fd, MAX_VNET_READ)
+            except BlockingIOError:
+                break
+            except OSError:
+                self.close()
+                return
+            if len(data) <= vnet.VNET_HDR_LEN:
+                continue
+            flags = data[0]
+            if flags & vnet.F_NEEDS_CSUM:
+                header, _ = vnet.parse(data)
+                try:
+                    packet = bytes(
+                        vnet.complete_checksum(
+                            memoryview(data)[vnet.VNET_HDR_LEN :],
+                            header.csum_start,
+                            header.csum_offset,
+                        )
+                    )
+                except ValueError:
+                    continue  # a header pointing outside its packet: the Host never sees it
+            else:
+                packet = data[vnet.VNET_HDR_LEN :]
+            if len(packet) > largest:
+                largest = len(packet)
+            packets.append(packet)
+        self.largest_in = largest
+        if packets:
+            self.packets_in += len(packets)
+            self.receive(packets)
+
+    def _framed(self, packet: bytes) -> bytes:
+        """``packet`` behind its virtio-net header: a plain one, or for a packet
+        over the MTU, one asking the kernel to segment it."""
+        if len(packet) > self.largest_out:
+            self.largest_out = len(packet)
+        if len(packet) <= self.mtu:
+            return vnet.PLAIN + packet
+        version = packet[0] >> 4
+        if version == 4:
+            start = (packet[0] & 0x0F) * 4
+            key = packet[12:20] + packet[start : start + 4]
+        else:
+            start = 40
+            key = packet[8:40] + packet[start : start + 4]
+        conn = self.host.connections.get(key)
+        # SMSS; for a connection gone already, the MTU's worth
+        tcp_header = (packet[start + 12] >> 4) * 4
+        size = conn.mss_payload() if conn is not None else self.mtu - start - tcp_header
+        self.gso_out += 1
+        return vnet.gso_packet(packet, max(size, 1))
 
     def transmit(self, packets: list[bytes]) -> None:
         if self.outbound is not None:
@@ -95,9 +173,10 @@ class TunDriver(HostDriver):
     def _write(self, packets: list[bytes]) -> None:
         write = os.write
         fd = self.fd
+        framed = self._framed if self.vnet else None
         for i, packet in enumerate(packets):
             try:
-                write(fd, packet)
+                write(fd, packet if framed is None else framed(packet))
             except BlockingIOError:
                 self._backlog = packets[i:]
                 self.loop.add_writer(fd, self._writable)

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from synack.net.tun import TunBusy, open_tun
+from synack.net.tun import TunBusy, open_tun, open_tun_offload
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/var/run/netns"
@@ -46,6 +46,9 @@ class Attachment:
     v4: IPv4Address
     v6: IPv6Address
     mtu: int
+    # opened with a virtio-net header and TSO/checksum offloads (Lab.offload)
+    offload: bool = False
+    offload_refused: str | None = None  # why not, when the lab asked and the kernel said no
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,9 @@ class Lab:
     kernel_v6: IPv6Address = KERNEL_V6
     synack_v6: IPv6Address = SYNACK_V6
     mtu: int = 1500
+    # attach with a virtio-net header and segmentation offload (TSO/GSO both
+    # ways), falling back to plain packets if the kernel refuses
+    offload: bool = False
 
     @property
     def exists(self) -> bool:
@@ -189,12 +195,18 @@ class Lab:
         slot's TUN device; slot 0's is ``lab up``'s, a later one is created
         here, given the lab's MTU, and the kernel routes the slot's addresses
         to it. The device of a slot above 0 vanishes when the process closes it
-        (or exits)."""
+        (or exits). With :attr:`offload`, the device is opened with a
+        virtio-net header and offloads if the kernel allows it
+        (``Attachment.offload``; else ``offload_refused`` says why)."""
         mtu = self.device_mtu()
         for slot in range(MAX_SLOTS):
             device = self.slot_device(slot)
+            refused = None
             try:
-                fd = open_tun(device)
+                if self.offload:
+                    fd, refused = open_tun_offload(device)
+                else:
+                    fd = open_tun(device)
             except TunBusy:
                 continue
             v4, v6 = self.slot_addresses(slot)
@@ -210,7 +222,8 @@ class Lab:
                 except LabError:
                     os.close(fd)
                     raise
-            return Attachment(fd, slot, device, v4, v6, mtu)
+            offload = self.offload and refused is None
+            return Attachment(fd, slot, device, v4, v6, mtu, offload, refused)
         raise LabError(f"all {MAX_SLOTS} synack slots of lab {self.name} are in use")
 
     def ip_batch(self, commands: list[str]) -> None:

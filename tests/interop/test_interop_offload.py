@@ -1,0 +1,94 @@
+"""Segmentation offload on the TUN device (``synack listen --offload``): the
+device opened with a virtio-net header, the kernel's TSO super-segments read
+whole (their checksums completed) and synack's super-segments written for the
+kernel to cut. 4 MB echoed to a kernel client over IPv4 and IPv6 at MTU 1500,
+every byte checked; the pcap (what synack handed the device and got from it)
+holds packets longer than the MTU both ways. With the kernel refusing the
+offloads (simulated), synack says so once and sends plain packets."""
+
+from __future__ import annotations
+
+import struct
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from _interop import HERE, Proc, kernel_peer, synack
+
+from synack.net.lab import Lab
+
+pytestmark = pytest.mark.interop
+
+SIZE = 4 * 1000 * 1000
+MTU = 1500
+TIMEOUT = 90.0
+REFUSED = HERE / "_synack_offload_refused.py"
+
+
+@pytest.fixture(scope="module")
+def lab(lab_factory: Callable[..., Lab]) -> Lab:
+    return lab_factory(mtu=MTU)
+
+
+def pcap_packets(path: Path) -> list[bytes]:
+    """The raw IP packets of a libpcap file (LINKTYPE_RAW)."""
+    data = path.read_bytes()
+    magic = struct.unpack_from("<I", data)[0]
+    order = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    packets, at = [], 24
+    while at + 16 <= len(data):
+        _, _, caplen, _ = struct.unpack_from(order + "IIII", data, at)
+        packets.append(data[at + 16 : at + 16 + caplen])
+        at += 16 + caplen
+    return packets
+
+
+def source(packet: bytes) -> bytes:
+    return packet[12:16] if packet[0] >> 4 == 4 else packet[8:24]
+
+
+def echo_through(
+    procs: Callable[..., Proc], lab: Lab, version: int, port: int, pcap: Path, argv: list[str]
+) -> Proc:
+    server = procs([*argv, "listen", str(port), "--echo", "--count", "1", "--name", lab.name,
+                    "--offload", "--pcap", str(pcap)])  # fmt: skip
+    server.wait_for(r"synack serves", stream="err")
+    client = procs(kernel_peer(lab, "echo-client", lab.synack_address(version), port, SIZE))
+    assert client.wait(TIMEOUT) == 0, client.describe()
+    sent = client.wait_for(r"^sent (\w+)").group(1)
+    received = client.wait_for(r"^received (\d+) (\w+)")
+    assert (int(received.group(1)), received.group(2)) == (SIZE, sent), client.describe()
+    assert server.wait(TIMEOUT) == 0, server.describe()
+    return server
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_offload_echo_4mb_both_ways(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path, version: int
+) -> None:
+    pcap = tmp_path / "offload.pcap"
+    server = echo_through(procs, lab, version, 7100 + version, pcap, synack())
+    assert "refused" not in server.err and "no virtio-net" not in server.err, server.describe()
+    packets = pcap_packets(pcap)
+    ours = lab.synack_address(version).packed
+    into = [len(p) for p in packets if p[0] >> 4 == version and source(p) != ours]
+    out = [len(p) for p in packets if p[0] >> 4 == version and source(p) == ours]
+    # the kernel's TSO super-segments came through whole: the device has the header
+    assert max(into) > MTU, f"largest packet from the kernel: {max(into)}"
+    # and synack's own super-segments went to the kernel to be cut
+    assert max(out) > MTU, f"largest packet from synack: {max(out)}"
+    assert max(into + out) <= 65535 + 40
+
+
+def test_offload_refused_falls_back_to_plain_packets(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path
+) -> None:
+    pcap = tmp_path / "plain.pcap"
+    server = echo_through(procs, lab, 4, 7110, pcap, [sys.executable, "-u", str(REFUSED)])
+    said = server.err
+    assert said.count("offloads refused") == 1, server.describe()
+    assert "plain packets instead" in said, server.describe()
+    packets = pcap_packets(pcap)
+    assert packets
+    assert max(len(p) for p in packets) <= MTU
