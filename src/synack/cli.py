@@ -245,7 +245,12 @@ _BENCH_GROUPS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "
 )
 @click.option("--quick", is_flag=True, help="Reduced sizes, for a smoke run (well under 30 s).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
-def bench(which: str, quick: bool, as_json: bool) -> None:
+@click.option(
+    "--mtu", "mtus", type=click.IntRange(1280, 65535), multiple=True, metavar="MTU",
+    help="With tun: the lab's MTU (repeatable; default 65535). Each is measured "
+    "without offloads and with them (virtio-net header, TSO, 64 KB super-segments).",
+)  # fmt: skip
+def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None:
     """Measure the engine in memory: lifecycles/s, bulk MB/s, bytes per connection.
 
     WHICH picks one group (lifecycle, bulk, memory, reassembly, kernel, sim,
@@ -253,8 +258,9 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
     one-byte segments at every other byte and then completes them; sim runs
     10,000 connections at once on the simulated network; tun (root only)
     measures synack against the kernel's TCP through a TUN device in a lab of
-    its own; analyze makes a capture of about a million packets with the
-    simulator and times `synack analyze` on it against tshark's TCP analysis.
+    its own, at each --mtu without offloads and with them; analyze makes a
+    capture of about a million packets with the simulator and times `synack
+    analyze` on it against tshark's TCP analysis.
     Progress goes to stderr; the figures, their targets and the ratios (>= 1
     meets the target) go to stdout. synack runs in this process on a virtual
     clock; the kernel reference it is compared with runs over 127.0.0.1 only.
@@ -280,7 +286,7 @@ def bench(which: str, quick: bool, as_json: bool) -> None:
                 tasks[label] = bar.add_task(label, total=1.0)
             bar.update(tasks[label], completed=fraction)  # type: ignore[arg-type]
 
-        results = benchmarks.run(which, quick=quick, progress=progress)
+        results = benchmarks.run(which, quick=quick, progress=progress, tun_mtus=mtus or (65535,))
 
     if as_json:
         sys.stdout.write(json.dumps(benchmarks.to_json(results), indent=2) + "\n")

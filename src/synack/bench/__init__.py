@@ -74,9 +74,15 @@ QUICK = Sizes(
 )  # fmt: skip
 
 
-def run(which: str = "all", quick: bool = False, progress: Progress = no_progress) -> list[Result]:
+def run(
+    which: str = "all",
+    quick: bool = False,
+    progress: Progress = no_progress,
+    tun_mtus: tuple[int, ...] = (65535,),
+) -> list[Result]:
     """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``reassembly``,
-    ``kernel``, ``sim``, ``tun``) or ``all`` (every one but ``tun``, which needs root)."""
+    ``kernel``, ``sim``, ``tun``) or ``all`` (every one but ``tun``, which needs root).
+    ``tun`` measures each of ``tun_mtus`` without offloads and with them."""
     if which != "all" and which not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
     sizes = QUICK if quick else FULL
@@ -98,10 +104,12 @@ def run(which: str = "all", quick: bool = False, progress: Progress = no_progres
     if which == "tun":  # needs root and a lab of its own: never part of "all"
         from synack.bench.tun import bench_tun
 
-        if quick:
-            results.append(bench_tun(10_000_000, 300, progress=progress))
-        else:
-            results.append(bench_tun(progress=progress))
+        for mtu in tun_mtus:
+            for offload in (False, True):
+                if quick:
+                    results.append(bench_tun(10_000_000, 300, mtu, progress, offload))
+                else:
+                    results.append(bench_tun(mtu=mtu, progress=progress, offload=offload))
     if which == "analyze":  # needs tshark and makes a big capture: never part of "all"
         from synack.bench.analyze import bench_analyze
 

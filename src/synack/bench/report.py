@@ -59,15 +59,19 @@ def kernel_lines(results: list[Result]) -> list[str]:
 
 
 def tun_lines(results: list[Result]) -> list[str]:
-    """The TUN figures as fractions of what Python alone reads from the device."""
-    tun = next((r for r in results if isinstance(r, TunResult)), None)
-    if tun is None:
-        return []
-    heading = (
-        f"\nin a lab with MTU {tun.mtu}; Python alone reads the same TUN device at "
-        f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
-    )
-    return _ratio_lines(heading, tun.ceiling_fractions())
+    """The TUN figures as fractions of what Python alone reads from the device,
+    for each MTU and offload setting measured."""
+    lines = []
+    for tun in results:
+        if not isinstance(tun, TunResult):
+            continue
+        refused = f" (offload refused: {tun.offload_refused})" if tun.offload_refused else ""
+        heading = (
+            f"\nin a lab with {tun.label}{refused}; Python alone reads the same TUN device at "
+            f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
+        )
+        lines += _ratio_lines(heading, tun.ceiling_fractions())
+    return lines
 
 
 def _ratio_lines(heading: str, ratios: dict[str, float]) -> list[str]:

@@ -212,15 +212,24 @@ class TunResult:
     connections_per_second: float
     raw_mb_per_second: float
     raw_packets_per_second: float
+    # the device opened with a virtio-net header and TSO/checksum offloads,
+    # synack's segmentation_offload 64 KB (synack.net.vnet)
+    offload: bool = False
+    offload_refused: str | None = None  # asked for, and why the kernel said no
+
+    @property
+    def label(self) -> str:
+        return f"mtu {self.mtu}, offload {'on' if self.offload else 'off'}"
 
     def figures(self) -> list[Figure]:
+        at = f" ({self.label})"
         return [
-            Figure("tun bulk kernel -> synack", self.to_synack_mb_per_second, "MB/s",
+            Figure("tun bulk kernel -> synack" + at, self.to_synack_mb_per_second, "MB/s",
                    TUN_BULK_TARGET),
-            Figure("tun bulk synack -> kernel", self.from_synack_mb_per_second, "MB/s",
+            Figure("tun bulk synack -> kernel" + at, self.from_synack_mb_per_second, "MB/s",
                    TUN_BULK_TARGET),
-            Figure("tun connections (kernel client)", self.connections_per_second, "conn/s",
-                   TUN_CONNECTIONS_TARGET),
+            Figure("tun connections (kernel client)" + at, self.connections_per_second,
+                   "conn/s", TUN_CONNECTIONS_TARGET),
         ]  # fmt: skip
 
     def ceiling_fractions(self) -> dict[str, float]:

@@ -10,6 +10,12 @@ one run:
   way, close);
 - the raw ceiling: how fast Python alone reads packets from the same TUN
   device while the kernel sends it full-sized UDP datagrams.
+
+With ``offload``, the device is opened with a virtio-net header and TSO and
+checksum offloads (:func:`synack.net.tun.open_tun_offload`), and synack's
+``segmentation_offload`` is 64 KB: the kernel's TSO super-segments come in
+whole, synack's go out for the kernel to cut. If the kernel refuses, the run
+goes on with plain packets and the result says why (``offload_refused``).
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from synack.bench.results import TunResult
 from synack.host import Host
 from synack.net.driver import TunDriver
 from synack.net.lab import Lab
-from synack.net.tun import open_tun
+from synack.net.tun import open_tun, open_tun_offload
+from synack.net.vnet import VNET_HDR_LEN
 from synack.tcp.config import TcpConfig
 
 Progress = Callable[[str, float], None]
 BUFFER = 4 << 20
+OFFLOAD_BYTES = 65536  # synack's super-segments with offload, as Linux's GSO_MAX_SIZE
 PORT_SINK, PORT_ECHO, PORT_KERNEL = 9, 7, 5001
 
 # The kernel's side, run with ``python3 -c`` inside the namespace. Each prints
@@ -94,6 +102,7 @@ def bench_tun(
     connections: int = 2_000,
     mtu: int = 65535,
     progress: Progress | None = None,
+    offload: bool = False,
 ) -> TunResult:
     """Build a lab, measure, remove the lab (see the module docstring)."""
     say = progress or (lambda label, fraction: None)
@@ -101,12 +110,17 @@ def bench_tun(
     lab.up()
     try:
         lab.enter()
-        fd = open_tun(lab.device)
+        refused = None
+        if offload:
+            fd, refused = open_tun_offload(lab.device)
+        else:
+            fd = open_tun(lab.device)
+        vnet = offload and refused is None
         try:
             say("tun: raw read ceiling", 0.0)
-            raw_mbps, raw_pps = _raw_ceiling(lab, fd, mtu)
+            raw_mbps, raw_pps = _raw_ceiling(lab, fd, mtu, VNET_HDR_LEN if vnet else 0)
             say("tun: raw read ceiling", 1.0)
-            figures = asyncio.run(_tcp_figures(lab, fd, mtu, nbytes, connections, say))
+            figures = asyncio.run(_tcp_figures(lab, fd, mtu, nbytes, connections, say, vnet))
         finally:
             os.close(fd)
     finally:
@@ -114,12 +128,15 @@ def bench_tun(
     to_synack, from_synack, per_second = figures
     return TunResult(
         mtu, nbytes, to_synack / 1e6, from_synack / 1e6, connections, per_second,
-        raw_mbps, raw_pps,
+        raw_mbps, raw_pps, vnet, refused,
     )  # fmt: skip
 
 
-def _raw_ceiling(lab: Lab, fd: int, mtu: int, seconds: float = 2.0) -> tuple[float, float]:
-    """Read the TUN device as fast as Python can while the kernel floods it."""
+def _raw_ceiling(
+    lab: Lab, fd: int, mtu: int, header: int = 0, seconds: float = 2.0
+) -> tuple[float, float]:
+    """Read the TUN device as fast as Python can while the kernel floods it
+    (``header``: bytes of virtio-net header before each packet, not counted)."""
     size = min(mtu, 65535) - 28  # one full-sized UDP datagram per packet
     sender = _kernel(lab, _KERNEL_UDP, str(size), str(seconds + 0.5), str(lab.synack_v4))
     poller = select.poll()
@@ -134,7 +151,7 @@ def _raw_ceiling(lab: Lab, fd: int, mtu: int, seconds: float = 2.0) -> tuple[flo
                 continue
             while True:
                 try:
-                    total += len(read(fd, 65536))
+                    total += len(read(fd, 65536 + header)) - header
                 except BlockingIOError:
                     break
                 packets += 1
@@ -149,11 +166,22 @@ def _kernel(lab: Lab, script: str, *args: str) -> subprocess.Popen[bytes]:
 
 
 async def _tcp_figures(
-    lab: Lab, fd: int, mtu: int, nbytes: int, connections: int, say: Progress
+    lab: Lab,
+    fd: int,
+    mtu: int,
+    nbytes: int,
+    connections: int,
+    say: Progress,
+    vnet: bool = False,
 ) -> tuple[float, float, float]:
-    config = TcpConfig(mtu=mtu, recv_buffer=BUFFER, send_buffer=BUFFER)
+    config = TcpConfig(
+        mtu=mtu,
+        recv_buffer=BUFFER,
+        send_buffer=BUFFER,
+        segmentation_offload=OFFLOAD_BYTES if vnet else 0,
+    )
     host = Host([lab.synack_v4, lab.synack_v6], config)
-    driver = TunDriver(host, fd)
+    driver = TunDriver(host, fd, vnet=vnet, mtu=mtu)
     stack = Stack(driver)
     address = str(lab.synack_v4)
 
