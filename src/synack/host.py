@@ -425,11 +425,16 @@ class Host:
     # ------------------------------------------------------------------
     # Driver interface
     # ------------------------------------------------------------------
-    def receive_packet(self, data: bytes | bytearray | memoryview, now: float) -> None:
-        """One IP packet from the network. Malformed packets are counted and dropped."""
+    def receive_packet(
+        self, data: bytes | bytearray | memoryview, now: float, verify: bool = True
+    ) -> None:
+        """One IP packet from the network. Malformed packets are counted and dropped.
+        ``verify`` False: its TCP checksum is not checked (a TUN device with
+        checksum offload hands the kernel's packets over with the checksum
+        left to the device: ``VIRTIO_NET_HDR_F_NEEDS_CSUM``)."""
         self.stats.packets_received += 1
         try:
-            src_packed, dst_packed, seg = parse_tcp_packet(data)
+            src_packed, dst_packed, seg = parse_tcp_packet(data, verify)
         except MalformedPacket as exc:
             if exc.reason == "not-tcp" and self._icmp(data, now):
                 return

@@ -12,6 +12,7 @@ import pytest
 
 from synack.net import vnet
 from synack.wire.checksum import ones_complement_sum, pseudo_header, tcp_checksum
+from synack.wire.errors import MalformedPacket
 from synack.wire.ip import encode_tcp_packet, parse_tcp_packet
 from synack.wire.segment import ACK, Segment
 
@@ -92,3 +93,11 @@ def test_gso_packet_with_cwr_asks_for_ecn() -> None:
 def test_gso_packet_needs_a_size() -> None:
     with pytest.raises(ValueError):
         vnet.gso_packet(packet(V4, bytes(3000)), 0)
+
+
+def test_a_partial_checksum_passes_only_unverified() -> None:
+    whole = bytearray(packet(V4, b"data" * 100))
+    struct.pack_into("!H", whole, 36, 0x1234)  # not the sum: as NEEDS_CSUM leaves it
+    with pytest.raises(MalformedPacket):
+        parse_tcp_packet(whole)
+    assert parse_tcp_packet(whole, verify=False)[2].payload == b"data" * 100

@@ -174,10 +174,14 @@ def decode_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[IPHeader, S
     return header, segment
 
 
-def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes, Segment]:
+def parse_tcp_packet(
+    data: bytes | bytearray | memoryview, verify: bool = True
+) -> tuple[bytes, bytes, Segment]:
     """The per-packet path: packed source and destination and the segment, all checked.
 
     The same checks as :func:`decode_tcp_packet`, without building a header object.
+    ``verify`` False: the TCP checksum is not checked (a device with checksum
+    offload left it to be filled in, for a packet that never left memory).
     """
     fields, src, dst, payload = _split(memoryview(data))
     if len(fields) == 10:
@@ -186,7 +190,7 @@ def parse_tcp_packet(data: bytes | bytearray | memoryview) -> tuple[bytes, bytes
         protocol, ecn = fields[2], (fields[0] >> 20) & 3
     if protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {protocol} is not TCP")
-    segment = Segment.decode(payload, src, dst)
+    segment = Segment.decode(payload, src, dst) if verify else Segment.decode(payload)
     if ecn:
         segment.ecn = ecn
     return src, dst, segment
