@@ -101,3 +101,10 @@ def test_a_partial_checksum_passes_only_unverified() -> None:
     with pytest.raises(MalformedPacket):
         parse_tcp_packet(whole)
     assert parse_tcp_packet(whole, verify=False)[2].payload == b"data" * 100
+
+
+def test_hdr_len_only_asks_nothing_else() -> None:
+    header, rest = vnet.parse(vnet.hdr_len_only(52) + b"IP")
+    assert bytes(rest) == b"IP"
+    assert header == vnet.VnetHeader(hdr_len=52)
+    assert not header.needs_csum and header.gso_type == vnet.GSO_NONE

@@ -17,6 +17,7 @@ from synack.net import vnet
 READ_BATCH = 256  # packets read from the device before the Host's output is flushed
 MAX_PACKET = 65536
 # with a virtio-net header: the header, and an IPv6 packet of a 65,535-byte payload
+_HDR_LEN_ONLY = vnet.hdr_len_only
 MAX_VNET_READ = vnet.VNET_HDR_LEN + 40 + 65535
 
 
@@ -150,7 +151,12 @@ class TunDriver(HostDriver):
         if len(packet) > self.largest_out:
             self.largest_out = len(packet)
         if len(packet) <= self.mtu:
-            return vnet.PLAIN + packet
+            if len(packet) < 4096:
+                return vnet.PLAIN + packet
+            # hdr_len: the kernel copies the headers into the buffer's head and
+            # maps the rest as pages, rather than one 64 KB allocation
+            start = (packet[0] & 0x0F) * 4 if packet[0] >> 4 == 4 else 40
+            return _HDR_LEN_ONLY(start + (packet[start + 12] >> 4) * 4) + packet
         version = packet[0] >> 4
         if version == 4:
             start = (packet[0] & 0x0F) * 4

@@ -35,6 +35,12 @@ _CWR = 0x80
 PLAIN = bytes(VNET_HDR_LEN)  # no offload asked: the packet is complete as it is
 
 
+def hdr_len_only(hdr_len: int) -> bytes:
+    """A header asking nothing of the kernel but saying how long the packet's
+    headers are (so the kernel copies those, and maps the rest as pages)."""
+    return VNET_HDR.pack(0, GSO_NONE, hdr_len, 0, 0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class VnetHeader:
     flags: int = 0
