@@ -259,6 +259,9 @@ class Host:
         # Keys of the connections that send IPv4 without DF (no PMTUD, or a path
         # MTU under the floor: tcp/icmp.py); usually empty
         self._no_df: set[Key] = set()
+        # set by a driver whose device has checksum offload (net/driver.py):
+        # packets longer than this go with a partial TCP checksum
+        self.partial_checksum_above: int | None = None
         # A driver's hook, called when a user call (send, close, connect...) gives
         # a quiet host output to send, so a driver of many hosts need not poll them.
         self.on_output: Callable[[Host], None] | None = None
@@ -526,14 +529,21 @@ class Host:
         return out
 
     def packets_to_send(self, now: float) -> list[bytes]:
-        """Every packet due now, encoded with IP headers and checksums."""
+        """Every packet due now, encoded with IP headers and checksums (with
+        ``partial_checksum_above`` set, a longer packet's TCP checksum holds
+        only the pseudo-header's sum, for the device to finish)."""
         no_df = self._no_df
-        if not no_df:
+        above = self.partial_checksum_above
+        if not no_df and above is None:
             return [encode_packed(src, dst, seg) for src, dst, seg in self.segments_to_send(now)]
         pack = _PORTS.pack
         return [
             encode_packed(
-                src, dst, seg, df=src + dst + pack(seg.src_port, seg.dst_port) not in no_df
+                src,
+                dst,
+                seg,
+                df=not no_df or src + dst + pack(seg.src_port, seg.dst_port) not in no_df,
+                partial_above=above,
             )
             for src, dst, seg in self.segments_to_send(now)
         ]

@@ -13,7 +13,7 @@ import pytest
 from synack.net import vnet
 from synack.wire.checksum import ones_complement_sum, pseudo_header, tcp_checksum
 from synack.wire.errors import MalformedPacket
-from synack.wire.ip import encode_tcp_packet, parse_tcp_packet
+from synack.wire.ip import encode_packed, encode_tcp_packet, parse_tcp_packet
 from synack.wire.segment import ACK, Segment
 
 V4 = (ip_address("10.77.0.2"), ip_address("10.77.0.1"))
@@ -108,3 +108,25 @@ def test_hdr_len_only_asks_nothing_else() -> None:
     assert bytes(rest) == b"IP"
     assert header == vnet.VnetHeader(hdr_len=52)
     assert not header.needs_csum and header.gso_type == vnet.GSO_NONE
+
+
+@pytest.mark.parametrize("addresses", [V4, V6])
+def test_encode_packed_leaves_a_long_packets_checksum_to_the_device(
+    addresses: tuple[object, object],
+) -> None:
+    seg = Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK, window=9,
+                  payload=bytes(range(256)) * 40)  # fmt: skip
+    src, dst = addresses[0].packed, addresses[1].packed  # type: ignore[attr-defined]
+    whole = encode_packed(src, dst, seg)
+    partial = encode_packed(src, dst, seg, partial_above=1500)
+    start = 20 if len(src) == 4 else 40
+    assert partial != whole
+    assert partial[: start + 16] == whole[: start + 16]
+    assert partial[start + 18 :] == whole[start + 18 :]
+    assert bytes(vnet.complete_checksum(partial, start, 16)) == whole
+    # as gso_packet would frame it: the field already holds the pseudo-header's sum
+    assert vnet.gso_packet(partial, 1448) == vnet.gso_packet(whole, 1448)
+    # a packet within the limit keeps its whole checksum
+    short = Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK, window=9,
+                    payload=b"x" * 1400)  # fmt: skip
+    assert encode_packed(src, dst, short, partial_above=1500) == encode_packed(src, dst, short)

@@ -10,7 +10,13 @@ import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from synack.wire.checksum import PROTO_TCP, internet_checksum
+from synack.wire.checksum import (
+    PROTO_TCP,
+    internet_checksum,
+    ones_complement_sum,
+    pseudo_header,
+    tcp_checksum,
+)
 from synack.wire.errors import MalformedPacket
 from synack.wire.segment import Segment
 
@@ -217,14 +223,27 @@ def encode_packed(
     ttl: int = DEFAULT_TTL,
     df: bool = True,
     flow_label: int = 0,
+    partial_above: int | None = None,
 ) -> bytes:
     """``encode_tcp_packet`` for packed addresses: 4 bytes each (IPv4) or 16 (IPv6).
 
     ``df``: set IPv4's Don't Fragment bit (RFC 1191 2: path MTU discovery
     sends every packet with DF); IPv6 routers never fragment (RFC 8200 5).
     ``flow_label``: IPv6's (RFC 6437); synack sends none.
+    ``partial_above``: a packet longer than this many bytes carries only the
+    pseudo-header's sum in its TCP checksum field, for a device with checksum
+    offload to finish (as a NIC doing TSO expects); shorter ones, the whole
+    checksum.
     """
-    tcp = segment.encode(src, dst)
+    if partial_above is not None and len(segment.payload) + 100 > partial_above:
+        tcp = segment.encode()
+        if len(tcp) + (V4_HEADER_LEN if len(src) == 4 else V6_HEADER_LEN) > partial_above:
+            check = ones_complement_sum(pseudo_header(src, dst, len(tcp)))
+        else:
+            check = tcp_checksum(src, dst, tcp)
+        tcp = tcp[:16] + _CHECKSUM.pack(check) + tcp[18:]
+    else:
+        tcp = segment.encode(src, dst)
     ecn = segment.ecn
     if len(src) == 4 and len(dst) == 4:
         frag = 0x4000 if df else 0
