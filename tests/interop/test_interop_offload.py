@@ -55,10 +55,11 @@ def echo_through(
     port: int,
     pcap: Path | None,
     argv: list[str],
+    more: tuple[str, ...] = (),
 ) -> Proc:
     traced = ["--pcap", str(pcap)] if pcap is not None else []
     server = procs([*argv, "listen", str(port), "--echo", "--count", "1", "--name", lab.name,
-                    "--offload", *traced])  # fmt: skip
+                    "--offload", *traced, *more])  # fmt: skip
     server.wait_for(r"synack serves", stream="err")
     client = procs(kernel_peer(lab, "echo-client", lab.synack_address(version), port, SIZE))
     assert client.wait(TIMEOUT) == 0, client.describe()
@@ -76,6 +77,16 @@ def test_offload_echo_4mb_both_ways_untraced(
     """Nothing taps the driver: the kernel's partial checksums go to the Host unchecked."""
     server = echo_through(procs, lab, version, 7120 + version, None, synack())
     assert "refused" not in server.err and "no virtio-net" not in server.err, server.describe()
+
+
+def test_offload_echo_4mb_through_an_impaired_link(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path
+) -> None:
+    """An impairment between the device and synack sees complete checksums and
+    whole super-segments both ways; lost ones are sent again."""
+    more = ("--impair", "loss=1%,delay=2ms")
+    server = echo_through(procs, lab, 4, 7130, None, synack(), more)
+    assert "refused" not in server.err, server.describe()
 
 
 @pytest.mark.parametrize("version", [4, 6])
