@@ -2,19 +2,24 @@
 device opened with a virtio-net header, the kernel's TSO super-segments read
 whole (their checksums completed) and synack's super-segments written for the
 kernel to cut. 4 MB echoed to a kernel client over IPv4 and IPv6 at MTU 1500,
-every byte checked; the pcap (what synack handed the device and got from it)
-holds packets longer than the MTU both ways. With the kernel refusing the
-offloads (simulated), synack says so once and sends plain packets."""
+every byte checked, with and without a pcap (with one, checksums are
+completed for the tap; without, partial ones are left to the kernel and
+unchecked by the Host) and through an impaired link; the pcap (what synack
+handed the device and got from it) holds packets longer than the MTU both
+ways. ``synack connect --offload`` uploads 4 MB to a kernel sink. With the
+kernel refusing the offloads (simulated), synack says so once and sends
+plain packets."""
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _interop import HERE, Proc, kernel_peer, synack
+from _interop import HERE, Proc, file_sha256, kernel_peer, synack
 
 from synack.net.lab import Lab
 
@@ -118,3 +123,28 @@ def test_offload_refused_falls_back_to_plain_packets(
     packets = pcap_packets(pcap)
     assert packets
     assert max(len(p) for p in packets) <= MTU
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_offload_client_uploads_4mb_to_kernel_sink(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path, version: int
+) -> None:
+    """``synack connect --offload``: synack's super-segments as a client, the
+    sink's hash of every byte."""
+    data = tmp_path / "upload.bin"
+    data.write_bytes(os.urandom(SIZE))
+    port = 9100 + version
+    address = str(lab.kernel_address(version))
+    sink = procs(kernel_peer(lab, "sink", address, port))
+    sink.wait_for(r"^ready")
+    pcap = tmp_path / "upload.pcap"
+    client = procs(
+        synack("connect", address, port, "--name", lab.name, "--offload", "--pcap", pcap),
+        stdin=data,
+    )
+    assert client.wait(TIMEOUT) == 0, client.describe()
+    expected = f"received {SIZE} {file_sha256(data)}"
+    assert sink.wait(TIMEOUT) == 0, sink.describe()
+    assert sink.out.decode().splitlines()[-1] == expected
+    assert client.out.decode().strip() == expected
+    assert max(len(p) for p in pcap_packets(pcap)) > MTU
