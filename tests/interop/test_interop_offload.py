@@ -148,3 +148,23 @@ def test_offload_client_uploads_4mb_to_kernel_sink(
     assert sink.out.decode().splitlines()[-1] == expected
     assert client.out.decode().strip() == expected
     assert max(len(p) for p in pcap_packets(pcap)) > MTU
+
+
+def test_a_plain_process_after_an_offloading_one_gets_plain_packets(
+    procs: Callable[..., Proc], lab: Lab, tmp_path: Path
+) -> None:
+    """synack0 is persistent and keeps the offloads the last process turned on:
+    a process without --offload turns them off, or the kernel's super-segments
+    would reach it unmarked, their checksums unfinished."""
+    echo_through(procs, lab, 4, 7140, tmp_path / "first.pcap", synack())
+    assert max(len(p) for p in pcap_packets(tmp_path / "first.pcap")) > MTU
+    pcap = tmp_path / "plain.pcap"
+    server = procs(synack("listen", 7141, "--echo", "--count", 1, "--name", lab.name,
+                          "--pcap", pcap))  # fmt: skip
+    server.wait_for(r"synack serves", stream="err")
+    client = procs(kernel_peer(lab, "echo-client", lab.synack_v4, 7141, SIZE))
+    assert client.wait(TIMEOUT) == 0, client.describe()
+    sent = client.wait_for(r"^sent (\w+)").group(1)
+    assert client.wait_for(r"^received (\d+) (\w+)").groups() == (str(SIZE), sent)
+    assert server.wait(TIMEOUT) == 0, server.describe()
+    assert max(len(p) for p in pcap_packets(pcap)) <= MTU
