@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address, ip_address
 
-from synack.net.tun import TunBusy, open_tun, open_tun_offload
+from synack.net.tun import TunBusy, open_tun, open_tun_offload, wait_running
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/var/run/netns"
@@ -223,6 +223,7 @@ class Lab:
                     os.close(fd)
                     raise
             offload = self.offload and refused is None
+            wait_running(device)  # the kernel's answers go out only once it is
             return Attachment(fd, slot, device, v4, v6, mtu, offload, refused)
         raise LabError(f"all {MAX_SLOTS} synack slots of lab {self.name} are in use")
 

@@ -14,7 +14,9 @@ import contextlib
 import errno
 import fcntl
 import os
+import socket
 import struct
+import time
 
 from synack.net.vnet import VNET_HDR_LEN
 
@@ -65,6 +67,28 @@ def open_tun(name: str, flags: int = 0) -> int:
         with contextlib.suppress(OSError):
             fcntl.ioctl(fd, TUNSETOFFLOAD, 0)
     return fd
+
+
+SIOCGIFFLAGS = 0x8913
+IFF_RUNNING = 0x40
+
+
+def wait_running(name: str, timeout: float = 2.0) -> bool:
+    """Wait (at most ``timeout`` seconds) until the kernel counts device ``name``
+    as running. Attaching turns the carrier on, but the kernel applies that
+    later, from its link-watch work: until then the device has no queueing
+    discipline and what the kernel sends through it (an answer to our first
+    SYN) is dropped. Returns whether it came up in time."""
+    request = _IFREQ.pack(name.encode(), 0)
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        while True:
+            flags = _IFREQ.unpack(fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+            if flags & IFF_RUNNING:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.001)
 
 
 def _offload_ioctls(fd: int) -> None:
