@@ -239,9 +239,12 @@ def _analyze(
     try:
         for index, path in enumerate(paths):
             table.file_index = index
+            # the text of segments only matters to a connection that keeps its records
+            text = keep_all or selection.any()
             for seg in read_segments(
-                path, ignore_checksums=ignore_checksums, stats=stats, shard=shard
-            ):
+                path, ignore_checksums=ignore_checksums, stats=stats, shard=shard,
+                keep_payload=text,
+            ):  # fmt: skip
                 if table.t0 is None:  # the capture's first TCP record, whoever's shard it is in
                     table.t0 = stats.first_tcp_t
                 segments += 1
