@@ -970,9 +970,13 @@ class Runner(FastOpenCalls):
             actual = int(sock.inq)
         else:
             raise InterpreterError(event.line, f"getsockopt {name} is not emulated")
-        expected = self._value(call.args[3], event)
+        return self._reported(event, f"getsockopt {name}", actual, call.args[3])
+
+    def _reported(self, event: Event, what: str, actual: int, written: Expr) -> tuple[int, None]:
+        """A value a call hands back (getsockopt's, ioctl's) against the script's."""
+        expected = self._value(written, event)
         if actual != expected:
-            raise ScriptFailure(event.line, f"getsockopt {name} gave {actual}, expected {expected}")
+            raise ScriptFailure(event.line, f"{what} gave {actual}, expected {expected}")
         return 0, None
 
     def _maxseg(self, sock: Socket) -> int:
@@ -997,10 +1001,7 @@ class Runner(FastOpenCalls):
             actual = _unsent(conn) if conn is not None else 0
         else:
             raise InterpreterError(event.line, f"ioctl {request} is not emulated")
-        expected = self._value(call.args[2], event)
-        if actual != expected:
-            raise ScriptFailure(event.line, f"ioctl {request} gave {actual}, expected {expected}")
-        return 0, None
+        return self._reported(event, f"ioctl {request}", actual, call.args[2])
 
     def _sys_bind(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
