@@ -179,3 +179,12 @@ def test_ip_fields_of_outbound_segments_are_checked(fields: str, difference: str
         assert (result.status, result.message) == ("PASS", "")
     else:
         assert result.status == "FAIL" and difference in result.message
+
+
+@pytest.mark.parametrize(
+    "expression", ["1+" * 20000 + "1", "(" * 300 + "1" + ")" * 300, "1/0", "2**3"]
+)
+def test_shell_arithmetic_a_script_cannot_abuse(expression: str) -> None:
+    """Deep, huge or forbidden $((...)) is a ShellError naming it, never a crash."""
+    with pytest.raises(ShellError, match="cannot"):
+        emulate(f"sysctl -q net.ipv4.tcp_sack=$(({expression}))", Path("."))

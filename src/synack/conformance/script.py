@@ -376,9 +376,13 @@ def parse_script(
         i += 1
         # A %{ }% block or a backquoted command may span lines: join them; and
         # so may a system call's arguments, until its brackets close.
-        while i < len(lines) and (lines[i][0] in continued or _open_brackets(line) > 0):
-            line += "\n" + lines[i][1]
+        parts, depth = [line], _open_brackets(line)  # (counted line by line: linear)
+        while i < len(lines) and (lines[i][0] in continued or depth > 0):
+            parts.append(lines[i][1])
+            if lines[i][0] not in continued:
+                depth += _open_brackets(lines[i][1])
             i += 1
+        line = "\n".join(parts)
         stripped = line.strip()
         if not stripped:
             continue

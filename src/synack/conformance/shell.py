@@ -122,7 +122,7 @@ def _arith(expression: str) -> int:
     """``$((...))``: integers, + - * / and brackets, as the shell computes them."""
     try:
         return _arith_node(ast.parse(expression.strip(), mode="eval").body)
-    except (SyntaxError, ShellError, ZeroDivisionError):
+    except (SyntaxError, ShellError, ZeroDivisionError, ValueError, RecursionError):
         raise ShellError(f"cannot evaluate $(({expression}))") from None
 
 
