@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Callable
@@ -33,7 +34,29 @@ def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int |
     return value
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# Commands that live in modules of their own, as "module:attribute". They are
+# imported only when named (or listed by --help), so `synack demo` never pays for
+# what they import. To add one, add a line here; keep the names sorted.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class _Commands(click.Group):
+    """The top-level group: the commands below, and those of LAZY_COMMANDS."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = LAZY_COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command), target
+        return command
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="synack")
 def main() -> None:
     """synack: TCP you can watch.
