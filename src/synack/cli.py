@@ -37,7 +37,9 @@ def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int |
 # Commands that live in modules of their own, as "module:attribute". They are
 # imported only when named (or listed by --help), so `synack demo` never pays for
 # what they import. To add one, add a line here; keep the names sorted.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "sweep": "synack.sweep.cli:sweep",
+}
 
 
 class _Commands(click.Group):
