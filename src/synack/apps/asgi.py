@@ -1,0 +1,76 @@
+"""An ASGI app served over synack by uvicorn's own HTTP protocol class.
+
+uvicorn's ``H11Protocol`` is an :class:`asyncio.Protocol`; uvicorn's
+``Server`` hands it to ``loop.create_server``. :func:`serve_asgi` hands the
+same class, made from the same ``uvicorn.Config`` and ``ServerState``, to
+``Stack.create_server`` instead, so uvicorn's unmodified code speaks HTTP
+over synack's TCP (docs/asyncio.md)::
+
+    server = await serve_asgi(stack, app, 8000)   # any ASGI 3 app
+    ...
+    await server.shutdown()
+
+What uvicorn's ``Server`` does besides (signals, the lifespan protocol,
+the Date header's ticker, reloading) is left out: ``lifespan`` is off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
+
+from synack.aio import Server, Stack
+
+
+@dataclass
+class AsgiServer:
+    """A synack Server whose connections are uvicorn's protocol objects."""
+
+    server: Server
+    config: uvicorn.Config
+    state: ServerState
+    app_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total_requests(self) -> int:
+        return self.state.total_requests
+
+    async def shutdown(self, timeout: float = 5.0) -> None:
+        """As uvicorn's ``Server.shutdown``: stop listening, let each connection
+        finish its response and close, then wait for them (at most ``timeout``
+        seconds; then the rest are aborted)."""
+        self.server.close()
+        for connection in list(self.state.connections):
+            connection.shutdown()
+        try:
+            await asyncio.wait_for(self.server.wait_closed(), timeout)
+        except TimeoutError:
+            self.server.abort_clients()
+            await self.server.wait_closed()
+
+
+async def serve_asgi(
+    stack: Stack, app: Any, port: int, host: str | None = None, **options: Any
+) -> AsgiServer:
+    """Serve ``app`` on ``port`` of ``stack`` with uvicorn's HTTP/1.1 protocol
+    class (``http="h11"`` unless ``options`` say otherwise). ``options`` are
+    ``uvicorn.Config``'s; logging is left as it is (``log_config=None``)."""
+    options = {"http": "h11", "lifespan": "off", "log_config": None, **options}
+    config = uvicorn.Config(app, **options)
+    config.load()
+    state = ServerState()
+    state.default_headers = list(config.encoded_headers)
+    app_state: dict[str, Any] = {}
+    protocol_class = config.http_protocol_class
+
+    def protocol() -> asyncio.Protocol:
+        return protocol_class(  # type: ignore[call-arg]
+            config=config, server_state=state, app_state=app_state
+        )
+
+    server = await stack.create_server(protocol, host, port)
+    return AsgiServer(server, config, state, app_state)
