@@ -22,7 +22,7 @@ from websockets.asyncio.server import ServerConnection, serve
 
 from synack.aio import Stack, SynackInfo
 from synack.aio.httpcore_backend import SynackBackend, http_transport
-from synack.apps.asgi import serve_asgi
+from synack.apps.asgi import demo_app, serve_asgi
 from synack.host import Host
 from synack.sim.live import LiveNetwork
 from synack.sim.network import LinkConfig
@@ -46,28 +46,6 @@ def blob(size: int, seed: int = 19) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def blob_app(body: bytes) -> Callable[..., Awaitable[None]]:
-    """An ASGI app: ``/blob`` is ``body``, anything else a 404."""
-
-    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        assert scope["type"] == "http"
-        found = scope["path"] == "/blob"
-        content = body if found else b"not found\n"
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200 if found else 404,
-                "headers": [
-                    (b"content-type", b"application/octet-stream"),
-                    (b"content-length", str(len(content)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": content})
-
-    return app
-
-
 async def _stacks(link: LinkConfig = LOSSY) -> tuple[LiveNetwork, Stack, Stack]:
     net = LiveNetwork(link, seed=19)
     client = Stack(net.add_host(Host("10.0.0.1", CONFIG)))
@@ -80,7 +58,7 @@ def test_httpx_fetches_from_uvicorn_over_a_lossy_link() -> None:
 
     async def main() -> None:
         net, client, server = await _stacks()
-        asgi = await serve_asgi(server, blob_app(body), 8000)
+        asgi = await serve_asgi(server, demo_app({"/blob": body}), 8000)
         transport = http_transport(client, hosts={"server.test": "10.0.0.2"})
         async with httpx.AsyncClient(transport=transport) as http:
             response = await http.get("http://server.test:8000/blob")

@@ -17,6 +17,7 @@ the Date header's ticker, reloading) is left out: ``lifespan`` is off.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,3 +75,35 @@ async def serve_asgi(
 
     server = await stack.create_server(protocol, host, port)
     return AsgiServer(server, config, state, app_state)
+
+
+AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+HELLO = b"hello from uvicorn over synack\n"
+
+
+def demo_app(files: Mapping[str, bytes] | None = None) -> AsgiApp:
+    """A small ASGI app: ``GET /`` says hello, a path of ``files`` gets its bytes,
+    anything else a 404; every response with its Content-Length."""
+    files = dict(files or {})
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        path = scope["path"]
+        body = HELLO if path == "/" else files.get(path)
+        status = 200 if body is not None else 404
+        content = body if body is not None else b"not found\n"
+        kind = b"text/plain" if path == "/" or body is None else b"application/octet-stream"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", kind),
+                    (b"content-length", str(len(content)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+
+    return app
