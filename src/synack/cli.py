@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from synack.conformance.suite import SuiteReport
     from synack.net.lab import Lab, LabProcess
     from synack.scenarios import Outcome
+    from synack.sim.faults import FaultSpec
     from synack.sim.network import LinkConfig
     from synack.trace.records import TraceRecorder
 
@@ -39,6 +40,7 @@ def _isn(ctx: click.Context, param: click.Parameter, value: int | None) -> int |
 # what they import. To add one, add a line here; keep the names sorted.
 LAZY_COMMANDS: dict[str, str] = {
     "sweep": "synack.sweep.cli:sweep",
+    "web": "synack.web.cli:web",
 }
 
 
@@ -65,6 +67,11 @@ def main() -> None:
 
     An RFC 9293 TCP engine in Python. Start with `synack demo`.
     """
+
+
+def _later_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], object]:
+    """_sim_parse(kind), looked up when the option is parsed (it is defined further down)."""
+    return lambda ctx, param, value: _sim_parse(kind)(ctx, param, value)
 
 
 @main.command()
@@ -128,6 +135,20 @@ def main() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Run the scenario in this TOML file instead (docs/scenario-files.md).",
 )
+@click.option(
+    "--drop", "drops", multiple=True, metavar="SPEC", callback=_later_parse("drop"),
+    help="Also drop chosen segments: [c2s:|s2c:]FLAGS:N[-M], as synack simulate "
+    "(repeatable; N counts the segments the two hosts send).",
+)  # fmt: skip
+@click.option(
+    "--delay-segment", "delays", multiple=True, metavar="SPEC", callback=_later_parse("delay"),
+    help="Also delay chosen segments: [c2s:|s2c:]FLAGS:N[-M]:DELAY (repeatable).",
+)  # fmt: skip
+@click.option(
+    "--duplicate-segment", "duplicates", multiple=True, metavar="SPEC",
+    callback=_later_parse("duplicate"),
+    help="Also send chosen segments twice: [c2s:|s2c:]FLAGS:N[-M][:DELAY] (repeatable).",
+)  # fmt: skip
 def demo(
     scenario: str | None,
     list_only: bool,
@@ -143,6 +164,9 @@ def demo(
     delay: float,
     seed: int,
     scenario_file: str | None,
+    drops: tuple[FaultSpec, ...],
+    delays: tuple[FaultSpec, ...],
+    duplicates: tuple[FaultSpec, ...],
 ) -> None:
     """Run a scenario on the simulated network and draw what happened.
 
@@ -157,6 +181,7 @@ def demo(
       synack demo handshake --isn-client 4321
       synack demo lost-final-ack --lang ko
       synack demo close --html close.html --pcap close.pcap
+      synack demo lost-final-ack --drop s2c:F.:1   # lose the server's FIN too
     """
     from synack.scenarios import DEFAULT_SCENARIO, SCENARIOS, Options, run_scenario
 
@@ -185,7 +210,8 @@ def demo(
                 param_hint="SCENARIO",
             )
         chosen = SCENARIOS[name]
-    options = Options(seed, isn_client, isn_server, msl, delay / 1000.0)
+    faults = (*drops, *delays, *duplicates)
+    options = Options(seed, isn_client, isn_server, msl, delay / 1000.0, faults)
     outcome = chosen.run(options) if scenario_file else run_scenario(chosen.name, options)
     if as_json:
         fmt = "json"

@@ -12,28 +12,18 @@ problem is reported as ``FILE: where: what``.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from synack.host import Host
-from synack.scenarios import (
-    SERVER_ADDRESS,
-    SERVER_PORT,
-    Options,
-    Outcome,
-    Scenario,
-    World,
-)
-from synack.sim.network import LinkConfig, segment_matcher
+from synack.scenario_script import Action as ScriptAction
+from synack.scenario_script import Fault as ScriptFault
+from synack.scenario_script import Script, run_script
+from synack.scenarios import Options, Outcome, Scenario
+from synack.sim.network import LinkConfig
 from synack.tcp.config import TcpConfig
-from synack.tcp.connection import Connection
-from synack.tcp.errors import TcpError
-from synack.tcp.events import Connected, DataReceived, EndOfStream
-from synack.wire.segment import Segment
 
 Seconds = Annotated[float, Field(ge=0.0, le=86_400.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -162,10 +152,6 @@ def _tcp_config(settings: dict[str, Any], msl: float) -> TcpConfig:
         raise ScenarioFileError(f"tcp: {exc}") from None
 
 
-def _pattern(size: int) -> bytes:
-    return (bytes(range(256)) * (size // 256 + 1))[:size]
-
-
 def _where(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
@@ -214,104 +200,16 @@ def _links(link: Links) -> tuple[LinkConfig, LinkConfig]:
         raise ScenarioFileError(f"link: {exc}") from None
 
 
-def _with_data(wanted: bool | None) -> Callable[[Segment], bool] | None:
-    """A fault's test of a segment's text: any (None), with text, or without."""
-    if wanted is None:
-        return None
-    return lambda seg: bool(seg.payload) == wanted
-
-
 def _run(spec: ScenarioFile, options: Options) -> Outcome:
-    if spec.seed is not None and options.seed == Options().seed:
-        options = Options(spec.seed, options.isn_client, options.isn_server, options.msl,
-                          options.delay)  # fmt: skip
-    config = _tcp_config(spec.tcp, options.msl)
     c2s, s2c = _links(spec.link)
-    world = World(spec.name, options, config=config, link=c2s)
-    world.net.set_link(world.server, world.client, s2c)
-    world.server_reads_after = spec.server_reads_after
-    sides = {"client": world.client, "server": world.server}
-    for rule in spec.fault:
-        match = segment_matcher(src=sides[rule.sender], flags=rule.flags,
-                                predicate=_with_data(rule.with_data))  # fmt: skip
-        world.net.fault(match, rule.action, nth=rule.nth, count=rule.count, delay=rule.delay)
-    _Application(world, "client", world.client, spec.client)
-    _Application(world, "server", world.server, spec.server)
-    return world.run(limit=spec.duration)
-
-
-class _Application:
-    """One side's script: timed actions on the agenda, event actions on its handler."""
-
-    def __init__(self, world: World, side: str, host: Host, actions: list[Action]) -> None:
-        self.world = world
-        self.side = side
-        self.host = host
-        self.conns: list[Connection] = []
-        self.pending = [a for a in actions if a.on is not None]
-        for action in actions:
-            if action.at is not None:
-                world.at(action.at, self._timed(action))
-        handler = self._on_event
-        if side == "client":
-            world.on_client = handler
-        else:
-            world.on_server = handler
-
-    def _timed(self, action: Action) -> Callable[[float], None]:
-        return lambda now: self._do(action, now)
-
-    def _on_event(self, conn: Connection, event: object) -> None:
-        if conn not in self.conns:
-            self.conns.append(conn)
-        kind = (
-            "connected" if isinstance(event, Connected)
-            else "data" if isinstance(event, DataReceived)
-            else "end-of-stream" if isinstance(event, EndOfStream)
-            else None
-        )  # fmt: skip
-        for action in [a for a in self.pending if a.on == kind]:
-            if action.once:
-                self.pending.remove(action)
-            now = self.world.net.now
-            if action.delay == 0 and kind != "connected":
-                # at once: what it sends leaves with what the event caused (a
-                # reply rides on the ACK of the request)
-                self._do(action, now)
-            else:
-                self.world.at(now + action.delay, self._timed(action))
-
-    def _do(self, action: Action, now: float) -> None:
-        world = self.world
-        if action.action == "connect":
-            conn = self.host.connect((SERVER_ADDRESS, SERVER_PORT), now)
-            self.conns.append(conn)
-            return
-        if action.action == "listen":
-            self.host.listen(SERVER_PORT, now=now)
-            return
-        if not self.conns:
-            return  # nothing to act on (yet): the action does nothing
-        conn = self.conns[-1]
-        try:
-            if action.action == "send":
-                data = (
-                    action.data.encode() if action.data is not None else _pattern(action.bytes or 0)
-                )
-                world.send(conn, data, self.side)
-            elif action.action == "shutdown":
-                conn.shutdown_write(now)
-            elif action.action == "close":
-                conn.close(now)
-            elif action.action == "abort":
-                conn.abort(now)
-            elif action.action == "read":
-                sink = world.client_received if self.side == "client" else world.server_received
-                sink.extend(conn.receive())
-        except TcpError:
-            # the call fails, as it would on a socket (the connection is closing
-            # or gone): the trace shows the user call, the script goes on
-            pass
+    script = Script(
+        spec.name, spec.seed, spec.duration, spec.server_reads_after, c2s, s2c,
+        tuple(spec.tcp.items()),
+        tuple(ScriptAction(**a.model_dump()) for a in spec.client),
+        tuple(ScriptAction(**a.model_dump()) for a in spec.server),
+        tuple(ScriptFault(**f.model_dump()) for f in spec.fault),
+    )  # fmt: skip
+    return run_script(script, options)
 
 
 __all__ = ["ScenarioFile", "ScenarioFileError", "load_scenario"]

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from synack.host import Host
+from synack.sim.faults import FaultSpec
 from synack.sim.network import LinkConfig, Network, segment_matcher
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
@@ -47,6 +48,10 @@ class Options:
     isn_server: int | None = None
     msl: float = 120.0
     delay: float = 0.010
+    # scripted faults on top of the scenario's own (``synack demo --drop``...),
+    # counted over the segments both hosts send, as ``synack simulate`` counts them
+    faults: tuple[FaultSpec, ...] = ()
+    metrics: bool = False  # the recorder samples cwnd and windows (for plots)
 
 
 @dataclass
@@ -88,7 +93,7 @@ class World:
         self.name = name
         self.options = options
         self.config = config if config is not None else TcpConfig(msl=options.msl)
-        self.recorder = TraceRecorder()
+        self.recorder = TraceRecorder(metrics=options.metrics)
         secret = options.seed.to_bytes(16, "big")
         client_isn = options.isn_client if options.isn_client is not None else isn_client
         self.client = Host(
@@ -108,6 +113,9 @@ class World:
         self.net = Network(seed=options.seed, default_link=link or LinkConfig(delay=options.delay))
         self.net.add_host(self.client)
         self.net.add_host(self.server)
+        for spec in options.faults:
+            self.net.fault(spec.matcher([self.client], [self.server]), spec.action,
+                           spec.nth, spec.count, spec.delay)  # fmt: skip
         self.net.taps.append(
             self.recorder.packet_tap({self.client: "client", self.server: "server"})
         )
