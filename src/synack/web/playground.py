@@ -38,7 +38,8 @@ from synack.trace.timeline import Step, Timeline, build_timeline, window_text
 from synack.wire.seq import MASK
 
 COMPOSED = "compose"  # the scenario name of a composed setup
-BULK_BYTES = 64 * 1024  # a run that moves this much one way gets a cwnd plot
+BULK_BYTES = 64 * 1024
+UNSET_SSTHRESH = 1 << 30  # an ssthresh this high was never set by a loss  # a run that moves this much one way gets a cwnd plot
 # the fates of the packets the hosts themselves sent: a fault rule counts only
 # these (not a link's extra copy, nor a packet a scenario injects)
 _SENT_FATES = frozenset(
@@ -297,13 +298,15 @@ def _step(step: Step, absolute: Step, spec: str | None, lang: str, tl: Timeline)
     return item
 
 
-def _cwnd(samples: list[MetricSample]) -> dict[str, list[list[float]]]:
-    """Each sender's (t, cwnd, ssthresh) as it changed, in bytes."""
-    series: dict[str, list[list[float]]] = {}
+def _cwnd(samples: list[MetricSample]) -> dict[str, list[list[float | None]]]:
+    """Each sender's (t, cwnd, ssthresh) as they changed, in bytes; ssthresh is
+    None while it is still the initial "arbitrarily high" value (RFC 5681 3.1)."""
+    series: dict[str, list[list[float | None]]] = {}
     for s in samples:
         points = series.setdefault(s.endpoint, [])
-        if not points or points[-1][1] != s.cwnd or points[-1][2] != min(s.ssthresh, MASK):
-            points.append([round(s.t, 6), s.cwnd, min(s.ssthresh, MASK)])
+        ssthresh = s.ssthresh if s.ssthresh < UNSET_SSTHRESH else None
+        if not points or points[-1][1:] != [s.cwnd, ssthresh]:
+            points.append([round(s.t, 6), s.cwnd, ssthresh])
     return series
 
 

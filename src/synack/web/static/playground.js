@@ -428,7 +428,7 @@
     var series = v.cwnd, names = Object.keys(series).filter(function (n) { return series[n].length; });
     var tmax = 0, ymax = 1;
     names.forEach(function (n) { series[n].forEach(function (p) {
-      tmax = Math.max(tmax, p[0]); ymax = Math.max(ymax, p[1], p[2] < 4294967295 ? p[2] : 0); }); });
+      tmax = Math.max(tmax, p[0]); ymax = Math.max(ymax, p[1], p[2] !== null ? p[2] : 0); }); });
     tmax = Math.max(tmax, 0.001);
     var x = function (s) { return L + (W - L - 10) * s / tmax; };
     var y = function (b) { return H - B - (H - B - T) * Math.min(b, ymax) / ymax; };
@@ -444,7 +444,7 @@
       var pts = series[n], d = "", e = "";
       pts.forEach(function (p, j) {
         d += (j ? " H" + x(p[0]).toFixed(1) + " V" : "M" + x(p[0]).toFixed(1) + ",") + y(p[1]).toFixed(1);
-        if (p[2] < 4294967295) e += (e ? " L" : "M") + x(p[0]).toFixed(1) + "," + y(p[2]).toFixed(1);
+        if (p[2] !== null) e += (e ? " H" + x(p[0]).toFixed(1) + " V" : "M" + x(p[0]).toFixed(1) + ",") + y(p[2]).toFixed(1);
       });
       var colour = colours[n] || "#6b7280";
       svg.appendChild(svgEl("path", {"class": "cwnd", d: d, stroke: colour, "data-endpoint": n, "data-points": String(pts.length)}));
