@@ -77,7 +77,9 @@ def test_each_segment_of_close_dropped_in_turn_is_the_one_the_rerun_drops() -> N
 
 
 def test_the_command_line_of_a_changed_run_prints_its_segments() -> None:
-    view = run(scenario="lost-final-ack", drop="s2c:F.:1", delay="c2s:P.:1:300ms", fault="drop~delay")
+    view = run(
+        scenario="lost-final-ack", drop="s2c:F.:1", delay="c2s:P.:1:300ms", fault="drop~delay"
+    )
     args = command_args(view)
     assert args == ["lost-final-ack", "--drop", "s2c:F.:1", "--delay-segment", "c2s:P.:1:300ms",
                     "--json"]  # fmt: skip

@@ -38,8 +38,8 @@ from synack.trace.timeline import Step, Timeline, build_timeline, window_text
 from synack.wire.seq import MASK
 
 COMPOSED = "compose"  # the scenario name of a composed setup
-BULK_BYTES = 64 * 1024
-UNSET_SSTHRESH = 1 << 30  # an ssthresh this high was never set by a loss  # a run that moves this much one way gets a cwnd plot
+BULK_BYTES = 64 * 1024  # a run that moves this much one way gets a cwnd plot
+UNSET_SSTHRESH = 1 << 30  # an ssthresh this high was never set by a loss
 # the fates of the packets the hosts themselves sent: a fault rule counts only
 # these (not a link's extra copy, nor a packet a scenario injects)
 _SENT_FATES = frozenset(
