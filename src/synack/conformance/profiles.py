@@ -215,6 +215,8 @@ LINUX_SYMBOLS = {
     "TCP_FASTOPEN_CONNECT": 30, "TCP_FASTOPEN_KEY": 33, "TCP_INQ": 36, "TCP_CM_INQ": 36,
     "IP_TOS": 1, "IP_MTU_DISCOVER": 10, "IP_FREEBIND": 15, "IP_PMTUDISC_DONT": 0,
     "IP_PMTUDISC_WANT": 1, "IP_PMTUDISC_DO": 2, "IPV6_TCLASS": 67,
+    "IP_RECVERR": 11, "IPV6_RECVERR": 25, "SO_EE_ORIGIN_ZEROCOPY": 5,
+    "SO_EE_CODE_ZEROCOPY_COPIED": 1,
     "F_GETFL": 3, "F_SETFL": 4, "O_RDWR": 2, "O_NONBLOCK": 0x800,
     "MSG_PEEK": 0x2, "MSG_TRUNC": 0x20, "MSG_DONTWAIT": 0x40, "MSG_EOR": 0x80,
     "MSG_ERRQUEUE": 0x2000, "MSG_NOSIGNAL": 0x4000, "MSG_MORE": 0x8000,
@@ -254,6 +256,9 @@ class Profile:
     # Linux doubles a SO_SNDBUF/SO_RCVBUF value set, and getsockopt reports
     # the doubled value (socket(7)); FreeBSD keeps it as set
     sockbuf_doubled: bool = False
+    # what a write on a socket never connected fails with: Linux's
+    # sk_stream_wait_connect gives EPIPE, FreeBSD ENOTCONN
+    write_unconnected: str = "ENOTCONN"
     # whose struct tcp_info the names in %{ }% follow: "freebsd" or "linux"
     tcp_info: str = "freebsd"
     # Linux's tcp_sendmsg: a write fills buffers ("skbs") of half the peer's
@@ -416,6 +421,7 @@ LINUX = Profile(
     symbols=LINUX_SYMBOLS,
     sockbuf_doubled=True,
     tcp_info="linux",
+    write_unconnected="EPIPE",
     write_in_skbs=True,
     # as google/packetdrill's run_all.py runs its scripts
     modes=(

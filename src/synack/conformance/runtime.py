@@ -39,6 +39,7 @@ from synack.conformance.script import (
 from synack.conformance.shell import Effect, ShellError, emulate
 from synack.conformance.structs import Array, StructError, Value, parse_expr
 from synack.conformance.structs import Struct as StructValue
+from synack.conformance.zerocopy_calls import ZeroCopyCalls
 from synack.host import Host
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
@@ -149,9 +150,7 @@ SYMBOLS = {
 # What the Linux scripts use that synack does not implement, by name: an
 # ERROR saying so (tests/conformance/linux-expected-failures.txt lists them).
 _OUT_OF_SCOPE = {
-    "SO_ZEROCOPY": "zerocopy", "MSG_ZEROCOPY": "zerocopy",
     "SO_TIMESTAMPING": "timestamping (SO_TIMESTAMPING)",
-    "MSG_ERRQUEUE": "the error queue (zerocopy and timestamping notifications)",
     "TCP_MD5SIG": "TCP MD5 signatures (RFC 2385)",
 }  # fmt: skip
 _OUT_OF_SCOPE_CALLS = {
@@ -167,7 +166,9 @@ _RECV_FLAGS = ("MSG_PEEK", "MSG_DONTWAIT")
 _GSO_MAX = 65536 - 1 - 320  # the most one buffer holds (gso_max_size less MAX_TCP_HEADER)
 # MSG_FASTOPEN reaches _send only where fastopen_calls.py found nothing to
 # do: on a socket whose connection is up, it is an ordinary send
-_SEND_FLAGS = ("MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE", "MSG_FASTOPEN")
+_SEND_FLAGS = (
+    "MSG_DONTWAIT", "MSG_EOR", "MSG_NOSIGNAL", "MSG_MORE", "MSG_FASTOPEN", "MSG_ZEROCOPY",
+)  # fmt: skip
 
 # Linux's names for the states (tcpi_state), and the tcp_info fields the
 # engine does not keep, with why.
@@ -229,6 +230,14 @@ class Socket:
     user_mss: int | None = None  # TCP_MAXSEG set
     tail_start: int | None = None  # write_in_skbs: where the last buffer began
     nospace: bool = False  # a write found no room (Linux's SOCK_NOSPACE), until writable
+    # SO_ZEROCOPY and its notifications (zerocopy_calls.py): the next number,
+    # the writes not yet acknowledged (number, end), the error queue's ranges
+    # [low, high], and how many writes completed (each wakes EPOLLET waiters)
+    zerocopy: bool = False
+    zc_next: int = 0
+    zc_sent: list[tuple[int, int]] = field(default_factory=list)
+    zc_queue: list[list[int]] = field(default_factory=list)
+    zc_completions: int = 0
 
 
 @dataclass
@@ -260,6 +269,7 @@ class Interest:
     seen: int = 0  # EPOLLET: the bits ready at the last look
     pending: int = 0  # EPOLLET: bits that became ready since the last report
     received: int | None = None  # EPOLLET: RCV.NXT at the last look (new data wakes)
+    completions: int = 0  # EPOLLET: zerocopy completions at the last look (each wakes)
 
 
 @dataclass
@@ -298,7 +308,7 @@ class RunResult:
     mode: str = ""  # the ip version it ran in
 
 
-class Runner(FastOpenCalls):
+class Runner(FastOpenCalls, ZeroCopyCalls):
     def __init__(self, script: Script, profile: Profile, mode: RunMode | None = None) -> None:
         self.script = script
         self.profile = profile
@@ -746,6 +756,7 @@ class Runner(FastOpenCalls):
         if self.event_end is not None:
             self._check_end(event, self.event_end, when)
         self._check_result(event, call, outcome)
+        self.zerocopy_sent(event, call, outcome[0])
         self._collect()
 
     def _retry_blocked(self) -> None:
@@ -758,6 +769,7 @@ class Runner(FastOpenCalls):
             self.blocked.remove(blocked)
             self._check_end(blocked.event, self._end_time(blocked), self.now)
             self._check_result(blocked.event, blocked.call, outcome)
+            self.zerocopy_sent(blocked.event, blocked.call, outcome[0])
 
     @staticmethod
     def _end_time(blocked: Blocked) -> float:
@@ -859,6 +871,8 @@ class Runner(FastOpenCalls):
         doubled = 2 if self.profile.sockbuf_doubled else 1
         if name in ("SO_REUSEADDR", "SO_MARK", "IP_FREEBIND"):
             pass  # ports are free to reuse, nothing routes by mark, any address binds
+        elif name == "SO_ZEROCOPY":
+            sock.zerocopy = bool(value)
         elif name == "SO_RCVBUF":
             sock.rcvbuf = value * doubled
             self._configure(sock, recv_buffer=value)
@@ -1036,6 +1050,7 @@ class Runner(FastOpenCalls):
             return (-1, "EWOULDBLOCK") if sock.nonblocking else None
         new = self._new_socket(event, call)
         new.config = conn.config
+        new.zerocopy = sock.zerocopy  # socket flags are the listener's (sk_clone_lock)
         new.conn = conn
         new.connected = True
         new.error = self.unaccepted_error.pop(conn, 0)
@@ -1099,8 +1114,10 @@ class Runner(FastOpenCalls):
 
     def _sys_recvmsg(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         sock = self._socket(event, call.args[0])
-        msg = self._msghdr(event, call.args[1])
         flags = self._flags(event, call.args[2])
+        if flags & self.symbols.get("MSG_ERRQUEUE", 0):
+            return self.zerocopy_recvmsg(event, call, sock)
+        msg = self._msghdr(event, call.args[1])
         size = self._iov_length(event, msg)
         outcome = self._receive(event, call, size, flags, None)
         if outcome is None or outcome[0] < 0:
@@ -1213,6 +1230,8 @@ class Runner(FastOpenCalls):
         key = id(event)
         done = self.progress.get(key, 0) if retry else 0
         if not retry:
+            if sock.conn is None:
+                return -1, self.profile.write_unconnected
             failure = self._unusable(sock)
             if failure is not None:
                 return failure
@@ -1284,6 +1303,10 @@ class Runner(FastOpenCalls):
             if accepted < n:
                 break
         return copied
+
+    def _socket_family_v6(self) -> bool:
+        """Whether the script's sockets are AF_INET6 (ipv4-mapped-ipv6 mode too)."""
+        return self.mode.name != "ipv4"
 
     def _sndbuf(self, sock: Socket) -> int:
         if sock.sndbuf is not None:
@@ -1359,7 +1382,8 @@ class Runner(FastOpenCalls):
     def _readiness(self, sock: Socket) -> int:
         """What poll() reports for ``sock``, as Linux's tcp_poll works it out."""
         s = self.symbols
-        mask = s["POLLERR"] if sock.error else 0
+        self.zerocopy_settle(sock)
+        mask = s["POLLERR"] if sock.error or sock.zc_queue else 0
         if sock.listening:
             listener = self.host.listeners.get(sock.bound_port or 0)
             if listener is not None and listener.accept_queue:
@@ -1501,7 +1525,7 @@ class Runner(FastOpenCalls):
         events = self._member_value(event, spec, "events")
         data_name = next((n for n in ("fd", "ptr", "u32", "u64") if spec.get(n) is not None), "fd")
         data = (data_name, self._member_value(event, spec, data_name))
-        interest = Interest(events, data)
+        interest = Interest(events, data, completions=sock.zc_completions)
         # ADD and MOD look at the fd at once: what is ready now is reported
         ready = self._readiness(sock) & self._epoll_mask(events)
         interest.seen = interest.pending = ready
@@ -1530,6 +1554,9 @@ class Runner(FastOpenCalls):
                 ready = self._readiness(sock) & self._epoll_mask(interest.events)
                 interest.pending |= ready & ~interest.seen
                 interest.seen = ready
+                if sock.zc_completions != interest.completions:  # each completion wakes
+                    interest.pending |= ready & self.symbols["EPOLLERR"]
+                    interest.completions = sock.zc_completions
                 conn = sock.conn
                 if conn is not None:
                     if interest.received is not None and conn.rcv_nxt != interest.received:
