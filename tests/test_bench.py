@@ -129,3 +129,20 @@ def test_the_cli_offers_every_benchmark_group() -> None:
     from synack import bench, cli
 
     assert cli._BENCH_GROUPS == bench.BENCHMARKS
+
+
+def test_asgi_result_figures_json_and_report() -> None:
+    from rich.console import Console
+
+    from synack.bench.report import print_report
+
+    result = bench.AsgiResult(500, 8, 100, 800.0, 1600.0, 300.0, 500.0)
+    assert result.keep_alive_ratio == 0.5 and result.per_request_ratio == 0.6
+    data = bench.to_json([result])
+    assert data["results"][0]["benchmark"] == "AsgiResult"
+    assert [f["value"] for f in data["figures"]] == [0.5, 0.6]
+    console = Console(record=True, width=120)
+    print_report([result], "asgi", console)
+    text = console.export_text()
+    assert "synack 800 req/s, kernel 1,600 req/s, ratio 0.50" in text
+    assert "synack 300 req/s, kernel 500 req/s, ratio 0.60" in text

@@ -284,7 +284,9 @@ def _write_trace(
 
 
 # synack.bench.BENCHMARKS, spelled here so that --help needs no import of it
-_BENCH_GROUPS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze")
+_BENCH_GROUPS = (
+    "lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze", "asgi",
+)  # fmt: skip
 
 
 @main.command()
@@ -305,13 +307,15 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
     """Measure the engine in memory: lifecycles/s, bulk MB/s, bytes per connection.
 
     WHICH picks one group (lifecycle, bulk, memory, reassembly, kernel, sim,
-    tun, analyze) or all of them but tun and analyze; reassembly stores
+    tun, analyze, asgi) or all of them but tun, analyze and asgi; reassembly stores
     one-byte segments at every other byte and then completes them; sim runs
     10,000 connections at once on the simulated network; tun (root only)
     measures synack against the kernel's TCP through a TUN device in a lab of
     its own, at each --mtu without offloads and with them; analyze makes a
     capture of about a million packets with the simulator and times `synack
-    analyze` on it against tshark's TCP analysis.
+    analyze` on it against tshark's TCP analysis; asgi (root only) serves an
+    ASGI app with uvicorn's protocol over synack and over the kernel's TCP in a
+    lab and gives each one's requests per second and the ratio.
     Progress goes to stderr; the figures, their targets and the ratios (>= 1
     meets the target) go to stdout. synack runs in this process on a virtual
     clock; the kernel reference it is compared with runs over 127.0.0.1 only.

@@ -54,12 +54,14 @@ class AsgiServer:
             await self.server.wait_closed()
 
 
-async def serve_asgi(
-    stack: Stack, app: Any, port: int, host: str | None = None, **options: Any
-) -> AsgiServer:
-    """Serve ``app`` on ``port`` of ``stack`` with uvicorn's HTTP/1.1 protocol
-    class (``http="h11"`` unless ``options`` say otherwise). ``options`` are
-    ``uvicorn.Config``'s; logging is left as it is (``log_config=None``)."""
+def uvicorn_protocols(
+    app: Any, **options: Any
+) -> tuple[Callable[[], asyncio.Protocol], uvicorn.Config, ServerState, dict[str, Any]]:
+    """uvicorn's own protocol factory for ``app``, as its ``Server`` makes it: a
+    loaded ``uvicorn.Config`` (``http="h11"``, lifespan off and logging left as
+    it is, unless ``options`` say otherwise), one ``ServerState`` and one app
+    state shared by every connection. Hand the factory to any
+    ``create_server``: synack's, or the loop's (the kernel's TCP)."""
     options = {"http": "h11", "lifespan": "off", "log_config": None, **options}
     config = uvicorn.Config(app, **options)
     config.load()
@@ -73,9 +75,17 @@ async def serve_asgi(
             config=config, server_state=state, app_state=app_state
         )
 
+    return protocol, config, state, app_state
+
+
+async def serve_asgi(
+    stack: Stack, app: Any, port: int, host: str | None = None, **options: Any
+) -> AsgiServer:
+    """Serve ``app`` on ``port`` of ``stack`` with uvicorn's HTTP/1.1 protocol
+    class (:func:`uvicorn_protocols`; ``options`` are ``uvicorn.Config``'s)."""
+    protocol, config, state, app_state = uvicorn_protocols(app, **options)
     server = await stack.create_server(protocol, host, port)
     return AsgiServer(server, config, state, app_state)
-
 
 AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 HELLO = b"hello from uvicorn over synack\n"

@@ -29,6 +29,7 @@ from synack.bench.reassembly import bench_reassembly
 from synack.bench.results import (
     MIB,
     SIM_TARGET,
+    AsgiResult,
     BulkResult,
     Figure,
     KernelResult,
@@ -47,15 +48,18 @@ from synack.bench.results import (
 from synack.bench.sim import bench_sim
 
 __all__ = [
-    "BENCHMARKS", "FULL", "QUICK", "SIM_TARGET", "BulkResult", "Figure", "KernelResult",
-    "LifecycleResult", "MemoryResult", "ReassemblyResult", "Result", "SimResult", "Sizes",
+    "BENCHMARKS", "FULL", "QUICK", "SIM_TARGET", "AsgiResult", "BulkResult", "Figure",
+    "KernelResult", "LifecycleResult", "MemoryResult", "ReassemblyResult", "Result", "SimResult",
+    "Sizes",
     "TunResult", "bench_bulk_engine", "bench_bulk_hosts", "bench_kernel", "bench_lifecycle",
     "bench_lifecycle_engine", "bench_memory_established", "bench_memory_time_wait",
     "bench_reassembly", "bench_sim", "figures", "kernel_ratios", "run", "to_json",
 ]  # fmt: skip
 
 
-BENCHMARKS = ("lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze")
+BENCHMARKS = (
+    "lifecycle", "bulk", "memory", "reassembly", "kernel", "sim", "tun", "analyze", "asgi",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +85,8 @@ def run(
     tun_mtus: tuple[int, ...] = (65535,),
 ) -> list[Result]:
     """Run one benchmark group (``lifecycle``, ``bulk``, ``memory``, ``reassembly``,
-    ``kernel``, ``sim``, ``tun``) or ``all`` (every one but ``tun``, which needs root).
+    ``kernel``, ``sim``, ``tun``, ``analyze``, ``asgi``) or ``all`` (every one but
+    ``tun`` and ``asgi``, which need root, and ``analyze``).
     ``tun`` measures each of ``tun_mtus`` without offloads and with them."""
     if which != "all" and which not in BENCHMARKS:
         raise ValueError(f"unknown benchmark {which!r}: pick from {BENCHMARKS} or 'all'")
@@ -117,6 +122,13 @@ def run(
             results.append(bench_analyze(2_000, 20_000, progress=progress))
         else:
             results.append(bench_analyze(progress=progress))
+    if which == "asgi":  # needs root and a lab of its own: never part of "all"
+        from synack.bench.asgi import bench_asgi
+
+        if quick:
+            results.append(bench_asgi(500, 8, 100, progress=progress))
+        else:
+            results.append(bench_asgi(progress=progress))
     if which in ("all", "kernel", "lifecycle", "bulk"):
         progress("kernel (loopback)", 0.0)
         results.append(bench_kernel(min(sizes.lifecycles, 5_000), sizes.bulk_bytes))

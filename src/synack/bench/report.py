@@ -9,6 +9,7 @@ from rich.text import Text
 
 from synack.bench.results import (
     AnalyzeResult,
+    AsgiResult,
     KernelResult,
     Result,
     TunResult,
@@ -21,7 +22,8 @@ def print_report(results: list[Result], title: str, console: Console) -> None:
     """Everything ``synack bench`` prints after a run (without ``--json``)."""
     console.print(figures_table(results, title))
     console.print("ratio >= 1 meets the target; throughput is wall time, sizes are tracemalloc")
-    for line in kernel_lines(results) + tun_lines(results) + analyze_lines(results):
+    lines = kernel_lines(results) + tun_lines(results) + analyze_lines(results)
+    for line in lines + asgi_lines(results):
         console.print(line)
 
 
@@ -101,4 +103,22 @@ def analyze_lines(results: list[Result]) -> list[str]:
     lines.append(f"  ratio synack / tshark: {run.ratio or 0:.2f}")
     if run.single_ratio is not None:
         lines.append(f"  ratio synack --jobs 1 / tshark: {run.single_ratio:.2f}")
+    return lines
+
+
+def asgi_lines(results: list[Result]) -> list[str]:
+    """The ASGI app's requests per second over synack and over the kernel's TCP."""
+    lines = []
+    for run in results:
+        if not isinstance(run, AsgiResult):
+            continue
+        lines += [
+            "\nan ASGI app (uvicorn's H11Protocol) in a lab, one kernel-side client, same run:",
+            f"  keep-alive, {run.connections} connections, {run.requests:,} requests: synack "
+            f"{run.synack_keep_alive:,.0f} req/s, kernel {run.kernel_keep_alive:,.0f} req/s, "
+            f"ratio {run.keep_alive_ratio:.2f}",
+            f"  a connection per request, {run.per_request:,} requests: synack "
+            f"{run.synack_per_request:,.0f} req/s, kernel {run.kernel_per_request:,.0f} req/s, "
+            f"ratio {run.per_request_ratio:.2f}",
+        ]
     return lines

@@ -279,9 +279,42 @@ class AnalyzeResult:
         return [Figure("analyze packets/s over tshark's", self.ratio or 0.0, "x", ANALYZE_TARGET)]
 
 
+ASGI_RATIO_TARGET = 0.5  # an ASGI app's requests/s over synack, over the kernel's TCP
+
+
+@dataclass(frozen=True, slots=True)
+class AsgiResult:
+    """An ASGI app served by uvicorn's H11Protocol over synack and over the
+    kernel's TCP, loaded by the same kernel-side client in one run (bench/asgi.py)."""
+
+    requests: int  # keep-alive requests per path
+    connections: int  # keep-alive connections, one request in flight on each
+    per_request: int  # requests with a connection each, per path
+    synack_keep_alive: float  # requests/s
+    kernel_keep_alive: float
+    synack_per_request: float
+    kernel_per_request: float
+
+    @property
+    def keep_alive_ratio(self) -> float:
+        return self.synack_keep_alive / self.kernel_keep_alive
+
+    @property
+    def per_request_ratio(self) -> float:
+        return self.synack_per_request / self.kernel_per_request
+
+    def figures(self) -> list[Figure]:
+        return [
+            Figure(f"asgi req/s synack / kernel (keep-alive, {self.connections} conns)",
+                   self.keep_alive_ratio, "x", ASGI_RATIO_TARGET),
+            Figure("asgi req/s synack / kernel (a connection each)",
+                   self.per_request_ratio, "x", ASGI_RATIO_TARGET),
+        ]  # fmt: skip
+
+
 Result = (
     LifecycleResult | BulkResult | MemoryResult | KernelResult | SimResult | TunResult
-    | ReassemblyResult | AnalyzeResult
+    | ReassemblyResult | AnalyzeResult | AsgiResult
 )  # fmt: skip
 
 
