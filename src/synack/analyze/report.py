@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import multiprocessing.connection
 import os
+import pickle
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -138,11 +140,19 @@ def auto_jobs(paths: list[str | Path], selection: Selection) -> int:
     return max(1, min(8, len(os.sched_getaffinity(0))))
 
 
-def _analyze_shard(
-    paths: list[str | Path], selection: Selection, ignore_checksums: bool, keep_all: bool,
-    shard: tuple[int, int],
-) -> Analysis:  # fmt: skip
-    return _analyze(paths, selection, ignore_checksums, keep_all, None, shard)
+def _shard_worker(
+    send: multiprocessing.connection.Connection, paths: list[str | Path], selection: Selection,
+    ignore_checksums: bool, keep_all: bool, shard: tuple[int, int],
+) -> None:  # fmt: skip
+    """A forked worker: analyse ``shard`` and send it back pickled (or what went wrong)."""
+    try:
+        outcome: tuple[str, object] = (
+            "ok", _analyze(paths, selection, ignore_checksums, keep_all, None, shard)
+        )  # fmt: skip
+    except Exception as exc:  # the parent raises it again
+        outcome = ("error", exc)
+    send.send_bytes(pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL))
+    send.close()
 
 
 def _analyze_sharded(
@@ -150,22 +160,53 @@ def _analyze_sharded(
     jobs: int,
 ) -> Analysis:  # fmt: skip
     """``jobs`` processes, each with its shard of the connections; merged in the
-    order a single reader would have met them, and numbered so."""
+    order a single reader would have met them, and numbered so.
+
+    This process analyses shard 0 itself while forked workers take the others,
+    so only their results cross a pipe. Those come back pickled, and are
+    rebuilt once this process's own shard is done, with the cyclic collector
+    off: running over them while they are rebuilt takes a third of the time.
+    """
     context = multiprocessing.get_context("fork")
-    # The shards' connections come back pickled: without the cyclic collector
-    # running over them while they are rebuilt, that takes a third of the time.
-    # (The workers are forked before, and collect as usual.)
-    with context.Pool(jobs) as pool:
+    workers = []
+    for index in range(1, jobs):
+        receive, send = context.Pipe(duplex=False)
+        worker = context.Process(
+            target=_shard_worker,
+            args=(send, paths, selection, ignore_checksums, keep_all, (index, jobs)),
+            daemon=True,
+        )
+        worker.start()
+        send.close()  # the worker's end: an EOF here when it dies
+        workers.append((worker, receive))
+    try:
+        parts = [_analyze(paths, selection, ignore_checksums, keep_all, None, (0, jobs))]
         collecting = gc.isenabled()
         gc.disable()
         try:
-            parts = pool.starmap(
-                _analyze_shard,
-                [(paths, selection, ignore_checksums, keep_all, (i, jobs)) for i in range(jobs)],
-            )
+            for worker, receive in workers:
+                try:
+                    status, value = pickle.loads(receive.recv_bytes())
+                except EOFError:
+                    worker.join()
+                    raise RuntimeError(
+                        f"an analysis worker died (exit code {worker.exitcode})"
+                    ) from None
+                if status != "ok":
+                    assert isinstance(value, BaseException)
+                    raise value
+                assert isinstance(value, Analysis)
+                parts.append(value)
         finally:
             if collecting:
                 gc.enable()
+    finally:
+        for worker, receive in workers:
+            receive.close()
+            worker.join(timeout=1)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
     first, rest = parts[0], parts[1:]
     connections = [c for part in parts for c in part.connections]
     connections.sort(key=lambda c: c.flow.first_frame)
