@@ -78,9 +78,8 @@ def _run_grid(
         todo = len(pending_cells(cells, folder, retry_failed)) if folder.is_dir() else len(cells)
     except (GridError, StoreError) as exc:
         raise _fail(exc) from None
-    err = Console(stderr=True, highlight=False)
-    err.print(f"synack sweep: {len(cells):,} cells, {len(cells) - todo:,} already in {out}, "
-              f"{todo:,} to run", markup=False)  # fmt: skip
+    click.echo(f"synack sweep: {len(cells):,} cells, {len(cells) - todo:,} already in {out}, "
+               f"{todo:,} to run", err=True)  # fmt: skip
     if dry_run or todo == 0:
         return 0
     try:
@@ -88,12 +87,12 @@ def _run_grid(
             report = run_sweep(cells, folder, client, retry_failed, progress)
     except ClusterError as exc:
         raise _fail(exc) from None
-    err.print(
+    click.echo(
         f"synack sweep: {report.ran:,} cells in {report.wall_seconds:.1f} s "
-        f"({report.failed:,} failed), rows in {out}", markup=False,
+        f"({report.failed:,} failed), rows in {out}", err=True,
     )  # fmt: skip
     for line in report.errors:
-        err.print(f"  {line}", markup=False)
+        click.echo(f"  {line}", err=True)
     return report.failed
 
 
@@ -333,14 +332,13 @@ def analyze_command(folder: str, out: str, workers: int | None, scheduler: str |
         target = check_folder(out, create=True)
     except StoreError as exc:
         raise _fail(exc) from None
-    err = Console(stderr=True, highlight=False)
     try:
         with cluster(workers, scheduler) as client, _bar("captures") as progress:
             report = analyze_captures(files, target, client, progress)
     except ClusterError as exc:
         raise _fail(exc) from None
-    err.print(
+    click.echo(
         f"synack sweep analyze: {report.files - report.skipped:,} files, "
         f"{report.connections:,} connections ({report.skipped:,} files already in {out}, "
-        f"{report.errors:,} with errors)", markup=False,
+        f"{report.errors:,} with errors)", err=True,
     )  # fmt: skip

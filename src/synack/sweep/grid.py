@@ -204,12 +204,15 @@ def _seed_items(items: Iterable[str]) -> list[str]:
 def axis_values(name: str, value: Any) -> list[Any]:
     """The parsed, de-duplicated values of one axis (order kept)."""
     axis = AXIS[name]
-    items = _split(value)
-    if name == "seed":
-        items = _seed_items(items)
+    try:
+        items = _split(value)
+        if name == "seed":
+            items = _seed_items(items)
+    except GridError as exc:
+        raise GridError(f"{axis.flag}: {exc}") from None
     if not items:
         raise GridError(f"{axis.flag} has no values")
-    parsed: list[Any] = []
+    parsed: dict[Any, None] = {}  # a dict: ordered, and de-duplicated in linear time
     for item in items:
         try:
             v = axis.parse(item)
@@ -217,9 +220,8 @@ def axis_values(name: str, value: Any) -> list[Any]:
             raise GridError(f"{axis.flag}: {exc}") from None
         except GridError as exc:
             raise GridError(f"{axis.flag}: {exc}") from None
-        if v not in parsed:
-            parsed.append(v)
-    return parsed
+        parsed[v] = None
+    return list(parsed)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Sweeps that reproduce known results, each drawn beside its formula.
 
 - ``mathis``: NewReno's goodput under random loss against the Mathis,
-  Semke, Mahdavi and Ott (1997) formula, MSS / RTT x sqrt(3/2) / sqrt(p).
+  Semke, Mahdavi and Ott (1997) formula, MSS / RTT x sqrt(3 / (2 b p)),
+  drawn for b = 1 (1.22 / sqrt(p)) and b = 2 segments per ACK (delayed ACKs).
 - ``rtt``: CUBIC and NewReno across RTTs at one loss rate, each beside its
   response function: NewReno's (the Mathis formula, falling as 1/RTT) and
   CUBIC's (RFC 9438 5.1: its average window is the larger of the Reno-friendly
@@ -36,8 +37,10 @@ CUBIC_BETA = 0.7  # RFC 9438 4.6
 RTO_INITIAL = 1.0  # RFC 6298 2.1
 
 
-def mathis_mbit(rtt: float, p: float) -> float:
-    return MSS * 8 / rtt * math.sqrt(1.5) / math.sqrt(p) / 1e6
+def mathis_mbit(rtt: float, p: float, acked_per_ack: int = 1) -> float:
+    """MSS / RTT x sqrt(3 / (2 b p)): b = 1 segment per ACK gives the 1.22 of the
+    paper's abstract, b = 2 (delayed ACKs) 0.87 (its section 2.2)."""
+    return MSS * 8 / rtt * math.sqrt(3 / (2 * acked_per_ack * p)) / 1e6
 
 
 def cubic_mbit(rtt: float, p: float) -> float:
@@ -71,6 +74,8 @@ def _draw_mathis(ax: Any, folder: str | Path) -> None:
     fine = _fine(ps)
     ax.plot(fine, [mathis_mbit(rtt, p) for p in fine], "k--",
             label=f"Mathis: MSS/RTT x 1.22/sqrt(p), RTT {rtt * 1000:g} ms")  # fmt: skip
+    ax.plot(fine, [mathis_mbit(rtt, p, 2) for p in fine], "k:",
+            label="the same with delayed ACKs (b = 2): 0.87/sqrt(p)")  # fmt: skip
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("loss probability p (server to client)")
@@ -99,13 +104,11 @@ def _draw_syn(ax: Any, folder: str | Path) -> None:
     for s in series:
         s.label = "measured mean (95% interval over seeds)"
     draw_lines(ax, series, "loss", "handshake_mean_ms")
-    p90 = line_series(folder, "loss", "handshake_p90_ms")
-    for s in p90:
-        ax.plot(s.x, s.mean, "s:", color="grey", markersize=4, label="measured p90")
     rtt = 2 * _one(folder, "delay")
     ps = _fine(sorted({p for s in series for p in s.x}), log=False)
     ax.plot(ps, [syn_mean_ms(rtt, p) for p in ps], "k--",
             label="RTT + RTO x p/(1-2p) (RFC 6298 backoff, RTO 1 s)")  # fmt: skip
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("probability a SYN is lost")
     ax.set_ylabel("connect time (ms)")
 
@@ -118,6 +121,7 @@ def _draw_timewait(ax: Any, folder: str | Path) -> None:
         msl = float(s.label.split("=")[1])
         ax.plot(rates, [r * 2 * msl for r in rates], "k--", linewidth=0.8)
     ax.plot([], [], "k--", linewidth=0.8, label="rate x 2 MSL (Little's law)")
+    ax.set_ylim(bottom=0)
     ax.set_xlabel("connections per second")
     ax.set_ylabel("TIME-WAIT records held (mean)")
 
@@ -162,7 +166,7 @@ RECIPES = {
         Recipe(
             "syn", "Connect time when SYNs are lost (RFC 6298 backoff)",
             {"loss": "0,5%,10%,20%,30%", "loss_on": "c2s", "delay": "10ms", "bytes": "0",
-             "flows": "200", "seed": "1-3"},
+             "flows": "500", "seed": "1-5"},
             {"loss": "0,10%,30%", "flows": "60", "seed": "1-2"},
             _draw_syn,
         ),

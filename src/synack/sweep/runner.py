@@ -54,7 +54,8 @@ def check_address(address: str) -> str:
 def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterator[Client]:
     """A Dask client: of the scheduler at ``scheduler``, or of a LocalCluster of
     ``workers`` single-threaded processes (default: one per core), bound to
-    127.0.0.1 and closed on the way out."""
+    127.0.0.1 (its HTTP server too: a free port, the dashboard if bokeh is
+    installed) and closed on the way out."""
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -72,7 +73,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     with (
         LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None, silence_logs=logging.ERROR,
+            dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
         ) as local,
         Client(local) as client,  # type: ignore[no-untyped-call]
     ):  # fmt: skip
