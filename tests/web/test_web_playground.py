@@ -9,30 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _playground_cli import Arrow, cli_arrows
 from click.testing import CliRunner
 
 from synack.cli import main
 from synack.scenarios import SCENARIOS
-from synack.trace.load import records_from_dicts
-from synack.trace.timeline import build_timeline
 from synack.web import playground
-
-Arrow = tuple[str, str, int, int, int, str]
-
-
-def cli_arrows(args: list[str], cwd: Path | None = None) -> list[Arrow]:
-    """The ladder's arrows of what ``synack ARGS`` prints as JSON Lines."""
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=cwd):
-        if cwd is not None:
-            for item in cwd.iterdir():
-                if item.is_file():
-                    Path(item.name).write_bytes(item.read_bytes())
-        result = runner.invoke(main, args, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    items = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    timeline = build_timeline(records_from_dicts(items))
-    return [(s.side, s.flags, s.seq, s.ack, s.len, s.fate_word) for s in timeline.arrows()]
 
 
 def view_arrows(view: dict[str, Any]) -> list[Arrow]:
@@ -101,15 +83,14 @@ def test_a_bare_number_is_that_segment_of_the_run() -> None:
     assert [a[5] for a in view_arrows(dup)].count("duplicated") == 1
 
 
-def test_the_composer_runs_what_its_scenario_file_runs(tmp_path: Path) -> None:
+def test_the_composer_runs_what_its_scenario_file_runs() -> None:
     setup = {"scenario": "compose", "req": "3000", "reply": "9000", "cend": "shutdown",
              "cat": "150", "send": "close", "loss": "5", "seed": "7", "ts": "0", "nagle": "0",
              "msl": "2"}  # fmt: skip
     view = run(**setup)
-    (tmp_path / "composed.toml").write_text(view["toml"], encoding="utf-8")
     args = command_args(view)
     assert args == ["--file", "composed.toml", "--msl", "2", "--json"]
-    assert view_arrows(view) == cli_arrows(["demo", *args], cwd=tmp_path)
+    assert view_arrows(view) == cli_arrows(["demo", *args], {"composed.toml": view["toml"]})
     flags = [a[1] for a in view_arrows(view)]
     assert "S" in flags and any("F" in f for f in flags)
     assert "seed = 7" in view["toml"] and "timestamps = false" in view["toml"]

@@ -84,6 +84,7 @@
   var setup = {scenario: "close", lang: "en"};  // what the URL fragment holds
   var runs = [];  // one or two views from Python: [as given] or [before the change, after it]
   var step = 0;
+  var runCount = 0;  // runs done (or failed), for scripts waiting on the page
   var menuFor = null;  // {run, arrow} while the fault menu is open
   var $ = function (id) { return document.getElementById(id); };
 
@@ -241,11 +242,15 @@
       writeHash();
       var ms = Math.round(performance.now() - started);
       document.body.setAttribute("data-run-ms", String(ms));
+      runCount += 1;
+      document.body.setAttribute("data-runs", String(runCount));
       document.body.setAttribute("data-ready", "1");
       status(t("ran", {ms: ms}));
     }, 20);
   }
   function failed(error) {
+    runCount += 1;
+    document.body.setAttribute("data-runs", String(runCount));
     status(t("failed", {error: error}), true);
     document.body.setAttribute("data-ready", "error");
   }
@@ -329,6 +334,12 @@
       }
       number += 1;
       var n = number;
+      var shaft = g.querySelector(".shaft");
+      if (shaft) {  // a wider target than the 1.6 px line, under it
+        var hit = shaft.cloneNode(false);
+        hit.setAttribute("class", "hit");
+        g.insertBefore(hit, shaft);
+      }
       g.setAttribute("data-n", String(n));
       g.setAttribute("tabindex", "0");
       g.setAttribute("role", "button");
@@ -604,6 +615,7 @@
       }
       setup = wanted;
       if (!setup.scenario) setup.scenario = "close";
+      step = 0;  // a new setup starts at the step its URL names, or before the first
       translate(); fillForm(); runSetup(true);
     });
     var zone = $("capture");
