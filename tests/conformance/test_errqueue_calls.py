@@ -1,7 +1,7 @@
-"""MSG_ZEROCOPY under --profile linux (conformance/zerocopy_calls.py): done by
-copying, with Linux's notifications on the error queue once a write's bytes
-are acknowledged. Each script of our own must PASS, and a change to one of
-its lines must FAIL at that line."""
+"""The error queue under --profile linux (conformance/errqueue_calls.py):
+MSG_ZEROCOPY done by copying, with Linux's notifications once a write's bytes
+are acknowledged, and SO_TIMESTAMPING's transmit timestamps. Each script of
+our own must PASS, and a change to one of its lines must FAIL at that line."""
 
 from __future__ import annotations
 
@@ -148,3 +148,59 @@ def test_a_write_before_connect_is_epipe_and_takes_no_number() -> None:
     """
     assert run(body, listen=client).status == "PASS"
     fails_at(body, notification(0, 0), notification(1, 1), listen=client)
+
+
+def timestamp(kind: str, key: int, at_ms: int) -> str:
+    return (
+        "recvmsg(4, {msg_name(...)=..., msg_iov(1)=[{...,0}], "
+        "msg_flags=MSG_ERRQUEUE|MSG_TRUNC, msg_control=["
+        f"{{cmsg_level=SOL_SOCKET, cmsg_type=SCM_TIMESTAMPING, "
+        f"cmsg_data={{scm_sec=0, scm_nsec={at_ms * 1_000_000}}}}}, "
+        "{cmsg_level=SOL_IP, cmsg_type=IP_RECVERR, "
+        "cmsg_data={ee_errno=ENOMSG, ee_origin=SO_EE_ORIGIN_TIMESTAMPING, ee_type=0, "
+        f"ee_code=0, ee_info={kind}, ee_data={key}}}}}]}}, MSG_ERRQUEUE) = 0"
+    )
+
+
+# The last byte of each write: sent (SCHED, then SND) at 10 ms, acknowledged
+# at 20 and 30 ms; keys count from the first byte written after OPT_ID.
+STAMPED = f"""   +0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_TX_SCHED |
+      SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_TX_ACK |
+      SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID], 4) = 0
+   +0 write(4, ..., 1000) = 1000
+   +0 write(4, ..., 500) = 500
+   +0 > P. 1:1001(1000) ack 1 <...>
+   +0 > P. 1001:1501(500) ack 1 <...>
+ +.01 < . 1:1(0) ack 1001 win 257
+ +.01 < . 1:1(0) ack 1501 win 257
+   +0 {timestamp("SCM_TSTAMP_SCHED", 999, 10)}
+   +0 {timestamp("SCM_TSTAMP_SND", 999, 10)}
+   +0 {timestamp("SCM_TSTAMP_SCHED", 1499, 10)}
+   +0 {timestamp("SCM_TSTAMP_SND", 1499, 10)}
+   +0 {timestamp("SCM_TSTAMP_ACK", 999, 20)}
+   +0 {timestamp("SCM_TSTAMP_ACK", 1499, 30)}
+   +0 {EMPTY}
+"""
+
+
+def test_transmit_timestamps_of_each_writes_last_byte() -> None:
+    assert run(STAMPED).status == "PASS"
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (timestamp("SCM_TSTAMP_ACK", 999, 20), timestamp("SCM_TSTAMP_ACK", 999, 30)),
+        (timestamp("SCM_TSTAMP_SND", 999, 10), timestamp("SCM_TSTAMP_SND", 1000, 10)),
+        (timestamp("SCM_TSTAMP_SCHED", 999, 10), timestamp("SCM_TSTAMP_SND", 999, 10)),
+    ],
+)
+def test_a_wrong_timestamp_fails_at_its_line(old: str, new: str) -> None:
+    fails_at(STAMPED, old, new)
+
+
+def test_a_receive_timestamp_is_an_error_naming_it() -> None:
+    body = "+0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_RX_SOFTWARE], 4) = 0\n"
+    result = run(body)
+    assert result.status == "ERROR", result
+    assert "SOF_TIMESTAMPING_RX_SOFTWARE is not emulated" in result.message

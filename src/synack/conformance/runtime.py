@@ -23,6 +23,7 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
+from synack.conformance.errqueue_calls import ErrorQueue, ErrorQueueCalls
 from synack.conformance.fastopen_calls import FastOpenCalls
 from synack.conformance.profiles import Profile, RunMode, SysctlError
 from synack.conformance.script import (
@@ -39,7 +40,6 @@ from synack.conformance.script import (
 from synack.conformance.shell import Effect, ShellError, emulate
 from synack.conformance.structs import Array, StructError, Value, parse_expr
 from synack.conformance.structs import Struct as StructValue
-from synack.conformance.zerocopy_calls import ZeroCopyCalls
 from synack.host import Host
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig
@@ -150,7 +150,6 @@ SYMBOLS = {
 # What the Linux scripts use that synack does not implement, by name: an
 # ERROR saying so (tests/conformance/linux-expected-failures.txt lists them).
 _OUT_OF_SCOPE = {
-    "SO_TIMESTAMPING": "timestamping (SO_TIMESTAMPING)",
     "TCP_MD5SIG": "TCP MD5 signatures (RFC 2385)",
 }  # fmt: skip
 _OUT_OF_SCOPE_CALLS = {
@@ -230,14 +229,8 @@ class Socket:
     user_mss: int | None = None  # TCP_MAXSEG set
     tail_start: int | None = None  # write_in_skbs: where the last buffer began
     nospace: bool = False  # a write found no room (Linux's SOCK_NOSPACE), until writable
-    # SO_ZEROCOPY and its notifications (zerocopy_calls.py): the next number,
-    # the writes not yet acknowledged (number, end), the error queue's ranges
-    # [low, high], and how many writes completed (each wakes EPOLLET waiters)
-    zerocopy: bool = False
-    zc_next: int = 0
-    zc_sent: list[tuple[int, int]] = field(default_factory=list)
-    zc_queue: list[list[int]] = field(default_factory=list)
-    zc_completions: int = 0
+    # the error queue: SO_ZEROCOPY's and SO_TIMESTAMPING's (errqueue_calls.py)
+    errq: ErrorQueue = field(default_factory=ErrorQueue)
 
 
 @dataclass
@@ -269,7 +262,7 @@ class Interest:
     seen: int = 0  # EPOLLET: the bits ready at the last look
     pending: int = 0  # EPOLLET: bits that became ready since the last report
     received: int | None = None  # EPOLLET: RCV.NXT at the last look (new data wakes)
-    completions: int = 0  # EPOLLET: zerocopy completions at the last look (each wakes)
+    errors: int = 0  # EPOLLET: error queue entries at the last look (each wakes)
 
 
 @dataclass
@@ -308,7 +301,7 @@ class RunResult:
     mode: str = ""  # the ip version it ran in
 
 
-class Runner(FastOpenCalls, ZeroCopyCalls):
+class Runner(FastOpenCalls, ErrorQueueCalls):
     def __init__(self, script: Script, profile: Profile, mode: RunMode | None = None) -> None:
         self.script = script
         self.profile = profile
@@ -414,6 +407,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
                 continue  # not the socket under test's: packetdrill never sees it
             self.sent.append(Sent(self.now, segment))
             self._log_sent(segment)
+        self.errqueue_settle()  # timestamps and notifications of what just happened
         while (hev := self.host.next_event()) is not None:
             event = hev.event
             if isinstance(event, (Connected, DataReceived)):
@@ -756,7 +750,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
         if self.event_end is not None:
             self._check_end(event, self.event_end, when)
         self._check_result(event, call, outcome)
-        self.zerocopy_sent(event, call, outcome[0])
+        self.errqueue_write(event, call, outcome[0])
         self._collect()
 
     def _retry_blocked(self) -> None:
@@ -769,7 +763,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
             self.blocked.remove(blocked)
             self._check_end(blocked.event, self._end_time(blocked), self.now)
             self._check_result(blocked.event, blocked.call, outcome)
-            self.zerocopy_sent(blocked.event, blocked.call, outcome[0])
+            self.errqueue_write(blocked.event, blocked.call, outcome[0])
 
     @staticmethod
     def _end_time(blocked: Blocked) -> float:
@@ -872,7 +866,9 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
         if name in ("SO_REUSEADDR", "SO_MARK", "IP_FREEBIND"):
             pass  # ports are free to reuse, nothing routes by mark, any address binds
         elif name == "SO_ZEROCOPY":
-            sock.zerocopy = bool(value)
+            sock.errq.zerocopy = bool(value)
+        elif name == "SO_TIMESTAMPING":
+            self.set_timestamping(event, sock, value)
         elif name == "SO_RCVBUF":
             sock.rcvbuf = value * doubled
             self._configure(sock, recv_buffer=value)
@@ -1050,7 +1046,8 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
             return (-1, "EWOULDBLOCK") if sock.nonblocking else None
         new = self._new_socket(event, call)
         new.config = conn.config
-        new.zerocopy = sock.zerocopy  # socket flags are the listener's (sk_clone_lock)
+        # socket flags are the listener's (sk_clone_lock)
+        new.errq.zerocopy, new.errq.tsflags = sock.errq.zerocopy, sock.errq.tsflags
         new.conn = conn
         new.connected = True
         new.error = self.unaccepted_error.pop(conn, 0)
@@ -1116,7 +1113,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
         sock = self._socket(event, call.args[0])
         flags = self._flags(event, call.args[2])
         if flags & self.symbols.get("MSG_ERRQUEUE", 0):
-            return self.zerocopy_recvmsg(event, call, sock)
+            return self.errqueue_recvmsg(event, call, sock)
         msg = self._msghdr(event, call.args[1])
         size = self._iov_length(event, msg)
         outcome = self._receive(event, call, size, flags, None)
@@ -1382,8 +1379,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
     def _readiness(self, sock: Socket) -> int:
         """What poll() reports for ``sock``, as Linux's tcp_poll works it out."""
         s = self.symbols
-        self.zerocopy_settle(sock)
-        mask = s["POLLERR"] if sock.error or sock.zc_queue else 0
+        mask = s["POLLERR"] if sock.error or sock.errq.entries else 0
         if sock.listening:
             listener = self.host.listeners.get(sock.bound_port or 0)
             if listener is not None and listener.accept_queue:
@@ -1525,7 +1521,7 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
         events = self._member_value(event, spec, "events")
         data_name = next((n for n in ("fd", "ptr", "u32", "u64") if spec.get(n) is not None), "fd")
         data = (data_name, self._member_value(event, spec, data_name))
-        interest = Interest(events, data, completions=sock.zc_completions)
+        interest = Interest(events, data, errors=sock.errq.wakeups)
         # ADD and MOD look at the fd at once: what is ready now is reported
         ready = self._readiness(sock) & self._epoll_mask(events)
         interest.seen = interest.pending = ready
@@ -1554,9 +1550,9 @@ class Runner(FastOpenCalls, ZeroCopyCalls):
                 ready = self._readiness(sock) & self._epoll_mask(interest.events)
                 interest.pending |= ready & ~interest.seen
                 interest.seen = ready
-                if sock.zc_completions != interest.completions:  # each completion wakes
+                if sock.errq.wakeups != interest.errors:  # each new error queue entry wakes
                     interest.pending |= ready & self.symbols["EPOLLERR"]
-                    interest.completions = sock.zc_completions
+                    interest.errors = sock.errq.wakeups
                 conn = sock.conn
                 if conn is not None:
                     if interest.received is not None and conn.rcv_nxt != interest.received:
