@@ -61,7 +61,7 @@ def cluster(workers: int | None = None, scheduler: str | None = None) -> Iterato
     if scheduler is not None:
         check_address(scheduler)
         try:
-            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
+            client = Client(scheduler, timeout="5s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"no Dask scheduler answers at {scheduler}: {exc}") from None
         try:

@@ -37,7 +37,7 @@ COLUMNS: dict[str, str] = {
     "handshake_p90_ms": "float64", "handshake_p99_ms": "float64", "handshake_max_ms": "float64",
     "time_wait_peak": "int64", "time_wait_mean": "float64",
     "packets": "int64", "packets_lost": "int64", "virtual_seconds": "float64",
-    "settled": "bool", "wall_seconds": "float64", "worker": "string",
+    "settled": "bool", "wall_seconds": "float64", "cpu_seconds": "float64", "worker": "string",
     "finished_at": "timestamp[ms, tz=UTC]",
 }  # fmt: skip
 
