@@ -204,3 +204,14 @@ def test_a_receive_timestamp_is_an_error_naming_it() -> None:
     result = run(body)
     assert result.status == "ERROR", result
     assert "SOF_TIMESTAMPING_RX_SOFTWARE is not emulated" in result.message
+
+
+def test_opt_id_before_connect_is_einval() -> None:
+    client = """\
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 4
+   +0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_OPT_ID], 4) = -1 EINVAL
+   +0 setsockopt(4, SOL_SOCKET, SO_TIMESTAMPING, [SOF_TIMESTAMPING_SOFTWARE], 4) = 0
+"""
+    assert run("", listen=client).status == "PASS"
+    result = run("", listen=client.replace("= -1 EINVAL", "= 0"))
+    assert (result.status, result.line) == ("FAIL", 2), result

@@ -123,16 +123,21 @@ class ErrorQueueCalls:
         def _msghdr(self, event: Event, expr: Expr) -> StructValue: ...
         def _socket_family_v6(self) -> bool: ...
 
-    def set_timestamping(self, event: Event, sock: Socket, flags: int) -> None:
-        """setsockopt SO_TIMESTAMPING: the transmit timestamps asked for."""
+    def set_timestamping(self, event: Event, sock: Socket, flags: int) -> str | None:
+        """setsockopt SO_TIMESTAMPING: the transmit timestamps asked for; the
+        errno if refused (OPT_ID on a TCP socket not connected, as Linux's
+        sock_set_timestamping)."""
         other = flags & ~_EMULATED
         if other:
             names = [n for n, bit in TIMESTAMPING_BITS.items() if bit & other]
             raise _error(event, f"SO_TIMESTAMPING {'|'.join(names)} is not emulated")
         queue = sock.errq
         if flags & OPT_ID and not queue.tsflags & OPT_ID:
-            queue.tskey = sock.conn.send_buf.end if sock.conn is not None else None
+            if sock.conn is None:
+                return "EINVAL"
+            queue.tskey = sock.conn.send_buf.end
         queue.tsflags = flags
+        return None
 
     def errqueue_write(self, event: Event, call: SyscallSpec, result: int) -> None:
         """A write returned ``result`` bytes: a zerocopy notification number

@@ -868,7 +868,9 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
         elif name == "SO_ZEROCOPY":
             sock.errq.zerocopy = bool(value)
         elif name == "SO_TIMESTAMPING":
-            self.set_timestamping(event, sock, value)
+            refused = self.set_timestamping(event, sock, value)
+            if refused is not None:
+                return -1, refused
         elif name == "SO_RCVBUF":
             sock.rcvbuf = value * doubled
             self._configure(sock, recv_buffer=value)
