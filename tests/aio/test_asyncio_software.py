@@ -124,3 +124,25 @@ def test_websockets_exchange_a_thousand_messages_over_a_lossy_link() -> None:
         net.close()
 
     on_virtual_clock(main)
+
+
+def test_httpx_sees_uvicorn_close_an_idle_keep_alive_connection() -> None:
+    """uvicorn closes a keep-alive connection idle for 5 s; the pool finds it
+    readable (the FIN) and opens a new one rather than write into the old."""
+
+    async def main() -> None:
+        net, client, server = await _stacks(LinkConfig(delay=0.005))
+        asgi = await serve_asgi(server, demo_app(), 8000, timeout_keep_alive=5)
+        async with httpx.AsyncClient(transport=http_transport(client)) as http:
+            first = await http.get("http://10.0.0.2:8000/")
+            stream = first.extensions["network_stream"]
+            assert not stream.get_extra_info("is_readable")
+            await asyncio.sleep(6)  # virtual seconds: uvicorn's keep-alive timeout fires
+            assert stream.get_extra_info("is_readable")
+            second = await http.get("http://10.0.0.2:8000/")
+            assert second.text == first.text
+            assert second.extensions["network_stream"] is not stream
+        await asgi.shutdown()
+        net.close()
+
+    on_virtual_clock(main)

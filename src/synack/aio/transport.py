@@ -344,8 +344,15 @@ class TcpTransport(asyncio.Transport):
         self._paused_reading = True  # the receive window closes as the buffer fills
 
     def resume_reading(self) -> None:
+        """What waited goes to the protocol at the loop's next turn, as asyncio's
+        transports read again only then (never inside the caller, which may be
+        the protocol's own ``data_received``)."""
         if self._paused_reading:
             self._paused_reading = False
+            self.stack.loop.call_soon(self._resume)
+
+    def _resume(self) -> None:
+        if not self._paused_reading and not self._lost:
             self._deliver()
             self.stack.driver.flush()  # reading may open the window
 
