@@ -124,8 +124,9 @@ def test_every_scenario_shows_the_segments_of_demo_json(
                 shown = page.get_attribute(f"#run-a svg.machine-svg[data-endpoint={side}]",
                                            "data-state")  # fmt: skip
                 assert shown == last[side], (name, side)
-        page.keyboard.press("Home")
+        page.evaluate("document.getElementById('story').scrollIntoView()")
         page.screenshot(path=str(shots / f"{name}.png"))
+        page.keyboard.press("Home")
         assert (shots / f"{name}.png").stat().st_size > 10_000
     assert session["errors"] == []
 
@@ -147,6 +148,9 @@ def test_clicking_a_segment_drops_delays_and_duplicates_it(session: dict[str, An
     assert dropped == cli_arrows(["demo", "close", "--drop", spec, "--json"])
     assert dropped[4] == (*base[4][:5], "dropped")
     assert hash_of(page)["drop"] == spec
+    if os.environ.get("SYNACK_WEB_SHOTS"):
+        page.evaluate("document.getElementById('runs').scrollIntoView()")
+        page.screenshot(path=str(Path(os.environ["SYNACK_WEB_SHOTS"]) / "close-drop-5.png"))
     # a second change, made on the changed run: delay the client's FIN by 300 ms
     fin = page.locator("#run-b svg g.kind-arrow[data-endpoint=client][data-flags='F.']").first
     fin_spec = fin.get_attribute("data-spec")

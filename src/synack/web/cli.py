@@ -71,17 +71,19 @@ def web(ctx: click.Context, port: int, no_browser: bool, runtime: str | None) ->
         return
     import tempfile
 
-    from synack.web.serve import serve
+    from synack.web.serve import make_server, serve
     from synack.web.site import write_site
 
     found = _runtime(runtime)
     with tempfile.TemporaryDirectory(prefix="synack-web-") as tmp:
-        write_site(Path(tmp) / "site", found)
-        try:
-            serve(Path(tmp) / "site", port, open_browser=not no_browser)
+        site = Path(tmp) / "site"
+        try:  # the port first: a port in use is said before any work
+            server = make_server(site, port)
         except OSError as exc:
             message = f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc}"
             raise click.ClickException(message) from None
+        write_site(site, found)
+        serve(server, open_browser=not no_browser)
 
 
 @web.command()

@@ -34,9 +34,8 @@ def make_server(directory: Path, port: int = 0) -> ThreadingHTTPServer:
     return ThreadingHTTPServer(("127.0.0.1", port), handler)
 
 
-def serve(directory: Path, port: int = 0, open_browser: bool = True) -> None:
-    """Serve ``directory`` until Ctrl-C, printing the address (and opening it)."""
-    server = make_server(directory, port)
+def serve(server: ThreadingHTTPServer, open_browser: bool = True) -> None:
+    """Serve until Ctrl-C, printing the address (and opening it in a browser)."""
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     click.echo(f"the playground is at {url}  (Ctrl-C stops)")
     if open_browser:

@@ -28,9 +28,9 @@
       capture: "Open a capture",
       capture_help: "Drop a pcap or pcapng file here, or choose one: synack analyze's code reads it, in this page.",
       footer: "The engine is synack's own Python, run by Pyodide (CPython compiled to WebAssembly) from this site's files: nothing is sent anywhere.",
-      as_given: "As given", with_change: "With: {change}", fault_on: "{action} segment {n}: {label}",
+      as_given: "As given", before_change: "Before the change", with_change: "With: {change}", fault_on: "{action} segment {n}: {label}",
       f_drop: "drop", f_delay: "delay", f_duplicate: "duplicate",
-      states: "{name}: states", path: "path", cwnd: "cwnd and ssthresh (bytes) over time (ms)",
+      states: "{name}", path: "path", cwnd: "cwnd and ssthresh (bytes) over time (ms)",
       field_endpoint: "from", field_flags: "flags", field_seq: "seq (relative)", field_ack: "ack (relative)",
       field_abs_seq: "seq (absolute)", field_abs_ack: "ack (absolute)", field_len: "len",
       field_win: "window", field_win_bytes: "window (bytes)", field_options: "options",
@@ -60,9 +60,9 @@
       capture: "캡처 열기",
       capture_help: "pcap 또는 pcapng 파일을 여기에 끌어다 놓거나 고르세요. 이 페이지 안에서 synack analyze의 코드가 읽습니다.",
       footer: "엔진은 synack 자신의 Python 코드이며, 이 사이트의 파일로 Pyodide(WebAssembly로 컴파일한 CPython)가 실행합니다. 아무것도 외부로 보내지 않습니다.",
-      as_given: "주어진 대로", with_change: "변경: {change}", fault_on: "세그먼트 {n} {action}: {label}",
+      as_given: "주어진 대로", before_change: "변경 전", with_change: "변경: {change}", fault_on: "세그먼트 {n} {action}: {label}",
       f_drop: "버리기", f_delay: "늦추기", f_duplicate: "복제",
-      states: "{name}: 상태", path: "경로", cwnd: "시간(ms)에 따른 cwnd와 ssthresh (바이트)",
+      states: "{name}", path: "경로", cwnd: "시간(ms)에 따른 cwnd와 ssthresh (바이트)",
       field_endpoint: "보낸 쪽", field_flags: "플래그", field_seq: "seq (상대)", field_ack: "ack (상대)",
       field_abs_seq: "seq (절대)", field_abs_ack: "ack (절대)", field_len: "len",
       field_win: "윈도", field_win_bytes: "윈도 (바이트)", field_options: "옵션",
@@ -272,6 +272,7 @@
   function draw() {
     var box = $("runs");
     box.innerHTML = "";
+    box.classList.toggle("pair", runs.length > 1);
     var v0 = runs[0].view;
     $("run-title").textContent = v0.title;
     $("narration").innerHTML = "";
@@ -284,31 +285,38 @@
       panel.id = "run-" + "ab"[r.position];
       panel.setAttribute("data-scenario", v.name);
       var h = document.createElement("h2");
-      if (runs.length === 1) h.textContent = t("as_given");
-      else if (r.position === 0) h.textContent = t("as_given") + (faultList(r.setup).length ? " (" + faultList(r.setup).length + ")" : "");
-      else { h.innerHTML = ""; var span = document.createElement("span"); span.className = "change";
+      var done = faultList(r.setup).map(function (f) { return f[0] + " " + f[1]; }).join(", ");
+      if (runs.length === 1) h.textContent = t("as_given") + (done ? " (" + done + ")" : "");
+      else if (r.position === 0) h.textContent = t("before_change") + (done ? " (" + done + ")" : "");
+      else { var span = document.createElement("span"); span.className = "change";
         span.textContent = t("with_change", {change: changeText(r.setup)}); h.appendChild(span); }
       panel.appendChild(h);
+      var body = document.createElement("div");
+      body.className = "run-body";
       var ladder = document.createElement("div");
       ladder.className = "ladder-box";
       ladder.innerHTML = v.svg;
-      panel.appendChild(ladder);
+      body.appendChild(ladder);
+      var side = document.createElement("div");
+      side.className = "run-side";
       var facts = document.createElement("p");
       facts.className = "facts";
       facts.textContent = v.seq_note + (v.facts.length ? "; " + v.facts.map(function (f) { return f[0] + ": " + f[1]; }).join("; ") : "");
-      panel.appendChild(facts);
+      side.appendChild(facts);
       var machines = document.createElement("div");
       machines.className = "machines";
-      [v.left, v.right].forEach(function (name, side) { machines.appendChild(machineSvg(v, name, side)); });
-      panel.appendChild(machines);
+      [v.left, v.right].forEach(function (name, k) { machines.appendChild(machineSvg(v, name, k)); });
+      side.appendChild(machines);
       [v.left, v.right].forEach(function (name) {
         var p = document.createElement("p");
         p.className = "path-text";
         p.setAttribute("data-endpoint", name);
         p.textContent = v.names[name] + " " + t("path") + ": " + v.paths[name].join(" → ");
-        panel.appendChild(p);
+        side.appendChild(p);
       });
-      if (v.cwnd) panel.appendChild(cwndSvg(v));
+      if (v.cwnd) side.appendChild(cwndSvg(v));
+      body.appendChild(side);
+      panel.appendChild(body);
       box.appendChild(panel);
       wireLadder(r, panel);
     });

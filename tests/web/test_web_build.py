@@ -1,0 +1,103 @@
+"""synack web build and synack web: the static site and the local server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from synack.cli import main
+from synack.web.site import PAGE_FILES, PYODIDE_VERSION, RUNTIME_FILES, sources_zip
+
+
+def test_build_writes_the_site(runtime: Path, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(main, ["web", "build", str(out), "--runtime", str(runtime)])
+    assert result.exit_code == 0, result.output
+    assert f"Pyodide {PYODIDE_VERSION}" in result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["pyodide"] == PYODIDE_VERSION
+    assert sorted(manifest["files"]) == sorted(
+        ["./", "synack.zip", *PAGE_FILES, *(f"pyodide/{name}" for name in RUNTIME_FILES)]
+    )
+    for name in manifest["files"][1:]:
+        assert (out / name).is_file(), name
+    assert (out / "pyodide" / "pyodide.asm.wasm").read_bytes()[:4] == b"\0asm"
+    with zipfile.ZipFile(out / "synack.zip") as archive:
+        names = archive.namelist()
+    assert "synack/web/playground.py" in names and "synack/tcp/connection.py" in names
+    assert not any("__pycache__" in n or not n.endswith(".py") for n in names)
+    # the page loads nothing from elsewhere: its scripts are the site's own files
+    page = (out / "index.html").read_text()
+    assert '<script src="pyodide/pyodide.js">' in page and "https://" not in page
+    assert "cdn" not in (out / "playground.js").read_text().lower()
+    # the same sources give the same zip; building again over the site is fine
+    assert sources_zip() == (out / "synack.zip").read_bytes()
+    again = CliRunner().invoke(main, ["web", "build", str(out), "--runtime", str(runtime)])
+    assert again.exit_code == 0, again.output
+
+
+def test_build_refuses_a_bad_target_or_runtime(runtime: Path, tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "notes.txt").write_text("mine")
+    result = CliRunner().invoke(main, ["web", "build", str(busy), "--runtime", str(runtime)])
+    assert result.exit_code == 2
+    assert "is not empty and holds no playground" in result.output
+    assert (busy / "notes.txt").read_text() == "mine" and len(list(busy.iterdir())) == 1
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    result = CliRunner().invoke(main, ["web", "build", str(a_file), "--runtime", str(runtime)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["web", "build", str(tmp_path / "new"), "--runtime",
+                                       str(tmp_path)])  # fmt: skip
+    assert result.exit_code == 2
+    assert f"no pyodide@{PYODIDE_VERSION} in {tmp_path}" in result.output
+    assert not (tmp_path / "new").exists()
+
+
+def test_web_serves_the_site_on_loopback(runtime: Path) -> None:
+    command = [sys.executable, "-m", "synack", "web", "--no-browser", "--runtime", str(runtime)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("the playground is at http://127.0.0.1:"), line
+        url = line.split(" at ", 1)[1].split()[0]
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            assert b'id="runs"' in reply.read()
+        with urllib.request.urlopen(url + "pyodide/pyodide.asm.wasm", timeout=10) as reply:
+            assert reply.headers["Content-Type"] == "application/wasm"
+        with urllib.request.urlopen(url + "manifest.json", timeout=10) as reply:
+            assert json.loads(reply.read())["pyodide"] == PYODIDE_VERSION
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_web_says_when_the_port_is_taken(runtime: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main, ["web", "--no-browser", "--port", str(port), "--runtime", str(runtime)]
+        )
+    assert result.exit_code == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_web_help() -> None:
+    result = CliRunner().invoke(main, ["web", "--help"])
+    assert result.exit_code == 0
+    assert "--no-browser" in result.output and "build" in result.output
+    assert os.path.basename("docs/playground.md") in result.output
