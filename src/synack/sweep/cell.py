@@ -72,7 +72,10 @@ class Meter:
     """A packet tap that measures a scale run (see the module docstring)."""
 
     def __init__(self, steady_from: float = 0.0, steady_to: float = 0.0) -> None:
-        self.conns: dict[int, _Conn] = {}  # by the client's port
+        # By the client's port: unique within a cell, as the client walks its
+        # 16,384 ephemeral ports in turn (RFC 6056 3.3.3) and a cell has at most
+        # 10,000 connections.
+        self.conns: dict[int, _Conn] = {}
         self.rtt_ms: list[float] = []
         self.tw_peak = 0
         self._tw = 0
