@@ -392,7 +392,6 @@ def test_tcp_info_in_linux_units(old: str, new: str) -> None:
         ("+0 setsockopt(4, SOL_TCP, TCP_MD5SIG, [1], 4) = 0",
          "TCP MD5 signatures (RFC 2385) is not implemented (out of scope)"),
         ("+0 splice(4, NULL, 5, NULL, 100, 0) = 100", "splice is not implemented (out of scope)"),
-        ("+0 sendfile(4, 5, NULL, 100) = 100", "sendfile is not implemented (out of scope)"),
         ("+0 send(4, ..., 100, MSG_TRUNC) = 100", "MSG_TRUNC are not emulated"),
     ],
 )  # fmt: skip

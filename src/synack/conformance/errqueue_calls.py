@@ -44,6 +44,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from synack.conformance.errors import InterpreterError, ScriptFailure
 from synack.conformance.script import Expr
 from synack.conformance.structs import Array
 from synack.conformance.structs import Struct as StructValue
@@ -255,14 +256,8 @@ class ErrorQueueCalls:
 
 
 def _failure(event: Event, message: str) -> Exception:
-    """The Runner's FAIL at the event's line (runtime.py imports this module)."""
-    from synack.conformance.runtime import ScriptFailure
-
     return ScriptFailure(event.line, message)
 
 
 def _error(event: Event, message: str) -> Exception:
-    """The Runner's ERROR at the event's line: something not emulated."""
-    from synack.conformance.runtime import InterpreterError
-
     return InterpreterError(event.line, message)

@@ -23,8 +23,10 @@ from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
+from synack.conformance.errors import InterpreterError, ScriptFailure
 from synack.conformance.errqueue_calls import ErrorQueue, ErrorQueueCalls
 from synack.conformance.fastopen_calls import FastOpenCalls
+from synack.conformance.file_calls import FileCalls, OpenFile
 from synack.conformance.profiles import Profile, RunMode, SysctlError
 from synack.conformance.script import (
     CodeSpec,
@@ -152,10 +154,7 @@ SYMBOLS = {
 _OUT_OF_SCOPE = {
     "TCP_MD5SIG": "TCP MD5 signatures (RFC 2385)",
 }  # fmt: skip
-_OUT_OF_SCOPE_CALLS = {
-    "splice": "splice", "pipe": "splice (pipes)", "sendfile": "sendfile",
-    "open": "sendfile (files)",
-}  # fmt: skip
+_OUT_OF_SCOPE_CALLS = {"splice": "splice", "pipe": "splice (pipes)"}
 # setsockopt options that set a count or a time in seconds
 _COUNT_OPTIONS: dict[str, tuple[str, Callable[[int], Any]]] = {
     "TCP_KEEPIDLE": ("keepalive_idle", float), "TCP_KEEPINTVL": ("keepalive_interval", float),
@@ -188,24 +187,6 @@ _LINUX_TCPI_UNKNOWN = {
 
 # The engine's reasons that a socket reports as ETIMEDOUT.
 _TIMEOUTS = frozenset({err.USER_TIMEOUT, err.RETRANSMISSION_TIMEOUT, err.KEEPALIVE_TIMEOUT})
-
-
-class ScriptFailure(Exception):
-    """The stack did not do what the script says: a FAIL, at ``line``."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
-
-
-class InterpreterError(Exception):
-    """Something in the script this interpreter cannot run: an ERROR, not a FAIL."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
 
 
 @dataclass
@@ -301,7 +282,7 @@ class RunResult:
     mode: str = ""  # the ip version it ran in
 
 
-class Runner(FastOpenCalls, ErrorQueueCalls):
+class Runner(FastOpenCalls, ErrorQueueCalls, FileCalls):
     def __init__(self, script: Script, profile: Profile, mode: RunMode | None = None) -> None:
         self.script = script
         self.profile = profile
@@ -363,6 +344,8 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
         self.errno = dict(profile.errno) or ERRNO
         self.symbols = {**SYMBOLS, **profile.symbols}
         self.epolls: dict[int, Epoll] = {}
+        self.files: dict[str, int] = {}  # file_calls.py: the shell's files, by path
+        self.open_files: dict[int, OpenFile] = {}
         self.last_data_recv: dict[Connection, float] = {}  # tcpi_last_data_recv
         self.rcv_mss: dict[Connection, int] = {}  # tcpi_rcv_mss: the largest segment seen
         self.chronos: dict[Connection, Chrono] = {}  # tcpi_busy_time and the limited times
@@ -827,9 +810,9 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
         # a script fd still open names the new socket from now on (packetdrill
         # maps a script's fd to the latest live one); the old one's connection
         # lives on in the Host
-        if fd is None or fd in self.epolls:
+        if fd is None or fd in self.epolls or fd in self.open_files:
             fd = 3
-            while fd in self.sockets or fd in self.epolls:
+            while fd in self.sockets or fd in self.epolls or fd in self.open_files:
                 fd += 1
         sock = Socket(fd, self._config())
         self.sockets[fd] = sock
@@ -1602,6 +1585,8 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
     def _sys_close(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
         if self.epolls.pop(self._value(call.args[0], event), None) is not None:
             return 0, None  # an epoll instance
+        if self.close_file(self._value(call.args[0], event)):
+            return 0, None
         sock = self._socket(event, call.args[0])
         for blocked in self.blocked:
             if self._value(blocked.call.args[0], blocked.event) == sock.fd:
@@ -1629,7 +1614,7 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
             event.line, f"{_OUT_OF_SCOPE_CALLS[call.name]} is not implemented (out of scope)"
         )
 
-    _sys_splice = _sys_sendfile = _sys_pipe = _sys_open = _out_of_scope_call
+    _sys_splice = _sys_pipe = _out_of_scope_call
 
     def _errno_name(self, errno: int) -> str:
         for name, value in self.errno.items():
@@ -1667,6 +1652,8 @@ class Runner(FastOpenCalls, ErrorQueueCalls):
                 self.offload[effect.name] = effect.value == "on"
             elif effect.kind in ("module", "flush-metrics"):
                 self._shell_extra(event, effect)
+            elif effect.kind in ("file", "file-removed"):
+                self.file_effect(effect)
         try:
             settings = self.profile.settings_for(self.sysctls)
         except SysctlError as exc:

@@ -28,8 +28,9 @@ class Effect:
     """One thing a command does: ``kind`` is "sysctl" (``name`` = ``value``),
     "route" (``name`` is advmss, mtu or initcwnd), "offload" (``name`` tso or
     gso, ``value`` "on"/"off"), "module" (a module parameter), "flush-metrics"
-    (the TFO cookie cache) or "none" (nothing for this emulation to do:
-    ``name`` says why)."""
+    (the TFO cookie cache), "file" (the runner's file ``name`` now holds
+    ``value`` zero bytes), "file-removed", or "none" (nothing for this
+    emulation to do: ``name`` says why)."""
 
     kind: str
     name: str = ""
@@ -40,7 +41,6 @@ class Effect:
 _NOTHING_TO_DO = {
     "tc": "queueing disciplines: the virtual link has none",
     "nstat": "the kernel's counters: not kept",
-    "/bin/rm": "a file of the host's",
 }
 _MAX_INCLUDE_DEPTH = 4
 _ARITHMETIC = re.compile(r"\$\(\(([0-9+\-*/ ()]+)\)\)")
@@ -85,6 +85,8 @@ def _line(line: str, script_dir: Path, depth: int) -> list[Effect]:
         return _ip(words, line)
     if name == "ethtool":
         return _ethtool(words, line)
+    if name in ("dd", "rm"):
+        return _file(name, words, line)
     if program.startswith("/tmp/sysctl_restore_"):
         return [
             Effect("none", "restores what set_sysctls.py changed: the next script starts afresh")
@@ -188,6 +190,27 @@ def _ethtool(words: list[str], line: str) -> list[Effect]:
         pairs = words[3:]
         return [Effect("offload", pairs[i], pairs[i + 1]) for i in range(0, len(pairs), 2)]
     raise ShellError(f"shell command {line!r} is not emulated")
+
+
+def _file(name: str, words: list[str], line: str) -> list[Effect]:
+    """The runner's files (file_calls.py), never the host's: ``dd
+    if=/dev/zero of=PATH bs=N count=M`` makes one of N x M zero bytes,
+    ``rm -f PATH...`` removes them."""
+    if name == "rm":
+        paths = [word for word in words[1:] if word != "-f"]
+        if not paths or any(path.startswith("-") for path in paths):
+            raise ShellError(f"shell command {line!r} is not emulated")
+        return [Effect("file-removed", path) for path in paths]
+    args = dict(word.partition("=")[::2] for word in words[1:])
+    if args.get("if") != "/dev/zero" or "of" not in args or set(args) - {
+        "if", "of", "bs", "count", "status",
+    }:  # fmt: skip
+        raise ShellError(f"shell command {line!r} is not emulated (only dd if=/dev/zero of=...)")
+    try:
+        size = int(args.get("bs", "512")) * int(args.get("count", "0"))
+    except ValueError:
+        raise ShellError(f"shell command {line!r}: bs and count are numbers") from None
+    return [Effect("file", args["of"], str(size))]
 
 
 def _include(program: str, script_dir: Path, depth: int) -> list[Effect]:

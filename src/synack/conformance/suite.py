@@ -6,8 +6,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from synack.conformance.errors import InterpreterError
 from synack.conformance.profiles import Profile, RunMode
-from synack.conformance.runtime import InterpreterError, Runner, RunResult
+from synack.conformance.runtime import Runner, RunResult
 from synack.conformance.script import ScriptError, parse_file
 
 

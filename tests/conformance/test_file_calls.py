@@ -1,0 +1,86 @@
+"""sendfile(2) on the runner's own files (conformance/file_calls.py): made by
+an emulated ``dd if=/dev/zero``, never on the host's disk. Each script of our
+own must PASS, and a change to one of its lines must FAIL at that line."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from synack.conformance.profiles import LINUX
+from synack.conformance.runtime import Runner, RunResult
+from synack.conformance.script import parse_script
+from synack.conformance.shell import Effect, ShellError, emulate
+
+PATH = "/tmp/synack-test-file-that-is-never-written"
+
+SENDFILE = f"""\
+`/bin/rm -f {PATH}
+/bin/dd bs=1 count=300 if=/dev/zero of={PATH} status=none`
+    0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3
+   +0 setsockopt(3, SOL_SOCKET, SO_REUSEADDR, [1], 4) = 0
+   +0 bind(3, ..., ...) = 0
+   +0 listen(3, 1) = 0
+   +0 < S 0:0(0) win 32792 <mss 1000,sackOK,nop,nop,nop,wscale 7>
+   +0 > S. 0:0(0) ack 1 <...>
+ +.01 < . 1:1(0) ack 1 win 257
+   +0 accept(3, ..., ...) = 4
+   +0 open("{PATH}", O_RDONLY) = 5
+   +0 sendfile(4, 5, [100], 150) = 150
+   +0 > P. 1:151(150) ack 1
+ +.01 < . 1:1(0) ack 151 win 257
+   +0 sendfile(4, 5, NULL, 1000) = 300
+   +0 > P. 151:451(300) ack 1
+   +0 sendfile(4, 5, NULL, 1000) = 0
+   +0 close(5) = 0
+   +0 sendfile(4, 5, NULL, 10) = -1 EBADF (Bad file descriptor)
+   +0 open("/tmp/no-such-file", O_RDONLY) = -1 ENOENT (No such file or directory)
+"""
+
+
+def run(text: str) -> RunResult:
+    return Runner(parse_script(textwrap.dedent(text), "t.pkt", set(LINUX.defined)), LINUX).run()
+
+
+def test_sendfile_sends_the_files_zeros() -> None:
+    assert run(SENDFILE).status == "PASS"
+    assert not Path(PATH).exists()  # nothing was written on this machine
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("sendfile(4, 5, [100], 150) = 150", "sendfile(4, 5, [200], 150) = 150"),
+        ("sendfile(4, 5, NULL, 1000) = 0", "sendfile(4, 5, NULL, 1000) = 1"),
+        ("sendfile(4, 5, NULL, 10) = -1 EBADF", "sendfile(4, 5, NULL, 10) = 0"),
+    ],
+)
+def test_a_wrong_size_fails_at_its_line(old: str, new: str) -> None:
+    changed = SENDFILE.replace(old, new)
+    assert changed != SENDFILE
+    result = run(changed)
+    line = next(n for n, text in enumerate(changed.splitlines(), 1) if new in text)
+    assert (result.status, result.line) == ("FAIL", line), result
+
+
+def test_rm_removes_the_file() -> None:
+    removed = SENDFILE.replace(
+        "   +0 close(5) = 0\n", f"   +0 close(5) = 0\n   +0 `rm -f {PATH}`\n"
+    )
+    removed = removed.replace('open("/tmp/no-such-file"', f'open("{PATH}"')
+    assert run(removed).status == "PASS"
+
+
+def test_dd_and_rm_are_read_not_run() -> None:
+    here = Path(".")
+    assert emulate("dd if=/dev/zero of=/x bs=10 count=3", here) == [Effect("file", "/x", "30")]
+    assert emulate("/bin/rm -f /x /y", here) == [
+        Effect("file-removed", "/x"),
+        Effect("file-removed", "/y"),
+    ]
+    with pytest.raises(ShellError, match="only dd if=/dev/zero"):
+        emulate("dd if=/etc/passwd of=/x", here)
+    with pytest.raises(ShellError, match="not emulated"):
+        emulate("rm -rf /x", here)
