@@ -84,3 +84,9 @@ def test_dd_and_rm_are_read_not_run() -> None:
         emulate("dd if=/etc/passwd of=/x", here)
     with pytest.raises(ShellError, match="not emulated"):
         emulate("rm -rf /x", here)
+
+
+def test_a_call_with_missing_arguments_is_an_error_naming_it() -> None:
+    result = run('0 open("/x") = 3\n')
+    assert (result.status, result.line) == ("ERROR", 1), result
+    assert "open() takes 2 arguments" in result.message

@@ -66,6 +66,7 @@ class FileCalls:
             self.files.pop(effect.name, None)
 
     def _sys_open(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        _arguments(event, call, 2)
         path_expr, flags_expr = call.args[0], call.args[1]
         if path_expr.kind != "string":
             raise InterpreterError(event.line, "open() takes a path in quotes")
@@ -86,6 +87,7 @@ class FileCalls:
         return fd in self.sockets or fd in self.epolls or fd in self.open_files
 
     def _sys_sendfile(self, event: Event, call: SyscallSpec, retry: bool = False) -> Any:
+        _arguments(event, call, 4)
         file = self.open_files.get(self._value(call.args[1], event))
         if file is None:
             return -1, "EBADF"
@@ -100,3 +102,8 @@ class FileCalls:
     def close_file(self, fd: int) -> bool:
         """close() of an open file: whether ``fd`` was one."""
         return self.open_files.pop(fd, None) is not None
+
+
+def _arguments(event: Event, call: SyscallSpec, count: int) -> None:
+    if len(call.args) != count:
+        raise InterpreterError(event.line, f"{call.name}() takes {count} arguments")
