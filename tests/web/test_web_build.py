@@ -101,3 +101,9 @@ def test_web_help() -> None:
     assert result.exit_code == 0
     assert "--no-browser" in result.output and "build" in result.output
     assert os.path.basename("docs/playground.md") in result.output
+
+
+def test_ci_installs_the_pinned_runtime() -> None:
+    """.ci/run's npm install names the version the code pins (the tests build with it)."""
+    ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
+    assert f"--prefix build/npm-pyodide pyodide@{PYODIDE_VERSION}" in ci

@@ -22,6 +22,10 @@ from _playground_cli import Arrow, cli_arrows, cli_records
 from synack.scenarios import SCENARIOS
 from synack.trace.records import StateRecord
 
+# the browser tests share one worker (and so one browser and one page) under
+# pytest -n: pyproject.toml runs xdist with --dist loadgroup
+pytestmark = pytest.mark.xdist_group("web-browser")
+
 READY_MS = 120_000  # the first load compiles the runtime; later runs take well under a second
 
 
@@ -252,29 +256,6 @@ def test_keyboard_only(session: dict[str, Any]) -> None:
     assert arrows(page, "b") == cli_arrows(["demo", "handshake", "--drop", "s2c:S.:1", "--json"])
 
 
-def test_the_url_round_trip(browser: Any, session: dict[str, Any]) -> None:
-    context = browser.new_context(service_workers="block")
-    page = context.new_page()
-    page.goto(session["url"] + "#scenario=lost-final-ack&drop=5&step=7&lang=ko")
-    wait_run(page, 0)
-    assert page.input_value("#scenario") == "lost-final-ack"
-    assert page.get_attribute("html", "lang") == "ko"
-    assert page.get_attribute("body", "data-step") == "7"
-    assert arrows(page, "a") == cli_arrows(["demo", "lost-final-ack", "--json"])
-    changed = cli_arrows(["demo", "lost-final-ack", "--drop", "s2c:P.:1", "--json"])
-    assert arrows(page, "b") == changed
-    page.keyboard.press("ArrowRight")
-    link = str(page.evaluate("location.href"))
-    assert hash_of(page) == {"scenario": "lost-final-ack", "lang": "ko", "drop": "5", "step": "8"}
-    again = context.new_page()
-    again.goto(link)
-    wait_run(again, 0)
-    assert arrows(again, "b") == changed
-    assert again.get_attribute("body", "data-step") == "8"
-    assert again.get_attribute("html", "lang") == "ko"
-    context.close()
-
-
 def test_the_composer_and_its_cwnd_plot(session: dict[str, Any]) -> None:
     page = session["page"]
     go(page, "#scenario=close")
@@ -343,12 +324,33 @@ def test_nothing_was_fetched_from_outside(session: dict[str, Any]) -> None:
     assert session["errors"] == []
 
 
-def test_offline_once_loaded(browser: Any, site_url: str) -> None:
+def test_a_link_reproduces_the_run_even_offline(browser: Any, session: dict[str, Any]) -> None:
+    """A fresh page opened on a link shows that run; its fragment after a step,
+    given to another page, shows the same; and once loaded, the site works
+    offline (its service worker kept a copy of every file)."""
     context = browser.new_context()
     page = context.new_page()
-    page.goto(site_url + "#scenario=handshake")
+    page.goto(session["url"] + "#scenario=lost-final-ack&drop=5&step=7&lang=ko")
     wait_run(page, 0)
-    # the service worker has kept a copy of every file of the manifest
+    assert page.input_value("#scenario") == "lost-final-ack"
+    assert page.get_attribute("html", "lang") == "ko"
+    assert page.get_attribute("body", "data-step") == "7"
+    assert arrows(page, "a") == cli_arrows(["demo", "lost-final-ack", "--json"])
+    changed = cli_arrows(["demo", "lost-final-ack", "--drop", "s2c:P.:1", "--json"])
+    assert arrows(page, "b") == changed
+    page.focus("#next")
+    page.keyboard.press("ArrowRight")
+    link = str(page.evaluate("location.hash"))
+    assert hash_of(page) == {"scenario": "lost-final-ack", "lang": "ko", "drop": "5", "step": "8"}
+    # the other page was showing something else: the fragment alone sets it up
+    other = session["page"]
+    go(other, "#scenario=close")
+    go(other, link)
+    assert arrows(other, "b") == changed
+    assert other.get_attribute("body", "data-step") == "8"
+    assert other.get_attribute("html", "lang") == "ko"
+    go(other, "#scenario=close&lang=en")
+    # offline
     page.wait_for_function(
         """async () => {
             const manifest = await (await fetch("manifest.json")).json();
@@ -361,5 +363,5 @@ def test_offline_once_loaded(browser: Any, site_url: str) -> None:
     context.set_offline(True)
     page.reload()
     wait_run(page, 0)
-    assert arrows(page) == cli_arrows(["demo", "handshake", "--json"])
+    assert arrows(page, "b") == changed
     context.close()
