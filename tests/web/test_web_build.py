@@ -10,6 +10,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from synack.cli import main
@@ -107,3 +108,41 @@ def test_ci_installs_the_pinned_runtime() -> None:
     """.ci/run's npm install names the version the code pins (the tests build with it)."""
     ci = (Path(__file__).resolve().parents[2] / ".ci" / "run").read_text()
     assert f"--prefix build/npm-pyodide pyodide@{PYODIDE_VERSION}" in ci
+
+
+def test_first_use_fetches_the_runtime_with_npm_and_says_so(
+    runtime: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No runtime in the cache: npm installs it there (a stand-in npm here, which
+    copies the package as npm would and notes its arguments), and the user is told."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    npm = bin_dir / "npm"
+    npm.write_text(
+        "#!/bin/sh\n"
+        'while [ "$1" != "--prefix" ]; do shift; done\n'
+        'mkdir -p "$2/node_modules" && cp -r "' + str(runtime) + '" "$2/node_modules/pyodide"\n'
+        'echo "$@" > "$2/npm-args"\n'
+    )
+    npm.chmod(0o755)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("SYNACK_PYODIDE_CACHE", str(cache))
+    first = CliRunner().invoke(main, ["web", "build", str(tmp_path / "a")])
+    assert first.exit_code == 0, first.output
+    assert f"fetching the Pyodide runtime (npm pyodide@{PYODIDE_VERSION}" in first.stderr
+    assert f"pyodide@{PYODIDE_VERSION}" in (cache / "npm-args").read_text()
+    second = CliRunner().invoke(main, ["web", "build", str(tmp_path / "b")])
+    assert second.exit_code == 0 and "fetching" not in second.stderr
+
+
+def test_without_the_runtime_or_npm_it_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no npm on it
+    monkeypatch.setenv("SYNACK_PYODIDE_CACHE", str(tmp_path / "cache"))
+    result = CliRunner().invoke(main, ["web", "build", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert "the Pyodide runtime is not in" in result.output
+    assert "npm is not installed" in result.output
+    assert "Traceback" not in result.output
