@@ -244,6 +244,9 @@
       document.body.setAttribute("data-run-ms", String(ms));
       runCount += 1;
       document.body.setAttribute("data-runs", String(runCount));
+      if (runCount === 1) {  // from the start of navigation to the first ladder drawn
+        document.body.setAttribute("data-first-ladder-ms", String(Math.round(performance.now())));
+      }
       document.body.setAttribute("data-ready", "1");
       status(t("ran", {ms: ms}));
     }, 20);
@@ -651,9 +654,9 @@
       status(t("no_runtime", {error: "pyodide/pyodide.js"}), true);
       return;
     }
-    var began = performance.now();
     loadPyodide({indexURL: new URL("pyodide/", location.href).href}).then(function (runtime) {
       py = runtime;
+      document.body.setAttribute("data-runtime-ms", String(Math.round(performance.now())));
       status(t("loading_synack"));
       return fetch("synack.zip").then(function (r) {
         if (!r.ok) throw new Error("synack.zip: HTTP " + r.status);
@@ -669,7 +672,7 @@
       document.head.insertBefore(css, document.head.querySelector("link"));
       translate();
       fillForm();
-      document.body.setAttribute("data-load-ms", String(Math.round(performance.now() - began)));
+      document.body.setAttribute("data-load-ms", String(Math.round(performance.now())));
       status(t("ready", {version: catalog.version, pyodide: py.version, python: catalog.python}));
       runSetup(true);
     }).catch(function (error) {
