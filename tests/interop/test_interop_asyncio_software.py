@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import random
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from _interop import HERE, Proc, file_sha256, kernel_sockets, run, url_host
+from _interop import HERE, Proc, Socket, file_sha256, poll_sockets, run, url_host
 
 from synack.net.lab import Lab
 
@@ -39,12 +38,10 @@ def helper(name: str, *args: object) -> list[str]:
 
 
 def wait_listening(lab: Lab, port: int) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if any(s.state == "LISTEN" and s.local_port == port for s in kernel_sockets(lab)):
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"nothing listens on port {port} in {lab.name}")
+    def listening(sockets: list[Socket]) -> bool:
+        return any(s.state == "LISTEN" and s.local_port == port for s in sockets)
+
+    assert listening(poll_sockets(lab, listening, timeout=TIMEOUT)), f"nothing on port {port}"
 
 
 @pytest.mark.parametrize("version", [4, 6])

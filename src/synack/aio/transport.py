@@ -199,15 +199,14 @@ class TcpTransport(asyncio.Transport):
 
     def _fatal(self, exc: Exception, callback: str) -> None:
         """asyncio's ``_fatal_error``: report it, then abort the connection."""
-        self.stack.loop.call_exception_handler(
-            {
-                "message": f"Fatal error: protocol.{callback}() call failed.",
-                "exception": exc,
-                "transport": self,
-                "protocol": self._protocol,
-            }
-        )
+        self._report(f"Fatal error: protocol.{callback}() call failed.", exc)
         self._abort(exc)
+
+    def _report(self, message: str, exc: Exception) -> None:
+        """To the loop's exception handler, as asyncio reports a callback's failure."""
+        self.stack.loop.call_exception_handler(
+            {"message": message, "exception": exc, "transport": self, "protocol": self._protocol}
+        )
 
     def check_finished(self) -> None:
         """Our side is done once the connection reaches TIME-WAIT or CLOSED."""
@@ -238,14 +237,7 @@ class TcpTransport(asyncio.Transport):
         try:
             self._protocol.connection_lost(error)  # type: ignore[union-attr]
         except Exception as exc:
-            self.stack.loop.call_exception_handler(
-                {
-                    "message": "Exception in protocol.connection_lost()",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
+            self._report("Exception in protocol.connection_lost()", exc)
 
     # -- writing -----------------------------------------------------------
     def write(self, data: bytes | bytearray | memoryview) -> None:
@@ -289,14 +281,7 @@ class TcpTransport(asyncio.Transport):
         try:
             getattr(self._protocol, name)()
         except Exception as exc:
-            self.stack.loop.call_exception_handler(
-                {
-                    "message": f"protocol.{name}() failed",
-                    "exception": exc,
-                    "transport": self,
-                    "protocol": self._protocol,
-                }
-            )
+            self._report(f"protocol.{name}() failed", exc)
 
     def write_eof(self) -> None:
         """Half-close: our FIN goes after what is written; reading goes on."""
