@@ -31,11 +31,11 @@ def le(a: int, b: int) -> bool:
 
 
 def gt(a: int, b: int) -> bool:
-    return lt(b, a)
+    return ((b - a) & MASK) >= HALF  # lt(b, a), without a second call
 
 
 def ge(a: int, b: int) -> bool:
-    return le(b, a)
+    return a == b or ((b - a) & MASK) >= HALF
 
 
 def max_seq(a: int, b: int) -> int:
