@@ -247,6 +247,7 @@ class Host:
         self._tw_queue: deque[bytes] = deque()  # keys in expiry order (stale ones skipped)
         self._tw_configs: list[TcpConfig] = []
         self._dirty: dict[Connection, None] = {}
+        self._on_wakeup = self._wake  # one bound method for all connections, not one each
         self._deadlines: dict[Connection, float] = {}
         self._heap: list[tuple[float, int, Connection]] = []
         self._heap_counter = 0
@@ -594,7 +595,7 @@ class Host:
     # ------------------------------------------------------------------
     def _new_connection(self, local: Endpoint, remote: Endpoint, config: TcpConfig) -> Connection:
         conn = Connection(local, remote, config, self.tracer, self.isn)
-        conn.on_wakeup = self._wake
+        conn.on_wakeup = self._on_wakeup
         return conn
 
     def _wake(self, conn: Connection) -> None:

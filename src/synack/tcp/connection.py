@@ -328,7 +328,10 @@ class Connection(Tcb):
         events = self._events
         if not events:
             return None
-        return events.pop(0)
+        event = events.pop(0)
+        if not events:
+            self._events = None  # an idle connection keeps no list
+        return event
 
     # ------------------------------------------------------------------
     # Driver interface
