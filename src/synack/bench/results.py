@@ -352,4 +352,6 @@ def to_json(results: list[Result]) -> dict[str, Any]:
             for f in figures(results)
         ],
         "kernel_ratios": kernel_ratios(results),
+        # bytes per idle ESTABLISHED connection (per side) and per TIME-WAIT record
+        "memory_bytes": {r.kind: r.bytes_each for r in results if isinstance(r, MemoryResult)},
     }
