@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -167,3 +169,34 @@ def test_the_catalog_lists_every_scenario() -> None:
     catalog = json.loads(playground.catalog())
     assert [s["name"] for s in catalog["scenarios"]] == list(SCENARIOS)
     assert set(catalog["state_grid"]) >= {"CLOSED", "TIME-WAIT", "LISTEN"}
+
+
+def test_what_the_page_runs_imports_only_the_standard_library(tmp_path: Path) -> None:
+    """Pyodide ships the standard library and nothing else: every module the page's
+    calls import (a scenario, a fault, the composer, a capture) must be stdlib or synack."""
+    capture = tmp_path / "lost-syn.pcap"
+    assert CliRunner().invoke(main, ["demo", "lost-syn", "--pcap", str(capture)]).exit_code == 0
+    code = f"""
+import json, sys
+before = set(sys.modules)
+from synack.web import playground as pg
+for setup in ({{"scenario": "lossy-transfer"}}, {{"scenario": "close", "drop": "2"}},
+              {{"scenario": "compose", "req": "100000", "lang": "ko"}}):
+    assert "error" not in json.loads(pg.run(json.dumps(setup)))
+assert json.loads(pg.analyze_capture({str(capture)!r}))["connections"]
+pg.catalog()
+# (__mp_main__ is multiprocessing's alias of __main__, not a package)
+new = {{name.split(".")[0] for name in set(sys.modules) - before if not name.startswith("__")}}
+print(sorted(new - set(sys.stdlib_module_names) - {{"synack"}}))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_demo_refuses_a_bad_fault_in_one_line() -> None:
+    result = CliRunner().invoke(main, ["demo", "close", "--drop", "Q:1"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--drop': unknown flag 'Q'" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["demo", "close", "--delay-segment", "S:1"])
+    assert result.exit_code == 2 and "a delay needs a positive DELAY" in result.output
