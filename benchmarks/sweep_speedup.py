@@ -13,7 +13,9 @@ is timed from the first submit to the last row written.
   cell (Dask's scheduling, pickling, the rows' trip back, the last cell's
   wait for the others), relative to the cells' time;
 - contention: the cells' wall time over their CPU time (1.0 when each worker
-  had a core to itself; more when other processes shared the cores).
+  had a core to itself; more when other processes shared the cores);
+- cores used: the cells' CPU time over the sweep's wall time (at most the
+  number of workers).
 
 Usage: python benchmarks/sweep_speedup.py [--rounds N] [--cells N] [--bytes 14m] [--json]
 """
@@ -52,6 +54,7 @@ def one_run(workers: int, cells: list[Any]) -> dict[str, float]:
         "cell_cpu_seconds": cell_cpu,
         "overhead_per_cell": (workers * report.wall_seconds - cell_wall) / cell_wall,
         "contention": cell_wall / cell_cpu,
+        "cores_used": cell_cpu / report.wall_seconds,
     }
 
 
@@ -74,7 +77,8 @@ def main() -> None:
                 f"round {i + 1}: {workers} worker(s): sweep {run['sweep_seconds']:.1f} s "
                 f"(start {run['startup_seconds']:.1f} s), cells {run['cell_wall_seconds']:.1f} s "
                 f"wall / {run['cell_cpu_seconds']:.1f} s CPU, overhead "
-                f"{run['overhead_per_cell'] * 100:.1f} %, contention {run['contention']:.2f}",
+                f"{run['overhead_per_cell'] * 100:.1f} %, contention {run['contention']:.2f}, "
+                f"cores used {run['cores_used']:.2f}",
                 file=sys.stderr,
             )
     one = [r for r in runs if r["workers"] == 1]
@@ -90,6 +94,8 @@ def main() -> None:
         "overhead_per_cell_2_workers": statistics.median(r["overhead_per_cell"] for r in two),
         "contention_1_worker": statistics.median(r["contention"] for r in one),
         "contention_2_workers": statistics.median(r["contention"] for r in two),
+        "cores_used_1_worker": statistics.median(r["cores_used"] for r in one),
+        "cores_used_2_workers": statistics.median(r["cores_used"] for r in two),
         "runs": runs,
     }
     if args.json:
@@ -103,6 +109,8 @@ def main() -> None:
     print(f"scheduling overhead per cell: {one_pct:.1f} % (1 worker), {two_pct:.1f} % (2 workers)")
     print(f"contention (cell wall / CPU): {summary['contention_1_worker']:.2f} (1 worker), "
           f"{summary['contention_2_workers']:.2f} (2 workers)")  # fmt: skip
+    print(f"cores used (cell CPU / sweep wall): {summary['cores_used_1_worker']:.2f} (1 worker), "
+          f"{summary['cores_used_2_workers']:.2f} (2 workers)")  # fmt: skip
 
 
 if __name__ == "__main__":
