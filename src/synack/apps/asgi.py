@@ -87,6 +87,7 @@ async def serve_asgi(
     server = await stack.create_server(protocol, host, port)
     return AsgiServer(server, config, state, app_state)
 
+
 AsgiApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 HELLO = b"hello from uvicorn over synack\n"
 
