@@ -433,13 +433,15 @@
         var a = svg._center(path[j - 1]), b = svg._center(path[j]);
         if (!a || !b || path[j - 1] === path[j]) continue;
         var dx = b[0] - a[0], dy = b[1] - a[1], len = Math.sqrt(dx * dx + dy * dy) || 1;
-        var bend = 14 * (j % 2 ? 1 : -1);
+        // a long edge bends further, clear of the states it passes
+        var bend = Math.max(14, len * 0.3) * (j % 2 ? 1 : -1);
         var mx = (a[0] + b[0]) / 2 - dy / len * bend, my = (a[1] + b[1]) / 2 + dx / len * bend;
         var shrink = function (p, q) { var ex = q[0] - p[0], ey = q[1] - p[1], l = Math.sqrt(ex * ex + ey * ey) || 1;
           return [p[0] + ex / l * Math.min(12, l / 3), p[1] + ey / l * Math.min(12, l / 3)]; };
         var a2 = shrink(a, [mx, my]), b2 = shrink(b, [mx, my]);
         edges.appendChild(svgEl("path", {"class": "edge", d: "M" + a2[0] + "," + a2[1] + " Q" + mx + "," + my + " " + b2[0] + "," + b2[1]}));
-        edges.appendChild(svgEl("text", {"class": "order", x: mx, y: my}, String(j)));
+        var lx = (a2[0] + 2 * mx + b2[0]) / 4, ly = (a2[1] + 2 * my + b2[1]) / 4;  // on the curve
+        edges.appendChild(svgEl("text", {"class": "order", x: lx + 3, y: ly - 2}, String(j)));
       }
     });
   }
