@@ -73,7 +73,7 @@ def _run_grid(
 
     try:
         grid = build_grid(grid_axes, grid_file, timeout)
-        folder = check_folder(out, create=not dry_run) if not dry_run else Path(out)
+        folder = Path(out) if dry_run else check_folder(out, create=True)
         cells = grid.cells()
         todo = len(pending_cells(cells, folder, retry_failed)) if folder.is_dir() else len(cells)
     except (GridError, StoreError) as exc:
