@@ -304,7 +304,7 @@
       side.className = "run-side";
       var facts = document.createElement("p");
       facts.className = "facts";
-      facts.textContent = v.seq_note + (v.facts.length ? "; " + v.facts.map(function (f) { return f[0] + ": " + f[1]; }).join("; ") : "");
+      facts.textContent = [v.seq_note].concat(v.facts.map(function (f) { return f[0] + ": " + f[1]; })).join("\n");
       side.appendChild(facts);
       var machines = document.createElement("div");
       machines.className = "machines";
