@@ -151,6 +151,10 @@ def test_clicking_a_segment_drops_delays_and_duplicates_it(session: dict[str, An
     dropped = arrows(page, "b")
     assert dropped == cli_arrows(["demo", "close", "--drop", spec, "--json"])
     assert dropped[4] == (*base[4][:5], "dropped")
+    # the segment clicked, in the run before the change, and the one the fault hit
+    assert "clicked" in str(page.get_attribute("#run-a svg g.kind-arrow >> nth=4", "class"))
+    assert "faulted" in str(page.get_attribute("#run-b svg g.kind-arrow >> nth=4", "class"))
+    assert page.locator("#run-b svg g.kind-arrow.faulted").count() == 1
     assert hash_of(page)["drop"] == spec
     if os.environ.get("SYNACK_WEB_SHOTS"):
         page.evaluate("document.getElementById('runs').scrollIntoView()")

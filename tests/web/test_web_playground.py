@@ -77,6 +77,9 @@ def test_a_bare_number_is_that_segment_of_the_run() -> None:
     base = view_arrows(run(scenario="lost-final-ack"))
     view = run(scenario="lost-final-ack", drop="5")
     assert view["specs"] == [["drop", "s2c:P.:1"]]  # the 5th arrow: the server's reply
+    assert [s["index"] for s in view["steps"] if s.get("faulted")] == [
+        s["index"] for s in view["steps"] if s["kind"] == "arrow"
+    ][4:5]
     assert base[4][:2] == ("server", "P.")
     assert view_arrows(view)[4] == (*base[4][:5], "dropped")
     dup = run(scenario="close", dup="3:20ms")

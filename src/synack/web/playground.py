@@ -335,6 +335,15 @@ def run(setup_json: str) -> str:
         _step(s, a, next(arrow_specs) if s.kind == "arrow" else None, lang, timeline)
         for s, a in zip(timeline.steps, absolute.steps, strict=True)
     ]
+    # the segments the faults picked (specs written as the page writes them)
+    picked = {
+        f"{spec.direction}:{spec.flags_text}:{n}"
+        for spec in specs
+        for n in range(spec.nth, spec.nth + spec.count)
+    }
+    for item in steps:
+        if item.get("spec") in picked:
+            item["faulted"] = True
     name = str(setup.get("scenario", "close"))
     if name == COMPOSED:
         title = i18n.ui("page_title", lang, left=i18n.name("client", lang),

@@ -28,7 +28,7 @@
       capture: "Open a capture",
       capture_help: "Drop a pcap or pcapng file here, or choose one: synack analyze's code reads it, in this page.",
       footer: "The engine is synack's own Python, run by Pyodide (CPython compiled to WebAssembly) from this site's files: nothing is sent anywhere.",
-      as_given: "As given", before_change: "Before the change", with_change: "With: {change}", fault_on: "{action} segment {n}: {label}",
+      as_given: "As given", before_change: "Before the change", with_change: "With: {change}",
       f_drop: "drop", f_delay: "delay", f_duplicate: "duplicate",
       states: "{name}", path: "path", cwnd: "cwnd and ssthresh (bytes) over time (ms)",
       field_endpoint: "from", field_flags: "flags", field_seq: "seq (relative)", field_ack: "ack (relative)",
@@ -60,7 +60,7 @@
       capture: "캡처 열기",
       capture_help: "pcap 또는 pcapng 파일을 여기에 끌어다 놓거나 고르세요. 이 페이지 안에서 synack analyze의 코드가 읽습니다.",
       footer: "엔진은 synack 자신의 Python 코드이며, 이 사이트의 파일로 Pyodide(WebAssembly로 컴파일한 CPython)가 실행합니다. 아무것도 외부로 보내지 않습니다.",
-      as_given: "주어진 대로", before_change: "변경 전", with_change: "변경: {change}", fault_on: "세그먼트 {n} {action}: {label}",
+      as_given: "주어진 대로", before_change: "변경 전", with_change: "변경: {change}",
       f_drop: "버리기", f_delay: "늦추기", f_duplicate: "복제",
       states: "{name}", path: "경로", cwnd: "시간(ms)에 따른 cwnd와 ssthresh (바이트)",
       field_endpoint: "보낸 쪽", field_flags: "플래그", field_seq: "seq (상대)", field_ack: "ack (상대)",
@@ -265,6 +265,10 @@
     if (text !== undefined) el.textContent = text;
     return el;
   }
+  function lastSpec() {  // the latest fault's spec, without its delay: the segment it picks
+    var specs = runs.length ? runs[runs.length - 1].view.specs : [];
+    return specs.length ? specs[specs.length - 1][1].split(":").slice(0, 3).join(":") : null;
+  }
   function changeText(s) {
     var list = faultList(s);
     if (!list.length) return "";
@@ -356,6 +360,9 @@
       g.setAttribute("role", "button");
       g.setAttribute("aria-label", "#" + n + " " + s.describe);
       if (s.spec) g.setAttribute("data-spec", s.spec);
+      if (s.faulted) g.classList.add("faulted");
+      // in the run before the change, the segment the change is about
+      if (runs.length > 1 && r.position === 0 && s.spec === lastSpec()) g.classList.add("clicked");
       g.addEventListener("focus", function () { detail(s, r); show(s.index, true); });
       g.addEventListener("click", function (e) { openMenu(r, s, n, g); e.stopPropagation(); });
       g.addEventListener("keydown", function (e) {
