@@ -40,7 +40,7 @@ def test_build_writes_the_site(runtime: Path, tmp_path: Path) -> None:
     assert "cdn" not in (out / "playground.js").read_text().lower()
     # the same sources give the same zip; building again over the site is fine
     assert sources_zip() == (out / "synack.zip").read_bytes()
-    again = CliRunner().invoke(main, ["web", "build", str(out), "--runtime", str(runtime)])
+    again = CliRunner().invoke(main, ["web", "--runtime", str(runtime), "build", str(out)])
     assert again.exit_code == 0, again.output
 
 

@@ -68,6 +68,7 @@ def web(ctx: click.Context, port: int, no_browser: bool, runtime: str | None) ->
       synack web build site/ && python -m http.server -d site/
     """
     if ctx.invoked_subcommand is not None:
+        ctx.obj = runtime  # `synack web --runtime DIR build SITE` means the same DIR
         return
     import tempfile
 
@@ -98,6 +99,9 @@ def build(directory: Path, runtime: str | None) -> None:
     """
     from synack.web.site import SiteError, check_target, write_site
 
+    parent = click.get_current_context().parent
+    if runtime is None and parent is not None and isinstance(parent.obj, str):
+        runtime = parent.obj
     try:
         check_target(directory)
     except SiteError as exc:
