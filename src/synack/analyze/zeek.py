@@ -166,6 +166,9 @@ class _Reassembly:
         lo = max(lo, self.trimmed, self.delivered)
         if hi <= lo:
             return
+        if lo == self.delivered and not self.blocks:
+            self.delivered = hi  # the next bytes in order, nothing held: delivered at once
+            return
         new = [lo, hi, hi - lo, 0]
         kept: list[list[int]] = []
         for block in self.blocks:
@@ -712,7 +715,8 @@ class ZeekConn:
                 if rel_ack > reasm.delivered:
                     self._gap(endpoint, rel_ack - reasm.delivered)
             reasm.delivered = max(reasm.delivered, rel_ack)
-        reasm.blocks = [block for block in reasm.blocks if block[1] > rel_ack]
+        if reasm.blocks:
+            reasm.blocks = [block for block in reasm.blocks if block[1] > rel_ack]
         reasm.trimmed = rel_ack
 
     @staticmethod
