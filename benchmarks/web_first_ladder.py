@@ -4,8 +4,8 @@ Builds the site (``synack web build``, the Pyodide runtime from
 build/npm-pyodide, $SYNACK_WEB_RUNTIME or the user's cache), serves it on
 127.0.0.1 and opens it in Debian's chromium (Playwright, one profile kept
 for the whole run) ``--loads`` times on ``#scenario=close``. The first load
-starts with an empty browser cache; the others have the runtime cached
-(the HTTP cache, and V8's cache of the compiled WebAssembly). For each load
+starts with an empty browser cache; the others find the runtime's files in
+the browser's cache (the one profile is kept between loads). For each load
 the page itself reports, from the start of navigation: the runtime and
 synack loaded (``data-load-ms``; Pyodide alone: ``data-runtime-ms``), and the first ladder drawn
 (``data-first-ladder-ms``); then the time of one run alone
