@@ -320,6 +320,21 @@ def test_a_dropped_capture_is_analysed_in_the_page(session: dict[str, Any], tmp_
     page.wait_for_function("document.body.dataset.capture !== undefined", timeout=30_000)
     assert page.get_attribute("body", "data-capture") == "error"
     assert "not a pcap or pcapng file" in str(page.text_content("#status"))
+    # one too big for the page: said before reading it
+    page.evaluate(
+        """() => {
+            const file = new File([new Uint8Array(8)], "huge.pcap");
+            Object.defineProperty(file, "size", {value: 300 * 1048576});
+            const transfer = new DataTransfer();
+            transfer.items.add(file);
+            document.body.removeAttribute("data-capture");
+            const drop = new DragEvent("drop", {bubbles: true, cancelable: true});
+            Object.defineProperty(drop, "dataTransfer", {value: {files: [file]}});
+            document.getElementById("capture").dispatchEvent(drop);
+        }"""
+    )
+    assert page.get_attribute("body", "data-capture") == "error"
+    assert "huge.pcap (300 MB) is too big for the page" in str(page.text_content("#status"))
 
 
 def test_nothing_was_fetched_from_outside(session: dict[str, Any]) -> None:

@@ -36,7 +36,7 @@
       field_win: "window", field_win_bytes: "window (bytes)", field_options: "options",
       field_sent: "sent (ms)", field_arrival: "arrives (ms)", field_fate: "fate", field_spec: "fault spec",
       never: "never",
-      analysing: "Analysing {name}…", cap_summary: "{name}: {n} connection(s), {segments} TCP segment(s) ({format})",
+      analysing: "Analysing {name}…", cap_too_big: "{name} ({mb} MB) is too big for the page (256 MB at most): use synack analyze on it.", cap_summary: "{name}: {n} connection(s), {segments} TCP segment(s) ({format})",
       cap_conn: "connection {n}: {left} → {right}, {packets} packets, Zeek {zeek}, final {final}",
       close: "close", shutdown: "shutdown", abort: "abort", none: "nothing",
       "close-later": "close 50 ms later"
@@ -68,7 +68,7 @@
       field_win: "윈도", field_win_bytes: "윈도 (바이트)", field_options: "옵션",
       field_sent: "보낸 시각 (ms)", field_arrival: "도착 (ms)", field_fate: "운명", field_spec: "결함 지정",
       never: "도착 안 함",
-      analysing: "{name} 분석 중…", cap_summary: "{name}: 연결 {n}개, TCP 세그먼트 {segments}개 ({format})",
+      analysing: "{name} 분석 중…", cap_too_big: "{name}({mb} MB)은 이 페이지에서 열기에 너무 큽니다 (최대 256 MB). synack analyze로 분석하세요.", cap_summary: "{name}: 연결 {n}개, TCP 세그먼트 {segments}개 ({format})",
       cap_conn: "연결 {n}: {left} → {right}, 패킷 {packets}개, Zeek {zeek}, 최종 {final}",
       close: "닫기", shutdown: "반닫기", abort: "중단", none: "아무것도 안 함",
       "close-later": "50 ms 뒤 닫기"
@@ -556,8 +556,14 @@
   }
 
   // ---------------------------------------------------------------- captures
+  var MAX_CAPTURE = 256 * 1024 * 1024;  // the page holds the file twice (browser and Python)
   function openCapture(file) {
     if (!pg || !file) return;
+    if (file.size > MAX_CAPTURE) {
+      status(t("cap_too_big", {name: file.name, mb: Math.round(file.size / 1048576)}), true);
+      document.body.setAttribute("data-capture", "error");
+      return;
+    }
     status(t("analysing", {name: file.name}));
     file.arrayBuffer().then(function (buffer) {
       var path = "/tmp/capture-" + Date.now();
