@@ -203,3 +203,15 @@ def test_demo_refuses_a_bad_fault_in_one_line() -> None:
     assert "Traceback" not in result.output
     result = CliRunner().invoke(main, ["demo", "close", "--delay-segment", "S:1"])
     assert result.exit_code == 2 and "a delay needs a positive DELAY" in result.output
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if n != "lossy-transfer"])
+def test_in_every_scenario_a_segments_spec_picks_that_segment(name: str) -> None:
+    """The middle segment (the first one a fault can pick from there on) of each
+    scenario: dropped by its spec, and everything before it unchanged."""
+    before = run(scenario=name)
+    arrows = [s for s in before["steps"] if s["kind"] == "arrow"]
+    position = next(i for i in range(len(arrows) // 2, len(arrows)) if arrows[i]["spec"])
+    after = run(scenario=name, drop=arrows[position]["spec"])
+    assert view_arrows(after)[:position] == view_arrows(before)[:position]
+    assert view_arrows(after)[position] == (*view_arrows(before)[position][:5], "dropped")
