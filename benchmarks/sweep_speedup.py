@@ -15,7 +15,12 @@ is timed from the first submit to the last row written.
 - contention: the cells' wall time over their CPU time (1.0 when each worker
   had a core to itself; more when other processes shared the cores);
 - cores used: the cells' CPU time over the sweep's wall time (at most the
-  number of workers).
+  number of workers);
+- the machine's ceiling, before each round: 6 of the cells run one after
+  the other in this process, then shared by two plain processes (a
+  multiprocessing pool, no Dask): the speed-up two processes get at best at
+  that moment, given the load and the cores (two vCPUs may share a
+  physical core).
 
 Usage: python benchmarks/sweep_speedup.py [--rounds N] [--cells N] [--bytes 14m] [--json]
 """
@@ -30,6 +35,7 @@ import tempfile
 import time
 from typing import Any
 
+from synack.sweep.cell import run_cell
 from synack.sweep.grid import build_grid
 from synack.sweep.query import query
 from synack.sweep.runner import cluster, run_sweep
@@ -58,6 +64,22 @@ def one_run(workers: int, cells: list[Any]) -> dict[str, float]:
     }
 
 
+def ceiling(cells: list[Any]) -> float:
+    """What the machine allows right now: the same cells in one process, then
+    shared by two plain processes (no Dask), the first time over the second."""
+    import multiprocessing
+
+    started = time.perf_counter()
+    for cell in cells:
+        run_cell(cell)
+    alone = time.perf_counter() - started
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        started = time.perf_counter()
+        pool.map(run_cell, cells, chunksize=1)
+        shared = time.perf_counter() - started
+    return alone / shared
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -69,7 +91,10 @@ def main() -> None:
                        "seed": f"1-{args.cells}"})  # fmt: skip
     cells = grid.cells()
     runs: list[dict[str, float]] = []
+    ceilings: list[float] = []
     for i in range(args.rounds):
+        ceilings.append(ceiling(cells[:6]))
+        print(f"round {i + 1}: two plain processes: {ceilings[-1]:.2f}x", file=sys.stderr)
         for workers in (1, 2) if i % 2 == 0 else (2, 1):
             run = one_run(workers, cells)
             runs.append(run)
@@ -90,6 +115,7 @@ def main() -> None:
         "speedup_per_round": pairs,
         "speedup_best": max(pairs),
         "speedup_median": statistics.median(pairs),
+        "ceiling_per_round": ceilings,
         "overhead_per_cell_1_worker": statistics.median(r["overhead_per_cell"] for r in one),
         "overhead_per_cell_2_workers": statistics.median(r["overhead_per_cell"] for r in two),
         "contention_1_worker": statistics.median(r["contention"] for r in one),
@@ -104,6 +130,8 @@ def main() -> None:
     print(f"{len(cells)} cells of {summary['mean_cell_cpu_seconds']:.2f} s CPU each")
     print("speed-up 2 workers / 1: " + ", ".join(f"{p:.2f}x" for p in pairs)
           + f" (median {summary['speedup_median']:.2f}x)")  # fmt: skip
+    print("two plain processes / one, the same cells: "
+          + ", ".join(f"{c:.2f}x" for c in ceilings))  # fmt: skip
     one_pct = summary["overhead_per_cell_1_worker"] * 100
     two_pct = summary["overhead_per_cell_2_workers"] * 100
     print(f"scheduling overhead per cell: {one_pct:.1f} % (1 worker), {two_pct:.1f} % (2 workers)")
