@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -18,12 +19,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def exchange(port: int) -> None:
-    """A connection on loopback: a request, a reply, the server closing first."""
-    with socket.socket() as server:
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", port))
-        server.listen()
+def exchange(server: socket.socket) -> None:
+    """A connection to the listening ``server`` on loopback: a request, a reply,
+    the server closing first."""
+    port = server.getsockname()[1]
+    with server:
 
         def serve() -> None:
             conn, _ = server.accept()
@@ -41,14 +41,22 @@ def exchange(port: int) -> None:
 
 
 def test_a_live_connection_is_drawn_as_it_happens() -> None:
-    port = 47000 + os.getpid() % 1000
+    # a port of the kernel's choosing, bound before the capture starts
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
     analyze = subprocess.Popen(
         [sys.executable, "-m", "synack", "analyze", "-i", "lo", "--port", str(port),
          "--seconds", "8", "--ignore-checksums"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    time.sleep(2.0)  # dumpcap starts
-    exchange(port)
+    # the capture is open once it says so (a fixed sleep lost the SYN on a busy machine)
+    assert analyze.stderr is not None
+    ready, _, _ = select.select([analyze.stderr], [], [], 20)
+    assert ready, "no word from the live capture in 20 s"
+    assert analyze.stderr.readline().strip() == "synack analyze: capturing on lo"
+    exchange(server)
     out, err = analyze.communicate(timeout=30)
     assert analyze.returncode == 0, err
     assert f"127.0.0.1:{port}" in out

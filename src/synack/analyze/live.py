@@ -14,6 +14,7 @@ inferred. The listing of every connection follows at the end (Ctrl-C,
 
 from __future__ import annotations
 
+import io
 import shutil
 import signal
 import subprocess
@@ -65,7 +66,7 @@ def live_segments(
         timer.start()
     seen = 0
     try:
-        stream = cast(BinaryIO, process.stdout)
+        stream = cast(BinaryIO, _Announced(cast(io.BufferedReader, process.stdout), interface))
         for seg in read_segments(stream, ignore_checksums=ignore_checksums, stats=stats):
             yield seg
             seen += 1
@@ -85,6 +86,27 @@ def live_segments(
                 process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
             )
             raise click.ClickException(f"dumpcap: {message or 'could not capture'}")
+
+
+class _Announced:
+    """dumpcap's pipe, which says on standard error once its first bytes come
+    through: dumpcap writes the file's header when the interface is open, so
+    from then on no packet is missed (and a script may start its traffic)."""
+
+    def __init__(self, stream: io.BufferedReader, interface: str) -> None:
+        self._stream = stream
+        self._interface = interface
+        self._said = False
+
+    def read1(self, size: int = -1) -> bytes:
+        data = self._stream.read1(size)
+        if data and not self._said:
+            self._said = True
+            click.echo(f"synack analyze: capturing on {self._interface}", err=True)
+        return data
+
+    def read(self, size: int = -1) -> bytes:
+        return self.read1(size)
 
 
 class LiveView:
