@@ -90,3 +90,12 @@ def test_a_cell_that_raises_is_a_failed_row() -> None:
     assert row["error"] == "ValueError: need at least one connection"
     assert row["cell_id"] == broken.cell_id and row["flows"] == 0
     assert failed_row(broken, "x\ny")["error"] == "x"
+
+
+def test_jains_index_of_shares() -> None:
+    from synack.sweep.cell import _jain
+
+    assert _jain([3.0, 3.0, 3.0]) == pytest.approx(1.0)
+    assert _jain([1.0, 0.0]) == pytest.approx(0.5)  # one of two took everything: 1/n
+    assert _jain([2.0, 1.0]) == pytest.approx(0.9)  # 9 / (2 x 5)
+    assert _jain([]) is None and _jain([0.0]) is None
