@@ -1331,7 +1331,7 @@ _PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
 
 
 @main.command()
-@click.argument("captures", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+@click.argument("captures", nargs=-1, type=click.Path(exists=True))
 @click.option("-i", "--interface", help="Capture live on this interface instead (dumpcap; root).")
 @click.option("--lab", "lab_name", help="With -i: capture inside this lab's namespace.")
 @click.option("--count", type=click.IntRange(min=1), help="With -i: stop after N segments.")
@@ -1362,9 +1362,15 @@ _PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
     "--jobs",
     type=click.IntRange(1, 64),
     help="Processes sharing the connections (default: one per CPU for files of 32 MiB "
-    "or more, else 1; --conn N needs 1).",
+    "or more, else 1; --conn N needs 1). With a FOLDER: the local Dask cluster's workers.",
 )
+@click.option("--rows", metavar="DIR", help="With a FOLDER: the Parquet dataset of its "
+              "connections, a row each (default: capture-rows).")  # fmt: skip
+@click.option("--scheduler", metavar="tcp://HOST:PORT",
+              help="With a FOLDER: analyse its captures on this Dask cluster.")  # fmt: skip
+@click.pass_context
 def analyze(
+    ctx: click.Context,
     captures: tuple[str, ...],
     interface: str | None,
     lab_name: str | None,
@@ -1382,6 +1388,8 @@ def analyze(
     rtt_plot: str | None,
     flight_plot: str | None,
     jobs: int | None,
+    rows: str | None,
+    scheduler: str | None,
 ) -> None:
     """Analyse TCP in pcap or pcapng captures (gzip too), from any stack.
 
@@ -1399,10 +1407,25 @@ def analyze(
       synack analyze trace.pcap --conn 3
       synack analyze trace.pcapng.gz --format conn > conn.log
       synack analyze -i synack0 --lab synack --port 8080
+      synack analyze captures/ --rows rows/   (a folder, on Dask: synack sweep analyze)
     """
     from synack.analyze.present import show
     from synack.analyze.report import Selection
 
+    folders = [c for c in captures if Path(c).is_dir()]
+    if folders:
+        if len(captures) > 1:
+            raise click.UsageError("give one folder of captures, or capture files, not both")
+        views = (number, host, port, fmt, html, seq_plot, rtt_plot, flight_plot, interface)
+        if any(v is not None for v in views):
+            raise click.UsageError("a folder's captures become rows (--rows): views take files")
+        from synack.sweep.cli import analyze_command
+
+        ctx.invoke(analyze_command, folder=folders[0], out=rows or "capture-rows",
+                   workers=jobs, scheduler=scheduler)  # fmt: skip
+        return
+    if rows is not None or scheduler is not None:
+        raise click.UsageError("--rows and --scheduler go with a folder of captures")
     if interface is None and not captures:
         raise click.UsageError("give a capture file, or -i IFACE for a live capture")
     if interface is not None and captures:

@@ -171,3 +171,27 @@ def test_a_folder_of_captures_becomes_connection_rows(tmp_path: Path) -> None:
     # a rerun skips the files already there
     code, output = invoke("analyze", str(folder), "-o", str(out), "--workers", "1")
     assert code == 0 and "0 files, 0 connections (3 files already in" in output
+
+
+def test_synack_analyze_takes_a_folder_as_sweep_analyze_does(tmp_path: Path) -> None:
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    recorder = TraceRecorder()
+    simulate(1, bytes_up=1000, bytes_down=3000, c2s=LinkConfig(delay=0.01),
+             s2c=LinkConfig(delay=0.01), seed=3, config=TcpConfig(msl=1.0),
+             recorder=recorder)  # fmt: skip
+    write_pcap(recorder, folder / "one.pcap")
+    out = tmp_path / "rows"
+    result = CliRunner().invoke(main, ["analyze", str(folder), "--rows", str(out), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    assert "1 files, 1 connections" in result.output
+    from synack.sweep.query import query
+
+    _, rows = query(out, "SELECT conn, resp_bytes, orig_bytes, conn_state FROM rows")
+    assert rows == [(1, 3000, 1000, "SF")]
+    # a folder's captures become rows: the views, and files beside it, are refused
+    for extra in (["--conn", "1"], ["--format", "ladder"], [str(folder / "one.pcap")]):
+        refused = CliRunner().invoke(main, ["analyze", str(folder), *extra])
+        assert refused.exit_code == 2 and refused.exception is not None, extra
+    refused = CliRunner().invoke(main, ["analyze", str(folder / "one.pcap"), "--rows", "x"])
+    assert refused.exit_code == 2 and "go with a folder" in refused.output
