@@ -15,7 +15,9 @@ class RttEstimator:
         self._min = minimum
         self._max = maximum
         self._granularity = granularity
-        self._backed_off: list[float] = []  # the RTO before each back-off since the last sample
+        # the RTO before each back-off since the last sample; a tuple, so that
+        # the many connections that never back off share the empty one
+        self._backed_off: tuple[float, ...] = ()
 
     def sample(self, rtt: float) -> None:
         """Take a round-trip sample (never from a retransmitted segment: Karn, 3)."""
@@ -29,12 +31,11 @@ class RttEstimator:
             self.srtt = 0.875 * self.srtt + 0.125 * rtt
         rto = self.srtt + max(self._granularity, 4 * self.rttvar)
         self.rto = min(max(rto, self._min), self._max)  # 2.4, 2.5
-        if self._backed_off:
-            self._backed_off.clear()
+        self._backed_off = ()
 
     def back_off(self) -> None:
         """5.5: double the RTO after a retransmission timeout, up to the maximum."""
-        self._backed_off.append(self.rto)
+        self._backed_off += (self.rto,)
         self.rto = min(self.rto * 2, self._max)
 
     def revert_back_off(self) -> bool:
@@ -42,5 +43,6 @@ class RttEstimator:
         the loss was the path's, not congestion). False if there is none."""
         if not self._backed_off:
             return False
-        self.rto = self._backed_off.pop()
+        self.rto = self._backed_off[-1]
+        self._backed_off = self._backed_off[:-1]
         return True
