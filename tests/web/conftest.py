@@ -75,7 +75,9 @@ def site_url(site: Path) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+# Module-scoped: while Playwright's sync API is running, its event loop is the
+# thread's running loop, and any later test's asyncio.run() in this worker fails.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists() or shutil.which("chromium") is None:
         _missing("chromium is not installed (apt-get install chromium)")
