@@ -403,11 +403,12 @@ class ExpertAnalyzer:
         # Everything in it was ACKed already.
         if seglen > 0 and rev.lastack and sq.le((seq + seglen) & _MASK, rev.lastack):
             return _SPURIOUS
+        if not seq_not_advanced:
+            return 0  # new data: none of the kinds below
         # At least two duplicate ACKs asked for it, the last within 20 ms.
         since_ack = now - rev.lastacktime
         if (
-            seq_not_advanced
-            and rev.dupacknum & _MASK >= 2  # unsigned: -1 (an ACK of unseen data) counts
+            rev.dupacknum & _MASK >= 2  # unsigned: -1 (an ACK of unseen data) counts
             and rev.lastack == seq
             and 0 <= since_ack < _FAST_RETRANSMISSION_NS
         ):
@@ -417,12 +418,11 @@ class ExpertAnalyzer:
         since_next = now - fwd.nextseqtime
         horizon = self._ts_first_rtt or _OOO_DEFAULT_NS
         if (
-            seq_not_advanced
-            and 0 <= since_next < horizon
+            0 <= since_next < horizon
             and fwd.nextseq != (seq + seglen + (1 if flags & (SYN | FIN) else 0)) & _MASK
         ):
             return _OOO
-        return _RETRANS if seq_not_advanced else 0
+        return _RETRANS
 
 
 @lru_cache(maxsize=1024)

@@ -200,7 +200,8 @@ class _Reassembly:
 
     def held(self) -> int:
         """Bytes a reassembler would hold: delivered but unacknowledged, and above holes."""
-        return (self.delivered - self.trimmed) + sum(block[2] for block in self.blocks)
+        held = self.delivered - self.trimmed
+        return held + sum(block[2] for block in self.blocks) if self.blocks else held
 
 
 class _Endpoint:
@@ -288,7 +289,7 @@ class _Endpoint:
         elif delta > 0 and value < last:
             wraps += 1
         if wraps == 0:
-            rel = sq.sub(value, self.start_u32())
+            rel = sq.sub(value, self.start_seq & sq.MASK)
             return rel, rel < 0
         return (wraps << 32) + value - self.start_seq, False
 
