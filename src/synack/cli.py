@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
@@ -69,9 +69,75 @@ def main() -> None:
     """
 
 
-def _later_parse(kind: str) -> Callable[[click.Context, click.Parameter, object], object]:
-    """_sim_parse(kind), looked up when the option is parsed (it is defined further down)."""
-    return lambda ctx, param, value: _sim_parse(kind)(ctx, param, value)
+def _sim_parse(
+    kind: str, bound: str | None = None
+) -> Callable[[click.Context, click.Parameter, object], object]:
+    """A click callback parsing the option's text (each text, if repeatable) as ``kind``:
+    duration, seconds, rate, size, probability, queue, link, or a fault action; the
+    value then within SIM_BOUNDS[bound], each link setting within its own."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
+        from synack.sim import options
+        from synack.sim.faults import ACTIONS, parse_fault
+
+        parser: Callable[[str], object]
+        if kind in ACTIONS:
+            parser = lambda text: parse_fault(kind, text)  # noqa: E731
+        elif kind == "seconds":
+            parser = lambda text: options.parse_duration(text, default_unit="s")  # noqa: E731
+        else:
+            parser = getattr(options, f"parse_{kind}")
+
+        def parse(text: str) -> object:
+            parsed = parser(text)
+            if isinstance(parsed, dict):
+                problem = link_problem(parsed)
+            elif bound is not None and isinstance(parsed, int | float):
+                problem = SIM_BOUNDS[bound].problem(parsed, repr(text))
+            else:
+                problem = None
+            if problem is not None:
+                raise ValueError(problem)
+            return parsed
+
+        if value is None:
+            return None
+        try:
+            if isinstance(value, tuple):
+                return tuple(parse(item) for item in value)
+            return parse(str(value))
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
+    return callback
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _segment_faults(command: F) -> F:
+    """--drop, --delay-segment and --duplicate-segment: faults on chosen segments,
+    for demo and simulate alike (synack.sim.faults)."""
+    for option in reversed((
+        click.option(
+            "--drop", "drops", multiple=True, metavar="SPEC", callback=_sim_parse("drop"),
+            help="Drop chosen segments: [c2s:|s2c:]FLAGS:N[-M] (repeatable; the Nth matching "
+            "segment, counting from 1).",
+        ),
+        click.option(
+            "--delay-segment", "delays", multiple=True, metavar="SPEC",
+            callback=_sim_parse("delay"),
+            help="Delay chosen segments: [c2s:|s2c:]FLAGS:N[-M]:DELAY (repeatable).",
+        ),
+        click.option(
+            "--duplicate-segment", "duplicates", multiple=True, metavar="SPEC",
+            callback=_sim_parse("duplicate"),
+            help="Send chosen segments twice, the copy DELAY later: "
+            "[c2s:|s2c:]FLAGS:N[-M][:DELAY] (repeatable).",
+        ),
+    )):  # fmt: skip
+        command = option(command)
+    return command
 
 
 @main.command()
@@ -135,20 +201,7 @@ def _later_parse(kind: str) -> Callable[[click.Context, click.Parameter, object]
     type=click.Path(exists=True, dir_okay=False),
     help="Run the scenario in this TOML file instead (docs/scenario-files.md).",
 )
-@click.option(
-    "--drop", "drops", multiple=True, metavar="SPEC", callback=_later_parse("drop"),
-    help="Also drop chosen segments: [c2s:|s2c:]FLAGS:N[-M], as synack simulate "
-    "(repeatable; N counts the segments the two hosts send).",
-)  # fmt: skip
-@click.option(
-    "--delay-segment", "delays", multiple=True, metavar="SPEC", callback=_later_parse("delay"),
-    help="Also delay chosen segments: [c2s:|s2c:]FLAGS:N[-M]:DELAY (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--duplicate-segment", "duplicates", multiple=True, metavar="SPEC",
-    callback=_later_parse("duplicate"),
-    help="Also send chosen segments twice: [c2s:|s2c:]FLAGS:N[-M][:DELAY] (repeatable).",
-)  # fmt: skip
+@_segment_faults
 def demo(
     scenario: str | None,
     list_only: bool,
@@ -819,49 +872,6 @@ def _common_root(paths: list[Path]) -> Path | None:
 _SIM_TRACE_FORMATS = ("ladder", "mermaid", "json", "none")
 
 
-def _sim_parse(
-    kind: str, bound: str | None = None
-) -> Callable[[click.Context, click.Parameter, object], object]:
-    """A click callback parsing the option's text (each text, if repeatable) as ``kind``:
-    duration, seconds, rate, size, probability, queue, link, or a fault action; the
-    value then within SIM_BOUNDS[bound], each link setting within its own."""
-
-    def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
-        from synack.sim import options
-        from synack.sim.faults import ACTIONS, parse_fault
-
-        parser: Callable[[str], object]
-        if kind in ACTIONS:
-            parser = lambda text: parse_fault(kind, text)  # noqa: E731
-        elif kind == "seconds":
-            parser = lambda text: options.parse_duration(text, default_unit="s")  # noqa: E731
-        else:
-            parser = getattr(options, f"parse_{kind}")
-
-        def parse(text: str) -> object:
-            parsed = parser(text)
-            if isinstance(parsed, dict):
-                problem = link_problem(parsed)
-            elif bound is not None and isinstance(parsed, int | float):
-                problem = SIM_BOUNDS[bound].problem(parsed, repr(text))
-            else:
-                problem = None
-            if problem is not None:
-                raise ValueError(problem)
-            return parsed
-
-        if value is None:
-            return None
-        try:
-            if isinstance(value, tuple):
-                return tuple(parse(item) for item in value)
-            return parse(str(value))
-        except ValueError as exc:
-            raise click.BadParameter(str(exc)) from None
-
-    return callback
-
-
 @main.command()
 @click.option(
     "-n", "--connections", type=click.IntRange(1, 1_000_000), default=1, show_default=True,
@@ -917,20 +927,7 @@ def _sim_parse(
     "--s2c", "s2c", multiple=True, metavar="KEY=VALUE,...", callback=_sim_parse("link_overrides"),
     help="Override link settings server -> client only (same keys as --c2s).",
 )  # fmt: skip
-@click.option(
-    "--drop", "drops", multiple=True, metavar="SPEC", callback=_sim_parse("drop"),
-    help="Drop chosen segments: [c2s:|s2c:]FLAGS:N[-M] (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--delay-segment", "delays", multiple=True, metavar="SPEC",
-    callback=_sim_parse("delay"),
-    help="Delay chosen segments: [c2s:|s2c:]FLAGS:N[-M]:DELAY (repeatable).",
-)  # fmt: skip
-@click.option(
-    "--duplicate-segment", "duplicates", multiple=True, metavar="SPEC",
-    callback=_sim_parse("duplicate"),
-    help="Send chosen segments twice, the copy DELAY later: [c2s:|s2c:]FLAGS:N[-M][:DELAY].",
-)  # fmt: skip
+@_segment_faults
 @click.option(
     "--clients", type=click.IntRange(1, 1_000_000), default=None,
     help="Client hosts (10.0.1.1, 10.0.1.2, ...). Default: min(connections, 10).",
@@ -1416,8 +1413,9 @@ def analyze(
     if folders:
         if len(captures) > 1:
             raise click.UsageError("give one folder of captures, or capture files, not both")
-        views = (number, host, port, fmt, html, seq_plot, rtt_plot, flight_plot, interface)
-        if any(v is not None for v in views):
+        views = (number, host, port, fmt, html, seq_plot, rtt_plot, flight_plot, interface,
+                 lab_name, count, seconds)  # fmt: skip
+        if any(v is not None for v in views) or ignore_checksums or absolute:
             raise click.UsageError("a folder's captures become rows (--rows): views take files")
         from synack.sweep.cli import analyze_command
 
