@@ -5,11 +5,12 @@ own must PASS, and a change to one of its lines must FAIL at that line."""
 from __future__ import annotations
 
 import textwrap
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
-from synack.conformance.profiles import LINUX
+from synack.conformance.profiles import FREEBSD, LINUX, Profile
 from synack.conformance.runtime import Runner, RunResult
 from synack.conformance.script import parse_script
 from synack.conformance.shell import Effect, ShellError, emulate
@@ -90,3 +91,40 @@ def test_a_call_with_missing_arguments_is_an_error_naming_it() -> None:
     result = run('0 open("/x") = 3\n')
     assert (result.status, result.line) == ("ERROR", 1), result
     assert "open() takes 2 arguments" in result.message
+
+
+HUGE = 100 * 10**9
+
+
+@pytest.mark.parametrize(
+    ("profile", "calls"),
+    [
+        (
+            LINUX,
+            '   +0 open("{PATH}", O_RDONLY) = 5\n'
+            "   +0 sendfile(4, 5, [-1], 10) = -1 EINVAL (Invalid argument)\n"
+            f"   +0 sendfile(4, 5, NULL, {HUGE}) = -1\n",
+        ),
+        (FREEBSD, f"   +0 write(4, ..., {HUGE}) = -1\n"),  # no sendfile: the same path
+    ],
+    ids=["linux-sendfile", "freebsd-write"],
+)
+def test_a_huge_write_is_never_allocated(profile: Profile, calls: str) -> None:
+    """dd of 100 GB and a non-blocking send of all of it: the send buffer
+    takes what fits (the FAIL says how much), and nothing near 100 GB is
+    ever allocated."""
+    head = SENDFILE.replace("bs=1 count=300", f"bs=1000000 count={HUGE // 10**6}")
+    head = head.split('   +0 open("')[0].replace(
+        "accept(3, ..., ...) = 4\n",
+        "accept(3, ..., ...) = 4\n   +0 fcntl(4, F_SETFL, O_RDWR|O_NONBLOCK) = 0\n",
+    )
+    script = parse_script(head + calls.replace("{PATH}", PATH), "t.pkt", set(profile.defined))
+    tracemalloc.start()
+    try:
+        result = Runner(script, profile).run()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10**9
+    assert result.status == "FAIL" and "= -1" not in result.message, result
+    assert result.line == len((head + calls).splitlines()), result

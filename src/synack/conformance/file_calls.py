@@ -93,6 +93,8 @@ class FileCalls:
             return -1, "EBADF"
         offset_expr = call.args[2]
         start = file.offset if offset_expr.text == "NULL" else self._value(offset_expr, event)
+        if start < 0:
+            return -1, "EINVAL"
         count = max(0, min(self._value(call.args[3], event), file.size - start))
         outcome = self._send(event, call, count, 0, None, retry)
         if outcome is not None and outcome[0] > 0 and offset_expr.text == "NULL":

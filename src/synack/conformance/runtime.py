@@ -1234,7 +1234,10 @@ class Runner(FastOpenCalls, ErrorQueueCalls, FileCalls):
             if self.profile.write_in_skbs:
                 accepted = self._write_in_skbs(sock, conn, size - done, eor, more)
             else:
-                accepted = conn.send(bytes(size - done), eor=eor, more=more)
+                # no more than fits, and a byte over to say it did not (a
+                # script's huge size never becomes a huge allocation)
+                chunk = min(size - done, max(conn.send_buf.space, 0) + 1)
+                accepted = conn.send(bytes(chunk), eor=eor, more=more)
         except TcpError:
             self.progress.pop(key, None)
             return -1, "EPIPE"
