@@ -35,6 +35,9 @@ def invoke(*args: str) -> tuple[int, str]:
         (["--loss", "150%"], "Error: --loss: '150%' is not a probability"),
         (["--queue", "10"], "Error: --queue needs a --bandwidth"),
         (["--seeds", "9-3"], "Error: --seeds: seed range '9-3' must go up"),
+        (["--seeds", "0-99999,100000-199999"], "Error: --seeds: more than 100,000 seeds"),
+        (["--rate", "abc"], "Error: --rate: 'abc' is not a number"),
+        (["--rate", "nan"], "Error: --rate: 'nan' is not a finite number"),
         (["--scheduler", "localhost:8786"], "'localhost:8786' is not a scheduler address"),
         (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "not with --scheduler"),
         (["--workers", "0"], "Invalid value for '--workers'"),
@@ -95,6 +98,9 @@ def test_query_prints_a_table_csv_or_json(dataset: Path) -> None:
     assert code == 1 and output.startswith("Error: ") and len(output.splitlines()) == 1
     code, output = invoke("query", "-d", str(dataset / "missing"), "SELECT 1")
     assert code == 1 and "holds no sweep results" in output
+    (dataset / "part-broken.parquet").write_text("not parquet")  # DuckDB refuses the views
+    code, output = invoke("query", "-d", str(dataset), "SELECT 1")
+    assert code == 1 and output.startswith("Error: ") and len(output.splitlines()) == 1
 
 
 def test_plot_draws_lines_and_heatmaps(dataset: Path) -> None:
@@ -190,7 +196,8 @@ def test_synack_analyze_takes_a_folder_as_sweep_analyze_does(tmp_path: Path) -> 
     _, rows = query(out, "SELECT conn, resp_bytes, orig_bytes, conn_state FROM rows")
     assert rows == [(1, 3000, 1000, "SF")]
     # a folder's captures become rows: the views, and files beside it, are refused
-    for extra in (["--conn", "1"], ["--format", "ladder"], [str(folder / "one.pcap")]):
+    for extra in (["--conn", "1"], ["--format", "ladder"], [str(folder / "one.pcap")],
+                  ["--ignore-checksums"], ["--count", "5"]):  # fmt: skip
         refused = CliRunner().invoke(main, ["analyze", str(folder), *extra])
         assert refused.exit_code == 2 and refused.exception is not None, extra
     refused = CliRunner().invoke(main, ["analyze", str(folder / "one.pcap"), "--rows", "x"])

@@ -56,6 +56,17 @@ def _bounded(
     return parser
 
 
+def _number(value: str) -> float:
+    """A finite number (``float`` alone takes ``nan``, ``inf`` and raises ValueError)."""
+    try:
+        number = float(value.strip())
+    except ValueError:
+        raise GridError(f"{value!r} is not a number") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise GridError(f"{value!r} is not a finite number")
+    return number
+
+
 def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     def parser(value: str) -> Any:
         return None if value.strip().lower() in ("none", "") else parse(value)
@@ -135,7 +146,7 @@ AXES = (
     Axis("msl", "--msl",
          _bounded(lambda v: text.parse_duration(v, "s"), 0, 3600, "msl (s)", low_open=True),
          "1", "Maximum segment lifetime (a bare number is s); TIME-WAIT is 2 x MSL."),
-    Axis("rate", "--rate", _optional(_bounded(float, 0, 1e6, "rate (connections/s)", True)),
+    Axis("rate", "--rate", _optional(_bounded(_number, 0, 1e6, "rate (connections/s)", True)),
          "none", "Connections opened per second (spread at random over flows/rate "
          "seconds), or none: all at once."),
     Axis("seed", "--seeds", _integer(0, 2**32 - 1, "seed"), "1",
@@ -198,6 +209,8 @@ def _seed_items(items: Iterable[str]) -> list[str]:
         if last < first or last - first >= MAX_CELLS:
             raise GridError(f"seed range {item!r} must go up, by at most {MAX_CELLS:,} seeds")
         out.extend(str(s) for s in range(first, last + 1))
+        if len(out) > MAX_CELLS:  # many ranges: stop before they fill memory
+            raise GridError(f"more than {MAX_CELLS:,} seeds")
     return out
 
 

@@ -39,8 +39,8 @@ def query(folder: str | Path, sql: str) -> tuple[list[str], list[tuple[Any, ...]
     """Column names and rows of ``sql`` over the dataset."""
     import duckdb
 
-    con = connect(folder)
     try:
+        con = connect(folder)
         cursor = con.execute(sql)
     except duckdb.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
