@@ -252,8 +252,8 @@ class FastOpenCalls:
         assert conn is not None and conn.fastopen is not None
         room = conn.fastopen.syn_capacity(conn.rcv_mss)
         taken = size if not nonblocking else min(size, room)
-        if taken:
-            taken = conn.send(bytes(taken))
+        if taken:  # what fits, and a byte over: a huge size is never allocated
+            taken = conn.send(bytes(min(taken, max(conn.send_buf.space, 0) + 1)))
         conn.release_syn()  # a deferred SYN goes even without data
         self._collect()
         if not nonblocking:
