@@ -146,3 +146,31 @@ def test_httpx_sees_uvicorn_close_an_idle_keep_alive_connection() -> None:
         net.close()
 
     on_virtual_clock(main)
+
+
+def test_an_unread_httpcore_stream_closes_the_window_rather_than_buffer_it_all() -> None:
+    """A response nobody reads yet: the stream stops reading past its limit (the
+    receive window closes), then hands over every byte once read."""
+    body = blob(BODY_SIZE)
+
+    class Sender(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            transport.write(body)
+            transport.write_eof()
+
+    async def main() -> None:
+        net, client, server = await _stacks(LinkConfig(delay=0.005))
+        await server.create_server(Sender, None, 9000)
+        stream = await SynackBackend(client).connect_tcp("10.0.0.2", 9000)
+        await asyncio.sleep(2)
+        unread = stream._protocol.buffer
+        assert 0 < len(unread) < BODY_SIZE // 4
+        assert not stream.transport.is_reading()
+        got = bytearray()
+        while chunk := await stream.read(65536, timeout=10):
+            got += chunk
+        assert got == body
+        await stream.aclose()
+        net.close()
+
+    on_virtual_clock(main)

@@ -36,19 +36,32 @@ from synack.aio.transport import TcpTransport
 
 
 class _StreamProtocol(asyncio.Protocol):
-    """What one connection has received, for :class:`SynackStream` to read."""
+    """What one connection has received, for :class:`SynackStream` to read.
+    Past ``READ_LIMIT`` unread bytes it pauses reading, as asyncio's
+    StreamReader does, so the receive window closes rather than the buffer
+    growing with all the peer sends."""
+
+    READ_LIMIT = 256 * 1024
 
     def __init__(self) -> None:
         self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+        self._paused = False
         self.eof = False
         self.error: Exception | None = None
         self._readable: asyncio.Event = asyncio.Event()  # something to read, or the end
         self._writable: asyncio.Event = asyncio.Event()
         self._writable.set()
 
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._readable.set()
+        if not self._paused and len(self.buffer) > self.READ_LIMIT and self.transport:
+            self._paused = True
+            self.transport.pause_reading()
 
     def eof_received(self) -> bool:
         self.eof = True
@@ -75,6 +88,9 @@ class _StreamProtocol(asyncio.Protocol):
             raise self.error
         data = bytes(self.buffer[:max_bytes])
         del self.buffer[:max_bytes]
+        if self._paused and len(self.buffer) <= self.READ_LIMIT // 2 and self.transport:
+            self._paused = False
+            self.transport.resume_reading()
         return data
 
     async def drain(self) -> None:
