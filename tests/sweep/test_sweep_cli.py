@@ -177,6 +177,9 @@ def test_a_folder_of_captures_becomes_connection_rows(tmp_path: Path) -> None:
     # a rerun skips the files already there
     code, output = invoke("analyze", str(folder), "-o", str(out), "--workers", "1")
     assert code == 0 and "0 files, 0 connections (3 files already in" in output
+    (out / "part-broken.parquet").write_text("not parquet")
+    code, output = invoke("analyze", str(folder), "-o", str(out), "--workers", "1")
+    assert code == 1 and "Error: cannot read" in output and "Traceback" not in output
 
 
 def test_synack_analyze_takes_a_folder_as_sweep_analyze_does(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synack.sweep.runner import stream
-from synack.sweep.store import Writer, parts
+from synack.sweep.store import StoreError, Writer, parts
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -93,7 +93,11 @@ def done_files(folder: str | Path) -> set[str]:
 
     files: set[str] = set()
     for part in parts(folder):
-        files.update(pq.read_table(part, columns=["file"])["file"].to_pylist())
+        try:
+            table = pq.read_table(part, columns=["file"])
+        except Exception as exc:  # pyarrow raises many kinds
+            raise StoreError(f"cannot read {str(part)!r}: {exc}") from None
+        files.update(table["file"].to_pylist())
     return files
 
 

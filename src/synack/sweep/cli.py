@@ -335,7 +335,7 @@ def analyze_command(folder: str, out: str, workers: int | None, scheduler: str |
     try:
         with cluster(workers, scheduler) as client, _bar("captures") as progress:
             report = analyze_captures(files, target, client, progress)
-    except ClusterError as exc:
+    except (ClusterError, StoreError) as exc:
         raise _fail(exc) from None
     click.echo(
         f"synack sweep analyze: {report.files - report.skipped:,} files, "
