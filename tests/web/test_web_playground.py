@@ -152,6 +152,15 @@ def test_a_bad_setup_is_one_line_of_error(setup: dict[str, str], message: str) -
     assert message in view["error"] and "\n" not in view["error"]
 
 
+def test_a_huge_range_of_segments_is_marked_without_listing_it() -> None:
+    """``drop=c2s:F.:1-100000000`` once listed every number of the range (a hang)."""
+    view = run(scenario="close", drop="c2s:F.:1-100000000")
+    fins = [s for s in view["steps"] if s.get("spec", "").startswith("c2s:F.:")]
+    assert len(fins) > 1  # the FIN and its retransmissions, every one dropped
+    assert all(s.get("faulted") and s["fate_word"] == "dropped" for s in fins)
+    assert not any(s.get("faulted") for s in view["steps"] if s not in fins)
+
+
 def test_a_capture_is_analysed_and_drawn(tmp_path: Path) -> None:
     capture = tmp_path / "close.pcap"
     result = CliRunner().invoke(main, ["demo", "close", "--pcap", str(capture)])

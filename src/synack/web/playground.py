@@ -335,15 +335,17 @@ def run(setup_json: str) -> str:
         _step(s, a, next(arrow_specs) if s.kind == "arrow" else None, lang, timeline)
         for s, a in zip(timeline.steps, absolute.steps, strict=True)
     ]
-    # the segments the faults picked (specs written as the page writes them)
-    picked = {
-        f"{spec.direction}:{spec.flags_text}:{n}"
-        for spec in specs
-        for n in range(spec.nth, spec.nth + spec.count)
-    }
+    # the segments the faults picked (specs written as the page writes them); a
+    # range is tested, never listed: N-M may be as wide as the URL cares to make it
     for item in steps:
-        if item.get("spec") in picked:
-            item["faulted"] = True
+        if item.get("spec"):
+            direction, flags, nth = item["spec"].split(":")
+            if any(
+                (s.direction, s.flags_text) == (direction, flags)
+                and s.nth <= int(nth) < s.nth + s.count
+                for s in specs
+            ):
+                item["faulted"] = True
     name = str(setup.get("scenario", "close"))
     if name == COMPOSED:
         title = i18n.ui("page_title", lang, left=i18n.name("client", lang),
@@ -411,8 +413,8 @@ def analyze_capture(path: str, lang: str = "en", max_ladders: int = 20) -> str:
     i18n.check(lang)
     try:
         result = analyze([path], keep_all=True)
-    except (OSError, ValueError) as exc:
-        return json.dumps({"error": str(exc)})
+    except (OSError, ValueError) as exc:  # the page reads "connections" in any answer
+        return json.dumps({"error": str(exc), "connections": []})
     connections = []
     for number, conn in enumerate(result.connections):
         flow = conn.flow
