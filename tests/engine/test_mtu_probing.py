@@ -239,3 +239,19 @@ def test_a_router_narrower_than_every_segment_has_the_flight_resent() -> None:
     # dropped; the range's bottom (512) is what is sent now
     assert conn.snd_mss == 512
     assert [len(s.payload) for s in out(conn, 0.15)] == [512] * 7 + [416]
+
+
+def test_a_base_mss_of_zero_never_makes_the_mss_under_linuxs_floor() -> None:
+    """tcp_base_mss and tcp_mtu_probe_floor 0: a lost probe lowers the MSS
+    to the range's bottom, but never under tcp_min_snd_mss (48), as Linux's
+    tcp_mtu_to_mss (an MSS of 0 stalled the connection)."""
+    conn = established(replace(PROBING, base_mss=0, mtu_probe_floor=0))
+    conn.route_mtu_changed(1500)
+    conn.send(DATA[:4000])
+    out(conn, 0.1)
+    timer = conn.get_timer()
+    assert timer is not None
+    conn.handle_timer(timer)
+    assert conn.mtu_probing.probes_lost == 1
+    assert conn.snd_mss == 48
+    assert out(conn, timer) == [data(0, 48)]

@@ -66,6 +66,9 @@ if TYPE_CHECKING:
 
 _TS_OPTION_BYTES = 12
 PROBE_MIN_CWND_SEGMENTS = 11  # Linux's tcp_mtu_probe: cwnd of at least 11 segments
+# the least MSS the range's bottom gives (Linux's tcp_min_snd_mss in
+# tcp_mtu_to_mss), whatever base_mss and mtu_probe_floor say
+MIN_SND_MSS = 48
 
 
 class MtuProbing:
@@ -120,7 +123,7 @@ def sync_mss(conn: Connection) -> None:
         mp.search_high = conn.path_mtu
     mss = min(conn.path_mtu - mp.headers, mp.clamp)
     if mp.enabled:
-        mss = min(mss, mp.search_low - mp.headers)
+        mss = min(mss, max(mp.search_low - mp.headers, MIN_SND_MSS))
     _set_mss(conn, mss)
 
 
