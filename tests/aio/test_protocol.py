@@ -314,3 +314,36 @@ def test_routing_runs_asyncio_streams_over_synack() -> None:
         net.close()
 
     asyncio.run(main())
+
+
+def test_data_waiting_behind_pause_reading_outlives_the_connection() -> None:
+    """The peer's data and FIN wait while reading is paused; our FIN then ends
+    the connection (LAST-ACK to CLOSED): the data is still handed over on
+    resume_reading, and only then comes connection_lost."""
+    payload = os.urandom(200_000)
+
+    class Sender(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            transport.write(payload)
+            transport.close()
+
+    async def main() -> None:
+        net, client, server = await _pair()
+        await server.create_server(Sender, None, 7)
+        transport, proto = await client.create_connection(
+            lambda: Recorder(keep_open=True), "10.0.0.2", 7
+        )
+        assert isinstance(proto, Recorder)
+        transport.pause_reading()
+        await asyncio.sleep(0.2)
+        transport.write_eof()
+        await asyncio.sleep(0.2)
+        assert transport.get_extra_info("synack").state is State.CLOSED
+        assert not proto.lost.done()
+        transport.resume_reading()
+        assert await asyncio.wait_for(proto.lost, 5) is None
+        assert bytes(proto.data) == payload
+        assert proto.calls[-2:] == ["eof_received", "connection_lost"]
+        net.close()
+
+    asyncio.run(main())

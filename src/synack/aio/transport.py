@@ -139,7 +139,12 @@ class TcpTransport(asyncio.Transport):
         elif isinstance(event, ConnectionAborted):
             self._fail(_aborted_error(event))
         elif isinstance(event, ConnectionClosed):
-            self._lose(None)
+            if self._paused_reading and self.conn.receive_queued:
+                # what arrived is still to be read, as a socket's would be:
+                # check_finished ends the transport once it is
+                self.stack.watch_finishing(self)
+            else:
+                self._lose(None)
 
     def _fail(self, error: Exception) -> None:
         if not self.connected.done():
