@@ -337,6 +337,24 @@ def test_a_dropped_capture_is_analysed_in_the_page(session: dict[str, Any], tmp_
     assert "huge.pcap (300 MB) is too big for the page" in str(page.text_content("#status"))
 
 
+def test_a_hostile_fragment_is_one_line_of_error(session: dict[str, Any]) -> None:
+    """A malformed escape or a junk number is said in the status line; a huge
+    range of segments runs; the page then runs the next fragment as usual."""
+    page = session["page"]
+    for fragment, said in (
+        ("#scenario=close&seed=%E0%A4%A", "seed='%E0%A4%A': not a number"),
+        ("#scenario=close&%ZZ=1&msl=1e999", "msl='1e999': must be from"),
+    ):
+        before = runs_done(page)
+        page.evaluate("h => { location.hash = h; }", fragment)
+        page.wait_for_function(f"Number(document.body.dataset.runs || 0) > {before}",
+                               timeout=READY_MS)  # fmt: skip
+        assert page.evaluate("document.body.dataset.ready") == "error"
+        assert said in str(page.text_content("#status"))
+    go(page, "#scenario=close&drop=c2s:F.:1-99999999999")
+    assert session["errors"] == []
+
+
 def test_nothing_was_fetched_from_outside(session: dict[str, Any]) -> None:
     """Runs last in this module: no request of the page left 127.0.0.1 (no CDN)."""
     assert session["outside"] == []

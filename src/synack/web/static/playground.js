@@ -100,13 +100,16 @@
   }
 
   // ---------------------------------------------------------------- the URL
+  function decode(text) {  // a malformed escape (%E0%A4%A) is kept as written, not thrown
+    try { return decodeURIComponent(text); } catch (e) { return text; }
+  }
   function parseHash() {
     var out = {};
     location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       if (!part) return;
       var i = part.indexOf("=");
-      var key = decodeURIComponent(i < 0 ? part : part.slice(0, i));
-      out[key] = i < 0 ? "" : decodeURIComponent(part.slice(i + 1));
+      var key = decode(i < 0 ? part : part.slice(0, i));
+      out[key] = i < 0 ? "" : decode(part.slice(i + 1));
     });
     return out;
   }
@@ -211,7 +214,11 @@
   function runOne(s, prefix) {
     var given = Object.assign({}, s, {prefix: prefix});
     delete given.step;
-    return JSON.parse(pg.run(JSON.stringify(given)));
+    try {
+      return JSON.parse(pg.run(JSON.stringify(given)));
+    } catch (error) {  // a Python exception: said as a failed run, not left "Running…"
+      return {error: String(error && error.message || error).trim().split("\n").pop()};
+    }
   }
   function runSetup(keepStep) {
     if (!pg) return;
