@@ -342,7 +342,7 @@ def test_a_hostile_fragment_is_one_line_of_error(session: dict[str, Any]) -> Non
     range of segments runs; the page then runs the next fragment as usual."""
     page = session["page"]
     for fragment, said in (
-        ("#scenario=close&seed=%E0%A4%A", "seed='%E0%A4%A': not a number"),
+        ("#scenario=close&seed=%E0%A4%A", "seed='%E0%A4%A': a whole number"),
         ("#scenario=close&%ZZ=1&msl=1e999", "msl='1e999': must be from"),
     ):
         before = runs_done(page)

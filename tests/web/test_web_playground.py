@@ -141,6 +141,8 @@ def test_korean_words_and_the_same_segments() -> None:
         ({"scenario": "close", "drop": "99"}, "no segment 99 to drop"),
         ({"scenario": "close", "drop": "x:1"}, "unknown flag"),
         ({"scenario": "close", "msl": "0"}, "msl='0': must be from"),
+        ({"scenario": "close", "seed": "1.5"}, "seed='1.5': a whole number"),
+        ({"scenario": "close", "seed": "1e3"}, "seed='1e3': a whole number"),
         ({"scenario": "compose", "cend": "explode"}, "cend='explode': choose from"),
         ({"scenario": "compose", "loss": "90"}, "loss='90': must be from 0 to 50"),
         ({"scenario": "close", "drop": "S:1", "fault": "dup"}, "does not match"),

@@ -186,7 +186,10 @@ def composition(setup: dict[str, str]) -> Composition:
 
 def options(setup: dict[str, str], faults: tuple[FaultSpec, ...] = ()) -> Options:
     """The run's Options from the setup's ``seed``, ``msl`` (s) and ``linkdelay`` (ms)."""
-    seed = int(_number("seed", str(setup.get("seed", "1")), 0, MASK))
+    text = str(setup.get("seed", "1"))
+    if not (text.isascii() and text.isdigit()):  # as --seed reads it: 1.5 or 1e3 is no seed
+        raise SetupError(f"seed={text!r}: a whole number from 0 to {MASK}")
+    seed = int(_number("seed", text, 0, MASK))
     msl = _number("msl", str(setup.get("msl", "120")), 0.001, 3600)
     delay = _number("linkdelay", str(setup.get("linkdelay", "10")), 0, 60_000) / 1000.0
     return Options(seed=seed, msl=msl, delay=delay, faults=faults)
