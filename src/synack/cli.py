@@ -377,6 +377,8 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
 
     from synack import bench as benchmarks
     from synack.bench.report import print_report
+    from synack.net.lab import LabError
+    from synack.net.tun import TunError
 
     err_console = Console(stderr=True)
     with Progress(
@@ -394,7 +396,12 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
                 tasks[label] = bar.add_task(label, total=1.0)
             bar.update(tasks[label], completed=fraction)  # type: ignore[arg-type]
 
-        results = benchmarks.run(which, quick=quick, progress=progress, tun_mtus=mtus or (65535,))
+        try:
+            results = benchmarks.run(
+                which, quick=quick, progress=progress, tun_mtus=mtus or (65535,)
+            )
+        except (LabError, TunError) as exc:  # tun, asgi: no root, no TUN, a device gone
+            raise click.ClickException(str(exc)) from None
 
     if as_json:
         sys.stdout.write(json.dumps(benchmarks.to_json(results), indent=2) + "\n")

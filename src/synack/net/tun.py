@@ -78,12 +78,18 @@ def wait_running(name: str, timeout: float = 2.0) -> bool:
     as running. Attaching turns the carrier on, but the kernel applies that
     later, from its link-watch work: until then the device has no queueing
     discipline and what the kernel sends through it (an answer to our first
-    SYN) is dropped. Returns whether it came up in time."""
+    SYN) is dropped. Returns whether it came up in time; raises
+    :class:`TunError` if the device is not there (or goes away meanwhile)."""
     request = _IFREQ.pack(name.encode(), 0)
     deadline = time.monotonic() + timeout
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         while True:
-            flags = _IFREQ.unpack(fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+            try:
+                flags = _IFREQ.unpack(fcntl.ioctl(probe, SIOCGIFFLAGS, request))[1]
+            except OSError as exc:
+                raise TunError(
+                    f"cannot read the state of TUN device {name}: {exc.strerror or exc}"
+                ) from None
             if flags & IFF_RUNNING:
                 return True
             if time.monotonic() >= deadline:
