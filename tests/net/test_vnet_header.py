@@ -130,3 +130,19 @@ def test_encode_packed_leaves_a_long_packets_checksum_to_the_device(
     short = Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK, window=9,
                     payload=b"x" * 1400)  # fmt: skip
     assert encode_packed(src, dst, short, partial_above=1500) == encode_packed(src, dst, short)
+
+
+@pytest.mark.parametrize("addresses", [V4, V6])
+def test_gso_header_before_a_partial_packet_is_gso_packet(addresses: tuple[object, object]) -> None:
+    seg = Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK | 0x80, window=9,
+                  payload=bytes(range(256)) * 200)  # fmt: skip
+    src, dst = addresses[0].packed, addresses[1].packed  # type: ignore[attr-defined]
+    whole = encode_packed(src, dst, seg)
+    partial = encode_packed(src, dst, seg, partial_above=1500)
+    assert vnet.gso_header(partial, 1448) + partial == vnet.gso_packet(whole, 1448)
+    header, _ = vnet.parse(vnet.gso_header(partial, 1448))
+    assert header.gso_type & vnet.GSO_ECN and header.needs_csum
+    with pytest.raises(ValueError):
+        vnet.gso_header(partial, 0)
+    with pytest.raises(ValueError):
+        vnet.gso_header(b"\x50" + partial[1:], 1448)

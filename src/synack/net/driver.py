@@ -51,7 +51,8 @@ class TunDriver(HostDriver):
         super().__init__(host, self.loop)
         self.fd = fd
         self.device: str | None = None  # the device's name, where known
-        self._backlog: list[bytes] = []  # packets the device would not take yet
+        # packets the device would not take yet, as the buffers of a writev each
+        self._backlog: list[tuple[bytes, ...]] = []
         self.packets_in = self.packets_out = self.dropped_out = 0
         self.impaired = 0  # packets lost on the impaired links
         self.inbound = inbound
@@ -154,18 +155,21 @@ class TunDriver(HostDriver):
                 packets.append(data[skip:])
         self.receive(packets)
 
-    def _framed(self, packet: bytes) -> bytes:
-        """``packet`` behind its virtio-net header: a plain one, or for a packet
-        over the MTU, one asking the kernel to segment it."""
+    def _framed(self, packet: bytes, partial: bool) -> tuple[bytes, ...]:
+        """``packet`` behind its virtio-net header, as the buffers of one
+        ``writev`` (no copy of the packet): a plain header, or for a packet
+        over the MTU, one asking the kernel to segment it. ``partial``: such a
+        packet's checksum field holds the pseudo-header's sum already (the
+        Host's ``partial_checksum_above``); without it, a copy is patched."""
         if len(packet) > self.largest_out:
             self.largest_out = len(packet)
         if len(packet) <= self.mtu:
             if len(packet) < 4096:
-                return vnet.PLAIN + packet
+                return vnet.PLAIN, packet
             # hdr_len: the kernel copies the headers into the buffer's head and
             # maps the rest as pages, rather than one 64 KB allocation
             start = (packet[0] & 0x0F) * 4 if packet[0] >> 4 == 4 else 40
-            return _HDR_LEN_ONLY(start + (packet[start + 12] >> 4) * 4) + packet
+            return _HDR_LEN_ONLY(start + (packet[start + 12] >> 4) * 4), packet
         version = packet[0] >> 4
         if version == 4:
             start = (packet[0] & 0x0F) * 4
@@ -176,9 +180,11 @@ class TunDriver(HostDriver):
         conn = self.host.connections.get(key)
         # SMSS; for a connection gone already, the MTU's worth
         tcp_header = (packet[start + 12] >> 4) * 4
-        size = conn.mss_payload() if conn is not None else self.mtu - start - tcp_header
+        size = max(conn.mss_payload() if conn is not None else self.mtu - start - tcp_header, 1)
         self.gso_out += 1
-        return vnet.gso_packet(packet, max(size, 1))
+        if partial:
+            return vnet.gso_header(packet, size), packet
+        return (vnet.gso_packet(packet, size),)
 
     def transmit(self, packets: list[bytes]) -> None:
         if self.outbound is not None:
@@ -189,20 +195,28 @@ class TunDriver(HostDriver):
     def _send(self, packets: list[bytes]) -> None:
         if self.closed:
             return
+        if self.vnet:
+            # framed as they come: whether a long packet's checksum is partial
+            # is the setting of the flush that made it (an impaired packet,
+            # later, was made whole)
+            partial = self.host.partial_checksum_above is not None
+            framed = self._framed
+            frames = [framed(packet, partial) for packet in packets]
+        else:
+            frames = [(packet,) for packet in packets]
         if self._backlog:
-            self._backlog.extend(packets)
+            self._backlog.extend(frames)
             return
-        self._write(packets)
+        self._write(frames)
 
-    def _write(self, packets: list[bytes]) -> None:
-        write = os.write
+    def _write(self, frames: list[tuple[bytes, ...]]) -> None:
+        writev = os.writev
         fd = self.fd
-        framed = self._framed if self.vnet else None
-        for i, packet in enumerate(packets):
+        for i, frame in enumerate(frames):
             try:
-                write(fd, packet if framed is None else framed(packet))
+                writev(fd, frame)
             except BlockingIOError:
-                self._backlog = packets[i:]
+                self._backlog = frames[i:]
                 self.loop.add_writer(fd, self._writable)
                 return
             except OSError:  # e.g. the kernel has no route for it: the packet is lost

@@ -6,10 +6,11 @@ On receive, the kernel hands over a super-segment of up to 64 KB with
 ``gso_type`` TCPV4/TCPV6 and, with ``VIRTIO_NET_HDR_F_NEEDS_CSUM``, a TCP
 checksum field holding only the pseudo-header's partial sum:
 :func:`complete_checksum` finishes it, so the packet is an ordinary (large)
-IP packet from then on. On send, :func:`gso_packet` asks the kernel to cut a
+IP packet from then on. On send, :func:`gso_header` asks the kernel to cut a
 super-segment into ``gso_size``-byte pieces and checksum each: the header
-says where the checksum goes and the field is given the pseudo-header's sum,
-as a NIC doing TSO expects.
+says where the checksum goes, and the field holds the pseudo-header's sum, as
+a NIC doing TSO expects (the Host leaves it so; :func:`gso_packet` puts it
+into a copy of a packet with a complete checksum).
 """
 
 from __future__ import annotations
@@ -95,22 +96,34 @@ def _tcp_at(packet: bytes | bytearray | memoryview) -> tuple[int, bytes, bytes, 
     raise ValueError(f"IP version {version} is neither 4 nor 6")
 
 
-def gso_packet(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
-    """Header and packet for a TCP super-segment (an IP packet with a complete
-    checksum, as ``Host.packets_to_send`` gives) the kernel is to cut into
-    ``gso_size``-byte segments: GSO TCPV4/TCPV6 (ECN when it carries CWR),
-    NEEDS_CSUM, and the TCP checksum field replaced by the pseudo-header's
-    sum."""
+def gso_header(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
+    """The header for a TCP super-segment whose checksum field holds the
+    pseudo-header's sum already (as ``Host.packets_to_send`` leaves it with
+    ``partial_checksum_above``), for the kernel to cut into ``gso_size``-byte
+    segments: GSO TCPV4/TCPV6 (ECN when it carries CWR) and NEEDS_CSUM. The
+    packet goes after it as it is (``os.writev``), uncopied."""
     if gso_size <= 0:
         raise ValueError(f"gso_size {gso_size} is not positive")
-    version, src, dst, start = _tcp_at(packet)
-    out = bytearray(packet)
-    tcp_len = len(out) - start
-    header_len = start + (out[start + 12] >> 4) * 4
-    gso_type = GSO_TCPV4 if version == 4 else GSO_TCPV6
-    if out[start + 13] & _CWR:
+    version = packet[0] >> 4
+    if version == 4:
+        start, gso_type = (packet[0] & 0x0F) * 4, GSO_TCPV4
+    elif version == 6:
+        start, gso_type = 40, GSO_TCPV6
+    else:
+        raise ValueError(f"IP version {version} is neither 4 nor 6")
+    if packet[start + 13] & _CWR:
         gso_type |= GSO_ECN
-    partial = ones_complement_sum(pseudo_header(src, dst, tcp_len))
+    header_len = start + (packet[start + 12] >> 4) * 4
+    return VNET_HDR.pack(F_NEEDS_CSUM, gso_type, header_len, gso_size, start, TCP_CHECKSUM_OFFSET)
+
+
+def gso_packet(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
+    """Header and packet for a TCP super-segment with a complete checksum: a
+    copy whose TCP checksum field holds the pseudo-header's sum instead,
+    behind :func:`gso_header`."""
+    header = gso_header(packet, gso_size)
+    _, src, dst, start = _tcp_at(packet)
+    out = bytearray(packet)
+    partial = ones_complement_sum(pseudo_header(src, dst, len(out) - start))
     struct.pack_into("!H", out, start + TCP_CHECKSUM_OFFSET, partial)
-    header = VNET_HDR.pack(F_NEEDS_CSUM, gso_type, header_len, gso_size, start, TCP_CHECKSUM_OFFSET)
     return header + out

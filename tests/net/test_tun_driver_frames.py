@@ -1,0 +1,100 @@
+"""What the TUN driver writes with a virtio-net header (``vnet=True``), read
+back from a datagram socket standing in for the device (each ``writev`` is one
+datagram, as each is one packet on a TUN device): the same bytes whether a
+super-segment's checksum field was left partial by the Host (written behind
+its header uncopied) or holds the whole checksum (patched in a copy); plain
+packets behind a plain header; and a device that will not take more keeps
+the rest, in order, for when it will."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from ipaddress import ip_address
+
+import pytest
+
+from synack.host import Host
+from synack.net import vnet
+from synack.net.driver import TunDriver
+from synack.tcp.config import TcpConfig
+from synack.wire.ip import encode_packed
+from synack.wire.segment import ACK, Segment
+
+MTU = 1500
+SRC, DST = ip_address("10.77.0.2").packed, ip_address("10.77.0.1").packed
+
+
+def segment(payload: bytes) -> Segment:
+    return Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK, window=9, payload=payload)
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    ours, device = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ours.setblocking(False)
+    device.setblocking(False)
+    yield ours, device
+    ours.close()
+    device.close()
+
+
+def written(device: socket.socket) -> list[bytes]:
+    frames = []
+    while True:
+        try:
+            frames.append(device.recv(1 << 17))
+        except BlockingIOError:
+            return frames
+
+
+def test_super_segment_frames_are_the_same_partial_or_whole(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, device = pair
+    big = segment(bytes(range(256)) * 100)
+    small = segment(b"x")
+
+    async def run() -> list[bytes]:
+        host = Host([ip_address("10.77.0.2")], TcpConfig(mtu=MTU))
+        driver = TunDriver(host, ours.fileno(), vnet=True, mtu=MTU)
+        host.partial_checksum_above = MTU  # as flush sets it: partial, framed uncopied
+        driver.transmit([encode_packed(SRC, DST, big, partial_above=MTU)])
+        host.partial_checksum_above = None  # a tap or an impairment: whole, patched
+        driver.transmit([encode_packed(SRC, DST, big), encode_packed(SRC, DST, small)])
+        assert (driver.packets_out, driver.gso_out, driver.dropped_out) == (3, 2, 0)
+        driver.close()
+        return written(device)
+
+    frames = asyncio.run(run())
+    assert len(frames) == 3
+    # no connection to ask for its SMSS: the MTU's worth
+    expected = vnet.gso_packet(encode_packed(SRC, DST, big), MTU - 40)
+    assert frames[0] == frames[1] == expected
+    assert frames[2] == vnet.PLAIN + encode_packed(SRC, DST, small)
+
+
+def test_a_full_device_keeps_the_rest_in_order(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, device = pair
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    packets = [encode_packed(SRC, DST, segment(bytes([n]) * 1000)) for n in range(200)]
+
+    async def run() -> list[bytes]:
+        host = Host([ip_address("10.77.0.2")], TcpConfig(mtu=MTU))
+        driver = TunDriver(host, ours.fileno(), vnet=True, mtu=MTU)
+        got: list[bytes] = []
+        driver.transmit(packets[:100])
+        assert driver._backlog  # the socket took only some
+        driver.transmit(packets[100:])  # behind the backlog, not before it
+        while len(got) < len(packets):
+            got += written(device)
+            await asyncio.sleep(0.001)
+        assert driver.packets_out == len(packets) and not driver._backlog
+        driver.close()
+        return got
+
+    frames = asyncio.run(asyncio.wait_for(run(), 10))
+    assert frames == [vnet.PLAIN + packet for packet in packets]
