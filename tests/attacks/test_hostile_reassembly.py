@@ -64,7 +64,7 @@ def attack(conn: Connection, n: int, seen: dict[str, int] | None = None) -> byte
     missing (the queue may have pruned it) in one segment. Returns what the
     application read; ``seen`` gets the queue's peak memory and what it had
     pruned when the odd bytes were all in."""
-    ooo = conn._ooo
+    ooo = conn._ooo_queue()
     for i in range(n):
         acks = send(conn, 2 * i + 1, STREAM[2 * i + 1 : 2 * i + 2])
         assert len(acks) == 1  # a duplicate ACK for each, at once (RFC 5681 4.2)
@@ -88,7 +88,7 @@ def test_every_other_byte_over_a_window_arrives_intact() -> None:
     """With no limit on the queue (the connection's own is set below), every odd
     byte is held until its even neighbour arrives."""
     conn = established()
-    conn._ooo.limit = None
+    conn._ooo_queue().limit = None
     n = WINDOW // 2 - 1
     assert attack(conn, n) == STREAM[: 2 * n]
     ooo = conn._ooo
@@ -108,7 +108,7 @@ def test_sack_blocks_under_attack_report_the_newest_segment_first() -> None:
 def test_a_limited_queue_prunes_the_far_end_and_counts_it() -> None:
     conn = established()
     limit = 2 * conn.recv_buffer
-    assert conn._ooo.limit == limit  # the connection's own: twice the receive buffer
+    assert conn._ooo_queue().limit == limit  # the connection's own: twice the receive buffer
     n = WINDOW // 2 - 1
     seen: dict[str, int] = {}
     assert attack(conn, n, seen) == STREAM[: 2 * n]
@@ -145,3 +145,22 @@ def test_events_report_what_was_delivered() -> None:
     while (ev := conn.next_event()) is not None:
         events.append(ev)
     assert events == [DataReceived(2)]
+
+
+def test_the_queue_is_made_only_when_text_arrives_out_of_order() -> None:
+    """An in-order connection holds no queue (issue 16: idle memory); the first
+    segment above RCV.NXT makes one, and it holds that segment."""
+    conn = established()
+    assert conn._ooo is None
+    send(conn, 0, STREAM[:10])
+    assert receive_all(conn) == STREAM[:10]
+    assert conn._ooo is None  # in order: nothing held, nothing made
+    (dup_ack,) = send(conn, 0, STREAM[:10])  # a duplicate: the D-SACK needs the queue
+    assert conn._ooo is not None
+    dsack = next(opt for opt in dup_ack.options if isinstance(opt, Sack))
+    assert dsack.blocks == ((IRS + 1, IRS + 11),)  # RFC 2883: the duplicate range
+    fresh = established()
+    (ack,) = send(fresh, 20, STREAM[20:30])
+    assert fresh._ooo is not None and fresh._ooo.ranges() == [(IRS + 21, IRS + 31)]
+    sack = next(opt for opt in ack.options if isinstance(opt, Sack))
+    assert sack.blocks == ((IRS + 21, IRS + 31),)

@@ -80,7 +80,7 @@ class CongestionControl:
     """The interface every algorithm implements. Sizes are in bytes."""
 
     name: ClassVar[str] = "base"
-    __slots__ = ("_hystart", "ack_limit", "cwnd", "mss", "ssthresh")
+    __slots__ = ("_hystart", "_hystart_due", "ack_limit", "cwnd", "mss", "ssthresh")
 
     def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
         self.mss = mss
@@ -89,11 +89,19 @@ class CongestionControl:
             initial_window if initial_window is not None else self.rfc5681_initial_window(mss)
         )
         self.ssthresh = 1 << 30  # 3.1: arbitrarily high at first
-        self._hystart = HyStart() if hystart else None
+        # HyStart++ is made on its first use (an idle connection never needs it)
+        self._hystart: HyStart | None = None
+        self._hystart_due = hystart  # on, and not over yet
+
+    def _hystart_now(self) -> HyStart | None:
+        hystart = self._hystart
+        if hystart is None and self._hystart_due:
+            hystart = self._hystart = HyStart()
+        return hystart
 
     def _slow_start(self, acked: int, now: float) -> None:
         """RFC 5681 3.1's slow start, through HyStart++ when it is on."""
-        hystart = self._hystart
+        hystart = self._hystart_now()
         if hystart is None:
             limit = self.ack_limit
             self.cwnd += acked if limit is None else min(acked, limit * self.mss)
@@ -102,6 +110,7 @@ class CongestionControl:
         if hystart.done:  # RFC 9406 4.2: CSS is over, congestion avoidance from here
             self.ssthresh = self.cwnd
             self._hystart = None
+            self._hystart_due = False
 
     @staticmethod
     def rfc5681_initial_window(mss: int) -> int:
@@ -152,8 +161,9 @@ class CongestionControl:
 
     def on_rtt_sample(self, rtt: float, srtt: float) -> None:
         """A new RTT measurement and the smoothed RTT after it."""
-        if self._hystart is not None:
-            self._hystart.on_rtt(rtt, srtt)
+        hystart = self._hystart_now()
+        if hystart is not None:
+            hystart.on_rtt(rtt, srtt)
 
 
 class NewReno(CongestionControl):

@@ -341,8 +341,9 @@ class Connection(Tcb):
         self._now = now
         self._output(now)
         out = self._out
-        if out:
-            self._out = []
+        if out is None:
+            return []
+        self._out = None
         return out
 
     def get_timer(self) -> float | None:
@@ -676,7 +677,7 @@ class Connection(Tcb):
         if not flags & RST:
             self._ack_now = True
             if seg.payload and self.sack_ok and self.config.dsack:
-                self._ooo.note_duplicate(seg.seq, len(seg.payload), self.rcv_nxt)
+                self._note_duplicate(seg.seq, len(seg.payload))
         if self.config.old_segment_acks and self._only_its_ack_is_current(seg):
             self._use_old_segments_ack(seg, now)
             return None
@@ -834,10 +835,8 @@ class Connection(Tcb):
                 self._drop(seg, "data after CLOSE")
                 self._abort("data after CLOSE", err.CONNECTION_RESET)
                 return
-            if self.sack_ok and self.config.dsack:
-                self._ooo.note_duplicate(seq, len(payload), self.rcv_nxt)
-                if self._ooo.dsack is not None:
-                    self._ack_now = True  # a D-SACK is news for the sender: no delay
+            if self.sack_ok and self.config.dsack and self._note_duplicate(seq, len(payload)):
+                self._ack_now = True  # a D-SACK is news for the sender: no delay
             # Trim what we already have and what lies beyond the window.
             if sq.lt(seq, self.rcv_nxt):
                 cut = sq.sub(self.rcv_nxt, seq)
@@ -875,22 +874,26 @@ class Connection(Tcb):
             self.rcv_nxt = sq.add(seq, n)
             delivered = n
             filled_hole = False
-            if self._ooo.blocks:
-                moved, filled_hole = self._ooo.drain_into(self._recv_buf, self.rcv_nxt)
+            held = False  # text still held above RCV.NXT after this
+            ooo = self._ooo
+            if ooo is not None and ooo.blocks:
+                moved, filled_hole = ooo.drain_into(self._recv_buf, self.rcv_nxt)
                 self.rcv_nxt = sq.add(self.rcv_nxt, moved)
                 delivered += moved
+                held = ooo.blocks > 0
             self.stats.bytes_received += delivered
             self._event(DataReceived(delivered))
-            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not self._ooo.blocks:
+            if self._ooo_fin is not None and self._ooo_fin == self.rcv_nxt and not held:
                 self._take_fin(now)  # a FIN that waited for this text: one ACK covers both
-            elif filled_hole or self._ooo.blocks:
+            elif filled_hole or held:
                 self._send_ack(now)  # RFC 5681 4.2: ACK at once when a hole fills
             else:
                 self._schedule_ack(n, now)
         else:
-            pruned = self._ooo.pruned_bytes
-            self._ooo.store(seq, payload, self.rcv_nxt)
-            self.stats.ooo_pruned_bytes += self._ooo.pruned_bytes - pruned
+            ooo = self._ooo_queue()
+            pruned = ooo.pruned_bytes
+            ooo.store(seq, payload, self.rcv_nxt)
+            self.stats.ooo_pruned_bytes += ooo.pruned_bytes - pruned
             # RFC 5681 4.2: a duplicate ACK at once, one for every such segment
             # (the sender counts them), not one for a burst.
             self._send_ack(now)
@@ -1390,7 +1393,7 @@ class Connection(Tcb):
                 end = sq.add(end, 1)
             if size and (self.send_buf.fin_queued or end != self._unpushed):
                 flags |= PSH  # the end of a write, unless written with MSG_MORE
-        elif size and end in self.send_buf.records:
+        elif size and self.send_buf.records and end in self.send_buf.records:
             flags |= PSH  # MSG_EOR: a record's end is pushed, as the end of a write
         if sq.lt(seq, self.snd_max):
             retransmission = True
@@ -1499,7 +1502,11 @@ class Connection(Tcb):
         self._emit(Segment(self.local[1], self._rport, seq, rcv, flags, 0, 0, options), now)
 
     def _emit(self, seg: Segment, now: float) -> None:
-        self._out.append(seg)
+        out = self._out
+        if out is None:
+            self._out = [seg]  # no list is kept while nothing waits to go
+        else:
+            out.append(seg)
         self.stats.segments_sent += 1
         tracer = self.tracer
         if tracer is not None:
@@ -1568,7 +1575,8 @@ class Connection(Tcb):
         if cfg.round_recv_buffer_to_mss:
             mss = self.snd_mss
             self.recv_buffer = -(-self.recv_buffer // mss) * mss
-            self._ooo.limit = 2 * self.recv_buffer
+            if self._ooo is not None:
+                self._ooo.limit = 2 * self.recv_buffer
         self.ws_ok = agreed.window_scaling
         self.snd_wscale = agreed.snd_wscale
         if not self.ws_ok:
@@ -1632,7 +1640,7 @@ class Connection(Tcb):
             self.ts_recent, now + 2 * self.config.msl,
         )  # fmt: skip
         self.send_buf.clear()
-        self._ooo.clear()
+        self._ooo = None
 
     def _enter_closed(self, stimulus: Stimulus, cause: str) -> None:
         self._transition(stimulus, cause)

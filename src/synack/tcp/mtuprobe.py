@@ -244,7 +244,7 @@ def probe(conn: Connection, now: float) -> bool | None:
         or rec.rto_recovery
         or rec.dupacks
         or rec.cc.cwnd < PROBE_MIN_CWND_SEGMENTS * mss
-        or (conn.sack_ok and (conn._ooo.blocks or conn._ooo.dsack is not None))
+        or (conn.sack_ok and conn._sack_to_report())
     ):
         return False
     size = mp.mtu_to_mss(conn, (mp.search_high + mp.search_low) // 2)

@@ -26,8 +26,9 @@ class SendBuffer:
         self.fin_queued = False  # CLOSE: a FIN follows the last octet
         # a SEND did not fit whole: the user waits to hear there is room
         self.overflowed = False
-        # the ends of records (MSG_EOR), in order: no segment crosses one
-        self.records: list[int] = []
+        # the ends of records (MSG_EOR), in order: no segment crosses one; None
+        # until the first (most connections never send a record)
+        self.records: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.data)
@@ -57,13 +58,17 @@ class SendBuffer:
     def end_record(self) -> None:
         """The octets queued so far end a record (MSG_EOR): later ones never
         share a segment with them."""
-        if self.data and (not self.records or self.records[-1] != self.end):
+        if not self.data:
+            return
+        if self.records is None:
+            self.records = []
+        if not self.records or self.records[-1] != self.end:
             self.records.append(self.end)
 
     def record_room(self, snd_nxt: int, unsent: int) -> int:
         """Of the ``unsent`` octets from ``snd_nxt``, those before the end of
         the record they start in."""
-        for end in self.records:
+        for end in self.records or ():
             if sq.gt(end, snd_nxt):
                 return min(unsent, sq.sub(end, snd_nxt))
         return unsent
@@ -99,4 +104,4 @@ class SendBuffer:
     def clear(self) -> None:
         """TIME-WAIT or CLOSED: nothing will be sent again."""
         self.data = bytearray()
-        self.records = []
+        self.records = None

@@ -46,7 +46,7 @@ class Tcb:
     __slots__ = (
         # identity
         "local", "remote", "config", "tracer", "state", "passive", "stats", "_isn",
-        "_now", "on_wakeup", "_events", "_out",
+        "_now", "on_wakeup", "_events", "_out", "packed_addresses",
         # send sequence variables (RFC 9293 3.3.1); snd_max is the highest sent
         "iss", "snd_una", "snd_nxt", "snd_max", "snd_wnd", "snd_wl1", "snd_wl2", "max_snd_wnd",
         # receive sequence variables; rcv_adv is the right edge we advertised
@@ -98,7 +98,10 @@ class Tcb:
         self._now = 0.0
         self.on_wakeup: Callable[[Connection], None] | None = None
         self._events: list[Event] | None = None
-        self._out: list[Segment] = []
+        self._out: list[Segment] | None = None  # segments due out, until pulled
+        # the packed (local, remote) addresses of a connection in a Host's table,
+        # set and cleared by the Host (the engine never reads them)
+        self.packed_addresses: tuple[bytes, bytes] | None = None
 
         self.iss = self.snd_una = self.snd_nxt = self.snd_max = 0
         self.snd_wnd = self.snd_wl1 = self.snd_wl2 = self.max_snd_wnd = 0
@@ -126,9 +129,9 @@ class Tcb:
         self._snd_sml: int | None = None  # the end of the last small segment sent
         self._recv_buf = bytearray()
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
-        # text above RCV.NXT and the D-SACK to report; what it holds, overhead
-        # included, stays within twice the receive buffer (the farthest is pruned)
-        self._ooo = OutOfOrderQueue(limit=2 * cfg.recv_buffer)
+        # text above RCV.NXT and the D-SACK to report, made on first use (most
+        # connections never see a segment out of order): see _ooo_queue
+        self._ooo: OutOfOrderQueue | None = None
         self._ooo_fin: int | None = None
         self._fin_received = False
         self._unacked_segments = 0
@@ -219,9 +222,35 @@ class Tcb:
         opts: tuple[Option, ...] = ()
         if self.ts_ok:
             opts = (NOP, NOP, Timestamps(self.ts_clock(self._now), self.ts_recent))
-        if self.sack_ok and (self._ooo.blocks or self._ooo.dsack is not None):
-            opts += (NOP, NOP, Sack(self._ooo.sack_blocks(3 if self.ts_ok else 4)))
+        ooo = self._ooo
+        if self.sack_ok and ooo is not None and (ooo.blocks or ooo.dsack is not None):
+            opts += (NOP, NOP, Sack(ooo.sack_blocks(3 if self.ts_ok else 4)))
         return opts
+
+    def _ooo_queue(self) -> OutOfOrderQueue:
+        """The out-of-order queue, made when first needed. What it holds,
+        overhead included, stays within twice the receive buffer (the farthest
+        text is pruned)."""
+        ooo = self._ooo
+        if ooo is None:
+            ooo = self._ooo = OutOfOrderQueue(limit=2 * self.recv_buffer)
+        return ooo
+
+    def _sack_to_report(self) -> bool:
+        """Blocks held above RCV.NXT, or a D-SACK, for the next ACK to report."""
+        ooo = self._ooo
+        return ooo is not None and (ooo.blocks > 0 or ooo.dsack is not None)
+
+    def _note_duplicate(self, seq: int, length: int) -> bool:
+        """RFC 2883 4: remember what of this text was received already; True
+        if a D-SACK is now due."""
+        ooo = self._ooo
+        if ooo is None:
+            if not sq.lt(seq, self.rcv_nxt):
+                return False  # nothing held above RCV.NXT: nothing duplicated either
+            ooo = self._ooo_queue()
+        ooo.note_duplicate(seq, length, self.rcv_nxt)
+        return ooo.dsack is not None
 
     def _window_field(self, syn: bool) -> int:
         """The window to advertise, with receiver SWS avoidance (RFC 9293
