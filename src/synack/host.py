@@ -252,9 +252,6 @@ class Host:
         self._heap: list[tuple[float, int, Connection]] = []
         self._heap_counter = 0
         self._control: list[Outgoing] = []  # replies, no connection
-        # Each connection's packed (local, remote) addresses, for its key and
-        # for ``segments_to_send``: ipaddress's ``packed`` is slow per packet.
-        self._packed_of: dict[Connection, tuple[bytes, bytes]] = {}
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
         # Keys of the connections that send IPv4 without DF (no PMTUD, or a path
@@ -384,7 +381,7 @@ class Host:
     def state_of(self, conn: Connection) -> State:
         """A connection's state as the host sees it: a connection collapsed into
         a TIME-WAIT record is in TIME-WAIT until the record goes, then CLOSED."""
-        if conn in self._packed_of:
+        if conn.packed_addresses is not None:  # it is in this Host's table
             return conn.state
         if conn.state is State.TIME_WAIT and conn.remote is not None:
             key = _key(conn.local, conn.remote)
@@ -520,9 +517,8 @@ class Host:
         while self._dirty:
             dirty = list(self._dirty)
             self._dirty.clear()
-            packed_of = self._packed_of
             for conn in dirty:
-                local, remote = packed_of[conn]
+                local, remote = conn.packed_addresses  # type: ignore[misc]
                 for seg in conn.segments_to_send(now):
                     out.append((local, remote, seg))
                 self._settle(conn, now)
@@ -653,14 +649,14 @@ class Host:
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn
-        self._packed_of[conn] = (local, remote)
+        conn.packed_addresses = (local, remote)
         if not conn.dont_fragment:
             self._no_df.add(key)
 
     def _forget(self, conn: Connection) -> Key | None:
         """Drop a connection from every table; its key, if it had one."""
         key = None
-        addresses = self._packed_of.pop(conn, None)
+        addresses, conn.packed_addresses = conn.packed_addresses, None
         if addresses is not None:
             ports = _PORTS.pack(conn.local[1], conn.remote[1])  # type: ignore[index]
             key = addresses[0] + addresses[1] + ports

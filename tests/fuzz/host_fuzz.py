@@ -602,9 +602,9 @@ class World:
                 if conn.remote is None or host.state_of(conn) is State.CLOSED:
                     raise Finding(f"listener {port} keeps a closed connection {conn!r}")
         # the Host's private tables, for memory that nothing else would see grow
-        packed_of = getattr(host, "_packed_of", None)
-        if packed_of is not None and len(packed_of) != len(conns):
-            raise Finding(f"{len(packed_of)} packed addresses for {len(conns)} connections")
+        for conn in conns:
+            if conn.packed_addresses is None:
+                raise Finding(f"{conn!r} is in the table without its packed addresses")
         no_df = getattr(host, "_no_df", ())
         if len(no_df) > len(conns):
             raise Finding(f"{len(no_df)} connections without DF for {len(conns)} connections")

@@ -1271,7 +1271,7 @@ class Runner(FastOpenCalls, ErrorQueueCalls, FileCalls):
         copied = 0
         while copied < wanted:
             unsent = _unsent(conn)
-            closed = bool(buf.records) and buf.records[-1] == buf.end  # MSG_EOR
+            closed = bool(buf.records and buf.records[-1] == buf.end)  # MSG_EOR
             tail = 0
             if unsent > 0 and not closed and sock.tail_start is not None:
                 tail = sq.sub(buf.end, sq.max_seq(sock.tail_start, conn.snd_nxt))
