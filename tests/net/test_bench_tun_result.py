@@ -1,11 +1,12 @@
 """``synack bench tun``'s results as data: one per MTU and offload setting,
-their JSON fields, figure names and report lines kept apart. (The
-measurement itself needs root and is a benchmark, not a test.)"""
+their JSON fields, figure names, targets and report lines kept apart; what
+offload gave per MTU. (The measurement itself needs root:
+tests/interop/test_interop_bench_tun.py.)"""
 
 from __future__ import annotations
 
 from synack.bench.report import tun_lines
-from synack.bench.results import TunResult, to_json
+from synack.bench.results import TunResult, offload_gains, to_json
 
 FIGURES = (
     "to_synack_mb_per_second",
@@ -13,6 +14,10 @@ FIGURES = (
     "connections_per_second",
     "raw_mb_per_second",
     "raw_packets_per_second",
+    "concurrency",
+    "sequential_connections_per_second",
+    "synack_cpu_us_per_connection",
+    "packets_in_per_connection",
 )
 
 
@@ -41,3 +46,44 @@ def test_report_has_a_block_per_setting() -> None:
     assert len(headings) == 3
     assert "mtu 1500, offload on" in headings[1]
     assert "offload refused: EINVAL" in headings[2]
+
+
+def measured(mtu: int, offload: bool, to_synack: float, from_synack: float) -> TunResult:
+    return TunResult(mtu, 1000, to_synack, from_synack, 64, 1200.0, 400.0, 200_000.0, offload,
+                     None, 16, 700.0, 500.0, 6.0)  # fmt: skip
+
+
+def test_connections_figures_and_issue_16_targets() -> None:
+    off, on = measured(1500, False, 40.0, 35.0), measured(1500, True, 300.0, 140.0)
+    big = measured(65535, True, 700.0, 200.0)
+    figures = {f.name: f for r in (off, on, big) for f in r.figures()}
+    assert len(figures) == 12
+    concurrent = figures["tun connections (kernel client, 16 at once) (mtu 1500, offload on)"]
+    sequential = figures["tun connections (kernel client, one at a time) (mtu 1500, offload on)"]
+    assert (concurrent.value, sequential.value) == (1200.0, 700.0)
+    assert concurrent.target == sequential.target == 5000.0
+    assert figures["tun bulk synack -> kernel (mtu 1500, offload on)"].target == 250.0
+    assert figures["tun bulk synack -> kernel (mtu 1500, offload off)"].target == 60.0
+    assert figures["tun bulk kernel -> synack (mtu 65535, offload on)"].target == 400.0
+    row = to_json([on])["results"][0]
+    assert (row["concurrency"], row["sequential_connections_per_second"]) == (16, 700.0)
+    assert (row["synack_cpu_us_per_connection"], row["packets_in_per_connection"]) == (500.0, 6.0)
+
+
+def test_offload_gains_pair_each_mtus_settings() -> None:
+    runs = [measured(1500, False, 40.0, 35.0), measured(1500, True, 300.0, 140.0),
+            measured(65535, True, 700.0, 200.0)]  # fmt: skip
+    assert offload_gains(runs) == {
+        "mtu 1500 kernel -> synack, offload on / off": 7.5,
+        "mtu 1500 synack -> kernel, offload on / off": 4.0,
+    }
+    lines = tun_lines(list(runs))
+    assert "  synack's CPU per connection, 16 at once: 500 us (one core's worth: 2,000 conn/s)" in (
+        lines
+    )
+    assert lines[-3:] == [
+        "\nwhat offload gives, same run:",
+        "  mtu 1500 kernel -> synack, offload on / off: 7.500",
+        "  mtu 1500 synack -> kernel, offload on / off: 4.000",
+    ]
+    assert "connections x 6.0 packets read / raw read packets/s: 0.036" in "\n".join(lines)

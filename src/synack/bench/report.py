@@ -15,6 +15,7 @@ from synack.bench.results import (
     TunResult,
     figures,
     kernel_ratios,
+    offload_gains,
 )
 
 
@@ -62,17 +63,26 @@ def kernel_lines(results: list[Result]) -> list[str]:
 
 def tun_lines(results: list[Result]) -> list[str]:
     """The TUN figures as fractions of what Python alone reads from the device,
-    for each MTU and offload setting measured."""
+    for each MTU and offload setting measured; synack's CPU per connection;
+    then what offload gave, for each MTU measured both ways."""
     lines = []
-    for tun in results:
-        if not isinstance(tun, TunResult):
-            continue
+    runs = [r for r in results if isinstance(r, TunResult)]
+    for tun in runs:
         refused = f" (offload refused: {tun.offload_refused})" if tun.offload_refused else ""
         heading = (
             f"\nin a lab with {tun.label}{refused}; Python alone reads the same TUN device at "
             f"{tun.raw_mb_per_second:,.0f} MB/s ({tun.raw_packets_per_second:,.0f} packets/s)"
         )
         lines += _ratio_lines(heading, tun.ceiling_fractions())
+        if tun.synack_cpu_us_per_connection:
+            cpu = tun.synack_cpu_us_per_connection
+            lines.append(
+                f"  synack's CPU per connection, {tun.concurrency} at once: {cpu:,.0f} us "
+                f"(one core's worth: {1e6 / cpu:,.0f} conn/s)"
+            )
+    gains = offload_gains(runs)
+    if gains:
+        lines += _ratio_lines("\nwhat offload gives, same run:", gains)
     return lines
 
 

@@ -198,8 +198,13 @@ class SimResult:
         ]
 
 
-TUN_BULK_TARGET = 60.0  # MB/s each way
-TUN_CONNECTIONS_TARGET = 1_500.0  # connections/s
+# issue 16's targets: MB/s each way at MTU 65535, and below it with offload
+# (without offload below 65535, the issue asks only that offload give 3x the
+# figure: the older 60 MB/s stays its target)
+TUN_BULK_TARGET_65535 = 400.0
+TUN_BULK_TARGET_OFFLOAD = 250.0
+TUN_BULK_TARGET = 60.0
+TUN_CONNECTIONS_TARGET = 5_000.0  # connections/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +214,7 @@ class TunResult:
     to_synack_mb_per_second: float
     from_synack_mb_per_second: float
     connections: int
+    # ``concurrency`` kernel clients at once, each connecting, echoing 1 byte, closing
     connections_per_second: float
     raw_mb_per_second: float
     raw_packets_per_second: float
@@ -216,34 +222,71 @@ class TunResult:
     # synack's segmentation_offload 64 KB (synack.net.vnet)
     offload: bool = False
     offload_refused: str | None = None  # asked for, and why the kernel said no
+    concurrency: int = 1
+    # one client, one connection at a time: bound by the round trips' wake-ups
+    sequential_connections_per_second: float | None = None
+    # CPU time (user + system) of synack's process, and packets it read from
+    # the device, per connection of the concurrent run
+    synack_cpu_us_per_connection: float | None = None
+    packets_in_per_connection: float | None = None
 
     @property
     def label(self) -> str:
         return f"mtu {self.mtu}, offload {'on' if self.offload else 'off'}"
 
+    @property
+    def bulk_target(self) -> float:
+        if self.mtu >= 65535:
+            return TUN_BULK_TARGET_65535
+        return TUN_BULK_TARGET_OFFLOAD if self.offload else TUN_BULK_TARGET
+
     def figures(self) -> list[Figure]:
         at = f" ({self.label})"
-        return [
+        figures = [
             Figure("tun bulk kernel -> synack" + at, self.to_synack_mb_per_second, "MB/s",
-                   TUN_BULK_TARGET),
+                   self.bulk_target),
             Figure("tun bulk synack -> kernel" + at, self.from_synack_mb_per_second, "MB/s",
-                   TUN_BULK_TARGET),
-            Figure("tun connections (kernel client)" + at, self.connections_per_second,
-                   "conn/s", TUN_CONNECTIONS_TARGET),
+                   self.bulk_target),
+            Figure(f"tun connections (kernel client, {self.concurrency} at once)" + at,
+                   self.connections_per_second, "conn/s", TUN_CONNECTIONS_TARGET),
         ]  # fmt: skip
+        if self.sequential_connections_per_second is not None:
+            figures.append(
+                Figure("tun connections (kernel client, one at a time)" + at,
+                       self.sequential_connections_per_second, "conn/s", TUN_CONNECTIONS_TARGET)
+            )  # fmt: skip
+        return figures
 
     def ceiling_fractions(self) -> dict[str, float]:
         """Each figure as a fraction of the raw TUN read ceiling, in the same unit:
-        MB/s for the transfers; packets/s for connections (one connection
-        takes at least 5 packets through the device)."""
+        MB/s for the transfers; packets read per second for connections (the
+        packets synack read per connection, measured; 5 where not)."""
         raw = self.raw_mb_per_second
+        packets = self.packets_in_per_connection or 5
         return {
             "bulk kernel -> synack / raw read MB/s": self.to_synack_mb_per_second / raw,
             "bulk synack -> kernel / raw read MB/s": self.from_synack_mb_per_second / raw,
-            "connections x 5 packets / raw read packets/s": (
-                5 * self.connections_per_second / self.raw_packets_per_second
+            f"connections x {packets:.1f} packets read / raw read packets/s": (
+                packets * self.connections_per_second / self.raw_packets_per_second
             ),
         }
+
+
+def offload_gains(results: list[TunResult]) -> dict[str, float]:
+    """For each MTU measured both ways in one run: each bulk figure with
+    offload over the same figure without (issue 16 asks 3x at MTU 1500)."""
+    gains = {}
+    for on in results:
+        off = next((r for r in results if r.mtu == on.mtu and not r.offload), None)
+        if not on.offload or off is None:
+            continue
+        gains[f"mtu {on.mtu} kernel -> synack, offload on / off"] = (
+            on.to_synack_mb_per_second / off.to_synack_mb_per_second
+        )
+        gains[f"mtu {on.mtu} synack -> kernel, offload on / off"] = (
+            on.from_synack_mb_per_second / off.from_synack_mb_per_second
+        )
+    return gains
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,11 @@ end): synack in this process on the TUN driver, the kernel's side in a
 one run:
 
 - bulk kernel -> synack and synack -> kernel (``nbytes`` each);
-- sequential connections per second (kernel client: connect, one byte each
-  way, close);
+- connections per second: kernel clients connect, echo one byte, close;
+  ``concurrency`` of them at once (:data:`CONCURRENCY`, the figure), then
+  one at a time (``sequential_connections_per_second``: a round trip's
+  wake-ups of both processes bound it), every connection counted on both
+  sides; and the CPU time synack's process spent per connection;
 - the raw ceiling: how fast Python alone reads packets from the same TUN
   device while the kernel sends it full-sized UDP datagrams.
 
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from synack.aio import Stack
 from synack.bench.results import TunResult
@@ -41,6 +45,7 @@ Progress = Callable[[str, float], None]
 BUFFER = 4 << 20
 OFFLOAD_BYTES = 65536  # synack's super-segments with offload, as Linux's GSO_MAX_SIZE
 PORT_SINK, PORT_ECHO, PORT_KERNEL = 9, 7, 5001
+CONCURRENCY = 16  # kernel clients with a connection in flight at once
 
 # The kernel's side, run with ``python3 -c`` inside the namespace. Each prints
 # one line: the figure it measured.
@@ -83,6 +88,27 @@ for _ in range(n):
     s.close()
 print(n / (time.perf_counter() - t))
 """
+# ``k`` clients on one asyncio loop, each connecting, echoing a byte and
+# closing ``n / k`` times in turn; prints how many completed, and the rate
+_KERNEL_CONCURRENT = """
+import asyncio, socket, sys, time
+n, host, port, k = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+async def client(count):
+    loop = asyncio.get_running_loop()
+    for _ in range(count):
+        with socket.socket() as s:
+            s.setblocking(False)
+            await loop.sock_connect(s, (host, port))
+            await loop.sock_sendall(s, b"x")
+            if await loop.sock_recv(s, 1) != b"x":
+                raise SystemExit("the echo was not the byte sent")
+    return count
+async def main():
+    t = time.perf_counter()
+    done = sum(await asyncio.gather(*(client(n // k + (i < n % k)) for i in range(k))))
+    print(done, done / (time.perf_counter() - t))
+asyncio.run(main())
+"""
 _KERNEL_UDP = """
 import socket, sys, time
 size, seconds, host = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
@@ -103,8 +129,13 @@ def bench_tun(
     mtu: int = 65535,
     progress: Progress | None = None,
     offload: bool = False,
+    concurrency: int = CONCURRENCY,
+    ceiling_seconds: float = 2.0,
 ) -> TunResult:
-    """Build a lab, measure, remove the lab (see the module docstring)."""
+    """Build a lab, measure, remove the lab (see the module docstring).
+    ``ceiling_seconds``: how long the raw read ceiling is measured."""
+    if not 1 <= concurrency <= connections:
+        raise ValueError(f"concurrency {concurrency} is not between 1 and {connections}")
     say = progress or (lambda label, fraction: None)
     lab = Lab(name=f"synack-bench-{os.getpid()}", mtu=mtu)
     lab.up()
@@ -118,18 +149,31 @@ def bench_tun(
         vnet = offload and refused is None
         try:
             say("tun: raw read ceiling", 0.0)
-            raw_mbps, raw_pps = _raw_ceiling(lab, fd, mtu, VNET_HDR_LEN if vnet else 0)
+            header = VNET_HDR_LEN if vnet else 0
+            raw_mbps, raw_pps = _raw_ceiling(lab, fd, mtu, header, ceiling_seconds)
             say("tun: raw read ceiling", 1.0)
-            figures = asyncio.run(_tcp_figures(lab, fd, mtu, nbytes, connections, say, vnet))
+            figures = asyncio.run(
+                _tcp_figures(lab, fd, mtu, nbytes, connections, say, vnet, concurrency)
+            )
         finally:
             os.close(fd)
     finally:
         lab.down()
-    to_synack, from_synack, per_second = figures
     return TunResult(
-        mtu, nbytes, to_synack / 1e6, from_synack / 1e6, connections, per_second,
-        raw_mbps, raw_pps, vnet, refused,
+        mtu, nbytes, figures.to_synack / 1e6, figures.from_synack / 1e6, connections,
+        figures.concurrent, raw_mbps, raw_pps, vnet, refused, concurrency, figures.sequential,
+        figures.cpu_us, figures.packets_in,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Figures:
+    to_synack: float  # bytes/s
+    from_synack: float
+    concurrent: float  # connections/s
+    sequential: float
+    cpu_us: float  # synack's CPU per connection of the concurrent run
+    packets_in: float  # packets read per connection of the concurrent run
 
 
 def _raw_ceiling(
@@ -173,7 +217,8 @@ async def _tcp_figures(
     connections: int,
     say: Progress,
     vnet: bool = False,
-) -> tuple[float, float, float]:
+    concurrency: int = CONCURRENCY,
+) -> _Figures:
     config = TcpConfig(
         mtu=mtu,
         recv_buffer=BUFFER,
@@ -190,10 +235,27 @@ async def _tcp_figures(
             pass
         writer.close()
 
+    served = [0, 0]  # connections accepted, bytes echoed
+
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        served[0] += 1
         while data := await reader.read(65536):
+            served[1] += len(data)
             writer.write(data)
         writer.close()
+
+    async def connections_phase(script: str, *more: str) -> str:
+        """Run a kernel client of ``connections`` echoes; check synack served
+        each one (accepted, its byte echoed)."""
+        before = list(served)
+        out = await _run(lab, script, str(connections), address, str(PORT_ECHO), *more)
+        accepted, echoed = served[0] - before[0], served[1] - before[1]
+        if accepted != connections or echoed != connections:
+            raise RuntimeError(
+                f"of {connections} connections asked of the kernel's client, synack "
+                f"accepted {accepted} and echoed {echoed} bytes"
+            )
+        return out
 
     try:
         await stack.start_server(discard, None, PORT_SINK)
@@ -228,11 +290,18 @@ async def _tcp_figures(
         await sink.wait()
 
         say("tun: connections", 0.0)
-        per_second = float(
-            await _run(lab, _KERNEL_CONNECTIONS, str(connections), address, str(PORT_ECHO))
-        )
+        cpu, packets = time.process_time(), driver.packets_in
+        done, concurrent = (await connections_phase(_KERNEL_CONCURRENT, str(concurrency))).split()
+        cpu_us = (time.process_time() - cpu) / connections * 1e6
+        packets_in = (driver.packets_in - packets) / connections
+        if int(done) != connections:
+            raise RuntimeError(f"{done} of {connections} concurrent connections completed")
+        say("tun: connections", 0.5)
+        sequential = await connections_phase(_KERNEL_CONNECTIONS)
         say("tun: connections", 1.0)
-        return to_synack, from_synack, per_second
+        return _Figures(
+            to_synack, from_synack, float(concurrent), float(sequential), cpu_us, packets_in
+        )
     finally:
         driver.close()
 

@@ -1,0 +1,57 @@
+"""``synack bench tun`` (root): every figure of each setting in its JSON, the
+connections counted on both sides (a kernel client that makes one connection
+fewer than asked fails the run, saying so). How fast is never asserted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from _interop import synack
+
+pytestmark = pytest.mark.interop
+
+# the concurrent kernel client, made to stop one connection short
+SHORT = r"""
+from synack.bench import tun
+tun._KERNEL_CONCURRENT = tun._KERNEL_CONCURRENT.replace(
+    "n, host, port, k = int(sys.argv[1]),", "n, host, port, k = int(sys.argv[1]) - 1,"
+)
+try:
+    tun.bench_tun(1_000_000, 20, 1500, offload=False, concurrency=4, ceiling_seconds=0.2)
+except RuntimeError as exc:
+    print(exc)
+"""
+
+
+def test_bench_tun_quick_gives_every_figure_of_both_settings() -> None:
+    done = subprocess.run(
+        synack("bench", "tun", "--quick", "--json", "--mtu", "1500"),
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    results = data["results"]
+    assert [(r["mtu"], r["offload"]) for r in results] == [(1500, False), (1500, True)]
+    for r in results:
+        assert r["benchmark"] == "TunResult" and r["offload_refused"] is None
+        assert (r["connections"], r["concurrency"]) == (300, 16)
+        for key in ("to_synack_mb_per_second", "from_synack_mb_per_second",
+                    "connections_per_second", "sequential_connections_per_second",
+                    "synack_cpu_us_per_connection", "raw_mb_per_second"):  # fmt: skip
+            assert r[key] > 0, key
+        # SYN, the handshake's ACK, the byte, FIN, and the ACK of synack's FIN at least
+        assert r["packets_in_per_connection"] >= 5
+    assert len(data["figures"]) == 8
+
+
+def test_bench_tun_fails_when_a_connection_is_missing() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SHORT], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (
+        "of 20 connections asked of the kernel's client, synack accepted 19 and echoed 19 bytes"
+    )
