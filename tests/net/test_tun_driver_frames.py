@@ -3,8 +3,10 @@ back from a datagram socket standing in for the device (each ``writev`` is one
 datagram, as each is one packet on a TUN device): the same bytes whether a
 super-segment's checksum field was left partial by the Host (written behind
 its header uncopied) or holds the whole checksum (patched in a copy); plain
-packets behind a plain header; and a device that will not take more keeps
-the rest, in order, for when it will."""
+packets behind a plain header; a packet within the MTU but over
+CSUM_OFFLOAD_ABOVE with its checksum left to the kernel (NEEDS_CSUM, no GSO)
+when flush asked the Host for that; and a device that will not take more
+keeps the rest, in order, for when it will."""
 
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import pytest
 
 from synack.host import Host
 from synack.net import vnet
-from synack.net.driver import TunDriver
+from synack.net.driver import CSUM_OFFLOAD_ABOVE, TunDriver
 from synack.tcp.config import TcpConfig
-from synack.wire.ip import encode_packed
+from synack.wire.ip import encode_packed, parse_tcp_packet
 from synack.wire.segment import ACK, Segment
 
 MTU = 1500
@@ -98,3 +100,33 @@ def test_a_full_device_keeps_the_rest_in_order(
 
     frames = asyncio.run(asyncio.wait_for(run(), 10))
     assert frames == [vnet.PLAIN + packet for packet in packets]
+
+
+def test_a_long_packet_within_the_mtu_leaves_its_checksum_to_the_kernel(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, device = pair
+    mtu = 9000
+    seg = Segment(src_port=80, dst_port=40000, seq=1, ack=2, flags=ACK, window=9,
+                  payload=bytes(range(256)) * 20)  # fmt: skip
+
+    async def run() -> list[bytes]:
+        host = Host([ip_address("10.77.0.2")], TcpConfig(mtu=mtu))
+        driver = TunDriver(host, ours.fileno(), vnet=True, mtu=mtu)
+        driver.flush()  # sets what the Host leaves partial
+        assert host.partial_checksum_above == CSUM_OFFLOAD_ABOVE
+        above = host.partial_checksum_above
+        driver.transmit([encode_packed(SRC, DST, seg, partial_above=above)])
+        driver.transmit([encode_packed(SRC, DST, segment(b"y" * 1000), partial_above=above)])
+        assert driver.gso_out == 0
+        driver.close()
+        return written(device)
+
+    long, short = asyncio.run(run())
+    header, packet = vnet.parse(long)
+    assert header == vnet.VnetHeader(vnet.F_NEEDS_CSUM, vnet.GSO_NONE, 40, 0, 20, 16)
+    whole = encode_packed(SRC, DST, seg)
+    assert bytes(vnet.complete_checksum(packet, 20, 16)) == whole
+    # 1,040 bytes: its own checksum, whole, behind a plain header
+    header, packet = vnet.parse(short)
+    assert header == vnet.VnetHeader() and parse_tcp_packet(packet)[2].payload == b"y" * 1000

@@ -5,7 +5,8 @@ end): synack in this process on the TUN driver, the kernel's side in a
 ``python3`` subprocess inside the namespace, so each has a core. Measured in
 one run:
 
-- bulk kernel -> synack and synack -> kernel (``nbytes`` each);
+- bulk kernel -> synack and synack -> kernel (``nbytes`` each, every byte
+  counted at the receiver);
 - connections per second: kernel clients connect, echo one byte, close;
   ``concurrency`` of them at once (:data:`CONCURRENCY`, the figure), then
   one at a time (``sequential_connections_per_second``: a round trip's
@@ -17,7 +18,8 @@ one run:
 With ``offload``, the device is opened with a virtio-net header and TSO and
 checksum offloads (:func:`synack.net.tun.open_tun_offload`), and synack's
 ``segmentation_offload`` is 64 KB: the kernel's TSO super-segments come in
-whole, synack's go out for the kernel to cut. If the kernel refuses, the run
+whole, synack's go out for the kernel to cut, and the kernel finishes the
+checksum of synack's long packets. If the kernel refuses, the run
 goes on with plain packets and the result says why (``offload_refused``).
 """
 
@@ -75,7 +77,7 @@ t = time.perf_counter(); total = 0
 while (b := c.recv(1 << 20)):
     total += len(b)
 c.close()
-print(total / (time.perf_counter() - t))
+print(total, total / (time.perf_counter() - t))
 """
 _KERNEL_CONNECTIONS = """
 import socket, sys, time
@@ -230,9 +232,11 @@ async def _tcp_figures(
     stack = Stack(driver)
     address = str(lab.synack_v4)
 
+    discarded = [0]
+
     async def discard(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while await reader.read(1 << 20):
-            pass
+        while data := await reader.read(1 << 20):
+            discarded[0] += len(data)
         writer.close()
 
     served = [0, 0]  # connections accepted, bytes echoed
@@ -263,6 +267,7 @@ async def _tcp_figures(
 
         say("tun: kernel -> synack", 0.0)
         to_synack = float(await _run(lab, _KERNEL_SENDER, str(nbytes), address, str(PORT_SINK)))
+        _check_bytes("kernel -> synack", nbytes, discarded[0])
         say("tun: kernel -> synack", 1.0)
 
         say("tun: synack -> kernel", 0.0)
@@ -286,7 +291,9 @@ async def _tcp_figures(
         writer.write_eof()
         await reader.read()
         writer.close()
-        from_synack = float((await sink.stdout.readline()).decode())
+        received, rate = (await sink.stdout.readline()).decode().split()
+        _check_bytes("synack -> kernel", nbytes, int(received))
+        from_synack = float(rate)
         await sink.wait()
 
         say("tun: connections", 0.0)
@@ -304,6 +311,11 @@ async def _tcp_figures(
         )
     finally:
         driver.close()
+
+
+def _check_bytes(what: str, sent: int, received: int) -> None:
+    if received != sent:
+        raise RuntimeError(f"{what}: {sent} bytes sent, {received} received")
 
 
 async def _run(lab: Lab, script: str, *args: str) -> str:

@@ -15,6 +15,9 @@ from synack.host import Host
 from synack.net import vnet
 
 READ_BATCH = 256  # packets read from the device before the Host's output is flushed
+# with offloads, the kernel finishes the TCP checksum of every packet longer
+# than this (Python's costs about 170 us per 64 KB); shorter ones carry theirs
+CSUM_OFFLOAD_ABOVE = 1500
 MAX_PACKET = 65536
 # with a virtio-net header: the header, and an IPv6 packet of a 65,535-byte payload
 _HDR_LEN_ONLY = vnet.hdr_len_only
@@ -33,8 +36,10 @@ class TunDriver(HostDriver):
     (:func:`synack.net.tun.open_tun_offload`). Each packet read then loses its
     header (a super-segment's partial checksum completed first), and each
     packet longer than ``mtu`` (the Host's, by default) goes out asking the
-    kernel to cut it into segments of its connection's SMSS. Callers tapping
-    ``receive`` and ``transmit`` see plain IP packets, super-segments whole.
+    kernel to cut it into segments of its connection's SMSS; the kernel
+    finishes the TCP checksum of each packet longer than
+    :data:`CSUM_OFFLOAD_ABOVE`. Callers tapping ``receive`` and ``transmit``
+    see plain IP packets with whole checksums, super-segments whole.
     """
 
     def __init__(
@@ -101,11 +106,13 @@ class TunDriver(HostDriver):
 
     def flush(self) -> None:
         if self.vnet:
-            # the kernel finishes the checksums of the super-segments it cuts,
-            # unless something must see them whole (a tap on transmit, an
-            # impairment that may corrupt them after the checksum)
+            # the kernel finishes the checksums of long packets (and of the
+            # super-segments it cuts), unless something must see them whole
+            # (a tap on transmit, an impairment that may corrupt them after
+            # the checksum)
             plain = self.outbound is not None or "transmit" in self.__dict__
-            self.host.partial_checksum_above = None if plain else self.mtu
+            above = min(self.mtu, CSUM_OFFLOAD_ABOVE)
+            self.host.partial_checksum_above = None if plain else above
         super().flush()
 
     def _readable_vnet(self) -> None:
@@ -155,16 +162,20 @@ class TunDriver(HostDriver):
                 packets.append(data[skip:])
         self.receive(packets)
 
-    def _framed(self, packet: bytes, partial: bool) -> tuple[bytes, ...]:
+    def _framed(self, packet: bytes, partial_above: int | None) -> tuple[bytes, ...]:
         """``packet`` behind its virtio-net header, as the buffers of one
-        ``writev`` (no copy of the packet): a plain header, or for a packet
-        over the MTU, one asking the kernel to segment it. ``partial``: such a
-        packet's checksum field holds the pseudo-header's sum already (the
-        Host's ``partial_checksum_above``); without it, a copy is patched."""
-        if len(packet) > self.largest_out:
-            self.largest_out = len(packet)
-        if len(packet) <= self.mtu:
-            if len(packet) < 4096:
+        ``writev`` (no copy of the packet). ``partial_above``: the Host's
+        ``partial_checksum_above`` when it made the packet; a longer packet's
+        checksum field holds the pseudo-header's sum, for the kernel to finish
+        (NEEDS_CSUM). A packet over the MTU goes asking the kernel to cut it
+        into segments; one with a whole checksum is patched in a copy."""
+        size = len(packet)
+        if size > self.largest_out:
+            self.largest_out = size
+        if size <= self.mtu:
+            if partial_above is not None and size > partial_above:
+                return vnet.partial_header(packet), packet
+            if size < 4096:
                 return vnet.PLAIN, packet
             # hdr_len: the kernel copies the headers into the buffer's head and
             # maps the rest as pages, rather than one 64 KB allocation
@@ -180,11 +191,11 @@ class TunDriver(HostDriver):
         conn = self.host.connections.get(key)
         # SMSS; for a connection gone already, the MTU's worth
         tcp_header = (packet[start + 12] >> 4) * 4
-        size = max(conn.mss_payload() if conn is not None else self.mtu - start - tcp_header, 1)
+        gso_size = max(conn.mss_payload() if conn is not None else self.mtu - start - tcp_header, 1)
         self.gso_out += 1
-        if partial:
-            return vnet.gso_header(packet, size), packet
-        return (vnet.gso_packet(packet, size),)
+        if partial_above is not None:  # at most the MTU: this one's is partial
+            return vnet.gso_header(packet, gso_size), packet
+        return (vnet.gso_packet(packet, gso_size),)
 
     def transmit(self, packets: list[bytes]) -> None:
         if self.outbound is not None:
@@ -196,12 +207,12 @@ class TunDriver(HostDriver):
         if self.closed:
             return
         if self.vnet:
-            # framed as they come: whether a long packet's checksum is partial
-            # is the setting of the flush that made it (an impaired packet,
-            # later, was made whole)
-            partial = self.host.partial_checksum_above is not None
+            # framed as they come: which checksums are partial is the setting
+            # of the flush that made them (an impaired packet, later, was made
+            # with none)
+            above = self.host.partial_checksum_above
             framed = self._framed
-            frames = [framed(packet, partial) for packet in packets]
+            frames = [framed(packet, above) for packet in packets]
         else:
             frames = [(packet,) for packet in packets]
         if self._backlog:

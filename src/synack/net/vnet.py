@@ -96,14 +96,8 @@ def _tcp_at(packet: bytes | bytearray | memoryview) -> tuple[int, bytes, bytes, 
     raise ValueError(f"IP version {version} is neither 4 nor 6")
 
 
-def gso_header(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
-    """The header for a TCP super-segment whose checksum field holds the
-    pseudo-header's sum already (as ``Host.packets_to_send`` leaves it with
-    ``partial_checksum_above``), for the kernel to cut into ``gso_size``-byte
-    segments: GSO TCPV4/TCPV6 (ECN when it carries CWR) and NEEDS_CSUM. The
-    packet goes after it as it is (``os.writev``), uncopied."""
-    if gso_size <= 0:
-        raise ValueError(f"gso_size {gso_size} is not positive")
+def _tcp_header(packet: bytes | bytearray | memoryview) -> tuple[int, int, int]:
+    """Where TCP begins, where its header ends, and the GSO type of its family."""
     version = packet[0] >> 4
     if version == 4:
         start, gso_type = (packet[0] & 0x0F) * 4, GSO_TCPV4
@@ -111,9 +105,28 @@ def gso_header(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
         start, gso_type = 40, GSO_TCPV6
     else:
         raise ValueError(f"IP version {version} is neither 4 nor 6")
+    return start, start + (packet[start + 12] >> 4) * 4, gso_type
+
+
+def partial_header(packet: bytes | bytearray | memoryview) -> bytes:
+    """The header for a TCP packet whose checksum field holds the
+    pseudo-header's sum (as ``Host.packets_to_send`` leaves it with
+    ``partial_checksum_above``), for the kernel to finish: NEEDS_CSUM, no
+    segmentation."""
+    start, header_len, _ = _tcp_header(packet)
+    return VNET_HDR.pack(F_NEEDS_CSUM, GSO_NONE, header_len, 0, start, TCP_CHECKSUM_OFFSET)
+
+
+def gso_header(packet: bytes | bytearray | memoryview, gso_size: int) -> bytes:
+    """The header for a TCP super-segment whose checksum field holds the
+    pseudo-header's sum already, for the kernel to cut into ``gso_size``-byte
+    segments: GSO TCPV4/TCPV6 (ECN when it carries CWR) and NEEDS_CSUM. The
+    packet goes after it as it is (``os.writev``), uncopied."""
+    if gso_size <= 0:
+        raise ValueError(f"gso_size {gso_size} is not positive")
+    start, header_len, gso_type = _tcp_header(packet)
     if packet[start + 13] & _CWR:
         gso_type |= GSO_ECN
-    header_len = start + (packet[start + 12] >> 4) * 4
     return VNET_HDR.pack(F_NEEDS_CSUM, gso_type, header_len, gso_size, start, TCP_CHECKSUM_OFFSET)
 
 
