@@ -54,7 +54,7 @@ def test_the_range_is_set_up_at_the_handshake() -> None:
     mp = conn.mtu_probing
     assert mp.enabled
     assert (mp.search_low, mp.search_high) == (552, 640)  # base 512 + 40; the route
-    assert mp.clamp == 1460  # the peer's MSS
+    assert conn.mss_clamp == 1460  # the peer's MSS
 
 
 def test_a_probe_goes_first_and_its_ack_raises_the_mss() -> None:
@@ -123,7 +123,7 @@ def test_mode_zero_never_probes() -> None:
     conn.route_mtu_changed(1500)
     conn.send(DATA[:4000])
     assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 6 + [400]
-    assert not conn.mtu_probing.enabled
+    assert conn.mtu_probing is None  # off: no search is kept at all
 
 
 def test_a_lost_probe_lowers_the_top_of_the_range() -> None:
@@ -255,3 +255,17 @@ def test_a_base_mss_of_zero_never_makes_the_mss_under_linuxs_floor() -> None:
     assert conn.mtu_probing.probes_lost == 1
     assert conn.snd_mss == 48
     assert out(conn, timer) == [data(0, 48)]
+
+
+def test_with_probing_off_a_connection_holds_no_search_but_keeps_the_clamp() -> None:
+    """Off (the default, tcp_mtu_probing 0), no search state is kept (issue
+    16: idle memory); the peer's MSS still bounds the MSS after an ICMP
+    "packet too big" and a route MTU that grows back."""
+    conn = established(replace(PROBING, mtu_probing=0))
+    assert conn.mtu_probing is None
+    assert conn.mss_clamp == 1460
+    assert conn.snd_mss == 600  # the route's MTU of 640
+    conn.route_mtu_changed(560)
+    assert conn.snd_mss == 560 - 40  # a smaller MTU holds at once
+    conn.route_mtu_changed(9000)
+    assert conn.snd_mss == 560 - 40  # a larger one waits for a probe, and none goes

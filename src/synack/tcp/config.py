@@ -11,6 +11,11 @@ IPV4_TCP_HEADERS = 40
 IPV6_TCP_HEADERS = 60
 
 
+def headers_of(version: int) -> int:
+    """IP and TCP headers without options: what an MTU holds beyond the MSS."""
+    return IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS
+
+
 @dataclass(frozen=True, slots=True)
 class TcpConfig:
     """Configuration shared by connections; immutable, so one instance can serve many."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from synack.tcp import errors as err
 from synack.tcp import mtuprobe
-from synack.tcp.config import TcpConfig
+from synack.tcp.config import TcpConfig, headers_of
 from synack.tcp.congestion import CongestionControl
 from synack.tcp.events import (
     Connected,
@@ -25,7 +25,7 @@ from synack.tcp.events import (
     SendSpaceAvailable,
 )
 from synack.tcp.fastopen import CookieJar, FastOpenState
-from synack.tcp.icmp import headers_of, icmp_arrives
+from synack.tcp.icmp import icmp_arrives
 from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.options import agree
 from synack.tcp.rack import SentSegment
@@ -969,7 +969,8 @@ class Connection(Tcb):
             now,
             self.max_snd_wnd,  # max_window: how far below SND.UNA a SACK block may reach
         )  # fmt: skip
-        if self.mtu_probing.probe_mtu:  # RFC 4821: the probe's fate
+        probing = self.mtu_probing
+        if probing is not None and probing.probe_mtu:  # RFC 4821: the probe's fate
             mtuprobe.on_ack(self, ack, bool(resend))
         if advanced:
             self._take_acknowledged(ack, now)
@@ -1237,7 +1238,8 @@ class Connection(Tcb):
         buf = self.send_buf
         self._restart_after_idle(now)
         # RFC 4821: a probe first, if one is due; or new data waits for ACKs
-        if self.mtu_probing.enabled and syn_acked and mtuprobe.probe(self, now) is None:
+        probing = self.mtu_probing is not None and self.mtu_probing.enabled
+        if probing and syn_acked and mtuprobe.probe(self, now) is None:
             return
         gso = self.config.software_gso and not self.config.segmentation_offload
         gso_left = 0  # segments left in the current software GSO packet

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from synack.tcp.config import IPV4_TCP_HEADERS, IPV6_TCP_HEADERS
+from synack.tcp.config import headers_of
 from synack.tcp.events import ConnectionAborted
 from synack.tcp.mtuprobe import path_mtu_lowered
 from synack.tcp.state import State, Stimulus
@@ -103,11 +103,6 @@ def plateau_below(length: int) -> int:
         if plateau < length:
             return plateau
     return PLATEAUS[-1]
-
-
-def headers_of(version: int) -> int:
-    """IP and TCP headers without options: what an MTU holds beyond the MSS."""
-    return IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS
 
 
 def icmp_arrives(conn: Connection, msg: IcmpError, now: float) -> None:

@@ -53,12 +53,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from synack.tcp.config import (
-    DEFAULT_SEND_MSS_V4,
-    DEFAULT_SEND_MSS_V6,
-    IPV4_TCP_HEADERS,
-    IPV6_TCP_HEADERS,
-)
+from synack.tcp.config import headers_of
 from synack.wire import seq as sq
 
 if TYPE_CHECKING:
@@ -72,19 +67,19 @@ MIN_SND_MSS = 48
 
 
 class MtuProbing:
-    """One connection's search (RFC 4821): its range, the probe out, the clamp."""
+    """One connection's search (RFC 4821): its range and the probe out. A
+    connection has one only when ``TcpConfig.mtu_probing`` is on; the peer's
+    MSS, which bounds the search, is the connection's ``mss_clamp``."""
 
     __slots__ = (
-        "enabled", "headers", "clamp", "search_low", "search_high",
+        "enabled", "headers", "search_low", "search_high",
         "probe_mtu", "probe_start", "probe_end", "searched_at",
         "probes_sent", "probes_acked", "probes_lost",
     )  # fmt: skip
 
     def __init__(self, version: int) -> None:
         self.enabled = False
-        self.headers = IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS
-        # the peer's MSS (Linux's mss_clamp): what no segment may exceed
-        self.clamp = DEFAULT_SEND_MSS_V4 if version == 4 else DEFAULT_SEND_MSS_V6
+        self.headers = headers_of(version)
         self.search_low = 0  # MTUs
         self.search_high = 0
         self.probe_mtu = 0  # the MTU of the probe in flight; 0: none
@@ -98,17 +93,19 @@ class MtuProbing:
 
     def mtu_to_mss(self, conn: Connection, mtu: int) -> int:
         """The payload a packet of ``mtu`` bytes carries, at most the clamp."""
-        return min(mtu - self.headers, self.clamp) - (_TS_OPTION_BYTES if conn.ts_ok else 0)
+        return min(mtu - self.headers, conn.mss_clamp) - (_TS_OPTION_BYTES if conn.ts_ok else 0)
 
 
 def handshake_done(conn: Connection, peer_mss: int | None, now: float) -> None:
     """The SYN's options are agreed: set the range up (RFC 4821 7.2, Linux's tcp_mtup_init).
     The MSS stays what the route allows until a probe says more."""
-    mp = conn.mtu_probing
     if peer_mss is not None:
-        mp.clamp = peer_mss
+        conn.mss_clamp = peer_mss
+    mp = conn.mtu_probing
+    if mp is None:
+        return
     cfg = conn.config
-    mp.search_high = min(mp.clamp + mp.headers, conn.path_mtu)
+    mp.search_high = min(conn.mss_clamp + mp.headers, conn.path_mtu)
     mp.search_low = mp.mss_to_mtu(conn, cfg.base_mss)
     mp.probe_mtu = 0
     mp.enabled = cfg.mtu_probing >= 2
@@ -119,11 +116,12 @@ def sync_mss(conn: Connection) -> None:
     """Work the MSS out again from the path MTU, the clamp and, while probing,
     the range's bottom (Linux's tcp_sync_mss)."""
     mp = conn.mtu_probing
-    if mp.search_high > conn.path_mtu:
-        mp.search_high = conn.path_mtu
-    mss = min(conn.path_mtu - mp.headers, mp.clamp)
-    if mp.enabled:
-        mss = min(mss, max(mp.search_low - mp.headers, MIN_SND_MSS))
+    mss = min(conn.path_mtu - headers_of(conn.local[0].version), conn.mss_clamp)
+    if mp is not None:
+        if mp.search_high > conn.path_mtu:
+            mp.search_high = conn.path_mtu
+        if mp.enabled:
+            mss = min(mss, max(mp.search_low - mp.headers, MIN_SND_MSS))
     _set_mss(conn, mss)
 
 
@@ -141,12 +139,12 @@ def route_mtu_changed(conn: Connection, mtu: int) -> None:
     mp = conn.mtu_probing
     lower = mtu < conn.path_mtu
     conn.path_mtu = mtu
-    if mp.enabled:
-        mp.search_high = min(mp.clamp + mp.headers, mtu)
+    if mp is not None and mp.enabled:
+        mp.search_high = min(conn.mss_clamp + mp.headers, mtu)
     if lower:
-        if conn.snd_mss > mtu - mp.headers:
+        if conn.snd_mss > mtu - headers_of(conn.local[0].version):
             sync_mss(conn)
-        elif mp.search_high > mtu:
+        elif mp is not None and mp.search_high > mtu:
             mp.search_high = mtu
 
 
@@ -156,7 +154,7 @@ def path_mtu_lowered(conn: Connection, seq: int, now: float) -> bool:
     once, in segments of the current MSS (the router dropped it). True if
     so: the caller need not resend it."""
     mp = conn.mtu_probing
-    if not mp.enabled:
+    if mp is None or not mp.enabled:
         return False
     lost = bool(mp.probe_mtu) and sq.le(mp.probe_start, seq) and sq.lt(seq, mp.probe_end)
     start, end = mp.probe_start, mp.probe_end
@@ -195,7 +193,7 @@ def on_ack(conn: Connection, ack: int, resending: bool) -> None:
     """An ACK arrived (after loss recovery heard it): a probe it covers has
     succeeded; one at SND.UNA that recovery resends was lost."""
     mp = conn.mtu_probing
-    if not mp.probe_mtu:
+    if mp is None or not mp.probe_mtu:
         return
     if sq.le(mp.probe_end, ack):
         # RFC 4821 7.6.1: the path carries the probe's size
@@ -213,6 +211,8 @@ def on_retransmission_timeout(conn: Connection) -> None:
     timeouts of one segment, a black hole is suspected (Linux's
     tcp_mtu_probing): probing starts (mode 1), or the range's bottom halves."""
     mp = conn.mtu_probing
+    if mp is None:
+        return  # probing is off (TcpConfig.mtu_probing 0)
     cfg = conn.config
     if mp.probe_mtu and conn.snd_una == mp.probe_start:
         _probe_failed(mp)
@@ -238,7 +238,8 @@ def probe(conn: Connection, now: float) -> bool | None:
     rec = conn.recovery
     mss = conn.mss_payload()
     if (
-        not mp.enabled
+        mp is None
+        or not mp.enabled
         or mp.probe_mtu
         or rec.in_recovery
         or rec.rto_recovery
@@ -279,8 +280,8 @@ def _check_reprobe(conn: Connection, now: float) -> None:
     (Linux's tcp_mtu_check_reprobe)."""
     mp = conn.mtu_probing
     cfg = conn.config
-    if now - mp.searched_at < cfg.mtu_probe_interval:
+    if mp is None or now - mp.searched_at < cfg.mtu_probe_interval:
         return
-    mp.search_high = min(mp.clamp + mp.headers, conn.path_mtu)
+    mp.search_high = min(conn.mss_clamp + mp.headers, conn.path_mtu)
     mp.search_low = mp.mss_to_mtu(conn, conn.mss_payload())  # from what works now
     mp.searched_at = now

@@ -75,8 +75,9 @@ class Tcb:
         "fastopen",
         # ICMP (tcp/icmp.py): path MTU (RFC 1191, RFC 8201), DF, the last soft error
         "path_mtu", "dont_fragment", "soft_error",
-        # packetization-layer PMTUD (RFC 4821, tcp/mtuprobe.py)
-        "mtu_probing",
+        # the peer's MSS (Linux's mss_clamp); packetization-layer PMTUD (RFC 4821,
+        # tcp/mtuprobe.py)
+        "mss_clamp", "mtu_probing",
     )  # fmt: skip
 
     def __init__(
@@ -171,7 +172,10 @@ class Tcb:
         # (errno name, description) of the last ICMP error a synchronized
         # connection took (RFC 1122 4.2.3.9); a timeout reports it
         self.soft_error: tuple[str, str] | None = None
-        self.mtu_probing = MtuProbing(version)  # RFC 4821's search
+        # what no segment may exceed, once the peer's SYN said (RFC 9293 3.7.1)
+        self.mss_clamp = self.snd_mss
+        # RFC 4821's search, only if probing is on
+        self.mtu_probing = MtuProbing(version) if cfg.mtu_probing else None
 
     # -- derived quantities ------------------------------------------------
     def ts_clock(self, now: float) -> int:
