@@ -139,7 +139,14 @@ def sending(segments: int, *, now: float = T0, **options: object) -> Sender:
 
 
 def lost(rec: LossRecovery) -> list[int]:
-    return [number(seg.start) for seg in rec.rack.segments if seg.lost]
+    return [number(seg.start) for seg in rec.records if seg.lost]
+
+
+def sacked(rec: LossRecovery) -> list[tuple[int, int]]:
+    """The scoreboard's ranges; none is kept while nothing is SACKed."""
+    board = rec.scoreboard
+    assert board is None or board.count, "an empty scoreboard is dropped"
+    return board.ranges if board is not None else []
 
 
 # -- the scoreboard (RFC 6675 4) and D-SACK (RFC 2883 4) ---------------------
@@ -589,7 +596,7 @@ def test_rto_goes_back_to_snd_una_and_drops_the_sack_information(
     resend = s.rec.on_retransmission_timeout(T0 + 1.0, s.una, s.max)
     rec = s.rec
     assert resend == Resend.GO_BACK
-    assert not rec.scoreboard.ranges and not rec.rto_recovery
+    assert rec.scoreboard is None and not rec.rto_recovery
     assert not any(seg.sacked or seg.lost for seg in rec.rack.segments)
     assert rec.rack.sacked_count == 0
     assert rec.stats.timeouts == 1 and rec.stats.rack_losses == 0
@@ -800,7 +807,7 @@ def test_an_inverted_block_is_ignored_and_counted() -> None:
     s = sending(6)
     assert s.ack(0, (4, 2), now=T0 + RTT) == Resend.NOTHING
     rec = s.rec
-    assert rec.scoreboard.ranges == [] and rec.scoreboard.total == 0
+    assert rec.scoreboard is None  # nothing SACKed
     assert rec.stats.sack_blocks_invalid == 1 and rec.stats.sack_blocks_over_limit == 0
     assert rec.delivered == 0
     assert s.pipe() == 6 * MSS  # the flight, no more
@@ -861,7 +868,7 @@ def test_a_dsack_is_seen_as_one_and_stays_off_the_scoreboard(
     rec = s.rec
     assert rec.rack.reo_wnd_mult == 2
     assert rec.stats.sack_blocks_invalid == 0
-    assert rec.scoreboard.ranges == ranges
+    assert sacked(rec) == ranges
 
 
 def test_a_later_block_below_snd_una_is_stale_not_a_dsack() -> None:
@@ -888,7 +895,7 @@ def test_hostile_blocks_never_push_the_pipe_above_the_flight() -> None:
     for n, block in enumerate(hostile, 1):  # not duplicate ACKs (e.g. window updates)
         raw_ack(s, 0, block, now=T0 + RTT, max_window=10 * MSS, duplicate=False)
         assert rec.stats.sack_blocks_invalid == n
-        assert rec.scoreboard.total == 0 and s.pipe() == 10 * MSS
+        assert rec.scoreboard is None and s.pipe() == 10 * MSS
     raw_ack(s, 0, (at(2), at(4)), now=T0 + RTT, max_window=10 * MSS, duplicate=False)
     assert rec.scoreboard.total == 2 * MSS and s.pipe() == 8 * MSS
     assert not rec.in_recovery and lost(rec) == []
@@ -980,3 +987,53 @@ def test_a_probe_that_repaired_a_loss_asks_for_cwr() -> None:
     s.ack(6, now=1.1)  # past the probe, no D-SACK for it: it repaired a loss
     assert rec.stats.tlp_repairs == 1
     assert rec.reductions == before + 1
+
+
+# -- state made when first needed (issue 16) ------------------------------------
+def test_no_rack_nor_scoreboard_until_a_sack_sender_sends() -> None:
+    rec = recovery(rtt=RTT / 2)
+    assert rec.rack is None and rec.scoreboard is None and rec.records == ()
+    assert rec.min_rtt == RTT / 2  # the handshake's one sample
+    assert rec.pipe(at(0), at(0)) == 0 and rec.next_to_resend(at(0), at(0)) is None
+    s = Sender(rec)
+    s.send(1, T0)
+    assert rec.rack is not None and [number(seg.start) for seg in rec.records] == [0]
+    assert rec.rack.min_rtt == RTT / 2 and rec.rack.fack == ISS  # as if made at the start
+    assert rec.scoreboard is None
+
+
+def test_the_handshake_min_rtt_sets_the_first_flights_reordering_window() -> None:
+    """RFC 8985 6.2 step 4: reo_wnd = RACK.min_RTT / 4, and the only sample
+    so far is the handshake's, taken before RACK's state was made."""
+    s = Sender(recovery(rtt=RTT / 2))
+    s.send(6, T0)
+    assert s.ack(0, (3, 4), now=T0 + RTT) == Resend.NOTHING
+    rec = s.rec
+    deadline = T0 + RTT + RTT / 8  # RACK.rtt (RTT) + min RTT / 4
+    assert rec.reorder_deadline == deadline and lost(rec) == []
+    assert rec.on_reorder_timeout(deadline, s.una, s.nxt, s.max) == Resend.FIRST_LOST | Resend.LOST
+    assert lost(rec) == [0, 1, 2]
+
+
+def test_a_second_rtt_sample_keeps_the_minimum_without_sack() -> None:
+    """No records without SACK, but RACK.min_RTT (tcp_info's min_rtt) is
+    still the smallest sample: a second one makes the state that holds it."""
+    s = Sender(recovery(sack=False, rtt=RTT))
+    rec = s.rec
+    s.send(2, T0)
+    assert rec.rack is None and rec.min_rtt == RTT
+    s.ack(1, now=T0 + 2 * RTT, rtt=2 * RTT)
+    assert rec.rack is not None and rec.records == [] and rec.min_rtt == RTT
+    s.ack(2, now=T0 + 2 * RTT, rtt=RTT / 2)
+    assert rec.min_rtt == RTT / 2 and rec.rtt.srtt != RTT / 2
+
+
+def test_a_sack_makes_the_scoreboard_and_the_ack_that_empties_it_drops_it() -> None:
+    s = sending(6)
+    rec = s.rec
+    s.ack(0, (3, 4), now=T0 + RTT)
+    assert sacked(rec) == [(at(3), at(4))]
+    s.ack(4, now=T0 + RTT)
+    assert rec.scoreboard is None and s.pipe() == 2 * MSS
+    s.ack(4, (3, 4), now=T0 + RTT)  # a D-SACK alone: nothing to keep
+    assert rec.scoreboard is None and rec.rack is not None and rec.rack.reo_wnd_mult == 2

@@ -1780,7 +1780,7 @@ class Runner(FastOpenCalls, ErrorQueueCalls, FileCalls):
         state = self.host.state_of(conn)
         mss = conn.mss_payload()
         rec = conn.recovery
-        records = rec.rack.segments if rec.sack_sender else []
+        records = rec.records if rec.sack_sender else ()
         options = (
             (1 if conn.ts_ok else 0) | (2 if conn.sack_ok else 0) | (4 if conn.ws_ok else 0)
             | (8 if conn.ecn_ok else 0) | (32 if conn.stats.syn_data_acked else 0)
@@ -1789,14 +1789,14 @@ class Runner(FastOpenCalls, ErrorQueueCalls, FileCalls):
             ca_state = "TCP_CA_Loss"
         elif rec.in_recovery:
             ca_state = "TCP_CA_Recovery"
-        elif rec.dupacks or rec.rack.sacked_count:
+        elif rec.dupacks or (rec.rack is not None and rec.rack.sacked_count):
             ca_state = "TCP_CA_Disorder"
         else:
             ca_state = "TCP_CA_Open"
         flight = sq.sub(conn.snd_max, conn.snd_una)
         ssthresh = conn.cc.ssthresh
         srtt, rttvar = conn.rtt.srtt, conn.rtt.rttvar
-        min_rtt = rec.rack.min_rtt
+        min_rtt = rec.min_rtt
         received = self.last_data_recv.get(conn, 0.0)
         self._time_chronos()
         chrono = self.chronos.get(conn) or Chrono(since=self.now)

@@ -267,9 +267,9 @@ def _resend_too_big(conn: Connection, now: float) -> None:
     data_end = conn.snd_nxt if sq.le(conn.snd_nxt, buf.end) else buf.end
     rec = conn.recovery
     ranges: list[tuple[int, int]] = []
-    if rec.sack_sender and rec.rack.segments:
+    if rec.sack_sender and rec.records:
         # per-transmission records: only those larger than the new MSS, not SACKed
-        for seg in rec.rack.segments:
+        for seg in rec.records:
             end = seg.end if sq.le(seg.end, data_end) else data_end
             if not seg.sacked and sq.sub(end, seg.start) > smss:
                 ranges.append((seg.start, end))

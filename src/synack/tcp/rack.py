@@ -378,7 +378,9 @@ class Rack:
                 self.xmit_ts, self.end_seq = newest.xmit_ts, newest.end
 
     def on_rtt_sample(self, rtt: float) -> None:
-        if self.min_rtt is None or rtt < self.min_rtt:
+        """RFC 8985 6.2 step 3 RACK.min_RTT; a negative sample is none (as
+        for the RTO's estimator)."""
+        if (self.min_rtt is None or rtt < self.min_rtt) and rtt >= 0:
             self.min_rtt = rtt
 
     def on_dsack(self, snd_una: int, snd_nxt: int, dsack: bool) -> None:

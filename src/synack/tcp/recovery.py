@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 
 from synack.tcp.config import TcpConfig
 from synack.tcp.congestion import CongestionControl, make_congestion_control
@@ -319,8 +320,10 @@ class LossRecovery:
         self.cc: CongestionControl = make_congestion_control(
             config.congestion_control, mss, config.initial_window_for(mss)
         )
-        self.scoreboard = Scoreboard()
-        self.rack = Rack()  # what is in flight, per segment, when sack_sender
+        # Both made when first needed (most connections never SACK, and an
+        # idle one has nothing in flight): None holds nothing.
+        self.scoreboard: Scoreboard | None = None  # while a SACKed range is held
+        self.rack: Rack | None = None  # from a SACK sender's first record: see _make_rack
         self.sack_sender = False  # the peer SACKs and we recover by it
         self.in_recovery = False  # fast recovery, NewReno's or RFC 6675's
         self.sack_recovery = False  # the recovery in progress is RFC 6675's
@@ -350,7 +353,6 @@ class LossRecovery:
         """The ISN is chosen: nothing before it counts as recovered or delivered."""
         self.iss = iss
         self.recover = self.ecn_recover = self.usage_seq = iss
-        self.rack.start(iss)
 
     def on_handshake(self, mss: int, sack_ok: bool) -> None:
         """The SYN's options are known: the real SMSS, SACK, a fresh controller
@@ -366,8 +368,30 @@ class LossRecovery:
 
     def on_syn_rtt_sample(self, rtt: float) -> None:
         """The handshake's RTT measurement (the controller starts after it)."""
-        self.rtt.sample(rtt)
-        self.rack.on_rtt_sample(rtt)
+        self._on_rtt_sample(rtt, controller=False)
+
+    def _make_rack(self) -> Rack:
+        """RACK's state and the in-flight records, made when first needed: at
+        a SACK sender's first record, or at a second RTT sample. Until then
+        RACK.min_RTT (RFC 8985 6.1) is the one sample taken, which is SRTT
+        (RFC 6298 2.2): the new Rack learns it."""
+        rack = self.rack = Rack()
+        rack.start(self.iss)
+        if self.rtt.srtt is not None:
+            rack.on_rtt_sample(self.rtt.srtt)
+        return rack
+
+    @property
+    def records(self) -> Sequence[SentSegment]:
+        """The in-flight records, in sequence order (none before the first)."""
+        rack = self.rack
+        return rack.segments if rack is not None else ()
+
+    @property
+    def min_rtt(self) -> float | None:
+        """RACK.min_RTT (RFC 8985 6.1), the smallest RTT sample so far."""
+        rack = self.rack
+        return rack.min_rtt if rack is not None else self.rtt.srtt
 
     def cancel_timers(self) -> None:
         self.reorder_deadline = self.probe_deadline = None
@@ -416,14 +440,15 @@ class LossRecovery:
         if self.sack_recovery:
             self.prr_out += size  # RFC 6937: everything sent during recovery
         if self.sack_sender and not probe and end != start:
-            self.rack.on_send(start, end, now, retransmission)
+            (self.rack or self._make_rack()).on_send(start, end, now, retransmission)
 
     def next_to_resend(self, snd_una: int, snd_nxt: int) -> SentSegment | None:
         """RFC 6675 5 (C) NextSeg: while cwnd - pipe >= 1 SMSS, the first
         segment judged lost and not yet resent."""
-        if self.cc.cwnd - self.pipe(snd_una, snd_nxt) < self.mss:
+        rack = self.rack
+        if rack is None or self.cc.cwnd - self.pipe(snd_una, snd_nxt) < self.mss:
             return None
-        return self.rack.first_lost()
+        return rack.first_lost()
 
     def lost_run_end(self, lost: SentSegment, snd_una: int, snd_nxt: int, limit: int) -> int:
         """With segmentation offload, one resend covers the lost segments that
@@ -431,6 +456,7 @@ class LossRecovery:
         (at least ``lost`` itself)."""
         room = min(limit, self.cc.cwnd - self.pipe(snd_una, snd_nxt))
         room -= room % self.mss
+        assert self.rack is not None  # it made ``lost``
         return max(
             self.rack.lost_run_end(lost.start, room), lost.end, key=lambda e: sq.sub(e, lost.start)
         )
@@ -439,18 +465,23 @@ class LossRecovery:
         """For :attr:`Resend.FIRST_LOST`: the first segment judged lost, or the
         first one out."""
         rack = self.rack
+        assert rack is not None  # FIRST_LOST is asked for only with records
         return rack.first_lost() or rack.segments[0]
 
     def nothing_left_at(self, segment: SentSegment) -> None:
         """No data of ours is left in ``segment``'s range: stop counting it lost."""
+        assert self.rack is not None  # it made ``segment``
         self.rack.unmark_lost(segment)
 
     def pipe(self, snd_una: int, snd_nxt: int) -> int:
         """RFC 6675 4 SetPipe, by ranges: what is in flight, not SACKed, and not
         judged lost without having been resent."""
-        in_flight = sq.sub(snd_nxt, snd_una)
-        # the scoreboard holds only what lies above SND.UNA: all it holds
-        pipe = in_flight - self.scoreboard.total - self.rack.lost_total
+        pipe = sq.sub(snd_nxt, snd_una)  # in flight
+        board, rack = self.scoreboard, self.rack
+        if board is not None:
+            pipe -= board.total  # it holds only what lies above SND.UNA: all it holds
+        if rack is not None:
+            pipe -= rack.lost_total
         return max(pipe, 0)
 
     # -- ACKs ---------------------------------------------------------------
@@ -481,29 +512,35 @@ class LossRecovery:
         advanced = acked > 0
         # DeliveredData (RFC 6937): newly acknowledged plus newly SACKed
         board = self.scoreboard
+        rack = self.rack
         dsack = False
+        sacks = blocks
         if blocks:
             blocks, dsack = self._valid_blocks(blocks, ack, snd_una, snd_max, max_window)
+            sacks = blocks[1:] if dsack else blocks
         newly = _NOTHING_NEW
-        if blocks or board.count:
+        if sacks or board is not None:
+            if board is None:
+                board = self.scoreboard = Scoreboard()
             fack = board.tops[-1] if board.count else None  # the highest SACKed, unwrapped
             sacked = board.total
-            limit = max(
-                SCOREBOARD_RANGES_PER_RECORD * len(self.rack.segments), SCOREBOARD_MIN_RANGES
-            )
-            newly, refused = board.update(blocks[1:] if dsack else blocks, ack, snd_max, limit)
+            records = len(rack.segments) if rack is not None else 0
+            limit = max(SCOREBOARD_RANGES_PER_RECORD * records, SCOREBOARD_MIN_RANGES)
+            newly, refused = board.update(sacks, ack, snd_max, limit)
             if refused:
                 self.stats.sack_blocks_over_limit += refused
             self.delivered = acked + board.total - sacked
             if fack is not None:
                 self._note_reordering(newly, fack)
+            if not board.count:
+                self.scoreboard = None  # an empty one keeps nothing: Update() starts afresh
         elif self.config.cwnd_growth_by_delivered and not self.sack_sender:
             self.delivered = self._estimated_delivery(acked, duplicate)
         else:
             self.delivered = acked if advanced else 0
         lost = (
-            self._track_delivery(blocks, dsack, newly, ack, snd_una, snd_nxt, now)
-            if self.rack.segments
+            self._track_delivery(rack, blocks, dsack, newly, ack, snd_una, snd_nxt, now)
+            if rack is not None and rack.segments
             else 0
         )
         # for Linux's PRR: SND.UNA moved, and no new loss was marked
@@ -589,6 +626,7 @@ class LossRecovery:
 
     def _track_delivery(
         self,
+        rack: Rack,
         blocks: SackBlocks,
         dsack: bool,
         newly: list[tuple[int, int]],
@@ -601,19 +639,18 @@ class LossRecovery:
         and ``newly`` is what it newly holds), then mark losses by RACK's time
         rule (RFC 8985 6.2), or with RACK off by RFC 6675's DupThresh rule.
         Returns how many segments were newly judged lost."""
-        rack = self.rack
         board = self.scoreboard
         delivered: list[SentSegment] = []
         if sq.lt(snd_una, ack):
             delivered = rack.on_cumulative_ack(ack)
-        if board.count:
+        if board is not None:
             holding = board.holding
             stretches = [(a & _MASK, b & _MASK, *holding(a)) for a, b in newly]
             delivered += rack.on_newly_sacked(stretches, board.covers)
         elif rack.recheck:
             rack.recheck = []  # nothing is SACKed: no record lies in a range
         if not self.config.rack:
-            return self._mark_dupthresh_losses() if blocks and rack.segments else 0
+            return self._mark_dupthresh_losses(rack, board) if blocks and rack.segments else 0
         # With RACK, its reordering window of 0 once DupThresh segments are
         # SACKed stands in for the DupThresh rule (RFC 8985 6.2 step 4).
         if delivered:
@@ -624,23 +661,24 @@ class LossRecovery:
             self.reorder_deadline = None
             return 0
         recovering = sq.lt(ack, self.recover)
-        if board.count or recovering:
-            return self._rack_detect_loss(now, recovering)
+        if board is not None or recovering:
+            return self._rack_detect_loss(rack, now, recovering)
         self.reorder_deadline = None  # no SACK holes left: nothing sent earlier is waiting
         return 0
 
-    def _mark_dupthresh_losses(self) -> int:
+    def _mark_dupthresh_losses(self, rack: Rack, board: Scoreboard | None) -> int:
         """RFC 6675 4 IsLost: a segment never resent, with more than
         (DupThresh - 1) x SMSS bytes SACKed above it, is lost."""
+        if board is None:
+            return 0  # nothing is SACKed
         threshold = (self.config.dupack_threshold - 1) * self.mss
         # IsLost holds at and below one sequence number: find it
-        point = self.scoreboard.lost_point(threshold)
-        return 0 if point is None else self.rack.mark_dupthresh(point)
+        point = board.lost_point(threshold)
+        return 0 if point is None else rack.mark_dupthresh(point)
 
-    def _rack_detect_loss(self, now: float, recovering: bool) -> int:
+    def _rack_detect_loss(self, rack: Rack, now: float, recovering: bool) -> int:
         """RFC 8985 6.2 steps 4-5: mark by time, and arm the reordering timer
         for a segment that is not overdue yet."""
-        rack = self.rack
         reo_wnd = rack.reo_wnd(recovering, self._srtt(), self.config.dupack_threshold)
         marked, wait = rack.detect_loss(now, reo_wnd)
         self.stats.rack_losses += marked
@@ -660,7 +698,7 @@ class LossRecovery:
         if sq.ge(ack, self.recover):  # a full ACK: recovery is over
             self.in_recovery = self.sack_recovery = False
             self.cc.on_exit_recovery(flight)
-            if self.sack_sender:
+            if self.sack_sender and self.rack is not None:
                 self.rack.on_recovery_exit()
             return Resend.NOTHING
         if self.sack_recovery:
@@ -669,12 +707,17 @@ class LossRecovery:
         self.cc.on_partial_ack(acked)
         return Resend.FIRST  # RFC 6582 3.2 step 5: the next hole is lost too
 
-    def _on_rtt_sample(self, rtt: float) -> None:
-        """RFC 6298 2: a new measurement; RACK and the algorithm hear it."""
+    def _on_rtt_sample(self, rtt: float, controller: bool = True) -> None:
+        """RFC 6298 2: a new measurement; RACK.min_RTT (RFC 8985 6.2 step 3)
+        and the algorithm (unless ``controller`` is false) hear it."""
+        rack = self.rack
+        if rack is not None:
+            rack.on_rtt_sample(rtt)
+        elif self.rtt.srtt is not None:  # a second sample: the minimum may not be SRTT
+            self._make_rack().on_rtt_sample(rtt)
         self.rtt.sample(rtt)
-        self.rack.on_rtt_sample(rtt)
         srtt = self.rtt.srtt
-        if srtt is not None:
+        if srtt is not None and controller:
             self.cc.on_rtt_sample(rtt, srtt)
 
     def _on_duplicate_ack(
@@ -715,7 +758,7 @@ class LossRecovery:
         self.ecn_recover = snd_max  # and no echo from this window cuts it again
         self.stats.fast_retransmits += 1
         self.probe_episode = None  # this recovery's reduction covers a probe's episode
-        if not self.sack_sender or not self.rack.segments:
+        if not self.sack_sender or not self.records:
             return Resend.FIRST
         # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
         # with PRR (RFC 6937), cwnd follows what the ACKs deliver
@@ -778,10 +821,11 @@ class LossRecovery:
     def on_reorder_timeout(self, now: float, snd_una: int, snd_nxt: int, snd_max: int) -> Resend:
         """RFC 8985 6.2 step 5: the reordering window has passed; mark again."""
         self.reorder_deadline = None
-        if not self.rack.segments:
+        rack = self.rack
+        if rack is None or not rack.segments:
             return Resend.NOTHING
         self.delivered = 0  # a timer delivers nothing (RFC 6937 DeliveredData)
-        if not self._rack_detect_loss(now, sq.lt(snd_una, self.recover)):
+        if not self._rack_detect_loss(rack, now, sq.lt(snd_una, self.recover)):
             return Resend.NOTHING
         if self.in_recovery:
             self._prr_update(snd_una, snd_nxt)
@@ -801,21 +845,22 @@ class LossRecovery:
         self.probe_episode = None  # the timeout's reduction covers the probe's episode
         self.recover = snd_max  # RFC 6582 3.2 step 4 after a timeout
         self.dupacks = 0
-        segments = self.rack.segments
-        if self.config.rack and segments and not segments[0].sacked:
+        rack = self.rack
+        if self.config.rack and rack is not None and rack.segments and not rack.segments[0].sacked:
             # RFC 8985 6.3: resend the first segment, and what RACK finds overdue;
             # the SACK information stays (RFC 6675 5.1: Update() goes on)
             self.rto_recovery = True
-            reo_wnd = self.rack.reo_wnd(True, self._srtt(), self.config.dupack_threshold)
-            self.stats.rack_losses += self.rack.mark_losses_on_rto(now, reo_wnd)
+            reo_wnd = rack.reo_wnd(True, self._srtt(), self.config.dupack_threshold)
+            self.stats.rack_losses += rack.mark_losses_on_rto(now, reo_wnd)
             # RFC 6298 5.4: the earliest goes whatever the pipe
             return Resend.FIRST_LOST | Resend.LOST
         # Otherwise go back and resend everything from SND.UNA (RFC 5681 3.1;
         # RFC 6675 5.1). A SACKed first segment means the receiver reneged
         # (RFC 2018 8): its SACK information is dropped.
         self.rto_recovery = False
-        self.scoreboard.clear()
-        self.rack.on_timeout()
+        self.scoreboard = None
+        if rack is not None:
+            rack.on_timeout()
         return Resend.GO_BACK
 
     # -- tail loss probes (RFC 8985 7) -----------------------------------------
