@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
+import synack.tcp.rack as rack_module
 from synack.tcp.config import TcpConfig
 from synack.tcp.connection import Connection
 from synack.tcp.events import DataReceived
@@ -90,6 +91,9 @@ def test_only_the_side_that_sends_data_makes_rack_and_it_keeps_the_handshake_min
     assert bytes(w.got) == data
     client, server = w.client.recovery, w.server.recovery
     assert client.rack is not None and client.rack.segments == []  # all acknowledged
+    # nothing was lost: RACK's other lists were never made
+    assert client.rack.lost_heap is rack_module._NO_LOST
+    assert client.rack.recheck is client.rack.sendq is rack_module._NO_RECORDS
     assert client.rack.min_rtt == 2 * DELAY  # the handshake's, then equal samples
     assert client.scoreboard is None  # nothing was SACKed
     # the receiver only ACKed: its one RTT sample is still the handshake's
@@ -126,4 +130,9 @@ def test_a_sacked_loss_makes_the_scoreboard_and_an_empty_one_is_dropped() -> Non
     assert bytes(w.got) == data
     assert w.client.snd_una == w.client.snd_max
     assert rec.scoreboard is None  # nothing SACKed: none kept
-    assert rec.rack is not None and rec.rack.segments == [] and rec.rack.lost_total == 0
+    rack = rec.rack
+    assert rack is not None and rack.segments == [] and rack.lost_total == 0
+    # the flight is over: the lists a loss made are the shared empty ones again
+    assert rack.lost_heap is rack_module._NO_LOST and rack.recheck is rack_module._NO_RECORDS
+    assert rack.sendq is rack_module._NO_RECORDS
+    assert rack_module._NO_LOST == [] and rack_module._NO_RECORDS == []  # never written

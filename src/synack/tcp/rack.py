@@ -37,6 +37,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
+from itertools import chain
 
 from synack.wire import seq as sq
 
@@ -77,6 +78,12 @@ class SentSegment:
         return f"SentSegment({self.start}-{self.end} @{self.xmit_ts:.6f} {flags})"
 
 
+# Read only: the empty lists a Rack shares until a list of its own is needed
+# (a flight without loss never needs lost_heap, sendq nor recheck).
+_NO_RECORDS: list[SentSegment] = []
+_NO_LOST: list[tuple[int, int, SentSegment]] = []
+
+
 def sent_after(t1: float, seq1: int, t2: float, seq2: int) -> bool:
     """RFC 8985 6.2 RACK_sent_after: was (t1, seq1) sent after (t2, seq2)?"""
     return t1 > t2 or (t1 == t2 and sq.gt(seq1, seq2))
@@ -114,7 +121,7 @@ class Rack:
         self.base_abs = 0
         self.lost_total = 0  # bytes of the records marked lost (out of the pipe)
         # (unwrapped start, push number, record) of each record marked lost
-        self.lost_heap: list[tuple[int, int, SentSegment]] = []
+        self.lost_heap = _NO_LOST
         self.pushes = 0
         # every record in RACK's send order, from sendq_head; entries before it,
         # and any no longer unmarked (SACKed, lost, acknowledged, replaced), are
@@ -123,12 +130,12 @@ class Rack:
         # unwrapped sequence number sendq_until; None: not kept): a transfer
         # without loss never pays for it, and each build is paid for by the
         # records it holds, each built into it once.
-        self.sendq: list[SentSegment] = []
+        self.sendq = _NO_RECORDS
         self.sendq_head = 0
         self.sendq_until: int | None = None
         # records made or changed since the last SACK, which may lie whole in a
         # SACKed range without touching its newly SACKed bytes: on_sack checks them
-        self.recheck: list[SentSegment] = []
+        self.recheck = _NO_RECORDS
         # RFC 6675 IsLost: records starting below this (unwrapped) were all judged
         self.dupthresh_next = 0
 
@@ -205,7 +212,10 @@ class Rack:
                 self._push_lost(seg)
             elif self.sendq_until is not None:
                 self._enqueue(seg)
-        self.recheck += pieces
+        if self.recheck is _NO_RECORDS:
+            self.recheck = pieces
+        else:
+            self.recheck += pieces
 
     def _enqueue(self, seg: SentSegment) -> None:
         """Put ``seg`` in RACK's send order (by bisection, unless it goes last)."""
@@ -218,7 +228,10 @@ class Rack:
     def _push_lost(self, seg: SentSegment) -> None:
         self.lost_total += sq.sub(seg.end, seg.start)
         self.pushes += 1
-        heapq.heappush(self.lost_heap, (self.unwrap(seg.start), self.pushes, seg))
+        heap = self.lost_heap
+        if heap is _NO_LOST:
+            heap = self.lost_heap = []
+        heapq.heappush(heap, (self.unwrap(seg.start), self.pushes, seg))
 
     def mark_lost(self, seg: SentSegment) -> None:
         seg.lost = True
@@ -258,17 +271,17 @@ class Rack:
         if self.sendq_until is not None:
             if self.base_abs >= self.sendq_until:
                 self.sendq_until = None  # all that was in flight at the build is gone
-                self.sendq = []
+                self.sendq = _NO_RECORDS
                 self.sendq_head = 0
             elif len(self.sendq) > 2 * len(segments) + 64:
                 self._compact()
-        if self.lost_total:
+        if self.lost_heap:  # it holds every record lost, and perhaps stale entries
             for seg in gone:
                 if seg.lost:
                     seg.lost = False
                     self.lost_total -= sq.sub(seg.end, seg.start)
             if not self.lost_total:
-                self.lost_heap = []  # nothing is lost: every entry is stale
+                self.lost_heap = _NO_LOST  # nothing is lost: every entry is stale
         if not self.sacked_count:
             return gone
         delivered = [seg for seg in gone if not seg.sacked]
@@ -331,18 +344,19 @@ class Rack:
                     self._sack(seg)
                     delivered.append(seg)
                 i += 1
-        recheck = self.recheck
-        if segments:
-            recheck.append(segments[0])
-        for seg in recheck:
+        for seg in chain(self.recheck, segments[:1]):  # [:1]: the one an ACK may have cut
             if not (seg.gone or seg.sacked) and covered(seg.start, seg.end):
                 self._sack(seg)
                 delivered.append(seg)
-        self.recheck = []
+        self.recheck = _NO_RECORDS
         if len(delivered) > 1:
             base = self.base
             delivered.sort(key=lambda s: (s.start - base) & _MASK)
         return delivered
+
+    def on_nothing_sacked(self) -> None:
+        """Nothing is SACKed: no record lies in a range, none needs checking."""
+        self.recheck = _NO_RECORDS
 
     def _sack(self, seg: SentSegment) -> None:
         seg.sacked = True
@@ -487,10 +501,10 @@ class Rack:
             seg.sacked = seg.lost = False
         self.sacked_count = 0
         self.lost_total = 0
-        self.lost_heap = []
-        self.recheck = []
+        self.lost_heap = _NO_LOST
+        self.recheck = _NO_RECORDS
         self.sendq_until = None  # built again when needed
-        self.sendq = []
+        self.sendq = _NO_RECORDS
         self.sendq_head = 0
         self.dupthresh_next = self.base_abs
 
@@ -524,4 +538,5 @@ class Rack:
             if seg.lost and not seg.gone:
                 return seg
             heapq.heappop(heap)
+        self.lost_heap = _NO_LOST  # every entry was stale
         return None

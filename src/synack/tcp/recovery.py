@@ -648,7 +648,7 @@ class LossRecovery:
             stretches = [(a & _MASK, b & _MASK, *holding(a)) for a, b in newly]
             delivered += rack.on_newly_sacked(stretches, board.covers)
         elif rack.recheck:
-            rack.recheck = []  # nothing is SACKed: no record lies in a range
+            rack.on_nothing_sacked()
         if not self.config.rack:
             return self._mark_dupthresh_losses(rack, board) if blocks and rack.segments else 0
         # With RACK, its reordering window of 0 once DupThresh segments are
