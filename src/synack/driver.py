@@ -181,6 +181,9 @@ class HostSchedule:
     def run_timers(self, now: float) -> list[Host]:
         """Call ``handle_timer`` on every Host whose deadline has come, in join
         order; they then have output pending. Returns them."""
+        t = self.next_deadline()
+        if t is None or t > now:
+            return []  # the usual case: nothing due
         due: list[tuple[int, Host]] = []
         timers = self._timers
         deadline = self._deadline

@@ -358,8 +358,12 @@ class Network:
         # Per sending host: packed destination -> (host, link, the link's config
         # then, whether it is plain). Cleared when hosts or links change.
         self._routes: dict[Host, dict[bytes, _Route]] = {}
-        self._queue: list[tuple[float, int, Host, Packet]] = []
-        self._counter = 0
+        # Packets in flight, by arrival time: each time's packets in the order they
+        # were sent (the order they arrive in), and the distinct times in a heap.
+        # Most packets share their arrival time with others (a flight's segments,
+        # a batch of hosts' output), so a packet costs an append, not a heap entry.
+        self._arrivals: dict[float, list[tuple[Host, Packet]]] = {}
+        self._times: list[float] = []
         self.taps: list[PacketTap] = []
         self.faults: list[FaultRule] = []
         self.apps: list[App] = []
@@ -452,8 +456,15 @@ class Network:
         now = self.now
         when = now + self.link(src, dst).config.delay
         self._tap(PacketEvent(now, when, src, dst, packet, fate))
-        self._counter += 1
-        heapq.heappush(self._queue, (when, self._counter, dst, packet))
+        self._send(when, dst, packet)
+
+    def _send(self, when: float, dst: Host, packet: Packet) -> None:
+        """Put ``packet`` in flight, to arrive at ``dst`` at ``when``."""
+        bucket = self._arrivals.get(when)
+        if bucket is None:
+            bucket = self._arrivals[when] = []
+            heapq.heappush(self._times, when)
+        bucket.append((dst, packet))
 
     # -- the loop -------------------------------------------------------
     def _flush(self) -> None:
@@ -471,7 +482,7 @@ class Network:
         now = self.now
         by_packed = self._by_packed
         links = self._links
-        queue = self._queue
+        send = self._send
         faults = self.faults
         active = self._active
         refresh = self.schedule.refresh
@@ -500,17 +511,17 @@ class Network:
                             self._too_big(host, dst, copy, link)
                         continue
                     self._tap(PacketEvent(now, when, host, dst, copy, fate))
-                    self._counter += 1
-                    heapq.heappush(queue, (when, self._counter, dst, copy))
+                    send(when, dst, copy)
 
     def _flush_segments(self, hosts: list[Host]) -> None:
         """The hosts' output with no tap to see it: segments travel as they are,
         and only those that need bytes (a corrupting link, a fault match written
         for bytes, options whose encoding would not decode the same) are encoded."""
         now = self.now
-        queue = self._queue
+        in_flight = self._arrivals
+        send = self._send
         faults = self.faults
-        faults_need_bytes = bool(faults) and not all(rule.takes_segments for rule in faults)
+        faults_need_bytes = not all(rule.takes_segments for rule in faults) if faults else False
         active = self._active
         refresh = self.schedule.refresh
         all_routes = self._routes
@@ -523,7 +534,7 @@ class Network:
             if routes is None:
                 routes = all_routes[host] = {}
             for item in items:
-                dst_packed = item[1]
+                src_packed, dst_packed, seg = item
                 route = routes.get(dst_packed)
                 if route is None or route[1].config is not route[2]:
                     route = self._route(host, dst_packed)
@@ -531,17 +542,21 @@ class Network:
                         continue  # unroutable: no tap to tell
                     routes[dst_packed] = route
                 dst, link, cfg, plain = route
-                seg = item[2]
                 options = seg.options
                 olen = exact_options_length(options) if options else 0
                 if plain and olen is not None and not faults:
-                    # the usual case: no fault, no random fate, no queue: just the delay
-                    self._counter += 1
-                    heapq.heappush(queue, (now + cfg.delay, self._counter, dst, item))
+                    # the usual case: no fault, no random fate, no queue: just the
+                    # delay, most often behind packets already due then
+                    when = now + cfg.delay
+                    bucket = in_flight.get(when)
+                    if bucket is None:
+                        send(when, dst, item)
+                    else:
+                        bucket.append((dst, item))
                     continue
                 packet: Packet
                 if olen is None or faults_need_bytes or cfg.corrupt:
-                    packet = encode_packed(item[0], dst_packed, seg)
+                    packet = encode_packed(src_packed, dst_packed, seg)
                     size = len(packet)
                 else:
                     packet = item
@@ -556,9 +571,9 @@ class Network:
                         if fate == "too-big":
                             self._too_big(host, dst, copy, link)
                         continue
-                    self._counter += 1
-                    heapq.heappush(queue, (when, self._counter, dst, copy))
-        self.packets_lost += lost
+                    send(when, dst, copy)
+        if lost:
+            self.packets_lost += lost
 
     def _too_big(self, host: Host, dst: Host, packet: Packet, link: Link) -> None:
         """A packet over ``link``'s MTU was dropped: as the router before the
@@ -589,8 +604,7 @@ class Network:
             if when < 0:
                 self.packets_lost += 1
                 continue
-            self._counter += 1
-            heapq.heappush(self._queue, (when, self._counter, host, copy))
+            self._send(when, host, copy)
 
     def _route(self, host: Host, dst_packed: bytes) -> _Route | None:
         dst = self._by_packed.get(dst_packed)
@@ -652,7 +666,7 @@ class Network:
         return self._next_time()
 
     def _next_time(self) -> float | None:
-        best = self._queue[0][0] if self._queue else None
+        best = self._times[0] if self._times else None
         t = self.schedule.next_deadline()
         if t is not None and (best is None or t < best):
             best = t
@@ -664,30 +678,35 @@ class Network:
     def step(self) -> bool:
         """Advance to the next event and handle everything due then. False when idle."""
         self._resync()
-        return self._step()
-
-    def _step(self) -> bool:
         self._flush()
         when = self._next_time()
         if when is None:
             return False
+        self._advance(when)
+        return True
+
+    def _advance(self, when: float) -> None:
+        """Move the clock to ``when`` (the next event) and handle everything due then."""
         clock = self.clock
         now = clock.now = max(clock.now, when)
-        queue = self._queue
-        if queue and queue[0][0] <= now:
+        times = self._times
+        if times and times[0] <= now:
+            in_flight = self._arrivals
             received: dict[Host, None] = {}
-            while queue and queue[0][0] <= now:
-                _, _, dst, packet = heapq.heappop(queue)
-                self.packets_delivered += 1
-                if isinstance(packet, bytes):
-                    dst.receive_packet(packet, now)
-                else:
-                    dst.receive_segment(packet[0], packet[1], packet[2], now)
-                received[dst] = None
+            while times and times[0] <= now:
+                arriving = in_flight.pop(heapq.heappop(times))
+                self.packets_delivered += len(arriving)
+                for dst, packet in arriving:
+                    if isinstance(packet, bytes):
+                        dst.receive_packet(packet, now)
+                    else:
+                        src_packed, dst_packed, seg = packet
+                        dst.receive_segment(src_packed, dst_packed, seg, now)
+                    received[dst] = None
+            self._active.update(received)
             schedule = self.schedule
+            schedule.pending.update(received)  # their output, after the apps
             for host in received:
-                self._active[host] = None
-                schedule.output_ready(host)
                 schedule.refresh(host)
         # Hosts whose deadline has come, in the order they joined the network.
         for host in self.schedule.run_timers(now):
@@ -697,21 +716,18 @@ class Network:
             app(self)
         self._active.clear()
         self._flush()
-        return True
 
     def run(self, until: float | None = None, max_steps: int = 10_000_000) -> None:
         """Run until nothing is left to do, or the clock passes ``until``."""
         self._resync()
+        self._flush()  # output queued by user calls counts as work before ``until``
         for _ in range(max_steps):
-            if until is not None:
-                self._flush()  # output queued by user calls counts as work before ``until``
-                when = self._next_time()
-                if when is None or when > until:
-                    self._flush()
+            when = self._next_time()  # each step ends with the output flushed
+            if when is None or (until is not None and when > until):
+                if until is not None:
                     self.now = max(self.now, until)
-                    return
-            if not self._step():
                 return
+            self._advance(when)
         raise RuntimeError(f"simulation did not settle within {max_steps} steps")
 
     def run_until(self, condition: Callable[[], bool], timeout: float = 3600.0) -> bool:
@@ -725,4 +741,9 @@ class Network:
             when = self._next_time()
             if when is None or when > deadline:
                 return False
-            self._step()
+            if self.schedule.pending:  # condition() made a user call: send that first
+                self._flush()
+                when = self._next_time()
+                if when is None:
+                    continue
+            self._advance(when)
