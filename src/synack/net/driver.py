@@ -189,9 +189,15 @@ class TunDriver(HostDriver):
             start = 40
             key = packet[8:40] + packet[start : start + 4]
         conn = self.host.connections.get(key)
-        # SMSS; for a connection gone already, the MTU's worth
         tcp_header = (packet[start + 12] >> 4) * 4
-        gso_size = max(conn.mss_payload() if conn is not None else self.mtu - start - tcp_header, 1)
+        if conn is not None:
+            # SMSS, less the options beyond the timestamps it leaves room for
+            # (SACK blocks): the kernel repeats the header on every piece
+            extra = tcp_header - 20 - (12 if conn.ts_ok else 0)
+            gso_size = conn.mss_payload() - max(extra, 0)
+        else:
+            gso_size = self.mtu - start - tcp_header  # a connection gone: the MTU's worth
+        gso_size = max(gso_size, 1)
         self.gso_out += 1
         if partial_above is not None:  # at most the MTU: this one's is partial
             return vnet.gso_header(packet, gso_size), packet

@@ -1050,7 +1050,7 @@ class Connection(Tcb):
     def _resend(self, lost: SentSegment, now: float) -> None:
         """Resend (up to one SMSS of) a segment judged lost."""
         buffered = sq.sub(self.send_buf.end, lost.start)
-        mss = self.mss_payload()
+        mss = self._send_mss()
         end = lost.end
         if self.config.segmentation_offload > mss:  # the device cuts one resend of a run
             end = self.recovery.lost_run_end(lost, self.snd_una, self.snd_nxt, self._size_goal(mss))
@@ -1068,7 +1068,7 @@ class Connection(Tcb):
         if self.snd_una == self.iss:
             self._send_syn(now)
             return
-        size = min(self.mss_payload(), len(self.send_buf))
+        size = min(self._send_mss(), len(self.send_buf))
         size = self.send_buf.record_room(self.snd_una, size)  # not past a record's end
         self._emit_range(self.snd_una, size, now, retransmission=True)
 
@@ -1232,7 +1232,7 @@ class Connection(Tcb):
         if self.state not in _SENDING_STATES and not self._fin_unacked() and not early:
             return
         syn_acked = self.snd_una != self.iss or early
-        mss = self.mss_payload()
+        mss = self._send_mss()
         nodelay = self.config.nodelay
         rec = self.recovery
         buf = self.send_buf
@@ -1386,6 +1386,7 @@ class Connection(Tcb):
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
         end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's; ``push``:
         PSH, whatever the data's end."""
+        smss = self._send_mss()  # before the segment's options take the D-SACK
         payload, last = self.send_buf.text(seq, size)
         flags = ACK | PSH if push and size else ACK
         end = sq.add(seq, size)
@@ -1399,12 +1400,7 @@ class Connection(Tcb):
             flags |= PSH  # MSG_EOR: a record's end is pushed, as the end of a write
         if sq.lt(seq, self.snd_max):
             retransmission = True
-        elif (
-            self.config.segmentation_offload
-            and size > self.mss_payload()
-            and not self._more
-            and not mtu_probe
-        ):
+        elif self.config.segmentation_offload and size > smss and not self._more and not mtu_probe:
             # a super-segment of new data goes pushed, as Linux's full write
             # buffers do (one SMSS or less is pushed only if it ends the data;
             # none under MSG_MORE)
@@ -1421,7 +1417,7 @@ class Connection(Tcb):
             self.stats.bytes_sent += size
             if size:
                 self._last_data_sent = now
-                if self.config.nagle_minshall and size < self.mss_payload():
+                if self.config.nagle_minshall and size < smss:
                     self._snd_sml = end  # a small segment (Minshall's Nagle)
         elif not probe:  # a probe sent again is still a probe, not a repair
             self.stats.retransmitted_segments += 1
@@ -1433,11 +1429,10 @@ class Connection(Tcb):
         if rec.sack_sender:  # only a SACK sender keeps per-segment records
             # a super-segment (segmentation offload) is recorded as the
             # SMSS-sized segments the device cuts it into
-            mss = self.mss_payload()
             piece, left = seq, size
-            while left > mss:
-                rec.on_segment_sent(piece, sq.add(piece, mss), mss, now, retransmission, probe)
-                piece, left = sq.add(piece, mss), left - mss
+            while left > smss:
+                rec.on_segment_sent(piece, sq.add(piece, smss), smss, now, retransmission, probe)
+                piece, left = sq.add(piece, smss), left - smss
             rec.on_segment_sent(piece, end, left, now, retransmission, probe)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.

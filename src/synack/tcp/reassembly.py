@@ -358,6 +358,10 @@ class OutOfOrderQueue:
             self._recent = [key for key in self._recent if key > at]
         return moved, True
 
+    def sack_block_count(self, limit: int) -> int:
+        """How many blocks :meth:`sack_blocks` reports now, at most ``limit``."""
+        return min(self.blocks + (self.dsack is not None), limit)
+
     def sack_blocks(self, limit: int) -> tuple[tuple[int, int], ...]:
         """RFC 2018 4: the block with the newest segment first, then the others
         most recently changed first; a D-SACK block, once, before them all

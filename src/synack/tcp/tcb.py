@@ -198,6 +198,18 @@ class Tcb:
         """SMSS: the most payload one segment carries (the MSS less the timestamp option)."""
         return self.snd_mss - (_TS_OPTION_BYTES if self.ts_ok else 0)
 
+    def _send_mss(self) -> int:
+        """The most payload the next data segment may carry: SMSS less the
+        SACK option it will carry (RFC 9293 3.7.1: the effective send MSS
+        counts every TCP option; Linux's tcp_current_mss)."""
+        mss = self.mss_payload()
+        ooo = self._ooo
+        if self.sack_ok and ooo is not None:
+            blocks = ooo.sack_block_count(3 if self.ts_ok else 4)
+            if blocks:
+                mss -= 4 + 8 * blocks  # NOP, NOP, kind, length, then 8 bytes a block
+        return mss
+
     def _flight(self) -> int:
         return sq.sub(self.snd_nxt, self.snd_una)
 
