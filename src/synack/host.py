@@ -89,6 +89,7 @@ _TW_QUEUED = 7
 _TW_QUEUED_AT = 20  # byte offset of that field
 _TW_TIMESTAMPS = 1
 _PORTS = struct.Struct("!HH")
+_PACKED_COPIES_LIMIT = 1 << 16  # addresses whose packed bytes connections share
 
 
 def _key(local: Endpoint, remote: Endpoint) -> Key:
@@ -257,6 +258,9 @@ class Host:
         # Keys of the connections that send IPv4 without DF (no PMTUD, or a path
         # MTU under the floor: tcp/icmp.py); usually empty
         self._no_df: set[Key] = set()
+        # one copy of each address's packed bytes, shared by the connections
+        # with it (bounded: it starts afresh when full); see _add
+        self._packed_copies: dict[bytes, bytes] = {}
         # set by a driver whose device has checksum offload (net/driver.py):
         # packets longer than this go with a partial TCP checksum
         self.partial_checksum_above: int | None = None
@@ -649,9 +653,20 @@ class Host:
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn
-        conn.packed_addresses = (local, remote)
+        conn.packed_addresses = (self._shared_copy(local), self._shared_copy(remote))
         if not conn.dont_fragment:
             self._no_df.add(key)
+
+    def _shared_copy(self, packed: bytes) -> bytes:
+        """The copy of these packed address bytes that connections share, so
+        that each holds no bytes of its own (idle memory, issue 16)."""
+        copies = self._packed_copies
+        shared = copies.get(packed)
+        if shared is None:
+            if len(copies) >= _PACKED_COPIES_LIMIT:
+                copies.clear()
+            shared = copies[packed] = packed
+        return shared
 
     def _forget(self, conn: Connection) -> Key | None:
         """Drop a connection from every table; its key, if it had one."""
