@@ -47,6 +47,7 @@ from synack.tcp.syncookies import (
 )
 from synack.tcp.timewait import TimeWait, TimeWaitAction, rst_in_time_wait
 from synack.tcp.tracer import Tracer
+from synack.timewait_table import TimeWaitTable
 from synack.wire import seq as sq
 from synack.wire.errors import MalformedPacket
 from synack.wire.icmp import parse_icmp_packet
@@ -80,13 +81,10 @@ Key = bytes
 # A segment on its way, with packed source and destination addresses (4 or 16 bytes).
 Outgoing = tuple[bytes, bytes, Segment]
 
-# A TIME-WAIT record is packed to a few dozen bytes so a host can hold a
-# million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags
-# (1: timestamps on), config index, entries in the expiry queue, expires.
-_TW_RECORD = struct.Struct("!IIIIHBBBd")
-_TW_EXPIRES = 8
-_TW_QUEUED = 7
-_TW_QUEUED_AT = 20  # byte offset of that field
+# A TIME-WAIT record is packed into a slot of a TimeWaitTable (timewait_table.py)
+# so a host can hold a million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window,
+# flags (1: timestamps on), config index; the table keeps the key and the expiry.
+_TW_RECORD = struct.Struct("!IIIIHBB")
 _TW_TIMESTAMPS = 1
 _PORTS = struct.Struct("!HH")
 _PACKED_COPIES_LIMIT = 1 << 16  # addresses whose packed bytes connections share
@@ -244,8 +242,7 @@ class Host:
 
         self.connections: dict[Key, Connection] = {}
         self.listeners: dict[int, Listener] = {}
-        self._time_wait: dict[bytes, bytes] = {}
-        self._tw_queue: deque[bytes] = deque()  # keys in expiry order (stale ones skipped)
+        self._time_wait = TimeWaitTable(_TW_RECORD.size)  # by key, in expiry order
         self._tw_configs: list[TcpConfig] = []
         self._dirty: dict[Connection, None] = {}
         self._on_wakeup = self._wake  # one bound method for all connections, not one each
@@ -394,8 +391,8 @@ class Host:
         return State.CLOSED
 
     def time_wait_ports(self) -> list[int]:
-        """The local port of every TIME-WAIT record."""
-        return [_ports_of(key)[0] for key in self._time_wait]
+        """The local port of every TIME-WAIT record (IPv4 first, in expiry order)."""
+        return [_ports_of(key)[0] for key in self._time_wait.ordered_keys()]
 
     def drop_connections(self, state: State, now: float) -> int:
         """Drop every connection in ``state`` at once, as tcpdrop(8) does: RST to
@@ -404,7 +401,6 @@ class Host:
         if state is State.TIME_WAIT:
             count = len(self._time_wait)
             self._time_wait.clear()
-            self._tw_queue.clear()
             return count
         victims = [conn for conn in self.connections.values() if conn.state is state]
         for conn in victims:
@@ -424,7 +420,6 @@ class Host:
                 self.tracer.state_changed(conn, now, conn.state, State.CLOSED, "host crashed")
         count = len(lost) + len(self._time_wait)
         self._time_wait.clear()
-        self._tw_queue.clear()
         return count
 
     # ------------------------------------------------------------------
@@ -941,19 +936,15 @@ class Host:
 
     def _store_time_wait(self, key: bytes, record: TimeWait, config: TcpConfig) -> None:
         """Pack ``record`` and queue it for expiry (again, if its timer restarted)."""
-        old = self._time_wait.get(key)
-        queued = _TW_RECORD.unpack(old)[_TW_QUEUED] if old is not None else 0
         flags = _TW_TIMESTAMPS if record.ts_offset is not None else 0
-        self._time_wait[key] = _TW_RECORD.pack(
+        packed = _TW_RECORD.pack(
             record.snd_nxt, record.rcv_nxt, record.ts_recent, record.ts_offset or 0,
-            record.window, flags, self._config_index(config), min(queued + 1, 255), record.expires,
+            record.window, flags, self._config_index(config),
         )  # fmt: skip
-        self._tw_queue.append(key)
+        self._time_wait.put(key, packed, record.expires)
 
-    def _load_time_wait(self, key: bytes, packed: bytes) -> TimeWait:
-        snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags, index, _, expires = (
-            _TW_RECORD.unpack(packed)
-        )
+    def _load_time_wait(self, key: bytes, packed: bytes, expires: float) -> TimeWait:
+        snd_nxt, rcv_nxt, ts_recent, ts_offset, window, flags, index = _TW_RECORD.unpack(packed)
         lport, rport = _ports_of(key)
         return TimeWait(
             self._tw_configs[index], lport, rport, snd_nxt, rcv_nxt, window,
@@ -966,10 +957,11 @@ class Host:
         """A segment for a TIME-WAIT record: whether the record dealt with it, and
         for a SYN that may reopen the connection, the old incarnation's SND.NXT
         (the new ISN must lie above it)."""
-        packed = self._time_wait.get(key)
-        if packed is None:
+        found = self._time_wait.get(key)
+        if found is None:
             return False, None
-        record = self._load_time_wait(key, packed)
+        packed, expires = found
+        record = self._load_time_wait(key, packed, expires)
         replies, action = record.segment_arrives(seg, now)
         tracer = self.tracer
         if tracer is not None:
@@ -980,7 +972,7 @@ class Host:
             for reply in replies:
                 tracer.segment(None, now, "sent", reply, "TIME-WAIT", addresses)
         if action is TimeWaitAction.REOPEN:
-            del self._time_wait[key]  # its queue entries are skipped as stale
+            self._time_wait.remove(key)
             if tracer is not None:
                 cause = "rcv SYN in TIME-WAIT (reopened, RFC 6191)"
                 tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, cause)
@@ -988,39 +980,19 @@ class Host:
         for reply in replies:
             self._control.append((dst, src, reply))
         if action is TimeWaitAction.CLOSED:
-            del self._time_wait[key]
+            self._time_wait.remove(key)
             if tracer is not None:
                 cause = "rcv SYN in TIME-WAIT" if seg.flags & SYN else "rcv RST in TIME-WAIT"
                 tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, cause)
             return True, None
-        if record.expires != _TW_RECORD.unpack(packed)[_TW_EXPIRES]:
+        if record.expires != expires:
             self._store_time_wait(key, record, record.config)  # the 2MSL timer restarted
         return True, None
 
     def _next_time_wait_expiry(self) -> float | None:
-        """Expiry of the record at the head of the queue, dropping stale entries."""
-        queue, table = self._tw_queue, self._time_wait
-        while queue:
-            key = queue[0]
-            packed = table.get(key)
-            if packed is None:
-                queue.popleft()  # the record is gone (reopened or reset)
-                continue
-            fields = _TW_RECORD.unpack(packed)
-            if fields[_TW_QUEUED] > 1:
-                # a restart queued this key again further back: this entry is stale
-                queue.popleft()
-                table[key] = (
-                    packed[:_TW_QUEUED_AT]
-                    + bytes((fields[_TW_QUEUED] - 1,))
-                    + packed[_TW_QUEUED_AT + 1 :]
-                )
-                continue
-            return float(fields[_TW_EXPIRES])
-        return None
+        return self._time_wait.next_expiry()
 
     def _expire_time_wait(self, now: float) -> None:
-        while (expires := self._next_time_wait_expiry()) is not None and expires <= now:
-            del self._time_wait[self._tw_queue.popleft()]
+        while self._time_wait.pop_expired(now) is not None:
             if self.tracer is not None:
                 self.tracer.state_changed(None, now, State.TIME_WAIT, State.CLOSED, "2MSL timeout")
