@@ -1,0 +1,67 @@
+"""TIME-WAIT records expire 2 MSL after they were stored, in that order
+(RFC 9293 3.4.2), through a Host: a record removed by a new SYN (RFC 6191)
+and stored again by the new incarnation does not hold back the others."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from synack.host import Host
+from synack.tcp.config import TcpConfig
+from synack.wire.ip import decode_tcp_packet, encode_tcp_packet
+from synack.wire.segment import ACK, FIN, SYN, Segment
+
+US, THEM = ip_address("10.0.0.2"), ip_address("10.0.0.1")
+CONFIG = TcpConfig(window_scaling=False, timestamps=False, sack=False, msl=1.0)
+
+
+def inject(host: Host, seg: Segment, now: float) -> list[Segment]:
+    host.receive_packet(encode_tcp_packet(THEM, US, seg), now)
+    return [decode_tcp_packet(p)[1] for p in host.packets_to_send(now)]
+
+
+def into_time_wait(server: Host, port: int, seq: int, now: float) -> None:
+    """A connection from ``port`` that the server closes first, into TIME-WAIT at ``now``."""
+    (synack,) = inject(server, Segment(port, 80, seq, 0, SYN, 65535), now)
+    assert synack.flags == SYN | ACK
+    assert inject(server, Segment(port, 80, seq + 1, synack.seq + 1, ACK, 65535), now) == []
+    conn = server.accept(80)
+    assert conn is not None
+    conn.close()
+    (fin,) = [decode_tcp_packet(p)[1] for p in server.packets_to_send(now)]
+    assert fin.flags & FIN
+    (last_ack,) = inject(server, Segment(port, 80, seq + 1, fin.seq + 1, FIN | ACK, 65535), now)
+    assert last_ack.flags == ACK
+
+
+def test_records_expire_in_order_after_2msl() -> None:
+    server = Host(US, CONFIG)
+    server.listen(80)
+    into_time_wait(server, 1234, 100, now=0.0)
+    into_time_wait(server, 1235, 100, now=0.5)
+    assert server.time_wait_count == 2 and server.get_timer() == 2.0
+    server.handle_timer(2.0)
+    assert server.time_wait_count == 1 and server.get_timer() == 2.5
+    server.handle_timer(2.5)
+    assert server.time_wait_count == 0 and server.get_timer() is None
+
+
+def test_a_reopened_pair_back_in_time_wait_holds_back_no_other_record() -> None:
+    server = Host(US, CONFIG)
+    server.listen(80)
+    into_time_wait(server, 1234, 100, now=0.0)  # expires at 2.0
+    into_time_wait(server, 1235, 100, now=0.5)  # at 2.5
+    # a SYN above the old sequence space reopens 1234 (RFC 6191), and the new
+    # incarnation ends in TIME-WAIT too, until 3.0
+    into_time_wait(server, 1234, 900_000, now=1.0)
+    assert server.time_wait_count == 2
+    assert server.get_timer() == 2.5  # 1235's record, not held until 3.0
+    server.handle_timer(2.5)
+    assert server.time_wait_count == 1 and server.get_timer() == 3.0
+    # the record left is the new incarnation's: it answers a retransmitted FIN
+    # of that one (RFC 9293 3.10.7.4) and restarts its 2 MSL
+    (ack,) = inject(server, Segment(1234, 80, 900_001, 0, FIN | ACK, 65535), 2.75)
+    assert ack.flags == ACK and ack.ack == 900_002
+    assert server.get_timer() == 2.75 + 2.0
+    server.handle_timer(4.75)
+    assert server.time_wait_count == 0 and server.get_timer() is None
