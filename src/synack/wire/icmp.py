@@ -144,9 +144,8 @@ def parse_icmp_packet(data: bytes | bytearray | memoryview) -> IcmpError | None:
     with reasons ``"icmp-checksum"``, ``"icmp-short"``, ``"icmp-quote"``;
     a packet that is not ICMP, ``"not-icmp"``.
     """
-    fields, src, dst, payload = _split(memoryview(data))
+    protocol, _, src, dst, payload, fields = _split(memoryview(data))
     v4 = len(fields) == 10
-    protocol = fields[6] if v4 else fields[2]
     if protocol != (PROTO_ICMP if v4 else PROTO_ICMPV6):
         raise MalformedPacket("not-icmp", f"IP protocol {protocol} is not ICMP")
     if len(payload) < ICMP_HEADER_LEN:

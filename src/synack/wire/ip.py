@@ -12,13 +12,14 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from synack.wire.checksum import (
     PROTO_TCP,
+    addresses_and_segment_checksum,
+    checksum_ok,
     internet_checksum,
     ones_complement_sum,
     pseudo_header,
-    tcp_checksum,
 )
 from synack.wire.errors import MalformedPacket
-from synack.wire.segment import Segment
+from synack.wire.segment import Segment, decode_segment
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -115,8 +116,9 @@ class IPv6Header:
 IPHeader = IPv4Header | IPv6Header
 
 
-def _split(view: memoryview) -> tuple[tuple[int, ...], bytes, bytes, memoryview]:
-    """Validate an IP header: its fields, packed source and destination, and payload."""
+def _split(view: memoryview) -> tuple[int, int, bytes, bytes, memoryview, tuple[int, ...]]:
+    """Validate an IP header: the protocol it carries, its ECN field (RFC 3168 5),
+    packed source and destination, payload, and all its fields."""
     if not view:
         raise MalformedPacket("short", "empty packet")
     n = len(view)
@@ -125,7 +127,7 @@ def _split(view: memoryview) -> tuple[tuple[int, ...], bytes, bytes, memoryview]
         if n < V4_HEADER_LEN:
             raise MalformedPacket("short", f"IPv4 packet of {n} bytes is shorter than its header")
         fields = _V4.unpack_from(view)
-        vihl, _, total, _, frag, _, _, csum, src, dst = fields
+        vihl, tos, total, _, frag, _, protocol, csum, src, dst = fields
         ihl = (vihl & 0x0F) * 4
         if ihl < V4_HEADER_LEN or ihl > n:
             raise MalformedPacket("ip-header-length", f"IPv4 header length {ihl} is invalid")
@@ -133,27 +135,34 @@ def _split(view: memoryview) -> tuple[tuple[int, ...], bytes, bytes, memoryview]
             raise MalformedPacket(
                 "ip-total-length", f"IPv4 total length {total} does not fit the {n}-byte packet"
             )
-        if internet_checksum(view[:ihl]) != 0:
+        if not checksum_ok(view[:ihl]):
             raise MalformedPacket("ip-checksum", f"bad IPv4 header checksum 0x{csum:04x}")
         if frag & 0x3FFF:
             raise MalformedPacket("fragment", "IPv4 fragments are not reassembled")
-        return fields, src, dst, view[ihl:total]
+        return protocol, tos & 3, src, dst, view[ihl:total], fields
     if version == 6:
         if n < V6_HEADER_LEN:
             raise MalformedPacket("short", f"IPv6 packet of {n} bytes is shorter than its header")
         fields = _V6.unpack_from(view)
-        plen = fields[1]
+        first, plen, protocol, _, src, dst = fields
         if V6_HEADER_LEN + plen > n:
             raise MalformedPacket(
                 "ip-total-length", f"IPv6 payload length {plen} overruns the {n}-byte packet"
             )
-        return fields, fields[4], fields[5], view[V6_HEADER_LEN : V6_HEADER_LEN + plen]
+        return (
+            protocol,
+            (first >> 20) & 3,
+            src,
+            dst,
+            view[V6_HEADER_LEN : V6_HEADER_LEN + plen],
+            fields,
+        )
     raise MalformedPacket("ip-version", f"IP version {version} is neither 4 nor 6")
 
 
 def decode_ip(data: bytes | bytearray | memoryview) -> tuple[IPHeader, memoryview]:
     """Split an IP packet into its header and its payload (not copied)."""
-    fields, src, dst, payload = _split(memoryview(data))
+    _, _, src, dst, payload, fields = _split(memoryview(data))
     if len(fields) == 10:
         vihl, tos, total, ident, frag, ttl, proto, csum, _, _ = fields
         header4 = IPv4Header(
@@ -189,17 +198,12 @@ def parse_tcp_packet(
     ``verify`` False: the TCP checksum is not checked (a device with checksum
     offload left it to be filled in, for a packet that never left memory).
     """
-    fields, src, dst, payload = _split(memoryview(data))
-    if len(fields) == 10:
-        protocol, ecn = fields[6], fields[1] & 3
-    else:
-        protocol, ecn = fields[2], (fields[0] >> 20) & 3
+    protocol, ecn, src, dst, payload, _ = _split(memoryview(data))
     if protocol != PROTO_TCP:
         raise MalformedPacket("not-tcp", f"IP protocol {protocol} is not TCP")
-    segment = Segment.decode(payload, src, dst) if verify else Segment.decode(payload)
-    if ecn:
-        segment.ecn = ecn
-    return src, dst, segment
+    if verify:
+        return src, dst, decode_segment(payload, src, dst, ecn)
+    return src, dst, decode_segment(payload, None, None, ecn)
 
 
 def address_from_packed(packed: bytes) -> IPAddress:
@@ -235,23 +239,28 @@ def encode_packed(
     offload to finish (as a NIC doing TSO expects); shorter ones, the whole
     checksum.
     """
-    if partial_above is not None and len(segment.payload) + 100 > partial_above:
-        tcp = segment.encode()
-        if len(tcp) + (V4_HEADER_LEN if len(src) == 4 else V6_HEADER_LEN) > partial_above:
-            check = ones_complement_sum(pseudo_header(src, dst, len(tcp)))
-        else:
-            check = tcp_checksum(src, dst, tcp)
-        tcp = tcp[:16] + _CHECKSUM.pack(check) + tcp[18:]
-    else:
-        tcp = segment.encode(src, dst)
+    header = segment.encode_header()
+    length = len(header) + len(segment.payload)  # of the TCP segment
     ecn = segment.ecn
     if len(src) == 4 and len(dst) == 4:
         frag = 0x4000 if df else 0
-        return _pack_v4(src, dst, V4_HEADER_LEN + len(tcp), ttl, PROTO_TCP, 0, frag, ecn) + tcp
-    if len(src) == 16 and len(dst) == 16:
+        ip = _pack_v4(src, dst, V4_HEADER_LEN + length, ttl, PROTO_TCP, 0, frag, ecn)
+        addresses = 12  # where the addresses start; the segment follows them
+    elif len(src) == 16 and len(dst) == 16:
         first = (6 << 28) | (ecn << 20) | (flow_label & 0xFFFFF)
-        return _V6.pack(first, len(tcp), PROTO_TCP, ttl, src, dst) + tcp
-    raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
+        ip = _V6.pack(first, length, PROTO_TCP, ttl, src, dst)
+        addresses = 8
+    else:
+        raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
+    packet = bytearray(ip)
+    packet += header
+    packet += segment.payload
+    if partial_above is not None and len(packet) > partial_above:
+        check = ones_complement_sum(pseudo_header(src, dst, length))
+    else:
+        check = addresses_and_segment_checksum(memoryview(packet)[addresses:], length)
+    _CHECKSUM.pack_into(packet, len(ip) + 16, check)
+    return bytes(packet)
 
 
 def parse_address(text: str | IPAddress) -> IPAddress:

@@ -43,7 +43,18 @@ _PORTS = struct.Struct("!HH")
 _U16 = struct.Struct("!H")
 _U32 = struct.Struct("!I")
 _TS = struct.Struct("!II")
-_TS_FAST_PREFIX = b"\x01\x01\x08\x0a"  # NOP NOP TS(10): what most stacks send
+# The option layouts nearly every segment carries, each decoded or encoded by
+# one struct call (anything else goes option by option). The fixed bytes are
+# the kinds and lengths: NOP, NOP, timestamps (RFC 7323 appendix A) on all but
+# the SYNs ...
+_NOP_NOP_TS = struct.Struct("!4sII")
+_NOP_NOP_TS_KINDS = b"\x01\x01\x08\x0a"
+_HEADER_NOP_NOP_TS = struct.Struct("!HHIIBBHHH4sII")  # the header, then those options
+_OFFSET_NOP_NOP_TS = 8 << 4  # its data offset: 8 words
+# ... and on SYNs, Linux's MSS, SACK-permitted, timestamps, NOP, window scale
+# (synack's default order too).
+_SYN_LAYOUT = struct.Struct("!2sH4sII3sB")
+_SYN_LAYOUT_KINDS = (b"\x02\x04", b"\x04\x02\x08\x0a", b"\x01\x03\x03")
 
 # RFC 3168 5: the ECN codepoints of the IP header.
 NOT_ECT = 0
@@ -158,6 +169,7 @@ _O = TypeVar("_O", bound=Option)
 EOL = EndOfOptions()
 NOP = NoOperation()
 SACK_PERMITTED = SackPermitted()
+_SYN_TYPES = (MaxSegmentSize, SackPermitted, Timestamps, NoOperation, WindowScale)
 
 
 def flags_to_str(flags: int) -> str:
@@ -177,7 +189,20 @@ def encode_options(options: tuple[Option, ...]) -> bytes:
     if len(options) == 3 and options[0] is NOP and options[1] is NOP:
         ts = options[2]
         if isinstance(ts, Timestamps):  # what nearly every segment carries
-            return _TS_FAST_PREFIX + _TS.pack(ts.value, ts.echo_reply)
+            return _NOP_NOP_TS.pack(_NOP_NOP_TS_KINDS, ts.value, ts.echo_reply)
+    if tuple(map(type, options)) == _SYN_TYPES:
+        mss: MaxSegmentSize
+        syn_ts: Timestamps
+        ws: WindowScale
+        mss, _, syn_ts, _, ws = options  # type: ignore[assignment]  # the types just checked
+        kinds_mss, kinds_sack_ts, kinds_ws = _SYN_LAYOUT_KINDS
+        try:
+            return _SYN_LAYOUT.pack(
+                kinds_mss, mss.value, kinds_sack_ts, syn_ts.value, syn_ts.echo_reply,
+                kinds_ws, ws.shift,
+            )  # fmt: skip
+        except struct.error:
+            pass  # a value out of range: raised below, as for any other layout
     out = bytearray()
     for opt in options:
         if isinstance(opt, Timestamps):
@@ -217,7 +242,10 @@ def options_length(options: tuple[Option, ...] | list[Option]) -> int:
     """Bytes the options take before padding."""
     size = 0
     for opt in options:
-        if isinstance(opt, Sack):
+        n = _OPTION_SIZES.get(type(opt))
+        if n is not None:
+            size += n
+        elif isinstance(opt, Sack):
             size += 2 + 8 * len(opt.blocks)
         elif isinstance(opt, UnknownOption):
             size += 2 + len(opt.data)
@@ -226,7 +254,7 @@ def options_length(options: tuple[Option, ...] | list[Option]) -> int:
         elif isinstance(opt, FastOpen | FastOpenExp):
             size += opt.length
         else:
-            size += _OPTION_SIZES[type(opt)]
+            size += _OPTION_SIZES[type(opt)]  # KeyError: not an option
     return size
 
 
@@ -259,12 +287,37 @@ def exact_options_length(options: tuple[Option, ...]) -> int | None:
 
 def decode_options(data: bytes | memoryview) -> tuple[Option, ...]:
     """Parse an options area. Raises :class:`MalformedPacket` on an overrun."""
-    if len(data) == 12 and data[:4] == _TS_FAST_PREFIX:
-        value, echo = _TS.unpack_from(data, 4)
-        return (NOP, NOP, Timestamps(value, echo))
+    return _decode_options(data, 0, len(data))
+
+
+def _decode_options(
+    data: bytes | bytearray | memoryview, start: int, end: int
+) -> tuple[Option, ...]:
+    """The options in ``data[start:end]``: the usual layouts by one struct
+    call, any other by the general parser."""
+    n = end - start
+    if n == 12:
+        kinds, value, echo = _NOP_NOP_TS.unpack_from(data, start)
+        if kinds == _NOP_NOP_TS_KINDS:
+            return (NOP, NOP, Timestamps(value, echo))
+    elif n == 20:
+        kinds_mss, mss, kinds_sack_ts, value, echo, kinds_ws, shift = _SYN_LAYOUT.unpack_from(
+            data, start
+        )
+        if (kinds_mss, kinds_sack_ts, kinds_ws) == _SYN_LAYOUT_KINDS:
+            return (
+                MaxSegmentSize(mss), SACK_PERMITTED, Timestamps(value, echo), NOP,
+                WindowScale(shift),
+            )  # fmt: skip
+    return _parse_options(data, start, end)
+
+
+def _parse_options(
+    data: bytes | bytearray | memoryview, start: int, end: int
+) -> tuple[Option, ...]:
+    """The general parser, option by option; offsets in messages are from ``start``."""
     options: list[Option] = []
-    i = 0
-    end = len(data)
+    i = start
     while i < end:
         kind = data[i]
         if kind == KIND_EOL:
@@ -276,17 +329,19 @@ def decode_options(data: bytes | memoryview) -> tuple[Option, ...]:
             continue
         if i + 1 >= end:
             raise MalformedPacket(
-                "option-overrun", f"option kind {kind} at offset {i} has no length byte"
+                "option-overrun",
+                f"option kind {kind} at offset {i - start} has no length byte",
             )
         length = data[i + 1]
         if length < 2:
             raise MalformedPacket(
-                "option-length", f"option kind {kind} at offset {i} has length {length} (< 2)"
+                "option-length",
+                f"option kind {kind} at offset {i - start} has length {length} (< 2)",
             )
         if i + length > end:
             raise MalformedPacket(
                 "option-overrun",
-                f"option kind {kind} at offset {i} has length {length}, "
+                f"option kind {kind} at offset {i - start} has length {length}, "
                 f"but only {end - i} bytes of options remain",
             )
         body = bytes(data[i + 2 : i + length])
@@ -362,10 +417,8 @@ class Segment:
     def _first(self, cls: type[_O]) -> _O | None:
         # The first well-formed option of a class: a known kind with a wrong
         # length is an UnknownOption and must not count as that option.
-        for opt in self.options:
-            if isinstance(opt, cls):
-                return opt
-        return None
+        # (isinstance(opt, cls) for each option, in C.)
+        return next(filter(cls.__instancecheck__, self.options), None)  # type: ignore[return-value]
 
     @property
     def mss(self) -> int | None:
@@ -383,9 +436,6 @@ class Segment:
 
     @property
     def timestamps(self) -> Timestamps | None:
-        options = self.options
-        if len(options) == 3 and type(options[2]) is Timestamps:
-            return options[2]  # NOP, NOP, TS: the usual case, found without a scan
         return self._first(Timestamps)
 
     @property
@@ -414,22 +464,34 @@ class Segment:
     # -- codec ----------------------------------------------------------
     def encode(self, src_ip: bytes | None = None, dst_ip: bytes | None = None) -> bytes:
         """Wire bytes. With both packed IP addresses, the checksum is filled in."""
-        opts = encode_options(self.options) if self.options else b""
-        hlen = HEADER_LEN + len(opts)
-        if hlen > MAX_HEADER_LEN:
-            raise ValueError(f"options take {len(opts)} bytes; at most 40 fit in a TCP header")
-        wire = bytearray(
-            HEADER.pack(
-                self.src_port, self.dst_port, self.seq, self.ack,
-                (hlen >> 2) << 4 | (self.reserved & 0x0F), self.flags & 0xFF,
-                self.window, 0, self.urgent,
-            )
-        )  # fmt: skip
-        wire += opts
+        wire = bytearray(self.encode_header())
         wire += self.payload
         if src_ip is not None and dst_ip is not None:
             _U16.pack_into(wire, 16, tcp_checksum(src_ip, dst_ip, wire))
         return bytes(wire)
+
+    def encode_header(self) -> bytes:
+        """The header and its options, with a zero checksum: the wire bytes
+        before the payload."""
+        options = self.options
+        if len(options) == 3 and options[0] is NOP and options[1] is NOP:
+            ts = options[2]
+            if type(ts) is Timestamps:  # the usual options: header and all in one call
+                return _HEADER_NOP_NOP_TS.pack(
+                    self.src_port, self.dst_port, self.seq, self.ack,
+                    _OFFSET_NOP_NOP_TS | (self.reserved & 0x0F), self.flags & 0xFF,
+                    self.window, 0, self.urgent, _NOP_NOP_TS_KINDS, ts.value, ts.echo_reply,
+                )  # fmt: skip
+        opts = encode_options(options) if options else b""
+        hlen = HEADER_LEN + len(opts)
+        if hlen > MAX_HEADER_LEN:
+            raise ValueError(f"options take {len(opts)} bytes; at most 40 fit in a TCP header")
+        header = HEADER.pack(
+            self.src_port, self.dst_port, self.seq, self.ack,
+            (hlen >> 2) << 4 | (self.reserved & 0x0F), self.flags & 0xFF,
+            self.window, 0, self.urgent,
+        )  # fmt: skip
+        return header + opts if opts else header
 
     @classmethod
     def decode(
@@ -443,33 +505,44 @@ class Segment:
         Raises :class:`MalformedPacket` for a short packet, a bad data offset,
         an option that overruns, or a bad checksum.
         """
-        n = len(data)
-        if n < HEADER_LEN:
+        return decode_segment(data, src_ip, dst_ip, NOT_ECT, cls)
+
+
+def decode_segment(
+    data: bytes | bytearray | memoryview,
+    src_ip: bytes | None,
+    dst_ip: bytes | None,
+    ecn: int,
+    cls: type[Segment] = Segment,
+) -> Segment:
+    """:meth:`Segment.decode`, for a segment that came with the ECN field ``ecn``."""
+    n = len(data)
+    if n < HEADER_LEN:
+        raise MalformedPacket(
+            "short", f"TCP segment of {n} bytes is shorter than the 20-byte header"
+        )
+    sport, dport, seq, ack, off, flags, window, csum, urgent = HEADER.unpack_from(data)
+    hlen = (off >> 4) * 4
+    if hlen < HEADER_LEN:
+        raise MalformedPacket(
+            "data-offset", f"data offset {off >> 4} is below the minimum of 5 words"
+        )
+    if hlen > n:
+        raise MalformedPacket(
+            "data-offset", f"data offset says {hlen} header bytes, but the segment has only {n}"
+        )
+    if src_ip is not None and dst_ip is not None:
+        if n > 0xFFFF and len(src_ip) == 4:
             raise MalformedPacket(
-                "short", f"TCP segment of {n} bytes is shorter than the 20-byte header"
+                "length", f"TCP segment of {n} bytes is too long for an IPv4 pseudo-header"
             )
-        sport, dport, seq, ack, off, flags, window, csum, urgent = HEADER.unpack_from(data)
-        hlen = (off >> 4) * 4
-        if hlen < HEADER_LEN:
-            raise MalformedPacket(
-                "data-offset", f"data offset {off >> 4} is below the minimum of 5 words"
-            )
-        if hlen > n:
-            raise MalformedPacket(
-                "data-offset", f"data offset says {hlen} header bytes, but the segment has only {n}"
-            )
-        if src_ip is not None and dst_ip is not None:
-            if len(src_ip) == 4 and n > 0xFFFF:
-                raise MalformedPacket(
-                    "length", f"TCP segment of {n} bytes is too long for an IPv4 pseudo-header"
-                )
-            if tcp_checksum(src_ip, dst_ip, data) != 0:
-                raise MalformedPacket("checksum", f"bad TCP checksum 0x{csum:04x}")
-        options = decode_options(memoryview(data)[HEADER_LEN:hlen]) if hlen > HEADER_LEN else ()
-        return cls(
-            sport, dport, seq, ack, flags, window, urgent, options,
-            bytes(data[hlen:]), off & 0x0F, csum,
-        )  # fmt: skip
+        if tcp_checksum(src_ip, dst_ip, data) != 0:
+            raise MalformedPacket("checksum", f"bad TCP checksum 0x{csum:04x}")
+    options = _decode_options(data, HEADER_LEN, hlen) if hlen > HEADER_LEN else ()
+    return cls(
+        sport, dport, seq, ack, flags, window, urgent, options,
+        bytes(data[hlen:]), off & 0x0F, csum, ecn,
+    )  # fmt: skip
 
 
 def peek_ports(data: bytes | memoryview) -> tuple[int, int]:

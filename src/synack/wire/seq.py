@@ -17,8 +17,7 @@ def add(a: int, n: int) -> int:
 
 def sub(a: int, b: int) -> int:
     """The signed distance from ``b`` to ``a``, in ``[-2**31, 2**31)``."""
-    d = (a - b) & MASK
-    return d - MOD if d >= HALF else d
+    return ((a - b + HALF) & MASK) - HALF  # the distance modulo 2**32, shifted into range
 
 
 def lt(a: int, b: int) -> bool:
