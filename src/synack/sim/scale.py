@@ -450,15 +450,17 @@ def simulate(
     if progress is not None:
         progress(0, connections)
 
+    server_addresses = [server_address(j) for j in range(servers)]
+
     def opener(i: int) -> Callable[[Network], None]:
-        client, server = client_hosts[i % n_clients], server_address(i % servers)
+        client, server = client_hosts[i % n_clients], server_addresses[i % servers]
         return lambda net: apps.start(client, server, i, net.now)
 
     wall = time.perf_counter()
     with _no_collections():
         for i in range(connections):
             if starts is None:
-                apps.start(client_hosts[i % n_clients], server_address(i % servers), i, 0.0)
+                apps.start(client_hosts[i % n_clients], server_addresses[i % servers], i, 0.0)
             else:
                 net.call_at(starts[i], opener(i))
         # step until idle, leaving the clock at the last event (not at ``timeout``)
