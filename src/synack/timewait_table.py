@@ -15,11 +15,10 @@ control byte in ``ctrl`` and a record in ``buf``::
 Lookup is open addressing with linear probing from ``hash(key)``. Bytes
 hash with SipHash under a per-process key, so a peer cannot aim its
 4-tuples at one run of slots, and at most 3/4 of the slots are used (live
-records and tombstones), so a probe run is O(1) long on average. The run
-is searched in C: ``ctrl.find`` gives its end (the first empty slot) and
-the slots whose tag (8 more bits of the hash) matches, and only those keys
-are compared. A removed record leaves a tombstone that probing steps over
-and an insert reuses. When a new record would use more than 3/4 of the
+records and tombstones), so a probe run is O(1) long on average. A probe
+reads one control byte a slot and compares keys only where the tag (8 more
+bits of the hash) matches. A removed record leaves a tombstone that probing
+steps over and an insert reuses. When a new record would use more than 3/4 of the
 slots, the table is rebuilt with twice as many slots as live records:
 without tombstones it grows by half, so a record costs between 4/3 and 2
 slots (IPv4: 43 B a slot, 57 to 86 B a record, plus 4 B in the queue;
@@ -31,9 +30,9 @@ records were stored, which is expiry order when they share one MSL. A
 record whose 2 MSL timer restarts (a retransmitted FIN) is queued again at
 the back, and its ``queued`` count tells which entry is its own: the head
 entry stands for the record only when it is the last one pointing at the
-slot (count 1); the others are skipped. A tombstone keeps its count and a
-record that reuses the slot inherits it, so the entries of a removed record
-are never taken for the new one. When stale entries outnumber the records
+slot (count 1); the others are skipped. A slot keeps its count when its
+record goes and a record that reuses the slot inherits it, so the entries
+of a removed record are never taken for the new one. When stale entries outnumber the records
 the FIFO is compacted, so restarts cannot grow it without bound.
 """
 
@@ -86,34 +85,13 @@ class Slots:
     def find(self, key: bytes) -> int:
         """The slot of ``key``'s record, or -1."""
         h = hash(key)
-        start, tag, ctrl = h % self.capacity, (h >> 32) % _TAGS + 2, self.ctrl
-        stop = ctrl.find(_EMPTY, start)  # the probe run ends at an empty slot
-        if stop >= 0:
-            return self._match(key, tag, start, stop)
-        found = self._match(key, tag, start, self.capacity)  # the run wraps around
-        return found if found >= 0 else self._match(key, tag, 0, ctrl.find(_EMPTY))
-
-    def _match(self, key: bytes, tag: int, start: int, stop: int) -> int:
-        """The slot in [start, stop) whose tag and key match, or -1."""
-        ctrl, buf, size = self.ctrl, self.buf, self.size
-        i = ctrl.find(tag, start, stop)
-        while i >= 0:
-            if buf.startswith(key, i * size + _KEY_AT):
+        capacity, ctrl = self.capacity, self.ctrl
+        i, tag = h % capacity, (h >> 32) % _TAGS + 2
+        while (c := ctrl[i]) != _EMPTY:  # the probe run ends at an empty slot
+            if c == tag and self.buf.startswith(key, i * self.size + _KEY_AT):
                 return i
-            i = ctrl.find(tag, i + 1, stop)
+            i = i + 1 if i + 1 < capacity else 0
         return -1
-
-    def _free(self, start: int) -> int:
-        """The first tombstone or empty slot from ``start`` on (wrapping around)."""
-        ctrl = self.ctrl
-        empty = ctrl.find(_EMPTY, start)
-        if empty < 0:
-            dead = ctrl.find(_DEAD, start)
-            if dead >= 0:
-                return dead
-            start, empty = 0, ctrl.find(_EMPTY)
-        dead = ctrl.find(_DEAD, start, empty)
-        return dead if dead >= 0 else empty
 
     def value(self, i: int) -> bytes:
         start = i * self.size + _KEY_AT + self.key_size
@@ -131,21 +109,26 @@ class Slots:
     def put(self, key: bytes, value: bytes, expires: float) -> bool:
         """Store a record (replacing ``key``'s, if any) and queue it at the back.
         Returns whether the key is new."""
-        i = self.find(key)
-        if i >= 0:
-            self._write(i, key, value, expires)  # the timer restarted
-            return False
         h = hash(key)
-        i = self._free(h % self.capacity)
-        if self.ctrl[i] == _EMPTY:
-            if 4 * (self.used + 1) > 3 * self.capacity:
+        capacity, ctrl = self.capacity, self.ctrl
+        i, tag = h % capacity, (h >> 32) % _TAGS + 2
+        free = -1
+        while (c := ctrl[i]) != _EMPTY:
+            if c == tag and self.buf.startswith(key, i * self.size + _KEY_AT):
+                self._write(i, key, value, expires)  # the timer restarted
+                return False
+            if c == _DEAD and free < 0:
+                free = i  # a tombstone, with the queue entries it still has
+            i = i + 1 if i + 1 < capacity else 0
+        if free < 0:
+            if 4 * (self.used + 1) > 3 * capacity:
                 self._rebuild(2 * (self.live + 1))
                 return self.put(key, value, expires)
+            free = i
             self.used += 1
-        # else a tombstone, with the queue entries it still has
         self.live += 1
-        self.ctrl[i] = (h >> 32) % _TAGS + 2
-        self._write(i, key, value, expires)
+        ctrl[free] = tag
+        self._write(free, key, value, expires)
         return True
 
     def _write(self, i: int, key: bytes, value: bytes, expires: float) -> None:
@@ -165,9 +148,9 @@ class Slots:
     def remove(self, i: int) -> None:
         """Remove the record in slot ``i``: the slot becomes a tombstone, the
         record's queue entries go stale. A slot before an empty one ends no
-        probe run that goes on, so with no queue entry left it becomes empty."""
+        probe run that goes on: it becomes empty instead."""
         after = i + 1 if i + 1 < self.capacity else 0
-        if self.ctrl[after] == _EMPTY and _QUEUED.unpack_from(self.buf, i * self.size)[0] == 0:
+        if self.ctrl[after] == _EMPTY:
             self.ctrl[i] = _EMPTY
             self.used -= 1
         else:
@@ -191,7 +174,8 @@ class Slots:
                 break
             _QUEUED.pack_into(buf, i * size, queued - 1)  # stale: skip it
             head += 1
-        self._advance(head)
+        if head != self.head:
+            self._advance(head)
         return found
 
     def pop_head(self) -> bytes:
@@ -248,9 +232,9 @@ class Slots:
         for i in order:
             src = i * size
             h = hash(old[src + _KEY_AT : src + key_end])
-            j = ctrl.find(_EMPTY, h % capacity)
-            if j < 0:
-                j = ctrl.find(_EMPTY)
+            j = h % capacity
+            while ctrl[j] != _EMPTY:
+                j = j + 1 if j + 1 < capacity else 0
             ctrl[j] = (h >> 32) % _TAGS + 2
             dst = j * size
             buf[dst : dst + size] = old[src : src + size]  # its count is 1 already
