@@ -32,7 +32,7 @@ def ones_complement_sum(data: bytes | bytearray | memoryview) -> int:
     if not value:
         return 0  # all zeros (or empty): the sum is +0, never 0xFFFF
     # A nonzero sum that is a multiple of 0xFFFF folds to 0xFFFF (-0), not to 0.
-    return (value << 8) % 0xFFFF or 0xFFFF
+    return ((value % 0xFFFF) << 8) % 0xFFFF or 0xFFFF
 
 
 def checksum_ok(data: bytes | bytearray | memoryview) -> bool:
@@ -57,8 +57,8 @@ def pseudo_header(src: bytes, dst: bytes, length: int, proto: int = PROTO_TCP) -
 def internet_checksum(*parts: bytes | bytearray | memoryview) -> int:
     """The checksum to put in a header: the complement of the sum of ``parts``."""
     if len(parts) == 1:
-        value = int.from_bytes(parts[0], "little") << 8
-        return -value % 0xFFFF if value else 0xFFFF  # the complement of +0 is 0xFFFF
+        value = int.from_bytes(parts[0], "little")
+        return -((value % 0xFFFF) << 8) % 0xFFFF if value else 0xFFFF  # ~(+0) is 0xFFFF
     if any(len(part) & 1 for part in parts[:-1]):
         parts = (b"".join(parts),)  # an odd-length part would misalign the words after it
     total = 0
@@ -89,4 +89,5 @@ def addresses_and_segment_checksum(data: bytes | bytearray | memoryview, length:
     """:func:`tcp_checksum` of the last ``length`` bytes of ``data``, a segment
     that follows its source and destination addresses: as in an IPv4 packet
     without options from byte 12, or an IPv6 one from byte 8. No copy."""
-    return -((int.from_bytes(data, "little") << 8) + PROTO_TCP + length) % 0xFFFF
+    # modulo 0xFFFF first: the arithmetic after it is on small numbers, not on the segment's
+    return -(((int.from_bytes(data, "little") % 0xFFFF) << 8) + PROTO_TCP + length) % 0xFFFF
