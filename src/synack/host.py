@@ -87,7 +87,7 @@ Outgoing = tuple[bytes, bytes, Segment]
 _TW_RECORD = struct.Struct("!IIIIHBB")
 _TW_TIMESTAMPS = 1
 _PORTS = struct.Struct("!HH")
-_PACKED_COPIES_LIMIT = 1 << 16  # addresses whose packed bytes connections share
+_PACKED_PAIRS_LIMIT = 1 << 16  # address pairs whose packed bytes connections share
 
 
 def _key(local: Endpoint, remote: Endpoint) -> Key:
@@ -255,9 +255,9 @@ class Host:
         # Keys of the connections that send IPv4 without DF (no PMTUD, or a path
         # MTU under the floor: tcp/icmp.py); usually empty
         self._no_df: set[Key] = set()
-        # one copy of each address's packed bytes, shared by the connections
-        # with it (bounded: it starts afresh when full); see _add
-        self._packed_copies: dict[bytes, bytes] = {}
+        # one (local, remote) pair of packed addresses, shared by the
+        # connections between them (bounded: it starts afresh when full); see _add
+        self._packed_pairs: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
         # set by a driver whose device has checksum offload (net/driver.py):
         # packets longer than this go with a partial TCP checksum
         self.partial_checksum_above: int | None = None
@@ -648,19 +648,21 @@ class Host:
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn
-        conn.packed_addresses = (self._shared_copy(local), self._shared_copy(remote))
+        conn.packed_addresses = self._shared_pair(local, remote)
         if not conn.dont_fragment:
             self._no_df.add(key)
 
-    def _shared_copy(self, packed: bytes) -> bytes:
-        """The copy of these packed address bytes that connections share, so
-        that each holds no bytes of its own (idle memory, issue 16)."""
-        copies = self._packed_copies
-        shared = copies.get(packed)
+    def _shared_pair(self, local: bytes, remote: bytes) -> tuple[bytes, bytes]:
+        """The (local, remote) packed addresses as the one tuple that the
+        connections between them share, so that each holds no tuple or bytes
+        of its own (idle memory, issue 16)."""
+        pairs = self._packed_pairs
+        pair = (local, remote)
+        shared = pairs.get(pair)
         if shared is None:
-            if len(copies) >= _PACKED_COPIES_LIMIT:
-                copies.clear()
-            shared = copies[packed] = packed
+            if len(pairs) >= _PACKED_PAIRS_LIMIT:
+                pairs.clear()
+            shared = pairs[pair] = pair
         return shared
 
     def _forget(self, conn: Connection) -> Key | None:

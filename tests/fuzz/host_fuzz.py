@@ -602,8 +602,9 @@ class World:
                 if conn.remote is None or host.state_of(conn) is State.CLOSED:
                     raise Finding(f"listener {port} keeps a closed connection {conn!r}")
         # the Host's private tables, for memory that nothing else would see grow
-        for conn in conns:
-            if conn.packed_addresses is None:
+        for key, conn in conns.items():
+            pair = conn.packed_addresses
+            if pair is None or key != pair[0] + pair[1] + key[-4:]:
                 raise Finding(f"{conn!r} is in the table without its packed addresses")
         no_df = getattr(host, "_no_df", ())
         if len(no_df) > len(conns):

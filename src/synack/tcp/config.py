@@ -11,6 +11,24 @@ IPV4_TCP_HEADERS = 40
 IPV6_TCP_HEADERS = 60
 
 
+_SHARED_INTS: dict[int, int] = {}
+_SHARED_INTS_LIMIT = 1 << 16
+
+
+def shared_int(value: int) -> int:
+    """``value`` as the one int object the connections keeping it share.
+    CPython makes every int above 256 an object of its own (28 bytes or
+    more): sizes that most connections hold alike (an MSS, an initial
+    window) are kept once (idle memory, issue 16). Bounded: past the limit
+    the table starts afresh."""
+    shared = _SHARED_INTS.get(value)
+    if shared is None:
+        if len(_SHARED_INTS) >= _SHARED_INTS_LIMIT:
+            _SHARED_INTS.clear()
+        shared = _SHARED_INTS[value] = value
+    return shared
+
+
 def headers_of(version: int) -> int:
     """IP and TCP headers without options: what an MTU holds beyond the MSS."""
     return IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS

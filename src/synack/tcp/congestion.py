@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from synack.tcp.config import shared_int
+
 
 class HyStart:
     """HyStart++ (RFC 9406): leave slow start when the RTT starts to climb,
@@ -80,24 +82,24 @@ class CongestionControl:
     """The interface every algorithm implements. Sizes are in bytes."""
 
     name: ClassVar[str] = "base"
-    __slots__ = ("_hystart", "_hystart_due", "ack_limit", "cwnd", "mss", "ssthresh")
+    __slots__ = ("_hystart", "ack_limit", "cwnd", "mss", "ssthresh")
 
     def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:
         self.mss = mss
         self.ack_limit: int | None = 1  # slow start: SMSS per ACK at most (None: no limit)
-        self.cwnd = (
+        self.cwnd = shared_int(
             initial_window if initial_window is not None else self.rfc5681_initial_window(mss)
         )
         self.ssthresh = 1 << 30  # 3.1: arbitrarily high at first
-        # HyStart++ is made on its first use (an idle connection never needs it)
-        self._hystart: HyStart | None = None
-        self._hystart_due = hystart  # on, and not over yet
+        # HyStart++: True while on but not needed yet (an idle connection never
+        # needs it: it is made on first use); False once off or over
+        self._hystart: HyStart | bool = hystart
 
     def _hystart_now(self) -> HyStart | None:
         hystart = self._hystart
-        if hystart is None and self._hystart_due:
+        if hystart is True:
             hystart = self._hystart = HyStart()
-        return hystart
+        return hystart or None
 
     def _slow_start(self, acked: int, now: float) -> None:
         """RFC 5681 3.1's slow start, through HyStart++ when it is on."""
@@ -109,8 +111,7 @@ class CongestionControl:
         self.cwnd += hystart.growth(acked, self.mss, now, self.ack_limit)
         if hystart.done:  # RFC 9406 4.2: CSS is over, congestion avoidance from here
             self.ssthresh = self.cwnd
-            self._hystart = None
-            self._hystart_due = False
+            self._hystart = False
 
     @staticmethod
     def rfc5681_initial_window(mss: int) -> int:

@@ -9,9 +9,11 @@ RFC 5961's defences and RFC 7323's PAWS.
 
 from __future__ import annotations
 
+from typing import cast
+
 from synack.tcp import errors as err
 from synack.tcp import mtuprobe
-from synack.tcp.config import TcpConfig, headers_of
+from synack.tcp.config import TcpConfig, headers_of, shared_int
 from synack.tcp.congestion import CongestionControl
 from synack.tcp.events import (
     Connected,
@@ -201,10 +203,10 @@ class Connection(Tcb):
             return b""
         if max_bytes >= len(buf):
             data = bytes(buf)
-            buf.clear()
+            self._recv_buf = b""  # all read: the bytearray goes (idle memory)
         else:
             data = bytes(buf[:max_bytes])
-            del buf[:max_bytes]
+            del cast(bytearray, buf)[:max_bytes]
         # Reading made room: tell the peer if the window opened enough (3.8.6.2.2);
         # once its FIN is in, it sends no more data, and the news would be wasted.
         if st is not _S.CLOSED and not self._fin_received and self._window_update_due():
@@ -870,14 +872,17 @@ class Connection(Tcb):
     def _accept_text(self, seq: int, payload: bytes, now: float) -> None:
         n = len(payload)
         if seq == self.rcv_nxt:
-            self._recv_buf += payload
+            if self._recv_buf:
+                self._recv_buf += payload
+            else:
+                self._recv_buf = bytearray(payload)
             self.rcv_nxt = sq.add(seq, n)
             delivered = n
             filled_hole = False
             held = False  # text still held above RCV.NXT after this
             ooo = self._ooo
             if ooo is not None and ooo.blocks:
-                moved, filled_hole = ooo.drain_into(self._recv_buf, self.rcv_nxt)
+                moved, filled_hole = ooo.drain_into(cast(bytearray, self._recv_buf), self.rcv_nxt)
                 self.rcv_nxt = sq.add(self.rcv_nxt, moved)
                 delivered += moved
                 held = ooo.blocks > 0
@@ -1566,7 +1571,7 @@ class Connection(Tcb):
         # The window in a SYN is never scaled (RFC 7323 2.2).
         self.rcv_adv = sq.add(self.rcv_nxt, min(self.recv_buffer - len(self._recv_buf), 65535))
         if agreed.snd_mss is not None:
-            self.snd_mss = agreed.snd_mss
+            self.snd_mss = shared_int(agreed.snd_mss)
         if self.path_mtu < cfg.mtu:  # a "packet too big" came before (tcp/icmp.py)
             self.snd_mss = min(self.snd_mss, self.path_mtu - headers_of(self.local[0].version))
         if cfg.round_recv_buffer_to_mss:

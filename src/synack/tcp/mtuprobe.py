@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from synack.tcp.config import headers_of
+from synack.tcp.config import headers_of, shared_int
 from synack.wire import seq as sq
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def handshake_done(conn: Connection, peer_mss: int | None, now: float) -> None:
     """The SYN's options are agreed: set the range up (RFC 4821 7.2, Linux's tcp_mtup_init).
     The MSS stays what the route allows until a probe says more."""
     if peer_mss is not None:
-        conn.mss_clamp = peer_mss
+        conn.mss_clamp = shared_int(peer_mss)
     mp = conn.mtu_probing
     if mp is None:
         return

@@ -30,7 +30,7 @@ import enum
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from synack.tcp.config import TcpConfig
+from synack.tcp.config import TcpConfig, shared_int
 from synack.tcp.congestion import CongestionControl, make_congestion_control
 from synack.tcp.rack import Rack, SentSegment
 from synack.tcp.rto import RttEstimator
@@ -358,7 +358,7 @@ class LossRecovery:
         """The SYN's options are known: the real SMSS, SACK, a fresh controller
         (a SYN's timeouts ask for no CWR: ECN was not agreed yet)."""
         cfg = self.config
-        self.mss = mss
+        self.mss = mss = shared_int(mss)
         self.reductions = 0
         self.sack_sender = sack_ok and cfg.sack_recovery
         self.cc = make_congestion_control(

@@ -11,6 +11,8 @@ connection's business.
 
 from __future__ import annotations
 
+from typing import cast
+
 from synack.wire import seq as sq
 
 
@@ -21,7 +23,8 @@ class SendBuffer:
 
     def __init__(self, capacity: int, start: int = 0) -> None:
         self.capacity = capacity
-        self.data = bytearray()
+        # the octets; an empty buffer keeps no bytearray (idle memory, issue 16)
+        self.data: bytearray | bytes = b""
         self.start = start  # the sequence number of data[0]
         self.fin_queued = False  # CLOSE: a FIN follows the last octet
         # a SEND did not fit whole: the user waits to hear there is room
@@ -48,7 +51,11 @@ class SendBuffer:
         if n < len(data):
             self.overflowed = True
         if n > 0:
-            self.data += data[:n] if n < len(data) else data
+            part = data[:n] if n < len(data) else data
+            if self.data:
+                self.data += part
+            else:
+                self.data = bytearray(part)
         return n
 
     def unsent(self, snd_nxt: int) -> int:
@@ -88,7 +95,10 @@ class SendBuffer:
         """An ACK of everything before ``ack``: free those octets; how many."""
         freed = min(max(sq.sub(ack, self.start), 0), len(self.data))
         if freed:
-            del self.data[:freed]
+            if freed == len(self.data):
+                self.data = b""  # all of it: the bytearray goes
+            else:
+                del cast(bytearray, self.data)[:freed]
             self.start = sq.add(self.start, freed)
             records = self.records
             while records and sq.le(records[0], self.start):
@@ -103,5 +113,5 @@ class SendBuffer:
 
     def clear(self) -> None:
         """TIME-WAIT or CLOSED: nothing will be sent again."""
-        self.data = bytearray()
+        self.data = b""
         self.records = None

@@ -6,17 +6,21 @@ The connection and its loss recovery both write the counts; tools read them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from synack.tcp.isn import Endpoint
 from synack.tcp.state import State
 
 
-@dataclass(slots=True)
 class ConnectionStats:
-    segments_received: int = 0
-    segments_sent: int = 0
-    bytes_sent: int = 0
-    bytes_received: int = 0
+    """One connection's counts. The four that move with every segment are
+    slots; the others are class attributes, read as their default until
+    first written, when the instance's own dict (made then) takes them: the
+    counts of a connection that never loses, drops or hears an ICMP error
+    cost 72 bytes, not 240 (issue 16's idle memory)."""
+
+    __slots__ = ("segments_received", "segments_sent", "bytes_sent", "bytes_received", "__dict__")
+
     retransmitted_segments: int = 0
     fast_retransmits: int = 0
     timeouts: int = 0
@@ -49,11 +53,26 @@ class ConnectionStats:
     dropped: int = 0
     dropped_reasons: dict[str, int] | None = None
 
+    def __init__(self) -> None:
+        self.segments_received = self.segments_sent = 0
+        self.bytes_sent = self.bytes_received = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every count by name, those never written included."""
+        return {name: getattr(self, name) for name in _COUNT_NAMES}
+
+    def __repr__(self) -> str:
+        counts = {name: getattr(self, name) for name in self.__slots__[:4]} | vars(self)
+        return f"ConnectionStats({', '.join(f'{k}={v!r}' for k, v in counts.items())})"
+
     def drop(self, reason: str) -> None:
         self.dropped += 1
         if self.dropped_reasons is None:
             self.dropped_reasons = {}
         self.dropped_reasons[reason] = self.dropped_reasons.get(reason, 0) + 1
+
+
+_COUNT_NAMES = (*ConnectionStats.__slots__[:4], *ConnectionStats.__annotations__)
 
 
 @dataclass(frozen=True, slots=True)

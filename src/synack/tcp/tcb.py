@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig
+from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig, shared_int
 from synack.tcp.fastopen import FastOpenState
 from synack.tcp.isn import Endpoint, IsnSource, Rfc6528Isn
 from synack.tcp.mtuprobe import MtuProbing
@@ -109,7 +109,7 @@ class Tcb:
         self.irs = self.rcv_nxt = self.rcv_adv = self.rcv_up = 0
 
         version = getattr(local[0], "version", 4)
-        self.rcv_mss = cfg.advertised_mss(version)
+        self.rcv_mss = shared_int(cfg.advertised_mss(version))
         self.snd_mss = DEFAULT_SEND_MSS_V4 if version == 4 else DEFAULT_SEND_MSS_V6
         self.snd_wscale = 0
         self.rcv_wscale = cfg.receive_window_scale() if cfg.window_scaling else 0
@@ -128,7 +128,8 @@ class Tcb:
         self._unpushed: int | None = None  # where that SEND ended: no PSH there
         self._cork_flush = False  # the persist timer lets corked data out once
         self._snd_sml: int | None = None  # the end of the last small segment sent
-        self._recv_buf = bytearray()
+        # what arrived in order and waits to be read; no bytearray while empty
+        self._recv_buf: bytearray | bytes = b""
         self.recv_buffer = cfg.recv_buffer  # may grow to a multiple of the MSS
         # text above RCV.NXT and the D-SACK to report, made on first use (most
         # connections never see a segment out of order): see _ooo_queue
