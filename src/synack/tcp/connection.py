@@ -9,6 +9,8 @@ RFC 5961's defences and RFC 7323's PAWS.
 
 from __future__ import annotations
 
+from functools import partial
+from operator import is_not
 from typing import cast
 
 from synack.tcp import errors as err
@@ -73,6 +75,7 @@ _RESET_ON_ABORT = frozenset(
 # States where the peer has sent FIN, so RECEIVE with nothing buffered is "connection closing".
 _PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT})
 _TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
+_ARMED = partial(is_not, None)  # a timer's deadline is set (tested in C: get_timer)
 
 
 def reset_for(seg: Segment) -> Segment | None:
@@ -350,14 +353,12 @@ class Connection(Tcb):
 
     def get_timer(self) -> float | None:
         """The earliest deadline of all this connection's timers."""
-        best: float | None = None
-        for t in (
+        rec = self.recovery
+        armed = filter(_ARMED, (
             self._t_rexmit, self._t_persist, self._t_delack, self._t_keepalive, self._t_user,
-            self._t_fin_wait_2, self._t_pace, self.recovery.reorder_deadline,
-            self.recovery.probe_deadline,
-        ):  # fmt: skip
-            if t is not None and (best is None or t < best):
-                best = t
+            self._t_fin_wait_2, self._t_pace, rec.reorder_deadline, rec.probe_deadline,
+        ))  # fmt: skip
+        best: float | None = min(armed, default=None)  # type: ignore[type-var]
         tw = self._time_wait
         if tw is not None and (best is None or tw.expires < best):
             best = tw.expires
