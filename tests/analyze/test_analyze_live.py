@@ -63,8 +63,12 @@ def test_a_live_connection_is_drawn_as_it_happens() -> None:
     for inferred in ("rcv SYN,ACK (inferred)", "rcv ACK of SYN (inferred)", "rcv FIN (inferred)"):
         assert inferred in out, out
     assert "active OPEN: send SYN" in out and "CLOSE: send FIN" in out
-    # the server closed first: it waits in TIME-WAIT, the client ends CLOSED
-    listing = out.splitlines()[-1]
+    # the server closed first: it waits in TIME-WAIT, the client ends CLOSED.
+    # Ours is the first connection listed on the port: once the server socket
+    # is closed, another test's connection may take the port within the 8 s.
+    listing = next(
+        line for line in out.splitlines() if line.startswith("#") and f":{port} " in f"{line} "
+    )
     assert listing.endswith("final CLOSED / TIME-WAIT") or listing.endswith(
         "final TIME-WAIT / CLOSED"
     ), listing
