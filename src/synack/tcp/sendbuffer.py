@@ -19,13 +19,17 @@ from synack.wire import seq as sq
 class SendBuffer:
     """Octets from ``start`` on, at most ``capacity`` of them, and maybe a FIN after."""
 
-    __slots__ = ("capacity", "data", "fin_queued", "overflowed", "records", "start")
+    __slots__ = ("capacity", "data", "fin_queued", "head", "overflowed", "records", "start")
 
     def __init__(self, capacity: int, start: int = 0) -> None:
         self.capacity = capacity
-        # the octets; an empty buffer keeps no bytearray (idle memory, issue 16)
+        # the octets are data[head:]; an empty buffer keeps no bytearray (idle
+        # memory, issue 16). Acknowledged octets leave the bytearray only once
+        # they are half of it: cut at every ACK, the next append would copy all
+        # that is left (a bytearray with room at its front grows by copying)
         self.data: bytearray | bytes = b""
-        self.start = start  # the sequence number of data[0]
+        self.head = 0
+        self.start = start  # the sequence number of data[head]
         self.fin_queued = False  # CLOSE: a FIN follows the last octet
         # a SEND did not fit whole: the user waits to hear there is room
         self.overflowed = False
@@ -34,20 +38,20 @@ class SendBuffer:
         self.records: list[int] | None = None
 
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self.data) - self.head
 
     @property
     def space(self) -> int:
-        return self.capacity - len(self.data)
+        return self.capacity - len(self)
 
     @property
     def end(self) -> int:
         """The sequence number after the last octet: where the FIN goes."""
-        return sq.add(self.start, len(self.data))
+        return sq.add(self.start, len(self))
 
     def queue(self, data: bytes | bytearray | memoryview) -> int:
         """Copy as much of ``data`` as fits; how much did."""
-        n = min(self.capacity - len(self.data), len(data))
+        n = min(self.capacity - len(self), len(data))
         if n < len(data):
             self.overflowed = True
         if n > 0:
@@ -60,7 +64,7 @@ class SendBuffer:
 
     def unsent(self, snd_nxt: int) -> int:
         """Octets at or after ``snd_nxt`` (negative once the FIN is sent)."""
-        return len(self.data) - sq.sub(snd_nxt, self.start)
+        return len(self.data) - self.head - sq.sub(snd_nxt, self.start)
 
     def end_record(self) -> None:
         """The octets queued so far end a record (MSG_EOR): later ones never
@@ -88,17 +92,21 @@ class SendBuffer:
         """``size`` octets from ``seq``, and whether they are the last ones
         (the segment that carries them ends the buffer: PSH, and FIN if queued)."""
         offset = sq.sub(seq, self.start)
-        last = offset + size == len(self.data)
+        last = offset + size == len(self)
+        offset += self.head
         return bytes(self.data[offset : offset + size]), last
 
     def release(self, ack: int) -> int:
         """An ACK of everything before ``ack``: free those octets; how many."""
-        freed = min(max(sq.sub(ack, self.start), 0), len(self.data))
+        freed = min(max(sq.sub(ack, self.start), 0), len(self))
         if freed:
-            if freed == len(self.data):
-                self.data = b""  # all of it: the bytearray goes
+            if freed == len(self):
+                self.data, self.head = b"", 0  # all of it: the bytearray goes
             else:
-                del cast(bytearray, self.data)[:freed]
+                self.head += freed
+                if self.head >= len(self.data) >> 1:
+                    del cast(bytearray, self.data)[: self.head]
+                    self.head = 0
             self.start = sq.add(self.start, freed)
             records = self.records
             while records and sq.le(records[0], self.start):
@@ -108,10 +116,10 @@ class SendBuffer:
     def last_segment_start(self, mss: int, floor: int) -> int:
         """Where the highest segment sent from here begins: text leaves in
         ``mss`` pieces from the buffer's start; never below ``floor``."""
-        offset = (len(self.data) - 1) // mss * mss
+        offset = (len(self) - 1) // mss * mss
         return sq.max_seq(sq.add(self.start, offset), floor)
 
     def clear(self) -> None:
         """TIME-WAIT or CLOSED: nothing will be sent again."""
-        self.data = b""
+        self.data, self.head = b"", 0
         self.records = None
