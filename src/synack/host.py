@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
 
 from synack.tcp import errors as err
-from synack.tcp.config import TcpConfig
+from synack.tcp.config import TcpConfig, shared_copy
 from synack.tcp.connection import Connection, reset_for
 from synack.tcp.events import Connected, Event
 from synack.tcp.fastopen import CookieCache, CookieJar, FastOpenState
@@ -87,7 +87,6 @@ Outgoing = tuple[bytes, bytes, Segment]
 _TW_RECORD = struct.Struct("!IIIIHBB")
 _TW_TIMESTAMPS = 1
 _PORTS = struct.Struct("!HH")
-_PACKED_PAIRS_LIMIT = 1 << 16  # address pairs whose packed bytes connections share
 
 
 def _key(local: Endpoint, remote: Endpoint) -> Key:
@@ -256,7 +255,7 @@ class Host:
         # MTU under the floor: tcp/icmp.py); usually empty
         self._no_df: set[Key] = set()
         # one (local, remote) pair of packed addresses, shared by the
-        # connections between them (bounded: it starts afresh when full); see _add
+        # connections between them (bounded: see shared_copy); see _add
         self._packed_pairs: dict[tuple[bytes, bytes], tuple[bytes, bytes]] = {}
         # set by a driver whose device has checksum offload (net/driver.py):
         # packets longer than this go with a partial TCP checksum
@@ -656,14 +655,7 @@ class Host:
         """The (local, remote) packed addresses as the one tuple that the
         connections between them share, so that each holds no tuple or bytes
         of its own (idle memory, issue 16)."""
-        pairs = self._packed_pairs
-        pair = (local, remote)
-        shared = pairs.get(pair)
-        if shared is None:
-            if len(pairs) >= _PACKED_PAIRS_LIMIT:
-                pairs.clear()
-            shared = pairs[pair] = pair
-        return shared
+        return shared_copy(self._packed_pairs, (local, remote))
 
     def _forget(self, conn: Connection) -> Key | None:
         """Drop a connection from every table; its key, if it had one."""

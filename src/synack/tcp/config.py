@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
 # RFC 9293 3.7.1: the send MSS to assume when the peer sends no MSS option.
 DEFAULT_SEND_MSS_V4 = 536
@@ -11,22 +13,29 @@ IPV4_TCP_HEADERS = 40
 IPV6_TCP_HEADERS = 60
 
 
+Shared = TypeVar("Shared", bound=Hashable)
 _SHARED_INTS: dict[int, int] = {}
-_SHARED_INTS_LIMIT = 1 << 16
+
+
+def shared_copy(table: dict[Shared, Shared], value: Shared, limit: int = 1 << 16) -> Shared:
+    """The copy of ``value`` (equal to it) that ``table`` hands to everyone
+    asking for it, so that the many connections holding equal values hold one
+    object (idle memory, issue 16). Bounded: past ``limit`` entries the table
+    starts afresh."""
+    shared = table.get(value)
+    if shared is None:
+        if len(table) >= limit:
+            table.clear()
+        shared = table[value] = value
+    return shared
 
 
 def shared_int(value: int) -> int:
-    """``value`` as the one int object the connections keeping it share.
+    """``value`` as the one int object the connections keeping it share:
     CPython makes every int above 256 an object of its own (28 bytes or
-    more): sizes that most connections hold alike (an MSS, an initial
-    window) are kept once (idle memory, issue 16). Bounded: past the limit
-    the table starts afresh."""
-    shared = _SHARED_INTS.get(value)
-    if shared is None:
-        if len(_SHARED_INTS) >= _SHARED_INTS_LIMIT:
-            _SHARED_INTS.clear()
-        shared = _SHARED_INTS[value] = value
-    return shared
+    more), and sizes most connections hold alike (an MSS, an initial
+    window) need not be."""
+    return shared_copy(_SHARED_INTS, value)
 
 
 def headers_of(version: int) -> int:
