@@ -606,6 +606,16 @@ class World:
             pair = conn.packed_addresses
             if pair is None or key != pair[0] + pair[1] + key[-4:]:
                 raise Finding(f"{conn!r} is in the table without its packed addresses")
+        # the TIME-WAIT table's slots and expiry FIFO stay within their bounds
+        time_wait = getattr(host, "_time_wait", None)
+        tables = getattr(time_wait, "_tables", {})
+        if sum(slots.live for slots in tables.values()) != host.time_wait_count:
+            raise Finding(f"TIME-WAIT tables disagree with the count {host.time_wait_count}")
+        for slots in tables.values():
+            if 4 * slots.used > 3 * slots.capacity:
+                raise Finding(f"TIME-WAIT table {slots.used} of {slots.capacity} slots used")
+            if len(slots.queue) - slots.head > 2 * slots.capacity + 64:
+                raise Finding(f"TIME-WAIT queue of {len(slots.queue)} for {slots.live} records")
         no_df = getattr(host, "_no_df", ())
         if len(no_df) > len(conns):
             raise Finding(f"{len(no_df)} connections without DF for {len(conns)} connections")
