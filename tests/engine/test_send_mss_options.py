@@ -42,3 +42,19 @@ def test_without_blocks_to_report_segments_are_full_size() -> None:
     conn = sack_connection(SACKING)
     conn.send(bytes(3000))
     assert [len(s.payload) for s in out(conn)] == [MSS, MSS, 3000 - 2 * MSS]
+
+
+def test_a_tail_probe_of_new_data_leaves_room_for_the_block() -> None:
+    """RFC 8985 7.3's probe of new data (cwnd full, window open) is no
+    bigger than the segments before it: it carries the block too."""
+    conn = _holding_a_block()
+    conn.send(bytes(100_000))
+    segs = out(conn)
+    room = MSS - 12
+    assert {len(s.payload) for s in segs} == {room}
+    timer = conn.get_timer()
+    assert timer is not None and conn.recovery.probe_deadline == timer
+    conn.handle_timer(timer)
+    (probe,) = out(conn, timer)
+    assert (probe.seq, len(probe.payload)) == (segs[-1].seq + room, room)
+    assert any(isinstance(o, Sack) for o in probe.options)

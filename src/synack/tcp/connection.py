@@ -1356,7 +1356,7 @@ class Connection(Tcb):
     def _send_tail_probe(self, now: float) -> None:
         """RFC 8985 7.3: send one new segment if the window allows, else resend the
         last one, so that a lost tail shows up in SACK blocks instead of an RTO."""
-        mss = self.mss_payload()
+        mss = self._send_mss()  # room for the SACK blocks the probe carries
         if self._unsent() > 0 and self.snd_wnd > self._flight():
             size = min(mss, self._unsent(), self.snd_wnd - self._flight())
             self._emit_range(self.snd_nxt, size, now)

@@ -173,7 +173,7 @@ def path_mtu_lowered(conn: Connection, seq: int, now: float) -> bool:
         start = conn.snd_una
         end = conn.snd_nxt if sq.le(conn.snd_nxt, conn.send_buf.end) else conn.send_buf.end
     conn._rtt_seq = None  # Karn: nothing resent is timed
-    smss = conn.mss_payload()
+    smss = conn._send_mss()  # room for the SACK blocks each resend carries
     while sq.lt(start, end):
         size = min(smss, sq.sub(end, start))
         conn._emit_range(start, size, now, retransmission=True)
