@@ -142,14 +142,21 @@ def test_a_lost_probe_lowers_the_top_of_the_range() -> None:
     assert out(conn, 0.2) == [data(0, 512)]
 
 
-def test_a_probe_lost_to_a_timeout_lowers_the_top() -> None:
-    conn = established()
+def _lose_a_probe_to_a_timeout(conn: Connection) -> float:
+    """Let the route carry 1500 bytes, send enough for a probe, and let the
+    retransmission timer fire: the probe was lost. When it fired."""
     conn.route_mtu_changed(1500)
     conn.send(DATA[:4000])
     out(conn, 0.1)
     timer = conn.get_timer()
     assert timer is not None
     conn.handle_timer(timer)
+    return timer
+
+
+def test_a_probe_lost_to_a_timeout_lowers_the_top() -> None:
+    conn = established()
+    timer = _lose_a_probe_to_a_timeout(conn)
     mp = conn.mtu_probing
     assert (mp.search_high, mp.probes_lost) == (1025, 1)
     assert out(conn, timer) == [data(0, 512)]
@@ -246,12 +253,7 @@ def test_a_base_mss_of_zero_never_makes_the_mss_under_linuxs_floor() -> None:
     to the range's bottom, but never under tcp_min_snd_mss (48), as Linux's
     tcp_mtu_to_mss (an MSS of 0 stalled the connection)."""
     conn = established(replace(PROBING, base_mss=0, mtu_probe_floor=0))
-    conn.route_mtu_changed(1500)
-    conn.send(DATA[:4000])
-    out(conn, 0.1)
-    timer = conn.get_timer()
-    assert timer is not None
-    conn.handle_timer(timer)
+    timer = _lose_a_probe_to_a_timeout(conn)
     assert conn.mtu_probing.probes_lost == 1
     assert conn.snd_mss == 48
     assert out(conn, timer) == [data(0, 48)]
