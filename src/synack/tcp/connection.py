@@ -1296,7 +1296,7 @@ class Connection(Tcb):
                     gso_left = max(min(cwnd // 2, cwnd - -(-flight // mss)), 1)
                 gso_left -= 1
                 push = gso_left == 0 and not held
-            self._emit_range(self.snd_nxt, size, now, push=push)
+            self._emit_range(self.snd_nxt, size, now, push=push, smss=mss)
             if self.config.pacing:
                 self._pace(size, now)
         self._cork_flush = False
@@ -1388,11 +1388,14 @@ class Connection(Tcb):
         probe: bool = False,
         mtu_probe: bool = False,
         push: bool = False,
+        smss: int | None = None,
     ) -> None:
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
         end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's; ``push``:
-        PSH, whatever the data's end."""
-        smss = self._send_mss()  # before the segment's options take the D-SACK
+        PSH, whatever the data's end. ``smss``: the segment size the caller cut
+        by (a burst keeps the one it began with), else the send MSS now."""
+        if smss is None:
+            smss = self._send_mss()  # before the segment's options take the D-SACK
         payload, last = self.send_buf.text(seq, size)
         flags = ACK | PSH if push and size else ACK
         end = sq.add(seq, size)

@@ -278,9 +278,10 @@ def _resend_too_big(conn: Connection, now: float) -> None:
     if not ranges:
         return
     conn._rtt_seq = None  # Karn: nothing resent is timed
+    piece = conn._send_mss()  # room left for any SACK blocks (RFC 9293 3.7.1)
     for start, end in ranges:
         while sq.lt(start, end):
-            size = min(smss, sq.sub(end, start))
+            size = min(piece, sq.sub(end, start))
             conn._emit_range(start, size, now, retransmission=True)
             start = sq.add(start, size)
     conn._t_rexmit = now + conn.rtt.rto

@@ -440,7 +440,8 @@ class LossRecovery:
         if self.sack_recovery:
             self.prr_out += size  # RFC 6937: everything sent during recovery
         if self.sack_sender and not probe and end != start:
-            (self.rack or self._make_rack()).on_send(start, end, now, retransmission)
+            rack = self.rack if self.rack is not None else self._make_rack()
+            rack.on_send(start, end, now, retransmission)
 
     def next_to_resend(self, snd_una: int, snd_nxt: int) -> SentSegment | None:
         """RFC 6675 5 (C) NextSeg: while cwnd - pipe >= 1 SMSS, the first
