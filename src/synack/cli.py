@@ -377,6 +377,7 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
 
     from synack import bench as benchmarks
     from synack.bench.report import print_report
+    from synack.bench.tun import TunBenchError
     from synack.net.lab import LabError
     from synack.net.tun import TunError
 
@@ -400,7 +401,7 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
             results = benchmarks.run(
                 which, quick=quick, progress=progress, tun_mtus=mtus or (65535,)
             )
-        except (LabError, TunError) as exc:  # tun, asgi: no root, no TUN, a device gone
+        except (LabError, TunError, TunBenchError) as exc:  # no root, no TUN, a side failed
             raise click.ClickException(str(exc)) from None
 
     if as_json:

@@ -168,6 +168,20 @@ def bench_tun(
     )  # fmt: skip
 
 
+class TunBenchError(RuntimeError):
+    """The kernel's side failed, or the two sides' counts disagree: the
+    run has no figures to give."""
+
+
+def _fields(line: bytes | str, count: int, what: str) -> list[str]:
+    """The ``count`` fields of a kernel-side script's one line of output."""
+    text = line.decode() if isinstance(line, bytes) else line
+    fields = text.split()
+    if len(fields) != count:
+        raise TunBenchError(f"{what}: the kernel side said {text.strip()!r}")
+    return fields
+
+
 @dataclass(frozen=True, slots=True)
 class _Figures:
     to_synack: float  # bytes/s
@@ -255,7 +269,7 @@ async def _tcp_figures(
         out = await _run(lab, script, str(connections), address, str(PORT_ECHO), *more)
         accepted, echoed = served[0] - before[0], served[1] - before[1]
         if accepted != connections or echoed != connections:
-            raise RuntimeError(
+            raise TunBenchError(
                 f"of {connections} connections asked of the kernel's client, synack "
                 f"accepted {accepted} and echoed {echoed} bytes"
             )
@@ -291,7 +305,7 @@ async def _tcp_figures(
         writer.write_eof()
         await reader.read()
         writer.close()
-        received, rate = (await sink.stdout.readline()).decode().split()
+        received, rate = _fields(await sink.stdout.readline(), 2, "synack -> kernel")
         _check_bytes("synack -> kernel", nbytes, int(received))
         from_synack = float(rate)
         await sink.wait()
@@ -300,7 +314,8 @@ async def _tcp_figures(
         cpu, packets = time.process_time(), driver.packets_in
         # the client's own count is ``connections`` by construction: connections_phase
         # has checked synack's side
-        _, concurrent = (await connections_phase(_KERNEL_CONCURRENT, str(concurrency))).split()
+        line = await connections_phase(_KERNEL_CONCURRENT, str(concurrency))
+        _, concurrent = _fields(line, 2, "connections")
         cpu_us = (time.process_time() - cpu) / connections * 1e6
         packets_in = (driver.packets_in - packets) / connections
         say("tun: connections", 0.5)
@@ -315,7 +330,7 @@ async def _tcp_figures(
 
 def _check_bytes(what: str, sent: int, received: int) -> None:
     if received != sent:
-        raise RuntimeError(f"{what}: {sent} bytes sent, {received} received")
+        raise TunBenchError(f"{what}: {sent} bytes sent, {received} received")
 
 
 async def _run(lab: Lab, script: str, *args: str) -> str:
@@ -326,5 +341,5 @@ async def _run(lab: Lab, script: str, *args: str) -> str:
     )
     out, _ = await proc.communicate()
     if proc.returncode != 0:
-        raise RuntimeError(f"the kernel side failed (exit {proc.returncode})")
+        raise TunBenchError(f"the kernel side failed (exit {proc.returncode})")
     return out.decode().strip()
