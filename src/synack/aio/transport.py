@@ -298,6 +298,11 @@ class TcpTransport(asyncio.Transport):
             self._finish_writing()
 
     def _finish_writing(self) -> None:
+        """The FIN (CLOSE or its half), after what is written. It goes with
+        the driver's next flush, which the call asks for (the Host's
+        ``on_output``), not a flush of its own: that would send the output of
+        every connection now, the ACKs of FINs whose closes are about to
+        carry them among it."""
         if self._lost:
             return
         state = self.conn.state
@@ -307,7 +312,6 @@ class TcpTransport(asyncio.Transport):
                     self.conn.close(self.stack.driver.now())
             elif state in (State.ESTABLISHED, State.CLOSE_WAIT, State.SYN_RECEIVED):
                 self.conn.shutdown_write(self.stack.driver.now())
-        self.stack.driver.flush()
 
     def can_write_eof(self) -> bool:
         return True
