@@ -354,11 +354,12 @@ class Host:
         laddr = (
             parse_address(local_address) if local_address is not None else self._source_for(raddr)
         )
-        if local_port is None:
-            local_port = self._ephemeral_port(laddr, raddr, rport)
-        key = _key((laddr, local_port), (raddr, rport))
-        if key in self.connections or key in self._time_wait:
-            raise err.TcpError(err.CONNECTION_EXISTS)
+        if local_port is None:  # a port whose 4-tuple is free
+            local_port, key = self._ephemeral_port(laddr, raddr, rport)
+        else:
+            key = _key((laddr, local_port), (raddr, rport))
+            if key in self.connections or key in self._time_wait:
+                raise err.TcpError(err.CONNECTION_EXISTS)
         cfg = config or self.config
         conn = self._new_connection((laddr, local_port), (raddr, rport), cfg)
         if fastopen and cfg.fastopen_client:
@@ -899,8 +900,9 @@ class Host:
                 return address
         raise err.TcpError(f"no local IPv{remote.version} address to reach {remote}")
 
-    def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> int:
-        """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking."""
+    def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> tuple[int, Key]:
+        """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking.
+        The port, and the key of its 4-tuple (no connection, record or listener has it)."""
         digest = hashlib.blake2s(
             f"{local}|{remote}|{rport}".encode(), key=self._secret, digest_size=4
         ).digest()
@@ -915,7 +917,7 @@ class Host:
                 and port not in self.listeners
             ):
                 self._next_ephemeral += attempt + 1
-                return port
+                return port, key
         raise err.TcpError(err.INSUFFICIENT_RESOURCES)
 
     # -- TIME-WAIT records ----------------------------------------------
