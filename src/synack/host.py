@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import itertools
 import os
 import struct
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from heapq import heappush
 from ipaddress import IPv4Address, IPv6Address
 
 from synack.tcp import errors as err
@@ -80,6 +82,7 @@ Endpoint = tuple[IPAddress, int]
 Key = bytes
 # A segment on its way, with packed source and destination addresses (4 or 16 bytes).
 Outgoing = tuple[bytes, bytes, Segment]
+_CLOSED, _LISTEN, _TIME_WAIT = State.CLOSED, State.LISTEN, State.TIME_WAIT
 
 # A TIME-WAIT record is packed into a slot of a TimeWaitTable (timewait_table.py)
 # so a host can hold a million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window,
@@ -247,7 +250,8 @@ class Host:
         self._on_wakeup = self._wake  # one bound method for all connections, not one each
         self._deadlines: dict[Connection, float] = {}
         self._heap: list[tuple[float, int, Connection]] = []
-        self._heap_counter = 0
+        self._heap_order = itertools.count(1)  # ties between equal deadlines: first pushed first
+        self._compact_above = 64  # see _compact_timers
         self._control: list[Outgoing] = []  # replies, no connection
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
@@ -494,7 +498,8 @@ class Host:
         conn = self.connections.get(key)
         if conn is not None:
             conn.receive_segment(seg, now)
-            self._after(conn)
+            self._dirty[conn] = None  # _after's two steps, on the busiest path
+            self._collect_events(conn)
             return
         reopen_above = None
         if self._time_wait:
@@ -514,8 +519,7 @@ class Host:
         out = self._control
         self._control = []
         while self._dirty:
-            dirty = list(self._dirty)
-            self._dirty.clear()
+            dirty, self._dirty = self._dirty, {}
             for conn in dirty:
                 local, remote = conn.packed_addresses  # type: ignore[misc]
                 for seg in conn.segments_to_send(now):
@@ -605,23 +609,34 @@ class Host:
 
     def _collect_events(self, conn: Connection) -> None:
         """Pass a connection's events on; a half-open one stays the host's business."""
-        while (event := conn.next_event()) is not None:
-            listener = self._listener_of.get(conn)
-            if listener is not None:
-                if not isinstance(event, Connected):
-                    continue  # not accepted yet: nobody to tell
-                del self._listener_of[conn]
+        events = conn.take_events()
+        if events is None:
+            return
+        if conn in self._listener_of:
+            events = self._accept_on_connected(conn, events)
+        queue = self._events
+        for event in events:
+            queue.append(HostEvent(conn, event))
+
+    def _accept_on_connected(self, conn: Connection, events: list[Event]) -> list[Event]:
+        """A half-open connection's events: until it is Connected, nobody to tell;
+        then it moves to its listener's accept queue, and that event and the
+        ones after it go on."""
+        for i, event in enumerate(events):
+            if isinstance(event, Connected):
+                listener = self._listener_of.pop(conn)
                 listener.syn_queue.pop(conn, None)
                 listener.accept_queue.append(conn)
-            self._events.append(HostEvent(conn, event))
+                return events[i:]
+        return []
 
     def _settle(self, conn: Connection, now: float) -> None:
         """After output: collect events, then reschedule, collapse or forget the connection."""
         self._collect_events(conn)
         state = conn.state
-        if state is State.CLOSED or state is State.LISTEN:
+        if state is _CLOSED or state is _LISTEN:
             self._forget(conn)
-        elif state is State.TIME_WAIT:
+        elif state is _TIME_WAIT:
             record = conn.time_wait_record()
             key = self._forget(conn)
             if record is not None and key is not None:
@@ -629,22 +644,28 @@ class Host:
                 self._store_time_wait(key, record, conn.config)
         else:
             deadline = conn.get_timer()
+            deadlines = self._deadlines
             if deadline is None:
-                self._deadlines.pop(conn, None)
-            elif self._deadlines.get(conn) != deadline:
-                self._deadlines[conn] = deadline
-                self._heap_counter += 1
-                heapq.heappush(self._heap, (deadline, self._heap_counter, conn))
-                if len(self._heap) > 2 * len(self._deadlines) + 64:
+                deadlines.pop(conn, None)
+            elif deadlines.get(conn) != deadline:
+                deadlines[conn] = deadline
+                heap = self._heap
+                heappush(heap, (deadline, next(self._heap_order), conn))
+                if len(heap) > self._compact_above:
                     self._compact_timers()
 
     def _compact_timers(self) -> None:
         """Drop the stale entries of the timer heap (deadlines that moved): a
         heap with lazy deletion otherwise grows with every reschedule. Run when
-        stale entries outnumber live ones, so the cost is amortised O(1)."""
+        stale entries outnumber live ones, so the cost is amortised O(1); the
+        count of live ones is taken only when the heap passes the last
+        threshold, so a connection that goes lowers it only then."""
         deadlines = self._deadlines
-        self._heap = [entry for entry in self._heap if deadlines.get(entry[2]) == entry[0]]
-        heapq.heapify(self._heap)
+        if len(self._heap) > 2 * len(deadlines) + 64:
+            self._heap = [entry for entry in self._heap if deadlines.get(entry[2]) == entry[0]]
+            heapq.heapify(self._heap)
+        # checked again only past this (the live deadlines may have grown meanwhile)
+        self._compact_above = 2 * len(deadlines) + 64
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn

@@ -178,6 +178,12 @@ class Tcb:
         # RFC 4821's search, only if probing is on
         self.mtu_probing = MtuProbing(version) if cfg.mtu_probing else None
 
+    def take_events(self) -> list[Event] | None:
+        """Every event queued since the last call, oldest first, or None: for a
+        Host that passes them all on at once (``next_event`` gives them one by one)."""
+        events, self._events = self._events, None
+        return events
+
     # -- derived quantities ------------------------------------------------
     def ts_clock(self, now: float) -> int:
         """Our TSval at ``now`` (RFC 7323 5.4: the clock plus a per-connection offset)."""
