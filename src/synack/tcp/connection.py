@@ -436,7 +436,10 @@ class Connection(Tcb):
         if tracer is not None:
             tracer.segment(self, now, "received", seg, None)
         st = self.state
-        if st is _S.CLOSED:
+        if st is _S.ESTABLISHED:
+            if not self._predicted(seg, now):
+                self._synchronized_segment(seg, now)
+        elif st is _S.CLOSED:
             self._drop(seg, "connection does not exist")
             rst = reset_for(seg)
             if rst is not None:
@@ -611,6 +614,39 @@ class Connection(Tcb):
             self._event(ConnectionReset(err.CONNECTION_RESET))
             cause = "rcv SYN in TIME-WAIT" if seg.flags & SYN else "rcv RST in TIME-WAIT"
             self._transition(_T.RCV_RST, cause)
+
+    def _predicted(self, seg: Segment, now: float) -> bool:
+        """Header prediction (Jacobson's, as BSD's tcp_input has it): in
+        ESTABLISHED, most segments are the next in order, with only ACK (and
+        PSH) set, a current timestamp, an ACK in [SND.UNA, SND.MAX], and text
+        that fits the buffer with nothing held out of order. Such a segment
+        passes every check of RFC 9293 3.10.7.4 by construction, so only the
+        steps that change something run: TS.Recent, the ACK, the text.
+        Returns False, having done nothing, for any other segment: the full
+        path (``_synchronized_segment``) takes it."""
+        if seg.flags & ~PSH != ACK or seg.seq != self.rcv_nxt or self.ecn_ok:
+            return False  # a control bit, a hole or an old segment, ECN marks
+        ts = None
+        if self.ts_ok:
+            ts = seg.timestamps
+            if ts is None or sq.lt(ts.value, self.ts_recent):
+                return False  # RFC 7323 3.2 and 5 (PAWS): the full path drops it
+        if not sq.between(self.snd_una, seg.ack, self.snd_max) or self.send_buf.fin_queued:
+            return False  # an old or unsent ACK; or our FIN's ACK may be due
+        payload = seg.payload
+        if payload:
+            ooo = self._ooo
+            if len(payload) > self.recv_buffer - len(self._recv_buf) or (
+                ooo is not None and (ooo.blocks or ooo.dsack is not None)
+            ):
+                return False  # trimmed to the window; or a D-SACK to work out
+        # fifth: the ACK, TS.Recent first (RFC 7323 4.3)
+        if ts is not None and sq.le(seg.seq, self.last_ack_sent):
+            self.ts_recent = ts.value
+        self._process_ack(seg, now)
+        if payload:  # seventh: the text, at RCV.NXT and inside the window
+            self._accept_text(seg.seq, payload, now)
+        return True
 
     def _synchronized_segment(self, seg: Segment, now: float) -> None:
         """RFC 9293 3.10.7.4: SYN-RECEIVED and every synchronized state but
