@@ -35,7 +35,9 @@ def shared_int(value: int) -> int:
     CPython makes every int above 256 an object of its own (28 bytes or
     more), and sizes most connections hold alike (an MSS, an initial
     window) need not be."""
-    return shared_copy(_SHARED_INTS, value)
+    # the lookup first, as most calls find the int there (a stored 0 is falsy
+    # and goes the long way, to the same 0)
+    return _SHARED_INTS.get(value) or shared_copy(_SHARED_INTS, value)
 
 
 def headers_of(version: int) -> int:
@@ -316,7 +318,7 @@ class TcpConfig:
         """The shift we offer (RFC 7323 2.3): the smallest that covers recv_buffer."""
         if self.window_scale is not None:
             return self.window_scale
-        shift = 0
-        while (65535 << shift) < self.recv_buffer and shift < 14:
-            shift += 1
-        return shift
+        # 65535 << shift covers the buffer when 2**shift is at least the
+        # number of 65535-byte windows it takes, at most 14
+        windows = -(-self.recv_buffer // 65535)
+        return min((windows - 1).bit_length(), 14)
