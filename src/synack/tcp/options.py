@@ -15,6 +15,11 @@ from synack.wire.segment import (
     ACK,
     CWR,
     ECE,
+    KIND_MSS,
+    KIND_NOP,
+    KIND_SACK_PERMITTED,
+    KIND_TIMESTAMPS,
+    KIND_WSCALE,
     NOP,
     SACK_PERMITTED,
     MaxSegmentSize,
@@ -22,7 +27,6 @@ from synack.wire.segment import (
     Segment,
     Timestamps,
     WindowScale,
-    options_length,
 )
 
 MIN_MSS = 64  # the least MSS we agree to, whatever the peer says
@@ -73,30 +77,63 @@ def syn_options(
     """The options of our SYN (``answering`` False) or SYN,ACK, in the order
     ``cfg.syn_option_order`` gives. A SYN,ACK offers only what was agreed:
     ``agreed`` is (window scaling, SACK, timestamps)."""
-    if not cfg.tcp_options:
-        return ()
-    scaling, sack, timestamps = (True, True, True) if not answering else agreed
     opts: list[Option] = []
-    nops = 0  # a NOP pads the option after it, and goes if that option does
-    for name in cfg.syn_option_order:
-        option: Option | None = None
-        if name == "mss":
-            option = MaxSegmentSize(mss)
-        elif name == "nop":
-            nops += 1
-            continue
-        elif name == "wscale" and cfg.window_scaling and scaling:
-            option = WindowScale(wscale)
-        elif name == "sackOK" and cfg.sack and sack:
-            option = SACK_PERMITTED
-            if cfg.pad_sack_permitted and not (cfg.timestamps and timestamps):
-                nops = -(options_length(opts) + 2) % 4
-        elif name == "TS" and cfg.timestamps and timestamps:
-            option = Timestamps(tsval, tsecr if answering else 0)
-            # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
-            nops = -(options_length(opts) + 10) % 4
-        if option is not None:
-            opts.extend([NOP] * nops)
-            opts.append(option)
-        nops = 0
+    for kind in _layout(cfg, answering, agreed):
+        if kind == KIND_NOP:
+            opts.append(NOP)
+        elif kind == KIND_MSS:
+            opts.append(MaxSegmentSize(mss))
+        elif kind == KIND_TIMESTAMPS:
+            opts.append(Timestamps(tsval, tsecr if answering else 0))
+        elif kind == KIND_WSCALE:
+            opts.append(WindowScale(wscale))
+        else:
+            opts.append(SACK_PERMITTED)
     return tuple(opts)
+
+
+# The layouts worked out so far, by config (its identity: the entry keeps
+# it alive, so no other config can take its id), answering and agreed.
+_LAYOUTS: dict[tuple[int, bool, tuple[bool, bool, bool]], tuple[TcpConfig, tuple[int, ...]]] = {}
+_LAYOUT_LIMIT = 256
+_OPTION_LENGTHS = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
+
+
+def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) -> tuple[int, ...]:
+    """The option kinds of a SYN (or SYN,ACK), NOPs included: the same for
+    every connection of a config, so worked out once."""
+    key = (id(cfg), answering, agreed)
+    known = _LAYOUTS.get(key)
+    if known is not None:
+        return known[1]
+    layout: list[int] = []
+    if cfg.tcp_options:
+        scaling, sack, timestamps = (True, True, True) if not answering else agreed
+        length = 0  # of the options so far
+        nops = 0  # a NOP pads the option after it, and goes if that option does
+        for name in cfg.syn_option_order:
+            kind: int | None = None
+            if name == "mss":
+                kind = KIND_MSS
+            elif name == "nop":
+                nops += 1
+                continue
+            elif name == "wscale" and cfg.window_scaling and scaling:
+                kind = KIND_WSCALE
+            elif name == "sackOK" and cfg.sack and sack:
+                kind = KIND_SACK_PERMITTED
+                if cfg.pad_sack_permitted and not (cfg.timestamps and timestamps):
+                    nops = -(length + 2) % 4
+            elif name == "TS" and cfg.timestamps and timestamps:
+                kind = KIND_TIMESTAMPS
+                # NOPs before it so that it ends on a 32-bit boundary (RFC 7323 appendix A)
+                nops = -(length + 10) % 4
+            if kind is not None:
+                layout.extend([KIND_NOP] * nops)
+                layout.append(kind)
+                length += nops + _OPTION_LENGTHS[kind]
+            nops = 0
+    if len(_LAYOUTS) >= _LAYOUT_LIMIT:
+        _LAYOUTS.clear()
+    _LAYOUTS[key] = (cfg, tuple(layout))
+    return tuple(layout)
