@@ -1285,6 +1285,7 @@ class Connection(Tcb):
             return
         gso = self.config.software_gso and not self.config.segmentation_offload
         gso_left = 0  # segments left in the current software GSO packet
+        snd_max = self.snd_max
         while True:
             unsent = buf.unsent(self.snd_nxt)
             if unsent <= 0 or not syn_acked:
@@ -1332,9 +1333,11 @@ class Connection(Tcb):
                     gso_left = max(min(cwnd // 2, cwnd - -(-flight // mss)), 1)
                 gso_left -= 1
                 push = gso_left == 0 and not held
-            self._emit_range(self.snd_nxt, size, now, push=push, smss=mss)
+            self._emit_range(self.snd_nxt, size, now, push=push, smss=mss, burst=True)
             if self.config.pacing:
                 self._pace(size, now)
+        if self.snd_max != snd_max:
+            self._arm_tail_probe(now)  # RFC 8985 7.2: once new data is out (as Linux)
         self._cork_flush = False
         if self.config.cwnd_validation:
             rec.note_flight(self.snd_una, self.snd_nxt, self._flight())
@@ -1425,11 +1428,14 @@ class Connection(Tcb):
         mtu_probe: bool = False,
         push: bool = False,
         smss: int | None = None,
+        burst: bool = False,
     ) -> None:
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
         end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's; ``push``:
         PSH, whatever the data's end. ``smss``: the segment size the caller cut
-        by (a burst keeps the one it began with), else the send MSS now."""
+        by (a burst keeps the one it began with), else the send MSS now.
+        ``burst``: one of a burst of new data, whose sender arms the tail loss
+        probe once it is all out."""
         if smss is None:
             smss = self._send_mss()  # before the segment's options take the D-SACK
         payload, last = self.send_buf.text(seq, size)
@@ -1487,9 +1493,9 @@ class Connection(Tcb):
         if not retransmission and self._rtt_seq is None and size and self._retransmits == 0:
             self._rtt_seq, self._rtt_time = seq, now
         if not sq.lt(end, self.snd_nxt) or not retransmission:
-            self._advance_snd_nxt(end, now)
+            self._advance_snd_nxt(end, now, arm_probe=not burst)
 
-    def _advance_snd_nxt(self, end: int, now: float) -> None:
+    def _advance_snd_nxt(self, end: int, now: float, arm_probe: bool = True) -> None:
         if sq.gt(end, self.snd_nxt):
             self.snd_nxt = end
         new_data = sq.gt(end, self.snd_max)
@@ -1504,7 +1510,7 @@ class Connection(Tcb):
         if self._t_rexmit is None:
             self._t_rexmit = now + self.rtt.rto  # RFC 6298 5.1
             self._t_persist = None
-        if new_data:
+        if new_data and arm_probe:
             self._arm_tail_probe(now)  # RFC 8985 7.2: (re)armed as new data goes out
 
     def _emit_control(
