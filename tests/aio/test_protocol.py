@@ -347,3 +347,40 @@ def test_data_waiting_behind_pause_reading_outlives_the_connection() -> None:
         net.close()
 
     asyncio.run(main())
+
+
+def test_written_bytes_are_copied_at_write_whether_the_send_buffer_takes_them_or_not() -> None:
+    """A bytearray changed after ``write``: the peer gets it as it was, in order,
+    both for bytes the send buffer took at once and for those the transport
+    kept (the send buffer is 16 KiB; the writes are 10 and 30 KB)."""
+
+    async def main() -> None:
+        small = TcpConfig(msl=0.05, recv_buffer=16384, send_buffer=16384)
+        net, client, server = await _pair(small)
+        readers: list[Recorder] = []
+
+        def reader() -> Recorder:
+            readers.append(Recorder())
+            return readers[-1]
+
+        await server.create_server(reader, None, 9)
+        transport, proto = await client.create_connection(Recorder, "10.0.0.2", 9)
+        await asyncio.sleep(0.01)  # the server has accepted
+        first, second = bytearray(os.urandom(10_000)), bytearray(os.urandom(30_000))
+        expected = bytes(first) + bytes(second)
+        transport.write(first)  # taken whole by the empty send buffer
+        assert transport.get_write_buffer_size() == 0
+        transport.write(second)  # 6,384 bytes taken, the rest kept
+        assert transport.get_write_buffer_size() == len(expected) - small.send_buffer
+        first[:] = bytes(len(first))
+        second[:] = bytes(len(second))
+        for _ in range(400):
+            if len(readers[0].data) == len(expected):
+                break
+            await asyncio.sleep(0.005)
+        assert bytes(readers[0].data) == expected
+        transport.close()
+        await asyncio.wait_for(proto.lost, 5)
+        net.close()
+
+    asyncio.run(main())

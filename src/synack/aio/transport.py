@@ -252,18 +252,35 @@ class TcpTransport(asyncio.Transport):
             raise RuntimeError("Cannot call write() after write_eof()")
         if self._lost or self._closing or not data:
             return  # as asyncio's transports do: an error surfaces in drain()
-        self._pending += data
-        self._push()
+        if self._pending or isinstance(data, memoryview):
+            self._pending += data
+            self._push()
+            return
+        # nothing waits: straight into the send buffer, only what it leaves
+        # into ours (one copy of the bytes, not two)
+        view = memoryview(data)
+        taken = self._send(view)
+        if taken is not None:
+            if taken < len(view):
+                self._pending += view[taken:]
+            self._check_limits()
 
     def writelines(self, list_of_data: Any) -> None:
         self.write(b"".join(list_of_data))
 
+    def _send(self, data: bytearray | memoryview) -> int | None:
+        """SEND: how much of ``data`` the send buffer took; None if the
+        connection can no longer send (the transport is then lost)."""
+        try:
+            return self.conn.send(data)
+        except TcpError as exc:
+            self._lose(ConnectionResetError(str(exc)))
+            return None
+
     def _push(self) -> None:
         if self._pending and not self._lost:
-            try:
-                taken = self.conn.send(self._pending)
-            except TcpError as exc:
-                self._lose(ConnectionResetError(str(exc)))
+            taken = self._send(self._pending)
+            if taken is None:
                 return
             del self._pending[:taken]
         self._check_limits()
