@@ -54,11 +54,16 @@ def pseudo_header(src: bytes, dst: bytes, length: int, proto: int = PROTO_TCP) -
     return _PSEUDO6.pack(src, dst, length, proto)
 
 
+def buffer_checksum(data: bytes | bytearray | memoryview) -> int:
+    """:func:`internet_checksum` of one buffer."""
+    value = int.from_bytes(data, "little")
+    return -((value % 0xFFFF) << 8) % 0xFFFF if value else 0xFFFF  # ~(+0) is 0xFFFF
+
+
 def internet_checksum(*parts: bytes | bytearray | memoryview) -> int:
     """The checksum to put in a header: the complement of the sum of ``parts``."""
     if len(parts) == 1:
-        value = int.from_bytes(parts[0], "little")
-        return -((value % 0xFFFF) << 8) % 0xFFFF if value else 0xFFFF  # ~(+0) is 0xFFFF
+        return buffer_checksum(parts[0])
     if any(len(part) & 1 for part in parts[:-1]):
         parts = (b"".join(parts),)  # an odd-length part would misalign the words after it
     total = 0

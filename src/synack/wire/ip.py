@@ -13,8 +13,8 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from synack.wire.checksum import (
     PROTO_TCP,
     addresses_and_segment_checksum,
+    buffer_checksum,
     checksum_ok,
-    internet_checksum,
     ones_complement_sum,
     pseudo_header,
 )
@@ -64,11 +64,26 @@ def _pack_v4(
     flags_fragment: int = 0x4000,  # DF
     tos: int = 0,
 ) -> bytes:
+    return bytes(_v4_header(src, dst, total, ttl, protocol, identification, flags_fragment, tos))
+
+
+def _v4_header(
+    src: bytes,
+    dst: bytes,
+    total: int,
+    ttl: int,
+    protocol: int,
+    identification: int,
+    flags_fragment: int,
+    tos: int,
+) -> bytearray:
+    """An IPv4 header without options, its checksum filled in (RFC 791 3.1),
+    in a bytearray that the payload may join."""
     header = bytearray(
         _V4.pack(0x45, tos, total, identification, flags_fragment, ttl, protocol, 0, src, dst)
     )
-    _CHECKSUM.pack_into(header, 10, internet_checksum(header))
-    return bytes(header)
+    _CHECKSUM.pack_into(header, 10, buffer_checksum(header))
+    return header
 
 
 # Decoded addresses are cached by their packed bytes: a host sees the same few again and again.
@@ -244,22 +259,23 @@ def encode_packed(
     ecn = segment.ecn
     if len(src) == 4 and len(dst) == 4:
         frag = 0x4000 if df else 0
-        ip = _pack_v4(src, dst, V4_HEADER_LEN + length, ttl, PROTO_TCP, 0, frag, ecn)
+        packet = _v4_header(src, dst, V4_HEADER_LEN + length, ttl, PROTO_TCP, 0, frag, ecn)
         addresses = 12  # where the addresses start; the segment follows them
+        check_at = V4_HEADER_LEN + 16  # the TCP checksum field
     elif len(src) == 16 and len(dst) == 16:
         first = (6 << 28) | (ecn << 20) | (flow_label & 0xFFFFF)
-        ip = _V6.pack(first, length, PROTO_TCP, ttl, src, dst)
+        packet = bytearray(_V6.pack(first, length, PROTO_TCP, ttl, src, dst))
         addresses = 8
+        check_at = V6_HEADER_LEN + 16
     else:
         raise ValueError(f"packed addresses of {len(src)} and {len(dst)} bytes are not one family")
-    packet = bytearray(ip)
     packet += header
     packet += segment.payload
     if partial_above is not None and len(packet) > partial_above:
         check = ones_complement_sum(pseudo_header(src, dst, length))
     else:
         check = addresses_and_segment_checksum(memoryview(packet)[addresses:], length)
-    _CHECKSUM.pack_into(packet, len(ip) + 16, check)
+    _CHECKSUM.pack_into(packet, check_at, check)
     return bytes(packet)
 
 
