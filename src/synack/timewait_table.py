@@ -85,12 +85,29 @@ class Slots:
     def find(self, key: bytes) -> int:
         """The slot of ``key``'s record, or -1."""
         h = hash(key)
-        capacity, ctrl = self.capacity, self.ctrl
-        i, tag = h % capacity, (h >> 32) % _TAGS + 2
-        while (c := ctrl[i]) != _EMPTY:  # the probe run ends at an empty slot
-            if c == tag and self.buf.startswith(key, i * self.size + _KEY_AT):
-                return i
-            i = i + 1 if i + 1 < capacity else 0
+        return self._match(key, (h >> 32) % _TAGS + 2, self._run(h % self.capacity))
+
+    def _run(self, start: int) -> tuple[tuple[int, int], ...]:
+        """The probe run from slot ``start``, up to the first empty slot, as one
+        range of slots or two when it wraps around the end of the array (at
+        most 3/4 of the slots are used: there is an empty one). Searched by
+        bytearray.find, in C: a run costs the same however long it is."""
+        ctrl = self.ctrl
+        end = ctrl.find(_EMPTY, start)
+        if end >= 0:
+            return ((start, end),)
+        return ((start, self.capacity), (0, ctrl.find(_EMPTY)))
+
+    def _match(self, key: bytes, tag: int, run: tuple[tuple[int, int], ...]) -> int:
+        """The slot in ``run`` that holds ``key``, or -1: keys are compared only
+        where the control byte is the key's tag."""
+        ctrl, buf, size = self.ctrl, self.buf, self.size
+        for start, end in run:
+            i = ctrl.find(tag, start, end)
+            while i >= 0:
+                if buf.startswith(key, i * size + _KEY_AT):
+                    return i
+                i = ctrl.find(tag, i + 1, end)
         return -1
 
     def value(self, i: int) -> bytes:
@@ -110,21 +127,23 @@ class Slots:
         """Store a record (replacing ``key``'s, if any) and queue it at the back.
         Returns whether the key is new."""
         h = hash(key)
-        capacity, ctrl = self.capacity, self.ctrl
-        i, tag = h % capacity, (h >> 32) % _TAGS + 2
-        free = -1
-        while (c := ctrl[i]) != _EMPTY:
-            if c == tag and self.buf.startswith(key, i * self.size + _KEY_AT):
-                self._write(i, key, value, expires)  # the timer restarted
-                return False
-            if c == _DEAD and free < 0:
-                free = i  # a tombstone, with the queue entries it still has
-            i = i + 1 if i + 1 < capacity else 0
-        if free < 0:
-            if 4 * (self.used + 1) > 3 * capacity:
+        ctrl, tag = self.ctrl, (h >> 32) % _TAGS + 2
+        run = self._run(h % self.capacity)
+        i = self._match(key, tag, run)
+        if i >= 0:
+            self._write(i, key, value, expires)  # the timer restarted
+            return False
+        # the run's first tombstone (with the queue entries it still has), else
+        # the empty slot that ends the run
+        for start, end in run:
+            free = ctrl.find(_DEAD, start, end)
+            if free >= 0:
+                break
+        else:
+            if 4 * (self.used + 1) > 3 * self.capacity:
                 self._rebuild(2 * (self.live + 1))
                 return self.put(key, value, expires)
-            free = i
+            free = run[-1][1]
             self.used += 1
         self.live += 1
         ctrl[free] = tag
@@ -232,9 +251,9 @@ class Slots:
         for i in order:
             src = i * size
             h = hash(old[src + _KEY_AT : src + key_end])
-            j = h % capacity
-            while ctrl[j] != _EMPTY:
-                j = j + 1 if j + 1 < capacity else 0
+            j = ctrl.find(_EMPTY, h % capacity)  # no tombstones here: the first empty slot
+            if j < 0:
+                j = ctrl.find(_EMPTY)
             ctrl[j] = (h >> 32) % _TAGS + 2
             dst = j * size
             buf[dst : dst + size] = old[src : src + size]  # its count is 1 already
