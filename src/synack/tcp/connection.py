@@ -1275,7 +1275,8 @@ class Connection(Tcb):
             return
         syn_acked = self.snd_una != self.iss or early
         mss = self._send_mss()
-        nodelay = self.config.nodelay
+        cfg = self.config
+        nodelay = cfg.nodelay
         rec = self.recovery
         buf = self.send_buf
         self._restart_after_idle(now)
@@ -1283,24 +1284,27 @@ class Connection(Tcb):
         probing = self.mtu_probing is not None and self.mtu_probing.enabled
         if probing and syn_acked and mtuprobe.probe(self, now) is None:
             return
-        gso = self.config.software_gso and not self.config.segmentation_offload
+        gso = cfg.software_gso and not cfg.segmentation_offload
         gso_left = 0  # segments left in the current software GSO packet
         snd_max = self.snd_max
-        while True:
-            unsent = buf.unsent(self.snd_nxt)
-            if unsent <= 0 or not syn_acked:
+        # What holds for the whole burst: the most one segment carries, whether
+        # small data waits (cork, MSG_MORE: until a FIN), and where the flight
+        # starts. A Fast Open child's SYN,ACK is no part of its flight: Linux's
+        # child starts at SND.UNA = ISS + 1 (RFC 7413 4.2.2, data in
+        # SYN-RECEIVED; tcp_create_openreq_child).
+        goal = self._size_goal(mss)
+        held = ((self.cork and not self._cork_flush) or self._more) and not buf.fin_queued
+        base = sq.add(self.snd_una, 1) if early and self.snd_una == self.iss else self.snd_una
+        while syn_acked:
+            snd_nxt = self.snd_nxt
+            unsent = buf.unsent(snd_nxt)
+            if unsent <= 0:
                 break
-            record = buf.record_room(self.snd_nxt, unsent)  # MSG_EOR: up to a record's end
-            # a Fast Open child's SYN,ACK is no part of its flight: Linux's
-            # child starts at SND.UNA = ISS + 1 (RFC 7413 4.2.2, data in
-            # SYN-RECEIVED; tcp_create_openreq_child)
-            base = sq.add(self.snd_una, 1) if early and self.snd_una == self.iss else self.snd_una
-            flight = sq.sub(self.snd_nxt, base)
+            record = buf.record_room(snd_nxt, unsent)  # MSG_EOR: up to a record's end
+            flight = sq.sub(snd_nxt, base)
             # the peer's window counts all sent; congestion control, what it says
-            usable = min(self.snd_wnd - flight, rec.send_room(base, self.snd_nxt))
-            size = min(self._size_goal(mss), record, usable)
-            corked = self.cork and not self._cork_flush
-            held = (corked or self._more) and not buf.fin_queued  # until a FIN
+            usable = min(self.snd_wnd - flight, rec.send_room(base, snd_nxt))
+            size = min(goal, record, usable)
             if mss < size < record or (held and size > mss):
                 size -= size % mss  # a super-segment is whole segments, but at the end
             if size <= 0:
@@ -1333,13 +1337,13 @@ class Connection(Tcb):
                     gso_left = max(min(cwnd // 2, cwnd - -(-flight // mss)), 1)
                 gso_left -= 1
                 push = gso_left == 0 and not held
-            self._emit_range(self.snd_nxt, size, now, push=push, smss=mss, burst=True)
-            if self.config.pacing:
+            self._emit_range(snd_nxt, size, now, push=push, smss=mss, burst=True)
+            if cfg.pacing:
                 self._pace(size, now)
         if self.snd_max != snd_max:
             self._arm_tail_probe(now)  # RFC 8985 7.2: once new data is out (as Linux)
         self._cork_flush = False
-        if self.config.cwnd_validation:
+        if cfg.cwnd_validation:
             rec.note_flight(self.snd_una, self.snd_nxt, self._flight())
         # A FIN with no data left to carry it.
         if buf.fin_queued and self.snd_nxt == buf.end and buf.unsent(self.snd_nxt) == 0:
