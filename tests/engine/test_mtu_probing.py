@@ -14,6 +14,7 @@ from dataclasses import replace
 from conftest import IRS, ISS, PLAIN, in_state, ours, out, peer
 
 from synack.tcp.connection import Connection
+from synack.tcp.mtuprobe import MtuProbing
 from synack.tcp.state import State
 from synack.wire.icmp import (
     FRAGMENTATION_NEEDED,
@@ -44,6 +45,12 @@ def established(config: object = PROBING) -> Connection:
     return conn
 
 
+def search(conn: Connection) -> MtuProbing:
+    """The connection's RFC 4821 search state, which probing keeps."""
+    assert conn.mtu_probing is not None
+    return conn.mtu_probing
+
+
 def data(start: int, end: int, flags: int = ACK) -> object:
     """Our segment carrying DATA[start:end] (offsets from ISS + 1)."""
     return ours(flags, ISS + 1 + start, IRS + 1, payload=DATA[start:end])
@@ -51,7 +58,7 @@ def data(start: int, end: int, flags: int = ACK) -> object:
 
 def test_the_range_is_set_up_at_the_handshake() -> None:
     conn = established()
-    mp = conn.mtu_probing
+    mp = search(conn)
     assert mp.enabled
     assert (mp.search_low, mp.search_high) == (552, 640)  # base 512 + 40; the route
     assert conn.mss_clamp == 1460  # the peer's MSS
@@ -61,7 +68,7 @@ def test_a_probe_goes_first_and_its_ack_raises_the_mss() -> None:
     conn = established()
     conn.route_mtu_changed(1500)
     assert conn.snd_mss == 600  # a larger route MTU waits for a probe
-    assert conn.mtu_probing.search_high == 1500
+    assert search(conn).search_high == 1500
     conn.send(DATA[:4000])
     # the probe: the midpoint of 552..1500 is 1026, 986 bytes of data; then
     # the rest in segments of the MSS that works
@@ -74,7 +81,7 @@ def test_a_probe_goes_first_and_its_ack_raises_the_mss() -> None:
         data(3386, 3986),
         data(3986, 4000, ACK | PSH),
     ]
-    mp = conn.mtu_probing
+    mp = search(conn)
     assert (mp.probe_mtu, mp.probe_start, mp.probe_end) == (1026, ISS + 1, ISS + 987)
     # an ACK short of the probe's end changes nothing
     conn.receive_segment(peer(ACK, IRS + 1, ISS + 501), 0.2)
@@ -98,7 +105,7 @@ def test_without_the_route_raised_no_probe_is_larger_than_the_mss() -> None:
     # 552..640: the midpoint, 596, carries 556 bytes: no larger than 600
     segs = out(conn, 0.1)
     assert [len(s.payload) for s in segs] == [600] * 6 + [400]
-    assert conn.mtu_probing.probes_sent == 0
+    assert search(conn).probes_sent == 0
 
 
 def test_no_probe_without_enough_queued() -> None:
@@ -107,7 +114,7 @@ def test_no_probe_without_enough_queued() -> None:
     # the probe (986) and four segments of 600 need 3386 bytes
     conn.send(DATA[:3385])
     assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 5 + [385]
-    assert conn.mtu_probing.probes_sent == 0
+    assert search(conn).probes_sent == 0
 
 
 def test_no_probe_under_eleven_segments_of_cwnd() -> None:
@@ -115,7 +122,7 @@ def test_no_probe_under_eleven_segments_of_cwnd() -> None:
     conn.route_mtu_changed(1500)
     conn.send(DATA[:4000])
     assert [len(s.payload) for s in out(conn, 0.1)] == [600] * 6 + [400]
-    assert conn.mtu_probing.probes_sent == 0
+    assert search(conn).probes_sent == 0
 
 
 def test_mode_zero_never_probes() -> None:
@@ -134,7 +141,7 @@ def test_a_lost_probe_lowers_the_top_of_the_range() -> None:
     # the probe is lost: three duplicate ACKs for its start
     for _ in range(3):
         conn.receive_segment(peer(ACK, IRS + 1, ISS + 1), 0.2)
-    mp = conn.mtu_probing
+    mp = search(conn)
     assert (mp.search_high, mp.probe_mtu, mp.probes_lost) == (1025, 0, 1)
     # the MSS is what the range's bottom vouches for, and the probe's data
     # goes again in a segment of that size
@@ -157,14 +164,14 @@ def _lose_a_probe_to_a_timeout(conn: Connection) -> float:
 def test_a_probe_lost_to_a_timeout_lowers_the_top() -> None:
     conn = established()
     timer = _lose_a_probe_to_a_timeout(conn)
-    mp = conn.mtu_probing
+    mp = search(conn)
     assert (mp.search_high, mp.probes_lost) == (1025, 1)
     assert out(conn, timer) == [data(0, 512)]
 
 
 def test_mode_one_starts_after_r1_timeouts() -> None:
     conn = established(replace(PROBING, mtu_probing=1))
-    assert not conn.mtu_probing.enabled
+    assert not search(conn).enabled
     conn.send(DATA[:600])
     assert out(conn, 0.1) == [data(0, 600, ACK | PSH)]
     sizes = []
@@ -175,7 +182,7 @@ def test_mode_one_starts_after_r1_timeouts() -> None:
         sizes.append([len(s.payload) for s in out(conn, timer)])
     # the third timeout (r1) suspects a black hole: the MSS falls to the base
     assert sizes == [[600], [600], [512]]
-    assert conn.mtu_probing.enabled
+    assert search(conn).enabled
     assert conn.snd_mss == 512
 
 
@@ -228,7 +235,7 @@ def test_a_probe_too_big_for_a_router_goes_again_at_once() -> None:
     conn.send(DATA[:4000])
     segs = out(conn, 0.1)
     conn.receive_icmp(icmp_too_big(conn, segs[0], 1000), 0.15)
-    mp = conn.mtu_probing
+    mp = search(conn)
     assert (conn.path_mtu, mp.search_high, mp.probes_lost) == (1000, 1000, 1)
     # the probe's data, in segments of what the range's bottom vouches for;
     # the 600-byte segments after it fit the path and stay
@@ -254,7 +261,7 @@ def test_a_base_mss_of_zero_never_makes_the_mss_under_linuxs_floor() -> None:
     tcp_mtu_to_mss (an MSS of 0 stalled the connection)."""
     conn = established(replace(PROBING, base_mss=0, mtu_probe_floor=0))
     timer = _lose_a_probe_to_a_timeout(conn)
-    assert conn.mtu_probing.probes_lost == 1
+    assert search(conn).probes_lost == 1
     assert conn.snd_mss == 48
     assert out(conn, timer) == [data(0, 48)]
 
