@@ -225,6 +225,8 @@ class Host:
         self._ephemeral_low = low
         self._ephemeral_count = high - low + 1
         self._next_ephemeral = 0
+        # the last (local, remote, remote port) that _ephemeral_port hashed, and its offset
+        self._last_port_offset: tuple[IPAddress, IPAddress, int, int] | None = None
         self.stats = HostStats()
         if syn_cookies not in SYN_COOKIE_MODES:
             raise ValueError(f"syn_cookies must be one of {SYN_COOKIE_MODES}, not {syn_cookies!r}")
@@ -924,10 +926,15 @@ class Host:
     def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> tuple[int, Key]:
         """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking.
         The port, and the key of its 4-tuple (no connection, record or listener has it)."""
-        digest = hashlib.blake2s(
-            f"{local}|{remote}|{rport}".encode(), key=self._secret, digest_size=4
-        ).digest()
-        offset = int.from_bytes(digest, "big")
+        last = self._last_port_offset  # the same destination again: the same offset
+        if last is not None and last[0] is local and last[1] is remote and last[2] == rport:
+            offset = last[3]
+        else:
+            digest = hashlib.blake2s(
+                f"{local}|{remote}|{rport}".encode(), key=self._secret, digest_size=4
+            ).digest()
+            offset = int.from_bytes(digest, "big")
+            self._last_port_offset = (local, remote, rport, offset)
         count = self._ephemeral_count
         for attempt in range(count):
             port = self._ephemeral_low + (offset + self._next_ephemeral + attempt) % count
