@@ -190,7 +190,8 @@ class Tcb:
         return (int(now * self.config.timestamp_hz) + self.ts_offset) & sq.MASK
 
     def _offered_window(self) -> int:
-        return max(sq.sub(self.rcv_adv, self.rcv_nxt), 0)
+        offered = (self.rcv_adv - self.rcv_nxt) & sq.MASK  # RCV.ADV - RCV.NXT, or 0 if behind
+        return offered if offered < sq.HALF else 0
 
     def _receive_window(self) -> int:
         """RCV.WND: what we can take, which the window field (at most 65535
