@@ -36,6 +36,10 @@ _TCPDUMP_LETTERS = (
     (ACK, "."), (URG, "U"), (ECE, "E"), (CWR, "W"),
 )  # fmt: skip
 
+# SYN and FIN take one sequence number each (RFC 9293 3.4): by flags & (SYN | FIN)
+_SYN_FIN = SYN | FIN
+_CONTROL_OCTETS = (0, 1, 1, 2)
+
 HEADER = struct.Struct("!HHIIBBHHH")
 HEADER_LEN = 20
 MAX_HEADER_LEN = 60
@@ -402,7 +406,7 @@ class Segment:
     @property
     def seg_len(self) -> int:
         """SEG.LEN: payload octets plus one each for SYN and FIN (RFC 9293 3.4)."""
-        return len(self.payload) + (self.flags & SYN and 1) + (self.flags & FIN and 1)
+        return len(self.payload) + _CONTROL_OCTETS[self.flags & _SYN_FIN]
 
     @property
     def header_len(self) -> int:
