@@ -715,13 +715,14 @@ class Host:
             if self.half_open_lifetime is not None and listener.syn_queue:
                 self._expire_half_open(listener, now)
             mode = self.syn_cookies
-            if listener.accept_queue_full or (listener.full and mode == "never"):
+            full = listener.full
+            if listener.accept_queue_full or (full and mode == "never"):
                 self.stats.syns_dropped_backlog += 1  # the peer will retransmit its SYN
                 return
-            if (mode == "always" or listener.full) and not flags & (ACK | RST):
+            if (mode == "always" or full) and not flags & (ACK | RST):
                 self._send_cookie(listener, key, src, dst, seg, now)
                 return
-            if listener.full:
+            if full:
                 self.stats.syns_dropped_backlog += 1
                 return
         elif not flags & RST and self._cookies_expected(now):
