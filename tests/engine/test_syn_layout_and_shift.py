@@ -1,0 +1,57 @@
+"""The SYN's option layout, worked out once per config, and the window scale
+shift we offer, in closed form: both checked against their definitions."""
+
+from __future__ import annotations
+
+import pytest
+
+from synack.tcp.config import TcpConfig
+from synack.tcp.options import syn_options
+from synack.wire.segment import NOP, SACK_PERMITTED, MaxSegmentSize, Timestamps, WindowScale
+
+
+def _shift_by_definition(recv_buffer: int) -> int:
+    """RFC 7323 2.3: the smallest shift whose largest window covers the buffer, at most 14."""
+    shift = 0
+    while (65535 << shift) < recv_buffer and shift < 14:
+        shift += 1
+    return shift
+
+
+@pytest.mark.parametrize(
+    "recv_buffer",
+    [1, 65534, 65535, 65536, 131070, 131071, 256 * 1024, 65535 << 13, (65535 << 13) + 1]
+    + [65535 << 14, (65535 << 14) + 1, 1 << 40],
+)
+def test_offered_shift_is_the_smallest_that_covers_the_buffer(recv_buffer: int) -> None:
+    shift = TcpConfig(recv_buffer=recv_buffer).receive_window_scale()
+    assert shift == _shift_by_definition(recv_buffer)
+
+
+def test_an_explicit_shift_stands() -> None:
+    assert TcpConfig(recv_buffer=1 << 30, window_scale=2).receive_window_scale() == 2
+
+
+def test_each_config_keeps_its_own_layout() -> None:
+    # two configs asked in turn: a layout kept for the wrong config would show
+    linux = TcpConfig()
+    other = TcpConfig(syn_option_order=("nop", "wscale", "mss", "TS", "sackOK"))
+    agreed = (True, True, True)
+    for _ in range(2):
+        assert syn_options(linux, False, 1460, 7, agreed, 11, 22) == (
+            MaxSegmentSize(1460), SACK_PERMITTED, Timestamps(11, 0), NOP, WindowScale(7),
+        )  # fmt: skip
+        assert syn_options(other, False, 1460, 7, agreed, 11, 22) == (
+            NOP, WindowScale(7), MaxSegmentSize(1460), NOP, NOP, Timestamps(11, 0),
+            SACK_PERMITTED,
+        )  # fmt: skip
+
+
+def test_a_syn_ack_offers_only_what_was_agreed_and_echoes_the_timestamp() -> None:
+    cfg = TcpConfig()
+    assert syn_options(cfg, True, 1460, 7, (False, True, True), 11, 22) == (
+        MaxSegmentSize(1460), SACK_PERMITTED, Timestamps(11, 22),
+    )  # fmt: skip
+    assert syn_options(cfg, True, 1460, 7, (True, False, False), 11, 22) == (
+        MaxSegmentSize(1460), NOP, WindowScale(7),
+    )  # fmt: skip
