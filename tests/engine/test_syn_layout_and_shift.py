@@ -18,11 +18,11 @@ def _shift_by_definition(recv_buffer: int) -> int:
     return shift
 
 
-@pytest.mark.parametrize(
-    "recv_buffer",
-    [1, 65534, 65535, 65536, 131070, 131071, 256 * 1024, 65535 << 13, (65535 << 13) + 1]
-    + [65535 << 14, (65535 << 14) + 1, 1 << 40],
-)
+_BUFFERS = (1, 65534, 65535, 65536, 131070, 131071, 256 * 1024, 1 << 40)
+_EDGES = [(65535 << k) + d for k in (13, 14) for d in (0, 1)]
+
+
+@pytest.mark.parametrize("recv_buffer", [*_BUFFERS, *_EDGES])
 def test_offered_shift_is_the_smallest_that_covers_the_buffer(recv_buffer: int) -> None:
     shift = TcpConfig(recv_buffer=recv_buffer).receive_window_scale()
     assert shift == _shift_by_definition(recv_buffer)
