@@ -253,7 +253,6 @@ class Host:
         self._deadlines: dict[Connection, float] = {}
         self._heap: list[tuple[float, int, Connection]] = []
         self._heap_order = itertools.count(1)  # ties between equal deadlines: first pushed first
-        self._compact_above = 64  # see _compact_timers
         self._control: list[Outgoing] = []  # replies, no connection
         self._events: deque[HostEvent] = deque()
         self._listener_of: dict[Connection, Listener] = {}
@@ -653,21 +652,16 @@ class Host:
                 deadlines[conn] = deadline
                 heap = self._heap
                 heappush(heap, (deadline, next(self._heap_order), conn))
-                if len(heap) > self._compact_above:
+                if len(heap) > 2 * len(deadlines) + 64:
                     self._compact_timers()
 
     def _compact_timers(self) -> None:
         """Drop the stale entries of the timer heap (deadlines that moved): a
         heap with lazy deletion otherwise grows with every reschedule. Run when
-        stale entries outnumber live ones, so the cost is amortised O(1); the
-        count of live ones is taken only when the heap passes the last
-        threshold, so a connection that goes lowers it only then."""
+        stale entries outnumber live ones, so the cost is amortised O(1)."""
         deadlines = self._deadlines
-        if len(self._heap) > 2 * len(deadlines) + 64:
-            self._heap = [entry for entry in self._heap if deadlines.get(entry[2]) == entry[0]]
-            heapq.heapify(self._heap)
-        # checked again only past this (the live deadlines may have grown meanwhile)
-        self._compact_above = 2 * len(deadlines) + 64
+        self._heap = [entry for entry in self._heap if deadlines.get(entry[2]) == entry[0]]
+        heapq.heapify(self._heap)
 
     def _add(self, key: Key, conn: Connection, local: bytes, remote: bytes) -> None:
         self.connections[key] = conn
