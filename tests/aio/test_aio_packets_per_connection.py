@@ -11,44 +11,19 @@ from __future__ import annotations
 
 import asyncio
 
+from _aio_peer import RecordingDriver, exchange, segments, turns
+
 from synack.aio import Stack
-from synack.driver import HostDriver
 from synack.host import Host
-from synack.wire.ip import parse_tcp_packet
 from synack.wire.segment import ACK, FIN, PSH, SYN, Segment
 
 PORT = 7
-
-
-class RecordingDriver(HostDriver):
-    """A Host on the running loop whose output is kept until taken."""
-
-    def __init__(self, host: Host) -> None:
-        super().__init__(host)
-        self.out: list[bytes] = []
-
-    def transmit(self, packets: list[bytes]) -> None:
-        self.out.extend(packets)
-
-    def take(self) -> list[bytes]:
-        out, self.out = self.out, []
-        return out
-
-
-async def _turns(n: int = 10) -> None:
-    """Let the loop run: handlers, then the driver's flush."""
-    for _ in range(n):
-        await asyncio.sleep(0)
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     while data := await reader.read(65536):
         writer.write(data)
     writer.close()
-
-
-def _segments(packets: list[bytes]) -> list[Segment]:
-    return [parse_tcp_packet(packet)[2] for packet in packets]
 
 
 async def _run(count: int) -> tuple[list[Segment], list[Segment]]:
@@ -59,37 +34,21 @@ async def _run(count: int) -> tuple[list[Segment], list[Segment]]:
     driver = RecordingDriver(server)
     stack = Stack(driver)
     await stack.start_server(_echo, None, PORT)
-    before: list[bytes] = []
-
-    async def exchange() -> None:
-        """Peer -> server in one batch and the server's answer back, until quiet."""
-        while True:
-            packets = peer.packets_to_send(driver.now())
-            if packets:
-                driver.receive(packets)
-            await _turns()
-            answer = driver.take()
-            if not packets and not answer:
-                return
-            before.extend(answer)
-            for packet in answer:
-                peer.receive_packet(packet, driver.now())
-
     conns = [peer.connect(("10.0.0.2", PORT), driver.now()) for _ in range(count)]
-    await exchange()  # the handshakes
+    before = await exchange(driver, peer)  # the handshakes
     for conn in conns:
         conn.send(b"x")
-    await exchange()  # the echoes
+    before += await exchange(driver, peer)  # the echoes
     assert [conn.receive() for conn in conns] == [b"x"] * count
     for conn in conns:
         conn.close(driver.now())
     fins = peer.packets_to_send(driver.now())
-    assert [seg.flags for seg in _segments(fins)] == [FIN | ACK] * count
+    assert [seg.flags for seg in segments(fins)] == [FIN | ACK] * count
     driver.receive(fins)  # every FIN in one batch
-    await _turns()
+    await turns()
     after = driver.take()
     driver.close()
-    return _segments(before), _segments(after)
+    return segments(before), segments(after)
 
 
 def test_the_fin_of_each_close_carries_the_ack_of_the_peers_fin() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -27,6 +28,7 @@ ClientCallback = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitabl
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 DEFAULT_LIMIT = 2**16  # asyncio's stream buffer limit
 DEFAULT_BACKLOG = 100  # asyncio's create_server default
+FINISHING_SWEEP = 64  # closing transports a flush checks beyond those with events
 
 # asyncio's keyword arguments that mean nothing here (socket options and address
 # families of a kernel socket): accepted and ignored, so that software passing
@@ -58,9 +60,15 @@ class Stack:
             clock if isinstance(clock, asyncio.AbstractEventLoop) else asyncio.get_running_loop()
         )
         self._transports: dict[Connection, TcpTransport] = {}
-        # transports that closed, half-closed or saw EOF: one of them may reach
-        # TIME-WAIT or CLOSED without an event, so a flush looks at them
+        # transports that closed, half-closed or saw EOF, which may reach
+        # TIME-WAIT or CLOSED without an event of their own (CLOSING ->
+        # TIME-WAIT on the ACK of our FIN): each flush looks at those with an
+        # event since the last (``_due``) and at most FINISHING_SWEEP of the
+        # rest in turn (``_sweep``), so its cost does not grow with every
+        # half-closed connection a peer leaves open
         self._finishing: set[TcpTransport] = set()
+        self._due: set[TcpTransport] = set()
+        self._sweep: deque[TcpTransport] = deque()  # the watched, in turn (may hold stale ones)
         self._servers: dict[int, Server] = {}
         driver.subscribe(self._on_event, self._after_flush)
 
@@ -206,6 +214,7 @@ class Stack:
                 self._accept(conn)  # attaching delivers what has arrived
             return
         transport.on_event(event)
+        self.check_soon(transport)
 
     def _accept(self, conn: Connection) -> None:
         port = conn.local[1]
@@ -219,18 +228,39 @@ class Stack:
         server.attach(transport)
 
     def _after_flush(self) -> None:
-        for transport in list(self._finishing):
+        due, self._due = self._due, set()
+        for transport in due:
             transport.check_finished()
+        sweep, finishing = self._sweep, self._finishing
+        checked = 0
+        while sweep and checked < FINISHING_SWEEP:
+            transport = sweep.popleft()
+            if transport not in finishing:
+                continue  # forgotten since
+            checked += 1
+            transport.check_finished()
+            if transport in finishing:
+                sweep.append(transport)
 
     def watch_finishing(self, transport: TcpTransport) -> None:
-        """``transport`` closed, half-closed or saw EOF: each flush checks whether
-        it is done (it may reach TIME-WAIT or CLOSED without an event)."""
-        self._finishing.add(transport)
+        """``transport`` closed, half-closed, saw EOF or read what was left:
+        the next flush checks whether it is done, and later flushes in turn
+        (it may reach TIME-WAIT or CLOSED without an event)."""
+        if transport not in self._finishing:
+            self._finishing.add(transport)
+            self._sweep.append(transport)
+        self._due.add(transport)
+
+    def check_soon(self, transport: TcpTransport) -> None:
+        """If ``transport`` is watched, the next flush checks whether it is done."""
+        if transport in self._finishing:
+            self._due.add(transport)
 
     def forget(self, transport: TcpTransport) -> None:
         """``transport`` is done: no more events for it."""
         self._transports.pop(transport.conn, None)
         self._finishing.discard(transport)
+        self._due.discard(transport)
         if transport.server is not None:
             transport.server.detach(transport)
 

@@ -365,6 +365,7 @@ class TcpTransport(asyncio.Transport):
     def _resume(self) -> None:
         if not self._paused_reading and not self._lost:
             self._deliver()
+            self.stack.check_soon(self)  # what was left is read: it may be done
             self.stack.driver.flush()  # reading may open the window
 
     def is_reading(self) -> bool:
