@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
@@ -62,13 +62,13 @@ class Stack:
         self._transports: dict[Connection, TcpTransport] = {}
         # transports that closed, half-closed or saw EOF, which may reach
         # TIME-WAIT or CLOSED without an event of their own (CLOSING ->
-        # TIME-WAIT on the ACK of our FIN): each flush looks at those with an
-        # event since the last (``_due``) and at most FINISHING_SWEEP of the
-        # rest in turn (``_sweep``), so its cost does not grow with every
-        # half-closed connection a peer leaves open
-        self._finishing: set[TcpTransport] = set()
+        # TIME-WAIT on the ACK of our FIN): each flush looks at
+        # FINISHING_SWEEP of them in turn (the order of this dict), and when
+        # there are more, first at those with an event since the last flush
+        # (``_due``), so its cost does not grow with every half-closed
+        # connection a peer leaves open
+        self._finishing: OrderedDict[TcpTransport, None] = OrderedDict()
         self._due: set[TcpTransport] = set()
-        self._sweep: deque[TcpTransport] = deque()  # the watched, in turn (may hold stale ones)
         self._servers: dict[int, Server] = {}
         driver.subscribe(self._on_event, self._after_flush)
 
@@ -228,27 +228,24 @@ class Stack:
         server.attach(transport)
 
     def _after_flush(self) -> None:
-        due, self._due = self._due, set()
-        for transport in due:
+        finishing, due = self._finishing, self._due
+        if due:
+            if len(finishing) > FINISHING_SWEEP:  # else the turn below sees them all
+                for transport in list(due):
+                    transport.check_finished()
+            due.clear()
+        for _ in range(min(FINISHING_SWEEP, len(finishing))):
+            if not finishing:
+                break  # a protocol's callback ended others on the way
+            transport = next(iter(finishing))
+            finishing.move_to_end(transport)
             transport.check_finished()
-        sweep, finishing = self._sweep, self._finishing
-        checked = 0
-        while sweep and checked < FINISHING_SWEEP:
-            transport = sweep.popleft()
-            if transport not in finishing:
-                continue  # forgotten since
-            checked += 1
-            transport.check_finished()
-            if transport in finishing:
-                sweep.append(transport)
 
     def watch_finishing(self, transport: TcpTransport) -> None:
-        """``transport`` closed, half-closed, saw EOF or read what was left:
-        the next flush checks whether it is done, and later flushes in turn
-        (it may reach TIME-WAIT or CLOSED without an event)."""
-        if transport not in self._finishing:
-            self._finishing.add(transport)
-            self._sweep.append(transport)
+        """``transport`` closed, half-closed or saw EOF: the next flush checks
+        whether it is done, and later flushes in turn (it may reach TIME-WAIT
+        or CLOSED without an event)."""
+        self._finishing[transport] = None
         self._due.add(transport)
 
     def check_soon(self, transport: TcpTransport) -> None:
@@ -259,7 +256,7 @@ class Stack:
     def forget(self, transport: TcpTransport) -> None:
         """``transport`` is done: no more events for it."""
         self._transports.pop(transport.conn, None)
-        self._finishing.discard(transport)
+        self._finishing.pop(transport, None)
         self._due.discard(transport)
         if transport.server is not None:
             transport.server.detach(transport)
