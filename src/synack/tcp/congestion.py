@@ -7,7 +7,7 @@ slow start and congestion avoidance, RFC 6582 NewReno's fast recovery.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from synack.tcp.config import shared_int
 
@@ -18,12 +18,12 @@ class HyStart:
     when the ACKs pass the data sent at its start; with a steady ACK clock the
     two agree)."""
 
-    MIN_RTT_THRESH = 0.004  # seconds, RFC 9406 4.3
-    MAX_RTT_THRESH = 0.016
-    MIN_RTT_DIVISOR = 8
-    N_RTT_SAMPLE = 8
-    CSS_GROWTH_DIVISOR = 4
-    CSS_ROUNDS = 5
+    MIN_RTT_THRESH: Final = 0.004  # seconds, RFC 9406 4.3
+    MAX_RTT_THRESH: Final = 0.016
+    MIN_RTT_DIVISOR: Final = 8
+    N_RTT_SAMPLE: Final = 8
+    CSS_GROWTH_DIVISOR: Final = 4
+    CSS_ROUNDS: Final = 5
     __slots__ = (
         "_baseline", "_css_rounds", "_current_min", "_last_min", "_round_end", "_samples",
         "_srtt", "done",
@@ -224,9 +224,9 @@ class Cubic(NewReno):
     RFC 5681's."""
 
     name = "cubic"
-    C = 0.4  # RFC 9438 4.1
-    BETA = 0.7  # RFC 9438 4.6: multiplicative decrease
-    ALPHA = 3 * (1 - BETA) / (1 + BETA)  # RFC 9438 4.3: Reno-friendly additive increase
+    C: Final = 0.4  # RFC 9438 4.1
+    BETA: Final = 0.7  # RFC 9438 4.6: multiplicative decrease
+    ALPHA: Final = 3 * (1 - BETA) / (1 + BETA)  # RFC 9438 4.3: Reno-friendly additive increase
     __slots__ = ("_epoch", "_k", "_pending", "_srtt", "_w_est", "_w_max")
 
     def __init__(self, mss: int, initial_window: int | None = None, hystart: bool = False) -> None:

@@ -80,44 +80,64 @@ FASTOPEN_COOKIE_MIN = 4  # RFC 7413 4.1.1: a cookie is 4 to 16 bytes
 FASTOPEN_COOKIE_MAX = 16
 
 
+# An option's kind is a property, not a class attribute: compiled with mypyc
+# (docs/compiled.md), a dataclass's class attribute would become a field.
 @dataclass(frozen=True, slots=True)
 class EndOfOptions:
-    kind = KIND_EOL
+    @property
+    def kind(self) -> int:
+        return KIND_EOL
 
 
 @dataclass(frozen=True, slots=True)
 class NoOperation:
-    kind = KIND_NOP
+    @property
+    def kind(self) -> int:
+        return KIND_NOP
 
 
 @dataclass(frozen=True, slots=True)
 class MaxSegmentSize:
     value: int
-    kind = KIND_MSS
+
+    @property
+    def kind(self) -> int:
+        return KIND_MSS
 
 
 @dataclass(frozen=True, slots=True)
 class WindowScale:
     shift: int
-    kind = KIND_WSCALE
+
+    @property
+    def kind(self) -> int:
+        return KIND_WSCALE
 
 
 @dataclass(frozen=True, slots=True)
 class SackPermitted:
-    kind = KIND_SACK_PERMITTED
+    @property
+    def kind(self) -> int:
+        return KIND_SACK_PERMITTED
 
 
 @dataclass(frozen=True, slots=True)
 class Sack:
     blocks: tuple[tuple[int, int], ...]
-    kind = KIND_SACK
+
+    @property
+    def kind(self) -> int:
+        return KIND_SACK
 
 
 @dataclass(frozen=True, slots=True)
 class Timestamps:
     value: int
     echo_reply: int
-    kind = KIND_TIMESTAMPS
+
+    @property
+    def kind(self) -> int:
+        return KIND_TIMESTAMPS
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +147,10 @@ class FastOpen:
     packetdrill writes it ``FO`` (a request) or ``FO <cookie in hex>``."""
 
     cookie: bytes = b""
-    kind = KIND_FASTOPEN
+
+    @property
+    def kind(self) -> int:
+        return KIND_FASTOPEN
 
     @property
     def length(self) -> int:
@@ -144,7 +167,10 @@ class FastOpenExp:
     Linux sent it before kind 34 was assigned: ``FOEXP`` or ``FOEXP <hex>``."""
 
     cookie: bytes = b""
-    kind = KIND_EXPERIMENTAL
+
+    @property
+    def kind(self) -> int:
+        return KIND_EXPERIMENTAL
 
     @property
     def length(self) -> int:

@@ -5,9 +5,11 @@ difference, never as plain integers. Every comparison in the engine goes
 through these helpers.
 """
 
-MOD = 1 << 32
-MASK = MOD - 1
-HALF = 1 << 31
+from typing import Final
+
+MOD: Final = 1 << 32
+MASK: Final = MOD - 1
+HALF: Final = 1 << 31
 
 
 def add(a: int, n: int) -> int:
