@@ -7,6 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from synack.bench.compiled import engine_compiled
 from synack.bench.results import (
     AnalyzeResult,
     AsgiResult,
@@ -23,9 +24,17 @@ def print_report(results: list[Result], title: str, console: Console) -> None:
     """Everything ``synack bench`` prints after a run (without ``--json``)."""
     console.print(figures_table(results, title))
     console.print("ratio >= 1 meets the target; throughput is wall time, sizes are tracemalloc")
+    console.print(engine_line())
     lines = kernel_lines(results) + tun_lines(results) + analyze_lines(results)
     for line in lines + asgi_lines(results):
         console.print(line)
+
+
+def engine_line() -> str:
+    """How the engine ran: compiled (the opt-in build) or from its .py files."""
+    if engine_compiled():
+        return "engine: compiled with mypyc (docs/compiled.md)"
+    return "engine: pure Python (SYNACK_COMPILE=1 pip install . compiles it: docs/compiled.md)"
 
 
 def figures_table(results: list[Result], title: str) -> Table:

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from synack.bench.compiled import engine_compiled
+
 # What "good enough" means for each figure (benchmarks/README.md has the table).
 LIFECYCLE_TARGET = 6_000.0  # lifecycles per second (issue 16)
 BULK_TARGET = 100.0  # MB/s of payload (1 MB = 10**6 bytes; issue 16)
@@ -397,4 +399,6 @@ def to_json(results: list[Result]) -> dict[str, Any]:
         "kernel_ratios": kernel_ratios(results),
         # bytes per idle ESTABLISHED connection (per side) and per TIME-WAIT record
         "memory_bytes": {r.kind: r.bytes_each for r in results if isinstance(r, MemoryResult)},
+        # the opt-in mypyc build (docs/compiled.md) or the .py files
+        "engine_compiled": engine_compiled(),
     }
