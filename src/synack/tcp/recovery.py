@@ -29,6 +29,7 @@ from __future__ import annotations
 import enum
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from typing import Final
 
 from synack.tcp.config import TcpConfig, shared_int
 from synack.tcp.congestion import CongestionControl, make_congestion_control
@@ -110,7 +111,7 @@ class Scoreboard:
 
     __slots__ = ("chunks", "tops", "count", "total", "anchor", "anchor_abs")
 
-    CHUNK = 256
+    CHUNK: Final = 256  # Final: a class constant for mypyc too, not a per-instance default
 
     def __init__(self) -> None:
         self.chunks: list[list[tuple[int, int]]] = []  # none empty
