@@ -1482,13 +1482,18 @@ class Connection(Tcb):
             if self._ato_set and heard is not None and now - heard < ato:
                 self._pingpong = True  # a reply: interactive (tcp_event_data_sent)
         if rec.sack_sender:  # only a SACK sender keeps per-segment records
-            # a super-segment (segmentation offload) is recorded as the
-            # SMSS-sized segments the device cuts it into
-            piece, left = seq, size
-            while left > smss:
-                rec.on_segment_sent(piece, sq.add(piece, smss), smss, now, retransmission, probe)
-                piece, left = sq.add(piece, smss), left - smss
-            rec.on_segment_sent(piece, end, left, now, retransmission, probe)
+            if size > smss and self.config.segmentation_offload:
+                # a super-segment: one record of the SMSS-sized pieces the
+                # device cuts it into, split when an ACK or resend must (rack.py)
+                rec.on_segment_sent(seq, end, size, now, retransmission, probe, smss)
+            else:
+                piece, left = seq, size
+                while left > smss:
+                    rec.on_segment_sent(
+                        piece, sq.add(piece, smss), smss, now, retransmission, probe
+                    )
+                    piece, left = sq.add(piece, smss), left - smss
+                rec.on_segment_sent(piece, end, left, now, retransmission, probe)
         if probe:
             # A window probe stays out of the flight: only SND.MAX moves.
             if sq.gt(end, self.snd_max):

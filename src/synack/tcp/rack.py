@@ -30,6 +30,14 @@ ACK than one SACKing a few (see ``benchmarks/sack_scoreboard.py``):
   they are half the queue), as Linux's time-sorted list does. It is built at
   the first loss walk and kept until what was in flight then is
   acknowledged, so a transfer without loss never pays for it.
+
+With segmentation offload, a super-segment is one record of the SMSS-sized
+pieces the device cuts it into (``mss``, counted from ``origin``), as Linux
+keeps one skb: it is split at a piece's edge only when a rule must tell its
+pieces apart (Linux's tcp_fragment): a cumulative ACK or a SACKed range
+ending inside it, a resend of part of it, or a loss rule that judges only some
+of its pieces. Every rule then decides as it would on one record per piece,
+and counts in pieces (``pieces()``).
 """
 
 from __future__ import annotations
@@ -52,10 +60,19 @@ _HALF = sq.HALF
 class SentSegment:
     """One transmission: ``[start, end)`` in sequence space (a FIN counts one)."""
 
-    __slots__ = ("start", "end", "xmit_ts", "retransmitted", "sacked", "lost", "gone", "order")
+    __slots__ = (
+        "start", "end", "xmit_ts", "retransmitted", "sacked", "lost", "gone", "order", "mss",
+        "origin",
+    )  # fmt: skip
 
     def __init__(
-        self, start: int, end: int, xmit_ts: float, retransmitted: bool = False, order: int = 0
+        self,
+        start: int,
+        end: int,
+        xmit_ts: float,
+        retransmitted: bool = False,
+        order: int = 0,
+        mss: int = 0,
     ) -> None:
         self.start = start
         self.end = end
@@ -65,6 +82,37 @@ class SentSegment:
         self.lost = False  # judged lost and not resent since
         self.gone = False  # replaced by a resend (acknowledged: order <= Rack.base_abs)
         self.order = order  # ``end`` unwrapped: with xmit_ts, its place in RACK's send order
+        # a super-segment's pieces: ``mss`` bytes each from ``origin`` (0: one piece)
+        self.mss = mss
+        self.origin = start
+
+    def pieces(self) -> int:
+        """How many segments the device sent for this record (Linux's pcount)."""
+        m = self.mss
+        if not m:
+            return 1
+        origin = self.origin
+        return ((self.end - origin - 1) & _MASK) // m - ((self.start - origin) & _MASK) // m + 1
+
+    def floor(self, seq: int) -> int:
+        """The last edge of a piece at or below ``seq`` (not below ``start``)."""
+        if not sq.lt(seq, self.end):
+            return self.end
+        m = self.mss
+        if not m or not sq.gt(seq, self.start):
+            return self.start
+        edge = (seq - ((seq - self.origin) & _MASK) % m) & _MASK
+        return edge if sq.gt(edge, self.start) else self.start
+
+    def ceil(self, seq: int) -> int:
+        """The first edge of a piece at or above ``seq`` (not above ``end``)."""
+        if not sq.gt(seq, self.start):
+            return self.start
+        m = self.mss
+        if not m or not sq.lt(seq, self.end):
+            return self.end
+        edge = (seq + (-((seq - self.origin) & _MASK)) % m) & _MASK
+        return edge if sq.lt(edge, self.end) else self.end
 
     def piece(self, start: int, end: int, order: int = 0) -> SentSegment:
         """Part of this transmission, when a resend covers the rest."""
@@ -100,12 +148,13 @@ class Rack:
         "segments", "sacked_count", "xmit_ts", "end_seq", "rtt", "min_rtt", "fack",
         "reordering_seen", "reo_wnd_mult", "reo_wnd_persist", "dsack_round",
         "base", "base_abs", "lost_total", "lost_heap", "pushes", "sendq", "sendq_head",
-        "sendq_until", "recheck", "dupthresh_next",
+        "sendq_until", "recheck", "dupthresh_next", "extra_pieces",
     )  # fmt: skip
 
     def __init__(self) -> None:
         self.segments: list[SentSegment] = []  # in sequence order, from SND.UNA
-        self.sacked_count = 0  # RACK.segs_sacked
+        self.sacked_count = 0  # RACK.segs_sacked (in pieces)
+        self.extra_pieces = 0  # pieces beyond one per record (segmentation offload)
         self.xmit_ts = -1.0  # RACK.xmit_ts: the latest send time of a delivered segment
         self.end_seq = 0  # RACK.end_seq, its end
         self.rtt = 0.0  # RACK.rtt: from the newest segment the last ACK delivered
@@ -158,26 +207,65 @@ class Rack:
             i -= 1
         return i
 
+    def _split(self, i: int, at: int) -> SentSegment:
+        """Cut record ``i`` at ``at``, an edge of its pieces inside it (Linux's
+        tcp_fragment): it keeps the head; the tail, its marks alike, follows it."""
+        seg = self.segments[i]
+        tail = SentSegment(at, seg.end, seg.xmit_ts, seg.retransmitted, seg.order, seg.mss)
+        tail.origin = seg.origin
+        tail.sacked = seg.sacked
+        tail.lost = seg.lost
+        seg.end = at
+        seg.order = self.base_abs + ((at - self.base) & _MASK)
+        self.segments.insert(i + 1, tail)
+        self.extra_pieces -= 1  # the same pieces, one record more
+        if tail.lost:  # its bytes were counted lost with the head's
+            self.pushes += 1
+            if self.lost_heap is _NO_LOST:
+                self.lost_heap = []
+            heapq.heappush(self.lost_heap, (self.unwrap(at), self.pushes, tail))
+        elif not tail.sacked and self.sendq_until is not None:
+            self._enqueue(tail)
+        recheck = self.recheck
+        if recheck is not _NO_RECORDS and any(r is seg for r in recheck):
+            recheck.append(tail)
+        return tail
+
+    def _cut(self, seq: int) -> None:
+        """Make the piece edge at or below ``seq`` a record's edge."""
+        i = self._index(seq)
+        if i < len(self.segments):
+            seg = self.segments[i]
+            at = seg.floor(seq)
+            if at != seg.start and at != seg.end:
+                self._split(i, at)
+
     def lost_run_end(self, start: int, limit: int) -> int:
         """The end of the run of lost, not yet resent records from ``start``
-        (contiguous, at most ``limit`` bytes): what one resend may cover."""
+        (contiguous, at most ``limit`` bytes, whole pieces): what one resend
+        may cover."""
         segments = self.segments
         end = start
         for i in range(self._index(start), len(segments)):
             seg = segments[i]
-            if seg.start != end or not seg.lost or seg.gone or sq.sub(seg.end, start) > limit:
+            if seg.start != end or not seg.lost or seg.gone:
                 break
+            if sq.sub(seg.end, start) > limit:
+                return seg.floor(sq.add(start, limit))
             end = seg.end
         return end
 
     # -- sending --------------------------------------------------------
-    def on_send(self, start: int, end: int, now: float, retransmission: bool) -> None:
-        """Record a transmission. New data is appended; a resend replaces what
-        it covers by one record, split from its neighbours where needed."""
+    def on_send(self, start: int, end: int, now: float, retransmission: bool, mss: int = 0) -> None:
+        """Record a transmission (``mss``: of pieces that size, see SentSegment).
+        New data is appended; a resend replaces what it covers by one record,
+        split from its neighbours where needed."""
         segments = self.segments
         if not retransmission:
-            seg = SentSegment(start, end, now)
+            seg = SentSegment(start, end, now, mss=mss)
             segments.append(seg)
+            if mss:
+                self.extra_pieces += seg.pieces() - 1
             if self.sendq_until is not None:
                 seg.order = self.base_abs + ((end - self.base) & _MASK)
                 q = self.sendq  # it ends above all: last, unless sent earlier
@@ -188,9 +276,17 @@ class Rack:
             return
         order = self.base_abs + ((end - self.base) & _MASK)
         # the records it overlaps are segments[first:last] (sequence order);
-        # the head of the first and the tail of the last stay as they were
+        # the head of the first and the tail of the last stay as they were,
+        # and so do the pieces of theirs it does not touch
+        self._cut(start)
+        i = self._index(sq.sub(end, 1))
+        if i < len(segments):
+            seg = segments[i]
+            at = seg.ceil(end)
+            if at != seg.start and at != seg.end:
+                self._split(i, at)
         first = last = self._index(start)
-        pieces = [SentSegment(start, end, now, True, order)]
+        pieces = [SentSegment(start, end, now, True, order, mss)]
         size = len(segments)
         while last < size:
             seg = segments[last]
@@ -201,13 +297,16 @@ class Rack:
                 pieces.insert(0, seg.piece(seg.start, start, self.unwrap(start)))
             if sq.gt(seg.end, end):
                 pieces.append(seg.piece(end, seg.end, self.unwrap(seg.end)))
+            n = seg.pieces()
+            self.extra_pieces -= n - 1
             if seg.sacked:
-                self.sacked_count -= 1
+                self.sacked_count -= n
             if seg.lost:
                 self.lost_total -= sq.sub(seg.end, seg.start)
             seg.gone = True
         segments[first:last] = pieces
         for seg in pieces:
+            self.extra_pieces += seg.pieces() - 1
             if seg.lost:
                 self._push_lost(seg)
             elif self.sendq_until is not None:
@@ -254,9 +353,16 @@ class Rack:
         (not SACKed earlier)."""
         segments = self.segments
         n = 0
-        for seg in segments:
+        size = len(segments)
+        while n < size:
+            seg = segments[n]
             if sq.lt(ack, seg.end):
                 if sq.lt(seg.start, ack):
+                    at = seg.floor(ack)
+                    if at != seg.start:  # its pieces below ``ack`` are delivered
+                        self._split(n, at)
+                        n += 1
+                        seg = segments[n]
                     if seg.lost:
                         self.lost_total -= sq.sub(ack, seg.start)
                     seg.start = ack  # partly acknowledged: the rest is still out
@@ -268,6 +374,9 @@ class Rack:
             return []
         gone = segments[:n]
         del segments[:n]
+        extra = self.extra_pieces
+        if extra:
+            self.extra_pieces -= sum(seg.pieces() - 1 for seg in gone)
         if self.sendq_until is not None:
             if self.base_abs >= self.sendq_until:
                 self.sendq_until = None  # all that was in flight at the build is gone
@@ -285,7 +394,10 @@ class Rack:
         if not self.sacked_count:
             return gone
         delivered = [seg for seg in gone if not seg.sacked]
-        self.sacked_count -= n - len(delivered)
+        if extra:
+            self.sacked_count -= sum(seg.pieces() for seg in gone if seg.sacked)
+        else:
+            self.sacked_count -= n - len(delivered)
         return delivered
 
     def _build_sendq(self) -> None:
@@ -333,26 +445,65 @@ class Rack:
         the last SACK (resends, and the one a cumulative ACK cut)."""
         delivered = []
         segments = self.segments
-        size = len(segments)
         for start, end, r_start, r_end in newly:
             i = self._index(start)
-            while i < size:
+            while i < len(segments):
                 seg = segments[i]
                 if not sq.lt(seg.start, end):
                     break
-                if not seg.sacked and sq.le(r_start, seg.start) and sq.le(seg.end, r_end):
+                if seg.sacked:
+                    pass
+                elif not seg.mss:
+                    if sq.le(r_start, seg.start) and sq.le(seg.end, r_end):
+                        self._sack(seg)
+                        delivered.append(seg)
+                else:  # the pieces the range holds whole (tcp_match_skb_to_sack)
+                    lo, hi = seg.ceil(r_start), seg.floor(r_end)
+                    if sq.lt(lo, hi):
+                        if lo != seg.start:
+                            seg = self._split(i, lo)
+                            i += 1
+                        if hi != seg.end:
+                            self._split(i, hi)
+                        self._sack(seg)
+                        delivered.append(seg)
+                i += 1
+        first = segments[:1]  # the one an ACK may have cut
+        for seg in chain(self.recheck, first):
+            if seg.gone or seg.sacked:
+                continue
+            if not seg.mss:
+                if covered(seg.start, seg.end):
                     self._sack(seg)
                     delivered.append(seg)
-                i += 1
-        for seg in chain(self.recheck, segments[:1]):  # [:1]: the one an ACK may have cut
-            if not (seg.gone or seg.sacked) and covered(seg.start, seg.end):
-                self._sack(seg)
-                delivered.append(seg)
+            else:  # of the one cut, only its first piece is new
+                delivered += self._sack_pieces(seg, covered, seg is not first[0])
         self.recheck = _NO_RECORDS
         if len(delivered) > 1:
             base = self.base
             delivered.sort(key=lambda s: (s.start - base) & _MASK)
         return delivered
+
+    def _sack_pieces(
+        self, seg: SentSegment, covered: Callable[[int, int], bool], every: bool
+    ) -> list[SentSegment]:
+        """SACK the pieces of ``seg`` the scoreboard holds whole (``every``
+        piece, or only the first), each split off; return them."""
+        edges = [seg.start, seg.ceil(sq.add(seg.start, 1))]
+        while every and edges[-1] != seg.end:
+            edges.append(seg.ceil(sq.add(edges[-1], 1)))
+        i = self._index(seg.start)
+        sacked = []
+        for k in range(len(edges) - 2, -1, -1):  # from the last: seg stays the head
+            p, q = edges[k], edges[k + 1]
+            if covered(p, q):
+                if q != seg.end:
+                    self._split(i, q)
+                part = self._split(i, p) if p != seg.start else seg
+                self._sack(part)
+                sacked.append(part)
+        sacked.reverse()
+        return sacked
 
     def on_nothing_sacked(self) -> None:
         """Nothing is SACKed: no record lies in a range, none needs checking."""
@@ -360,7 +511,7 @@ class Rack:
 
     def _sack(self, seg: SentSegment) -> None:
         seg.sacked = True
-        self.sacked_count += 1
+        self.sacked_count += seg.pieces() if seg.mss else 1
         if seg.lost:
             seg.lost = False
             self.lost_total -= sq.sub(seg.end, seg.start)
@@ -452,7 +603,7 @@ class Rack:
                 waiting = head
                 break
             self.mark_lost(seg)
-            marked += 1
+            marked += seg.pieces() if seg.mss else 1
             head += 1
         self.sendq_head = head
         if waiting < 0:
@@ -473,7 +624,11 @@ class Rack:
         marked = 0
         segments = self.segments
         if segments and not (segments[0].sacked or segments[0].lost):
-            self.mark_lost(segments[0])
+            seg = segments[0]
+            at = seg.ceil(sq.add(seg.start, 1))
+            if at != seg.end:  # its first piece alone
+                self._split(0, at)
+            self.mark_lost(seg)
             marked += 1
         if self.sendq_until is None:
             self._build_sendq()
@@ -489,7 +644,7 @@ class Rack:
             if seg.xmit_ts + self.rtt + reo_wnd - now > 0:
                 break
             self.mark_lost(seg)
-            marked += 1
+            marked += seg.pieces() if seg.mss else 1
             head += 1
         self.sendq_head = head
         return marked
@@ -514,6 +669,11 @@ class Rack:
         the last call's bound were judged then. Returns how many were marked."""
         segments = self.segments
         base = self.base
+        j = self._index(last)
+        if j < len(segments) and (seg := segments[j]).mss:
+            at = seg.ceil(sq.add(last, 1))  # its pieces starting above ``last`` are not judged
+            if at != seg.start and at != seg.end:
+                self._split(j, at)
         first = self.dupthresh_next
         i = bisect_left(segments, first - self.base_abs, key=lambda s: (s.start - base) & _MASK)
         top = (last - base) & _MASK
@@ -522,7 +682,7 @@ class Rack:
         while i < size and ((seg := segments[i]).start - base) & _MASK <= top:
             if not (seg.sacked or seg.lost or seg.retransmitted):
                 self.mark_lost(seg)
-                marked += 1
+                marked += seg.pieces() if seg.mss else 1
             i += 1
         self.dupthresh_next = max(first, self.base_abs + top + 1)
         return marked

@@ -384,9 +384,24 @@ class LossRecovery:
 
     @property
     def records(self) -> Sequence[SentSegment]:
-        """The in-flight records, in sequence order (none before the first)."""
+        """The in-flight records, in sequence order (none before the first),
+        one per segment the device sent: a super-segment's pieces are copies,
+        to read (tcp_info's counts, a "packet too big" resend)."""
         rack = self.rack
-        return rack.segments if rack is not None else ()
+        if rack is None:
+            return ()
+        if not rack.extra_pieces:
+            return rack.segments
+        pieces = []
+        for seg in rack.segments:
+            start = seg.start
+            while start != seg.end:
+                end = seg.ceil(sq.add(start, 1))
+                piece = seg.piece(start, end, seg.order) if seg.mss else seg
+                piece.sacked = seg.sacked
+                pieces.append(piece)
+                start = end
+        return pieces
 
     @property
     def min_rtt(self) -> float | None:
@@ -434,15 +449,30 @@ class LossRecovery:
         return cwnd - sq.sub(snd_nxt, snd_una)
 
     def on_segment_sent(
-        self, start: int, end: int, size: int, now: float, retransmission: bool, probe: bool
+        self,
+        start: int,
+        end: int,
+        size: int,
+        now: float,
+        retransmission: bool,
+        probe: bool,
+        smss: int = 0,
     ) -> None:
         """A segment left: ``size`` payload bytes over ``[start, end)`` (a FIN
-        counts one). Only a SACK sender needs to be told."""
+        counts one). Only a SACK sender needs to be told. With ``smss``, a
+        super-segment the device cuts into pieces of that size: one record."""
         if self.sack_recovery:
             self.prr_out += size  # RFC 6937: everything sent during recovery
         if self.sack_sender and not probe and end != start:
             rack = self.rack if self.rack is not None else self._make_rack()
-            rack.on_send(start, end, now, retransmission)
+            data_end = sq.add(start, size)
+            if size > smss > 0 and end != data_end:  # the FIN's piece: a record of its own
+                last = sq.add(start, (size - 1) // smss * smss)
+                if last != start:
+                    rack.on_send(start, last, now, retransmission, smss)
+                rack.on_send(last, end, now, retransmission)
+            else:
+                rack.on_send(start, end, now, retransmission, smss)
 
     def next_to_resend(self, snd_una: int, snd_nxt: int) -> SentSegment | None:
         """RFC 6675 5 (C) NextSeg: while cwnd - pipe >= 1 SMSS, the first
@@ -459,9 +489,11 @@ class LossRecovery:
         room = min(limit, self.cc.cwnd - self.pipe(snd_una, snd_nxt))
         room -= room % self.mss
         assert self.rack is not None  # it made ``lost``
+        first_piece = lost.ceil(sq.add(lost.start, 1))
         return max(
-            self.rack.lost_run_end(lost.start, room), lost.end, key=lambda e: sq.sub(e, lost.start)
-        )
+            self.rack.lost_run_end(lost.start, room), first_piece,
+            key=lambda e: sq.sub(e, lost.start),
+        )  # fmt: skip
 
     def first_to_resend(self) -> SentSegment:
         """For :attr:`Resend.FIRST_LOST`: the first segment judged lost, or the
@@ -526,7 +558,7 @@ class LossRecovery:
                 board = self.scoreboard = Scoreboard()
             fack = board.tops[-1] if board.count else None  # the highest SACKed, unwrapped
             sacked = board.total
-            records = len(rack.segments) if rack is not None else 0
+            records = len(rack.segments) + rack.extra_pieces if rack is not None else 0
             limit = max(SCOREBOARD_RANGES_PER_RECORD * records, SCOREBOARD_MIN_RANGES)
             newly, refused = board.update(sacks, ack, snd_max, limit)
             if refused:
