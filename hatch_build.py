@@ -63,26 +63,40 @@ class CompileHook(BuildHookInterface):
                 "SYNACK_COMPILE=1 compiles a regular install (pip install .), "
                 "not an editable one: an editable install imports the .py files"
             )
-        self._work = Path(tempfile.mkdtemp(prefix="synack-mypyc-"))
-        # compile a copy, so that no .so lands in the source tree (an editable
-        # install of it would import them)
-        shutil.copytree(Path(self.root, "src", "synack"), self._work / "synack")
-        files = sorted(
-            str(path.relative_to(self._work))
-            for pattern in COMPILED
-            for path in self._work.glob(pattern)
-            if str(path.relative_to(self._work)) not in INTERPRETED
-        )
-        self.app.display_info(f"mypyc: compiling {len(files)} modules (a few minutes)")
-        subprocess.run([sys.executable, "-c", _SETUP, *files], cwd=self._work, check=True)
-        # each module's .so beside its .py, and the group's shared library
-        # (<hash>__mypyc.*.so) at the top
-        for built in self._work.rglob("*.so"):
-            relative = built.relative_to(self._work)
-            if relative.parts[0] != "build":
-                build_data["force_include"][str(built)] = str(relative)
+        work = Path(tempfile.mkdtemp(prefix="synack-mypyc-"))
+        try:
+            self._compile(work, build_data)
+        except BaseException:
+            # finalize runs only after a built wheel: a failed build cleans here
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        self._work = work
         build_data["pure_python"] = False
         build_data["infer_tag"] = True
+
+    def _compile(self, work: Path, build_data: dict[str, Any]) -> None:
+        # compile a copy, so that no .so lands in the source tree (an editable
+        # install of it would import them)
+        shutil.copytree(Path(self.root, "src", "synack"), work / "synack")
+        files = sorted(
+            str(path.relative_to(work))
+            for pattern in COMPILED
+            for path in work.glob(pattern)
+            if str(path.relative_to(work)) not in INTERPRETED
+        )
+        self.app.display_info(f"mypyc: compiling {len(files)} modules (a few minutes)")
+        done = subprocess.run([sys.executable, "-c", _SETUP, *files], cwd=work, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"SYNACK_COMPILE=1: mypyc failed (exit {done.returncode}, its output above); "
+                "it needs a C compiler and the Python headers (docs/compiled.md)"
+            )
+        # each module's .so beside its .py, and the group's shared library
+        # (<hash>__mypyc.*.so) at the top
+        for built in work.rglob("*.so"):
+            relative = built.relative_to(work)
+            if relative.parts[0] != "build":
+                build_data["force_include"][str(built)] = str(relative)
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         work = getattr(self, "_work", None)
