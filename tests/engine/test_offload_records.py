@@ -309,3 +309,37 @@ def test_the_super_segments_are_fewer_records(monkeypatch: pytest.MonkeyPatch) -
         old = _one_super_segment()
     assert len(_rack(conn).segments) == 1 and len(_rack(old).segments) == 44
     assert _records(conn, view=True) == _records(old) == _records(old, view=True)
+
+
+def test_a_resend_at_snd_una_has_every_piece_checked_against_the_scoreboard() -> None:
+    """A resend that is also the first record: each of its pieces the
+    scoreboard already holds whole is SACKed, as one record per piece would be
+    (here a SACK block that held no original segment whole, cut differently)."""
+    board = [(1000, 2100)]
+
+    def covered(start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in board)
+
+    rack = Rack()
+    rack.start(0)
+    rack.on_send(0, 1400, 0.0, False)
+    rack.on_send(1400, 2800, 0.0, False)
+    assert rack.on_sack(board) == []
+    rack.on_send(0, 2800, 1.0, True, 1000)  # resent in pieces of 1000
+    board.append((5000, 5001))
+    delivered = rack.on_newly_sacked([(5000, 5001, 5000, 5001)], covered)
+    assert [(s.start, s.end) for s in delivered] == [(1000, 2000)]
+    assert [(s.start, s.end, s.sacked) for s in rack.segments] == [
+        (0, 1000, False), (1000, 2000, True), (2000, 2800, False),
+    ]  # fmt: skip
+    assert rack.sacked_count == 1
+
+
+def test_a_resend_acknowledged_before_the_sack_pass_is_no_error() -> None:
+    """A resend still to be rechecked when an ACK takes every record."""
+    rack = Rack()
+    rack.start(0)
+    rack.on_send(0, 3000, 0.0, False, 1000)
+    rack.on_send(0, 3000, 1.0, True, 1000)
+    rack.on_cumulative_ack(3000)
+    assert rack.on_newly_sacked([(3000, 3001, 3000, 3001)], lambda a, b: False) == []

@@ -468,16 +468,16 @@ class Rack:
                         self._sack(seg)
                         delivered.append(seg)
                 i += 1
-        first = segments[:1]  # the one an ACK may have cut
-        for seg in chain(self.recheck, first):
+        recheck = self.recheck  # _split appends the tails of its records
+        for k, seg in enumerate(chain(recheck, segments[:1])):  # [:1]: the one an ACK may have cut
             if seg.gone or seg.sacked:
                 continue
             if not seg.mss:
                 if covered(seg.start, seg.end):
                     self._sack(seg)
                     delivered.append(seg)
-            else:  # of the one cut, only its first piece is new
-                delivered += self._sack_pieces(seg, covered, seg is not first[0])
+            else:  # every piece of one made since; of the one cut, only its first is new
+                delivered += self._sack_pieces(seg, covered, k < len(recheck))
         self.recheck = _NO_RECORDS
         if len(delivered) > 1:
             base = self.base
