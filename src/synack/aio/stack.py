@@ -230,10 +230,11 @@ class Stack:
     def _after_flush(self) -> None:
         finishing, due = self._finishing, self._due
         if due:
+            checked = list(due)
+            due.clear()  # what a callback on the way makes due stays due
             if len(finishing) > FINISHING_SWEEP:  # else the turn below sees them all
-                for transport in list(due):
+                for transport in checked:
                     transport.check_finished()
-            due.clear()
         for _ in range(min(FINISHING_SWEEP, len(finishing))):
             if not finishing:
                 break  # a protocol's callback ended others on the way
