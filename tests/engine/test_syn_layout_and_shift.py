@@ -55,3 +55,20 @@ def test_a_syn_ack_offers_only_what_was_agreed_and_echoes_the_timestamp() -> Non
     assert syn_options(cfg, True, 1460, 7, (True, False, False), 11, 22) == (
         MaxSegmentSize(1460), NOP, WindowScale(7),
     )  # fmt: skip
+
+
+def test_a_syn_offers_everything_whatever_agreed_says() -> None:
+    cfg = TcpConfig()
+    offered = syn_options(cfg, False, 1460, 7, (True, True, True), 11, 22)
+    for agreed in ((False, False, False), (True, False, True)):
+        assert syn_options(cfg, False, 1460, 7, agreed, 11, 22) == offered
+
+
+def test_more_configs_than_the_cache_keeps_each_get_their_own_layout() -> None:
+    # past the cache's bound it starts over; every config still gets its own
+    orders = (("mss", "sackOK", "TS", "nop", "wscale"), ("nop", "wscale", "mss", "TS", "sackOK"))
+    configs = [TcpConfig(syn_option_order=orders[i % 2], recv_buffer=i + 1) for i in range(600)]
+    for _ in range(2):
+        for i, cfg in enumerate(configs):
+            first = syn_options(cfg, False, 1460, 7, (True, True, True), 11, 22)[0]
+            assert first == (MaxSegmentSize(1460) if i % 2 == 0 else NOP)

@@ -96,19 +96,22 @@ def syn_options(
 # it alive, so no other config can take its id), answering and agreed.
 _LAYOUTS: dict[tuple[int, bool, tuple[bool, bool, bool]], tuple[TcpConfig, tuple[int, ...]]] = {}
 _LAYOUT_LIMIT = 256
+_ALL = (True, True, True)
 _OPTION_LENGTHS = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
 
 
 def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) -> tuple[int, ...]:
     """The option kinds of a SYN (or SYN,ACK), NOPs included: the same for
     every connection of a config, so worked out once."""
+    if not answering:
+        agreed = _ALL  # a SYN offers everything: what was agreed plays no part
     key = (id(cfg), answering, agreed)
     known = _LAYOUTS.get(key)
     if known is not None:
         return known[1]
     layout: list[int] = []
     if cfg.tcp_options:
-        scaling, sack, timestamps = (True, True, True) if not answering else agreed
+        scaling, sack, timestamps = agreed
         length = 0  # of the options so far
         nops = 0  # a NOP pads the option after it, and goes if that option does
         for name in cfg.syn_option_order:
@@ -135,5 +138,6 @@ def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) ->
             nops = 0
     if len(_LAYOUTS) >= _LAYOUT_LIMIT:
         _LAYOUTS.clear()
-    _LAYOUTS[key] = (cfg, tuple(layout))
-    return tuple(layout)
+    kinds = tuple(layout)
+    _LAYOUTS[key] = (cfg, kinds)
+    return kinds
