@@ -921,8 +921,10 @@ class Host:
     def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> tuple[int, Key]:
         """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking.
         The port, and the key of its 4-tuple (no connection, record or listener has it)."""
-        last = self._last_port_offset  # the same destination again: the same offset
-        if last is not None and last[0] is local and last[1] is remote and last[2] == rport:
+        # the same destination again: the same offset (compared by value, as a
+        # caller naming the remote by string passes a new address object each time)
+        last = self._last_port_offset
+        if last is not None and last[2] == rport and last[1] == remote and last[0] == local:
             offset = last[3]
         else:
             digest = hashlib.blake2s(

@@ -145,6 +145,21 @@ def test_ephemeral_ports_are_distinct_and_in_range() -> None:
         host.connect((US, 80), 0.0)
 
 
+def test_ephemeral_port_offset_kept_for_the_last_destination_changes_nothing() -> None:
+    # the offset kept for the last (local, remote, port) is the one the hash
+    # gives, whether the destination repeats or changes, named by string or not
+    cached = Host(THEM, PLAIN, secret=b"k" * 16)
+    fresh = Host(THEM, PLAIN, secret=b"k" * 16)
+    remotes = [("10.0.0.2", 80), ("10.0.0.2", 80), ("10.0.0.3", 80), (US, 81), (US, 81)]
+    for remote in remotes * 2:
+        fresh._last_port_offset = None
+        port = cached.connect(remote, 0.0).local[1]
+        assert port == fresh.connect(remote, 0.0).local[1]
+    kept = cached._last_port_offset
+    cached.connect(("10.0.0.2", 81), 0.0)  # a new address object, an equal one
+    assert cached._last_port_offset is kept  # found, not hashed again
+
+
 def test_listen_twice_is_an_error(server: Host) -> None:
     with pytest.raises(TcpError, match="connection already exists"):
         server.listen(80)
