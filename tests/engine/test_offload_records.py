@@ -343,3 +343,16 @@ def test_a_resend_acknowledged_before_the_sack_pass_is_no_error() -> None:
     rack.on_send(0, 3000, 1.0, True, 1000)
     rack.on_cumulative_ack(3000)
     assert rack.on_newly_sacked([(3000, 3001, 3000, 3001)], lambda a, b: False) == []
+
+
+def test_entering_recovery_does_not_copy_the_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-piece view is for readers (tcp_info, a "packet too big"
+    resend): the ACK path never builds it."""
+    conn = _one_super_segment()
+
+    def refuse(self: LossRecovery) -> None:
+        raise AssertionError("LossRecovery.records read on the ACK path")
+
+    monkeypatch.setattr(LossRecovery, "records", property(refuse))
+    _ack(conn, 0, ((5 * MSS + 10, 8 * MSS + 20),), 0.01)
+    assert conn.recovery.in_recovery and conn.recovery.sack_recovery

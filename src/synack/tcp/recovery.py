@@ -792,7 +792,7 @@ class LossRecovery:
         self.ecn_recover = snd_max  # and no echo from this window cuts it again
         self.stats.fast_retransmits += 1
         self.probe_episode = None  # this recovery's reduction covers a probe's episode
-        if not self.sack_sender or not self.records:
+        if not self.sack_sender or self.rack is None or not self.rack.segments:
             return Resend.FIRST
         # RFC 6675 5 (4): cwnd = ssthresh, the pipe decides what goes;
         # with PRR (RFC 6937), cwnd follows what the ACKs deliver
