@@ -91,7 +91,7 @@ class Slots:
         """The probe run from slot ``start``, up to the first empty slot, as one
         range of slots or two when it wraps around the end of the array (at
         most 3/4 of the slots are used: there is an empty one). Searched by
-        bytearray.find, in C: a run costs the same however long it is."""
+        bytearray.find, in C: a byte a slot, no Python step per slot."""
         ctrl = self.ctrl
         end = ctrl.find(_EMPTY, start)
         if end >= 0:
