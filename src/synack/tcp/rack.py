@@ -278,13 +278,14 @@ class Rack:
         # the records it overlaps are segments[first:last] (sequence order);
         # the head of the first and the tail of the last stay as they were,
         # and so do the pieces of theirs it does not touch
-        self._cut(start)
-        i = self._index(sq.sub(end, 1))
-        if i < len(segments):
-            seg = segments[i]
-            at = seg.ceil(end)
-            if at != seg.start and at != seg.end:
-                self._split(i, at)
+        if self.extra_pieces:  # some record holds several (offload only)
+            self._cut(start)
+            i = self._index(sq.sub(end, 1))
+            if i < len(segments):
+                seg = segments[i]
+                at = seg.ceil(end)
+                if at != seg.start and at != seg.end:
+                    self._split(i, at)
         first = last = self._index(start)
         pieces = [SentSegment(start, end, now, True, order, mss)]
         size = len(segments)
@@ -669,7 +670,7 @@ class Rack:
         the last call's bound were judged then. Returns how many were marked."""
         segments = self.segments
         base = self.base
-        j = self._index(last)
+        j = self._index(last) if self.extra_pieces else len(segments)  # offload only
         if j < len(segments) and (seg := segments[j]).mss:
             at = seg.ceil(sq.add(last, 1))  # its pieces starting above ``last`` are not judged
             if at != seg.start and at != seg.end:
