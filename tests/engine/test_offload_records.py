@@ -356,3 +356,27 @@ def test_entering_recovery_does_not_copy_the_pieces(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(LossRecovery, "records", property(refuse))
     _ack(conn, 0, ((5 * MSS + 10, 8 * MSS + 20),), 0.01)
     assert conn.recovery.in_recovery and conn.recovery.sack_recovery
+
+
+def test_resends_the_scoreboard_holds_every_other_piece_of() -> None:
+    """Each piece of a resend the scoreboard already holds is SACKed, the
+    others not (the SACK pass splits each resend once, without looking again
+    at the tails it cut)."""
+    rack = Rack()
+    rack.start(0)
+    rack.on_send(0, 500, 0.0, False)
+    for j in range(3):  # three records of four pieces of 1000, each resent whole
+        rack.on_send(500 + 4000 * j, 4500 + 4000 * j, 0.0, False, 1000)
+    ranges = []
+    for j in range(3):
+        start = 500 + 4000 * j
+        rack.on_send(start, start + 4000, 1.0, True, 1000)
+        ranges += [(start + 1000 * p, start + 1000 * (p + 1)) for p in (0, 2)]
+
+    def covered(start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in ranges)
+
+    delivered = rack.on_newly_sacked([(20000, 20001, 20000, 20001)], covered)
+    assert [(s.start, s.end) for s in delivered] == ranges
+    assert [s.sacked for s in rack.segments] == [False] + [True, False] * 6
+    assert rack.sacked_count == 6 and rack.extra_pieces == 0 and rack.recheck == []

@@ -469,7 +469,9 @@ class Rack:
                         self._sack(seg)
                         delivered.append(seg)
                 i += 1
-        recheck = self.recheck  # _split appends the tails of its records
+        # (with the tails _split appended); a record split from here on is
+        # judged piece by piece with its tails, which need no second look
+        recheck, self.recheck = self.recheck, _NO_RECORDS
         for k, seg in enumerate(chain(recheck, segments[:1])):  # [:1]: the one an ACK may have cut
             if seg.gone or seg.sacked:
                 continue
@@ -479,7 +481,6 @@ class Rack:
                     delivered.append(seg)
             else:  # every piece of one made since; of the one cut, only its first is new
                 delivered += self._sack_pieces(seg, covered, k < len(recheck))
-        self.recheck = _NO_RECORDS
         if len(delivered) > 1:
             base = self.base
             delivered.sort(key=lambda s: (s.start - base) & _MASK)
