@@ -247,6 +247,25 @@ def test_syn_received_rcv_syn_ack_simultaneous_open():
     assert events(conn) == [Connected()]
 
 
+def test_syn_received_half_closed_in_syn_sent_goes_to_fin_wait_1():
+    # shutdown_write() in SYN-SENT queues the CLOSE until ESTABLISHED (RFC 9293
+    # 3.10.4). After a simultaneous open, the ACK of our SYN reaches ESTABLISHED,
+    # and the queued CLOSE then moves it to FIN-WAIT-1: our FIN is out, so the
+    # ACK of that FIN is FIN-WAIT-1's, not ESTABLISHED's.
+    conn = in_state(State.SYN_SENT)
+    conn.shutdown_write()
+    assert conn.state is State.SYN_SENT
+    assert feed(conn, peer(SYN, IRS, options=SYN_OPTS)) == [
+        SYN_ACK,
+        ours(FIN | ACK, ISS + 1, IRS + 1),
+    ]
+    assert feed(conn, peer(ACK, IRS + 1, ISS + 1)) == []
+    assert conn.state is State.FIN_WAIT_1
+    assert events(conn) == [Connected()]
+    assert feed(conn, peer(ACK, IRS + 1, ISS + 2)) == []
+    assert conn.state is State.FIN_WAIT_2
+
+
 # -- timers -------------------------------------------------------------------
 
 

@@ -631,8 +631,10 @@ class Connection(Tcb):
             ts = seg.timestamps
             if ts is None or sq.lt(ts.value, self.ts_recent):
                 return False  # RFC 7323 3.2 and 5 (PAWS): the full path drops it
-        if not sq.between(self.snd_una, seg.ack, self.snd_max) or self.send_buf.fin_queued:
-            return False  # an old or unsent ACK; or our FIN's ACK may be due
+        if not sq.between(self.snd_una, seg.ack, self.snd_max):
+            return False  # an old ACK, or one of data not yet sent
+        # (A FIN of ours is never queued in ESTABLISHED: CLOSE moves it on at
+        # once, so no ACK here can be our FIN's.)
         payload = seg.payload
         if payload:
             ooo = self._ooo
@@ -838,6 +840,10 @@ class Connection(Tcb):
         self.snd_wl1, self.snd_wl2 = seg.seq, seg.ack
         self._transition(_T.RCV_ACK_OF_SYN, "rcv ACK of SYN")
         self._event(Connected())
+        if self.send_buf.fin_queued:
+            # a shutdown_write() made in SYN-SENT, before a simultaneous open:
+            # the CLOSE queued until ESTABLISHED is processed now (RFC 9293 3.10.4)
+            self._transition(_T.CLOSE, "queued CLOSE")
         if self._syn_text:
             text, self._syn_text = self._syn_text, b""
             self._accept_text(self.rcv_nxt, text, now)
@@ -1337,7 +1343,7 @@ class Connection(Tcb):
                     gso_left = max(min(cwnd // 2, cwnd - -(-flight // mss)), 1)
                 gso_left -= 1
                 push = gso_left == 0 and not held
-            self._emit_range(snd_nxt, size, now, push=push, smss=mss, burst=True)
+            self._emit_range(snd_nxt, size, now, push=push, smss=mss, arm_probe=False)
             if cfg.pacing:
                 self._pace(size, now)
         if self.snd_max != snd_max:
@@ -1432,14 +1438,14 @@ class Connection(Tcb):
         mtu_probe: bool = False,
         push: bool = False,
         smss: int | None = None,
-        burst: bool = False,
+        arm_probe: bool = True,
     ) -> None:
         """Send ``size`` bytes of the send buffer from ``seq``, with FIN if they
         end it. ``probe``: a window probe; ``mtu_probe``: RFC 4821's; ``push``:
         PSH, whatever the data's end. ``smss``: the segment size the caller cut
         by (a burst keeps the one it began with), else the send MSS now.
-        ``burst``: one of a burst of new data, whose sender arms the tail loss
-        probe once it is all out."""
+        ``arm_probe``: False for one of a burst of new data, whose sender arms
+        the tail loss probe once the burst is out."""
         if smss is None:
             smss = self._send_mss()  # before the segment's options take the D-SACK
         payload, last = self.send_buf.text(seq, size)
@@ -1502,7 +1508,7 @@ class Connection(Tcb):
         if not retransmission and self._rtt_seq is None and size and self._retransmits == 0:
             self._rtt_seq, self._rtt_time = seq, now
         if not sq.lt(end, self.snd_nxt) or not retransmission:
-            self._advance_snd_nxt(end, now, arm_probe=not burst)
+            self._advance_snd_nxt(end, now, arm_probe)
 
     def _advance_snd_nxt(self, end: int, now: float, arm_probe: bool = True) -> None:
         if sq.gt(end, self.snd_nxt):
