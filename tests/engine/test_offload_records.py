@@ -380,3 +380,23 @@ def test_resends_the_scoreboard_holds_every_other_piece_of() -> None:
     assert [(s.start, s.end) for s in delivered] == ranges
     assert [s.sacked for s in rack.segments] == [False] + [True, False] * 6
     assert rack.sacked_count == 6 and rack.extra_pieces == 0 and rack.recheck == []
+
+
+def test_pieces_and_splits_across_the_sequence_wrap() -> None:
+    """A super-segment whose pieces straddle 2**32: pieces counted from its
+    start, an ACK and a SACK block cut it at those edges."""
+    top = 1 << 32
+    rack = Rack()
+    rack.start(top - 2500)
+    rack.on_send(top - 2500, 1500, 0.0, False, 1000)  # edges -1500, -500, 500
+    seg = rack.segments[0]
+    assert seg.pieces() == 4 and rack.extra_pieces == 3
+    assert seg.floor(100) == top - 500 and seg.ceil(top - 400) == 500
+    delivered = rack.on_cumulative_ack(top - 1000)
+    assert [(s.start, s.end) for s in delivered] == [(top - 2500, top - 1500)]
+    assert rack.segments[0].pieces() == 3 and rack.extra_pieces == 2
+    assert [(s.start, s.end) for s in rack.on_sack([(400, 1500)])] == [(500, 1500)]
+    assert [(s.start, s.end, s.pieces()) for s in rack.segments] == [
+        (top - 1000, 500, 2), (500, 1500, 1),
+    ]  # fmt: skip
+    assert rack.sacked_count == 1 and rack.extra_pieces == 1
