@@ -268,6 +268,10 @@ class Host:
         # A driver's hook, called when a user call (send, close, connect...) gives
         # a quiet host output to send, so a driver of many hosts need not poll them.
         self.on_output: Callable[[Host], None] | None = None
+        # Called when a connection leaves the Host's tables (CLOSED, or TIME-WAIT
+        # kept as a record): a change that may come with no event of its own
+        # (CLOSING -> TIME-WAIT on the ACK of our FIN), for an owner to notice.
+        self.on_forget: Callable[[Connection], None] | None = None
 
     # ------------------------------------------------------------------
     # User calls
@@ -689,6 +693,8 @@ class Host:
         if listener is not None:
             listener.syn_queue.pop(conn, None)
         conn.on_wakeup = None
+        if self.on_forget is not None:
+            self.on_forget(conn)
         return key
 
     def _listener_segment(

@@ -64,13 +64,14 @@ class Stack:
         # TIME-WAIT or CLOSED without an event of their own (CLOSING ->
         # TIME-WAIT on the ACK of our FIN): each flush looks at
         # FINISHING_SWEEP of them in turn (the order of this dict), and when
-        # there are more, first at those with an event since the last flush
-        # (``_due``), so its cost does not grow with every half-closed
-        # connection a peer leaves open
+        # there are more, first at those with an event since the last flush or
+        # that the Host let go (``_due``, see ``_on_forgotten``), so its cost
+        # does not grow with every half-closed connection a peer leaves open
         self._finishing: OrderedDict[TcpTransport, None] = OrderedDict()
         self._due: set[TcpTransport] = set()
         self._servers: dict[int, Server] = {}
         driver.subscribe(self._on_event, self._after_flush)
+        self.host.on_forget = self._on_forgotten
 
     # -- Transport/Protocol ------------------------------------------------
     async def create_connection(
@@ -215,6 +216,12 @@ class Stack:
             return
         transport.on_event(event)
         self.check_soon(transport)
+
+    def _on_forgotten(self, conn: Connection) -> None:
+        """The Host let ``conn`` go: done, event or not (see ``_finishing``)."""
+        transport = self._transports.get(conn)
+        if transport is not None:
+            self.check_soon(transport)
 
     def _accept(self, conn: Connection) -> None:
         port = conn.local[1]
