@@ -3,7 +3,10 @@ bytes and connections counted on both sides (a kernel client that makes one
 connection fewer than asked fails the run, saying so). At MTU 9000, so that
 with offload synack's packets both go as super-segments for the kernel to
 cut and, within the MTU, with their checksums left to the kernel (the run
-fails if any byte is missing). How fast is never asserted."""
+fails if any byte is missing). The kernel's reference (the same client
+against an asyncio echo server on the kernel's TCP, across a veth pair) is
+in each setting's figures, its connections counted by the server; a run that
+fails leaves no namespace behind. How fast is never asserted."""
 
 from __future__ import annotations
 
@@ -16,16 +19,30 @@ from _interop import synack
 
 pytestmark = pytest.mark.interop
 
-# the concurrent kernel client, made to stop one connection short
+# the concurrent kernel client, made to stop one connection short: against
+# synack (SHORT), or only once synack's figures are in, against the kernel's
+# echo server (SHORT_KERNEL); then the namespaces of the run still there
 SHORT = r"""
+import os
 from synack.bench import tun
-tun._KERNEL_CONCURRENT = tun._KERNEL_CONCURRENT.replace(
+short = tun._KERNEL_CONCURRENT.replace(
     "n, host, port, k = int(sys.argv[1]),", "n, host, port, k = int(sys.argv[1]) - 1,"
 )
+assert short != tun._KERNEL_CONCURRENT
+tcp_figures = tun._tcp_figures
+async def then_short(*args, **kwargs):
+    figures = await tcp_figures(*args, **kwargs)
+    tun._KERNEL_CONCURRENT = short
+    return figures
+if KERNEL_ONLY:
+    tun._tcp_figures = then_short
+else:
+    tun._KERNEL_CONCURRENT = short
 try:
     tun.bench_tun(1_000_000, 20, 1500, offload=False, concurrency=4, ceiling_seconds=0.2)
 except RuntimeError as exc:
     print(exc)
+print([n for n in os.listdir("/var/run/netns") if n.startswith(f"synack-bench-{os.getpid()}")])
 """
 
 
@@ -46,16 +63,30 @@ def test_bench_tun_quick_gives_every_figure_of_both_settings() -> None:
                     "connections_per_second", "sequential_connections_per_second",
                     "synack_cpu_us_per_connection", "raw_mb_per_second"):  # fmt: skip
             assert r[key] > 0, key
+        assert r["kernel_connections_per_second"] > 0
+        assert r["kernel_cpu_us_per_connection"] > 0
         # SYN, the handshake's ACK, the byte, FIN, and the ACK of synack's FIN at least
         assert r["packets_in_per_connection"] >= 5
     assert len(data["figures"]) == 8
+    assert data["tun_kernel_ratios"] == {
+        f"mtu 9000, offload {'on' if r['offload'] else 'off'}": (
+            r["connections_per_second"] / r["kernel_connections_per_second"]
+        )
+        for r in results
+    }
 
 
-def test_bench_tun_fails_when_a_connection_is_missing() -> None:
+@pytest.mark.parametrize(
+    ("kernel_only", "server"),
+    [(False, "synack"), (True, "the kernel's echo server")],
+)
+def test_bench_tun_fails_when_a_connection_is_missing(kernel_only: bool, server: str) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", SHORT], capture_output=True, text=True, timeout=120, check=False
-    )
+        [sys.executable, "-c", f"KERNEL_ONLY = {kernel_only}\n{SHORT}"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == (
-        "of 20 connections asked of the kernel's client, synack accepted 19 and echoed 19 bytes"
-    )
+    assert done.stdout.splitlines() == [
+        f"of 20 connections asked of the kernel's client, {server} accepted 19 and echoed 19 bytes",
+        "[]",  # the lab and the reference server's namespace are gone
+    ]

@@ -87,3 +87,29 @@ def test_offload_gains_pair_each_mtus_settings() -> None:
         "  mtu 1500 synack -> kernel, offload on / off: 4.000",
     ]
     assert "connections x 6.0 packets read / raw read packets/s: 0.036" in "\n".join(lines)
+
+
+def test_kernel_reference_ratio_in_json_and_report() -> None:
+    with_kernel = TunResult(1500, 1000, 40.0, 35.0, 64, 1200.0, 400.0, 200_000.0, False, None,
+                            16, 700.0, 500.0, 6.0, 4800.0, 150.0)  # fmt: skip
+    without = measured(9000, False, 40.0, 35.0)  # an older result: no reference measured
+    assert with_kernel.kernel_ratio == 0.25 and without.kernel_ratio is None
+    data = to_json([with_kernel, without])
+    row = data["results"][0]
+    assert (row["kernel_connections_per_second"], row["kernel_cpu_us_per_connection"]) == (
+        4800.0, 150.0,
+    )  # fmt: skip
+    assert data["results"][1]["kernel_connections_per_second"] is None
+    assert data["tun_kernel_ratios"] == {"mtu 1500, offload off": 0.25}
+    # the ratio is no figure of its own: there is no target for it
+    assert len(data["figures"]) == 8
+    lines = tun_lines([with_kernel, without])
+    assert (
+        lines.count(
+            "  connections, 16 at once, same client: synack 1,200/s, the kernel's TCP (asyncio "
+            "echo server, veth) 4,800/s: ratio synack / kernel 0.250"
+        )
+        == 1
+    )
+    assert lines.count("  the kernel echo server's CPU per connection: 150 us") == 1
+    assert sum("the kernel's TCP" in line for line in lines) == 1

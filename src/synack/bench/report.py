@@ -89,9 +89,28 @@ def tun_lines(results: list[Result]) -> list[str]:
                 f"  synack's CPU per connection, {tun.concurrency} at once: {cpu:,.0f} us "
                 f"(one core's worth: {1e6 / cpu:,.0f} conn/s)"
             )
+        lines += _kernel_reference_lines(tun)
     gains = offload_gains(runs)
     if gains:
         lines += _ratio_lines("\nwhat offload gives, same run:", gains)
+    return lines
+
+
+def _kernel_reference_lines(tun: TunResult) -> list[str]:
+    """synack's connections/s over the kernel's, and the kernel server's CPU."""
+    kernel, ratio = tun.kernel_connections_per_second, tun.kernel_ratio
+    if kernel is None or ratio is None:
+        return []
+    lines = [
+        f"  connections, {tun.concurrency} at once, same client: synack "
+        f"{tun.connections_per_second:,.0f}/s, the kernel's TCP (asyncio echo server, "
+        f"veth) {kernel:,.0f}/s: ratio synack / kernel {ratio:.3f}"
+    ]
+    if tun.kernel_cpu_us_per_connection:
+        lines.append(
+            f"  the kernel echo server's CPU per connection: "
+            f"{tun.kernel_cpu_us_per_connection:,.0f} us"
+        )
     return lines
 
 

@@ -231,6 +231,11 @@ class TunResult:
     # the device, per connection of the concurrent run
     synack_cpu_us_per_connection: float | None = None
     packets_in_per_connection: float | None = None
+    # the kernel's reference, same run: the same concurrent client against an
+    # asyncio echo server on the kernel's TCP across a veth pair (bench/tun.py),
+    # and that server process's CPU time per connection
+    kernel_connections_per_second: float | None = None
+    kernel_cpu_us_per_connection: float | None = None
 
     @property
     def label(self) -> str:
@@ -258,6 +263,12 @@ class TunResult:
                        self.sequential_connections_per_second, "conn/s", TUN_CONNECTIONS_TARGET)
             )  # fmt: skip
         return figures
+
+    @property
+    def kernel_ratio(self) -> float | None:
+        """Connections per second, synack's over the kernel's of the same run."""
+        kernel = self.kernel_connections_per_second
+        return self.connections_per_second / kernel if kernel else None
 
     def ceiling_fractions(self) -> dict[str, float]:
         """Each figure as a fraction of the raw TUN read ceiling, in the same unit:
@@ -397,6 +408,12 @@ def to_json(results: list[Result]) -> dict[str, Any]:
             for f in figures(results)
         ],
         "kernel_ratios": kernel_ratios(results),
+        # tun: synack's connections/s over the kernel's echo server's, same lab and run
+        "tun_kernel_ratios": {
+            r.label: r.kernel_ratio
+            for r in results
+            if isinstance(r, TunResult) and r.kernel_ratio is not None
+        },
         # bytes per idle ESTABLISHED connection (per side) and per TIME-WAIT record
         "memory_bytes": {r.kind: r.bytes_each for r in results if isinstance(r, MemoryResult)},
         # the opt-in mypyc build (docs/compiled.md) or the .py files

@@ -13,7 +13,30 @@ one run:
   wake-ups of both processes bound it), every connection counted on both
   sides; and the CPU time synack's process spent per connection;
 - the raw ceiling: how fast Python alone reads packets from the same TUN
-  device while the kernel sends it full-sized UDP datagrams.
+  device while the kernel sends it full-sized UDP datagrams;
+- the kernel's reference for connections per second: the same concurrent
+  client (same script, count and concurrency) against the kernel's own TCP
+  serving the same application, an asyncio streams echo server (the handler
+  synack's echo is) in a ``python3`` process of its own; and that process's
+  CPU time per connection.
+
+The reference server runs in a second namespace joined to the lab's by a
+veth pair at the lab's MTU (:meth:`synack.net.lab.Lab.join`), the client in
+the lab's namespace, as for synack. So both servers are one Python process
+each, a core of their own apart from the client's, and the client's packets
+cross a device to reach either: not loopback, where a connection's packets
+never leave the kernel's own queue and both ends share one stack and one
+socket lookup. Each device hands a packet over in the sender's system call
+(a write to the TUN device, a veth transmit), so the receiving side's TCP
+work is done, and charged, in the sender's process in both cases: synack's
+CPU per connection includes the kernel client's receiving of synack's
+packets, the kernel server's includes the client's receiving of its own,
+and each leaves to the client's the server side's receiving of the client's
+packets (for synack, only the read from the device: its TCP is in its
+process). The veth pair has the kernel's offloads (GSO, checksums) whatever
+synack's ``offload``: an echo of one byte never needs them. The reference
+is measured once per result (every MTU and offload setting), right after
+synack's concurrent run, with synack's process idle.
 
 With ``offload``, the device is opened with a virtio-net header and TSO and
 checksum offloads (:func:`synack.net.tun.open_tun_offload`), and synack's
@@ -38,7 +61,7 @@ from synack.aio import Stack
 from synack.bench.results import TunResult
 from synack.host import Host
 from synack.net.driver import TunDriver
-from synack.net.lab import Lab
+from synack.net.lab import VETH_PEER_V4, Lab
 from synack.net.tun import open_tun, open_tun_offload
 from synack.net.vnet import VNET_HDR_LEN
 from synack.tcp.config import TcpConfig
@@ -111,6 +134,30 @@ async def main():
     print(done, done / (time.perf_counter() - t))
 asyncio.run(main())
 """
+# The kernel's reference server (in the peer namespace): synack's ``echo``
+# over asyncio's streams on the kernel's TCP. Prints "ready"; then for each
+# line read on stdin, the connections accepted, the bytes echoed and the
+# process's CPU seconds so far; exits at the end of stdin.
+_KERNEL_ECHO_SERVER = """
+import asyncio, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+served = [0, 0]
+async def echo(reader, writer):
+    served[0] += 1
+    while data := await reader.read(65536):
+        served[1] += len(data)
+        writer.write(data)
+    writer.close()
+async def main():
+    loop = asyncio.get_running_loop()
+    await asyncio.start_server(echo, host, port)
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    print("ready", flush=True)
+    while await commands.readline():
+        print(served[0], served[1], time.process_time(), flush=True)
+asyncio.run(main())
+"""
 _KERNEL_UDP = """
 import socket, sys, time
 size, seconds, host = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
@@ -140,8 +187,10 @@ def bench_tun(
         raise ValueError(f"concurrency {concurrency} is not between 1 and {connections}")
     say = progress or (lambda label, fraction: None)
     lab = Lab(name=f"synack-bench-{os.getpid()}", mtu=mtu)
+    peer = Lab(name=f"{lab.name}-kernel", mtu=mtu)  # the kernel's reference server
     lab.up()
     try:
+        lab.join(peer)
         lab.enter()
         refused = None
         if offload:
@@ -157,14 +206,22 @@ def bench_tun(
             figures = asyncio.run(
                 _tcp_figures(lab, fd, mtu, nbytes, connections, say, vnet, concurrency)
             )
+            say("tun: kernel reference", 0.0)
+            kernel, kernel_cpu_us = asyncio.run(
+                _kernel_reference(lab, peer, connections, concurrency)
+            )
+            say("tun: kernel reference", 1.0)
         finally:
             os.close(fd)
     finally:
-        lab.down()
+        try:
+            peer.down()
+        finally:
+            lab.down()
     return TunResult(
         mtu, nbytes, figures.to_synack / 1e6, figures.from_synack / 1e6, connections,
         figures.concurrent, raw_mbps, raw_pps, vnet, refused, concurrency, figures.sequential,
-        figures.cpu_us, figures.packets_in,
+        figures.cpu_us, figures.packets_in, kernel, kernel_cpu_us,
     )  # fmt: skip
 
 
@@ -326,6 +383,58 @@ async def _tcp_figures(
         )
     finally:
         driver.close()
+
+
+async def _kernel_reference(
+    lab: Lab, peer: Lab, connections: int, concurrency: int
+) -> tuple[float, float]:
+    """The concurrent client against the kernel's echo server across the veth
+    pair (see the module docstring): connections per second, and the server's
+    CPU microseconds per connection; the server must have served each one."""
+    server = await asyncio.create_subprocess_exec(
+        *peer.command(
+            [sys.executable, "-c", _KERNEL_ECHO_SERVER, str(VETH_PEER_V4), str(PORT_ECHO)]
+        ),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    stdin, stdout = server.stdin, server.stdout
+
+    async def served() -> tuple[int, int, float]:
+        stdin.write(b"\n")
+        await stdin.drain()
+        accepted, echoed, cpu = _fields(await stdout.readline(), 3, "the kernel's echo server")
+        return int(accepted), int(echoed), float(cpu)
+
+    try:
+        if await stdout.readline() != b"ready\n":
+            raise TunBenchError("the kernel's echo server did not start")
+        before = await served()
+        line = await _run(
+            lab,
+            _KERNEL_CONCURRENT,
+            str(connections),
+            str(VETH_PEER_V4),
+            str(PORT_ECHO),
+            str(concurrency),
+        )
+        _, rate = _fields(line, 2, "kernel connections")
+        after = await served()
+        accepted, echoed = after[0] - before[0], after[1] - before[1]
+        if accepted != connections or echoed != connections:
+            raise TunBenchError(
+                f"of {connections} connections asked of the kernel's client, the kernel's "
+                f"echo server accepted {accepted} and echoed {echoed} bytes"
+            )
+        return float(rate), (after[2] - before[2]) / connections * 1e6
+    finally:
+        stdin.close()
+        try:
+            await asyncio.wait_for(server.wait(), 10)
+        except TimeoutError:
+            server.kill()
+            await server.wait()
 
 
 def _check_bytes(what: str, sent: int, received: int) -> None:

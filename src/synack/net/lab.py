@@ -10,6 +10,10 @@ device the process creates and the kernel routes those two addresses to
 (it goes away with the process). A process takes the first slot whose
 device no other process holds, so a listener and clients run side by side.
 Nothing leaves the namespace. It is built with iproute2's ``ip``.
+
+:meth:`Lab.join` adds a second, bare namespace joined to the lab's by a veth
+pair (``veth0``, 10.78.0.1 in the lab; ``veth1``, 10.78.0.2 in the other),
+for a kernel-side server that the lab's kernel clients reach across a device.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/var/run/netns"
 KERNEL_V4, SYNACK_V4 = IPv4Address("10.77.0.1"), IPv4Address("10.77.0.2")
 KERNEL_V6, SYNACK_V6 = IPv6Address("fd77::1"), IPv6Address("fd77::2")
+VETH_V4, VETH_PEER_V4 = IPv4Address("10.78.0.1"), IPv4Address("10.78.0.2")  # Lab.join
 MAX_SLOTS = 200  # synack processes in one lab at once (10.77.0.2 to 10.77.0.201)
 STOP_GRACE = 2.0  # seconds a process has to exit on SIGTERM before SIGKILL
 
@@ -226,6 +231,34 @@ class Lab:
             wait_running(device)  # the kernel's answers go out only once it is
             return Attachment(fd, slot, device, v4, v6, mtu, offload, refused)
         raise LabError(f"all {MAX_SLOTS} synack slots of lab {self.name} are in use")
+
+    def join(self, peer: Lab) -> None:
+        """Create ``peer``'s namespace (again, if it exists), bare: no TUN
+        device; and a veth pair at this lab's MTU between the two, ``veth0``
+        here with :data:`VETH_V4`, ``veth1`` there with :data:`VETH_PEER_V4`.
+        ``peer.down()`` removes it, and the pair with it."""
+        mtu = self.device_mtu()
+        if peer.exists:
+            peer.down()
+        _ip("netns", "add", peer.name)
+        try:
+            self.ip_batch(
+                [
+                    f"link add veth0 type veth peer name veth1 netns {peer.name}",
+                    f"link set veth0 mtu {mtu} up",
+                    f"addr add {VETH_V4}/30 dev veth0",
+                ]
+            )
+            peer.ip_batch(
+                [
+                    "link set lo up",
+                    f"link set veth1 mtu {mtu} up",
+                    f"addr add {VETH_PEER_V4}/30 dev veth1",
+                ]
+            )
+        except LabError:
+            peer.down()
+            raise
 
     def ip_batch(self, commands: list[str]) -> None:
         """Run ``ip`` commands (one a line) inside the namespace in one process."""
