@@ -91,13 +91,16 @@ def test_offload_gains_pair_each_mtus_settings() -> None:
 
 def test_kernel_reference_ratio_in_json_and_report() -> None:
     with_kernel = TunResult(1500, 1000, 40.0, 35.0, 64, 1200.0, 400.0, 200_000.0, False, None,
-                            16, 700.0, 500.0, 6.0, 4800.0, 150.0)  # fmt: skip
+                            16, 700.0, 500.0, 6.0, 4800.0, 150.0, 800.0, 190.0)  # fmt: skip
     without = measured(9000, False, 40.0, 35.0)  # an older result: no reference measured
     assert with_kernel.kernel_ratio == 0.25 and without.kernel_ratio is None
     data = to_json([with_kernel, without])
     row = data["results"][0]
     assert (row["kernel_connections_per_second"], row["kernel_cpu_us_per_connection"]) == (
         4800.0, 150.0,
+    )  # fmt: skip
+    assert (row["client_cpu_us_per_connection"], row["kernel_client_cpu_us_per_connection"]) == (
+        800.0, 190.0,
     )  # fmt: skip
     assert data["results"][1]["kernel_connections_per_second"] is None
     assert data["tun_kernel_ratios"] == {"mtu 1500, offload off": 0.25}
@@ -112,4 +115,6 @@ def test_kernel_reference_ratio_in_json_and_report() -> None:
         == 1
     )
     assert lines.count("  the kernel echo server's CPU per connection: 150 us") == 1
+    assert lines.count("  the client's CPU per connection: 800 us against synack, 190 us "
+                       "against the kernel") == 1  # fmt: skip
     assert sum("the kernel's TCP" in line for line in lines) == 1

@@ -97,7 +97,8 @@ def tun_lines(results: list[Result]) -> list[str]:
 
 
 def _kernel_reference_lines(tun: TunResult) -> list[str]:
-    """synack's connections/s over the kernel's, and the kernel server's CPU."""
+    """synack's connections/s over the kernel's, the kernel server's CPU and
+    the client's, in each run."""
     kernel, ratio = tun.kernel_connections_per_second, tun.kernel_ratio
     if kernel is None or ratio is None:
         return []
@@ -110,6 +111,15 @@ def _kernel_reference_lines(tun: TunResult) -> list[str]:
         lines.append(
             f"  the kernel echo server's CPU per connection: "
             f"{tun.kernel_cpu_us_per_connection:,.0f} us"
+        )
+    client, kernel_client = (
+        tun.client_cpu_us_per_connection,
+        tun.kernel_client_cpu_us_per_connection,
+    )
+    if client and kernel_client:
+        lines.append(
+            f"  the client's CPU per connection: {client:,.0f} us against synack, "
+            f"{kernel_client:,.0f} us against the kernel"
         )
     return lines
 

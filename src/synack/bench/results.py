@@ -236,6 +236,11 @@ class TunResult:
     # and that server process's CPU time per connection
     kernel_connections_per_second: float | None = None
     kernel_cpu_us_per_connection: float | None = None
+    # the concurrent client's own CPU per connection, against synack and
+    # against the kernel's server: near 1e6 / connections_per_second, the
+    # client's core is the limit
+    client_cpu_us_per_connection: float | None = None
+    kernel_client_cpu_us_per_connection: float | None = None
 
     @property
     def label(self) -> str:

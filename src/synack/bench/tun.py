@@ -18,7 +18,8 @@ one run:
   client (same script, count and concurrency) against the kernel's own TCP
   serving the same application, an asyncio streams echo server (the handler
   synack's echo is) in a ``python3`` process of its own; and that process's
-  CPU time per connection.
+  CPU time per connection. The client's CPU time per connection, in both
+  runs, says how near its own core's limit the client was.
 
 The reference server runs in a second namespace joined to the lab's by a
 veth pair at the lab's MTU (:meth:`synack.net.lab.Lab.join`), the client in
@@ -114,7 +115,8 @@ for _ in range(n):
 print(n / (time.perf_counter() - t))
 """
 # ``k`` clients on one asyncio loop, each connecting, echoing a byte and
-# closing ``n / k`` times in turn; prints how many completed, and the rate
+# closing ``n / k`` times in turn; prints how many completed, the rate, and
+# its own CPU microseconds per connection
 _KERNEL_CONCURRENT = """
 import asyncio, socket, sys, time
 n, host, port, k = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -129,9 +131,9 @@ async def client(count):
                 raise SystemExit("the echo was not the byte sent")
     return count
 async def main():
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     done = sum(await asyncio.gather(*(client(n // k + (i < n % k)) for i in range(k))))
-    print(done, done / (time.perf_counter() - t))
+    print(done, done / (time.perf_counter() - t), (time.process_time() - cpu) / done * 1e6)
 asyncio.run(main())
 """
 # The kernel's reference server (in the peer namespace): synack's ``echo``
@@ -207,9 +209,7 @@ def bench_tun(
                 _tcp_figures(lab, fd, mtu, nbytes, connections, say, vnet, concurrency)
             )
             say("tun: kernel reference", 0.0)
-            kernel, kernel_cpu_us = asyncio.run(
-                _kernel_reference(lab, peer, connections, concurrency)
-            )
+            kernel = asyncio.run(_kernel_reference(lab, peer, connections, concurrency))
             say("tun: kernel reference", 1.0)
         finally:
             os.close(fd)
@@ -221,7 +221,8 @@ def bench_tun(
     return TunResult(
         mtu, nbytes, figures.to_synack / 1e6, figures.from_synack / 1e6, connections,
         figures.concurrent, raw_mbps, raw_pps, vnet, refused, concurrency, figures.sequential,
-        figures.cpu_us, figures.packets_in, kernel, kernel_cpu_us,
+        figures.cpu_us, figures.packets_in, kernel.connections, kernel.server_cpu_us,
+        figures.client_cpu_us, kernel.client_cpu_us,
     )  # fmt: skip
 
 
@@ -247,6 +248,7 @@ class _Figures:
     sequential: float
     cpu_us: float  # synack's CPU per connection of the concurrent run
     packets_in: float  # packets read per connection of the concurrent run
+    client_cpu_us: float  # the kernel client's CPU per connection of the concurrent run
 
 
 def _raw_ceiling(
@@ -372,25 +374,30 @@ async def _tcp_figures(
         # the client's own count is ``connections`` by construction: connections_phase
         # has checked synack's side
         line = await connections_phase(_KERNEL_CONCURRENT, str(concurrency))
-        _, concurrent = _fields(line, 2, "connections")
+        _, concurrent, client_cpu_us = _fields(line, 3, "connections")
         cpu_us = (time.process_time() - cpu) / connections * 1e6
         packets_in = (driver.packets_in - packets) / connections
         say("tun: connections", 0.5)
         sequential = await connections_phase(_KERNEL_CONNECTIONS)
         say("tun: connections", 1.0)
         return _Figures(
-            to_synack, from_synack, float(concurrent), float(sequential), cpu_us, packets_in
-        )
+            to_synack, from_synack, float(concurrent), float(sequential), cpu_us, packets_in,
+            float(client_cpu_us),
+        )  # fmt: skip
     finally:
         driver.close()
 
 
-async def _kernel_reference(
-    lab: Lab, peer: Lab, connections: int, concurrency: int
-) -> tuple[float, float]:
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    connections: float  # per second
+    server_cpu_us: float  # the kernel's echo server's CPU per connection
+    client_cpu_us: float  # the client's
+
+
+async def _kernel_reference(lab: Lab, peer: Lab, connections: int, concurrency: int) -> _Reference:
     """The concurrent client against the kernel's echo server across the veth
-    pair (see the module docstring): connections per second, and the server's
-    CPU microseconds per connection; the server must have served each one."""
+    pair (see the module docstring); the server must have served each one."""
     server = await asyncio.create_subprocess_exec(
         *peer.command(
             [sys.executable, "-c", _KERNEL_ECHO_SERVER, str(VETH_PEER_V4), str(PORT_ECHO)]
@@ -419,7 +426,7 @@ async def _kernel_reference(
             str(PORT_ECHO),
             str(concurrency),
         )
-        _, rate = _fields(line, 2, "kernel connections")
+        _, rate, client_cpu_us = _fields(line, 3, "kernel connections")
         after = await served()
         accepted, echoed = after[0] - before[0], after[1] - before[1]
         if accepted != connections or echoed != connections:
@@ -427,7 +434,9 @@ async def _kernel_reference(
                 f"of {connections} connections asked of the kernel's client, the kernel's "
                 f"echo server accepted {accepted} and echoed {echoed} bytes"
             )
-        return float(rate), (after[2] - before[2]) / connections * 1e6
+        return _Reference(
+            float(rate), (after[2] - before[2]) / connections * 1e6, float(client_cpu_us)
+        )
     finally:
         stdin.close()
         try:
