@@ -18,26 +18,28 @@ one run:
   client (same script, count and concurrency) against the kernel's own TCP
   serving the same application, an asyncio streams echo server (the handler
   synack's echo is) in a ``python3`` process of its own; and that process's
-  CPU time per connection. The client's CPU time per connection, in both
-  runs, says how near its own core's limit the client was.
+  CPU time per connection; and the client's, in both runs.
 
 The reference server runs in a second namespace joined to the lab's by a
 veth pair at the lab's MTU (:meth:`synack.net.lab.Lab.join`), the client in
-the lab's namespace, as for synack. So both servers are one Python process
-each, a core of their own apart from the client's, and the client's packets
-cross a device to reach either: not loopback, where a connection's packets
-never leave the kernel's own queue and both ends share one stack and one
-socket lookup. Each device hands a packet over in the sender's system call
-(a write to the TUN device, a veth transmit), so the receiving side's TCP
-work is done, and charged, in the sender's process in both cases: synack's
-CPU per connection includes the kernel client's receiving of synack's
-packets, the kernel server's includes the client's receiving of its own,
-and each leaves to the client's the server side's receiving of the client's
-packets (for synack, only the read from the device: its TCP is in its
-process). The veth pair has the kernel's offloads (GSO, checksums) whatever
-synack's ``offload``: an echo of one byte never needs them. The reference
-is measured once per result (every MTU and offload setting), right after
-synack's concurrent run, with synack's process idle.
+the lab's namespace, as for synack. So each server is one Python process
+apart from the client's, and the client's packets cross a device at the
+lab's MTU to reach either. Not loopback: there both ends would share one
+namespace and a device of MTU 65536 whatever the lab's, while synack's
+packets cross the TUN device. The veth pair keeps the kernel's offloads
+(GSO, checksums) whatever synack's ``offload``: an echo of one byte never
+needs them. The reference is measured once per result (each MTU and offload
+setting), after synack's connection runs, with synack's driver closed.
+
+CPU per connection is not a like-for-like split. A write to the TUN device
+and a veth transmit both deliver the packet in the sender's system call, so
+the receiver's kernel TCP work is mostly done, and charged, in the sender's
+process. synack's figure holds all of synack's TCP, plus the kernel
+client's receiving of synack's packets. The kernel server's holds its
+system calls and the client's receiving of its packets; most of its own TCP
+(the SYN,ACK, receiving the client's byte and FIN) runs in the client's
+sends and is charged to the client. The client's figure (the same script
+both times) shows how near its core's limit it was.
 
 With ``offload``, the device is opened with a virtio-net header and TSO and
 checksum offloads (:func:`synack.net.tun.open_tun_offload`), and synack's
