@@ -35,7 +35,7 @@ from synack.tcp.config import TcpConfig, shared_copy
 from synack.tcp.connection import Connection, reset_for
 from synack.tcp.events import Connected, Event
 from synack.tcp.fastopen import CookieCache, CookieJar, FastOpenState
-from synack.tcp.isn import IsnSource, Rfc6528Isn
+from synack.tcp.isn import IsnSource, Rfc6528Isn, address_text
 from synack.tcp.options import agree, syn_options
 from synack.tcp.state import State
 from synack.tcp.syncookies import (
@@ -225,8 +225,9 @@ class Host:
         self._ephemeral_low = low
         self._ephemeral_count = high - low + 1
         self._next_ephemeral = 0
-        # the last (local, remote, remote port) that _ephemeral_port hashed, and its offset
-        self._last_port_offset: tuple[IPAddress, IPAddress, int, int] | None = None
+        # the last (packed local + remote address, remote port) that _ephemeral_port
+        # hashed, and its offset
+        self._last_port_offset: tuple[bytes, int, int] | None = None
         self.stats = HostStats()
         if syn_cookies not in SYN_COOKIE_MODES:
             raise ValueError(f"syn_cookies must be one of {SYN_COOKIE_MODES}, not {syn_cookies!r}")
@@ -363,10 +364,11 @@ class Host:
         laddr = (
             parse_address(local_address) if local_address is not None else self._source_for(raddr)
         )
+        lpacked, rpacked = laddr.packed, raddr.packed  # ipaddress packs in Python: once
         if local_port is None:  # a port whose 4-tuple is free
-            local_port, key = self._ephemeral_port(laddr, raddr, rport)
+            local_port, key = self._ephemeral_port(laddr, raddr, rport, lpacked + rpacked)
         else:
-            key = _key((laddr, local_port), (raddr, rport))
+            key = lpacked + rpacked + _PORTS.pack(local_port, rport)
             if key in self.connections or key in self._time_wait:
                 raise err.TcpError(err.CONNECTION_EXISTS)
         cfg = config or self.config
@@ -375,7 +377,7 @@ class Host:
             conn.fastopen = FastOpenState.client(
                 self.fastopen_cache, raddr, defer=defer, no_cookie=cfg.fastopen_client_no_cookie
             )
-        self._add(key, conn, laddr.packed, raddr.packed)
+        self._add(key, conn, lpacked, rpacked)
         conn.connect(now, iss)
         if data:
             conn.send(data)
@@ -924,24 +926,29 @@ class Host:
                 return address
         raise err.TcpError(f"no local IPv{remote.version} address to reach {remote}")
 
-    def _ephemeral_port(self, local: IPAddress, remote: IPAddress, rport: int) -> tuple[int, Key]:
+    def _ephemeral_port(
+        self, local: IPAddress, remote: IPAddress, rport: int, packed: bytes
+    ) -> tuple[int, Key]:
         """RFC 6056 3.3.3 (Algorithm 3): a keyed hash picks where to start looking.
-        The port, and the key of its 4-tuple (no connection, record or listener has it)."""
+        The port, and the key of its 4-tuple (no connection, record or listener has it).
+        ``packed``: both addresses packed, as they begin the key."""
         # the same destination again: the same offset (compared by value, as a
         # caller naming the remote by string passes a new address object each time)
         last = self._last_port_offset
-        if last is not None and last[2] == rport and last[1] == remote and last[0] == local:
-            offset = last[3]
+        if last is not None and last[1] == rport and last[0] == packed:
+            offset = last[2]
         else:
             digest = hashlib.blake2s(
-                f"{local}|{remote}|{rport}".encode(), key=self._secret, digest_size=4
+                f"{address_text(local)}|{address_text(remote)}|{rport}".encode(),
+                key=self._secret,
+                digest_size=4,
             ).digest()
             offset = int.from_bytes(digest, "big")
-            self._last_port_offset = (local, remote, rport, offset)
+            self._last_port_offset = (packed, rport, offset)
         count = self._ephemeral_count
         for attempt in range(count):
             port = self._ephemeral_low + (offset + self._next_ephemeral + attempt) % count
-            key = _key((local, port), (remote, rport))
+            key = packed + _PORTS.pack(port, rport)
             if (
                 key not in self.connections
                 and key not in self._time_wait

@@ -45,6 +45,7 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 from synack.driver import HostSchedule, VirtualClock
 from synack.host import Host, Outgoing
@@ -230,7 +231,7 @@ class FaultRule:
 
     __slots__ = ("action", "applied", "count", "delay", "match", "nth", "seen")
 
-    ACTIONS = ("drop", "delay", "duplicate")
+    ACTIONS: Final = ("drop", "delay", "duplicate")
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ addresses and ports, so ISNs of different connections are unrelated.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from typing import Protocol
@@ -15,6 +16,13 @@ from synack.wire.ip import IPAddress
 from synack.wire.seq import MASK
 
 Endpoint = tuple[IPAddress, int]
+
+
+@functools.lru_cache(maxsize=4096)
+def address_text(address: IPAddress) -> str:
+    """``str(address)``, remembered: ipaddress formats an address in Python
+    (microseconds), and the hashes of a host's connections name the same few."""
+    return str(address)
 
 
 class IsnSource(Protocol):
@@ -31,7 +39,7 @@ class Rfc6528Isn:
 
     def generate(self, local: Endpoint, remote: Endpoint, now: float) -> int:
         clock = int(now * 250_000)  # 4 us ticks
-        text = f"{local[0]}|{local[1]}|{remote[0]}|{remote[1]}".encode()
+        text = f"{address_text(local[0])}|{local[1]}|{address_text(remote[0])}|{remote[1]}".encode()
         digest = hashlib.blake2s(text, key=self._secret, digest_size=4).digest()
         return (clock + int.from_bytes(digest, "big")) & MASK
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from synack.tcp.state_error import IllegalTransition as IllegalTransition  # re-exported
+
 
 class State(Enum):
     """The eleven states, with the names RFC 9293 gives them."""
@@ -106,10 +108,6 @@ for _state in State:
     if _state is not State.CLOSED:
         TRANSITIONS.setdefault((_state, Stimulus.ABORT), State.CLOSED)
         TRANSITIONS.setdefault((_state, Stimulus.TIMEOUT), State.CLOSED)
-
-
-class IllegalTransition(RuntimeError):
-    """The engine tried to take an edge that the state diagram does not have."""
 
 
 def next_state(state: State, stimulus: Stimulus) -> State:
