@@ -364,14 +364,17 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
     one-byte segments at every other byte and then completes them; sim runs
     10,000 connections at once on the simulated network; tun (root only)
     measures synack against the kernel's TCP through a TUN device in a lab of
-    its own, at each --mtu without offloads and with them; analyze makes a
+    its own, at each --mtu without offloads and with them, and the same
+    kernel client against the kernel's own TCP across a veth pair as the
+    connections/s reference; analyze makes a
     capture of about a million packets with the simulator and times `synack
     analyze` on it against tshark's TCP analysis; asgi (root only) serves an
     ASGI app with uvicorn's protocol over synack and over the kernel's TCP in a
     lab and gives each one's requests per second and the ratio.
     Progress goes to stderr; the figures, their targets and the ratios (>= 1
-    meets the target) go to stdout. synack runs in this process on a virtual
-    clock; the kernel reference it is compared with runs over 127.0.0.1 only.
+    meets the target) go to stdout. In memory, synack runs in this process on
+    a virtual clock, and the kernel reference it is compared with runs over
+    127.0.0.1 only.
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
