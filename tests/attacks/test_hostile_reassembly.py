@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ipaddress import ip_address
 
+import pytest
 from _work import work_in
 
 import synack.tcp.reassembly as reassembly
@@ -132,6 +133,7 @@ def lines_run(n: int) -> int:
     return count
 
 
+@pytest.mark.interpreted_only("settrace")
 def test_work_grows_linearly_with_the_segments() -> None:
     small, large = lines_run(500), lines_run(2000)
     assert 3.0 < large / small < 5.0  # quadratic work would give about 16

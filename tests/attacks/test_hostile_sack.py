@@ -213,6 +213,7 @@ def work(acks: int, config: TcpConfig) -> int:
     return count
 
 
+@pytest.mark.interpreted_only("settrace")
 def test_per_ack_work_does_not_grow_with_the_scoreboard(config: TcpConfig) -> None:
     """100 ACKs leave 300 ranges, 400 leave 1,200: with work per ACK linear in
     the scoreboard (or in the records, 1,000 here) the second costs 6 to 16
@@ -257,6 +258,7 @@ def test_whole_piece_blocks_split_records_within_bounds(config: TcpConfig) -> No
     assert rec.scoreboard is None and rack_.segments == []
 
 
+@pytest.mark.interpreted_only("settrace")
 def test_per_ack_work_of_whole_piece_blocks_is_linear(config: TcpConfig) -> None:
     """40 and then 160 ACKs of whole-piece blocks (120 and 480 pieces cut out):
     about four times the work (less: entering recovery is paid once), not

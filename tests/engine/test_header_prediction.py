@@ -158,6 +158,7 @@ FULL_PATH_CASES = {
 }
 
 
+@pytest.mark.interpreted_only("patch")
 @pytest.mark.parametrize("case", FULL_PATH_CASES, ids=list(FULL_PATH_CASES))
 def test_full_path_takes(case: str, full_path_calls: list[Segment]) -> None:
     conn, seg = FULL_PATH_CASES[case]()
@@ -196,6 +197,7 @@ SAME_CASES = {
 }
 
 
+@pytest.mark.interpreted_only("patch")
 @pytest.mark.parametrize("case", SAME_CASES, ids=list(SAME_CASES))
 def test_same_as_the_full_path(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each segment, with the shortcut and without: the same output, events and TCB."""
@@ -236,6 +238,7 @@ def _event_fields(e: PacketEvent) -> tuple[Any, ...]:
     return (e.sent, e.arrival, str(e.src.addresses), str(e.dst.addresses), e.packet, e.fate)
 
 
+@pytest.mark.interpreted_only("patch")
 def test_a_rough_network_run_is_the_same_packet_for_packet(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

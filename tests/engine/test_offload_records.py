@@ -289,6 +289,7 @@ def _transfer(seed: int, rack: bool, loss: float, total: int = 400_000) -> tuple
     )  # fmt: skip
 
 
+@pytest.mark.interpreted_only("patch")
 @pytest.mark.parametrize("seed", range(12))
 def test_decisions_match_one_record_per_piece(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every segment handed the device, when, and the outcome (stats, state,
@@ -302,6 +303,7 @@ def test_decisions_match_one_record_per_piece(seed: int, monkeypatch: pytest.Mon
     assert new == old
 
 
+@pytest.mark.interpreted_only("patch")
 def test_the_super_segments_are_fewer_records(monkeypatch: pytest.MonkeyPatch) -> None:
     """What the change is for: the records an ACK walks."""
     conn = _one_super_segment()
@@ -345,6 +347,7 @@ def test_a_resend_acknowledged_before_the_sack_pass_is_no_error() -> None:
     assert rack.on_newly_sacked([(3000, 3001, 3000, 3001)], lambda a, b: False) == []
 
 
+@pytest.mark.interpreted_only("patch")
 def test_entering_recovery_does_not_copy_the_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-piece view is for readers (tcp_info, a "packet too big"
     resend): the ACK path never builds it."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 from ipaddress import IPv4Address
 
+import pytest
+
 from synack.host import Host
 from synack.sim.network import LinkConfig, Network
 from synack.sim.scale import simulate
@@ -39,6 +41,7 @@ def _packet(src: str, seq: int) -> bytes:
     return encode_tcp_packet(IPv4Address(src), IPv4Address("10.0.0.3"), seg)
 
 
+@pytest.mark.interpreted_only("subclass")
 def test_arrival_time_first_then_the_order_sent() -> None:
     net = Network(seed=1)
     a = net.add_host(Host("10.0.0.1", secret=b"a" * 16))
