@@ -108,6 +108,12 @@ class HostEvent:
     connection: Connection
     event: Event
 
+    # The dataclass's own __init__, written out: the compiled build runs a
+    # generated __init__ as interpreted code (docs/compiled.md).
+    def __init__(self, connection: Connection, event: Event) -> None:
+        object.__setattr__(self, "connection", connection)
+        object.__setattr__(self, "event", event)
+
 
 @dataclass(slots=True)
 class HostStats:

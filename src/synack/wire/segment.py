@@ -100,6 +100,9 @@ class NoOperation:
 class MaxSegmentSize:
     value: int
 
+    def __init__(self, value: int) -> None:  # as Timestamps' (below)
+        object.__setattr__(self, "value", value)
+
     @property
     def kind(self) -> int:
         return KIND_MSS
@@ -108,6 +111,9 @@ class MaxSegmentSize:
 @dataclass(frozen=True, slots=True)
 class WindowScale:
     shift: int
+
+    def __init__(self, shift: int) -> None:  # as Timestamps' (below)
+        object.__setattr__(self, "shift", shift)
 
     @property
     def kind(self) -> int:
@@ -134,6 +140,13 @@ class Sack:
 class Timestamps:
     value: int
     echo_reply: int
+
+    # The dataclass's own __init__, written out: the compiled build runs a
+    # generated __init__ as interpreted code (docs/compiled.md), and this
+    # class is made for nearly every segment.
+    def __init__(self, value: int, echo_reply: int) -> None:
+        object.__setattr__(self, "value", value)
+        object.__setattr__(self, "echo_reply", echo_reply)
 
     @property
     def kind(self) -> int:
@@ -427,6 +440,36 @@ class Segment:
     # The ECN field of the IP header that carries (or carried) the segment
     # (RFC 3168 5): 0 not-ECT, ECT_1, ECT_0 or CE.
     ecn: int = 0
+
+    # The dataclass's own __init__, written out: the compiled build runs a
+    # generated __init__ as interpreted code (docs/compiled.md).
+    def __init__(
+        self,
+        src_port: int,
+        dst_port: int,
+        seq: int,
+        ack: int = 0,
+        flags: int = 0,
+        window: int = 0,
+        urgent: int = 0,
+        options: tuple[Option, ...] = (),
+        payload: bytes = b"",
+        reserved: int = 0,
+        checksum: int = 0,
+        ecn: int = 0,
+    ) -> None:
+        self.src_port = src_port
+        self.dst_port = dst_port
+        self.seq = seq
+        self.ack = ack
+        self.flags = flags
+        self.window = window
+        self.urgent = urgent
+        self.options = options
+        self.payload = payload
+        self.reserved = reserved
+        self.checksum = checksum
+        self.ecn = ecn
 
     # -- derived --------------------------------------------------------
     @property
