@@ -32,16 +32,19 @@ class IsnSource(Protocol):
 class Rfc6528Isn:
     """The RFC 6528 generator. ``secret`` defaults to 16 random bytes."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_keyed", "_secret")
 
     def __init__(self, secret: bytes | None = None) -> None:
         self._secret = secret if secret is not None else os.urandom(16)
+        # keyed once; each ISN hashes a copy (keying costs blake2s a block)
+        self._keyed = hashlib.blake2s(key=self._secret, digest_size=4)
 
     def generate(self, local: Endpoint, remote: Endpoint, now: float) -> int:
         clock = int(now * 250_000)  # 4 us ticks
-        text = f"{address_text(local[0])}|{local[1]}|{address_text(remote[0])}|{remote[1]}".encode()
-        digest = hashlib.blake2s(text, key=self._secret, digest_size=4).digest()
-        return (clock + int.from_bytes(digest, "big")) & MASK
+        text = f"{address_text(local[0])}|{local[1]}|{address_text(remote[0])}|{remote[1]}"
+        h = self._keyed.copy()
+        h.update(text.encode())
+        return (clock + int.from_bytes(h.digest(), "big")) & MASK
 
 
 class FixedIsn:
