@@ -13,9 +13,9 @@ from __future__ import annotations
 import pytest
 
 INTERPRETED_ONLY = {
-    "patch": "compiled build: replaces a method or property of a compiled class "
-    "(monkeypatch.setattr); compiled callers call the compiled one directly, "
-    "so the test would not see the replacement",
+    "patch": "compiled build: replaces a method, property or imported function of "
+    "compiled code (monkeypatch.setattr); compiled callers call the compiled one "
+    "directly, so the test would not see the replacement",
     "subclass": "compiled build: subclasses a compiled class, which mypyc does not allow "
     "(TypeError: interpreted classes cannot inherit from compiled)",
     "settrace": "compiled build: counts the lines or bytecodes run with sys.settrace; "

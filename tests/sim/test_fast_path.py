@@ -14,7 +14,6 @@ import pytest
 
 import synack.host
 import synack.sim.network
-import synack.sim.scale
 from synack.host import Host
 from synack.sim.faults import parse_fault
 from synack.sim.network import (
@@ -43,58 +42,48 @@ from synack.wire.segment import (
 )
 
 
-class _TappedNetwork(Network):
-    """A network with a tap that does nothing: every packet goes as bytes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.taps.append(lambda event: None)
-
-
 def _figures(result: ScaleResult) -> dict[str, Any]:
     data = result.to_dict()
     del data["wall_seconds"], data["packets_per_second"]
     return data
 
 
-def _both_ways(monkeypatch: pytest.MonkeyPatch, **kwargs: Any) -> tuple[dict[str, Any], ...]:
+def _both_ways(**kwargs: Any) -> tuple[dict[str, Any], ...]:
     fast = simulate(**kwargs)
-    with monkeypatch.context() as m:
-        m.setattr(synack.sim.scale, "Network", _TappedNetwork)
-        slow = simulate(**kwargs)
+    slow = simulate(**kwargs, taps=[lambda event: None])  # every packet goes as bytes
     return _figures(fast), _figures(slow)
 
 
-def test_plain_links_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
-    fast, slow = _both_ways(monkeypatch, connections=200, bytes_up=5000, bytes_down=7000, seed=3)
+def test_plain_links_same_figures() -> None:
+    fast, slow = _both_ways(connections=200, bytes_up=5000, bytes_down=7000, seed=3)
     assert fast == slow
     assert fast["ok"]
 
 
-def test_random_faults_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_random_faults_same_figures() -> None:
     lossy = LinkConfig(
         delay=0.02, jitter=0.005, loss=0.03, duplicate=0.02, reorder=0.05, bandwidth=20e6,
         queue_limit=40,
     )  # fmt: skip
     fast, slow = _both_ways(
-        monkeypatch, connections=60, bytes_up=20_000, bytes_down=30_000, c2s=lossy, s2c=lossy,
+        connections=60, bytes_up=20_000, bytes_down=30_000, c2s=lossy, s2c=lossy,
         seed=11, ramp=0.5, msl=1.0,
     )  # fmt: skip
     assert fast == slow
     assert fast["retransmitted_segments"] > 0 and fast["packets_lost"] > 0
 
 
-def test_corrupting_link_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_corrupting_link_same_figures() -> None:
     bad = LinkConfig(corrupt=0.05, loss=0.01)
     fast, slow = _both_ways(
-        monkeypatch, connections=30, bytes_up=10_000, bytes_down=10_000, c2s=bad, s2c=bad,
+        connections=30, bytes_up=10_000, bytes_down=10_000, c2s=bad, s2c=bad,
         seed=5, msl=1.0,
     )  # fmt: skip
     assert fast == slow
     assert fast["malformed"]
 
 
-def test_scripted_faults_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scripted_faults_same_figures() -> None:
     faults = [
         parse_fault("drop", "s2c:S.:1-3"),
         parse_fault("delay", "c2s:data:5:200ms"),
@@ -102,13 +91,14 @@ def test_scripted_faults_same_figures(monkeypatch: pytest.MonkeyPatch) -> None:
         parse_fault("drop", "*:40"),
     ]
     fast, slow = _both_ways(
-        monkeypatch, connections=20, bytes_up=8000, bytes_down=8000, faults=faults, seed=2,
+        connections=20, bytes_up=8000, bytes_down=8000, faults=faults, seed=2,
         msl=1.0,
     )  # fmt: skip
     assert fast == slow
     assert fast["ok"]
 
 
+@pytest.mark.interpreted_only("patch")
 def test_fast_path_does_not_encode(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> bytes:
         raise AssertionError("a packet was encoded")
