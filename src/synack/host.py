@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from heapq import heappush
 from ipaddress import IPv4Address, IPv6Address
+from typing import Final
 
 from synack.tcp import errors as err
 from synack.tcp.config import TcpConfig, shared_copy
@@ -82,14 +83,16 @@ Endpoint = tuple[IPAddress, int]
 Key = bytes
 # A segment on its way, with packed source and destination addresses (4 or 16 bytes).
 Outgoing = tuple[bytes, bytes, Segment]
-_CLOSED, _LISTEN, _TIME_WAIT = State.CLOSED, State.LISTEN, State.TIME_WAIT
+_CLOSED: Final = State.CLOSED
+_LISTEN: Final = State.LISTEN
+_TIME_WAIT: Final = State.TIME_WAIT
 
 # A TIME-WAIT record is packed into a slot of a TimeWaitTable (timewait_table.py)
 # so a host can hold a million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window,
 # flags (1: timestamps on), config index; the table keeps the key and the expiry.
-_TW_RECORD = struct.Struct("!IIIIHBB")
-_TW_TIMESTAMPS = 1
-_PORTS = struct.Struct("!HH")
+_TW_RECORD: Final = struct.Struct("!IIIIHBB")
+_TW_TIMESTAMPS: Final = 1
+_PORTS: Final = struct.Struct("!HH")
 
 
 def _key(local: Endpoint, remote: Endpoint) -> Key:
@@ -147,10 +150,10 @@ class HostStats:
     icmp_ignored: int = 0
 
 
-SYN_COOKIE_MODES = ("never", "on-overflow", "always")
+SYN_COOKIE_MODES: Final = ("never", "on-overflow", "always")
 # A half-open entry lives this long at most: Linux gives up a SYN,ACK after
 # its fifth retransmission, 1 + 2 + 4 + 8 + 16 + 32 = 63 s after the first.
-HALF_OPEN_LIFETIME = 63.0
+HALF_OPEN_LIFETIME: Final = 63.0
 
 
 class Listener:

@@ -78,7 +78,7 @@ class PacketEvent:
 
 
 PacketTap = Callable[[PacketEvent], None]
-_PORTS = struct.Struct("!HH")
+_PORTS: Final = struct.Struct("!HH")
 _Route = tuple[Host, "Link", "LinkConfig", bool]  # see Network._routes
 
 

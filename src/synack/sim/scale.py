@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 from synack.host import Host, HostEvent
 from synack.sim.faults import FaultSpec
@@ -52,13 +52,13 @@ from synack.tcp.isn import Rfc6528Isn
 from synack.tcp.state import State
 from synack.tcp.tracer import Tracer
 
-SERVER_PORT = 80
-MAX_SERVERS = 254
-MAX_CLIENTS = 254 * 254
-DEFAULT_CLIENTS = 10
+SERVER_PORT: Final = 80
+MAX_SERVERS: Final = 254
+MAX_CLIENTS: Final = 254 * 254
+DEFAULT_CLIENTS: Final = 10
 
 # A connection that went through TIME-WAIT whose record has since expired.
-TIME_WAIT_EXPIRED = "CLOSED (TIME-WAIT expired)"
+TIME_WAIT_EXPIRED: Final = "CLOSED (TIME-WAIT expired)"
 
 ScaleProgress = Callable[[int, int], None]  # connections finished, connections in all
 

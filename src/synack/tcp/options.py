@@ -8,7 +8,7 @@ offered.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from synack.tcp.config import TcpConfig
 from synack.wire.segment import (
@@ -29,8 +29,8 @@ from synack.wire.segment import (
     WindowScale,
 )
 
-MIN_MSS = 64  # the least MSS we agree to, whatever the peer says
-MAX_WINDOW_SHIFT = 14  # RFC 7323 2.3
+MIN_MSS: Final = 64  # the least MSS we agree to, whatever the peer says
+MAX_WINDOW_SHIFT: Final = 14  # RFC 7323 2.3
 
 
 class Agreement(NamedTuple):
@@ -95,9 +95,9 @@ def syn_options(
 # The layouts worked out so far, by config (its identity: the entry keeps
 # it alive, so no other config can take its id), answering and agreed.
 _LAYOUTS: dict[tuple[int, bool, tuple[bool, bool, bool]], tuple[TcpConfig, tuple[int, ...]]] = {}
-_LAYOUT_LIMIT = 256
-_ALL = (True, True, True)
-_OPTION_LENGTHS = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
+_LAYOUT_LIMIT: Final = 256
+_ALL: Final = (True, True, True)
+_OPTION_LENGTHS: Final = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
 
 
 def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) -> tuple[int, ...]:

@@ -12,72 +12,72 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
-from typing import TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeVar
 
 from synack.wire.checksum import tcp_checksum
 from synack.wire.errors import MalformedPacket
 
-FIN = 0x01
-SYN = 0x02
-RST = 0x04
-PSH = 0x08
-ACK = 0x10
-URG = 0x20
-ECE = 0x40
-CWR = 0x80
+FIN: Final = 0x01
+SYN: Final = 0x02
+RST: Final = 0x04
+PSH: Final = 0x08
+ACK: Final = 0x10
+URG: Final = 0x20
+ECE: Final = 0x40
+CWR: Final = 0x80
 
-FLAG_NAMES = (
+FLAG_NAMES: Final = (
     (CWR, "CWR"), (ECE, "ECE"), (URG, "URG"), (ACK, "ACK"),
     (PSH, "PSH"), (RST, "RST"), (SYN, "SYN"), (FIN, "FIN"),
 )  # fmt: skip
 # tcpdump's letters, in tcpdump's order; ACK is ".".
-_TCPDUMP_LETTERS = (
+_TCPDUMP_LETTERS: Final = (
     (FIN, "F"), (SYN, "S"), (RST, "R"), (PSH, "P"),
     (ACK, "."), (URG, "U"), (ECE, "E"), (CWR, "W"),
 )  # fmt: skip
 
 # SYN and FIN take one sequence number each (RFC 9293 3.4): by flags & (SYN | FIN)
-_SYN_FIN = SYN | FIN
-_CONTROL_OCTETS = (0, 1, 1, 2)
+_SYN_FIN: Final = SYN | FIN
+_CONTROL_OCTETS: Final = (0, 1, 1, 2)
 
-HEADER = struct.Struct("!HHIIBBHHH")
-HEADER_LEN = 20
-MAX_HEADER_LEN = 60
-_PORTS = struct.Struct("!HH")
-_U16 = struct.Struct("!H")
-_U32 = struct.Struct("!I")
-_TS = struct.Struct("!II")
+HEADER: Final = struct.Struct("!HHIIBBHHH")
+HEADER_LEN: Final = 20
+MAX_HEADER_LEN: Final = 60
+_PORTS: Final = struct.Struct("!HH")
+_U16: Final = struct.Struct("!H")
+_U32: Final = struct.Struct("!I")
+_TS: Final = struct.Struct("!II")
 # The option layouts nearly every segment carries, each decoded or encoded by
 # one struct call (anything else goes option by option). The fixed bytes are
 # the kinds and lengths: NOP, NOP, timestamps (RFC 7323 appendix A) on all but
 # the SYNs ...
-_NOP_NOP_TS = struct.Struct("!4sII")
-_NOP_NOP_TS_KINDS = b"\x01\x01\x08\x0a"
-_HEADER_NOP_NOP_TS = struct.Struct("!HHIIBBHHH4sII")  # the header, then those options
-_OFFSET_NOP_NOP_TS = 8 << 4  # its data offset: 8 words
+_NOP_NOP_TS: Final = struct.Struct("!4sII")
+_NOP_NOP_TS_KINDS: Final = b"\x01\x01\x08\x0a"
+_HEADER_NOP_NOP_TS: Final = struct.Struct("!HHIIBBHHH4sII")  # the header, then those options
+_OFFSET_NOP_NOP_TS: Final = 8 << 4  # its data offset: 8 words
 # ... and on SYNs, Linux's MSS, SACK-permitted, timestamps, NOP, window scale
 # (synack's default order too).
-_SYN_LAYOUT = struct.Struct("!2sH4sII3sB")
-_SYN_LAYOUT_KINDS = (b"\x02\x04", b"\x04\x02\x08\x0a", b"\x01\x03\x03")
+_SYN_LAYOUT: Final = struct.Struct("!2sH4sII3sB")
+_SYN_LAYOUT_KINDS: Final = (b"\x02\x04", b"\x04\x02\x08\x0a", b"\x01\x03\x03")
 
 # RFC 3168 5: the ECN codepoints of the IP header.
-NOT_ECT = 0
-ECT_1 = 1
-ECT_0 = 2
-CE = 3
+NOT_ECT: Final = 0
+ECT_1: Final = 1
+ECT_0: Final = 2
+CE: Final = 3
 
-KIND_EOL = 0
-KIND_NOP = 1
-KIND_MSS = 2
-KIND_WSCALE = 3
-KIND_SACK_PERMITTED = 4
-KIND_SACK = 5
-KIND_TIMESTAMPS = 8
-KIND_FASTOPEN = 34  # RFC 7413 4.1.1
-KIND_EXPERIMENTAL = 254  # RFC 6994 shared experimental kind
-FASTOPEN_MAGIC = 0xF989  # the experimental kind's magic for Fast Open
-FASTOPEN_COOKIE_MIN = 4  # RFC 7413 4.1.1: a cookie is 4 to 16 bytes
-FASTOPEN_COOKIE_MAX = 16
+KIND_EOL: Final = 0
+KIND_NOP: Final = 1
+KIND_MSS: Final = 2
+KIND_WSCALE: Final = 3
+KIND_SACK_PERMITTED: Final = 4
+KIND_SACK: Final = 5
+KIND_TIMESTAMPS: Final = 8
+KIND_FASTOPEN: Final = 34  # RFC 7413 4.1.1
+KIND_EXPERIMENTAL: Final = 254  # RFC 6994 shared experimental kind
+FASTOPEN_MAGIC: Final = 0xF989  # the experimental kind's magic for Fast Open
+FASTOPEN_COOKIE_MIN: Final = 4  # RFC 7413 4.1.1: a cookie is 4 to 16 bytes
+FASTOPEN_COOKIE_MAX: Final = 16
 
 
 # An option's kind is a property, not a class attribute: compiled with mypyc
@@ -209,10 +209,10 @@ Option: TypeAlias = (
 
 _O = TypeVar("_O", bound=Option)
 
-EOL = EndOfOptions()
-NOP = NoOperation()
-SACK_PERMITTED = SackPermitted()
-_SYN_TYPES = (MaxSegmentSize, SackPermitted, Timestamps, NoOperation, WindowScale)
+EOL: Final = EndOfOptions()
+NOP: Final = NoOperation()
+SACK_PERMITTED: Final = SackPermitted()
+_SYN_TYPES: Final = (MaxSegmentSize, SackPermitted, Timestamps, NoOperation, WindowScale)
 
 
 def flags_to_str(flags: int) -> str:
@@ -276,7 +276,7 @@ def encode_options(options: tuple[Option, ...]) -> bytes:
     return bytes(out)
 
 
-_OPTION_SIZES: dict[type, int] = {
+_OPTION_SIZES: Final[dict[type, int]] = {
     NoOperation: 1, MaxSegmentSize: 4, WindowScale: 3, SackPermitted: 2, Timestamps: 10,
 }  # fmt: skip
 
