@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import partial
 from operator import is_not
-from typing import cast
+from typing import Final, cast
 
 from synack.tcp import errors as err
 from synack.tcp import mtuprobe
@@ -59,23 +59,25 @@ from synack.wire.segment import (
     Timestamps,
 )
 
-_S = State
-_T = Stimulus
-_DEFAULT_CONFIG = TcpConfig()
-_DEFAULT_ISN = Rfc6528Isn()
+_S: Final = State
+_T: Final = Stimulus
+_DEFAULT_CONFIG: Final = TcpConfig()
+_DEFAULT_ISN: Final = Rfc6528Isn()
 
 # States in which our FIN may still be unsent, so data may still go out.
-_SENDING_STATES = frozenset({_S.ESTABLISHED, _S.CLOSE_WAIT, _S.FIN_WAIT_1, _S.CLOSING, _S.LAST_ACK})
+_SENDING_STATES: Final = frozenset(
+    {_S.ESTABLISHED, _S.CLOSE_WAIT, _S.FIN_WAIT_1, _S.CLOSING, _S.LAST_ACK}
+)
 # States in which arriving text is delivered (RFC 9293 3.10.7.4, seventh).
-_RECEIVING_STATES = frozenset({_S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2})
+_RECEIVING_STATES: Final = frozenset({_S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2})
 # RFC 9293 3.10.5: ABORT sends RST in these states (the peer has a connection).
-_RESET_ON_ABORT = frozenset(
+_RESET_ON_ABORT: Final = frozenset(
     {_S.SYN_RECEIVED, _S.ESTABLISHED, _S.FIN_WAIT_1, _S.FIN_WAIT_2, _S.CLOSE_WAIT}
 )
 # States where the peer has sent FIN, so RECEIVE with nothing buffered is "connection closing".
-_PEER_FINISHED_STATES = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT})
-_TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
-_ARMED = partial(is_not, None)  # a timer's deadline is set (tested in C: get_timer)
+_PEER_FINISHED_STATES: Final = frozenset({_S.CLOSE_WAIT, _S.CLOSING, _S.LAST_ACK, _S.TIME_WAIT})
+_TS_OPTION_BYTES: Final = 12  # NOP, NOP, kind, length, TSval, TSecr
+_ARMED: Final = partial(is_not, None)  # a timer's deadline is set (tested in C: get_timer)
 
 
 def reset_for(seg: Segment) -> Segment | None:

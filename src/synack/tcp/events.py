@@ -25,6 +25,12 @@ class DataReceived(Event):
 
     length: int
 
+    # The dataclass's own __init__, written out: the compiled build runs a
+    # generated __init__ as interpreted code (docs/compiled.md), and this
+    # event comes with nearly every data segment.
+    def __init__(self, length: int) -> None:
+        object.__setattr__(self, "length", length)
+
 
 @dataclass(frozen=True, slots=True)
 class EndOfStream(Event):

@@ -46,15 +46,16 @@ import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from itertools import chain
+from typing import Final
 
 from synack.wire import seq as sq
 
 # RFC 8985 6.2 step 4: after a D-SACK widens the reordering window, keep it
 # wide for this many recoveries.
-REO_WND_PERSIST = 16
+REO_WND_PERSIST: Final = 16
 
-_MASK = sq.MASK
-_HALF = sq.HALF
+_MASK: Final = sq.MASK
+_HALF: Final = sq.HALF
 
 
 class SentSegment:

@@ -41,12 +41,12 @@ from synack.wire import seq as sq
 SackBlocks = tuple[tuple[int, int], ...]
 
 # RFC 8985 7.2: WCDelAckT, how long a peer may hold the ACK of a lone segment.
-WORST_CASE_DELAYED_ACK = 0.2
+WORST_CASE_DELAYED_ACK: Final = 0.2
 
 # The largest window a peer can advertise (RFC 7323 2.3: 65535 << 14, about
 # 2**30): how far below SND.UNA a SACK block may start, unless the caller knows
 # the largest window this peer has offered.
-MAX_WINDOW = 1 << 30
+MAX_WINDOW: Final = 1 << 30
 
 # The scoreboard's bound. A receiver SACKs what it received, and it received
 # our segments whole, so each range holds at least one of our transmissions
@@ -56,11 +56,11 @@ MAX_WINDOW = 1 << 30
 # holes inside our segments reaches it: the blocks that would make a new range
 # beyond it are ignored and counted (ConnectionStats.sack_blocks_over_limit),
 # so memory stays linear in the flight, whatever the peer sends.
-SCOREBOARD_RANGES_PER_RECORD = 2
-SCOREBOARD_MIN_RANGES = 16
+SCOREBOARD_RANGES_PER_RECORD: Final = 2
+SCOREBOARD_MIN_RANGES: Final = 16
 
-_MASK = sq.MASK
-_HALF = sq.HALF
+_MASK: Final = sq.MASK
+_HALF: Final = sq.HALF
 _NOTHING_NEW: list[tuple[int, int]] = []  # read only
 
 

@@ -12,7 +12,7 @@ units and their first values in one place.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from synack.tcp.config import DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, TcpConfig, shared_int
 from synack.tcp.fastopen import FastOpenState
@@ -35,9 +35,9 @@ if TYPE_CHECKING:
     from synack.tcp.connection import Connection
     from synack.tcp.events import Event
 
-_DEFAULT_CONFIG = TcpConfig()
-_DEFAULT_ISN = Rfc6528Isn()
-_TS_OPTION_BYTES = 12  # NOP, NOP, kind, length, TSval, TSecr
+_DEFAULT_CONFIG: Final = TcpConfig()
+_DEFAULT_ISN: Final = Rfc6528Isn()
+_TS_OPTION_BYTES: Final = 12  # NOP, NOP, kind, length, TSval, TSecr
 
 
 class Tcb:

@@ -19,11 +19,12 @@ buffer whose checksum is right totals a nonzero multiple of 0xFFFF.
 """
 
 import struct
+from typing import Final
 
-_PSEUDO4 = struct.Struct("!4s4sBBH")
-_PSEUDO6 = struct.Struct("!16s16sIxxxB")
-PROTO_TCP = 6
-_ADDRESS_LENGTHS = ((4, 4), (16, 16))  # IPv4's, IPv6's
+_PSEUDO4: Final = struct.Struct("!4s4sBBH")
+_PSEUDO6: Final = struct.Struct("!16s16sIxxxB")
+PROTO_TCP: Final = 6
+_ADDRESS_LENGTHS: Final = ((4, 4), (16, 16))  # IPv4's, IPv6's
 
 
 def ones_complement_sum(data: bytes | bytearray | memoryview) -> int:

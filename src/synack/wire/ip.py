@@ -9,6 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
+from typing import Final
 
 from synack.wire.checksum import (
     PROTO_TCP,
@@ -23,12 +24,12 @@ from synack.wire.segment import Segment, decode_segment
 
 IPAddress = IPv4Address | IPv6Address
 
-_V4 = struct.Struct("!BBHHHBBH4s4s")
-_V6 = struct.Struct("!IHBB16s16s")
-_CHECKSUM = struct.Struct("!H")
-V4_HEADER_LEN = 20
-V6_HEADER_LEN = 40
-DEFAULT_TTL = 64
+_V4: Final = struct.Struct("!BBHHHBBH4s4s")
+_V6: Final = struct.Struct("!IHBB16s16s")
+_CHECKSUM: Final = struct.Struct("!H")
+V4_HEADER_LEN: Final = 20
+V6_HEADER_LEN: Final = 40
+DEFAULT_TTL: Final = 64
 
 
 @dataclass(slots=True)
@@ -88,7 +89,7 @@ def _v4_header(
 
 # Decoded addresses are cached by their packed bytes: a host sees the same few again and again.
 _ADDRESSES: dict[bytes, IPAddress] = {}
-_ADDRESS_CACHE_LIMIT = 1 << 16
+_ADDRESS_CACHE_LIMIT: Final = 1 << 16
 
 
 def _address(packed: bytes) -> IPAddress:
