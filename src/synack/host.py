@@ -96,7 +96,12 @@ _PORTS: Final = struct.Struct("!HH")
 
 
 def _key(local: Endpoint, remote: Endpoint) -> Key:
-    return local[0].packed + remote[0].packed + _PORTS.pack(local[1], remote[1])
+    return _packed_key(local[0].packed + remote[0].packed, local[1], remote[1])
+
+
+def _packed_key(addresses: bytes, local_port: int, remote_port: int) -> Key:
+    """A connection's key: its local and remote addresses packed, then the ports."""
+    return addresses + _PORTS.pack(local_port, remote_port)
 
 
 def _ports_of(key: Key) -> tuple[int, int]:
@@ -377,7 +382,7 @@ class Host:
         if local_port is None:  # a port whose 4-tuple is free
             local_port, key = self._ephemeral_port(laddr, raddr, rport, lpacked + rpacked)
         else:
-            key = lpacked + rpacked + _PORTS.pack(local_port, rport)
+            key = _packed_key(lpacked + rpacked, local_port, rport)
             if key in self.connections or key in self._time_wait:
                 raise err.TcpError(err.CONNECTION_EXISTS)
         cfg = config or self.config
@@ -957,7 +962,7 @@ class Host:
         count = self._ephemeral_count
         for attempt in range(count):
             port = self._ephemeral_low + (offset + self._next_ephemeral + attempt) % count
-            key = packed + _PORTS.pack(port, rport)
+            key = _packed_key(packed, port, rport)
             if (
                 key not in self.connections
                 and key not in self._time_wait

@@ -465,8 +465,8 @@ class LossRecovery:
             self.prr_out += size  # RFC 6937: everything sent during recovery
         if self.sack_sender and not probe and end != start:
             rack = self.rack if self.rack is not None else self._make_rack()
-            data_end = sq.add(start, size)
-            if size > smss > 0 and end != data_end:  # the FIN's piece: a record of its own
+            # with offload, the FIN's piece of a super-segment: a record of its own
+            if size > smss > 0 and end != sq.add(start, size):
                 last = sq.add(start, (size - 1) // smss * smss)
                 if last != start:
                     rack.on_send(start, last, now, retransmission, smss)
