@@ -90,7 +90,8 @@ _TIME_WAIT: Final = State.TIME_WAIT
 # A TIME-WAIT record is packed into a slot of a TimeWaitTable (timewait_table.py)
 # so a host can hold a million: snd_nxt, rcv_nxt, ts_recent, ts_offset, window,
 # flags (1: timestamps on), config index; the table keeps the key and the expiry.
-_TW_RECORD: Final = struct.Struct("!IIIIHBB")
+_TW_RECORD: Final = struct.Struct("!IIIIHBH")
+_TW_CONFIGS_MAX: Final = 1 << 16  # distinct configs a host's records can name
 _TW_TIMESTAMPS: Final = 1
 _PORTS: Final = struct.Struct("!HH")
 
@@ -262,7 +263,11 @@ class Host:
         self.connections: dict[Key, Connection] = {}
         self.listeners: dict[int, Listener] = {}
         self._time_wait = TimeWaitTable(_TW_RECORD.size)  # by key, in expiry order
+        # the configs TIME-WAIT records name by index, and each one's index (equal
+        # configs, by value, share one); the last one looked up, by identity
         self._tw_configs: list[TcpConfig] = []
+        self._tw_config_index: dict[TcpConfig, int] = {}
+        self._tw_last_config: tuple[TcpConfig, int] | None = None
         self._dirty: dict[Connection, None] = {}
         self._on_wakeup = self._wake  # one bound method for all connections, not one each
         self._deadlines: dict[Connection, float] = {}
@@ -974,13 +979,24 @@ class Host:
 
     # -- TIME-WAIT records ----------------------------------------------
     def _config_index(self, config: TcpConfig) -> int:
-        for i, known in enumerate(self._tw_configs):
-            if known is config:
-                return i
-        if len(self._tw_configs) >= 255:
-            return 0
-        self._tw_configs.append(config)
-        return len(self._tw_configs) - 1
+        """The index a TIME-WAIT record stores for ``config``: equal configs
+        share one, so the bound counts distinct settings, which come from this
+        host's owner, never from a peer."""
+        last = self._tw_last_config
+        if last is not None and last[0] is config:
+            return last[1]
+        index = self._tw_config_index.get(config)
+        if index is None:
+            index = len(self._tw_configs)
+            if index >= _TW_CONFIGS_MAX:
+                raise RuntimeError(
+                    f"more than {_TW_CONFIGS_MAX} distinct TcpConfig values in one Host's "
+                    "TIME-WAIT records: share configs between connections"
+                )
+            self._tw_configs.append(config)
+            self._tw_config_index[config] = index
+        self._tw_last_config = (config, index)
+        return index
 
     def _store_time_wait(self, key: bytes, record: TimeWait, config: TcpConfig) -> None:
         """Pack ``record`` and queue it for expiry (again, if its timer restarted)."""

@@ -4,6 +4,7 @@ and stored again by the new incarnation does not hold back the others."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import ip_address
 
 from synack.host import Host
@@ -65,3 +66,42 @@ def test_a_reopened_pair_back_in_time_wait_holds_back_no_other_record() -> None:
     assert server.get_timer() == 2.75 + 2.0
     server.handle_timer(4.75)
     assert server.time_wait_count == 0 and server.get_timer() is None
+
+
+def into_time_wait_on(server: Host, port: int, now: float) -> None:
+    """As into_time_wait, for a connection to the server's ``port``."""
+    (synack,) = inject(server, Segment(5000, port, 100, 0, SYN, 65535), now)
+    assert inject(server, Segment(5000, port, 101, synack.seq + 1, ACK, 65535), now) == []
+    conn = server.accept(port)
+    assert conn is not None
+    conn.close()
+    (fin,) = [decode_tcp_packet(p)[1] for p in server.packets_to_send(now)]
+    (last_ack,) = inject(server, Segment(5000, port, 101, fin.seq + 1, FIN | ACK, 65535), now)
+    assert last_ack.flags == ACK
+
+
+def test_each_record_keeps_its_own_config_past_255_of_them() -> None:
+    """300 listeners, each with a config of its own MSL: every record, packed
+    with the index of its config, still restarts 2 MSL with its own (it took
+    the first config's once there were more than 255), and equal configs
+    share one index."""
+    server = Host(US, CONFIG)
+    msl = {80 + i: 1.0 + i / 1024 for i in range(300)}  # exact in binary
+    for port, m in msl.items():
+        server.listen(port, config=replace(CONFIG, msl=m))
+        into_time_wait_on(server, port, now=0.0)
+    assert server.time_wait_count == 300
+    for port in msl:  # a retransmitted FIN restarts each record's 2 MSL
+        (ack,) = inject(server, Segment(5000, port, 101, 0, FIN | ACK, 65535), 0.5)
+        assert ack.flags == ACK and ack.ack == 102
+    # the records expire each at 0.5 + 2 MSL of its own config, earliest first
+    for m in sorted(msl.values()):
+        assert server.get_timer() == 0.5 + 2 * m
+        server.handle_timer(0.5 + 2 * m)
+    assert server.time_wait_count == 0
+    # equal configs, made apart, share one index
+    again = Host(US, CONFIG)
+    for port in (80, 81, 82):
+        again.listen(port, config=replace(CONFIG, msl=3.0))
+        into_time_wait_on(again, port, now=0.0)
+    assert len(again._tw_configs) == 1
