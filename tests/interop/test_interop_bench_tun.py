@@ -19,31 +19,43 @@ from _interop import synack
 
 pytestmark = pytest.mark.interop
 
-# the concurrent kernel client, made to stop one connection short: against
-# synack (SHORT), or only once synack's figures are in, against the kernel's
-# echo server (SHORT_KERNEL); then the namespaces of the run still there
-SHORT = r"""
+# the concurrent kernel client with one edit (OLD -> NEW): against synack, or
+# only once synack's figures are in, against the kernel's echo server
+# (KERNEL_ONLY); prints the run's error, then the namespaces of the run still there
+BROKEN = r"""
 import os
 from synack.bench import tun
-short = tun._KERNEL_CONCURRENT.replace(
-    "n, host, port, k = int(sys.argv[1]),", "n, host, port, k = int(sys.argv[1]) - 1,"
-)
-assert short != tun._KERNEL_CONCURRENT
+broken = tun._KERNEL_CONCURRENT.replace(OLD, NEW)
+assert broken != tun._KERNEL_CONCURRENT
 tcp_figures = tun._tcp_figures
-async def then_short(*args, **kwargs):
+async def then_broken(*args, **kwargs):
     figures = await tcp_figures(*args, **kwargs)
-    tun._KERNEL_CONCURRENT = short
+    tun._KERNEL_CONCURRENT = broken
     return figures
 if KERNEL_ONLY:
-    tun._tcp_figures = then_short
+    tun._tcp_figures = then_broken
 else:
-    tun._KERNEL_CONCURRENT = short
+    tun._KERNEL_CONCURRENT = broken
 try:
     tun.bench_tun(1_000_000, 20, 1500, offload=False, concurrency=4, ceiling_seconds=0.2)
-except RuntimeError as exc:
+except tun.TunBenchError as exc:
     print(exc)
 print([n for n in os.listdir("/var/run/netns") if n.startswith(f"synack-bench-{os.getpid()}")])
 """
+# the client stops one connection short
+SHORT = ("n, host, port, k = int(sys.argv[1]),", "n, host, port, k = int(sys.argv[1]) - 1,")
+# the client expects another byte than the one it sent
+WRONG_ECHO = ('if s.recv(1) != b"x":', 'if s.recv(1) != b"y":')
+
+
+def _broken(kernel_only: bool, edit: tuple[str, str]) -> list[str]:
+    script = f"KERNEL_ONLY, OLD, NEW = {kernel_only}, {edit[0]!r}, {edit[1]!r}\n{BROKEN}"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def test_bench_tun_quick_gives_every_figure_of_both_settings() -> None:
@@ -82,12 +94,15 @@ def test_bench_tun_quick_gives_every_figure_of_both_settings() -> None:
     [(False, "synack"), (True, "the kernel's echo server")],
 )
 def test_bench_tun_fails_when_a_connection_is_missing(kernel_only: bool, server: str) -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", f"KERNEL_ONLY = {kernel_only}\n{SHORT}"],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
+    assert _broken(kernel_only, SHORT) == [
         f"of 20 connections asked of the kernel's client, {server} accepted 19 and echoed 19 bytes",
         "[]",  # the lab and the reference server's namespace are gone
+    ]
+
+
+@pytest.mark.parametrize("kernel_only", [False, True])
+def test_bench_tun_fails_when_an_echo_is_wrong(kernel_only: bool) -> None:
+    assert _broken(kernel_only, WRONG_ECHO) == [
+        "the kernel side failed (exit 1): the echo was not the byte sent",
+        "[]",
     ]
