@@ -11,8 +11,9 @@ known kind with a length it should not have, is kept as an
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, TypeAlias, TypeVar
+from typing import Final, TypeAlias, TypeGuard, TypeVar
 
 from synack.wire.checksum import tcp_checksum
 from synack.wire.errors import MalformedPacket
@@ -487,29 +488,27 @@ class Segment:
                 return opt
         return None
 
-    def _first(self, cls: type[_O]) -> _O | None:
-        # The first well-formed option of a class: a known kind with a wrong
-        # length is an UnknownOption and must not count as that option.
-        # (isinstance(opt, cls) for each option, in C.)
-        return next(filter(cls.__instancecheck__, self.options), None)  # type: ignore[return-value]
-
+    # The first well-formed option of a kind: a known kind with a wrong
+    # length is an UnknownOption and must not count as that option. Each
+    # property finds it with ``next(filter(_IS_X, options))``: isinstance
+    # for each option, in C (the _IS_X checks are below the class).
     @property
     def mss(self) -> int | None:
-        opt = self._first(MaxSegmentSize)
+        opt = next(filter(_IS_MSS, self.options), None)
         return opt.value if opt is not None else None
 
     @property
     def window_scale(self) -> int | None:
-        opt = self._first(WindowScale)
+        opt = next(filter(_IS_WINDOW_SCALE, self.options), None)
         return opt.shift if opt is not None else None
 
     @property
     def sack_permitted(self) -> bool:
-        return self._first(SackPermitted) is not None
+        return next(filter(_IS_SACK_PERMITTED, self.options), None) is not None
 
     @property
     def timestamps(self) -> Timestamps | None:
-        return self._first(Timestamps)
+        return next(filter(_IS_TIMESTAMPS, self.options), None)
 
     @property
     def fastopen(self) -> FastOpen | FastOpenExp | None:
@@ -521,7 +520,7 @@ class Segment:
 
     @property
     def sack_blocks(self) -> tuple[tuple[int, int], ...]:
-        opt = self._first(Sack)
+        opt = next(filter(_IS_SACK, self.options), None)
         return opt.blocks if opt is not None else ()
 
     @property
@@ -579,6 +578,18 @@ class Segment:
         an option that overruns, or a bad checksum.
         """
         return decode_segment(data, src_ip, dst_ip, NOT_ECT, cls)
+
+
+def _instance_check(cls: type[_O]) -> Callable[[Option], TypeGuard[_O]]:
+    """``isinstance(opt, cls)`` as one callable, for ``filter``."""
+    return cls.__instancecheck__  # type: ignore[return-value]
+
+
+_IS_MSS = _instance_check(MaxSegmentSize)
+_IS_WINDOW_SCALE = _instance_check(WindowScale)
+_IS_SACK_PERMITTED = _instance_check(SackPermitted)
+_IS_SACK = _instance_check(Sack)
+_IS_TIMESTAMPS = _instance_check(Timestamps)
 
 
 def decode_segment(
