@@ -7,7 +7,6 @@ record is one fixed-size slot and owns no Python object. A slot is a
 control byte in ``ctrl`` and a record in ``buf``::
 
     ctrl     1 B   empty (0), a tombstone (1), or a live record's tag (2-255)
-    queued   2 B   entries of the expiry queue that point at this slot
     expires  8 B   the deadline, the float itself (timers stay exact)
     key            the packed 4-tuple: 12 B for IPv4, 36 B for IPv6
     value          the caller's packed fields (the Host's: 20 B)
@@ -21,19 +20,27 @@ bits of the hash) matches. A removed record leaves a tombstone that probing
 steps over and an insert reuses. When a new record would use more than 3/4 of the
 slots, the table is rebuilt with twice as many slots as live records:
 without tombstones it grows by half, so a record costs between 4/3 and 2
-slots (IPv4: 43 B a slot, 57 to 86 B a record, plus 4 B in the queue;
-IPv6: 67 B a slot, 89 to 134 B). It shrinks the same way when fewer than
+slots (IPv4: 41 B a slot, 55 to 82 B a record, plus 12 B in a queue;
+IPv6: 65 B a slot, 87 to 130 B). It shrinks the same way when fewer than
 1/8 of the slots hold a record.
 
-Expiry is a FIFO of slot numbers (32-bit, 4 B an entry) in the order the
-records were stored, which is expiry order when they share one MSL. A
-record whose 2 MSL timer restarts (a retransmitted FIN) is queued again at
-the back, and its ``queued`` count tells which entry is its own: the head
-entry stands for the record only when it is the last one pointing at the
-slot (count 1); the others are skipped. A slot keeps its count when its
-record goes and a record that reuses the slot inherits it, so the entries
-of a removed record are never taken for the new one. When stale entries outnumber the records
-the FIFO is compacted, so restarts cannot grow it without bound.
+Expiry: a record is queued when it is stored, and again when its 2 MSL
+timer restarts (a retransmitted FIN, RFC 9293 3.10.7.4). An entry is a slot
+number (32-bit) and the deadline it was queued with (a float): 12 B. The
+entry stands for the record in its slot only while that record is live and
+has that deadline; other entries (of a removed record, of a timer that
+restarted) are stale and skipped, and a stale one that happens to match a
+record that reused its slot names that record's own deadline, so no record
+ever goes early or late. Entries sit in FIFOs whose deadlines never
+decrease: an entry goes to the first FIFO whose last deadline is not later
+than its own, else to a new FIFO at the end. Records that share one
+lifetime (2 MSL) and are stored as the clock moves on have deadlines in
+store order, and a record goes to a later FIFO only behind a longer-lived
+one, so a host whose records have k distinct lifetimes keeps at most k
+FIFOs (one when all share an MSL). The earliest deadline is the earliest of
+the FIFOs' first live entries. A FIFO that empties is dropped; when entries
+outnumber twice the records, every FIFO is compacted to one entry per
+record, so restarts cannot grow them without bound.
 """
 
 from __future__ import annotations
@@ -45,12 +52,8 @@ from array import array
 # from its hash: a lookup compares keys only where the tag matches).
 _EMPTY, _DEAD = 0, 1
 _TAGS = 254
-_RECORD = struct.Struct("<Hd")  # queued, expires
-_QUEUED = struct.Struct("<H")
 _EXPIRES = struct.Struct("<d")
-_EXPIRES_AT = _QUEUED.size
-_KEY_AT = _RECORD.size
-_MAX_QUEUED = 0xFFFF
+_KEY_AT = _EXPIRES.size
 MIN_CAPACITY = 8
 
 
@@ -58,12 +61,40 @@ def _slot_array() -> array[int]:
     return array("I")  # unsigned int: 32 bits wherever CPython runs
 
 
+class Queue:
+    """Expiry entries, oldest first from ``head``: slot numbers and the
+    deadlines they were queued with, deadlines never decreasing."""
+
+    __slots__ = ("deadlines", "head", "slots")
+
+    def __init__(self) -> None:
+        self.slots = _slot_array()
+        self.deadlines = array("d")
+        self.head = 0
+
+    def __len__(self) -> int:
+        return len(self.slots) - self.head
+
+    def append(self, i: int, expires: float) -> None:
+        self.slots.append(i)
+        self.deadlines.append(expires)
+
+    def advance(self, head: int) -> None:
+        """Move the head, dropping the consumed part once it is half the
+        arrays (amortised O(1) an entry)."""
+        if head >= 1024 and 2 * head >= len(self.slots):
+            del self.slots[:head]
+            del self.deadlines[:head]
+            head = 0
+        self.head = head
+
+
 class Slots:
-    """The records whose keys have one length: the table and its expiry FIFO."""
+    """The records whose keys have one length: the table and its expiry queues."""
 
     __slots__ = (
-        "buf", "capacity", "ctrl", "head", "key_size", "live", "queue", "size", "used",
-        "value_size",
+        "buf", "capacity", "ctrl", "entries", "first", "key_size", "live", "queues", "size",
+        "used", "value_size",
     )  # fmt: skip
 
     def __init__(self, key_size: int, value_size: int, capacity: int = MIN_CAPACITY) -> None:
@@ -78,8 +109,9 @@ class Slots:
         self.buf = bytearray(self.capacity * self.size)
         self.live = 0  # records
         self.used = 0  # records and tombstones: slots that are not empty
-        self.queue = _slot_array()  # slot numbers, oldest first from ``head``
-        self.head = 0
+        self.queues: list[Queue] = []  # none empty, each in deadline order
+        self.entries = 0  # in all the queues
+        self.first: Queue | None = None  # whose head next_expiry found
 
     # -- lookup ---------------------------------------------------------
     def find(self, key: bytes) -> int:
@@ -115,17 +147,21 @@ class Slots:
         return bytes(self.buf[start : start + self.value_size])
 
     def expires(self, i: int) -> float:
-        expires: float = _EXPIRES.unpack_from(self.buf, i * self.size + _EXPIRES_AT)[0]
+        expires: float = _EXPIRES.unpack_from(self.buf, i * self.size)[0]
         return expires
 
     def key(self, i: int) -> bytes:
         start = i * self.size + _KEY_AT
         return bytes(self.buf[start : start + self.key_size])
 
+    def _stands_for(self, i: int, expires: float) -> bool:
+        """Whether an entry (slot ``i``, deadline ``expires``) stands for a record."""
+        return self.ctrl[i] > _DEAD and _EXPIRES.unpack_from(self.buf, i * self.size)[0] == expires
+
     # -- changes --------------------------------------------------------
     def put(self, key: bytes, value: bytes, expires: float) -> bool:
-        """Store a record (replacing ``key``'s, if any) and queue it at the back.
-        Returns whether the key is new."""
+        """Store a record (replacing ``key``'s, if any) and queue it. Returns
+        whether the key is new."""
         h = hash(key)
         ctrl, tag = self.ctrl, (h >> 32) % _TAGS + 2
         run = self._run(h % self.capacity)
@@ -133,8 +169,7 @@ class Slots:
         if i >= 0:
             self._write(i, key, value, expires)  # the timer restarted
             return False
-        # the run's first tombstone (with the queue entries it still has), else
-        # the empty slot that ends the run
+        # the run's first tombstone, else the empty slot that ends the run
         for start, end in run:
             free = ctrl.find(_DEAD, start, end)
             if free >= 0:
@@ -152,16 +187,21 @@ class Slots:
 
     def _write(self, i: int, key: bytes, value: bytes, expires: float) -> None:
         buf, off = self.buf, i * self.size
-        queued = _QUEUED.unpack_from(buf, off)[0]
-        if queued == _MAX_QUEUED:
-            self._compact()
-            queued = _QUEUED.unpack_from(buf, off)[0]
-        _RECORD.pack_into(buf, off, queued + 1, expires)
+        _EXPIRES.pack_into(buf, off, expires)
         start = off + _KEY_AT
         buf[start : start + self.key_size] = key
         buf[start + self.key_size : off + self.size] = value
-        self.queue.append(i)
-        if len(self.queue) - self.head > 2 * self.live + 64:
+        # the first queue whose last deadline is not later, else a new one
+        for queue in self.queues:
+            if queue.deadlines[-1] <= expires:
+                break
+        else:
+            queue = Queue()
+            self.queues.append(queue)
+        queue.slots.append(i)
+        queue.deadlines.append(expires)
+        self.entries += 1
+        if self.entries > 2 * self.live + 64:
             self._compact()
 
     def remove(self, i: int) -> None:
@@ -180,85 +220,120 @@ class Slots:
 
     # -- expiry ---------------------------------------------------------
     def next_expiry(self) -> float | None:
-        """The deadline of the record at the head of the queue; stale
-        entries in front of it are dropped."""
-        buf, ctrl, size, queue = self.buf, self.ctrl, self.size, self.queue
-        head, end = self.head, len(queue)
-        found = None
-        while head < end:
-            i = queue[head]
-            queued, expires = _RECORD.unpack_from(buf, i * size)
-            if queued == 1 and ctrl[i] > _DEAD:
-                found = expires
-                break
-            _QUEUED.pack_into(buf, i * size, queued - 1)  # stale: skip it
-            head += 1
-        if head != self.head:
-            self._advance(head)
+        """The earliest deadline at the head of a queue (stale entries in
+        front of the heads are dropped, and queues that empty)."""
+        found: float | None = None
+        first: Queue | None = None
+        emptied = False
+        ctrl, buf, size = self.ctrl, self.buf, self.size
+        for queue in self.queues:
+            head = queue.head
+            i, expires = queue.slots[head], queue.deadlines[head]
+            # _stands_for, inline: this runs whenever the Host's timer is read
+            if ctrl[i] <= _DEAD or _EXPIRES.unpack_from(buf, i * size)[0] != expires:
+                head = self._skip_stale(queue)
+                if head < 0:
+                    emptied = True
+                    continue
+                expires = queue.deadlines[head]
+            if found is None or expires < found:
+                found, first = expires, queue
+        if emptied:
+            self.queues = [queue for queue in self.queues if len(queue)]
+        self.first = first
         return found
 
+    def _skip_stale(self, queue: Queue) -> int:
+        """Drop the stale entries at the head of ``queue``: its new head, or -1
+        when none is left."""
+        slots, deadlines = queue.slots, queue.deadlines
+        head, end = queue.head, len(slots)
+        while head < end and not self._stands_for(slots[head], deadlines[head]):
+            head += 1
+        self.entries -= head - queue.head
+        if head == end:
+            queue.head = head  # empty: the caller drops it
+            return -1
+        queue.advance(head)
+        return queue.head
+
     def pop_head(self) -> bytes:
-        """Remove the record at the head of the queue (after ``next_expiry``
-        found one) and return its key."""
-        i = self.queue[self.head]
-        self._advance(self.head + 1)
-        _QUEUED.pack_into(self.buf, i * self.size, 0)
+        """Remove the record at the head of the queue ``next_expiry`` found
+        (right after it found one) and return its key."""
+        queue = self.first
+        assert queue is not None
+        self.first = None
+        head = queue.head
+        i = queue.slots[head]
+        self.entries -= 1
+        if head + 1 < len(queue.slots):
+            queue.advance(head + 1)
+        else:
+            self.queues.remove(queue)  # empty
         key = self.key(i)
         self.remove(i)
         return key
 
-    def _advance(self, head: int) -> None:
-        """Move the head of the queue, dropping the consumed part once it is
-        half the array (amortised O(1) a record)."""
-        if head >= 1024 and 2 * head >= len(self.queue):
-            del self.queue[:head]
-            head = 0
-        self.head = head
-
     def ordered_keys(self) -> list[bytes]:
-        """Every key, in queue order."""
+        """Every key, in expiry order (records due together: in store order
+        if they share a queue)."""
         self._compact()
-        return [self.key(i) for i in self.queue]
+        order = sorted(
+            (queue.deadlines[n], q, n, queue.slots[n])
+            for q, queue in enumerate(self.queues)
+            for n in range(len(queue.slots))
+        )
+        return [self.key(entry[3]) for entry in order]
 
     # -- housekeeping ---------------------------------------------------
-    def _current(self) -> array[int]:
-        """Each record's own (last) queue entry, in queue order. The counts
-        become 1 for the records, 0 for the tombstones."""
-        buf, ctrl, size, queue = self.buf, self.ctrl, self.size, self.queue
-        order = _slot_array()
-        for n in range(self.head, len(queue)):
-            i = queue[n]
-            queued = _QUEUED.unpack_from(buf, i * size)[0] - 1
-            if queued == 0 and ctrl[i] > _DEAD:
-                order.append(i)
-                queued = 1  # no entry of this slot is left behind this one
-            _QUEUED.pack_into(buf, i * size, queued)
-        return order
+    def _current(self) -> list[Queue]:
+        """The queues with one entry per record, the one nearest its head
+        that stands for it (equal deadlines: any names the same time)."""
+        seen = bytearray(self.capacity)
+        current: list[Queue] = []
+        for queue in self.queues:
+            slots, deadlines = queue.slots, queue.deadlines
+            kept = Queue()
+            for n in range(queue.head, len(slots)):
+                i, expires = slots[n], deadlines[n]
+                if not seen[i] and self._stands_for(i, expires):
+                    seen[i] = 1
+                    kept.append(i, expires)
+            if len(kept):
+                current.append(kept)
+        return current
 
     def _compact(self) -> None:
         """Drop the stale queue entries: one entry per record, in order."""
-        self.queue, self.head = self._current(), 0
+        self.queues = self._current()
+        self.entries = self.live
+        self.first = None
 
     def _rebuild(self, capacity: int) -> None:
-        """Move every record into a table of ``capacity`` slots, in queue
-        order (tombstones and stale entries go)."""
-        queue, head = self.queue, self.head
-        # with no stale entry, the queue holds each record once already
-        order = queue[head:] if len(queue) - head == self.live else self._current()
+        """Move every record into a table of ``capacity`` slots, queue by
+        queue in order (tombstones and stale entries go)."""
+        # with as many entries as records, each record is queued once already
+        old_queues = self.queues if self.entries == self.live else self._current()
         old, size, key_end = bytes(self.buf), self.size, _KEY_AT + self.key_size
         self._reset(capacity)
-        buf, ctrl, queue, capacity = self.buf, self.ctrl, self.queue, self.capacity
-        for i in order:
-            src = i * size
-            h = hash(old[src + _KEY_AT : src + key_end])
-            j = ctrl.find(_EMPTY, h % capacity)  # no tombstones here: the first empty slot
-            if j < 0:
-                j = ctrl.find(_EMPTY)
-            ctrl[j] = (h >> 32) % _TAGS + 2
-            dst = j * size
-            buf[dst : dst + size] = old[src : src + size]  # its count is 1 already
-            queue.append(j)
-        self.live = self.used = len(order)
+        buf, ctrl, capacity = self.buf, self.ctrl, self.capacity
+        for old_queue in old_queues:
+            queue = Queue()
+            slots, new_slots = old_queue.slots, queue.slots
+            queue.deadlines = old_queue.deadlines[old_queue.head :]  # in C; the slots move
+            for n in range(old_queue.head, len(slots)):
+                src = slots[n] * size
+                h = hash(old[src + _KEY_AT : src + key_end])
+                j = ctrl.find(_EMPTY, h % capacity)  # no tombstones here: the first empty slot
+                if j < 0:
+                    j = ctrl.find(_EMPTY)
+                ctrl[j] = (h >> 32) % _TAGS + 2
+                dst = j * size
+                buf[dst : dst + size] = old[src : src + size]
+                new_slots.append(j)
+            self.queues.append(queue)
+            self.live += len(queue)
+        self.used = self.entries = self.live
 
 
 class TimeWaitTable:
@@ -291,7 +366,7 @@ class TimeWaitTable:
 
     def put(self, key: bytes, value: bytes, expires: float) -> None:
         """Store ``key``'s record, expiring at ``expires``: a new one, or one
-        whose timer restarted (queued again at the back)."""
+        whose timer restarted (queued again)."""
         if len(value) != self.value_size:
             raise ValueError(f"a value is {self.value_size} bytes, not {len(value)}")
         table = self._tables.get(len(key))

@@ -614,8 +614,9 @@ class World:
         for slots in tables.values():
             if 4 * slots.used > 3 * slots.capacity:
                 raise Finding(f"TIME-WAIT table {slots.used} of {slots.capacity} slots used")
-            if len(slots.queue) - slots.head > 2 * slots.capacity + 64:
-                raise Finding(f"TIME-WAIT queue of {len(slots.queue)} for {slots.live} records")
+            queued = sum(len(queue.slots) - queue.head for queue in slots.queues)
+            if queued != slots.entries or queued > 2 * slots.capacity + 64:
+                raise Finding(f"TIME-WAIT queues of {queued} entries for {slots.live} records")
         no_df = getattr(host, "_no_df", ())
         if len(no_df) > len(conns):
             raise Finding(f"{len(no_df)} connections without DF for {len(conns)} connections")

@@ -1,13 +1,16 @@
 """The Host's TIME-WAIT table (synack/timewait_table.py): packed slots in a
-bytearray, open addressing, tombstones, an expiry FIFO of slot numbers.
+bytearray, open addressing, tombstones, expiry queues of slot numbers and
+deadlines.
 
-Checked against a plain model (a dict in store order) under random
-operations, and on its own for what the model cannot see: tombstone reuse,
-growth and shrinking, the FIFO's bounds, and the bytes a record costs.
+Checked against a plain model (a dict in store order; with several
+lifetimes, by deadline) under random operations, and on its own for what
+the model cannot see: tombstone reuse, growth and shrinking, the queues'
+bounds, and the bytes a record costs.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import tracemalloc
 from collections import OrderedDict
@@ -181,26 +184,19 @@ def test_restarts_do_not_grow_the_queue_without_bound() -> None:
     for t in range(10, 10_010):  # a peer retransmitting its FIN over and over
         table.put(key(3), value(3), float(t))
         slots = slots_of(table)
-        assert len(slots.queue) - slots.head <= 2 * len(table) + 65
+        assert queued(slots) == slots.entries <= 2 * len(table) + 64
     assert table.ordered_keys() == order_with_last(10, last=3)
     assert [table.pop_expired(1e9) for _ in range(10)] == order_with_last(10, last=3)
+
+
+def queued(slots: Slots) -> int:
+    """Entries in all of a table's expiry queues."""
+    return sum(len(queue.slots) - queue.head for queue in slots.queues)
 
 
 def order_with_last(count: int, last: int) -> list[bytes]:
     """Keys 0 to count - 1, with ``last`` moved to the end."""
     return [key(n) for n in range(count) if n != last] + [key(last)]
-
-
-def test_a_saturated_queue_count_compacts_the_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(timewait_table, "_MAX_QUEUED", 3)
-    table = TimeWaitTable(20)
-    for n in range(5):
-        table.put(key(n), value(n), float(n))
-    for t in range(5, 30):
-        table.put(key(1), value(1), float(t))
-    assert len(slots_of(table).queue) <= 5 + 3  # compacted whenever the count hit 3
-    assert [table.pop_expired(1e9) for _ in range(5)] == order_with_last(5, last=1)
-    assert table.next_expiry() is None
 
 
 def test_clear_forgets_everything() -> None:
@@ -292,18 +288,18 @@ def traced_bytes_per_record(key_size: int, count: int, start: int = 64) -> tuple
 
 
 def test_an_ipv4_record_costs_under_128_bytes_at_every_size() -> None:
-    # issue 16: a TIME-WAIT record <= 128 B. A slot is 43 B (11 + 12-byte key +
-    # 20-byte value) and a record holds 4/3 to 2 slots, plus 4 B of queue.
+    # issue 16: a TIME-WAIT record <= 128 B. A slot is 41 B (9 + 12-byte key +
+    # 20-byte value) and a record holds 4/3 to 2 slots, plus 12 B of queue.
     worst, last = traced_bytes_per_record(V4, 8_000)
     assert worst < 128
-    assert 4 / 3 * 43 + 4 <= last <= 2 * 43 + 4 + 2
+    assert 4 / 3 * 41 + 12 <= last <= 2 * 41 + 12 + 2
 
 
 def test_an_ipv6_record_costs_two_slots_at_most() -> None:
-    # a 67-byte slot (36-byte key): 89 to 134 B a record, plus the queue
+    # a 65-byte slot (36-byte key): 87 to 130 B a record, plus the queue
     worst, last = traced_bytes_per_record(V6, 2_000)
-    assert worst < 2 * 67 + 4 + 16
-    assert last >= 4 / 3 * 67 + 4
+    assert worst < 2 * 65 + 12 + 16
+    assert last >= 4 / 3 * 65 + 12
 
 
 def test_minimum_capacity_holds_a_few_records() -> None:
@@ -315,3 +311,174 @@ def test_minimum_capacity_holds_a_few_records() -> None:
     slots.put(key(6), value(6), 6.0)
     assert slots.capacity == 2 * 7
     assert not slots.put(key(6), value(6), 7.0)  # a restart is not a new key
+
+
+# -- records of different lifetimes (listeners with their own MSL) ------------
+
+
+def leaving_times(table: TimeWaitTable) -> dict[bytes, float]:
+    """Run a clock from one next expiry to the next until the table is empty:
+    when each key left (a deadline earlier than the clock: late, at the
+    clock's time). Each key is checked to stay until just before its time."""
+    left: dict[bytes, float] = {}
+    now = -math.inf
+    while (due := table.next_expiry()) is not None:
+        now = max(now, due)
+        assert table.pop_expired(math.nextafter(now, -math.inf)) is None
+        gone = table.pop_expired(now)
+        assert gone is not None and gone not in left
+        left[gone] = now
+    assert len(table) == 0
+    return left
+
+
+def test_records_of_different_lifetimes_expire_each_at_its_own_deadline() -> None:
+    # RFC 9293 3.4.2: 2 MSL each, whatever the others' MSL. A 1 s MSL record
+    # stored behind a 5 s one used to wait for it (gone at 10.0, not 2.5)
+    table = TimeWaitTable(20)
+    stored = [(1, 0.0, 10.0), (2, 0.5, 2.0), (3, 1.0, 10.0), (4, 1.5, 2.0), (5, 2.0, 0.5)]
+    for n, now, lifetime in stored:
+        table.put(key(n), value(n), now + lifetime)
+    assert table.next_expiry() == 2.5
+    assert leaving_times(table) == {
+        key(5): 2.5, key(2): 2.5, key(4): 3.5, key(1): 10.0, key(3): 11.0
+    }  # fmt: skip
+
+
+def test_a_restarted_record_among_records_of_another_lifetime() -> None:
+    # RFC 9293 3.10.7.4: a retransmitted FIN restarts the record's 2 MSL
+    table = TimeWaitTable(20)
+    table.put(key(1), value(1), 0.0 + 2.0)  # lifetime 2
+    table.put(key(2), value(2), 0.0 + 10.0)  # lifetime 10
+    table.put(key(3), value(3), 0.5 + 2.0)
+    table.put(key(1), value(1), 1.0 + 2.0)  # restarted: behind key 3 now
+    table.put(key(4), value(4), 1.5 + 10.0)
+    table.put(key(2), value(2), 2.0 + 10.0)  # restarted, behind key 4
+    table.put(key(5), value(5), 2.25 + 2.0)
+    assert table.get(key(1)) == (value(1), 3.0) and table.get(key(2)) == (value(2), 12.0)
+    assert table.next_expiry() == 2.5  # key 1's first deadline is not kept
+    assert leaving_times(table) == {
+        key(3): 2.5, key(1): 3.0, key(5): 4.25, key(4): 11.5, key(2): 12.0
+    }  # fmt: skip
+
+
+def test_a_slot_reused_by_a_record_of_another_lifetime() -> None:
+    """A record restarted a few times (stale entries queued) is removed and its
+    slot reused by a record of a shorter lifetime: the stale entries do not
+    stand for the new record, nor do they hide its own entry."""
+    table = TimeWaitTable(20)
+    table.put(key(1), value(1), 0.0 + 10.0)
+    table.put(key(2), value(2), 0.0 + 10.0)
+    for now in (0.5, 1.0, 1.5):
+        table.put(key(1), value(1), now + 10.0)  # restarted: three stale entries
+    slots = slots_of(table)
+    old = slots.find(key(1))
+    assert table.remove(key(1))  # reopened (RFC 6191)
+    table.put(key(1), value(7), 2.0 + 1.0)  # the new incarnation: MSL 0.5
+    assert slots.find(key(1)) == old
+    table.put(key(3), value(3), 2.5 + 10.0)
+    table.put(key(4), value(4), 2.5 + 1.0)
+    assert table.get(key(1)) == (value(7), 3.0)
+    assert leaving_times(table) == {key(1): 3.0, key(4): 3.5, key(2): 10.0, key(3): 12.5}
+
+
+def test_an_old_entry_with_the_new_records_deadline_names_the_same_time() -> None:
+    # the entry of a removed record whose deadline the slot's next record
+    # happens to share stands for that record: it goes once, at that deadline
+    table = TimeWaitTable(20)
+    table.put(key(1), value(1), 0.0 + 4.0)
+    table.put(key(2), value(2), 0.5 + 4.0)
+    assert table.remove(key(1))
+    table.put(key(1), value(7), 3.0 + 1.0)  # the same slot, the same deadline
+    table.put(key(3), value(3), 3.0 + 4.0)
+    assert leaving_times(table) == {key(1): 4.0, key(2): 4.5, key(3): 7.0}
+    assert table.next_expiry() is None and slots_of(table).entries == 0
+
+
+def test_restarts_of_two_lifetimes_stay_bounded() -> None:
+    """A peer retransmitting FINs to records of two lifetimes: at most one
+    queue per lifetime, and entries stay within twice the records."""
+    rng = random.Random(5)
+    table = TimeWaitTable(20)
+    lifetime = {n: 3.0 if n % 2 else 40.0 for n in range(20)}
+    deadline: dict[int, float] = {}
+    for step in range(20_000):
+        now = step / 64
+        n = rng.randrange(20)
+        deadline[n] = now + lifetime[n]
+        table.put(key(n), value(n), deadline[n])
+        slots = slots_of(table)
+        assert len(slots.queues) <= 2
+        assert queued(slots) == slots.entries <= 2 * len(table) + 64
+    assert leaving_times(table) == {key(n): d for n, d in deadline.items()}
+
+
+def test_a_queue_whose_entries_all_went_stale_is_dropped() -> None:
+    # more than 1,024 stale entries: the queue's consumed part is cut off as
+    # the queue empties, and the queue goes
+    table = TimeWaitTable(20)
+    for n in range(1_100):
+        table.put(key(n), value(n), n + 10_000.0)  # lifetime 10,000
+    for n in range(1_100, 2_200):
+        table.put(key(n), value(n), n + 1.0)  # lifetime 1
+    slots = slots_of(table)
+    assert len(slots.queues) == 2
+    for n in range(1_100):
+        assert table.remove(key(n))
+    assert table.next_expiry() == 1_101.0
+    assert len(slots.queues) == 1 and queued(slots) == slots.entries == 1_100
+    table.put(key(0), value(0), 2_300.0)
+    assert leaving_times(table) == {key(n): n + 1.0 for n in range(1_100, 2_200)} | {
+        key(0): 2_300.0
+    }
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_operations_with_three_lifetimes_match_a_model(seed: int) -> None:
+    """Records of three lifetimes, stored, restarted, removed and expired at
+    random as the clock moves on: the earliest deadline is always the table's
+    next expiry, records go in deadline order, and there are never more
+    queues than lifetimes."""
+    rng = random.Random(seed)
+    table = TimeWaitTable(20)
+    # deadlines never tie: now is whole, the lifetimes' fractions differ
+    lifetimes = (200.0, 37.5, 91.25)
+    model: dict[bytes, tuple[bytes, float]] = {}
+    now = 0.0
+    for _ in range(6_000):
+        now += 1.0
+        size = V4 if rng.random() < 0.7 else V6
+        k = key(rng.randrange(300), size)
+        op = rng.random()
+        if op < 0.5:
+            v = value(rng.randrange(1 << 32))
+            model[k] = (v, now + rng.choice(lifetimes))
+            table.put(k, v, model[k][1])
+        elif op < 0.7:
+            assert table.remove(k) == (model.pop(k, None) is not None)
+        elif op < 0.9:
+            assert table.get(k) == model.get(k)
+        else:
+            expired = []
+            while (gone := table.pop_expired(now)) is not None:
+                expired.append(gone)
+            due = sorted((d, k) for k, (_, d) in model.items() if d <= now)
+            assert expired == [k for _, k in due]
+            for k in expired:
+                del model[k]
+        assert len(table) == len(model)
+        assert table.next_expiry() == min((d for _, d in model.values()), default=None)
+        assert all(len(slots.queues) <= len(lifetimes) for slots in table._tables.values())
+    by_deadline = sorted(model, key=lambda k: (len(k), model[k][1]))
+    assert table.ordered_keys() == by_deadline
+
+
+def test_deadlines_in_any_order_still_expire_on_time() -> None:
+    # with no clock order at all (one queue per falling run), never late
+    rng = random.Random(1)
+    table = TimeWaitTable(20)
+    deadlines = {key(n): float(rng.randrange(10_000)) for n in range(500)}
+    for k, d in deadlines.items():
+        table.put(k, value(0), d)
+    left = leaving_times(table)
+    assert left == deadlines
