@@ -15,6 +15,7 @@ from synack.wire.segment import (
     ACK,
     CWR,
     ECE,
+    FIXED_OPTION_LENGTHS,
     KIND_MSS,
     KIND_NOP,
     KIND_SACK_PERMITTED,
@@ -97,7 +98,6 @@ def syn_options(
 _LAYOUTS: dict[tuple[int, bool, tuple[bool, bool, bool]], tuple[TcpConfig, tuple[int, ...]]] = {}
 _LAYOUT_LIMIT: Final = 256
 _ALL: Final = (True, True, True)
-_OPTION_LENGTHS: Final = {KIND_MSS: 4, KIND_WSCALE: 3, KIND_SACK_PERMITTED: 2, KIND_TIMESTAMPS: 10}
 
 
 def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) -> tuple[int, ...]:
@@ -134,7 +134,7 @@ def _layout(cfg: TcpConfig, answering: bool, agreed: tuple[bool, bool, bool]) ->
             if kind is not None:
                 layout.extend([KIND_NOP] * nops)
                 layout.append(kind)
-                length += nops + _OPTION_LENGTHS[kind]
+                length += nops + FIXED_OPTION_LENGTHS[kind]
             nops = 0
     if len(_LAYOUTS) >= _LAYOUT_LIMIT:
         _LAYOUTS.clear()

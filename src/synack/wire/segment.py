@@ -277,9 +277,21 @@ def encode_options(options: tuple[Option, ...]) -> bytes:
     return bytes(out)
 
 
+# The options whose length never varies (RFC 9293 3.2, RFC 7323 2.2 and 3.2,
+# RFC 2018 2), by kind; NOP is one byte.
+FIXED_OPTION_LENGTHS: Final = {
+    KIND_MSS: 4,
+    KIND_WSCALE: 3,
+    KIND_SACK_PERMITTED: 2,
+    KIND_TIMESTAMPS: 10,
+}
 _OPTION_SIZES: Final[dict[type, int]] = {
-    NoOperation: 1, MaxSegmentSize: 4, WindowScale: 3, SackPermitted: 2, Timestamps: 10,
-}  # fmt: skip
+    NoOperation: 1,
+    MaxSegmentSize: FIXED_OPTION_LENGTHS[KIND_MSS],
+    WindowScale: FIXED_OPTION_LENGTHS[KIND_WSCALE],
+    SackPermitted: FIXED_OPTION_LENGTHS[KIND_SACK_PERMITTED],
+    Timestamps: FIXED_OPTION_LENGTHS[KIND_TIMESTAMPS],
+}
 
 
 def options_length(options: tuple[Option, ...] | list[Option]) -> int:
