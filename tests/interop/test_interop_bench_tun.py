@@ -17,6 +17,8 @@ import sys
 import pytest
 from _interop import synack
 
+from synack.bench.tun import bench_tun
+
 pytestmark = pytest.mark.interop
 
 # the concurrent kernel client with one edit (OLD -> NEW): against synack, or
@@ -106,3 +108,9 @@ def test_bench_tun_fails_when_an_echo_is_wrong(kernel_only: bool) -> None:
         "the kernel side failed (exit 1): the echo was not the byte sent",
         "[]",
     ]
+
+
+@pytest.mark.parametrize("connections", [0, 6_001])
+def test_bench_tun_refuses_connections_its_client_has_no_ports_for(connections: int) -> None:
+    with pytest.raises(ValueError, match=f"connections {connections} is not between 1 and 6000"):
+        bench_tun(1_000, connections)

@@ -14,10 +14,11 @@ one run:
   processes bound it), every connection counted on both sides; and the CPU
   time synack's process spent per connection. The concurrent client is one
   process, a loop on ``select.epoll`` over non-blocking sockets, each
-  replaced by a new connection when it closes: a few system calls and a
-  little Python per connection, so that the server, not the client, is what
-  the figure measures (asyncio's ``sock_connect`` and friends cost about
-  twice its CPU per connection);
+  replaced by a new connection when it closes: seven system calls (socket,
+  connect, two epoll_ctl, send, recv, close), a share of an epoll_wait and
+  a little Python per connection, about 70-80 us of CPU where a client on
+  asyncio's ``sock_connect``, ``sock_sendall`` and ``sock_recv`` took 200,
+  so that the figure is the server's, not the client's;
 - the raw ceiling: how fast Python alone reads packets from the same TUN
   device while the kernel sends it full-sized UDP datagrams;
 - the kernel's reference for connections per second: the same concurrent
@@ -45,7 +46,9 @@ client's receiving of synack's packets. The kernel server's holds its
 system calls and the client's receiving of its packets; most of its own TCP
 (the SYN,ACK, receiving the client's byte and FIN) runs in the client's
 sends and is charged to the client. The client's figure (the same script
-both times) shows how near its core's limit it was.
+both times) shows how near its core's limit it was. Where the client and a
+server get one core between them (a busy machine), each figure is about
+1e6 / (the client's CPU per connection + the server's).
 
 With ``offload``, the device is opened with a virtio-net header and TSO and
 checksum offloads (:func:`synack.net.tun.open_tun_offload`), and synack's
@@ -79,7 +82,14 @@ Progress = Callable[[str, float], None]
 BUFFER = 4 << 20
 OFFLOAD_BYTES = 65536  # synack's super-segments with offload, as Linux's GSO_MAX_SIZE
 PORT_SINK, PORT_ECHO, PORT_KERNEL = 9, 7, 5001
-CONCURRENCY = 16  # kernel clients with a connection in flight at once
+CONCURRENCY = 16  # the kernel client's connections in flight at once
+# Each connection leaves the client a TIME-WAIT for 60 s, holding its port
+# towards synack's address, and a run makes twice ``connections`` there
+# (concurrent, then sequential). Linux's connect() takes even ports of the
+# range (32768-60999 in a new namespace) first and searches the rest only
+# once those are taken: measured here, past 14,000 connections in one
+# namespace the client's CPU per connection went from about 80 us to 4,000.
+MAX_CONNECTIONS = 6_000  # twice that, 12,000, leaves a margin below 14,116
 
 # The kernel's side, run with ``python3 -c`` inside the namespace. Each prints
 # one line: the figure it measured.
@@ -213,6 +223,8 @@ def bench_tun(
 ) -> TunResult:
     """Build a lab, measure, remove the lab (see the module docstring).
     ``ceiling_seconds``: how long the raw read ceiling is measured."""
+    if not 1 <= connections <= MAX_CONNECTIONS:
+        raise ValueError(f"connections {connections} is not between 1 and {MAX_CONNECTIONS}")
     if not 1 <= concurrency <= connections:
         raise ValueError(f"concurrency {concurrency} is not between 1 and {connections}")
     say = progress or (lambda label, fraction: None)
