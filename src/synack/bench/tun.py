@@ -16,7 +16,7 @@ one run:
   process, a loop on ``select.epoll`` over non-blocking sockets, each
   replaced by a new connection when it closes: seven system calls (socket,
   connect, two epoll_ctl, send, recv, close), a share of an epoll_wait and
-  a little Python per connection, about 70-80 us of CPU where a client on
+  a little Python per connection, about 70-90 us of CPU where a client on
   asyncio's ``sock_connect``, ``sock_sendall`` and ``sock_recv`` took 200,
   so that the figure is the server's, not the client's;
 - the raw ceiling: how fast Python alone reads packets from the same TUN
