@@ -26,21 +26,25 @@ IPv6: 65 B a slot, 87 to 130 B). It shrinks the same way when fewer than
 
 Expiry: a record is queued when it is stored, and again when its 2 MSL
 timer restarts (a retransmitted FIN, RFC 9293 3.10.7.4). An entry is a slot
-number (32-bit) and the deadline it was queued with (a float): 12 B. The
-entry stands for the record in its slot only while that record is live and
-has that deadline; other entries (of a removed record, of a timer that
-restarted) are stale and skipped, and a stale one that happens to match a
-record that reused its slot names that record's own deadline, so no record
-ever goes early or late. Entries sit in FIFOs whose deadlines never
-decrease: an entry goes to the first FIFO whose last deadline is not later
-than its own, else to a new FIFO at the end. Records that share one
-lifetime (2 MSL) and are stored as the clock moves on have deadlines in
-store order, and a record goes to a later FIFO only behind a longer-lived
-one, so a host whose records have k distinct lifetimes keeps at most k
-FIFOs (one when all share an MSL). The earliest deadline is the earliest of
-the FIFOs' first live entries. A FIFO that empties is dropped; when entries
-outnumber twice the records, every FIFO is compacted to one entry per
-record, so restarts cannot grow them without bound.
+number (32-bit) and the deadline it was queued with (a float): 12 B. It
+stands for the record in its slot only while that record is live and has
+that deadline; other entries (of a removed record, of a timer that
+restarted) are stale and skipped. A stale one that matches a record that
+reused its slot with the same deadline names that record's own time, so it
+does no harm (compaction keeps one entry per record).
+
+Entries sit in FIFOs, each in deadline order: an entry joins the first FIFO
+whose last deadline is not later than its own, else starts a new FIFO at
+the end. The earliest deadline is then the earliest of the FIFOs' first
+live entries, whatever order deadlines come in: no record goes late (nor
+early), whatever mix of MSLs a host's listeners have. How many FIFOs there
+are depends on that order. Records that share one lifetime (2 MSL), stored
+as the clock moves on, have deadlines in store order; an entry goes past a
+FIFO only behind a later deadline stored no later, that is a longer
+lifetime, so a host with k distinct lifetimes keeps at most k FIFOs (one
+when all its records share an MSL). A FIFO that empties is dropped; when
+entries outnumber twice the records, every FIFO is compacted to one entry
+per record, so restarts cannot grow them without bound.
 """
 
 from __future__ import annotations
@@ -411,7 +415,7 @@ class TimeWaitTable:
         return best
 
     def ordered_keys(self) -> list[bytes]:
-        """Every key: each key length's in queue (expiry) order, shorter keys first."""
+        """Every key: each key length's in expiry order, shorter keys first."""
         return [key for size in sorted(self._tables) for key in self._tables[size].ordered_keys()]
 
     def clear(self) -> None:
