@@ -58,6 +58,20 @@ def test_bad_input_is_refused_in_one_line(args: list[str], message: str, tmp_pat
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
+@pytest.mark.parametrize("figure", ["/proc/x.png", "no-such-folder/x.png", "folder.svg"])
+@pytest.mark.parametrize("command", ["plot", "recipe"])
+def test_a_figure_that_cannot_be_written_is_refused_first(
+    command: str, figure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder.svg").mkdir()
+    args = (["plot", figure, "--x", "loss", "--y", "goodput_mbit"] if command == "plot"
+            else ["recipe", "syn", "--quick", "--workers", "1", "--figure", figure])  # fmt: skip
+    code, output = invoke(*args)
+    assert code == 2 and f"cannot write {figure!r}" in output, output
+    assert [p.name for p in tmp_path.iterdir()] == ["folder.svg"]  # no grid was run
+
+
 def test_an_output_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("")
     code, output = invoke("-o", str(tmp_path / "out"), "--bytes", "1k")

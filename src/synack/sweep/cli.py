@@ -213,8 +213,30 @@ def query_command(sql: str, data: str, fmt: str) -> None:
         Console().print(table)
 
 
+def _figure(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A figure to draw, refused when the command line is read (before the dataset
+    is read or a recipe's grid is run) if it cannot be written: tried, as root
+    ignores permission bits; a file this creates is removed."""
+    if value is None:
+        return None
+    if Path(value).suffix.lower() not in (".png", ".svg"):
+        raise click.BadParameter(f"{value!r}: the file must end in .png or .svg")
+    path = Path(value)
+    existed = path.exists()
+    if existed and not path.is_file():
+        raise click.BadParameter(f"cannot write {value!r}: it is not a file")
+    try:
+        with path.open("ab"):  # appending nothing changes nothing
+            pass
+    except OSError as exc:
+        raise click.BadParameter(f"cannot write {value!r}: {exc.strerror or exc}") from None
+    if not existed:
+        path.unlink()
+    return value
+
+
 @sweep.command("plot")
-@click.argument("figure", type=click.Path(dir_okay=False, writable=True))
+@click.argument("figure", callback=_figure)
 @_DATA
 @click.option("--x", "x", required=True, help="Column along the x axis (e.g. loss, delay).")
 @click.option("--y", "y", required=True, help="Column along the y axis (e.g. goodput_mbit).")
@@ -244,9 +266,6 @@ def plot_command(
     from synack.sweep.query import QueryError
     from synack.trace.plot import PlotError
 
-    if Path(figure).suffix.lower() not in (".png", ".svg"):
-        raise click.BadParameter(f"{figure!r}: the file must end in .png or .svg",
-                                 param_hint="FIGURE")  # fmt: skip
     if z is not None and by is not None:
         raise click.UsageError("--by draws lines, --z a heatmap: give one")
     try:
@@ -261,7 +280,7 @@ def plot_command(
 @click.option("--list", "list_only", is_flag=True, help="List the recipes and exit.")
 @click.option("--quick", is_flag=True, help="A smaller grid: fewer points, seeds and bytes.")
 @click.option("-o", "--out", help="The dataset folder. Default: sweep-NAME (sweep-NAME-quick).")
-@click.option("--figure", type=click.Path(dir_okay=False),
+@click.option("--figure", callback=_figure, metavar="FILE",
               help="The figure to draw (.png or .svg). Default: NAME.png in the dataset "
               "folder.")  # fmt: skip
 @_cluster_options
@@ -294,9 +313,6 @@ def recipe_command(
     _check_cluster(workers, scheduler)
     folder = out or f"sweep-{name}{'-quick' if quick else ''}"
     target = figure or str(Path(folder) / f"{name}.png")
-    if Path(target).suffix.lower() not in (".png", ".svg"):
-        raise click.BadParameter(f"{target!r}: the file must end in .png or .svg",
-                                 param_hint="--figure")  # fmt: skip
     failed = _run_grid(recipe.axes(quick), None, None, folder, workers, scheduler, False)
     try:
         draw(recipe, folder, target)
