@@ -133,6 +133,9 @@ class HostStats:
     not_for_us: int = 0
     resets_sent: int = 0
     syns_dropped_backlog: int = 0
+    # SYNs to a listener from its own address and port: forged (a LAND attack,
+    # whose SYN,ACK would come back to the connection it came from, ACK after ACK)
+    syns_from_self: int = 0
     time_wait_collapsed: int = 0
     # SYN cookies (RFC 4987 3.6): SYN,ACKs sent with a cookie, ACKs whose cookie
     # checked out (a connection each) and ACKs to a listener whose cookie did not
@@ -733,6 +736,12 @@ class Host:
         incarnation's SND.NXT that the new ISN must exceed."""
         flags = seg.flags
         if flags & SYN:
+            if src == dst and seg.src_port == seg.dst_port:
+                # no connection of ours has this 4-tuple, so it is forged (as
+                # FreeBSD's tcp_input drops it): answered, it would loop back
+                # to us forever, each out-of-window ACK drawing another
+                self.stats.syns_from_self += 1
+                return
             if self.half_open_lifetime is not None and listener.syn_queue:
                 self._expire_half_open(listener, now)
             mode = self.syn_cookies
