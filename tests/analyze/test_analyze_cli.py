@@ -110,6 +110,17 @@ def test_a_broken_capture_says_where_and_keeps_what_came_before(tmp_path: Path) 
     assert out.splitlines()[0] == "1 connection(s), 8 segment(s)"
 
 
+def test_a_broken_capture_among_several_is_named_on_one_line(tmp_path: Path) -> None:
+    whole = capture(tmp_path, "close").read_bytes()
+    broken = tmp_path / "broken.pcap"
+    broken.write_bytes(whole[:30])  # the first record's header cut short
+    code, out, err = run(str(tmp_path / "close.pcap"), str(broken))
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith(f"synack analyze: {broken}: record 1 at byte 24: "), err
+    assert out.splitlines()[0] == "1 connection(s), 9 segment(s)"
+
+
 @pytest.mark.parametrize("args", [["--conn", "5"], ["--host", "192.0.2.9"]])
 def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list[str]) -> None:
     code, _, err = run(str(capture(tmp_path, "close")), *args)

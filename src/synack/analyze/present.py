@@ -42,7 +42,8 @@ def show(
     keep_all = detailed and not selection.any()
     result = analyze(captures, selection, ignore_checksums, keep_all=keep_all, jobs=jobs)
     if result.error is not None:
-        err.print(f"synack analyze: {result.error}; what came before it is shown", markup=False)
+        err.print(f"synack analyze: {result.error}; what came before it is shown", markup=False,
+                  soft_wrap=True)  # fmt: skip
     chosen = [c for c in result.connections if keep_all or selection.wants(c.flow)]
     if detailed and selection.any() and not chosen:
         raise click.ClickException("no connection matches --conn/--host/--port")

@@ -293,7 +293,7 @@ def _analyze(
                 if progress is not None and segments % 100_000 == 0:
                     progress(segments)
     except CaptureError as exc:
-        error = str(exc)
+        error = f"{path}: {exc}" if len(paths) > 1 else str(exc)  # which file broke
     table.close()
     done.sort(key=lambda c: c.flow.number)
     return Analysis(done, stats, error, segments, table.to_itself)
