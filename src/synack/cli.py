@@ -1338,8 +1338,26 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
 _PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
 
 
+def _captures(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    """Each file's first bytes are a capture's (pcap or pcapng, gzip'd or not):
+    checked before any is read, so that one that is not is named, and not
+    found after the others were analysed."""
+    from synack.analyze.capture import check_capture
+    from synack.analyze.model import CaptureError
+
+    for path in value:
+        if not Path(path).is_dir():  # a folder's files are checked as they are read
+            try:
+                check_capture(path)
+            except CaptureError as exc:
+                raise click.BadParameter(f"{path}: {exc}", ctx, param) from None
+    return value
+
+
 @main.command()
-@click.argument("captures", nargs=-1, type=click.Path(exists=True))
+@click.argument("captures", nargs=-1, type=click.Path(exists=True), callback=_captures)
 @click.option("-i", "--interface", help="Capture live on this interface instead (dumpcap; root).")
 @click.option("--lab", "lab_name", help="With -i: capture inside this lab's namespace.")
 @click.option("--count", type=click.IntRange(min=1), help="With -i: stop after N segments.")

@@ -121,6 +121,30 @@ def test_a_broken_capture_among_several_is_named_on_one_line(tmp_path: Path) -> 
     assert out.splitlines()[0] == "1 connection(s), 9 segment(s)"
 
 
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "not a pcap or pcapng file (it is empty)"),
+        (b"GET / HTTP/1.1\r\n", "not a pcap or pcapng file (starts with 47 45 54 20"),
+        (b"\xd4", "truncated file header: the file is 1 bytes long"),
+        (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00", "truncated pcap file header: 8 of 24 bytes"),
+        (b"\x1f\x8bnot gzip", "gzip: the compressed data is corrupt"),
+    ],
+    ids=["empty", "text", "magic-cut", "header-cut", "not-gzip"],
+)
+def test_a_file_that_is_not_a_capture_is_refused_before_any_is_read(
+    tmp_path: Path, content: bytes, problem: str
+) -> None:
+    """Named in click's one-line error (exit 2), with nothing analysed or shown,
+    even after a good capture that would have been read first."""
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(content)
+    code, out, err = run(str(capture(tmp_path, "close")), str(bad))
+    assert code == 2 and out == "", err
+    [error] = [line for line in err.splitlines() if line.startswith("Error:")]
+    assert error.startswith(f"Error: Invalid value for '[CAPTURES]...': {bad}: {problem}"), err
+
+
 @pytest.mark.parametrize("args", [["--conn", "5"], ["--host", "192.0.2.9"]])
 def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list[str]) -> None:
     code, _, err = run(str(capture(tmp_path, "close")), *args)

@@ -933,25 +933,14 @@ def read_segments(
     above_tcp = stats if shard is None or shard[0] == 0 else CaptureStats()
     frags = _Reassembler(above_tcp, fragment_memory, fragment_timeout)
     decoder = _Decoder(above_tcp, not ignore_checksums, keep_payload, frags, shard, stats)
-    gunzip: _Gunzip | None = None
     try:
-        chunks = _chunks(f)
-        head = _take(b"", chunks, 2)
-        if head[:2] == b"\x1f\x8b":
+        head, chunks, gunzip = _start(f)
+        if gunzip is not None:
             stats.compressed = True
-            gunzip = _Gunzip(_chain(head, chunks))
-            chunks = iter(gunzip)
-            head = b""
-        head = _take(head, chunks, 32)
-        magic = head[:4]
-        if magic in _PCAP_MAGICS:
+        if _file_format(head) == "pcap":
             records = yield from _read_pcap(head, chunks, decoder, stats)
-        elif magic == b"\x0a\x0d\x0d\x0a":
-            records = yield from _read_pcapng(head, chunks, decoder, stats)
-        elif len(head) < 4 and head and any(m.startswith(head) for m in _MAGICS):
-            raise CaptureError(f"truncated file header: the file is {len(head)} bytes long")
         else:
-            raise CaptureError(f"not a pcap or pcapng file ({_describe_start(head)})")
+            records = yield from _read_pcapng(head, chunks, decoder, stats)
         if gunzip is not None and gunzip.incomplete:
             raise CaptureError(
                 f"gzip: the compressed stream ends early (after record {records}): "
@@ -967,6 +956,43 @@ def read_segments(
 _PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                 b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")  # fmt: skip
 _MAGICS = (*_PCAP_MAGICS, b"\x0a\x0d\x0d\x0a")
+
+
+def check_capture(path: str) -> None:
+    """A CaptureError unless ``path`` starts as a pcap or pcapng file (gzip'd or
+    not) does; only its first bytes are read, so it is cheap to ask up front."""
+    try:
+        with open(path, "rb") as f:
+            _file_format(_start(f)[0])
+    except OSError as e:
+        raise CaptureError(f"cannot read it: {e.strerror}") from None
+
+
+def _start(f: BinaryIO) -> tuple[bytes, Iterator[bytes], _Gunzip | None]:
+    """The file's first 32 bytes (inflated, if it is gzip), the chunks after
+    them, and the gzip reader (None if the file is not compressed)."""
+    chunks = _chunks(f)
+    head = _take(b"", chunks, 2)
+    gunzip = None
+    if head[:2] == b"\x1f\x8b":
+        gunzip = _Gunzip(_chain(head, chunks))
+        chunks = iter(gunzip)
+        head = b""
+    return _take(head, chunks, 32), chunks, gunzip
+
+
+def _file_format(head: bytes) -> str:
+    """The format ("pcap" or "pcapng") a file's first 32 bytes say; a CaptureError if neither."""
+    magic = head[:4]
+    if magic in _PCAP_MAGICS:
+        if len(head) < 24:
+            raise CaptureError(f"truncated pcap file header: {len(head)} of 24 bytes")
+        return "pcap"
+    if magic == b"\x0a\x0d\x0d\x0a":
+        return "pcapng"
+    if len(head) < 4 and head and any(m.startswith(head) for m in _MAGICS):
+        raise CaptureError(f"truncated file header: the file is {len(head)} bytes long")
+    raise CaptureError(f"not a pcap or pcapng file ({_describe_start(head)})")
 
 
 def _take(head: bytes, chunks: Iterator[bytes], n: int) -> bytes:
@@ -992,8 +1018,6 @@ def _read_pcap(
     order = (
         "<" if buf[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\x34\xcd\xb2\xa1") else ">"
     )
-    if len(buf) < 24:
-        raise CaptureError(f"truncated pcap file header: {len(buf)} of 24 bytes")
     magic, major, minor, _, _, snaplen, network = _PCAP_HEADER[order].unpack_from(buf)
     if major != 2:
         raise CaptureError(f"pcap version {major}.{minor}: only version 2 is known")
