@@ -63,6 +63,30 @@ def test_build_refuses_a_bad_target_or_runtime(runtime: Path, tmp_path: Path) ->
     assert not (tmp_path / "new").exists()
 
 
+@pytest.mark.parametrize(
+    ("target", "problem"),
+    [
+        ("/proc/site", "cannot create /proc/site: /proc takes no new folder"),
+        ("/sys/a/b", "cannot create /sys/a/b: /sys takes no new folder"),
+        ("FILE/site", "cannot create FILE/site: FILE is a file"),
+        ("", "an empty path"),
+    ],
+    ids=["proc", "sys", "under-a-file", "empty"],
+)
+def test_build_refuses_a_directory_it_cannot_make_before_fetching_the_runtime(
+    target: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fetch(*args: object) -> None:
+        raise AssertionError("the runtime was fetched before DIRECTORY was checked")
+
+    monkeypatch.setattr("synack.web.site.fetch_runtime", fetch)
+    (tmp_path / "file").write_text("x")
+    target, problem = (t.replace("FILE", str(tmp_path / "file")) for t in (target, problem))
+    result = CliRunner().invoke(main, ["web", "build", target])
+    assert result.exit_code == 2, result.output
+    assert f"Error: Invalid value for 'DIRECTORY': {problem}" in result.stderr
+
+
 def test_web_serves_the_site_on_loopback(runtime: Path) -> None:
     command = [sys.executable, "-m", "synack", "web", "--no-browser", "--runtime", str(runtime)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

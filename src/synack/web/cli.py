@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -70,8 +72,6 @@ def web(ctx: click.Context, port: int, no_browser: bool, runtime: str | None) ->
     if ctx.invoked_subcommand is not None:
         ctx.obj = runtime  # `synack web --runtime DIR build SITE` means the same DIR
         return
-    import tempfile
-
     from synack.web.serve import make_server, serve
     from synack.web.site import write_site
 
@@ -87,8 +87,28 @@ def web(ctx: click.Context, port: int, no_browser: bool, runtime: str | None) ->
         serve(server, open_browser=not no_browser)
 
 
+def _directory(ctx: click.Context, param: click.Parameter, value: str) -> Path:
+    """DIRECTORY, refused before the runtime is looked for or fetched unless a
+    folder can be made in it (or in the nearest folder above it that exists):
+    tried, as root ignores permission bits and /proc refuses whatever they say."""
+    if not value:
+        raise click.BadParameter("an empty path: name the directory to write")
+    directory = Path(value)
+    folder = directory
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise click.BadParameter(f"cannot create {value}: {folder} is a file")
+    try:
+        os.rmdir(tempfile.mkdtemp(dir=folder))
+    except OSError as exc:
+        problem = f"cannot create {value}: {folder} takes no new folder ({exc.strerror or exc})"
+        raise click.BadParameter(problem) from None
+    return directory
+
+
 @web.command()
-@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("directory", type=click.Path(file_okay=False), callback=_directory)
 @_runtime_option
 def build(directory: Path, runtime: str | None) -> None:
     """Write the playground as a static site into DIRECTORY.
