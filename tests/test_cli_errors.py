@@ -131,6 +131,12 @@ CASES = [
     bad("simulate", "--compare", "cubic,newreno", "--pcap", "x.pcap", names="--pcap"),
     bad("simulate", "--compare", "cubic,newreno", "-n", "2", names="--connections"),
     bad("simulate", "-n", "2", "--plot", "x.png", names="--plot"),
+    # --compare runs its own connections: what it would ignore is refused
+    bad("simulate", "--compare", "cubic,newreno", "--cc", "newreno", names="--cc"),
+    bad("simulate", "--compare", "cubic,newreno", "--drop", "S.:1", names="--drop"),
+    bad("simulate", "--compare", "cubic,newreno", "--ecn", names="--ecn"),
+    bad("simulate", "--compare", "cubic,newreno", "--bytes-up", "1k", names="--bytes-up"),
+    bad("simulate", "--compare", "cubic,newreno", "--summary", "json", names="--summary"),
     # --- listen and connect: lab arguments, all refused before the lab is touched
     bad("listen", "0", names="PORT"),
     bad("listen", "65536", names="PORT"),

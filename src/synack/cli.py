@@ -1092,17 +1092,16 @@ def simulate(
             hint = f"--{name}" if overrides else "link options"
             raise click.BadParameter(str(exc), param_hint=hint) from None
     if compare is not None:
-        for given, hint in (
-            (fmt not in (None, "none"), "--format"),
-            (html, "--html"),
-            (pcap, "--pcap"),
-            (seq_plot_file, "--seq-plot"),
-            (connections != 1, "--connections"),
-        ):
-            if given:  # --compare runs one connection per algorithm: a table, a --plot
+        # --compare runs one connection per algorithm over these links: a table, a
+        # --plot. Any other option (--cc, --drop, --ecn, --bytes-up...) it would ignore.
+        ctx = click.get_current_context()
+        for param in ctx.command.params:
+            if param.name not in _COMPARE_USES and ctx.get_parameter_source(
+                param.name or ""
+            ) not in (None, click.core.ParameterSource.DEFAULT):
                 raise click.BadParameter(
                     "not with --compare, which prints a table (and draws it with --plot)",
-                    param_hint=hint,
+                    param_hint=max(param.opts, key=len),
                 )
         _compare(compare, bytes_down, links["c2s"], links["s2c"], seed, msl, plot_file)
         return
@@ -1205,6 +1204,13 @@ def simulate(
         summary_console.print(summary_table(result, links["c2s"], links["s2c"]))
     if not result.ok:
         sys.exit(1)
+
+
+# the options of `simulate` that --compare uses: the links, the data, the seed
+_COMPARE_USES = frozenset(
+    ("compare", "bytes_down", "delay", "jitter", "bandwidth", "queue", "loss", "duplicate",
+     "reorder", "corrupt", "c2s", "s2c", "seed", "msl", "plot_file")
+)  # fmt: skip
 
 
 def _compare(
