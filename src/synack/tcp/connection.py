@@ -1686,8 +1686,19 @@ class Connection(Tcb):
         self.state = new
         if self.tracer is not None:
             self.tracer.state_changed(self, self._now, old, new, cause)
+        if old is _S.SYN_RECEIVED and self.fastopen is not None:
+            self._leave_fastopen_queue()
         if new is _S.ESTABLISHED and self.config.keepalive:
             self._arm_keepalive(self._now)
+
+    def _leave_fastopen_queue(self) -> None:
+        """A Fast Open child out of SYN-RECEIVED frees its place in its
+        listener's queue (RFC 7413 5.1; Linux's reqsk_fastopen_remove), so
+        that the Host finds room by counting, never by looking at each."""
+        tfo = self.fastopen
+        if tfo is not None and tfo.queue is not None:
+            tfo.queue.pop(self, None)
+            tfo.queue = None
 
     def _enter_time_wait(self, stimulus: Stimulus, cause: str, now: float) -> None:
         self._transition(stimulus, cause)

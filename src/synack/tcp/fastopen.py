@@ -39,6 +39,7 @@ from synack.wire.segment import (
 
 if TYPE_CHECKING:
     from synack.tcp.config import TcpConfig
+    from synack.tcp.connection import Connection
 
 ALGORITHMS = ("blake2s", "siphash")
 COOKIE_SIZE = 8  # both algorithms give 8 bytes, as Linux's TCP_FASTOPEN_COOKIE_SIZE
@@ -287,7 +288,7 @@ class FastOpenState:
     __slots__ = (
         "active", "cache", "cookie", "defer", "experimental", "jar", "mss_limit", "reply",
         "server", "syn_data", "syn_data_acked", "sent_option", "accepted", "taken",
-        "no_cookie",
+        "no_cookie", "queue",
     )  # fmt: skip
 
     def __init__(self) -> None:
@@ -306,6 +307,9 @@ class FastOpenState:
         self.accepted = False  # server: the SYN passed, its data was taken
         self.taken = False  # server: the application accepted the connection
         self.syn_data_acked = False  # TCPI_OPT_SYN_DATA
+        # server: the listener's Fast Open queue, which the connection leaves
+        # as it leaves SYN-RECEIVED (Connection._transition)
+        self.queue: dict[Connection, None] | None = None
 
     # -- construction ---------------------------------------------------------
     @classmethod
