@@ -118,6 +118,8 @@ CASES = [
     bad("simulate", "--bytes-up", "-1", names="--bytes-up"),
     bad("simulate", "--bandwidth", "1000gbit", names="--bandwidth"),
     bad("simulate", "--queue", "-3", names="--queue"),
+    bad("simulate", "--queue", "5", names=("--queue", "needs a bandwidth")),
+    bad("simulate", "--queue", "5", "--s2c", "bandwidth=1mbit", names=("--queue", "bandwidth")),
     bad("simulate", "--seed", "-7", names="--seed"),
     bad("simulate", "--clients", "0", names="--clients"),
     bad("simulate", "--servers", "0", names="--servers"),

@@ -1089,7 +1089,9 @@ def simulate(
         try:
             links[name] = direction_link(shared, overrides)
         except ValueError as exc:
-            hint = f"--{name}" if overrides else "link options"
+            # each shared option is in range by itself: what fails is --queue without
+            # a bandwidth (in both directions, or in this one if set by --c2s/--s2c)
+            hint = f"--{name}" if overrides else "--queue" if queue is not None else "link options"
             raise click.BadParameter(str(exc), param_hint=hint) from None
     if compare is not None:
         # --compare runs one connection per algorithm over these links: a table, a
