@@ -198,6 +198,8 @@ CASES = [
     # --- bench and the group
     bad("bench", "everything", names=("WHICH", "everything")),
     bad("bench", "lifecycle", "--rounds", "3", names="--rounds"),
+    bad("bench", "lifecycle", "--mtu", "1500", names=("--mtu", "lifecycle")),
+    bad("bench", "--quick", "--mtu", "9000", names=("--mtu", "all")),
     bad("no-such-command", names="no-such-command"),
 ]
 

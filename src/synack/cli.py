@@ -378,6 +378,9 @@ def bench(which: str, quick: bool, as_json: bool, mtus: tuple[int, ...]) -> None
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    if mtus and which != "tun":
+        raise click.BadParameter(f"the MTU of tun's lab: not with {which}", param_hint="--mtu")
+
     from synack import bench as benchmarks
     from synack.bench.report import print_report
     from synack.bench.tun import TunBenchError
