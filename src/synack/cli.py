@@ -1349,6 +1349,18 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
 _PLOT_FILE = OutputFile((".png", ".svg"), needs="matplotlib")
 
 
+def _address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An IP address, written as the analysis writes it (fd00:0::1 is fd00::1)."""
+    import ipaddress
+
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an IP address") from None
+
+
 def _captures(
     ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -1376,7 +1388,7 @@ def _captures(
     "--seconds", type=click.FloatRange(min=0.1, max=86400), help="With -i: stop after S s."
 )
 @click.option("--conn", "number", type=click.IntRange(min=1), help="Show connection N in detail.")
-@click.option("--host", help="Show in detail the connections with this address.")
+@click.option("--host", callback=_address, help="Show in detail the connections with this address.")
 @click.option("--port", type=click.IntRange(1, 65535), help="... and/or with this port.")
 @click.option(
     "--format",

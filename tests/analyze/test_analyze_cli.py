@@ -151,6 +151,13 @@ def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list
     assert code == 1 and "no connection matches" in err
 
 
+@pytest.mark.parametrize("host", ["example.com", "10.0.0.300", ""])
+def test_a_host_that_is_not_an_address_is_refused(tmp_path: Path, host: str) -> None:
+    code, out, err = run(str(capture(tmp_path, "close")), "--host", host)
+    assert code == 2 and out == "", err
+    assert f"Error: Invalid value for '--host': {host!r} is not an IP address" in err
+
+
 def test_plots_of_one_connection(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     path = capture(tmp_path, "lossy-transfer")
