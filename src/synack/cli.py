@@ -1484,7 +1484,12 @@ def analyze(
         raise click.UsageError("--lab, --count and --seconds go with -i IFACE")
     if jobs is not None and jobs > 1 and (number is not None or interface is not None):
         raise click.UsageError("--conn N and -i IFACE are read by one process: leave out --jobs")
+    files_only = (("--format", fmt), ("--html", html), ("--seq-plot", seq_plot),
+                  ("--rtt-plot", rtt_plot), ("--flight-plot", flight_plot))  # fmt: skip
     if interface is not None:
+        for flag, value in (*files_only, ("--absolute", absolute or None)):
+            if value is not None:  # the live view is its own: states, or the ladder
+                raise click.UsageError(f"{flag} goes with capture files, not -i IFACE")
         from synack.analyze.live import run_live
 
         run_live(interface, lab_name, Selection(number, host, port), count, seconds,
@@ -1492,6 +1497,11 @@ def analyze(
         return
 
     detail = number is not None or host is not None or port is not None
+    if detail and fmt in ("table", "conn", "conn-json") and not any(v for _, v in files_only[1:]):
+        raise click.UsageError(
+            f"--format {fmt} lists every connection: --conn/--host/--port pick some to show "
+            "in detail (ladder, mermaid, json, story), --html or a plot"
+        )
     fmt = fmt or ("ladder" if detail else "table")
     plots = {k: v for k, v in (("seq", seq_plot), ("rtt", rtt_plot), ("flight", flight_plot)) if v}
     show(list(captures), fmt, number, host, port, html, lang, ignore_checksums, absolute, plots,

@@ -158,6 +158,29 @@ def test_a_host_that_is_not_an_address_is_refused(tmp_path: Path, host: str) -> 
     assert f"Error: Invalid value for '--host': {host!r} is not an IP address" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--conn", "1", "--format", "table"], "--format table lists every connection"),
+        (["--host", "10.0.0.1", "--format", "conn"], "--format conn lists every connection"),
+        (["-i", "lo", "--format", "json"], "--format goes with capture files, not -i IFACE"),
+        (["-i", "lo", "--html", "x.html"], "--html goes with capture files, not -i IFACE"),
+        (["-i", "lo", "--absolute"], "--absolute goes with capture files, not -i IFACE"),
+    ],
+)
+def test_options_that_would_be_ignored_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], error: str
+) -> None:
+    """Refused before a capture is read or a live one started (both would fail here)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("synack.analyze.present.show", None)
+    monkeypatch.setattr("synack.analyze.live.run_live", None)
+    path = [] if "-i" in args else [str(capture(tmp_path, "close"))]
+    code, out, err = run(*path, *args)
+    assert code == 2 and out == "", err
+    assert f"Error: {error}" in err
+
+
 def test_plots_of_one_connection(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     path = capture(tmp_path, "lossy-transfer")
