@@ -623,6 +623,16 @@ def listen(
     from synack.net.lab import LabError
     from synack.net.tun import TunError
 
+    ctx = click.get_current_context()
+    given = [p for p in ctx.command.params if ctx.get_parameter_source(p.name or "") is
+             click.core.ParameterSource.COMMANDLINE]  # fmt: skip
+    http_only = {"max_connections", "header_timeout", "send_timeout"}
+    for param in given:  # what the server of one mode would ignore
+        if http_dir is None and param.name in http_only:
+            raise click.BadParameter("goes with --http DIRECTORY", param_hint=param.opts[0])
+        if http_dir is not None and param.name == "mode":
+            raise click.BadParameter("--http serves files: not with --echo or --discard",
+                                     param_hint="--http")  # fmt: skip
     link = _impairment(impair)
     handler: servers.Handler = servers.echo if mode == "echo" else servers.discard
     if http_dir is not None:
