@@ -81,3 +81,22 @@ def test_live_options_need_an_interface(tmp_path) -> None:  # type: ignore[no-un
 
     result = CliRunner().invoke(main, ["analyze", "--count", "5"])
     assert result.exit_code == 2 and "-i IFACE" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["-i", "nosuchif0"], 'Error: dumpcap: There is no device named "nosuchif0".'),
+        (["-i", "lo", "--lab", "no-such-lab"], 'Cannot open network namespace "no-such-lab"'),
+    ],
+)
+def test_a_capture_that_cannot_start_says_why_on_one_line(args: list[str], error: str) -> None:
+    from click.testing import CliRunner
+
+    from synack.cli import main
+
+    result = CliRunner().invoke(main, ["analyze", *args, "--seconds", "5"])
+    assert result.exit_code == 1, result.output
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: dumpcap: ") and error in line, result.stderr
+    assert "dumpcap: dumpcap" not in line and "Capturing on" not in line

@@ -82,10 +82,14 @@ def live_segments(
         except subprocess.TimeoutExpired:
             process.kill()
         if process.returncode not in (0, -signal.SIGTERM) and seen == 0:
-            message = (
-                process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
-            )
-            raise click.ClickException(f"dumpcap: {message or 'could not capture'}")
+            text = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise click.ClickException(f"dumpcap: {_why(text) or 'could not capture'}")
+
+
+def _why(text: str) -> str:
+    """dumpcap's complaint on one line, without its "Capturing on" line or prefixes."""
+    lines = (line.strip().removeprefix("dumpcap: ") for line in text.splitlines())
+    return " ".join(line for line in lines if line and not line.startswith("Capturing on"))
 
 
 class _Announced:
