@@ -176,6 +176,8 @@ CASES = [
     bad("demo", "--file", "missing.toml", names=("--file", "missing.toml")),
     bad("demo", "--file", "afile.txt", names=("afile.txt", "not valid TOML"), code=1),
     bad("demo", "close", "--file", "afile.txt", names="not both"),
+    # --- analyze
+    bad("analyze", "-i", "", names=("--interface", "empty")),
     # --- states
     bad("states", "--scenario", "no-such", names=("--scenario", "no-such")),
     bad("states", "--scenario", "close", "--endpoint", "nobody", names=("--endpoint", "nobody")),

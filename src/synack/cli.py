@@ -1488,6 +1488,8 @@ def analyze(
         raise click.UsageError("--rows and --scheduler go with a folder of captures")
     if interface is None and not captures:
         raise click.UsageError("give a capture file, or -i IFACE for a live capture")
+    if interface == "":  # dumpcap would say "no interface with that adapter index"
+        raise click.BadParameter("an empty interface name", param_hint="-i/--interface")
     if interface is not None and captures:
         raise click.UsageError("give capture files or -i IFACE, not both")
     if interface is None and (lab_name or count or seconds):
