@@ -57,6 +57,7 @@ UNWRITABLE = {
     "no-folder": "/no/such/dir/x",
     "folder": "dir",  # dir.out, dir.png... are folders in the test's folder
     "under-a-file": "afile.txt/x",
+    "name-too-long": "x" * 300,  # over NAME_MAX: asking about it is an error too
 }
 
 # Every option of every command that writes a file, and the ending it wants.

@@ -33,6 +33,12 @@ def unwritable(path: str) -> str | None:
     if not path:
         return "an empty path"
     target = Path(path)
+    try:
+        os.stat(path)  # what only asking tells: a name too long, a loop of links
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
     if target.is_dir():
         return "it is a folder"
     folder = target.parent
