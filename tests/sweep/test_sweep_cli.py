@@ -58,7 +58,9 @@ def test_bad_input_is_refused_in_one_line(args: list[str], message: str, tmp_pat
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-@pytest.mark.parametrize("figure", ["/proc/x.png", "no-such-folder/x.png", "folder.svg"])
+@pytest.mark.parametrize(
+    "figure", ["/proc/x.png", "no-such-folder/x.png", "folder.svg", "x" * 300 + ".png"]
+)
 @pytest.mark.parametrize("command", ["plot", "recipe"])
 def test_a_figure_that_cannot_be_written_is_refused_first(
     command: str, figure: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -70,6 +72,19 @@ def test_a_figure_that_cannot_be_written_is_refused_first(
     code, output = invoke(*args)
     assert code == 2 and f"cannot write {figure!r}" in output, output
     assert [p.name for p in tmp_path.iterdir()] == ["folder.svg"]  # no grid was run
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--dry-run", "-o"], ["query", "SELECT 1", "-d"], ["recipe", "syn", "-o"],
+     ["analyze", "FOLDER", "-o"]],
+    ids=["grid", "query", "recipe", "analyze"],
+)  # fmt: skip
+def test_a_folder_name_too_long_is_refused(args: list[str], tmp_path: Path) -> None:
+    """Asking about a name over 255 bytes fails: that is said, not a traceback."""
+    long = str(tmp_path / ("x" * 300))
+    code, output = invoke(*(str(tmp_path) if a == "FOLDER" else a for a in args), long)
+    assert code == 2 and f"{long!r}: File name too long" in output, output
 
 
 def test_an_output_that_is_a_file_is_refused(tmp_path: Path) -> None:

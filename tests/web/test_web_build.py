@@ -70,8 +70,9 @@ def test_build_refuses_a_bad_target_or_runtime(runtime: Path, tmp_path: Path) ->
         ("/sys/a/b", "cannot create /sys/a/b: /sys takes no new folder"),
         ("FILE/site", "cannot create FILE/site: FILE is a file"),
         ("", "an empty path"),
+        ("N" * 300, f"cannot create {'N' * 300}: File name too long"),
     ],
-    ids=["proc", "sys", "under-a-file", "empty"],
+    ids=["proc", "sys", "under-a-file", "empty", "name-too-long"],
 )
 def test_build_refuses_a_directory_it_cannot_make_before_fetching_the_runtime(
     target: str, problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

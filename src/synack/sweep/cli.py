@@ -23,6 +23,17 @@ def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
+def _folder(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A dataset folder's name, refused if even asking about it fails (a name
+    too long, a loop of links): it is looked at only once the work starts."""
+    try:
+        if value is not None:
+            Path(value).exists()
+    except OSError as exc:
+        raise click.BadParameter(f"{value!r}: {exc.strerror or exc}") from None
+    return value
+
+
 def _cluster_options(f: F) -> F:
     f = click.option(
         "--scheduler", metavar="tcp://HOST:PORT",
@@ -116,7 +127,7 @@ def _grid_options(f: F) -> F:
 @click.option("--timeout", type=click.FloatRange(min=0.001, max=86_400),
               help="Virtual seconds a cell may run before it counts as unsettled "
               "[default: 600].")  # fmt: skip
-@click.option("-o", "--out", default=DEFAULT_OUT, show_default=True,
+@click.option("-o", "--out", default=DEFAULT_OUT, show_default=True, callback=_folder,
               help="The dataset folder (Parquet files); a rerun skips the cells it "
               "holds.")  # fmt: skip
 @_cluster_options
@@ -168,7 +179,7 @@ def sweep(
         sys.exit(1)
 
 
-_DATA = click.option("-d", "--data", default=DEFAULT_OUT, show_default=True,
+_DATA = click.option("-d", "--data", default=DEFAULT_OUT, show_default=True, callback=_folder,
                      help="The dataset folder.")  # fmt: skip
 
 
@@ -222,13 +233,13 @@ def _figure(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     if Path(value).suffix.lower() not in (".png", ".svg"):
         raise click.BadParameter(f"{value!r}: the file must end in .png or .svg")
     path = Path(value)
-    existed = path.exists()
-    if existed and not path.is_file():
-        raise click.BadParameter(f"cannot write {value!r}: it is not a file")
     try:
+        existed = path.exists()
+        if existed and not path.is_file():
+            raise click.BadParameter(f"cannot write {value!r}: it is not a file")
         with path.open("ab"):  # appending nothing changes nothing
             pass
-    except OSError as exc:
+    except OSError as exc:  # a missing folder, /proc, a name too long
         raise click.BadParameter(f"cannot write {value!r}: {exc.strerror or exc}") from None
     if not existed:
         path.unlink()
@@ -279,7 +290,12 @@ def plot_command(
 @click.argument("name", required=False)
 @click.option("--list", "list_only", is_flag=True, help="List the recipes and exit.")
 @click.option("--quick", is_flag=True, help="A smaller grid: fewer points, seeds and bytes.")
-@click.option("-o", "--out", help="The dataset folder. Default: sweep-NAME (sweep-NAME-quick).")
+@click.option(
+    "-o",
+    "--out",
+    callback=_folder,
+    help="The dataset folder. Default: sweep-NAME (sweep-NAME-quick).",
+)
 @click.option("--figure", callback=_figure, metavar="FILE",
               help="The figure to draw (.png or .svg). Default: NAME.png in the dataset "
               "folder.")  # fmt: skip
@@ -325,7 +341,7 @@ def recipe_command(
 
 @sweep.command("analyze")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("-o", "--out", default="capture-rows", show_default=True,
+@click.option("-o", "--out", default="capture-rows", show_default=True, callback=_folder,
               help="The dataset folder: one row per connection.")  # fmt: skip
 @_cluster_options
 def analyze_command(folder: str, out: str, workers: int | None, scheduler: str | None) -> None:

@@ -95,13 +95,16 @@ def _directory(ctx: click.Context, param: click.Parameter, value: str) -> Path:
         raise click.BadParameter("an empty path: name the directory to write")
     directory = Path(value)
     folder = directory
-    while not folder.exists():
-        folder = folder.parent
+    try:
+        while not folder.exists():
+            folder = folder.parent
+    except OSError as exc:  # a name too long, a loop of links
+        raise click.BadParameter(f"cannot create {value}: {exc.strerror or exc}") from None
     if not folder.is_dir():
         raise click.BadParameter(f"cannot create {value}: {folder} is a file")
     try:
         os.rmdir(tempfile.mkdtemp(dir=folder))
-    except OSError as exc:
+    except OSError as exc:  # /proc, /sys
         problem = f"cannot create {value}: {folder} takes no new folder ({exc.strerror or exc})"
         raise click.BadParameter(problem) from None
     return directory
