@@ -179,6 +179,8 @@ CASES = [
     bad("demo", "close", "--file", "afile.txt", names="not both"),
     # --- analyze
     bad("analyze", "-i", "", names=("--interface", "empty")),
+    bad("analyze", "-i", "lo", "--seconds", "nan", names=("--seconds", "nan")),
+    bad("analyze", "-i", "lo", "--seconds", "inf", names=("--seconds", "inf")),
     # --- states
     bad("states", "--scenario", "no-such", names=("--scenario", "no-such")),
     bad("states", "--scenario", "close", "--endpoint", "nobody", names=("--endpoint", "nobody")),

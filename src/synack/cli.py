@@ -1395,7 +1395,9 @@ def _captures(
 @click.option("--lab", "lab_name", help="With -i: capture inside this lab's namespace.")
 @click.option("--count", type=click.IntRange(min=1), help="With -i: stop after N segments.")
 @click.option(
-    "--seconds", type=click.FloatRange(min=0.1, max=86400), help="With -i: stop after S s."
+    "--seconds",
+    type=BoundedFloat(Bound(0.1, 86400, "s")),
+    help="With -i: stop after S s (0.1 to 86,400).",
 )
 @click.option("--conn", "number", type=click.IntRange(min=1), help="Show connection N in detail.")
 @click.option("--host", callback=_address, help="Show in detail the connections with this address.")
