@@ -177,6 +177,7 @@ CASES = [
     bad("demo", "--file", "missing.toml", names=("--file", "missing.toml")),
     bad("demo", "--file", "afile.txt", names=("afile.txt", "not valid TOML"), code=1),
     bad("demo", "close", "--file", "afile.txt", names="not both"),
+    bad("demo", "--file", "afile.txt", "--delay", "500", names=("--delay", "[link] delay")),
     # --- analyze
     bad("analyze", "-i", "", names=("--interface", "empty")),
     bad("analyze", "-i", "lo", "--seconds", "nan", names=("--seconds", "nan")),

@@ -251,6 +251,10 @@ def demo(
 
         if scenario is not None:
             raise click.UsageError("give a SCENARIO name or --file, not both")
+        if click.get_current_context().get_parameter_source("delay") is not (
+            click.core.ParameterSource.DEFAULT
+        ):
+            raise click.UsageError("--delay: a scenario file sets its own links ([link] delay)")
         try:
             chosen = load_scenario(scenario_file)
         except ScenarioFileError as exc:
