@@ -952,6 +952,9 @@ def read_segments(
             f.close()
 
 
+# the longest section header read up front (its options: comments, the writer's name)
+SECTION_HEADER_MAX = 1 << 16
+
 # microseconds, nanoseconds and modified pcap, each in either byte order
 _PCAP_MAGICS = (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d",
                 b"\x34\xcd\xb2\xa1", b"\xa1\xb2\xcd\x34")  # fmt: skip
@@ -963,9 +966,25 @@ def check_capture(path: str) -> None:
     not) does; only its first bytes are read, so it is cheap to ask up front."""
     try:
         with open(path, "rb") as f:
-            _file_format(_start(f)[0])
+            head, chunks, _ = _start(f)
+            if _file_format(head) == "pcapng":
+                _check_section_header(head, chunks)
     except OSError as e:
         raise CaptureError(f"cannot read it: {e.strerror}") from None
+
+
+def _check_section_header(head: bytes, chunks: Iterator[bytes]) -> None:
+    """pcapng's file header is its first block, the section header: a file cut
+    inside it is refused as a pcap file cut inside its 24 bytes is. A length
+    that makes no sense is left for the reader to report where it is."""
+    if len(head) < 12:
+        raise CaptureError(f"truncated pcapng section header: {len(head)} of 12 bytes or more")
+    order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    (length,) = struct.unpack_from(order + "I", head, 4)
+    if 28 <= length <= SECTION_HEADER_MAX:
+        got = len(_take(head, chunks, length))
+        if got < length:
+            raise CaptureError(f"truncated pcapng section header: {got} of {length} bytes")
 
 
 def _start(f: BinaryIO) -> tuple[bytes, Iterator[bytes], _Gunzip | None]:
