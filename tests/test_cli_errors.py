@@ -327,3 +327,26 @@ def test_real_processes(args: tuple[str, ...], names: tuple[str, ...], tmp_path:
     for name in names:
         assert name in error, shown
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------
+# A full disk, met while writing: not knowable before the work
+# ----------------------------------------------------------------------
+FULL = (("demo", "--pcap", "/dev/full"), ("demo", "--html", "/dev/full"),
+        ("simulate", "--pcap", "/dev/full"), ("demo", "--json"))  # fmt: skip
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="/dev/full is Linux's")
+@pytest.mark.parametrize("args", FULL, ids=lambda a: " ".join(a))
+def test_a_full_disk_is_said_on_one_line(args: tuple[str, ...], tmp_path: Path) -> None:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    with open("/dev/full", "w") as full:  # standard output too, for --json
+        done = subprocess.run(
+            [sys.executable, "-m", "synack", *args],
+            stdout=full if "--json" in args else subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, timeout=60, cwd=tmp_path, env=env,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    [error] = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
+    assert error == "Error: cannot write the output: No space left on device", done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import json
 import sys
@@ -58,6 +59,17 @@ class _Commands(click.Group):
         command = getattr(importlib.import_module(module_name), attribute)
         assert isinstance(command, click.Command), target
         return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A full disk met while writing (a --pcap, an --html page, standard
+        output) cannot be checked before the work: it is said on one line."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                raise
+            where = exc.filename or "the output"
+            raise click.ClickException(f"cannot write {where}: {exc.strerror}") from None
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
