@@ -1397,7 +1397,9 @@ def _captures(
     from synack.analyze.model import CaptureError
 
     for path in value:
-        if not Path(path).is_dir():  # a folder's files are checked as they are read
+        # a folder's files are checked as they are read; a pipe (<(zcat ...)) is
+        # read once, by the analysis
+        if Path(path).is_file():
             try:
                 check_capture(path)
             except CaptureError as exc:

@@ -156,6 +156,28 @@ def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list
     assert code == 1 and "no connection matches" in err
 
 
+def test_a_pipe_is_read_once_by_the_analysis(tmp_path: Path) -> None:
+    """A named pipe (or <(zcat x.pcap.gz)) is not checked up front: that would
+    take its first bytes from the analysis."""
+    import os
+    import subprocess
+    import sys
+    import threading
+
+    whole = capture(tmp_path, "close").read_bytes()
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(whole,), daemon=True)
+    writer.start()
+    done = subprocess.run(
+        [sys.executable, "-m", "synack", "analyze", str(fifo)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    writer.join(timeout=5)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "1 connection(s), 9 segment(s)"
+
+
 @pytest.mark.parametrize("host", ["example.com", "10.0.0.300", ""])
 def test_a_host_that_is_not_an_address_is_refused(tmp_path: Path, host: str) -> None:
     code, out, err = run(str(capture(tmp_path, "close")), "--host", host)
