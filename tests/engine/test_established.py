@@ -489,6 +489,53 @@ def test_established_challenge_ack_rate_limit():
     assert conn.state is State.ESTABLISHED
 
 
+def test_established_unacceptable_bare_ack_answered_at_most_twice_a_second():
+    # RFC 9293 3.10.7.4 answers an unacceptable segment with an ACK; one that
+    # carries nothing gets at most one per invalid_ack_interval (0.5 s, Linux's
+    # tcp_invalid_ratelimit), or two ends out of step ACK each other for ever.
+    conn = est()
+    dupack = [ours(ACK, ISS + 1, IRS + 1)]
+    old = peer(ACK, IRS, ISS + 1)  # below RCV.NXT: the ACK storm's segment
+    beyond = peer(ACK, IRS + 1 + WINDOW + 10, ISS + 1)
+    assert feed(conn, old, 0.0) == dupack
+    assert feed(conn, old, 0.2) == []
+    assert feed(conn, beyond, 0.49) == []
+    assert feed(conn, old, 0.5) == dupack
+    assert conn.stats.invalid_acks_unanswered == 2
+    # text or a FIN is always answered, and does not use up the allowance
+    assert feed(conn, peer(ACK, IRS - 9, ISS + 1, payload=b"x" * 5), 0.6) == dupack
+    assert feed(conn, peer(FIN | ACK, IRS + 1 + WINDOW + 10, ISS + 1), 0.7) == dupack
+    assert feed(conn, old, 0.8) == []
+    assert feed(conn, old, 1.0) == dupack
+    assert conn.stats.invalid_acks_unanswered == 3
+    assert conn.state is State.ESTABLISHED
+
+
+def test_established_unacceptable_bare_ack_every_one_answered_with_interval_zero():
+    conn = est(replace(PLAIN, invalid_ack_interval=0.0))
+    for now in (0.0, 0.0, 0.1):
+        assert feed(conn, peer(ACK, IRS, ISS + 1), now) == [ours(ACK, ISS + 1, IRS + 1)]
+    assert conn.stats.invalid_acks_unanswered == 0
+
+
+def test_established_old_bare_ack_used_then_answered_at_most_twice_a_second():
+    # BSD's way (old_segment_acks): the old segment's ACK is used, and the
+    # resynchronizing ACK is held to the same allowance
+    conn = est(replace(PLAIN, old_segment_acks=True))
+    assert conn.send(b"abc") == 3
+    out(conn, 0.0)
+    assert feed(conn, peer(ACK, IRS, ISS + 4), 0.1) == [ours(ACK, ISS + 4, IRS + 1)]
+    assert conn.snd_una == ISS + 4  # its ACK was used
+    assert feed(conn, peer(ACK, IRS, ISS + 4), 0.2) == []
+    assert feed(conn, peer(ACK, IRS, ISS + 4), 0.6) == [ours(ACK, ISS + 4, IRS + 1)]
+    assert conn.stats.invalid_acks_unanswered == 1
+
+
+def test_invalid_ack_interval_must_not_be_negative():
+    with pytest.raises(ValueError, match="invalid_ack_interval"):
+        replace(PLAIN, invalid_ack_interval=-0.1)
+
+
 # -- FIN (eighth) -------------------------------------------------------------------
 
 

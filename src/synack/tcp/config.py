@@ -254,6 +254,13 @@ class TcpConfig:
     challenge_unsent_ack: bool = True
     # RFC 5961 section 7: challenge ACKs allowed per second, per connection.
     challenge_ack_limit: int = 1000
+    # An unacceptable segment is answered with an ACK (RFC 9293 3.10.7.4). Two
+    # ends out of step (a segment injected into one of them, RFC 5961 1.1)
+    # would answer each other's ACKs for ever, an ACK storm; so one that
+    # carries nothing (no text, SYN or FIN) is answered at most once per this
+    # many seconds per connection, as Linux's tcp_invalid_ratelimit (500 ms).
+    # 0: every one is answered.
+    invalid_ack_interval: float = 0.5
 
     # TCP Fast Open (RFC 7413, tcp/fastopen.py; docs/fastopen.md). Off by
     # default; Linux's net.ipv4.tcp_fastopen bits: 1 client, 2 server, 0x200
@@ -286,6 +293,8 @@ class TcpConfig:
             raise ValueError("need 0 < rto_min <= rto_initial <= rto_max")
         if self.send_buffer <= 0 or self.recv_buffer <= 0:
             raise ValueError("buffer sizes must be positive")
+        if not self.invalid_ack_interval >= 0:
+            raise ValueError("invalid_ack_interval must be 0 or more (seconds)")
         if not self.msl > 0:
             raise ValueError("msl must be positive (seconds; TIME-WAIT lasts 2 x MSL)")
         if self.ecn not in ("off", "passive", "on"):

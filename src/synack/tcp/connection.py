@@ -717,13 +717,13 @@ class Connection(Tcb):
             self._drop(seg, "SYN outside the window (challenge ACK)")
             self._challenge_ack(now)
             return None
-        if not flags & RST:
-            self._ack_now = True
-            if seg.payload and self.sack_ok and self.config.dsack:
-                self._note_duplicate(seg.seq, len(seg.payload))
+        if not flags & RST and seg.payload and self.sack_ok and self.config.dsack:
+            self._note_duplicate(seg.seq, len(seg.payload))
         if self.config.old_segment_acks and self._only_its_ack_is_current(seg):
             self._use_old_segments_ack(seg, now)
             return None
+        if not flags & RST and self._answer_unacceptable(seg, now):
+            self._ack_now = True
         if not (seg.seq == self.rcv_nxt and self._receive_window() == 0):
             self._drop(seg, "outside the receive window")
             return None
@@ -747,13 +747,29 @@ class Connection(Tcb):
         """Use a wholly old segment's current acknowledgment, as if it had been
         trimmed to a bare ACK at RCV.NXT (as BSD does)."""
         self._drop(seg, "old segment: only its ACK is used")
+        pending = self._ack_now
         self._ack_now = False  # decided below, once the ACK has been used
         bare_ack = Segment(
             seg.src_port, seg.dst_port, self.rcv_nxt, seg.ack, ACK, seg.window, 0, seg.options
         )
         self._synchronized_segment(bare_ack, now)
         # the resynchronizing ACK, unless that ACK ended our side of it
-        self._ack_now = self.state not in (_S.TIME_WAIT, _S.CLOSED)
+        self._ack_now = self.state not in (_S.TIME_WAIT, _S.CLOSED) and (
+            pending or self._answer_unacceptable(seg, now)
+        )
+
+    def _answer_unacceptable(self, seg: Segment, now: float) -> bool:
+        """Whether an unacceptable segment gets its ACK (RFC 9293 3.10.7.4): one
+        that carries nothing, at most once per ``invalid_ack_interval``, so two
+        ends out of step cannot keep answering each other (Linux's
+        tcp_oow_rate_limited); one with text, SYN or FIN, always."""
+        if seg.seg_len:
+            return True
+        if now - self._last_invalid_ack < self.config.invalid_ack_interval:
+            self.stats.invalid_acks_unanswered += 1
+            return False
+        self._last_invalid_ack = now
+        return True
 
     def _rst_arrives(self, seg: Segment, now: float) -> None:
         """Second step (RFC 5961 3.2: only an exact match resets, anything else

@@ -26,6 +26,9 @@ class ConnectionStats:
     timeouts: int = 0
     duplicate_acks: int = 0
     challenge_acks: int = 0
+    # unacceptable bare segments not answered: within invalid_ack_interval of
+    # the last one answered (an ACK storm's half)
+    invalid_acks_unanswered: int = 0
     ecn_reductions: int = 0  # windows cut for an ECN echo (RFC 3168 6.1.2)
     tail_loss_probes: int = 0  # RFC 8985 7
     rack_losses: int = 0  # segments RACK judged lost (RFC 8985 6)

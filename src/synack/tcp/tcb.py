@@ -69,8 +69,8 @@ class Tcb:
         "_t_rexmit", "_t_persist", "_t_delack", "_t_keepalive", "_t_user", "_t_fin_wait_2",
         "_t_pace", "_last_data_sent",
         "_keepalive_probes", "_time_wait", "_fixed_iss",
-        # RFC 5961 rate limit
-        "_challenge_window", "_challenge_count",
+        # RFC 5961 rate limit; the last ACK answering an unacceptable bare segment
+        "_challenge_window", "_challenge_count", "_last_invalid_ack",
         # TCP Fast Open (RFC 7413, tcp/fastopen.py): None when not in use
         "fastopen",
         # ICMP (tcp/icmp.py): path MTU (RFC 1191, RFC 8201), DF, the last soft error
@@ -167,6 +167,7 @@ class Tcb:
         self._fixed_iss: int | None = None
         self._challenge_window = -1.0
         self._challenge_count = 0
+        self._last_invalid_ack = -1e300  # never
         self.fastopen: FastOpenState | None = None
         self.path_mtu = cfg.mtu
         self.dont_fragment = cfg.pmtud  # IPv4 DF on what we send (RFC 1191 2)
