@@ -132,10 +132,20 @@ def test_a_broken_capture_among_several_is_named_on_one_line(tmp_path: Path) -> 
         (b"\xd4", "truncated file header: the file is 1 bytes long"),
         (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00", "truncated pcap file header: 8 of 24 bytes"),
         (b"\x1f\x8bnot gzip", "gzip: the compressed data is corrupt"),
+        (b"\xd4\xc3\xb2\xa1\x01\x00\x04\x00" + bytes(16), "pcap version 1.4: only version 2"),
         (SECTION_HEADER[:8], "truncated pcapng section header: 8 of 12 bytes or more"),
         (SECTION_HEADER[:20], "truncated pcapng section header: 20 of 28 bytes"),
     ],
-    ids=["empty", "text", "magic-cut", "header-cut", "not-gzip", "pcapng-cut", "pcapng-cut-20"],
+    ids=[
+        "empty",
+        "text",
+        "magic-cut",
+        "header-cut",
+        "not-gzip",
+        "pcap-1.4",
+        "pcapng-cut",
+        "pcapng-cut-20",
+    ],
 )
 def test_a_file_that_is_not_a_capture_is_refused_before_any_is_read(
     tmp_path: Path, content: bytes, problem: str

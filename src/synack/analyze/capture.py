@@ -1006,12 +1006,22 @@ def _file_format(head: bytes) -> str:
     if magic in _PCAP_MAGICS:
         if len(head) < 24:
             raise CaptureError(f"truncated pcap file header: {len(head)} of 24 bytes")
+        major, minor = struct.unpack_from(_pcap_order(head) + "HH", head, 4)
+        if major != 2:
+            raise CaptureError(f"pcap version {major}.{minor}: only version 2 is known")
         return "pcap"
     if magic == b"\x0a\x0d\x0d\x0a":
         return "pcapng"
     if len(head) < 4 and head and any(m.startswith(head) for m in _MAGICS):
         raise CaptureError(f"truncated file header: the file is {len(head)} bytes long")
     raise CaptureError(f"not a pcap or pcapng file ({_describe_start(head)})")
+
+
+def _pcap_order(head: bytes) -> str:
+    """The byte order ("<" or ">") a pcap file's magic number says."""
+    return (
+        "<" if head[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\x34\xcd\xb2\xa1") else ">"
+    )
 
 
 def _take(head: bytes, chunks: Iterator[bytes], n: int) -> bytes:
@@ -1034,12 +1044,8 @@ def _read_pcap(
     buf: bytes, chunks: Iterator[bytes], decoder: _Decoder, stats: CaptureStats
 ) -> Generator[CapturedSegment, None, int]:
     """The segments of a pcap file; returns how many records it had."""
-    order = (
-        "<" if buf[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1", b"\x34\xcd\xb2\xa1") else ">"
-    )
-    magic, major, minor, _, _, snaplen, network = _PCAP_HEADER[order].unpack_from(buf)
-    if major != 2:
-        raise CaptureError(f"pcap version {major}.{minor}: only version 2 is known")
+    order = _pcap_order(buf)
+    magic, _, _, _, _, snaplen, network = _PCAP_HEADER[order].unpack_from(buf)
     nano = magic == PCAP_NANO
     extra = 8 if magic == PCAP_MODIFIED else 0
     stats.file_format = "pcap (nanosecond)" if nano else "pcap"
