@@ -160,6 +160,19 @@ def test_a_file_that_is_not_a_capture_is_refused_before_any_is_read(
     assert error.startswith(f"Error: Invalid value for '[CAPTURES]...': {bad}: {problem}"), err
 
 
+def test_records_of_a_link_type_not_read_are_counted(tmp_path: Path) -> None:
+    """Not a silent '0 TCP segment(s)': the summary says what was not read."""
+    whole = bytearray(capture(tmp_path, "close").read_bytes())
+    whole[20:24] = (147).to_bytes(4, "little")  # LINKTYPE_USER0
+    other = tmp_path / "user0.pcap"
+    other.write_bytes(whole)
+    code, out, _ = run(str(other))
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "9 record(s) read (pcap); 0 TCP segment(s), 9 of link types not read (147)"
+    )
+
+
 @pytest.mark.parametrize("args", [["--conn", "5"], ["--host", "192.0.2.9"]])
 def test_a_selection_that_matches_nothing_is_an_error(tmp_path: Path, args: list[str]) -> None:
     code, _, err = run(str(capture(tmp_path, "close")), *args)

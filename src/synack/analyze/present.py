@@ -193,4 +193,8 @@ def _capture_notes(result: Analysis, console: Console) -> None:
         line += f", {result.to_itself} from an endpoint to itself left out"
     if stats.truncated:
         line += f", {stats.truncated} cut short by the snap length"
+    unread = stats.unsupported_link_types
+    if unread:  # records whose link layer this reader does not know: not silently 0 TCP
+        kinds = ", ".join(str(k) for k in sorted(unread))
+        line += f", {sum(unread.values())} of link types not read ({kinds})"
     console.print(line, style="dim", soft_wrap=True)
