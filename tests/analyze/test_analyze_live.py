@@ -83,6 +83,7 @@ def test_live_options_need_an_interface(tmp_path) -> None:  # type: ignore[no-un
     assert result.exit_code == 2 and "-i IFACE" in result.output
 
 
+@pytest.mark.interop
 @pytest.mark.parametrize(
     ("args", "error"),
     [
