@@ -11,12 +11,13 @@ problem is reported as ``FILE: where: what``.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from synack.scenario_script import Action as ScriptAction
 from synack.scenario_script import Fault as ScriptFault
@@ -143,13 +144,21 @@ _TCP_FIELDS = {f.name: f for f in fields(TcpConfig)}
 
 
 def _tcp_config(settings: dict[str, Any], msl: float) -> TcpConfig:
+    """The settings as a TcpConfig, each of its field's type (pydantic: 8192 for
+    a float, a list for a tuple; 1.5 for an int is refused, as are inf and nan)."""
     unknown = sorted(set(settings) - set(_TCP_FIELDS))
     if unknown:
         raise ScenarioFileError(f"tcp: unknown setting {unknown[0]!r}")
+    for name, value in settings.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ScenarioFileError(f"tcp.{name}: {value} is not a finite number")
     try:
-        return TcpConfig(**{"msl": msl, **settings})
-    except (TypeError, ValueError) as exc:
-        raise ScenarioFileError(f"tcp: {exc}") from None
+        return TypeAdapter(TcpConfig).validate_python({"msl": msl, **settings})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = "".join(f".{part}" for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        raise ScenarioFileError(f"tcp{where}: {message}") from None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
@@ -177,15 +186,16 @@ def load_scenario(path: str | Path) -> Scenario:
         message = first["msg"].removeprefix("Value error, ")
         raise ScenarioFileError(f"{path}: {_where(first['loc'])}: {message}") from None
     try:
-        _tcp_config(spec.tcp, 120.0)
+        config = _tcp_config(spec.tcp, 120.0)
         _links(spec.link)
     except ScenarioFileError as exc:
         raise ScenarioFileError(f"{path}: {exc}") from None
+    tcp = {name: getattr(config, name) for name in spec.tcp}  # as checked: 8192.0 is 8192
     return Scenario(
         spec.name,
         {"en": spec.title.en, "ko": spec.title.ko},
         {"en": tuple(spec.notes.en), "ko": tuple(spec.notes.ko)},
-        lambda options: _run(spec, options),
+        lambda options: _run(spec, tcp, options),
     )
 
 
@@ -200,11 +210,11 @@ def _links(link: Links) -> tuple[LinkConfig, LinkConfig]:
         raise ScenarioFileError(f"link: {exc}") from None
 
 
-def _run(spec: ScenarioFile, options: Options) -> Outcome:
+def _run(spec: ScenarioFile, tcp: dict[str, Any], options: Options) -> Outcome:
     c2s, s2c = _links(spec.link)
     script = Script(
         spec.name, spec.seed, spec.duration, spec.server_reads_after, c2s, s2c,
-        tuple(spec.tcp.items()),
+        tuple(tcp.items()),
         tuple(ScriptAction(**a.model_dump()) for a in spec.client),
         tuple(ScriptAction(**a.model_dump()) for a in spec.server),
         tuple(ScriptFault(**f.model_dump()) for f in spec.fault),

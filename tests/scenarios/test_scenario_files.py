@@ -127,6 +127,15 @@ def test_the_files_seed_and_links_apply(tmp_path: Path) -> None:
     [
         (("[tcp]\nmsl = 1.0", "[tcp]\nmsl = 1.0\nnagle = true"), "tcp: unknown setting 'nagle'"),
         (("[tcp]\nmsl = 1.0", "[tcp]\nmsl = -1.0"), "tcp:"),
+        (("[tcp]\nmsl = 1.0", "[tcp]\nmsl = inf"), "tcp.msl: inf is not a finite number"),
+        (
+            ("[tcp]\nmsl = 1.0", "[tcp]\nmsl = 1.0\nsend_buffer = 1.5"),
+            "tcp.send_buffer: Input should be a valid integer",
+        ),
+        (
+            ("[tcp]\nmsl = 1.0", '[tcp]\nmsl = 1.0\nsack = "maybe"'),
+            "tcp.sack: Input should be a valid boolean",
+        ),
         (('name = "tiny"', 'name = "Tiny Name"'), "name: String should match pattern"),
         (("at = 0.1", "at = -0.1"), "client[1].at: Input should be greater than or equal to 0"),
         (('action = "close"\nat = 0.1', 'action = "close"'), "client[1]: give exactly one of 'at'"),
