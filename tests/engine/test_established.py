@@ -531,11 +531,6 @@ def test_established_old_bare_ack_used_then_answered_at_most_twice_a_second():
     assert conn.stats.invalid_acks_unanswered == 1
 
 
-def test_invalid_ack_interval_must_not_be_negative():
-    with pytest.raises(ValueError, match="invalid_ack_interval"):
-        replace(PLAIN, invalid_ack_interval=-0.1)
-
-
 # -- FIN (eighth) -------------------------------------------------------------------
 
 

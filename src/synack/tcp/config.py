@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -285,6 +287,11 @@ class TcpConfig:
     require_timestamps: bool = True
 
     def __post_init__(self) -> None:
+        for name, value in _timed_values(self):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"{name} must be a finite number of seconds, 0 or more, not {value}"
+                )
         if self.window_scale is not None and not 0 <= self.window_scale <= 14:
             raise ValueError("window_scale must be between 0 and 14 (RFC 7323 2.3)")
         if self.delayed_ack_timeout >= 0.5:
@@ -293,8 +300,6 @@ class TcpConfig:
             raise ValueError("need 0 < rto_min <= rto_initial <= rto_max")
         if self.send_buffer <= 0 or self.recv_buffer <= 0:
             raise ValueError("buffer sizes must be positive")
-        if not self.invalid_ack_interval >= 0:
-            raise ValueError("invalid_ack_interval must be 0 or more (seconds)")
         if not self.msl > 0:
             raise ValueError("msl must be positive (seconds; TIME-WAIT lasts 2 x MSL)")
         if self.ecn not in ("off", "passive", "on"):
@@ -331,3 +336,13 @@ class TcpConfig:
         # number of 65535-byte windows it takes, at most 14
         windows = -(-self.recv_buffer // 65535)
         return min((windows - 1).bit_length(), 14)
+
+
+def _timed_values(config: TcpConfig) -> list[tuple[str, float]]:
+    """The config's durations (its fields of type float) that are set."""
+    return [
+        (field.name, value)
+        for field in dataclasses.fields(config)
+        if field.type in ("float", "float | None")
+        and (value := getattr(config, field.name)) is not None
+    ]

@@ -1,0 +1,26 @@
+"""TcpConfig refuses values the engine cannot run with, at construction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from synack.tcp.config import TcpConfig
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("msl", float("inf")),
+        ("delayed_ack_timeout", -1.0),
+        ("user_timeout", float("nan")),
+        ("keepalive_idle", -5),
+        ("invalid_ack_interval", -0.1),
+        ("rto_max", float("inf")),
+    ],
+)
+def test_a_duration_that_is_not_a_finite_number_of_seconds_is_refused(field, value):
+    # msl = inf held TIME-WAIT for ever; a negative delayed-ACK timeout was taken
+    with pytest.raises(ValueError, match=rf"^{field} must be a finite number of seconds"):
+        replace(TcpConfig(), **{field: value})
