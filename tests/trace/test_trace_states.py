@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from _trace_scenarios import conversation
 from click.testing import CliRunner
 from rich.console import Console
@@ -136,6 +137,130 @@ def test_cli_states(tmp_path: Path) -> None:
     broken.write_text('{"kind": "state"}\nnot json\n')
     bad = runner.invoke(main, ["states", "--trace", str(broken)])
     assert bad.exit_code != 0 and "cannot read the trace" in bad.output
+
+
+_STATE = {"t": 0.5, "kind": "state", "endpoint": "client", "old": "CLOSED", "new": "SYN-SENT",
+          "cause": "active OPEN"}  # fmt: skip
+_SEGMENT = {"t": 0.5, "kind": "segment", "endpoint": "client", "direction": "sent",
+            "src": "10.0.1.1:5000", "dst": "10.0.0.1:80", "flags": "S", "seq": 1, "ack": 0,
+            "len": 0, "win": 65535, "options": "", "reason": None}  # fmt: skip
+_PACKET = {"t": 0.5, "kind": "packet", "arrival": 0.51, "src": "client", "dst": "server",
+           "fate": "delivered", "flags": "S", "seq": 1, "ack": 0, "len": 0, "win": 65535,
+           "options": ""}  # fmt: skip
+
+
+_BROKEN = [  # the ids of the cases below
+    "bogus-new", "bogus-old", "t-null", "t-string", "t-bool", "t-nan", "t-inf", "no-new",
+    "endpoint-int", "cause-null", "seq-string", "ack-33-bits", "len-negative", "direction",
+    "arrival-string", "no-fate", "unknown-kind", "no-kind", "json-not-a-trace", "json-array",
+    "json-string", "truncated", "nested-too-deep", "huge-number", "empty", "blank-lines",
+]  # fmt: skip
+
+
+def _line(base: dict[str, object], **changes: object) -> str:
+    import json
+
+    item = {**base, **changes}
+    return json.dumps({k: v for k, v in item.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        (_line(_STATE, new="BOGUS"), "line 2", "new: 'BOGUS' is not an RFC 9293 state"),
+        (_line(_STATE, old="SYN_SENT"), "line 2", "old: 'SYN_SENT' is not an RFC 9293 state"),
+        (_line(_STATE, t=None), "line 2", "t: input should be a valid number (got null)"),
+        (_line(_STATE, t="0.5"), "line 2", 't: input should be a valid number (got "0.5")'),
+        (_line(_STATE, t=True), "line 2", "t: input should be a valid number (got true)"),
+        (_line(_STATE, t=float("nan")), "line 2", "t: input should be a finite number"),
+        ('{"t": 1e999' + _line(_STATE)[8:], "line 2", "t: input should be a finite number"),
+        (_line(_STATE, new=...), "line 2", "state record without new"),
+        (_line(_STATE, endpoint=7), "line 2", "endpoint: input should be a valid string"),
+        (_line(_STATE, cause=None), "line 2", "cause: input should be a valid string"),
+        (_line(_SEGMENT, seq="1"), "line 2", "seq: input should be a valid integer"),
+        (_line(_SEGMENT, ack=2**32), "line 2", "ack: input should be less than or equal"),
+        (_line(_SEGMENT, len=-1), "line 2", "len: input should be greater than or equal to 0"),
+        (_line(_SEGMENT, direction="up"), "line 2", "direction: input should be 'sent'"),
+        (_line(_PACKET, arrival="later"), "line 2", "arrival: input should be a valid number"),
+        (_line(_PACKET, fate=...), "line 2", "packet record without fate"),
+        (_line(_STATE, kind="wormhole"), "line 2", 'unknown record kind "wormhole"'),
+        (_line(_STATE, kind=...), "line 2", "no kind"),
+        ('{"name": "synack", "version": 1}', "line 2", "no kind"),
+        ("[1, 2, 3]", "line 2", "(a JSON object), but an array"),
+        ('"state"', "line 2", "(a JSON object), but a string"),
+        (_line(_STATE)[:30], "line 2", "not JSON"),
+        ("[" * 100_000, "line 2", "not JSON"),
+        ("1" * 5000, "line 2", "not JSON"),
+        ("", "", "no records"),
+        ("\n  \n", "", "no records"),
+    ],
+    ids=_BROKEN,
+)
+def test_cli_states_refuses_a_broken_trace(
+    tmp_path: Path, text: str, where: str, what: str
+) -> None:
+    """A broken record (after a good one) is one line naming the file, the line and
+    the field, exit status 1, and no diagram drawn."""
+    path = tmp_path / "broken.jsonl"
+    path.write_text(_line(_STATE) + "\n" + text + "\n" if where else text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["states", "--trace", str(path)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    (error,) = result.stderr.splitlines()
+    assert error.startswith(f"Error: cannot read the trace: {path}: {where}"), error
+    assert what in error, error
+
+
+def test_cli_states_refuses_bytes_that_are_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "capture.jsonl"
+    path.write_bytes(_line(_STATE).encode() + b"\n\xd4\xc3\xb2\xa1\n")
+    result = CliRunner().invoke(main, ["states", "--trace", str(path)])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"Error: cannot read the trace: {path}: line 2: not UTF-8 text\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "endpoint"),
+    [
+        (["demo", "close", "--json"], "client"),
+        (["demo", "simultaneous-open", "--json"], "server"),
+        (["demo", "refused", "--json"], "client"),
+        (["simulate", "--format", "json", "--drop", "S.:1", "--msl", "1"], "client"),
+    ],
+)
+def test_cli_states_reads_the_traces_synack_writes(
+    tmp_path: Path, args: list[str], endpoint: str
+) -> None:
+    """Every kind of record synack writes reads back, and the diagram shows its path."""
+    runner = CliRunner()
+    written = runner.invoke(main, args)
+    assert written.exit_code == 0, written.output
+    path = tmp_path / "trace.jsonl"
+    path.write_text(written.stdout, encoding="utf-8")
+    result = runner.invoke(main, ["states", "--trace", str(path), "--endpoint", endpoint])
+    assert result.exit_code == 0, result.output
+    assert f"path of {endpoint}: CLOSED" in result.stdout
+
+
+def test_cli_states_reads_what_synack_analyze_writes(tmp_path: Path) -> None:
+    """`synack analyze --format json` starts a side it has not seen in "unknown"."""
+    import json
+
+    runner = CliRunner()
+    capture = tmp_path / "close.pcap"
+    wrote = runner.invoke(main, ["demo", "close", "--format", "none", "--pcap", str(capture)])
+    assert wrote.exit_code == 0, wrote.output
+    analyzed = runner.invoke(main, ["analyze", str(capture), "--conn", "1", "--format", "json"])
+    assert analyzed.exit_code == 0, analyzed.output
+    path = tmp_path / "analyzed.jsonl"
+    path.write_text(analyzed.stdout, encoding="utf-8")
+    states = [json.loads(line) for line in analyzed.stdout.splitlines() if '"state"' in line]
+    assert any(s["old"] == "unknown" for s in states)
+    server = next(s["endpoint"] for s in states if s["old"] == "unknown")
+    result = runner.invoke(main, ["states", "--trace", str(path), "--endpoint", server])
+    assert result.exit_code == 0, result.output
+    assert f"path of {server}: LISTEN" in " ".join(result.stdout.split())
 
 
 def test_cli_states_highlights_a_scenario_path() -> None:
