@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from synack.cli import main
+from synack.scenarios import SCENARIOS, Options, run_scenario
 
 
 def run_json(*args: str) -> list[dict[str, object]]:
@@ -118,3 +120,82 @@ def test_bad_isn_is_a_one_line_error() -> None:
 
 def test_without_fixed_isns_the_run_is_reproducible() -> None:
     assert run_json() == run_json()
+
+
+# -- the notes are told as fact only when the run went as they tell ------------
+DIFFERS = "This run did not go as the explanation describes:"
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_goes_as_its_notes_tell_at_default_options(name: str) -> None:
+    scenario = SCENARIOS[name]
+    assert scenario.story is not None, f"{name}: no story to check its notes against"
+    outcome = run_scenario(name)
+    assert scenario.story.differences(outcome) == []
+    assert scenario.explain(outcome, "ko") == scenario.describe("ko")
+
+
+def test_close_with_a_long_delay_does_not_tell_the_4_way_handshake() -> None:
+    # The client's CLOSE (at 200 ms) comes while its SYN is still on the way:
+    # it is CLOSED from SYN-SENT, the SYN,ACK meets a RST, and no FIN is sent.
+    result = CliRunner().invoke(main, ["demo", "close", "--delay", "500"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # the console wraps long lines
+    assert "The client sends FIN" not in text and "CLOSE-WAIT" not in text
+    assert (
+        f"{DIFFERS} the client went from SYN-SENT to CLOSED, not to ESTABLISHED; "
+        "the server went from SYN-RECEIVED to LISTEN, not to ESTABLISHED; "
+        "the explanation's packets (client F., server ., server F., client .) "
+        "did not come one after the other." in text
+    )
+    assert "R seq 1" in text  # the ladder, from the trace, as it was
+
+
+@pytest.mark.parametrize("fmt", ["mermaid", "html"])
+def test_no_view_tells_the_notes_of_a_run_that_went_otherwise(fmt: str, tmp_path: Path) -> None:
+    page = tmp_path / "close.html"
+    args = ["--format", "mermaid"] if fmt == "mermaid" else ["--html", str(page)]
+    result = CliRunner().invoke(main, ["demo", "close", "--delay", "500", *args])
+    assert result.exit_code == 0, result.output
+    shown = result.output if fmt == "mermaid" else page.read_text(encoding="utf-8")
+    assert "The client sends FIN" not in shown
+    assert DIFFERS in shown
+
+
+def test_a_short_msl_ends_time_wait_before_the_retransmitted_fin() -> None:
+    # lost-final-ack's notes: the client, still in TIME-WAIT, re-ACKs the
+    # retransmitted FIN. With a 1 ms MSL the wait is over when the FIN comes,
+    # so the FIN meets a RST instead.
+    result = CliRunner().invoke(main, ["demo", "lost-final-ack", "--msl", "0.001"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "still in TIME-WAIT" not in text
+    assert (
+        f"{DIFFERS} the explanation's packets (server F., client . dropped, server F., "
+        "client .) did not come one after the other." in text
+    )
+
+
+def test_a_fault_the_notes_survive_keeps_them() -> None:
+    # the help's example: the server's FIN is lost too; the story still holds
+    result = CliRunner().invoke(main, ["demo", "lost-final-ack", "--drop", "s2c:F.:1"])
+    assert result.exit_code == 0, result.output
+    assert DIFFERS not in result.output and "still in TIME-WAIT" in result.output
+
+
+def test_another_client_isn_is_not_told_as_4321() -> None:
+    outcome = run_scenario("handshake", Options(isn_client=1000))
+    _, notes = SCENARIOS["handshake"].explain(outcome, "en")
+    assert notes == (
+        f"{DIFFERS} the client's initial sequence number was 1000, not 4321. "
+        "The trace shows what did happen.",
+    )
+
+
+@pytest.mark.parametrize("name", ["paws", "fast-open"])
+def test_a_long_delay_is_told_not_a_traceback(name: str) -> None:
+    # paws copied a server connection that did not exist yet (IndexError), and
+    # fast-open timed a reply that never came (KeyError)
+    result = CliRunner().invoke(main, ["demo", name, "--delay", "300"])
+    assert result.exit_code == 0, result.output
+    assert DIFFERS in result.output

@@ -27,7 +27,7 @@ from synack.tcp.errors import TcpError
 from synack.tcp.events import Connected, DataReceived, EndOfStream
 from synack.tcp.isn import FixedIsn, Rfc6528Isn
 from synack.tcp.state import State
-from synack.trace.records import TraceRecorder
+from synack.trace.records import PacketRecord, TraceRecorder
 from synack.wire.ip import encode_tcp_packet
 from synack.wire.segment import ACK, NOP, PSH, SYN, Option, Segment, Timestamps
 
@@ -69,14 +69,124 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Story:
+    """What a scenario's notes tell as fact, checked against each run's trace:
+    options (--delay, --drop...) can make a run go otherwise, and then no view
+    may tell the notes as what happened.
+
+    ``states``: each side's states, in order, as ``state_paths`` gives them
+    (space-separated). ``packets``: runs of packets that came one right after
+    the other, each "sender flags [fate]" (no fate: it arrived). ``facts``:
+    figures of ``Outcome.facts`` the notes state. ``isns``: initial sequence
+    numbers the notes give (the sequence number of that side's first SYN).
+    """
+
+    states: dict[str, str]
+    packets: tuple[tuple[str, ...], ...] = ()
+    facts: dict[str, str] = field(default_factory=dict)
+    isns: dict[str, int] = field(default_factory=dict)
+
+    def differences(self, outcome: Outcome, lang: str = "en") -> list[str]:
+        """What in this run differs from the story: [] when it went as told."""
+        text = _STORY_TEXT[lang]
+        found: list[str] = []
+        paths = state_paths(outcome)
+        for side, told in self.states.items():
+            differs = _path_difference(text, text[side], told.split(), paths.get(side, []))
+            if differs:
+                found.append(differs)
+        packets = [r for r in outcome.recorder.records if isinstance(r, PacketRecord) and r.flags]
+        for run in self.packets:
+            wanted = [item.split(maxsplit=2) for item in run]
+            if not any(
+                all(map(_matches, wanted, packets[start:]))
+                for start in range(len(packets) - len(wanted) + 1)
+            ):
+                found.append(text["packets"].format(packets=", ".join(run)))
+        for side, isn in self.isns.items():
+            sent = next((r.seq for r in packets if r.src == side and "S" in r.flags), None)
+            if sent != isn:
+                found.append(text["isn"].format(who=text[side], isn=sent, told=isn))
+        for key, value in self.facts.items():
+            if outcome.facts.get(key) != value:
+                found.append(text["fact"].format(key=key, value=outcome.facts.get(key, "-"),
+                                                 told=value))  # fmt: skip
+        return found
+
+
+_STORY_TEXT = {
+    "en": {
+        "client": "the client",
+        "server": "the server",
+        "start": "{who} started in {state}",
+        "stayed": "{who} stayed in {state} (the explanation has it go on to {told})",
+        "went_on": "{who} went on from {old} to {new}",
+        "went": "{who} went from {old} to {new}, not to {told}",
+        "packets": "the explanation's packets ({packets}) did not come one after the other",
+        "fact": "{key}: {value}, not {told}",
+        "isn": "{who}'s initial sequence number was {isn}, not {told}",
+        "differs": "This run did not go as the explanation describes: {what}. "
+        "The trace shows what did happen.",
+    },
+    "ko": {
+        "client": "클라이언트는",
+        "server": "서버는",
+        "start": "{who} {state}에서 시작했습니다",
+        "stayed": "{who} {state}에 머물렀습니다 (설명에서는 {told}로 갑니다)",
+        "went_on": "{who} {old}에서 {new}로 더 갔습니다",
+        "went": "{who} {old}에서 {told}가 아니라 {new}로 갔습니다",
+        "packets": "설명의 패킷({packets})이 차례로 오가지 않았습니다",
+        "fact": "{key}: {told}가 아니라 {value}",
+        "isn": "{who} 초기 순서 번호 {isn}으로 시작했습니다 (설명: {told})",
+        "differs": "이번 실행은 설명대로 진행되지 않았습니다: {what}. "
+        "실제로 일어난 일은 기록에 있습니다.",
+    },
+}
+
+
+def _path_difference(text: dict[str, str], who: str, told: list[str], went: list[str]) -> str:
+    """Where the states a side went through part from the told ones ("" if nowhere)."""
+    same = 0
+    while same < min(len(told), len(went)) and told[same] == went[same]:
+        same += 1
+    if same == len(told) == len(went):
+        return ""
+    if same == 0:
+        return text["start"].format(who=who, state=went[0] if went else "-")
+    if same == len(went):
+        return text["stayed"].format(who=who, state=went[-1], told=told[same])
+    old, new = went[same - 1], went[same]
+    if same == len(told):
+        return text["went_on"].format(who=who, old=old, new=new)
+    return text["went"].format(who=who, old=old, new=new, told=told[same])
+
+
+def _matches(wanted: list[str], packet: PacketRecord) -> bool:
+    """ "sender flags" matches such a packet that arrived; "sender flags fate" one of that fate."""
+    if wanted[:2] != [packet.src, packet.flags]:
+        return False
+    return packet.fate == wanted[2] if len(wanted) == 3 else packet.arrival is not None
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     title: dict[str, str]
     notes: dict[str, tuple[str, ...]]
     run: Callable[[Options], Outcome]
+    story: Story | None = None  # what the notes tell as fact (None: not checked)
 
     def describe(self, lang: str) -> tuple[str, tuple[str, ...]]:
         return self.title[lang], self.notes[lang]
+
+    def explain(self, outcome: Outcome, lang: str) -> tuple[str, tuple[str, ...]]:
+        """The title and notes, or, when this run did not go as the notes tell
+        (its options changed it), the title and one line saying what differed."""
+        differences = self.story.differences(outcome, lang) if self.story else []
+        if not differences:
+            return self.describe(lang)
+        line = _STORY_TEXT[lang]["differs"].format(what="; ".join(differences))
+        return self.title[lang], (line,)
 
 
 class World:
@@ -584,6 +694,8 @@ def _paws(options: Options, timestamps: bool = True) -> Outcome:
     def replay(now: float) -> None:
         # A segment that left 2^32 bytes ago carries the very sequence numbers
         # the server expects next; its timestamp is from back then.
+        if not server_side:
+            return  # a long --delay: no connection at the server yet, nothing to copy
         conn = server_side[0]
         options_: tuple[Option, ...] = ()
         if conn.ts_ok:
@@ -675,10 +787,14 @@ def _fast_open(options: Options) -> Outcome:
     world.at(0.0, open_first)
     world.at(FAST_OPEN_SECOND_AT, open_second)
     outcome = world.run()
-    first, second = (round((reply_at[c] - t) * 1000) for c, t in connected_at.items())
+    # with a long --delay a connection may close before any reply came
+    first, second = (
+        str(round((reply_at[c] - t) * 1000)) if c in reply_at else "none"
+        for c, t in connected_at.items()
+    )
     outcome.facts = {
-        "first reply, 1st connection (ms after connect)": str(first),
-        "first reply, 2nd connection (ms after connect)": str(second),
+        "first reply, 1st connection (ms after connect)": first,
+        "first reply, 2nd connection (ms after connect)": second,
         "Fast Open SYNs accepted": str(world.server.stats.fastopen_accepted),
     }
     return outcome
@@ -713,6 +829,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _handshake,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED",
+                },
+                isns={"client": SEEDS_ISN},
+            ),
         ),
         Scenario(
             "close",
@@ -735,6 +858,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _close,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client F.", "server .", "server F.", "client ."),),
+            ),
         ),
         Scenario(
             "piggyback",
@@ -757,6 +887,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _piggyback,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client S", "server S.", "client P."),),
+            ),
         ),
         Scenario(
             "close-combined",
@@ -777,6 +914,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _close_combined,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client F.", "server F.", "client ."),),
+            ),
         ),
         Scenario(
             "half-close",
@@ -799,6 +943,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _half_close,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("server FP.", "client ."),),
+            ),
         ),
         Scenario(
             "lost-final-ack",
@@ -819,6 +970,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _lost_final_ack,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("server F.", "client . dropped", "server F.", "client ."),),
+            ),
         ),
         Scenario(
             "old-duplicate",
@@ -841,6 +999,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _old_duplicate,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("server P. duplicated",), ("client .", "server R")),
+            ),
         ),
         Scenario(
             "lost-syn",
@@ -858,6 +1023,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _lost_syn,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED",
+                },
+                (("client S dropped", "client S dropped", "client S", "server S."),),
+            ),
         ),
         Scenario(
             "lost-syn-ack",
@@ -875,6 +1047,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _lost_syn_ack,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED",
+                },
+                (("server S. dropped", "client S", "server S. dropped"),),
+            ),
         ),
         Scenario(
             "refused",
@@ -890,6 +1069,10 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _refused,
+            story=Story(
+                {"client": "CLOSED SYN-SENT CLOSED", "server": "CLOSED LISTEN"},
+                (("client S", "server R."),),
+            ),
         ),
         Scenario(
             "simultaneous-open",
@@ -909,6 +1092,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _simultaneous_open,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED SYN-SENT SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client S", "server S", "client S.", "server S.", "client .", "server ."),),
+            ),
         ),
         Scenario(
             "simultaneous-close",
@@ -926,6 +1116,12 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _simultaneous_close,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED FIN-WAIT-1 CLOSING TIME-WAIT CLOSED",
+                }
+            ),
         ),
         Scenario(
             "abort",
@@ -943,6 +1139,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _abort,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSED",
+                },
+                (("server R",),),
+            ),
         ),
         Scenario(
             "half-open",
@@ -965,6 +1168,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _half_open,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED CLOSED SYN-SENT ESTABLISHED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSED SYN-RECEIVED ESTABLISHED",
+                },
+                (("client S", "server .", "client R", "client S", "server S.", "client ."),),
+            ),
         ),
         Scenario(
             "zero-window",
@@ -989,6 +1199,12 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _zero_window,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                }
+            ),
         ),
         Scenario(
             "keepalive",
@@ -1009,6 +1225,22 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _keepalive,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED",
+                },
+                (
+                    (
+                        "client .",
+                        "server .",
+                        "client . dropped",
+                        "client . dropped",
+                        "client . dropped",
+                        "client R dropped",
+                    ),
+                ),
+            ),
         ),
         Scenario(
             "nagle",
@@ -1031,6 +1263,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _nagle,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client P.", "server .", "client P.", "server P."),),
+            ),
         ),
         Scenario(
             "paws",
@@ -1053,6 +1292,14 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _paws,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client P. old duplicate",),),
+                {"bytes delivered intact": "yes"},
+            ),
         ),
         Scenario(
             "lossy-transfer",
@@ -1072,6 +1319,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _lossy_transfer,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                facts={"intact (sha256)": "yes"},
+            ),
         ),
         Scenario(
             "syn-flood",
@@ -1096,6 +1350,13 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _syn_flood,
+            story=Story(
+                {
+                    "client": "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 FIN-WAIT-2 TIME-WAIT CLOSED",
+                    "server": "CLOSED LISTEN SYN-RECEIVED SYN-RECEIVED SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED CLOSED CLOSED",
+                },
+                facts={"SYN cookies validated": "1", "half-open entries expired": "2"},
+            ),
         ),
         Scenario(
             "fast-open",
@@ -1120,6 +1381,14 @@ SCENARIOS: dict[str, Scenario] = {
                 ),
             ),
             _fast_open,
+            # (the client's two TIME-WAITs may end in either order: its states are not told)
+            story=Story(
+                {
+                    "server": "CLOSED LISTEN SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED SYN-RECEIVED ESTABLISHED CLOSE-WAIT LAST-ACK CLOSED",
+                },
+                (("client S", "server S.", "server P.", "client ."),),
+                {"Fast Open SYNs accepted": "1"},
+            ),
         ),
     )
 }
@@ -1141,8 +1410,6 @@ def relative_segments(outcome: Outcome) -> list[tuple[str, str, int, int, int, s
     Sequence numbers are relative to the sender's ISN and acknowledgments to
     the receiver's, each ISN taken from that side's first SYN.
     """
-    from synack.trace.records import PacketRecord
-
     isn: dict[str, int] = {}
     rows = []
     for rec in outcome.recorder.records:
