@@ -288,7 +288,7 @@ def demo(
     source = click.get_current_context().get_parameter_source("fmt")
     if files and fmt == "ladder" and source is click.core.ParameterSource.DEFAULT:
         fmt = "none"  # the files and a summary: the ladder only when asked for
-    _write_trace(outcome, console, fmt, html, pcap, absolute, chosen.explain(outcome, lang),
+    _write_trace(outcome, console, fmt, html, pcap, absolute, chosen.describe(lang),
                  lang)  # fmt: skip
 
 
@@ -990,7 +990,7 @@ _SIM_TRACE_FORMATS = ("ladder", "mermaid", "json", "none")
 @click.option(
     "--format", "fmt", type=click.Choice(_SIM_TRACE_FORMATS), default=None,
     help="How to print the trace of a single connection. "
-    "[default: ladder for one connection, none for more]",
+    "[default: ladder for one connection, none for more or with --summary json]",
 )  # fmt: skip
 @click.option(
     "--html", type=OutputFile(),
@@ -1086,12 +1086,14 @@ def simulate(
     Output: with one connection, the whole trace (both endpoints and every
     packet on the link) in --format ladder (default), mermaid or json
     (JSON Lines on stdout; the summary then goes to stderr), plus --html and
-    --pcap. Trace formats need --connections 1. With more connections only
-    the summary is printed, with a progress bar on stderr: handshake times
-    (connect to ESTABLISHED) p50/p90/p99/max, retransmissions, final states
-    on both sides, bytes each way and whether they matched, packets, virtual
-    and wall time. The exit status is 1 if any connection failed, lost or
-    garbled bytes, or did not close.
+    --pcap. With --summary json, stdout is the JSON summary alone (a trace
+    asked for with --format ladder or mermaid goes to stderr). Trace formats
+    need --connections 1. With more connections only the summary is printed,
+    with a progress bar on stderr: handshake times (connect to ESTABLISHED)
+    p50/p90/p99/max, retransmissions, final states on both sides, bytes each
+    way and whether they matched, packets, virtual and wall time. The exit
+    status is 1 if any connection failed, lost or garbled bytes, or did not
+    close.
 
     \b
     Examples:
@@ -1136,12 +1138,11 @@ def simulate(
                 )
         _compare(compare, bytes_down, links["c2s"], links["s2c"], seed, msl, plot_file)
         return
-    # the ladder by default for one connection, unless files are asked for: then
-    # the files and a summary (--format ladder brings the ladder back)
+    # the ladder by default for one connection, unless files or the JSON summary are
+    # asked for: then the files and a summary (--format ladder brings the ladder back)
     files_asked = bool(html or pcap or plot_file or seq_plot_file)
-    trace_fmt = (
-        fmt if fmt is not None else ("ladder" if connections == 1 and not files_asked else "none")
-    )
+    ladder = connections == 1 and not files_asked and summary != "json"
+    trace_fmt = fmt if fmt is not None else ("ladder" if ladder else "none")
     for given, hint in (
         (fmt not in (None, "none"), "--format"),
         (html, "--html"),
@@ -1172,6 +1173,14 @@ def simulate(
 
     err_console = Console(stderr=True)
     out_console = Console(highlight=False)
+    # stdout holds one document: the trace as JSON Lines, else the JSON summary;
+    # what else is asked for then goes to stderr
+    trace_console = (
+        out_console
+        if trace_fmt == "json" or summary != "json"
+        else Console(stderr=True, highlight=False)
+    )
+    said = err_console if trace_fmt == "json" or summary == "json" else out_console
     try:
         if connections > 1:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -1210,7 +1219,7 @@ def simulate(
         write_outputs(
             recorder,
             fmt=trace_fmt,
-            console=out_console,
+            console=trace_console,
             html=html,
             pcap=pcap,
             left="client",
@@ -1218,7 +1227,6 @@ def simulate(
             title=title,
             absolute=absolute,
         )
-        said = err_console if trace_fmt == "json" else out_console
         if html is not None:
             said.print(f"wrote the HTML page {html}", style="dim", soft_wrap=True)
         if pcap is not None:
@@ -1354,13 +1362,8 @@ def states(fmt: str, trace_file: str | None, scenario: str | None, endpoint: str
     if trace_file is not None:
         try:
             records = read_json_lines(trace_file)
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:  # a TraceError: the file, the line, what is wrong
             raise click.ClickException(f"cannot read the trace: {exc}") from None
-        except (AttributeError, KeyError):  # JSON, but not objects
-            raise click.ClickException(
-                f"cannot read the trace: {trace_file} is not JSON Lines of records "
-                "(as `synack demo --json` prints)"
-            ) from None
         if not any(getattr(r, "endpoint", None) == endpoint for r in records):
             raise click.ClickException(f"the trace has no records for endpoint {endpoint!r}")
     from synack.tcp.config import TcpConfig

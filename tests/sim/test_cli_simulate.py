@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -81,6 +82,26 @@ def test_ladder_is_the_default_for_one_connection() -> None:
     code, out, _ = invoke("--drop", "S.:1", "--msl", "1")
     assert code == 0
     assert "ESTABLISHED" in out and "handshake (ms)" in out
+
+
+@pytest.mark.parametrize("connections", ["1", "3"])
+def test_summary_json_is_all_of_stdout(connections: str) -> None:
+    """--summary json: stdout is the JSON document and nothing else, with one
+    connection (no ladder then, as with several) as with several."""
+    code, out, err = invoke("-n", connections, "--summary", "json", "--msl", "1")
+    assert code == 0, out + err
+    data = json.loads(out)
+    assert data["connections"] == int(connections) and data["ok"] is True
+    assert "ESTABLISHED" not in err  # no trace at all unless asked for
+
+
+@pytest.mark.parametrize("fmt", ["ladder", "mermaid"])
+def test_summary_json_sends_a_trace_asked_for_to_stderr(fmt: str, tmp_path: Path) -> None:
+    page = tmp_path / "run.html"
+    code, out, err = invoke("--format", fmt, "--html", str(page), "--summary", "json", "--msl", "1")
+    assert code == 0, out + err
+    assert json.loads(out)["connections"] == 1
+    assert "ESTABLISHED" in err and f"wrote the HTML page {page}" in err and page.exists()
 
 
 def test_failed_run_exits_1() -> None:
