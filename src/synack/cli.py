@@ -288,7 +288,7 @@ def demo(
     source = click.get_current_context().get_parameter_source("fmt")
     if files and fmt == "ladder" and source is click.core.ParameterSource.DEFAULT:
         fmt = "none"  # the files and a summary: the ladder only when asked for
-    _write_trace(outcome, console, fmt, html, pcap, absolute, chosen.describe(lang),
+    _write_trace(outcome, console, fmt, html, pcap, absolute, chosen.explain(outcome, lang),
                  lang)  # fmt: skip
 
 
