@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import pytest
 
-from synack.tcp.config import TcpConfig
+from synack.tcp.config import DURATIONS, TcpConfig
 
 
 @pytest.mark.parametrize(
@@ -24,3 +24,11 @@ def test_a_duration_that_is_not_a_finite_number_of_seconds_is_refused(field, val
     # msl = inf held TIME-WAIT for ever; a negative delayed-ACK timeout was taken
     with pytest.raises(ValueError, match=rf"^{field} must be a finite number of seconds"):
         replace(TcpConfig(), **{field: value})
+
+
+def test_every_field_with_a_float_default_is_a_named_duration():
+    # a new duration must join DURATIONS to be checked
+    config = TcpConfig()
+    floats = {f.name for f in fields(config) if isinstance(getattr(config, f.name), float)}
+    assert floats <= set(DURATIONS)
+    assert all(hasattr(config, name) for name in DURATIONS)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 # RFC 9293 3.7.1: the send MSS to assume when the peer sends no MSS option.
 DEFAULT_SEND_MSS_V4 = 536
@@ -45,6 +44,17 @@ def shared_int(value: int) -> int:
 def headers_of(version: int) -> int:
     """IP and TCP headers without options: what an MTU holds beyond the MSS."""
     return IPV4_TCP_HEADERS if version == 4 else IPV6_TCP_HEADERS
+
+
+# The fields that are durations in seconds (None, where allowed, is "never"):
+# each must be finite and 0 or more. Named, not found from the annotations,
+# which the compiled build does not keep.
+DURATIONS: Final = (
+    "tlp_pto_extra", "mtu_probe_interval", "delayed_ack_timeout", "rto_initial", "rto_min",
+    "rto_max", "clock_granularity", "r2", "syn_r2", "user_timeout", "connect_timeout",
+    "persist_min", "persist_max", "msl", "fin_wait_2_timeout", "keepalive_idle",
+    "keepalive_interval", "invalid_ack_interval",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,8 +297,9 @@ class TcpConfig:
     require_timestamps: bool = True
 
     def __post_init__(self) -> None:
-        for name, value in _timed_values(self):
-            if not (math.isfinite(value) and value >= 0):
+        for name in DURATIONS:
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
                 raise ValueError(
                     f"{name} must be a finite number of seconds, 0 or more, not {value}"
                 )
@@ -336,13 +347,3 @@ class TcpConfig:
         # number of 65535-byte windows it takes, at most 14
         windows = -(-self.recv_buffer // 65535)
         return min((windows - 1).bit_length(), 14)
-
-
-def _timed_values(config: TcpConfig) -> list[tuple[str, float]]:
-    """The config's durations (its fields of type float) that are set."""
-    return [
-        (field.name, value)
-        for field in dataclasses.fields(config)
-        if field.type in ("float", "float | None")
-        and (value := getattr(config, field.name)) is not None
-    ]
