@@ -199,3 +199,66 @@ def test_a_long_delay_is_told_not_a_traceback(name: str) -> None:
     result = CliRunner().invoke(main, ["demo", name, "--delay", "300"])
     assert result.exit_code == 0, result.output
     assert DIFFERS in result.output
+
+
+STORY_FILE = """
+name = "tiny"
+[title]
+en = "t"
+ko = "ㅌ"
+[notes]
+en = ["The client closes first; the server's FIN rides on its ACK."]
+ko = ["ㄴ"]
+[tcp]
+msl = 1.0
+[[server]]
+action = "listen"
+at = 0.0
+[[server]]
+action = "close"
+on = "end-of-stream"
+[[client]]
+action = "connect"
+at = 0.0
+[[client]]
+action = "close"
+at = 0.1
+[story]
+client = "CLOSED SYN-SENT ESTABLISHED FIN-WAIT-1 TIME-WAIT CLOSED"
+packets = [["client F.", "server F.", "client ."]]
+"""
+
+
+def test_a_scenario_files_story_is_checked_too(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text(STORY_FILE, encoding="utf-8")
+    told = CliRunner().invoke(main, ["demo", "--file", str(path)])
+    assert told.exit_code == 0 and "rides on its ACK" in told.output
+    # no SYN,ACK gets through before the client's close: it closes in SYN-SENT
+    broken = CliRunner().invoke(main, ["demo", "--file", str(path), "--drop", "s2c:S.:1-3"])
+    assert broken.exit_code == 0, broken.output
+    assert "rides on its ACK" not in broken.output
+    assert (
+        f"{DIFFERS} the client went from SYN-SENT to CLOSED, not to ESTABLISHED; "
+        "the explanation's packets (client F., server F., client .) did not come one after "
+        "the other." in " ".join(broken.output.split())
+    )
+
+
+@pytest.mark.parametrize(
+    ("story", "error"),
+    [
+        (
+            'client = "CLOSED SYN_SENT"',
+            "story: 'SYN_SENT' is not a TCP state (CLOSED, SYN-SENT, ...)",
+        ),
+        ('packets = [["F."]]', "story: 'F.': a packet is 'client|server FLAGS [fate]'"),
+    ],
+)
+def test_a_bad_story_is_a_one_line_error(tmp_path: Path, story: str, error: str) -> None:
+    path = tmp_path / "s.toml"
+    head, _, _ = STORY_FILE.partition("[story]")
+    path.write_text(f"{head}[story]\n{story}\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["demo", "--file", str(path)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {path}: {error}\n"

@@ -22,9 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from synack.scenario_script import Action as ScriptAction
 from synack.scenario_script import Fault as ScriptFault
 from synack.scenario_script import Script, run_script
-from synack.scenarios import Options, Outcome, Scenario
+from synack.scenarios import Options, Outcome, Scenario, Story
 from synack.sim.network import LinkConfig
 from synack.tcp.config import TcpConfig
+from synack.tcp.state import State
 
 Seconds = Annotated[float, Field(ge=0.0, le=86_400.0)]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -114,6 +115,29 @@ class Fault(_Strict):
     delay: Seconds = 0.0
 
 
+class StoryTable(_Strict):
+    """``[story]``: what the notes tell as fact, checked against each run
+    (synack.scenarios.Story): each side's states in order, runs of packets."""
+
+    client: str | None = None  # states, space-separated: "CLOSED SYN-SENT ESTABLISHED"
+    server: str | None = None
+    packets: list[list[str]] = []  # each run: ["client F. dropped", "client F."]
+
+    @model_validator(mode="after")
+    def _known(self) -> StoryTable:
+        states = {state.value for state in State}
+        for side in (self.client, self.server):
+            unknown = sorted(set((side or "").split()) - states)
+            if unknown:
+                raise ValueError(f"{unknown[0]!r} is not a TCP state (CLOSED, SYN-SENT, ...)")
+        for run in self.packets:
+            for item in run:
+                words = item.split(maxsplit=2)
+                if len(words) < 2 or words[0] not in ("client", "server"):
+                    raise ValueError(f"{item!r}: a packet is 'client|server FLAGS [fate]'")
+        return self
+
+
 class ScenarioFile(_Strict):
     name: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
     title: Text
@@ -128,6 +152,7 @@ class ScenarioFile(_Strict):
     client: list[Action] = []
     server: list[Action] = []
     fault: list[Fault] = []
+    story: StoryTable | None = None
 
     @model_validator(mode="after")
     def _opens(self) -> ScenarioFile:
@@ -196,7 +221,16 @@ def load_scenario(path: str | Path) -> Scenario:
         {"en": spec.title.en, "ko": spec.title.ko},
         {"en": tuple(spec.notes.en), "ko": tuple(spec.notes.ko)},
         lambda options: _run(spec, tcp, options),
+        _story(spec.story),
     )
+
+
+def _story(table: StoryTable | None) -> Story | None:
+    if table is None:
+        return None
+    sides = {"client": table.client, "server": table.server}
+    states = {side: path for side, path in sides.items() if path is not None}
+    return Story(states, tuple(tuple(run) for run in table.packets))
 
 
 def _links(link: Links) -> tuple[LinkConfig, LinkConfig]:
@@ -222,4 +256,4 @@ def _run(spec: ScenarioFile, tcp: dict[str, Any], options: Options) -> Outcome:
     return run_script(script, options)
 
 
-__all__ = ["ScenarioFile", "ScenarioFileError", "load_scenario"]
+__all__ = ["ScenarioFile", "ScenarioFileError", "StoryTable", "load_scenario"]
