@@ -24,7 +24,7 @@ def test_octets_read_the_same_after_partial_releases() -> None:
     assert buf.release(1000 + 3500) == 2500
     assert (buf.head, len(buf.data), len(buf)) == (0, 2500, 2500)
     assert buf.text(4500, 2500) == (STREAM[3500:6000], True)
-    assert buf.last_segment_start(1000, 0) == 4500 + 2000
+    assert buf.last_segment_start(1000, 0, buf.end) == 4500 + 2000
 
 
 def test_releasing_everything_keeps_no_bytearray() -> None:

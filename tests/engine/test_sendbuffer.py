@@ -60,11 +60,18 @@ def test_sequence_numbers_wrap():
 def test_last_segment_start_follows_mss_pieces_and_the_floor():
     buf = SendBuffer(capacity=10_000, start=1000)
     buf.queue(bytes(2500))
-    assert buf.last_segment_start(1000, 1000) == 3000  # pieces at 1000, 2000, 3000
-    assert buf.last_segment_start(1000, 3200) == 3200  # never below SND.UNA
+    assert buf.last_segment_start(1000, 1000, buf.end) == 3000  # pieces at 1000, 2000, 3000
+    assert buf.last_segment_start(1000, 3200, buf.end) == 3200  # never below SND.UNA
     buf2 = SendBuffer(capacity=10_000, start=1000)
     buf2.queue(bytes(2000))
-    assert buf2.last_segment_start(1000, 1000) == 2000
+    assert buf2.last_segment_start(1000, 1000, buf2.end) == 2000
+
+
+def test_last_segment_start_is_of_the_text_sent_not_the_buffers_end():
+    buf = SendBuffer(capacity=10_000, start=1000)
+    buf.queue(bytes(2500))  # 1000-3499 queued; 1000-2799 sent
+    assert buf.last_segment_start(1000, 1000, 2800) == 2000
+    assert buf.last_segment_start(1000, 1000, 2000) == 1000
 
 
 def test_clear_empties_the_buffer():

@@ -1428,9 +1428,13 @@ class Connection(Tcb):
             size = min(mss, self._unsent(), self.snd_wnd - self._flight())
             self._emit_range(self.snd_nxt, size, now)
             return
-        # The highest segment sent: data goes out in MSS pieces from the buffer's start
-        start = self.send_buf.last_segment_start(mss, self.snd_una)
-        size = min(mss, sq.sub(self.send_buf.end, start))
+        # The highest segment sent (its text ends at SND.MAX, or at the text's
+        # end once the FIN is out), not the buffer's last, which may be unsent
+        # and beyond the window: data goes out in MSS pieces from the buffer's start
+        buf = self.send_buf
+        sent_end = sq.min_seq(buf.end, self.snd_max)
+        start = buf.last_segment_start(mss, self.snd_una, sent_end)
+        size = min(mss, sq.sub(sent_end, start))
         if size > 0:
             self._emit_range(start, size, now, retransmission=True)
             self._t_rexmit = now + self.rtt.rto  # RFC 8985 7.3: rearm the RTO after a probe

@@ -113,10 +113,10 @@ class SendBuffer:
                 del records[0]
         return freed
 
-    def last_segment_start(self, mss: int, floor: int) -> int:
-        """Where the highest segment sent from here begins: text leaves in
-        ``mss`` pieces from the buffer's start; never below ``floor``."""
-        offset = (len(self) - 1) // mss * mss
+    def last_segment_start(self, mss: int, floor: int, sent_end: int) -> int:
+        """Where the highest segment sent begins, whose text ends at ``sent_end``:
+        text leaves in ``mss`` pieces from the buffer's start; never below ``floor``."""
+        offset = (sq.sub(sent_end, self.start) - 1) // mss * mss
         return sq.max_seq(sq.add(self.start, offset), floor)
 
     def clear(self) -> None:
