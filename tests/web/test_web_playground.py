@@ -226,3 +226,15 @@ def test_in_every_scenario_a_segments_spec_picks_that_segment(name: str) -> None
     after = run(scenario=name, drop=arrows[position]["spec"])
     assert view_arrows(after)[:position] == view_arrows(before)[:position]
     assert view_arrows(after)[position] == (*view_arrows(before)[position][:5], "dropped")
+
+
+def test_the_notes_are_not_shown_for_a_run_that_did_not_go_as_they_tell() -> None:
+    # the page takes its notes from the run, as `synack demo` does: a fault
+    # that changes the story replaces them with what differed
+    kept = run(scenario="close", drop="c2s:F.:1")
+    assert kept["notes"] == run(scenario="close")["notes"]
+    assert any("FIN-WAIT-1" in note for note in kept["notes"])
+    broken = run(scenario="close", drop="s2c:S.:1-3")
+    (line,) = broken["notes"]
+    assert line.startswith("This run did not go as the explanation describes:")
+    assert "the client went from SYN-SENT to CLOSED" in line

@@ -355,7 +355,7 @@ def run(setup_json: str) -> str:
                         right=i18n.name("server", lang))  # fmt: skip
         notes: tuple[str, ...] = ()
     else:
-        title, notes = SCENARIOS[name].describe(lang)
+        title, notes = SCENARIOS[name].explain(outcome, lang)
     paths: dict[str, list[str]] = {}
     for side, position in ((timeline.left, 0), (timeline.right, 1)):
         path = [timeline.initial[position]]
