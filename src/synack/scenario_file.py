@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import typing
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -166,24 +167,37 @@ class ScenarioFile(_Strict):
 
 
 _TCP_FIELDS = {f.name: f for f in fields(TcpConfig)}
+# Each setting's type, for pydantic. The compiled build keeps the plain types
+# (int, float, bool, tuple) but gives a union such as ``int | None`` as
+# ``type``: those settings are left to TcpConfig's own checks there.
+_TCP_TYPES = {
+    name: TypeAdapter(hint)
+    for name, hint in typing.get_type_hints(TcpConfig).items()
+    if name in _TCP_FIELDS and hint is not type
+}
 
 
 def _tcp_config(settings: dict[str, Any], msl: float) -> TcpConfig:
     """The settings as a TcpConfig, each of its field's type (pydantic: 8192 for
-    a float, a list for a tuple; 1.5 for an int is refused, as are inf and nan)."""
+    a float, a list for a tuple; 1.5 for an int is refused, as are inf and nan).
+    Validated field by field, then given to TcpConfig: pydantic cannot build
+    the compiled build's TcpConfig itself."""
     unknown = sorted(set(settings) - set(_TCP_FIELDS))
     if unknown:
         raise ScenarioFileError(f"tcp: unknown setting {unknown[0]!r}")
+    checked: dict[str, Any] = {"msl": msl}
     for name, value in settings.items():
         if isinstance(value, float) and not math.isfinite(value):
             raise ScenarioFileError(f"tcp.{name}: {value} is not a finite number")
+        adapter = _TCP_TYPES.get(name)
+        try:
+            checked[name] = adapter.validate_python(value) if adapter is not None else value
+        except ValidationError as exc:
+            raise ScenarioFileError(f"tcp.{name}: {exc.errors()[0]['msg']}") from None
     try:
-        return TypeAdapter(TcpConfig).validate_python({"msl": msl, **settings})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "".join(f".{part}" for part in first["loc"])
-        message = first["msg"].removeprefix("Value error, ")
-        raise ScenarioFileError(f"tcp{where}: {message}") from None
+        return TcpConfig(**checked)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioFileError(f"tcp: {exc}") from None
 
 
 def _where(loc: tuple[int | str, ...]) -> str:
