@@ -58,9 +58,9 @@ class _Record(BaseModel):
     t: Time
 
 
-class _Segment(_Record):
-    endpoint: str
-    direction: Literal["sent", "received", "dropped"]
+class _Header(_Record):
+    """The TCP header fields a segment and a packet record both carry."""
+
     src: str
     dst: str
     flags: str
@@ -69,6 +69,11 @@ class _Segment(_Record):
     len: Count
     win: Count
     options: str
+
+
+class _Segment(_Header):
+    endpoint: str
+    direction: Literal["sent", "received", "dropped"]
     reason: str | None = None
 
 
@@ -89,17 +94,9 @@ class _Call(_Record):
     call: str
 
 
-class _Packet(_Record):
+class _Packet(_Header):
     arrival: Time | None
-    src: str
-    dst: str
     fate: str
-    flags: str
-    seq: Number32
-    ack: Number32
-    len: Count
-    win: Count
-    options: str
 
 
 _KINDS: dict[str, tuple[type[_Record], Any]] = {
